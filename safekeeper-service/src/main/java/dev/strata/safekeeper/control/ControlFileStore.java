@@ -1,0 +1,55 @@
+package dev.strata.safekeeper.control;
+
+import dev.strata.pgcore.fs.CrashSafe;
+import dev.strata.safekeeper.election.Acceptor;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Reads and atomically replaces one timeline's control file ({@value #FILE_NAME} in the
+ * timeline directory). {@link #persist} returns only once the new state is durable, so a
+ * vote or a term history change can be acknowledged right after it.
+ */
+public final class ControlFileStore implements Acceptor.StateStore {
+
+    public static final String FILE_NAME = "safekeeper.control";
+
+    private final Path file;
+
+    public ControlFileStore(Path timelineDir) {
+        this.file = timelineDir.resolve(FILE_NAME);
+    }
+
+    /** The stored state, or empty if this timeline has no control file yet. */
+    public Optional<SafekeeperState> load() {
+        try {
+            CrashSafe.removeLeftover(file);
+            if (!Files.exists(file)) {
+                return Optional.empty();
+            }
+            try {
+                return Optional.of(ControlFileCodec.decode(Files.readAllBytes(file)));
+            } catch (ControlFileException e) {
+                throw new ControlFileException(file + ": " + e.getMessage());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not read " + file, e);
+        }
+    }
+
+    @Override
+    public void persist(SafekeeperState state) {
+        try {
+            CrashSafe.writeAtomically(file, ControlFileCodec.encode(state));
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not persist " + file, e);
+        }
+    }
+
+    public Path file() {
+        return file;
+    }
+}

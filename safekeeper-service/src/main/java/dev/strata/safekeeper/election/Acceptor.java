@@ -1,0 +1,168 @@
+package dev.strata.safekeeper.election;
+
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.pgcore.term.Term;
+import dev.strata.pgcore.term.TermHistory;
+import dev.strata.pgcore.term.TermLsn;
+import dev.strata.safekeeper.control.SafekeeperState;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The acceptor side of the safekeepers' Paxos for one timeline (architecture §3): grants
+ * votes, adopts an elected proposer's term history, and accepts WAL only from the term it
+ * has promised, contiguously, after it holds everything below that term's epoch start.
+ *
+ * <p>Every state change is persisted through {@link StateStore} before the reply leaves,
+ * so a promise survives a crash. The acceptor does no network I/O: the receiver, the HTTP
+ * API and peer recovery call it, and it writes through {@link WalStorage}.
+ */
+public final class Acceptor {
+
+    /** Durable home of the acceptor's state (the control file). */
+    public interface StateStore {
+        void persist(SafekeeperState state);
+    }
+
+    /** The WAL this acceptor holds. */
+    public interface WalStorage {
+        Lsn writeLsn();
+
+        Lsn flushLsn();
+
+        void append(Lsn at, byte[] data, int off, int len);
+
+        Lsn flush();
+
+        void truncate(Lsn end);
+    }
+
+    private static final Logger log = LoggerFactory.getLogger(Acceptor.class);
+
+    private final StateStore store;
+    private final WalStorage wal;
+    private SafekeeperState state;
+
+    public Acceptor(SafekeeperState state, StateStore store, WalStorage wal) {
+        this.state = state;
+        this.store = store;
+        this.wal = wal;
+    }
+
+    public synchronized SafekeeperState state() {
+        return state.withFlushLsn(wal.flushLsn());
+    }
+
+    /** Grants a vote iff {@code req.term} is above every term promised so far; the promise is durable first. */
+    public synchronized VoteResponse vote(VoteRequest req) {
+        Lsn flush = wal.flushLsn();
+        if (!req.term().isAfter(state.promisedTerm())) {
+            log.info("timeline={} refused vote for term {}: promised term is {}", state.timelineId(), req.term(), state.promisedTerm());
+            return new VoteResponse(false, state.promisedTerm(), state.termHistory().upTo(flush), flush, state.timelineStartLsn());
+        }
+        state = state.withPromisedTerm(req.term()).withFlushLsn(flush);
+        store.persist(state);
+        log.info("timeline={} voted for term {} flush={} lastTerm={}", state.timelineId(), req.term(), flush,
+                state.termHistory().upTo(flush).lastTerm());
+        return new VoteResponse(true, req.term(), state.termHistory().upTo(flush), flush, state.timelineStartLsn());
+    }
+
+    /**
+     * Adopts the elected proposer's history: truncates WAL that diverges from it (durably, before
+     * the new history is persisted) and reports whether WAL below the epoch start is missing.
+     */
+    public synchronized ElectedResponse elected(ElectedRequest req) {
+        if (!req.term().equals(state.promisedTerm())) {
+            throw new TermRefusedException("elected message for term " + req.term() + " but the promised term is "
+                    + state.promisedTerm(), state.promisedTerm());
+        }
+        Lsn flush = wal.flushLsn();
+        TermHistory mine = state.termHistory().upTo(flush);
+        Lsn keep = TermHistory.highestCommonPoint(mine, flush, req.history(), req.epochStartLsn())
+                .map(TermLsn::lsn)
+                .orElse(state.timelineStartLsn());
+        keep = Lsn.max(keep, state.timelineStartLsn());
+        if (keep.isBefore(wal.writeLsn())) {
+            log.warn("timeline={} term={} truncating divergent WAL from {} to {}", state.timelineId(), req.term(),
+                    wal.writeLsn(), keep);
+            wal.truncate(keep);
+        }
+        Lsn now = wal.flushLsn();
+        state = state.withTermHistory(req.history()).withFlushLsn(now)
+                .withCommitLsn(Lsn.min(state.commitLsn(), now));
+        store.persist(state);
+        boolean needsRecovery = now.isBefore(req.epochStartLsn());
+        log.info("timeline={} adopted term {} epochStart={} flush={} needsRecovery={}", state.timelineId(), req.term(),
+                req.epochStartLsn(), now, needsRecovery);
+        return new ElectedResponse(req.term(), now, needsRecovery);
+    }
+
+    /**
+     * Appends WAL written in {@code term} at {@code at}. Refused (the sender must stop) unless
+     * {@code term} is the promised term and this acceptor has adopted it; the bytes must follow
+     * the WAL held here without a gap. Not durable until {@link #flush()}.
+     */
+    public synchronized void append(Term term, Lsn at, byte[] data, int off, int len) {
+        checkCurrent(term);
+        if (!at.equals(wal.writeLsn())) {
+            throw new IllegalArgumentException("timeline " + state.timelineId() + ": WAL at " + at
+                    + " does not follow the WAL held here, which ends at " + wal.writeLsn());
+        }
+        wal.append(at, data, off, len);
+    }
+
+    /**
+     * Appends WAL fetched from the donor below the epoch start of {@code term} (peer recovery).
+     * It must not go beyond the epoch start: WAL above it comes only from the compute.
+     */
+    public synchronized void appendRecovered(Term term, Lsn at, byte[] data, int off, int len) {
+        checkCurrent(term);
+        Lsn epochStart = epochStart().orElseThrow();
+        if (at.plus(len).isAfter(epochStart)) {
+            throw new IllegalArgumentException("recovered WAL [" + at + ", " + at.plus(len) + ") reaches beyond the epoch start "
+                    + epochStart + " of term " + term);
+        }
+        append(term, at, data, off, len);
+    }
+
+    /** Forces appended WAL to disk; returns the new flush LSN, which may now be acknowledged. */
+    public Lsn flush() {
+        return wal.flush();
+    }
+
+    /** Where the current term's WAL starts, once a term has been adopted. */
+    public synchronized Optional<Lsn> epochStart() {
+        TermHistory h = state.termHistory();
+        if (h.isEmpty() || !h.lastTerm().equals(state.promisedTerm())) {
+            return Optional.empty();
+        }
+        return Optional.of(h.entries().getLast().lsn());
+    }
+
+    /** Raises the commit LSN learned from the quorum; never lowers it. Persisted lazily by the caller. */
+    public synchronized boolean advanceCommitLsn(Lsn commit) {
+        if (!commit.isAfter(state.commitLsn())) {
+            return false;
+        }
+        state = state.withCommitLsn(commit);
+        return true;
+    }
+
+    /** Persists the current state (commit LSN, flush LSN) now; used for lazy persistence. */
+    public synchronized void persist() {
+        state = state.withFlushLsn(wal.flushLsn());
+        store.persist(state);
+    }
+
+    private void checkCurrent(Term term) {
+        if (!term.equals(state.promisedTerm())) {
+            throw new TermRefusedException("WAL of term " + term + " refused: the promised term is " + state.promisedTerm(),
+                    state.promisedTerm());
+        }
+        if (!state.termHistory().lastTerm().equals(term)) {
+            throw new TermRefusedException("WAL of term " + term + " refused: that term's election has not completed here",
+                    state.promisedTerm());
+        }
+    }
+}

@@ -1,0 +1,292 @@
+package dev.strata.safekeeper.wal;
+
+import dev.strata.pgcore.fs.CrashSafe;
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.safekeeper.election.Acceptor;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One timeline's WAL on a safekeeper's disk, in files laid out like {@code pg_wal}: full-size
+ * segment files named by timeline 1 and segment number, the one being written with a
+ * {@code .partial} suffix. Bytes are exactly the compute's WAL stream, page headers included,
+ * so {@code pg_waldump} reads the files and a walsender serves them unchanged.
+ *
+ * <p>Single writer. {@link #append} writes without forcing; {@link #flush} forces and only
+ * then moves the flush LSN (the group-commit point: the caller decides how many appends one
+ * force covers). {@link #truncate} cuts a divergent tail and zeroes it on disk, so that a
+ * later scan for the valid prefix cannot mistake old bytes for new WAL.
+ */
+public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseable {
+
+    public static final String PARTIAL_SUFFIX = ".partial";
+    private static final int TIMELINE = 1;
+    private static final Logger log = LoggerFactory.getLogger(SegmentedWalStore.class);
+
+    private final Path dir;
+    private final int segmentSize;
+    private final Lsn startLsn;
+    private Lsn writeLsn;
+    private volatile Lsn flushLsn;
+    private long openSegment = -1;
+    private FileChannel channel;
+    /** Completed segments written since the last flush: forced by the next flush. */
+    private final List<FileChannel> unforced = new ArrayList<>();
+
+    /**
+     * Opens the WAL in {@code dir} whose valid prefix ends at {@code end} (established by the
+     * caller, e.g. with {@link WalPrefixScanner}); bytes beyond {@code end} are zeroed.
+     */
+    public SegmentedWalStore(Path dir, int segmentSize, Lsn startLsn, Lsn end) {
+        if (end.isBefore(startLsn)) {
+            throw new IllegalArgumentException("WAL end " + end + " is before the timeline start " + startLsn);
+        }
+        this.dir = dir;
+        this.segmentSize = segmentSize;
+        this.startLsn = startLsn;
+        this.writeLsn = startLsn;
+        this.flushLsn = startLsn;
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not create " + dir, e);
+        }
+        truncate(end);
+    }
+
+    public Lsn startLsn() {
+        return startLsn;
+    }
+
+    /** End of the bytes appended (maybe not yet durable). */
+    public synchronized Lsn writeLsn() {
+        return writeLsn;
+    }
+
+    /** End of the bytes that are durable on disk. */
+    public Lsn flushLsn() {
+        return flushLsn;
+    }
+
+    public int segmentSize() {
+        return segmentSize;
+    }
+
+    /** Appends {@code len} bytes that belong at {@code at}, which must be the current write LSN. */
+    public synchronized void append(Lsn at, byte[] data, int off, int len) {
+        if (!at.equals(writeLsn)) {
+            throw new IllegalArgumentException("WAL must be appended contiguously: got bytes at " + at
+                    + ", the WAL ends at " + writeLsn);
+        }
+        try {
+            int done = 0;
+            while (done < len) {
+                Lsn pos = writeLsn;
+                FileChannel ch = channelFor(pos.segmentNumber(segmentSize));
+                int room = segmentSize - pos.segmentOffset(segmentSize);
+                int n = Math.min(room, len - done);
+                writeFully(ch, ByteBuffer.wrap(data, off + done, n), pos.segmentOffset(segmentSize));
+                done += n;
+                writeLsn = pos.plus(n);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not write WAL at " + writeLsn + " in " + dir, e);
+        }
+    }
+
+    /** Forces everything appended so far to disk, then advances the flush LSN; returns it. */
+    public synchronized Lsn flush() {
+        try {
+            for (FileChannel ch : unforced) {
+                ch.force(false);
+                ch.close();
+            }
+            unforced.clear();
+            if (channel != null) {
+                channel.force(false);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not fsync WAL in " + dir, e);
+        }
+        flushLsn = writeLsn;
+        return flushLsn;
+    }
+
+    /**
+     * Cuts the WAL at {@code end}: later segments are deleted, the rest of {@code end}'s segment
+     * is zeroed, and write and flush LSN become {@code end}. Durable when it returns.
+     */
+    public synchronized void truncate(Lsn end) {
+        if (end.isBefore(startLsn)) {
+            throw new IllegalArgumentException("cannot truncate WAL to " + end + ", before the timeline start " + startLsn);
+        }
+        try {
+            closeChannels();
+            long keepSeg = end.segmentNumber(segmentSize);
+            int keepOffset = end.segmentOffset(segmentSize);
+            // At an exact segment boundary the segment holding `end` has no bytes yet.
+            for (Path p : segmentFiles()) {
+                long seg = segmentNumberOf(p);
+                if (seg > keepSeg || (seg == keepSeg && keepOffset == 0)) {
+                    Files.delete(p);
+                }
+            }
+            Path full = dir.resolve(fileName(keepSeg));
+            Path partial = dir.resolve(fileName(keepSeg) + PARTIAL_SUFFIX);
+            if (Files.exists(full)) {
+                Files.move(full, partial);
+            }
+            if (Files.exists(partial)) {
+                try (FileChannel ch = FileChannel.open(partial, StandardOpenOption.WRITE)) {
+                    zeroFrom(ch, keepOffset);
+                    ch.force(false);
+                }
+            }
+            // The segment before `end` must be complete under its final name.
+            if (keepOffset == 0 && keepSeg > startLsn.segmentNumber(segmentSize)) {
+                Path prevPartial = dir.resolve(fileName(keepSeg - 1) + PARTIAL_SUFFIX);
+                if (Files.exists(prevPartial)) {
+                    Files.move(prevPartial, dir.resolve(fileName(keepSeg - 1)));
+                }
+            }
+            CrashSafe.fsyncDirectory(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not truncate WAL in " + dir + " to " + end, e);
+        }
+        writeLsn = end;
+        flushLsn = end;
+        log.debug("WAL in {} now ends at {}", dir, end);
+    }
+
+    /**
+     * Reads up to {@code max} durable bytes starting at {@code from} (which must be within
+     * [start, flush]); returns fewer, or none at the flush LSN.
+     */
+    public byte[] read(Lsn from, int max) {
+        Lsn end = flushLsn;
+        if (from.isBefore(startLsn) || from.isAfter(end)) {
+            throw new IllegalArgumentException("WAL at " + from + " is not held here: this safekeeper has ["
+                    + startLsn + ", " + end + ")");
+        }
+        int n = (int) Math.min(max, end.minus(from));
+        n = Math.min(n, segmentSize - from.segmentOffset(segmentSize));
+        byte[] out = new byte[n];
+        if (n == 0) {
+            return out;
+        }
+        long seg = from.segmentNumber(segmentSize);
+        for (String name : new String[] {fileName(seg), fileName(seg) + PARTIAL_SUFFIX, fileName(seg)}) {
+            try (FileChannel ch = FileChannel.open(dir.resolve(name), StandardOpenOption.READ)) {
+                ByteBuffer buf = ByteBuffer.wrap(out);
+                long pos = from.segmentOffset(segmentSize);
+                while (buf.hasRemaining()) {
+                    int r = ch.read(buf, pos);
+                    if (r < 0) {
+                        throw new IOException("segment " + name + " ends before " + from.plus(n));
+                    }
+                    pos += r;
+                }
+                return out;
+            } catch (NoSuchFileException e) {
+                // renamed from .partial to its final name between our looks: try the other name
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not read WAL at " + from + " in " + dir, e);
+            }
+        }
+        throw new IllegalStateException("WAL segment " + fileName(seg) + " is missing in " + dir);
+    }
+
+    /** The file name of segment {@code segNo}, without suffix. */
+    public String fileName(long segNo) {
+        return Lsn.ofSegment(segNo, segmentSize).walFileName(TIMELINE, segmentSize);
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            closeChannels();
+        } catch (IOException e) {
+            log.warn("closing WAL files in {} failed: {}", dir, e.toString());
+        }
+    }
+
+    private FileChannel channelFor(long segNo) throws IOException {
+        if (segNo == openSegment) {
+            return channel;
+        }
+        if (channel != null) {
+            // The open segment is complete: give it its final name; it is forced with the next flush.
+            Path partial = dir.resolve(fileName(openSegment) + PARTIAL_SUFFIX);
+            Files.move(partial, dir.resolve(fileName(openSegment)));
+            unforced.add(channel);
+        }
+        Path path = dir.resolve(fileName(segNo) + PARTIAL_SUFFIX);
+        boolean created = !Files.exists(path);
+        channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        if (channel.size() < segmentSize) {
+            // Full-size (sparse) files, as pg_wal has them: readers may rely on the size.
+            writeFully(channel, ByteBuffer.wrap(new byte[1]), segmentSize - 1);
+        }
+        if (created) {
+            CrashSafe.fsyncDirectory(dir);
+        }
+        openSegment = segNo;
+        return channel;
+    }
+
+    private void closeChannels() throws IOException {
+        for (FileChannel ch : unforced) {
+            ch.close();
+        }
+        unforced.clear();
+        if (channel != null) {
+            channel.close();
+            channel = null;
+            openSegment = -1;
+        }
+    }
+
+    private List<Path> segmentFiles() throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(p -> p.getFileName().toString().matches("[0-9A-F]{24}(\\.partial)?")).sorted().toList();
+        }
+    }
+
+    private long segmentNumberOf(Path p) {
+        String name = p.getFileName().toString().substring(0, 24);
+        long hi = Long.parseLong(name.substring(8, 16), 16);
+        long lo = Long.parseLong(name.substring(16, 24), 16);
+        return hi * (0x1_0000_0000L / segmentSize) + lo;
+    }
+
+    private void zeroFrom(FileChannel ch, int offset) throws IOException {
+        byte[] zeros = new byte[64 * 1024];
+        long pos = offset;
+        while (pos < segmentSize) {
+            int n = (int) Math.min(zeros.length, segmentSize - pos);
+            writeFully(ch, ByteBuffer.wrap(zeros, 0, n), pos);
+            pos += n;
+        }
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+        while (buf.hasRemaining()) {
+            pos += ch.write(buf, pos);
+        }
+    }
+}

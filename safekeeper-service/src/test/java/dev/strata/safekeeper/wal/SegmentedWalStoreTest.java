@@ -1,0 +1,117 @@
+package dev.strata.safekeeper.wal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.strata.pgcore.lsn.Lsn;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SegmentedWalStoreTest {
+
+    /** Small segments (1 MB, PostgreSQL's minimum) keep the files small and boundaries frequent. */
+    private static final int SEG = 1 << 20;
+    private static final Lsn START = Lsn.ofSegment(3, SEG);
+
+    private static byte[] bytes(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    @Test
+    void appendsAcrossSegmentsReadBackAndNameFilesLikePgWal(@TempDir Path dir) {
+        byte[] data = bytes(SEG * 2 + 12345, 1);
+        try (SegmentedWalStore wal = new SegmentedWalStore(dir, SEG, START, START)) {
+            int off = 0;
+            Random chunks = new Random(2);
+            while (off < data.length) {
+                int n = Math.min(data.length - off, 1 + chunks.nextInt(100_000));
+                wal.append(START.plus(off), data, off, n);
+                off += n;
+            }
+            assertThat(wal.flushLsn()).as("nothing is durable before flush").isEqualTo(START);
+            assertThat(wal.flush()).isEqualTo(START.plus(data.length));
+            byte[] back = new byte[data.length];
+            int pos = 0;
+            while (pos < data.length) {
+                byte[] chunk = wal.read(START.plus(pos), 300_000);
+                System.arraycopy(chunk, 0, back, pos, chunk.length);
+                pos += chunk.length;
+            }
+            assertThat(back).isEqualTo(data);
+        }
+        assertThat(dir.resolve("000000010000000000000003")).exists().hasSize(SEG);
+        assertThat(dir.resolve("000000010000000000000004")).exists();
+        assertThat(dir.resolve("000000010000000000000005.partial")).exists().hasSize(SEG);
+    }
+
+    @Test
+    void appendsMustBeContiguous(@TempDir Path dir) {
+        try (SegmentedWalStore wal = new SegmentedWalStore(dir, SEG, START, START)) {
+            wal.append(START, new byte[100], 0, 100);
+            assertThatThrownBy(() -> wal.append(START.plus(200), new byte[1], 0, 1))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("contiguously");
+            assertThatThrownBy(() -> wal.read(START.plus(1), 10)).as("nothing durable yet beyond the start")
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
+    void truncateZeroesTheTailAndDropsLaterSegments(@TempDir Path dir) throws Exception {
+        byte[] data = bytes(SEG + 5000, 3);
+        try (SegmentedWalStore wal = new SegmentedWalStore(dir, SEG, START, START)) {
+            wal.append(START, data, 0, data.length);
+            wal.flush();
+            Lsn cut = START.plus(1000);
+            wal.truncate(cut);
+            assertThat(wal.flushLsn()).isEqualTo(cut);
+            assertThat(wal.writeLsn()).isEqualTo(cut);
+            assertThat(dir.resolve("000000010000000000000004.partial")).doesNotExist();
+            byte[] seg = Files.readAllBytes(dir.resolve("000000010000000000000003.partial"));
+            assertThat(Arrays.copyOf(seg, 1000)).isEqualTo(Arrays.copyOf(data, 1000));
+            for (int i = 1000; i < SEG; i += 997) {
+                assertThat(seg[i]).as("offset %d zeroed", i).isZero();
+            }
+            wal.append(cut, new byte[] {9, 9}, 0, 2);
+            wal.flush();
+            assertThat(wal.read(cut, 10)).containsExactly(9, 9);
+        }
+    }
+
+    @Test
+    void truncateAtASegmentBoundaryKeepsTheCompleteSegment(@TempDir Path dir) {
+        byte[] data = bytes(SEG + 10, 4);
+        try (SegmentedWalStore wal = new SegmentedWalStore(dir, SEG, START, START)) {
+            wal.append(START, data, 0, data.length);
+            wal.flush();
+            wal.truncate(START.plus(SEG));
+        }
+        assertThat(dir.resolve("000000010000000000000003")).exists();
+        assertThat(dir.resolve("000000010000000000000004.partial")).doesNotExist();
+        try (SegmentedWalStore reopened = new SegmentedWalStore(dir, SEG, START, START.plus(SEG))) {
+            assertThat(reopened.read(START.plus(SEG - 4), 100)).containsExactly(Arrays.copyOfRange(data, SEG - 4, SEG));
+            reopened.append(START.plus(SEG), data, 0, 10);
+            reopened.flush();
+            assertThat(reopened.read(START.plus(SEG), 10)).containsExactly(Arrays.copyOf(data, 10));
+        }
+    }
+
+    @Test
+    void reopeningAtAValidEndDiscardsWhatLiesBeyond(@TempDir Path dir) {
+        byte[] data = bytes(4000, 5);
+        try (SegmentedWalStore wal = new SegmentedWalStore(dir, SEG, START, START)) {
+            wal.append(START, data, 0, data.length);
+            wal.flush();
+        }
+        // As if a scan found the last complete record ending at +3000.
+        try (SegmentedWalStore wal = new SegmentedWalStore(dir, SEG, START, START.plus(3000))) {
+            assertThat(wal.flushLsn()).isEqualTo(START.plus(3000));
+            assertThat(wal.read(START, 5000)).containsExactly(Arrays.copyOf(data, 3000));
+        }
+    }
+}
