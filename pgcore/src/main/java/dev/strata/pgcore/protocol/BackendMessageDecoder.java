@@ -83,7 +83,11 @@ public final class BackendMessageDecoder extends ByteToMessageDecoder {
                 state = State.MESSAGES;
                 out.add(b == 'S' ? BackendMessage.EncryptionResponse.ACCEPTED : BackendMessage.EncryptionResponse.REFUSED);
             }
-            case 'E' -> state = State.MESSAGES; // the server's error, decoded as a typed message next
+            case 'E' -> {
+                // A server that does not know the request answers with an ErrorResponse.
+                state = State.MESSAGES;
+                decodeTyped(in, out);
+            }
             default -> throw new ProtocolException("invalid response to encryption request: " + Wire.describeByte(b));
         }
     }
