@@ -1,0 +1,34 @@
+package dev.strata.pgcore.fs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CrashSafeTest {
+
+    @Test
+    void replacesContentAndLeavesNoTemporaryFile(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("control");
+        CrashSafe.writeAtomically(f, "one".getBytes(StandardCharsets.UTF_8));
+        CrashSafe.writeAtomically(f, "two".getBytes(StandardCharsets.UTF_8));
+        assertThat(Files.readString(f)).isEqualTo("two");
+        try (var list = Files.list(dir)) {
+            assertThat(list.map(p -> p.getFileName().toString())).containsExactly("control");
+        }
+    }
+
+    @Test
+    void aLeftoverFromACrashIsRemovedAndTheOldContentStands(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("control");
+        CrashSafe.writeAtomically(f, "old".getBytes(StandardCharsets.UTF_8));
+        // A crash between writing the temporary file and the rename leaves this behind.
+        Files.writeString(dir.resolve("control.strata-tmp"), "half-writ");
+        assertThat(CrashSafe.removeLeftover(f)).isTrue();
+        assertThat(Files.readString(f)).isEqualTo("old");
+        assertThat(CrashSafe.removeLeftover(f)).isFalse();
+    }
+}
