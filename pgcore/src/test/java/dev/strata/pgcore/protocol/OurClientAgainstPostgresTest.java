@@ -157,7 +157,13 @@ class OurClientAgainstPostgresTest {
             var status = new ReplicationMessage.StandbyStatusUpdate(received, received, Lsn.INVALID,
                     PgTimestamp.now(), false);
             client.send(new FrontendMessage.CopyData(status.encode()));
-            awaitReportedFlush("sk-test", received);
+            awaitReplicationColumn("flush_lsn", received.toString());
+
+            long xmin = snapshotXmin();
+            var feedback = new ReplicationMessage.HotStandbyFeedback(PgTimestamp.now(), (int) xmin,
+                    (int) (xmin >>> 32), 0, 0);
+            client.send(new FrontendMessage.CopyData(feedback.encode()));
+            awaitReplicationColumn("backend_xmin", Long.toString(xmin & 0xffffffffL));
         }
     }
 
@@ -165,23 +171,33 @@ class OurClientAgainstPostgresTest {
         return ReplicationMessage.decode(client.expect(BackendMessage.CopyData.class).data());
     }
 
-    private static void awaitReportedFlush(String applicationName, Lsn flush) throws Exception {
+    private static long snapshotXmin() throws Exception {
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"));
+             Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT txid_snapshot_xmin(txid_current_snapshot())")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** Waits until the walsender of our session shows {@code expected} in a pg_stat_replication column. */
+    private static void awaitReplicationColumn(String column, String expected) throws Exception {
         long deadline = System.nanoTime() + 10_000_000_000L;
         String seen = null;
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"));
              Statement s = c.createStatement()) {
             while (System.nanoTime() < deadline) {
                 try (ResultSet rs = s.executeQuery(
-                        "SELECT flush_lsn FROM pg_stat_replication WHERE application_name = '" + applicationName + "'")) {
+                        "SELECT " + column + " FROM pg_stat_replication WHERE application_name = 'sk-test'")) {
                     seen = rs.next() ? rs.getString(1) : null;
                 }
-                if (flush.toString().equals(seen)) {
+                if (expected.equals(seen)) {
                     return;
                 }
                 Thread.sleep(50);
             }
         }
-        throw new AssertionError("pg_stat_replication shows flush " + seen + ", expected " + flush);
+        throw new AssertionError("pg_stat_replication shows " + column + " " + seen + ", expected " + expected);
     }
 
     private static void awaitActiveQuery(String sql) {
