@@ -2,7 +2,6 @@ package dev.strata.pgcore.wal;
 
 import dev.strata.pgcore.lsn.Lsn;
 import java.util.Arrays;
-import java.util.Locale;
 
 /**
  * Streaming WAL decoder: a pure state machine fed raw WAL bytes in order, in chunks of any
@@ -336,25 +335,11 @@ public final class WalDecoder {
         Lsn page = new Lsn(pos);
         WalPageHeader h = WalPageHeader.parse(in, head);
         boolean atBoundary = state == State.AT_RECORD && !skipLeadingContinuation;
-        if (h.magic() != WalPageHeader.PG17_MAGIC) {
-            if (atBoundary && h.magic() == 0 && h.pageAddress().value() == 0) {
-                state = State.END_OF_WAL; // a page never written: WAL ends here
-                return false;
-            }
-            throw new WalDecodeException(page, String.format(Locale.ROOT,
-                    "invalid magic number %04X in WAL page (PostgreSQL 17 is %04X)", h.magic(), WalPageHeader.PG17_MAGIC));
+        if (atBoundary && h.isLeftover(page, pageSize)) {
+            state = State.END_OF_WAL; // never written, or left from a recycled segment's former use
+            return false;
         }
-        if ((info & ~WalPageHeader.ALL_FLAGS) != 0) {
-            throw new WalDecodeException(page, String.format(Locale.ROOT, "invalid info bits %04X in WAL page", info));
-        }
-        if (h.pageAddress().value() != pos) {
-            if (atBoundary && Long.compareUnsigned(h.pageAddress().value(), pos) < 0
-                    && h.pageAddress().value() % (pageSize == 0 ? 1 : pageSize) == 0) {
-                state = State.END_OF_WAL; // a recycled segment's old page: WAL ends here
-                return false;
-            }
-            throw new WalDecodeException(page, "unexpected page address " + h.pageAddress() + " in WAL page");
-        }
+        h.check(page);
         if (h.isLong()) {
             checkLongHeader(page, h);
         } else if (segmentSize == 0 || pos % segmentSize == 0) {

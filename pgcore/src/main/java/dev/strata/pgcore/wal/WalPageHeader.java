@@ -1,6 +1,7 @@
 package dev.strata.pgcore.wal;
 
 import dev.strata.pgcore.lsn.Lsn;
+import java.util.Locale;
 
 /**
  * The header at the start of every WAL page ({@code XLogPageHeaderData}, 24 bytes) or, on
@@ -39,6 +40,33 @@ public record WalPageHeader(int magic, int info, int timeline, Lsn pageAddress, 
     /** Size a header occupies given only its info flags (the first 24 bytes are enough). */
     static int sizeForInfo(int info) {
         return (info & LONG_HEADER) != 0 ? LONG_SIZE : SHORT_SIZE;
+    }
+
+    /**
+     * True if this is not a page of the WAL being read but what a segment holds beyond its
+     * end: a zeroed page, or a page from the recycled segment's former life (valid magic, an
+     * older page address). At a record boundary PostgreSQL's recovery treats both as end of WAL.
+     */
+    boolean isLeftover(Lsn expectedAddress, int knownPageSize) {
+        if (magic == 0 && info == 0 && pageAddress.value() == 0) {
+            return true;
+        }
+        return magic == PG17_MAGIC && (info & ~ALL_FLAGS) == 0 && pageAddress.isBefore(expectedAddress)
+                && (knownPageSize == 0 || pageAddress.value() % knownPageSize == 0);
+    }
+
+    /** Checks magic, flags and address; the caller checks sizes and continuation against its state. */
+    void check(Lsn expectedAddress) {
+        if (magic != PG17_MAGIC) {
+            throw new WalDecodeException(expectedAddress, String.format(Locale.ROOT,
+                    "invalid magic number %04X in WAL page (PostgreSQL 17 is %04X)", magic, PG17_MAGIC));
+        }
+        if ((info & ~ALL_FLAGS) != 0) {
+            throw new WalDecodeException(expectedAddress, String.format(Locale.ROOT, "invalid info bits %04X in WAL page", info));
+        }
+        if (!pageAddress.equals(expectedAddress)) {
+            throw new WalDecodeException(expectedAddress, "unexpected page address " + pageAddress + " in WAL page");
+        }
     }
 
     /**
