@@ -54,6 +54,7 @@ public final class WalDecoder {
     private int recFill;
     private RecordHeader recHeader;
     private long contRemaining;
+    private long abortedRecords;
 
     private WalDecoder(long start, long prev, int pageSize, int segmentSize, boolean skipLeadingContinuation) {
         this.pos = start;
@@ -143,6 +144,11 @@ public final class WalDecoder {
     /** Start of the last record returned, or {@link Lsn#INVALID}. */
     public Lsn lastRecordLsn() {
         return new Lsn(prevRecord);
+    }
+
+    /** Partial records abandoned because the server overwrote their continuation after a crash. */
+    public long abortedRecords() {
+        return abortedRecords;
     }
 
     /** WAL page size (0 until known). */
@@ -383,6 +389,16 @@ public final class WalDecoder {
     private void checkContinuation(Lsn page, WalPageHeader h) {
         switch (state) {
             case IN_RECORD -> {
+                if (!h.isContinuation() && (h.info() & WalPageHeader.FIRST_IS_OVERWRITE_CONTRECORD) != 0) {
+                    // The server crashed mid-record and, after recovery, wrote new WAL (an
+                    // OVERWRITE_CONTRECORD record first) where the rest would have been: the
+                    // partial record never existed. Its prev-link is the last complete record.
+                    abortedRecords++;
+                    recBuf = null;
+                    state = State.AT_RECORD;
+                    nextRecord = page.value();
+                    return;
+                }
                 if (!h.isContinuation()) {
                     throw new WalDecodeException(new Lsn(recStart), "there is no contrecord flag at " + page
                             + " (record of " + recTotal + " bytes, " + recFill + " read)");
@@ -394,6 +410,11 @@ public final class WalDecoder {
                 }
             }
             case SKIP_CONTINUATION -> {
+                if (!h.isContinuation() && (h.info() & WalPageHeader.FIRST_IS_OVERWRITE_CONTRECORD) != 0) {
+                    state = State.AT_RECORD; // the record being skipped was overwritten (see IN_RECORD)
+                    nextRecord = page.value();
+                    return;
+                }
                 if (!h.isContinuation() || h.remLen() != contRemaining) {
                     throw new WalDecodeException(page, "invalid contrecord length " + h.remLen() + ", expected "
                             + contRemaining);

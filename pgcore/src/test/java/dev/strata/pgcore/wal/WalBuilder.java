@@ -37,6 +37,11 @@ final class WalBuilder {
 
     /** Appends a record with the given body (block headers and data after the 24-byte header); returns its LSN. */
     Lsn record(int rmid, int info, long xid, byte[] body) {
+        return raw(recordBytes(rmid, info, xid, prev, body));
+    }
+
+    /** A complete record (header with CRC, then body) as it is laid out before page splitting. */
+    static byte[] recordBytes(int rmid, int info, long xid, long prev, byte[] body) {
         byte[] rec = new byte[RecordHeader.SIZE + body.length];
         LittleEndian.putI32(rec, 0, rec.length);
         LittleEndian.putI32(rec, 4, (int) xid);
@@ -48,7 +53,7 @@ final class WalBuilder {
         crc.update(rec, RecordHeader.SIZE, body.length);
         crc.update(rec, 0, RecordHeader.CRC_OFFSET);
         LittleEndian.putI32(rec, RecordHeader.CRC_OFFSET, (int) crc.getValue());
-        return raw(rec);
+        return rec;
     }
 
     /** Appends pre-built record bytes (header included) verbatim, for corrupt records. */

@@ -122,6 +122,29 @@ class WalDecoderTest {
     }
 
     @Test
+    void aRecordCutByACrashAndOverwrittenAfterRecoveryIsSkipped() {
+        WalBuilder w = WalBuilder.small();
+        Lsn first = w.mainData(HEAP, 0, 1, new byte[100]);
+        w.mainData(HEAP, 0, 2, new byte[12_000]); // continues on page 2, which the crash lost
+        byte[] wal = Arrays.copyOf(w.bytes(), 3 * 8192);
+        // After recovery the server writes page 2 afresh: no contrecord, the overwrite flag, and
+        // an OVERWRITE_CONTRECORD record whose prev-link is the last complete record.
+        Arrays.fill(wal, 8192, wal.length, (byte) 0);
+        LittleEndian.putU16(wal, 8192, WalPageHeader.PG17_MAGIC);
+        LittleEndian.putU16(wal, 8194, WalPageHeader.FIRST_IS_OVERWRITE_CONTRECORD);
+        LittleEndian.putI32(wal, 8196, 1);
+        LittleEndian.putI64(wal, 8200, w.start + 8192);
+        byte[] overwrite = WalBuilder.recordBytes(RmgrId.XLOG.id(), 0xD0, 0, first.value(), WalBuilder.mainDataBody(new byte[16]));
+        System.arraycopy(overwrite, 0, wal, 8192 + 24, overwrite.length);
+        WalDecoder d = WalDecoder.atSegmentStart(new Lsn(w.start));
+        List<DecodedRecord> rs = decodeInChunks(d, wal, 3000);
+        assertThat(rs).extracting(DecodedRecord::startLsn).containsExactly(first, new Lsn(w.start + 8192 + 24));
+        assertThat(rs.get(1).recordTypeName()).isEqualTo("OVERWRITE_CONTRECORD");
+        assertThat(d.abortedRecords()).isEqualTo(1);
+        assertThat(d.isEndOfWal()).isTrue();
+    }
+
+    @Test
     void decodingCanStartAtAnyRecordWithTheExpectedPrevLink() {
         List<Lsn> lsns = new ArrayList<>();
         WalBuilder w = manyRecords(lsns);
