@@ -18,6 +18,7 @@ final class RecordParser {
     static final int BLOCK_ID_TOPLEVEL_XID = 252;
 
     private static final int RELFILELOCATOR_SIZE = 12;
+    private static final int MAX_FORK_NUMBER = 3;
 
     private RecordParser() {
     }
@@ -95,6 +96,11 @@ final class RecordParser {
                 need(start, remaining, 3, "block header");
                 int forkFlags = LittleEndian.u8(raw, pos);
                 int dataLength = LittleEndian.u16(raw, pos + 1);
+                if ((forkFlags & BlockReference.FORK_MASK) > MAX_FORK_NUMBER) {
+                    // PostgreSQL does not check this, but never writes it: such a record is corrupt.
+                    throw new WalDecodeException(start, "invalid fork number " + (forkFlags & BlockReference.FORK_MASK)
+                            + " (block " + blockId + ")");
+                }
                 pos += 3;
                 remaining -= 3;
                 boolean hasData = (forkFlags & BlockReference.HAS_DATA) != 0;

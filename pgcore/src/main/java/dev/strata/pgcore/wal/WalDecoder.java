@@ -104,7 +104,10 @@ public final class WalDecoder {
         return size >= min && size <= max && (size & (size - 1)) == 0;
     }
 
-    /** Appends the next {@code len} bytes of the stream. */
+    /**
+     * Appends the next {@code len} bytes of the stream. Bytes are held until {@link #poll()}
+     * consumes them, so feed and poll alternately to keep memory at about one chunk.
+     */
     public void feed(byte[] bytes, int off, int len) {
         java.util.Objects.checkFromIndexSize(off, len, bytes.length);
         if (in.length - tail < len) {

@@ -74,7 +74,7 @@ public final class WalReader implements AutoCloseable {
             }
             if (!feedMore()) {
                 exhausted = true;
-                if (stopAt == null || fedUpTo < stopAt.value()) {
+                if (stopAt == null || Long.compareUnsigned(fedUpTo, stopAt.value()) < 0) {
                     decoder.finish(); // throws if the last segment ends inside a record
                 }
                 return null;

@@ -201,6 +201,7 @@ class BlockReferenceTest {
         assertBad(new Body().block(3, 0, REL, 1, null, 0, 0, 0, null).block(2, 0, REL, 1, null, 0, 0, 0, null),
                 "out-of-order block_id");
         assertBad(new Body().block(40, 0, REL, 1, null, 0, 0, 0, null), "invalid block_id 40");
+        assertBad(new Body().block(0, 9, REL, 1, null, 0, 0, 0, null), "invalid fork number 9");
         assertBad(new Body().block(0, BlockReference.HAS_IMAGE, REL, 1, Arrays.copyOf(page, 8000), 0, 0, 0, null),
                 "BKPIMAGE_HAS_HOLE not set, but hole offset 0 length 192");
         assertBad(new Body().block(0, BlockReference.HAS_IMAGE, REL, 1, Arrays.copyOf(page, 8000), 0, 192,
