@@ -23,10 +23,6 @@ public final class WalDecoder {
     /** Assembly buffers start at most this large and grow as bytes actually arrive. */
     private static final int INITIAL_RECORD_CAPACITY = 64 * 1024;
     private static final int ALIGN = 8;
-    private static final int MIN_PAGE_SIZE = 1024;
-    private static final int MAX_PAGE_SIZE = 64 * 1024;
-    private static final int MIN_SEGMENT_SIZE = 1024 * 1024;
-    private static final int MAX_SEGMENT_SIZE = 1024 * 1024 * 1024;
 
     private enum State { AT_RECORD, IN_RECORD, SKIP_CONTINUATION, END_OF_WAL, FAILED }
 
@@ -71,7 +67,7 @@ public final class WalDecoder {
      * expected {@code xl_prev}, or null if unknown.
      */
     public static WalDecoder atRecord(Lsn start, Lsn prev, int pageSize, int segmentSize) {
-        checkSizes(start, pageSize, segmentSize);
+        WalPageHeader.checkSizes(start, pageSize, segmentSize);
         if (start.value() % ALIGN != 0) {
             throw new IllegalArgumentException("record start " + start + " is not 8-byte aligned");
         }
@@ -87,21 +83,10 @@ public final class WalDecoder {
      * previous segment is skipped, and the first record's prev-link is only range-checked.
      */
     public static WalDecoder atSegmentStart(Lsn segmentStart) {
-        if (segmentStart.value() % MIN_SEGMENT_SIZE != 0) {
+        if (segmentStart.value() % WalPageHeader.MIN_SEGMENT_SIZE != 0) {
             throw new IllegalArgumentException(segmentStart + " cannot be a segment start");
         }
         return new WalDecoder(segmentStart.value(), 0, 0, 0, true);
-    }
-
-    private static void checkSizes(Lsn where, int pageSize, int segmentSize) {
-        if (!validSize(pageSize, MIN_PAGE_SIZE, MAX_PAGE_SIZE) || !validSize(segmentSize, MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE)
-                || segmentSize < pageSize) {
-            throw new WalDecodeException(where, "invalid WAL page size " + pageSize + " / segment size " + segmentSize);
-        }
-    }
-
-    private static boolean validSize(int size, int min, int max) {
-        return size >= min && size <= max && (size & (size - 1)) == 0;
     }
 
     /**
@@ -350,7 +335,10 @@ public final class WalDecoder {
         }
         h.check(page);
         if (h.isLong()) {
-            checkLongHeader(page, h);
+            h.checkLong(page, pageSize, segmentSize, systemId);
+            pageSize = h.pageSize();
+            segmentSize = h.segmentSize();
+            systemId = h.systemId();
         } else if (segmentSize == 0 || pos % segmentSize == 0) {
             throw new WalDecodeException(page, "WAL page at a segment start lacks the long header");
         }
@@ -364,29 +352,6 @@ public final class WalDecoder {
             nextRecord = pos;
         }
         return true;
-    }
-
-    private void checkLongHeader(Lsn page, WalPageHeader h) {
-        if (segmentSize == 0) {
-            checkSizes(page, h.pageSize(), h.segmentSize());
-            if (pos % h.segmentSize() != 0) {
-                throw new WalDecodeException(page, "long page header at an offset that is not a segment start (segment size "
-                        + h.segmentSize() + ")");
-            }
-            pageSize = h.pageSize();
-            segmentSize = h.segmentSize();
-        } else if (h.segmentSize() != segmentSize || h.pageSize() != pageSize) {
-            throw new WalDecodeException(page, "WAL segment size " + h.segmentSize() + " / page size " + h.pageSize()
-                    + " in long header, expected " + segmentSize + " / " + pageSize);
-        }
-        if (pos % segmentSize != 0) {
-            throw new WalDecodeException(page, "long page header inside a segment");
-        }
-        if (systemId != 0 && h.systemId() != systemId) {
-            throw new WalDecodeException(page, "WAL belongs to system " + Long.toUnsignedString(h.systemId())
-                    + ", expected " + Long.toUnsignedString(systemId));
-        }
-        systemId = h.systemId();
     }
 
     private void checkContinuation(Lsn page, WalPageHeader h) {

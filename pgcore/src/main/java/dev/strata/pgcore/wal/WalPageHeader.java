@@ -24,6 +24,11 @@ public record WalPageHeader(int magic, int info, int timeline, Lsn pageAddress, 
     public static final int FIRST_IS_OVERWRITE_CONTRECORD = 0x0008;
     public static final int ALL_FLAGS = 0x000F;
 
+    static final int MIN_PAGE_SIZE = 1024;
+    static final int MAX_PAGE_SIZE = 64 * 1024;
+    static final int MIN_SEGMENT_SIZE = 1024 * 1024;
+    static final int MAX_SEGMENT_SIZE = 1024 * 1024 * 1024;
+
     public boolean isLong() {
         return (info & LONG_HEADER) != 0;
     }
@@ -67,6 +72,37 @@ public record WalPageHeader(int magic, int info, int timeline, Lsn pageAddress, 
         if (!pageAddress.equals(expectedAddress)) {
             throw new WalDecodeException(expectedAddress, "unexpected page address " + pageAddress + " in WAL page");
         }
+    }
+
+    /**
+     * Checks a long header at {@code page} against the sizes and system id seen so far (0 if
+     * none yet): sizes must be powers of two in PostgreSQL's ranges and must not change.
+     */
+    void checkLong(Lsn page, int knownPageSize, int knownSegmentSize, long knownSystemId) {
+        if (knownSegmentSize == 0) {
+            checkSizes(page, pageSize, segmentSize);
+        } else if (segmentSize != knownSegmentSize || pageSize != knownPageSize) {
+            throw new WalDecodeException(page, "WAL segment size " + segmentSize + " / page size " + pageSize
+                    + " in long header, expected " + knownSegmentSize + " / " + knownPageSize);
+        }
+        if (page.value() % segmentSize != 0) {
+            throw new WalDecodeException(page, "long page header inside a segment (segment size " + segmentSize + ")");
+        }
+        if (knownSystemId != 0 && systemId != knownSystemId) {
+            throw new WalDecodeException(page, "WAL belongs to system " + Long.toUnsignedString(systemId)
+                    + ", expected " + Long.toUnsignedString(knownSystemId));
+        }
+    }
+
+    static void checkSizes(Lsn where, int pageSize, int segmentSize) {
+        if (!validSize(pageSize, MIN_PAGE_SIZE, MAX_PAGE_SIZE) || !validSize(segmentSize, MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE)
+                || segmentSize < pageSize) {
+            throw new WalDecodeException(where, "invalid WAL page size " + pageSize + " / segment size " + segmentSize);
+        }
+    }
+
+    private static boolean validSize(int size, int min, int max) {
+        return size >= min && size <= max && (size & (size - 1)) == 0;
     }
 
     /**

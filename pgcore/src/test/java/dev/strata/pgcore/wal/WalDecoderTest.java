@@ -223,6 +223,11 @@ class WalDecoderTest {
         badAddress[5 * 8192 + 9] ^= 0x01;
         assertThatThrownBy(() -> decodeInChunks(WalDecoder.atSegmentStart(new Lsn(base)), badAddress, 8192))
                 .isInstanceOf(WalDecodeException.class).hasMessageContaining("unexpected page address");
+        byte[] otherSystem = wal.clone();
+        otherSystem[1024 * 1024 + 24] ^= 0x01; // the second segment's system identifier
+        assertThatThrownBy(() -> decodeInChunks(WalDecoder.atSegmentStart(new Lsn(base)), otherSystem, 8192))
+                .isInstanceOf(WalDecodeException.class).hasMessageContaining("belongs to system")
+                .extracting(e -> ((WalDecodeException) e).lsn()).isEqualTo(new Lsn(base + 1024 * 1024));
         byte[] badRemLen = wal.clone();
         int page = findContinuationPage(wal);
         badRemLen[page + 16] ^= 0x01;
