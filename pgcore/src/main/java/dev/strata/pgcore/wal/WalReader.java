@@ -54,6 +54,11 @@ public final class WalReader implements AutoCloseable {
         openSegment(start.segmentOffset(segmentSize));
     }
 
+    /** True once the decoder found the end of WAL (not merely the last file or the stop LSN). */
+    public boolean reachedEndOfWal() {
+        return decoder.isEndOfWal();
+    }
+
     public int segmentSize() {
         return segmentSize;
     }

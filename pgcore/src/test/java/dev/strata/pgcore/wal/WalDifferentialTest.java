@@ -47,6 +47,28 @@ class WalDifferentialTest {
     }
 
     /**
+     * After a clean shutdown, reading pg_wal without a stop LSN finds the end of WAL by itself
+     * (zeroed or recycled pages, no error) right after the shutdown checkpoint, whose redo
+     * pointer (the first 8 bytes of its main data) is its own LSN.
+     */
+    private static void assertWalEndsWithTheShutdownCheckpoint(PostgresServer pg, Lsn start, Result result) {
+        DecodedRecord last = null;
+        int count = 0;
+        try (WalReader reader = new WalReader(pg.walDir(), 1, result.starts().get(0), null)) {
+            for (DecodedRecord r = reader.next(); r != null; r = reader.next()) {
+                last = r;
+                count++;
+            }
+            assertThat(reader.reachedEndOfWal()).isTrue();
+        }
+        assertThat(count).isGreaterThan(result.records());
+        assertThat(last).isNotNull();
+        assertThat(last.rmgr()).isEqualTo(RmgrId.XLOG);
+        assertThat(last.recordTypeName()).isEqualTo("CHECKPOINT_SHUTDOWN");
+        assertThat(new Lsn(last.mainDataBuffer().getLong(0))).isEqualTo(last.startLsn());
+    }
+
+    /**
      * The replication case: a decoder that starts at a record in the middle of a segment and
      * receives the WAL in chunks of random sizes (as XLogData messages split it) yields the
      * same records.
@@ -99,6 +121,8 @@ class WalDifferentialTest {
             }
             Result result = compare(pg, c, blocksConn, start, end);
             assertStreamDecodingAgrees(pg, result, end);
+            pg.stop();
+            assertWalEndsWithTheShutdownCheckpoint(pg, start, result);
             assertThat(result.rmgrs()).contains("XLOG", "Transaction", "Storage", "Database", "Standby", "Heap",
                     "Heap2", "Btree", "Hash", "Gin", "Gist", "Sequence", "SPGist", "BRIN", "MultiXact", "RelMap",
                     "LogicalMessage");
