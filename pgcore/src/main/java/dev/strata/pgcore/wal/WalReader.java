@@ -59,6 +59,11 @@ public final class WalReader implements AutoCloseable {
         return decoder.isEndOfWal();
     }
 
+    /** Partial records skipped because the server overwrote them after a crash. */
+    public long abortedRecords() {
+        return decoder.abortedRecords();
+    }
+
     public int segmentSize() {
         return segmentSize;
     }
