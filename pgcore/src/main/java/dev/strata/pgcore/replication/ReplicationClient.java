@@ -1,0 +1,130 @@
+package dev.strata.pgcore.replication;
+
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.pgcore.protocol.FrontendMessage;
+import dev.strata.pgcore.protocol.PgClientCodec;
+import dev.strata.pgcore.protocol.ProtocolLimits;
+import dev.strata.pgcore.protocol.replication.PgTimestamp;
+import dev.strata.pgcore.protocol.replication.ReplicationMessage;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+
+/**
+ * A physical replication client on Netty: connects to a PostgreSQL walsender (a compute, or a
+ * safekeeper's), authenticates (SCRAM-SHA-256, MD5 or cleartext), runs {@code IDENTIFY_SYSTEM},
+ * then {@code START_REPLICATION} at the position the caller picks from that answer, and
+ * delivers WAL to a {@link Listener}. The caller acknowledges with {@link #sendStatus}, e.g.
+ * only after its own fsync: that is what makes the compute's synchronous commit wait.
+ *
+ * <p>The listener runs on the Netty event loop and must not block; when it cannot take more
+ * WAL it returns false from {@link Listener#onWal} and later calls {@link #resume()}.
+ */
+public final class ReplicationClient implements AutoCloseable {
+
+    /** Where and how to connect. {@code applicationName} is how the server names this standby. */
+    public record Options(String host, int port, String user, String password, String applicationName,
+                          Duration connectTimeout) {
+        public Options {
+            Objects.requireNonNull(host, "host is null");
+            Objects.requireNonNull(user, "user is null");
+            Objects.requireNonNull(password, "password is null");
+            Objects.requireNonNull(applicationName, "applicationName is null");
+            Objects.requireNonNull(connectTimeout, "connectTimeout is null");
+        }
+
+        @Override
+        public String toString() {
+            return user + "@" + host + ":" + port + " as " + applicationName; // never the password
+        }
+    }
+
+    /** Receives the stream. Every method runs on the connection's event loop. */
+    public interface Listener {
+        /** Streaming has started at {@code start}; {@code system} is the server's IDENTIFY_SYSTEM answer. */
+        default void onStreaming(IdentifySystem system, Lsn start) {
+        }
+
+        /** WAL bytes that belong at {@code start}; return false to stop reading until {@link #resume()}. */
+        boolean onWal(Lsn start, byte[] payload, Lsn serverWalEnd);
+
+        /** A keepalive; with {@code replyRequested} the server wants a status update now. */
+        default void onKeepalive(Lsn serverWalEnd, boolean replyRequested) {
+        }
+
+        /** The connection has ended: {@code cause} is null for a close we asked for. Called once. */
+        void onClosed(Throwable cause);
+    }
+
+    private final Channel channel;
+
+    private ReplicationClient(Channel channel) {
+        this.channel = channel;
+    }
+
+    /**
+     * Connects and starts streaming at {@code startAt.apply(identifySystem)}. The future
+     * completes once the server has answered START_REPLICATION with CopyBothResponse, or fails
+     * with the reason (connection refused, authentication failed, the server's error).
+     */
+    public static CompletableFuture<ReplicationClient> start(EventLoopGroup group, Options options,
+                                                             Function<IdentifySystem, Lsn> startAt, Listener listener) {
+        CompletableFuture<ReplicationClient> started = new CompletableFuture<>();
+        Bootstrap b = new Bootstrap()
+                .group(group)
+                .channel(NioSocketChannel.class)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) options.connectTimeout().toMillis())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline()
+                                .addLast("codec", new PgClientCodec(ProtocolLimits.DEFAULT))
+                                .addLast("replication", new ReplicationClientHandler(options, startAt, listener, started));
+                    }
+                });
+        ChannelFuture connect = b.connect(options.host(), options.port());
+        connect.addListener(f -> {
+            if (!f.isSuccess()) {
+                started.completeExceptionally(new ReplicationException("cannot connect to " + options + ": "
+                        + f.cause().getMessage(), f.cause()));
+            }
+        });
+        return started.thenApply(ignored -> new ReplicationClient(connect.channel()));
+    }
+
+    /** Reports positions to the server (a StandbyStatusUpdate). Safe from any thread. */
+    public void sendStatus(Lsn write, Lsn flush, Lsn apply) {
+        var update = new ReplicationMessage.StandbyStatusUpdate(write, flush, apply, PgTimestamp.now(), false);
+        channel.writeAndFlush(new FrontendMessage.CopyData(update.encode()));
+    }
+
+    /** Reads from the socket again after {@link Listener#onWal} returned false. */
+    public void resume() {
+        channel.config().setAutoRead(true);
+        channel.read();
+    }
+
+    public boolean isOpen() {
+        return channel.isActive();
+    }
+
+    /** Closes the connection; the listener's {@code onClosed} gets null. */
+    @Override
+    public void close() {
+        ReplicationClientHandler h = channel.pipeline().get(ReplicationClientHandler.class);
+        if (h != null) {
+            h.closing();
+        }
+        channel.close().awaitUninterruptibly(5000);
+    }
+}
