@@ -155,6 +155,11 @@ public final class Acceptor {
         store.persist(state);
     }
 
+    /** Throws {@link TermRefusedException} unless {@code term} is the promised and adopted term. */
+    public synchronized void requireCurrentTerm(Term term) {
+        checkCurrent(term);
+    }
+
     private void checkCurrent(Term term) {
         if (!term.equals(state.promisedTerm())) {
             throw new TermRefusedException("WAL of term " + term + " refused: the promised term is " + state.promisedTerm(),

@@ -1,0 +1,83 @@
+package dev.strata.safekeeper;
+
+import dev.strata.pgcore.id.NodeId;
+import dev.strata.safekeeper.http.SafekeeperServer;
+import dev.strata.safekeeper.node.SafekeeperConfig;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * Runs one safekeeper as a process (an ECS task, or a child process in tests and the local
+ * cluster). Arguments:
+ *
+ * <pre>
+ *   --node-id sk-1 --data-dir DIR [--listen 127.0.0.1] [--http-port 0] [--walsender-port 0]
+ *   [--peer sk-2=http://127.0.0.1:7677 ...]
+ * </pre>
+ *
+ * The walsender password comes from {@code STRATA_REPLICATION_PASSWORD} (never the command
+ * line, which other users can read). Once both ports are bound it prints one line,
+ * {@code READY http=<port> walsender=<port>}, on standard output.
+ */
+public final class SafekeeperMain {
+
+    private SafekeeperMain() {
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        Map<String, String> opts = new HashMap<>();
+        Map<NodeId, URI> peers = new HashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("--") || i + 1 >= args.length) {
+                usage("unexpected argument '" + a + "'");
+            }
+            String v = args[++i];
+            if (a.equals("--peer")) {
+                int eq = v.indexOf('=');
+                if (eq <= 0) {
+                    usage("--peer takes ID=URL, got '" + v + "'");
+                }
+                peers.put(NodeId.of(v.substring(0, eq)), URI.create(v.substring(eq + 1)));
+            } else {
+                opts.put(a.substring(2), v);
+            }
+        }
+        String password = System.getenv("STRATA_REPLICATION_PASSWORD");
+        if (password == null || password.isEmpty()) {
+            usage("set STRATA_REPLICATION_PASSWORD: the walsender never runs without a password");
+        }
+        if (!opts.containsKey("node-id") || !opts.containsKey("data-dir")) {
+            usage("--node-id and --data-dir are required");
+        }
+        SafekeeperConfig config = new SafekeeperConfig(
+                NodeId.of(opts.get("node-id")),
+                Path.of(opts.get("data-dir")),
+                opts.getOrDefault("listen", "127.0.0.1"),
+                Integer.parseInt(opts.getOrDefault("walsender-port", "0")),
+                Integer.parseInt(opts.getOrDefault("http-port", "0")),
+                peers,
+                opts.getOrDefault("replication-user", "strata_replicator"),
+                password,
+                Duration.ofMillis(10));
+        SafekeeperServer server = SafekeeperServer.start(config);
+        CountDownLatch stop = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stop.countDown();
+        }));
+        System.out.println("READY http=" + server.url().getPort() + " walsender=" + server.walsenderPort());
+        System.out.flush();
+        stop.await();
+    }
+
+    private static void usage(String problem) {
+        System.err.println("safekeeper: " + problem);
+        System.err.println("usage: --node-id ID --data-dir DIR [--listen HOST] [--http-port N] [--walsender-port N] [--peer ID=URL]...");
+        System.exit(64);
+    }
+}

@@ -1,0 +1,116 @@
+package dev.strata.safekeeper.http;
+
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.safekeeper.election.VoteRequest;
+import dev.strata.safekeeper.node.SafekeeperNode;
+import dev.strata.safekeeper.receive.ComputeAddress;
+import dev.strata.safekeeper.timeline.Timeline;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Delete;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.PathVariable;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.Produces;
+import io.micronaut.http.annotation.QueryValue;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import java.io.ByteArrayOutputStream;
+import java.util.List;
+
+/**
+ * The safekeeper management API (docs/safekeeper.md). Thin: parses, delegates to
+ * {@link SafekeeperNode}, and leaves error mapping to {@link ErrorMapping}. Handlers run on
+ * the blocking executor because votes and elections fsync before they answer.
+ */
+@Controller("/v1")
+@ExecuteOn(TaskExecutors.BLOCKING)
+public final class SafekeeperController {
+
+    /** The most WAL one recovery request returns; the caller asks again for the rest. */
+    static final int MAX_WAL_RESPONSE = 16 << 20;
+
+    private final SafekeeperNode node;
+
+    public SafekeeperController(SafekeeperNode node) {
+        this.node = node;
+    }
+
+    @Get("/status")
+    public List<Dto.Status> all() {
+        return node.statuses().stream().map(Dto.Status::of).toList();
+    }
+
+    @Post("/timelines")
+    public HttpResponse<Dto.Status> create(@Body Dto.CreateTimeline body) {
+        Timeline t = node.createTimeline(body.id(), body.system(), body.walSegmentSize(), body.start());
+        return HttpResponse.created(Dto.Status.of(t.status()));
+    }
+
+    @Get("/timelines/{id}")
+    public Dto.Status status(@PathVariable String id) {
+        return Dto.Status.of(node.requireTimeline(TimelineId.parse(id)).status());
+    }
+
+    @Delete("/timelines/{id}")
+    public HttpResponse<Void> delete(@PathVariable String id) {
+        node.deleteTimeline(TimelineId.parse(id));
+        return HttpResponse.status(HttpStatus.NO_CONTENT);
+    }
+
+    @Post("/timelines/{id}/vote")
+    public Dto.VoteResult vote(@PathVariable String id, @Body Dto.Vote body) {
+        return Dto.VoteResult.of(node.vote(new VoteRequest(TimelineId.parse(id), Dto.parseTerm("term", body.term()))));
+    }
+
+    @Post("/timelines/{id}/elected")
+    public Dto.ElectedResult elected(@PathVariable String id, @Body Dto.Elected body) {
+        return Dto.ElectedResult.of(node.elected(body.toDomain(TimelineId.parse(id))));
+    }
+
+    @Post("/timelines/{id}/compute")
+    public Dto.Status streamFrom(@PathVariable String id, @Body Dto.StreamFrom body) {
+        TimelineId tl = TimelineId.parse(id);
+        node.streamFrom(tl, new ComputeAddress(Dto.parseTerm("term", body.term()), body.host(), body.port(), body.user(),
+                body.password()));
+        return Dto.Status.of(node.requireTimeline(tl).status());
+    }
+
+    @Post("/timelines/{id}/peer-position")
+    public HttpResponse<Void> peerPosition(@PathVariable String id, @Body Dto.Position body) {
+        node.onPeerPosition(TimelineId.parse(id), body.toDomain());
+        return HttpResponse.ok();
+    }
+
+    /** Raw WAL [from, min(to, from + 16 MiB, flush)) for peer recovery. */
+    @Get("/timelines/{id}/wal")
+    @Produces(MediaType.APPLICATION_OCTET_STREAM)
+    public byte[] wal(@PathVariable String id, @QueryValue String from, @QueryValue String to) {
+        Timeline t = node.requireTimeline(TimelineId.parse(id));
+        Lsn start = Dto.parseLsn("from", from);
+        Lsn end = Dto.parseLsn("to", to);
+        Lsn flush = t.wal().flushLsn();
+        if (end.isAfter(flush)) {
+            throw new IllegalArgumentException("WAL up to " + end + " requested, but this safekeeper holds WAL only up to " + flush);
+        }
+        if (end.isBefore(start)) {
+            throw new IllegalArgumentException("empty range: from " + start + " is after to " + end);
+        }
+        long want = Math.min(end.minus(start), MAX_WAL_RESPONSE);
+        ByteArrayOutputStream out = new ByteArrayOutputStream((int) want);
+        Lsn pos = start;
+        while (out.size() < want) {
+            byte[] chunk = t.wal().read(pos, (int) (want - out.size()));
+            if (chunk.length == 0) {
+                break;
+            }
+            out.writeBytes(chunk);
+            pos = pos.plus(chunk.length);
+        }
+        return out.toByteArray();
+    }
+}

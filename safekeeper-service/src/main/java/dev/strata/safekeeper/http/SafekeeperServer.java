@@ -1,0 +1,70 @@
+package dev.strata.safekeeper.http;
+
+import dev.strata.safekeeper.node.SafekeeperConfig;
+import dev.strata.safekeeper.node.SafekeeperNode;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.server.EmbeddedServer;
+import java.net.URI;
+import java.util.Map;
+
+/**
+ * A running safekeeper: the {@link SafekeeperNode} plus its management API on Micronaut's
+ * Netty server. Many can run in one JVM (the local cluster, tests): each has its own
+ * application context and ports.
+ */
+public final class SafekeeperServer implements AutoCloseable {
+
+    private final SafekeeperNode node;
+    private final ApplicationContext context;
+    private final EmbeddedServer http;
+
+    private SafekeeperServer(SafekeeperNode node, ApplicationContext context) {
+        this.node = node;
+        this.context = context;
+        this.http = context.getBean(EmbeddedServer.class);
+    }
+
+    public static SafekeeperServer start(SafekeeperConfig config) {
+        SafekeeperNode node = new SafekeeperNode(config);
+        try {
+            ApplicationContext ctx = ApplicationContext.builder()
+                    .properties(Map.of(
+                            "micronaut.application.name", "safekeeper-" + config.nodeId(),
+                            "micronaut.server.host", config.listenHost(),
+                            "micronaut.server.port", config.httpPort() == 0 ? -1 : config.httpPort(),
+                            "micronaut.server.max-request-size", 1024 * 1024,
+                            "micronaut.banner.enabled", false))
+                    .singletons(node)
+                    .deduceEnvironment(false)
+                    .start();
+            SafekeeperServer s = new SafekeeperServer(node, ctx);
+            s.http.start();
+            return s;
+        } catch (RuntimeException e) {
+            node.close();
+            throw e;
+        }
+    }
+
+    public SafekeeperNode node() {
+        return node;
+    }
+
+    /** Base URL of the management API, e.g. {@code http://127.0.0.1:41234}. */
+    public URI url() {
+        return URI.create("http://" + http.getHost() + ":" + http.getPort());
+    }
+
+    public int walsenderPort() {
+        return node.walsenderPort();
+    }
+
+    @Override
+    public void close() {
+        try {
+            context.close();
+        } finally {
+            node.close();
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package dev.strata.safekeeper.node;
+
+import dev.strata.pgcore.id.NodeId;
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.safekeeper.client.SafekeeperClient;
+import dev.strata.safekeeper.election.ElectedRequest;
+import dev.strata.safekeeper.timeline.Timeline;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fetches the WAL a voter lacks below the epoch start from the election's donor, appends it
+ * through the acceptor (which refuses anything beyond the epoch start or of another term) and
+ * forces it. The proposer sees progress in the voter's status (flush LSN reaching the epoch start).
+ */
+final class PeerRecovery {
+
+    private static final Logger log = LoggerFactory.getLogger(PeerRecovery.class);
+    private static final int CHUNK = 1 << 20;
+
+    private PeerRecovery() {
+    }
+
+    static void start(Timeline timeline, ElectedRequest elected, NodeId self) {
+        Thread.ofVirtual().name("peer-recovery-" + self + "-" + timeline.id()).start(() -> run(timeline, elected, self));
+    }
+
+    private static void run(Timeline timeline, ElectedRequest elected, NodeId self) {
+        Lsn from = timeline.acceptor().state().flushLsn();
+        Lsn to = elected.epochStartLsn();
+        log.info("node={} timeline={} recovering WAL [{}, {}) from donor {}", self, timeline.id(), from, to, elected.donor());
+        SafekeeperClient donor = new SafekeeperClient(URI.create(elected.donorUrl()));
+        try {
+            Lsn pos = from;
+            byte[] buf = new byte[CHUNK];
+            // The donor answers at most a bounded range per request: ask until the epoch start.
+            while (pos.isBefore(to)) {
+                Lsn before = pos;
+                try (InputStream in = donor.readWal(elected.timelineId(), pos, to)) {
+                    int n;
+                    while ((n = in.readNBytes(buf, 0, CHUNK)) > 0) {
+                        timeline.acceptor().appendRecovered(elected.term(), pos, buf, 0, n);
+                        pos = pos.plus(n);
+                    }
+                }
+                if (pos.equals(before)) {
+                    throw new IOException("donor " + elected.donor() + " sent no WAL at " + pos);
+                }
+            }
+            Lsn flushed = timeline.acceptor().flush();
+            timeline.acceptor().persist();
+            if (flushed.isBefore(to)) {
+                log.warn("node={} timeline={} recovery stopped at {} short of {}", self, timeline.id(), flushed, to);
+            } else {
+                log.info("node={} timeline={} recovered up to {}", self, timeline.id(), flushed);
+            }
+        } catch (IOException | RuntimeException e) {
+            log.warn("node={} timeline={} recovery from {} failed: {}", self, timeline.id(), elected.donor(), e.toString());
+        }
+    }
+}

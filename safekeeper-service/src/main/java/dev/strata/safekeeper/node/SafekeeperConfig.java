@@ -1,0 +1,78 @@
+package dev.strata.safekeeper.node;
+
+import dev.strata.pgcore.id.NodeId;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One safekeeper's configuration. Every default works for the local cluster.
+ *
+ * @param nodeId              this node's id; also its application_name on computes
+ * @param dataDir             where control files and WAL live (a durable volume on AWS)
+ * @param listenHost          address both ports bind to (127.0.0.1 locally)
+ * @param walsenderPort       the replication-protocol port (0: any free port)
+ * @param httpPort            the management API port (0: any free port)
+ * @param peers               the other safekeepers' management API base URLs
+ * @param replicationUser     the user walsender clients log in as
+ * @param replicationPassword its password (SCRAM-SHA-256)
+ * @param peerExchangeInterval how often (term, flush LSN) is pushed to peers while it changes
+ */
+public record SafekeeperConfig(
+        NodeId nodeId,
+        Path dataDir,
+        String listenHost,
+        int walsenderPort,
+        int httpPort,
+        Map<NodeId, URI> peers,
+        String replicationUser,
+        String replicationPassword,
+        Duration peerExchangeInterval) {
+
+    public SafekeeperConfig {
+        Objects.requireNonNull(nodeId, "nodeId is null");
+        Objects.requireNonNull(dataDir, "dataDir is null");
+        Objects.requireNonNull(listenHost, "listenHost is null");
+        Objects.requireNonNull(replicationUser, "replicationUser is null");
+        Objects.requireNonNull(replicationPassword, "replicationPassword is null");
+        Objects.requireNonNull(peerExchangeInterval, "peerExchangeInterval is null");
+        peers = Map.copyOf(peers);
+        if (peers.containsKey(nodeId)) {
+            throw new IllegalArgumentException("node " + nodeId + " lists itself as a peer");
+        }
+        if (walsenderPort < 0 || walsenderPort > 65535 || httpPort < 0 || httpPort > 65535) {
+            throw new IllegalArgumentException("ports must be within 0..65535");
+        }
+        if (replicationPassword.isEmpty()) {
+            throw new IllegalArgumentException("the walsender needs a password: there is no unauthenticated access");
+        }
+    }
+
+    /** Loopback, ephemeral ports, no peers yet: the shape of a local-cluster or test node. */
+    public static SafekeeperConfig local(NodeId nodeId, Path dataDir, String replicationPassword) {
+        return new SafekeeperConfig(nodeId, dataDir, "127.0.0.1", 0, 0, Map.of(), "strata_replicator",
+                replicationPassword, Duration.ofMillis(10));
+    }
+
+    public SafekeeperConfig withPeers(Map<NodeId, URI> newPeers) {
+        return new SafekeeperConfig(nodeId, dataDir, listenHost, walsenderPort, httpPort, newPeers, replicationUser,
+                replicationPassword, peerExchangeInterval);
+    }
+
+    public SafekeeperConfig withPorts(int walsender, int http) {
+        return new SafekeeperConfig(nodeId, dataDir, listenHost, walsender, http, peers, replicationUser,
+                replicationPassword, peerExchangeInterval);
+    }
+
+    /** Members of the quorum: this node and its peers. */
+    public int clusterSize() {
+        return peers.size() + 1;
+    }
+
+    /** A majority of the cluster. */
+    public int quorum() {
+        return clusterSize() / 2 + 1;
+    }
+}

@@ -1,0 +1,217 @@
+package dev.strata.safekeeper.node;
+
+import dev.strata.pgcore.id.NodeId;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.safekeeper.election.CommitTracker;
+import dev.strata.safekeeper.election.ElectedRequest;
+import dev.strata.safekeeper.election.ElectedResponse;
+import dev.strata.safekeeper.election.PeerPosition;
+import dev.strata.safekeeper.election.VoteRequest;
+import dev.strata.safekeeper.election.VoteResponse;
+import dev.strata.safekeeper.receive.ComputeAddress;
+import dev.strata.safekeeper.replication.WalSenderConfig;
+import dev.strata.safekeeper.replication.WalSenderServer;
+import dev.strata.safekeeper.timeline.Timeline;
+import dev.strata.safekeeper.timeline.TimelineStatus;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One safekeeper: its timelines, its walsender port, and its conversations with peers
+ * (position exchange for the commit LSN, WAL recovery from a donor). The management API
+ * and tests drive it through these methods; it has no HTTP of its own.
+ */
+public final class SafekeeperNode implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(SafekeeperNode.class);
+
+    private final SafekeeperConfig config;
+    private final NodeIdentity identity;
+    private final Map<TimelineId, Timeline> timelines = new ConcurrentHashMap<>();
+    private final Map<TimelineId, CommitTracker> commits = new ConcurrentHashMap<>();
+    private final EventLoopGroup group;
+    private final WalSenderServer walSender;
+    private final PeerExchange peers;
+
+    public SafekeeperNode(SafekeeperConfig config) {
+        this.config = config;
+        this.identity = NodeIdentity.establish(config.dataDir(), config.nodeId());
+        loadTimelines();
+        this.group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        this.walSender = new WalSenderServer(group, config.listenHost(), config.walsenderPort(),
+                WalSenderConfig.defaults(config.replicationUser(), config.replicationPassword()), this::timeline);
+        this.peers = new PeerExchange(this, config.peerExchangeInterval());
+        peers.setPeers(config.peers());
+        log.info("safekeeper {} started: dataDir={} walsenderPort={} timelines={}", config.nodeId(), config.dataDir(),
+                walSender.port(), timelines.size());
+    }
+
+    public NodeId nodeId() {
+        return config.nodeId();
+    }
+
+    public NodeIdentity identity() {
+        return identity;
+    }
+
+    public int walsenderPort() {
+        return walSender.port();
+    }
+
+    public String replicationUser() {
+        return config.replicationUser();
+    }
+
+    /** Sets the other members' management URLs (known only once they have bound their ports locally). */
+    public void setPeers(Map<NodeId, URI> peerUrls) {
+        if (peerUrls.containsKey(config.nodeId())) {
+            throw new IllegalArgumentException("node " + config.nodeId() + " cannot be its own peer");
+        }
+        peers.setPeers(peerUrls);
+    }
+
+    int quorum() {
+        return (peers.peerCount() + 1) / 2 + 1;
+    }
+
+    public Optional<Timeline> timeline(TimelineId id) {
+        return Optional.ofNullable(timelines.get(id));
+    }
+
+    public Timeline requireTimeline(TimelineId id) {
+        Timeline t = timelines.get(id);
+        if (t == null) {
+            throw new TimelineNotFoundException(id);
+        }
+        return t;
+    }
+
+    public List<TimelineStatus> statuses() {
+        return timelines.values().stream().map(Timeline::status).toList();
+    }
+
+    public synchronized Timeline createTimeline(TimelineId id, long systemId, int segmentSize, Lsn start) {
+        if (timelines.containsKey(id)) {
+            throw new TimelineExistsException(id);
+        }
+        Timeline t = Timeline.create(timelineDir(id), id, systemId, segmentSize, start);
+        timelines.put(id, t);
+        log.info("node={} created timeline={} start={}", config.nodeId(), id, start);
+        return t;
+    }
+
+    public synchronized void deleteTimeline(TimelineId id) {
+        Timeline t = timelines.remove(id);
+        if (t == null) {
+            throw new TimelineNotFoundException(id);
+        }
+        commits.remove(id);
+        t.close();
+        deleteRecursively(t.directory());
+        log.info("node={} deleted timeline={}", config.nodeId(), id);
+    }
+
+    public VoteResponse vote(VoteRequest request) {
+        return requireTimeline(request.timelineId()).vote(request);
+    }
+
+    /** Adopts an elected term; starts recovery from the donor in the background if WAL is missing. */
+    public ElectedResponse elected(ElectedRequest request) {
+        Timeline t = requireTimeline(request.timelineId());
+        ElectedResponse r = t.acceptor().elected(request);
+        if (r.needsRecovery()) {
+            PeerRecovery.start(t, request, config.nodeId());
+        }
+        return r;
+    }
+
+    public void streamFrom(TimelineId id, ComputeAddress compute) {
+        requireTimeline(id).streamFrom(compute, config.nodeId(), group);
+    }
+
+    /** A peer's position: recompute the commit LSN. */
+    public void onPeerPosition(TimelineId id, PeerPosition position) {
+        if (position.node().equals(config.nodeId())) {
+            throw new IllegalArgumentException("a peer claims to be this node (" + position.node() + ")");
+        }
+        if (!peers.isPeer(position.node())) {
+            throw new IllegalArgumentException("node " + position.node() + " is not a configured peer of " + config.nodeId());
+        }
+        Timeline t = requireTimeline(id);
+        tracker(id).update(position);
+        updateCommit(t);
+    }
+
+    /** This node's own position for {@code t}, as peers learn it. */
+    PeerPosition ownPosition(Timeline t) {
+        TimelineStatus s = t.status();
+        return new PeerPosition(config.nodeId(), s.promisedTerm(), s.lastLogTerm(), s.flushLsn(), s.commitLsn());
+    }
+
+    void updateCommit(Timeline t) {
+        CommitTracker tracker = tracker(t.id());
+        PeerPosition own = ownPosition(t);
+        tracker.update(own);
+        tracker.commitLsn(own.promisedTerm(), quorum()).ifPresent(t::advanceCommit);
+    }
+
+    Map<TimelineId, Timeline> timelines() {
+        return timelines;
+    }
+
+    private CommitTracker tracker(TimelineId id) {
+        return commits.computeIfAbsent(id, k -> new CommitTracker());
+    }
+
+    private Path timelineDir(TimelineId id) {
+        return config.dataDir().resolve("timelines").resolve(id.toString());
+    }
+
+    private void loadTimelines() {
+        Path root = config.dataDir().resolve("timelines");
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        try (Stream<Path> dirs = Files.list(root)) {
+            for (Path dir : dirs.toList()) {
+                TimelineId id = TimelineId.parse(dir.getFileName().toString());
+                timelines.put(id, Timeline.open(dir));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not list timelines in " + root, e);
+        }
+    }
+
+    private static void deleteRecursively(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not delete " + dir, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        peers.close();
+        walSender.close();
+        timelines.values().forEach(Timeline::close);
+        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        log.info("safekeeper {} stopped", config.nodeId());
+    }
+}

@@ -1,0 +1,217 @@
+package dev.strata.safekeeper.receive;
+
+import dev.strata.pgcore.id.NodeId;
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.pgcore.replication.IdentifySystem;
+import dev.strata.pgcore.replication.ReplicationClient;
+import dev.strata.pgcore.replication.ReplicationException;
+import dev.strata.pgcore.wal.WalDecodeException;
+import dev.strata.safekeeper.election.Acceptor;
+import dev.strata.safekeeper.election.TermRefusedException;
+import io.netty.channel.EventLoopGroup;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Streams one timeline's WAL from its compute into this safekeeper (architecture §3): a
+ * replication client of the compute (application_name = this node's id) whose WAL is checked
+ * record by record ({@link ValidatedWal}), appended and forced by a {@link WalWriter}, and
+ * acknowledged with the flush LSN right after each force — that acknowledgement is what lets
+ * the compute's synchronous commit return.
+ *
+ * <p>Reconnects with backoff while the compute's term is the promised term; stops for good
+ * the moment the acceptor refuses the term (a higher one was promised) or the WAL is invalid.
+ */
+public final class ComputeStreamer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ComputeStreamer.class);
+    private static final Duration MIN_BACKOFF = Duration.ofMillis(50);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
+
+    private final String timeline;
+    private final NodeId self;
+    private final ComputeAddress compute;
+    private final Acceptor acceptor;
+    private final long systemId;
+    private final int pageSize;
+    private final int segmentSize;
+    private final EventLoopGroup group;
+    private final Thread loop;
+    private volatile boolean stopped;
+    private volatile String state = "connecting";
+    private volatile ReplicationClient client;
+    private volatile WalWriter writer;
+
+    public ComputeStreamer(String timeline, NodeId self, ComputeAddress compute, Acceptor acceptor, long systemId,
+                           int pageSize, int segmentSize, EventLoopGroup group) {
+        this.timeline = timeline;
+        this.self = self;
+        this.compute = compute;
+        this.acceptor = acceptor;
+        this.systemId = systemId;
+        this.pageSize = pageSize;
+        this.segmentSize = segmentSize;
+        this.group = group;
+        this.loop = Thread.ofPlatform().daemon().name("compute-streamer-" + self + "-" + timeline).start(this::run);
+    }
+
+    public ComputeAddress compute() {
+        return compute;
+    }
+
+    /** "connecting", "streaming", "stopped: reason", for status pages. */
+    public String state() {
+        return state;
+    }
+
+    public boolean isStopped() {
+        return stopped;
+    }
+
+    private void run() {
+        Duration backoff = MIN_BACKOFF;
+        while (!stopped) {
+            CompletableFuture<Throwable> ended = new CompletableFuture<>();
+            try {
+                streamOnce(ended);
+                backoff = MIN_BACKOFF;
+                Throwable cause = ended.get();
+                if (cause instanceof TermRefusedException || cause instanceof WalDecodeException) {
+                    stop("stopped: " + cause.getMessage());
+                } else if (!stopped) {
+                    state = "reconnecting: " + (cause == null ? "closed" : cause.getMessage());
+                    log.info("node={} timeline={} {} ended ({}); reconnecting", self, timeline, compute,
+                            cause == null ? "closed" : cause.getMessage());
+                }
+            } catch (TermRefusedException e) {
+                stop("stopped: " + e.getMessage());
+            } catch (InterruptedException e) {
+                return;
+            } catch (Exception e) {
+                state = "reconnecting: " + rootMessage(e);
+                log.debug("node={} timeline={} cannot stream from {}: {}", self, timeline, compute, rootMessage(e));
+            } finally {
+                closeConnection();
+            }
+            sleep(backoff);
+            backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+        }
+    }
+
+    private void streamOnce(CompletableFuture<Throwable> ended) throws Exception {
+        // Refuse before connecting if the term is already stale.
+        acceptor.requireCurrentTerm(compute.term());
+        Lsn start = acceptorWriteLsn();
+        WalWriter w = new WalWriter(self + "-" + timeline, acceptor, compute.term(),
+                flushed -> {
+                    ReplicationClient c = client;
+                    if (c != null) {
+                        c.sendStatus(flushed, flushed, Lsn.INVALID);
+                    }
+                },
+                ended::complete,
+                () -> {
+                    ReplicationClient c = client;
+                    if (c != null) {
+                        c.resume();
+                    }
+                });
+        writer = w;
+        ValidatedWal validated = new ValidatedWal(start, pageSize, segmentSize, systemId);
+        ReplicationClient.Listener listener = new ReplicationClient.Listener() {
+            @Override
+            public boolean onWal(Lsn at, byte[] payload, Lsn serverWalEnd) {
+                try {
+                    ValidatedWal.Released ok = validated.accept(at, payload);
+                    return ok == null || w.submit(ok.start(), ok.bytes());
+                } catch (WalDecodeException e) {
+                    log.error("node={} timeline={} refusing WAL from {}: {}", self, timeline, compute, e.getMessage());
+                    ended.complete(e);
+                    return false;
+                }
+            }
+
+            @Override
+            public void onKeepalive(Lsn serverWalEnd, boolean replyRequested) {
+                if (replyRequested) {
+                    Lsn f = acceptor.state().flushLsn();
+                    client.sendStatus(f, f, Lsn.INVALID);
+                }
+            }
+
+            @Override
+            public void onClosed(Throwable cause) {
+                ended.complete(cause);
+            }
+        };
+        ReplicationClient.Options options = new ReplicationClient.Options(compute.host(), compute.port(), compute.user(),
+                compute.password(), self.value(), Duration.ofSeconds(5));
+        client = ReplicationClient.start(group, options, system -> checkSystem(system, start), listener)
+                .get(30, TimeUnit.SECONDS);
+        state = "streaming from " + compute + " at " + start;
+        log.info("node={} timeline={} streaming from {} at {}", self, timeline, compute, start);
+    }
+
+    private Lsn checkSystem(IdentifySystem system, Lsn start) {
+        if (systemId != 0 && system.systemId() != systemId) {
+            throw new ReplicationException(compute + " is system " + system.systemIdText() + ", but timeline " + timeline
+                    + " belongs to system " + Long.toUnsignedString(systemId), (Throwable) null);
+        }
+        return start;
+    }
+
+    private Lsn acceptorWriteLsn() {
+        return acceptor.state().flushLsn();
+    }
+
+    private void stop(String why) {
+        stopped = true;
+        state = why;
+        log.warn("node={} timeline={} stopped streaming from {}: {}", self, timeline, compute, why);
+    }
+
+    private void closeConnection() {
+        ReplicationClient c = client;
+        client = null;
+        if (c != null) {
+            c.close();
+        }
+        WalWriter w = writer;
+        writer = null;
+        if (w != null) {
+            w.close();
+        }
+    }
+
+    @Override
+    public void close() {
+        stopped = true;
+        state = "stopped";
+        closeConnection();
+        loop.interrupt();
+        try {
+            loop.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+}

@@ -1,0 +1,61 @@
+package dev.strata.safekeeper.replication;
+
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.protocol.PgServerCodec;
+import dev.strata.pgcore.protocol.ProtocolLimits;
+import dev.strata.safekeeper.timeline.Timeline;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+import java.net.InetSocketAddress;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * The safekeeper's walsender port: PostgreSQL's replication protocol, serving each
+ * timeline's committed WAL to stock standbys, {@code pg_receivewal} and pageservers.
+ * Pipeline: {@code codec} (framing and typed messages, pre-auth limits) then {@code walsender}
+ * ({@link WalSenderHandler}). A client idle for {@link #IDLE_TIMEOUT_SECONDS} before it starts
+ * streaming is disconnected, so half-open logins cannot pile up.
+ */
+public final class WalSenderServer implements AutoCloseable {
+
+    static final int IDLE_TIMEOUT_SECONDS = 60;
+
+    private final Channel serverChannel;
+
+    public WalSenderServer(EventLoopGroup group, String host, int port, WalSenderConfig config,
+                           Function<TimelineId, Optional<Timeline>> timelines) {
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(NioServerSocketChannel.class)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(512 * 1024, 2 * 1024 * 1024))
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline()
+                                .addLast("idle", new ReadTimeoutHandler(IDLE_TIMEOUT_SECONDS, TimeUnit.SECONDS))
+                                .addLast("codec", new PgServerCodec(ProtocolLimits.PRE_AUTH))
+                                .addLast("walsender", new WalSenderHandler(config, timelines));
+                    }
+                });
+        this.serverChannel = b.bind(host, port).syncUninterruptibly().channel();
+    }
+
+    public int port() {
+        return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    }
+
+    @Override
+    public void close() {
+        serverChannel.close().syncUninterruptibly();
+    }
+}

@@ -1,0 +1,186 @@
+package dev.strata.safekeeper.timeline;
+
+import dev.strata.pgcore.id.NodeId;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.safekeeper.control.ControlFileStore;
+import dev.strata.safekeeper.control.SafekeeperState;
+import dev.strata.safekeeper.election.Acceptor;
+import dev.strata.safekeeper.election.VoteRequest;
+import dev.strata.safekeeper.election.VoteResponse;
+import dev.strata.safekeeper.receive.ComputeAddress;
+import dev.strata.safekeeper.receive.ComputeStreamer;
+import dev.strata.safekeeper.wal.SegmentedWalStore;
+import dev.strata.safekeeper.wal.WalPrefixScanner;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * One timeline on one safekeeper: its control file, its WAL segments, the acceptor that guards
+ * both, and the streamer that pulls WAL from the timeline's current compute. Lives in
+ * {@code <data dir>/timelines/<timeline id>/}.
+ */
+public final class Timeline implements AutoCloseable {
+
+    /** XLOG_BLCKSZ: fixed when PostgreSQL is compiled; every build Strata supports uses 8 kB. */
+    public static final int WAL_PAGE_SIZE = 8192;
+
+    private final Path dir;
+    private final SegmentedWalStore wal;
+    private final Acceptor acceptor;
+    private final SafekeeperState created;
+    private final Object progress = new Object();
+    private volatile ComputeStreamer streamer;
+    private volatile SafekeeperState lastPersisted;
+
+    private Timeline(Path dir, SafekeeperState state, ControlFileStore store, SegmentedWalStore wal) {
+        this.dir = dir;
+        this.wal = wal;
+        this.created = state;
+        this.lastPersisted = state;
+        this.acceptor = new Acceptor(state, s -> {
+            store.persist(s);
+            lastPersisted = s;
+        }, wal);
+    }
+
+    /** Creates a new timeline whose WAL starts at {@code start}, a segment start. */
+    public static Timeline create(Path dir, TimelineId id, long systemId, int segmentSize, Lsn start) {
+        if (start.segmentOffset(segmentSize) != 0) {
+            throw new IllegalArgumentException("timeline " + id + " must start at a WAL segment start, not at " + start);
+        }
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not create " + dir, e);
+        }
+        ControlFileStore store = new ControlFileStore(dir);
+        if (store.load().isPresent()) {
+            throw new IllegalStateException("timeline " + id + " already exists in " + dir);
+        }
+        SafekeeperState state = SafekeeperState.create(id, systemId, segmentSize, start);
+        store.persist(state);
+        return new Timeline(dir, state, store, new SegmentedWalStore(dir.resolve("wal"), segmentSize, start, start));
+    }
+
+    /** Opens an existing timeline: loads the control file and finds the valid end of its WAL. */
+    public static Timeline open(Path dir) {
+        ControlFileStore store = new ControlFileStore(dir);
+        SafekeeperState state = store.load().orElseThrow(() ->
+                new IllegalStateException("no safekeeper control file in " + dir));
+        Path walDir = dir.resolve("wal");
+        Lsn end = WalPrefixScanner.validEnd(walDir, state.walSegmentSize(), state.timelineStartLsn(), state.flushLsn());
+        SafekeeperState recovered = state.withFlushLsn(end);
+        return new Timeline(dir, recovered, store,
+                new SegmentedWalStore(walDir, state.walSegmentSize(), state.timelineStartLsn(), end));
+    }
+
+    public TimelineId id() {
+        return created.timelineId();
+    }
+
+    public Acceptor acceptor() {
+        return acceptor;
+    }
+
+    public SegmentedWalStore wal() {
+        return wal;
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    public TimelineStatus status() {
+        SafekeeperState s = acceptor.state();
+        ComputeStreamer st = streamer;
+        return new TimelineStatus(s.timelineId(), s.promisedTerm(), s.termHistory(), s.timelineStartLsn(),
+                s.flushLsn(), s.commitLsn(), s.remoteConsistentLsn(), st == null ? "idle" : st.state());
+    }
+
+    /**
+     * Handles a vote request; granting a higher term stops streaming from the older term's
+     * compute at once, so a stale compute loses this safekeeper's acknowledgements immediately.
+     */
+    public VoteResponse vote(VoteRequest request) {
+        VoteResponse response = acceptor.vote(request);
+        ComputeStreamer current = streamer;
+        if (response.granted() && current != null && request.term().isAfter(current.compute().term())) {
+            stopStreaming();
+        }
+        return response;
+    }
+
+    /**
+     * Starts streaming from the compute of {@code compute.term()}; replaces any earlier streamer.
+     * Idempotent for the compute already streamed from.
+     */
+    public synchronized void streamFrom(ComputeAddress compute, NodeId self, EventLoopGroup group) {
+        acceptor.requireCurrentTerm(compute.term());
+        ComputeStreamer old = streamer;
+        if (old != null && !old.isStopped() && old.compute().equals(compute)) {
+            return; // already streaming from it: the compute agent re-announces itself periodically
+        }
+        if (old != null) {
+            old.close();
+        }
+        SafekeeperState s = acceptor.state();
+        streamer = new ComputeStreamer(id().toString(), self, compute, acceptor, s.systemId(), WAL_PAGE_SIZE,
+                s.walSegmentSize(), group);
+    }
+
+    /** Stops streaming from the compute, e.g. because a higher term was promised. */
+    public synchronized void stopStreaming() {
+        ComputeStreamer old = streamer;
+        streamer = null;
+        if (old != null) {
+            old.close();
+        }
+    }
+
+    /** End of the WAL that may be served: committed (on a quorum) and held here. */
+    public Lsn servableEnd() {
+        SafekeeperState s = acceptor.state();
+        return Lsn.min(s.commitLsn(), s.flushLsn());
+    }
+
+    /** Raises the commit LSN learned from the quorum and wakes the walsenders waiting for it. */
+    public void advanceCommit(Lsn commit) {
+        if (acceptor.advanceCommitLsn(commit)) {
+            synchronized (progress) {
+                progress.notifyAll();
+            }
+        }
+    }
+
+    /** Waits up to {@code millis} for the servable end to pass {@code beyond}; returns the servable end. */
+    public Lsn awaitServable(Lsn beyond, long millis) throws InterruptedException {
+        synchronized (progress) {
+            Lsn end = servableEnd();
+            if (!end.isAfter(beyond)) {
+                progress.wait(millis);
+                end = servableEnd();
+            }
+            return end;
+        }
+    }
+
+    /** Persists the commit and flush LSN if they moved since the last persist (lazy persistence). */
+    public void persistIfChanged() {
+        SafekeeperState now = acceptor.state();
+        SafekeeperState last = lastPersisted;
+        if (!now.commitLsn().equals(last.commitLsn()) || !now.flushLsn().equals(last.flushLsn())) {
+            acceptor.persist();
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        stopStreaming();
+        persistIfChanged();
+        wal.close();
+    }
+}
