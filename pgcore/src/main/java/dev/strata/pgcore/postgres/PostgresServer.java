@@ -96,6 +96,8 @@ public final class PostgresServer implements AutoCloseable {
         }
         if (!Files.exists(dataDir.resolve("PG_VERSION"))) {
             initdb();
+        } else {
+            prepareExisting();
         }
         int attempts = requestedPort == 0 ? 3 : 1;
         for (int attempt = 1; ; attempt++) {
@@ -265,6 +267,17 @@ public final class PostgresServer implements AutoCloseable {
             Files.writeString(dataDir.resolve("postgresql.conf"), "\n" + INCLUDE_LINE + "\n", StandardOpenOption.APPEND);
         } catch (IOException e) {
             throw new UncheckedIOException("initdb into " + dataDir + " failed", e);
+        }
+    }
+
+    /** A directory prepared by someone else (a copy, a basebackup) must be the server user's, mode 0700. */
+    private void prepareExisting() {
+        try {
+            OsUser.makeReachable(dataDir.getParent());
+            Files.setPosixFilePermissions(dataDir, PosixFilePermissions.fromString("rwx------"));
+            OsUser.handOver(dataDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare " + dataDir + " for PostgreSQL", e);
         }
     }
 

@@ -45,7 +45,7 @@ public final class Proposer {
     }
 
     /** The outcome of an election. */
-    public record Result(Term term, Lsn epochStart, TermHistory history, NodeId donor, List<NodeId> voters) {
+    public record Result(Term term, Lsn epochStart, TermHistory history, NodeId donor, String donorUrl, List<NodeId> voters) {
     }
 
     private final TimelineId timeline;
@@ -133,7 +133,8 @@ public final class Proposer {
                 }
             }
             if (ready.size() >= quorum()) {
-                return new Result(term, epochStart, history, donor.getKey().id(), List.copyOf(ready));
+                return new Result(term, epochStart, history, donor.getKey().id(), donor.getKey().url().toString(),
+                        List.copyOf(ready));
             }
             if (System.nanoTime() > deadline) {
                 throw new ElectionFailedException("timeline " + timeline + ": term " + term + " elected, but only "
@@ -141,6 +142,21 @@ public final class Proposer {
             }
             sleep(20);
         }
+    }
+
+    /**
+     * Brings a member that missed the election (it was down) into its term: it votes for the
+     * term if it has promised nothing higher, then truncates and recovers like any voter.
+     * Returns false if it refused (it has promised a higher term).
+     */
+    public boolean bringIn(Member m, Result elected) {
+        VoteResponse v = client(m).vote(timeline, elected.term());
+        if (!v.granted() && !v.promisedTerm().equals(elected.term())) {
+            return false;
+        }
+        client(m).elected(new ElectedRequest(timeline, elected.term(), elected.history(), elected.epochStart(),
+                elected.donor(), elected.donorUrl()));
+        return true;
     }
 
     /** Tells every member to stream from the compute of {@code result}'s term; returns who accepted. */

@@ -24,8 +24,20 @@ final class PeerRecovery {
     private PeerRecovery() {
     }
 
+    private static final java.util.Set<Object> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** Starts recovery unless one is already running for this timeline (a repeated elected message). */
     static void start(Timeline timeline, ElectedRequest elected, NodeId self) {
-        Thread.ofVirtual().name("peer-recovery-" + self + "-" + timeline.id()).start(() -> run(timeline, elected, self));
+        if (!running.add(timeline)) {
+            return;
+        }
+        Thread.ofVirtual().name("peer-recovery-" + self + "-" + timeline.id()).start(() -> {
+            try {
+                run(timeline, elected, self);
+            } finally {
+                running.remove(timeline);
+            }
+        });
     }
 
     private static void run(Timeline timeline, ElectedRequest elected, NodeId self) {

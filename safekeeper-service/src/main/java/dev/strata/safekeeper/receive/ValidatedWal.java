@@ -26,6 +26,8 @@ public final class ValidatedWal {
     private Lsn pendingStart;
     private byte[] pending = new byte[0];
     private long systemId;
+    /** End of an XLOG_SWITCH record whose padding has not all arrived yet, else null. */
+    private Lsn switchEnd;
 
     /**
      * @param start            where the stream starts: a segment start or an (aligned) record boundary
@@ -53,10 +55,11 @@ public final class ValidatedWal {
         pending = Arrays.copyOf(pending, old + data.length);
         System.arraycopy(data, 0, pending, old, data.length);
 
-        Lsn validEnd = null;
+        Lsn validEnd = switchEnd;
         DecodedRecord r;
         while ((r = decoder.poll()) != null) {
             validEnd = r.endLsn();
+            switchEnd = r.isSwitch() ? r.endLsn() : null;
         }
         if (decoder.systemId() != 0) {
             systemId = decoder.systemId();
@@ -69,11 +72,13 @@ public final class ValidatedWal {
             throw new WalDecodeException(decoder.nextRecordLsn(), "the sender sent bytes past its end of WAL");
         }
         if (validEnd != null && validEnd.isAfter(pendingStart)) {
-            int n = (int) validEnd.minus(pendingStart);
+            // An XLOG_SWITCH record "ends" at the next segment start: its padding arrives
+            // later, so release at most what has arrived.
+            int n = (int) Math.min(validEnd.minus(pendingStart), pending.length);
             byte[] out = Arrays.copyOf(pending, n);
             pending = Arrays.copyOfRange(pending, n, pending.length);
             Lsn at0 = pendingStart;
-            pendingStart = validEnd;
+            pendingStart = at0.plus(n);
             return new Released(at0, out);
         }
         return null;

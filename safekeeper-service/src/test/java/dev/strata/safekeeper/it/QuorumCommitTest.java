@@ -17,14 +17,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A real PostgreSQL 17 compute whose commits wait for two of three safekeeper processes. */
-@Timeout(value = 5, unit = TimeUnit.MINUTES)
+@Timeout(value = 5, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class QuorumCommitTest {
 
     @Test
-    void commitWaitsUntilTwoSafekeepersFlushed(@TempDir Path dir) throws Exception {
+    void commitWaitsUntilTwoSafekeepersFlushed(@TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir) throws Exception {
         try (SafekeeperCluster sks = SafekeeperCluster.start(dir, 3)) {
             try (PostgresServer compute = PostgresServer.builder().settings(sks.computeSettings()).start()) {
                 TimelineId tl = sks.createTimeline(compute, SafekeeperCluster.currentLsn(compute));

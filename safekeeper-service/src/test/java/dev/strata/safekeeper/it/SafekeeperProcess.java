@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,6 +50,7 @@ final class SafekeeperProcess implements AutoCloseable {
             cmd.add("--peer");
             cmd.add(peer + "=" + url);
         });
+        Files.createDirectories(dataDir.getParent());
         ProcessBuilder pb = new ProcessBuilder(cmd)
                 .redirectError(ProcessBuilder.Redirect.appendTo(dataDir.resolveSibling(id + ".log").toFile()));
         pb.environment().put("STRATA_REPLICATION_PASSWORD", password);
