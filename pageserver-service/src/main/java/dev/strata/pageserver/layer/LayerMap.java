@@ -1,0 +1,167 @@
+package dev.strata.pageserver.layer;
+
+import dev.strata.pageserver.key.Key;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * The layers of one timeline, as an immutable snapshot: the open in-memory layer, frozen
+ * in-memory layers waiting to be flushed, delta layer files and image layer files. The layer
+ * store swaps in a new snapshot when layers change; readers search whichever snapshot they hold.
+ *
+ * <p>{@link #search} answers GetPage@LSN: it walks from the requested LSN downwards, at each
+ * step taking the newest layer that covers the key below the current ceiling; an image layer
+ * ends the walk, a delta layer contributes the key's records and lowers the ceiling to its start.
+ */
+public final class LayerMap {
+
+    private final InMemoryLayer open;
+    private final List<InMemoryLayer> frozen;
+    private final List<DeltaLayer> deltas;
+    private final List<ImageLayer> images;
+
+    public LayerMap(InMemoryLayer open, List<InMemoryLayer> frozen, List<DeltaLayer> deltas, List<ImageLayer> images) {
+        this.open = open;
+        this.frozen = List.copyOf(frozen);
+        this.deltas = List.copyOf(deltas);
+        this.images = List.copyOf(images);
+    }
+
+    public static LayerMap empty() {
+        return new LayerMap(null, List.of(), List.of(), List.of());
+    }
+
+    /** The open in-memory layer, or null. */
+    public InMemoryLayer open() {
+        return open;
+    }
+
+    /** Frozen in-memory layers, oldest first. */
+    public List<InMemoryLayer> frozen() {
+        return frozen;
+    }
+
+    public List<DeltaLayer> deltas() {
+        return deltas;
+    }
+
+    public List<ImageLayer> images() {
+        return images;
+    }
+
+    public LayerMap withOpen(InMemoryLayer layer) {
+        return new LayerMap(layer, frozen, deltas, images);
+    }
+
+    /** Freezes the open layer into the frozen list (the caller has called {@link InMemoryLayer#freeze}). */
+    public LayerMap withOpenFrozen(InMemoryLayer next) {
+        List<InMemoryLayer> f = new ArrayList<>(frozen);
+        f.add(open);
+        return new LayerMap(next, f, deltas, images);
+    }
+
+    /** Replaces the oldest frozen layer by the delta file written from it. */
+    public LayerMap withFlushed(InMemoryLayer flushed, DeltaLayer written) {
+        if (frozen.isEmpty() || frozen.get(0) != flushed) {
+            throw new IllegalStateException("only the oldest frozen layer can be flushed, got " + flushed);
+        }
+        List<DeltaLayer> d = new ArrayList<>(deltas);
+        if (written != null) {
+            d.add(written);
+        }
+        return new LayerMap(open, frozen.subList(1, frozen.size()), d, images);
+    }
+
+    public LayerMap withImage(ImageLayer image) {
+        List<ImageLayer> i = new ArrayList<>(images);
+        i.add(image);
+        return new LayerMap(open, frozen, deltas, i);
+    }
+
+    /** Every file-backed layer's name, sorted; what the metadata file lists. */
+    public List<LayerName> persistentNames() {
+        List<LayerName> names = new ArrayList<>();
+        deltas.forEach(d -> names.add(d.name()));
+        images.forEach(i -> names.add(i.name()));
+        Collections.sort(names);
+        return names;
+    }
+
+    /**
+     * Collects into {@code state} what reconstructing {@code key} at {@code lsn} needs: the
+     * newest image at or below {@code lsn} (if any) and the records above it, newest first,
+     * stopping at a will-init record.
+     */
+    public void search(Key key, long lsn, ReconstructState state) {
+        if (lsn == -1L) {
+            throw new IllegalArgumentException("LSN FFFFFFFF/FFFFFFFF cannot be read at");
+        }
+        long ceiling = lsn + 1;
+        // Every step lowers the ceiling, and there are finitely many layers; this bounds the loop.
+        while (true) {
+            Layer delta = newestDeltaBelow(key, ceiling);
+            ImageLayer image = newestImageBelow(key, ceiling);
+            if (delta == null && image == null) {
+                return;
+            }
+            if (image != null && (delta == null
+                    || Long.compareUnsigned(image.lsnStart(), minUnsigned(delta.lsnEnd(), ceiling) - 1) >= 0)) {
+                image.collect(key, image.lsnStart(), ceiling, state);
+                return;
+            }
+            long floor = delta.lsnStart();
+            if (image != null && Long.compareUnsigned(image.lsnStart() + 1, floor) > 0) {
+                floor = image.lsnStart() + 1;
+            }
+            if (delta.collect(key, floor, ceiling, state)) {
+                return;
+            }
+            ceiling = floor;
+        }
+    }
+
+    /** Among in-memory and delta layers covering key and starting below ceiling, the one starting last. */
+    private Layer newestDeltaBelow(Key key, long ceiling) {
+        Layer best = null;
+        if (open != null && Long.compareUnsigned(open.lsnStart(), ceiling) < 0) {
+            best = open;
+        }
+        for (int i = frozen.size() - 1; i >= 0; i--) {
+            best = newer(best, frozen.get(i), ceiling);
+        }
+        for (int i = deltas.size() - 1; i >= 0; i--) {
+            DeltaLayer d = deltas.get(i);
+            if (d.keyRange().contains(key)) {
+                best = newer(best, d, ceiling);
+            }
+        }
+        return best;
+    }
+
+    private ImageLayer newestImageBelow(Key key, long ceiling) {
+        ImageLayer best = null;
+        for (int i = images.size() - 1; i >= 0; i--) {
+            ImageLayer img = images.get(i);
+            if (Long.compareUnsigned(img.lsnStart(), ceiling) < 0 && img.keyRange().contains(key)
+                    && (best == null || Long.compareUnsigned(img.lsnStart(), best.lsnStart()) > 0)) {
+                best = img;
+            }
+        }
+        return best;
+    }
+
+    private static Layer newer(Layer best, Layer candidate, long ceiling) {
+        if (Long.compareUnsigned(candidate.lsnStart(), ceiling) >= 0) {
+            return best;
+        }
+        if (best == null || Long.compareUnsigned(candidate.lsnStart(), best.lsnStart()) > 0) {
+            return candidate;
+        }
+        return best;
+    }
+
+    private static long minUnsigned(long a, long b) {
+        return Long.compareUnsigned(a, b) <= 0 ? a : b;
+    }
+}

@@ -1,0 +1,249 @@
+package dev.strata.pageserver.timeline;
+
+import dev.strata.pageserver.key.Key;
+import dev.strata.pageserver.layer.DeltaLayer;
+import dev.strata.pageserver.layer.DeltaLayerWriter;
+import dev.strata.pageserver.layer.ImageLayer;
+import dev.strata.pageserver.layer.InMemoryLayer;
+import dev.strata.pageserver.layer.LayerMap;
+import dev.strata.pageserver.layer.ReconstructState;
+import dev.strata.pageserver.layer.Redo;
+import dev.strata.pageserver.layer.Value;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The storage of one timeline on local disk. WAL ingest enters through {@link #put} (one
+ * writer thread); GetPage leaves through {@link #getValue} (any thread). {@link #flush} turns
+ * frozen in-memory layers into delta files and then advances the durable disk-consistent LSN;
+ * {@link #compact} adds image layers; {@link #open} rebuilds everything after a restart, and
+ * ingest resumes after {@link #diskConsistentLsn()}.
+ */
+public final class LayerStore implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LayerStore.class);
+    private static final ThreadLocal<ReconstructState> STATE = ThreadLocal.withInitial(ReconstructState::new);
+
+    private final Path dir;
+    private final TimelineId timelineId;
+    private final StorageConfig config;
+    /** Serialises flush and compaction, the two writers of files and metadata. */
+    private final ReentrantLock fileLock = new ReentrantLock();
+    /** Guards swaps of {@link #map} and the ingest position. */
+    private final Object mapLock = new Object();
+    private volatile LayerMap map;
+    private volatile Lsn diskConsistentLsn;
+    private volatile Lsn lastRecordLsn;
+
+    LayerStore(Path dir, TimelineId timelineId, StorageConfig config, LayerMap map, Lsn diskConsistentLsn) {
+        this.dir = dir;
+        this.timelineId = timelineId;
+        this.config = config;
+        this.map = map.withOpen(new InMemoryLayer(diskConsistentLsn.plus(1)));
+        this.diskConsistentLsn = diskConsistentLsn;
+        this.lastRecordLsn = diskConsistentLsn;
+    }
+
+    /** Creates an empty timeline in {@code dir}; the first put must be above {@code startLsn}. */
+    public static LayerStore create(Path dir, TimelineId timelineId, Lsn startLsn, StorageConfig config) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create timeline directory " + dir, e);
+        }
+        if (Files.exists(dir.resolve(TimelineMetadataFile.FILE_NAME))) {
+            throw new StorageException(StorageException.Category.CONFLICT, "timeline directory " + dir + " already holds a timeline");
+        }
+        TimelineMetadataFile.write(dir, new TimelineMetadata(timelineId, startLsn, List.of()));
+        LOG.info("created timeline storage timeline={} dir={} start_lsn={}", timelineId, dir, startLsn);
+        return new LayerStore(dir, timelineId, config, LayerMap.empty(), startLsn);
+    }
+
+    /**
+     * Opens the timeline in {@code dir} after a restart: loads and verifies the layers the
+     * metadata lists, removes leftovers of interrupted writes, and reports the disk-consistent
+     * LSN from which the caller re-ingests WAL.
+     */
+    public static LayerStore open(Path dir, StorageConfig config) {
+        return TimelineLoader.load(dir, config);
+    }
+
+    public TimelineId timelineId() {
+        return timelineId;
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    /** Every put at or below this LSN is in a durable layer file. */
+    public Lsn diskConsistentLsn() {
+        return diskConsistentLsn;
+    }
+
+    /** The highest LSN ingest has reported through {@link #put} or {@link #advanceLastRecordLsn}. */
+    public Lsn lastRecordLsn() {
+        return lastRecordLsn;
+    }
+
+    /** The current layer map snapshot (for inspection and tests). */
+    public LayerMap layerMap() {
+        return map;
+    }
+
+    /**
+     * Stores {@code value} for {@code key} at {@code lsn} (a WAL record's end LSN). LSNs never go
+     * backwards; all puts of one record share its LSN. Freezes the open layer first when it is
+     * full and this put starts a new LSN, so one record never straddles two layers.
+     */
+    public void put(Key key, Lsn lsn, Value value) {
+        synchronized (mapLock) {
+            if (lsn.compareTo(lastRecordLsn) < 0 || !lsn.isAfter(diskConsistentLsn)) {
+                throw new IllegalArgumentException("timeline " + timelineId + ": put of " + key.describe() + " at " + lsn
+                        + " is not after last record LSN " + lastRecordLsn + " / disk-consistent LSN " + diskConsistentLsn);
+            }
+            InMemoryLayer open = map.open();
+            if (lsn.isAfter(lastRecordLsn) && open.size() >= config.checkpointDistanceBytes()) {
+                freezeLocked();
+                open = map.open();
+            }
+            open.put(key, lsn, value);
+            lastRecordLsn = lsn;
+        }
+    }
+
+    /** Records that WAL up to {@code lsn} is ingested even though it produced no puts. */
+    public void advanceLastRecordLsn(Lsn lsn) {
+        synchronized (mapLock) {
+            if (lsn.isAfter(lastRecordLsn)) {
+                lastRecordLsn = lsn;
+            }
+        }
+    }
+
+    /**
+     * The value of {@code key} at {@code lsn}, reconstructed from the newest image at or below
+     * it and the records above; null if the key has no value at that LSN.
+     */
+    public byte[] getValue(Key key, Lsn lsn, Redo redo) {
+        ReconstructState state = STATE.get();
+        state.reset();
+        map.search(key, lsn.value(), state);
+        if (state.isEmpty()) {
+            return null;
+        }
+        if (!state.hasRecords()) {
+            return state.base();
+        }
+        if (state.base() == null && !state.oldestRecord().willInit()) {
+            throw new StorageException(StorageException.Category.CORRUPT, "timeline " + timelineId + ": key "
+                    + key.describe() + " at " + lsn + " has records but no image or will-init record below them");
+        }
+        return redo.apply(key, state.base(), state.recordsOldestFirst());
+    }
+
+    /** Freezes the open layer (if anything was ingested into it) so the next flush writes it. */
+    public void freeze() {
+        synchronized (mapLock) {
+            freezeLocked();
+        }
+    }
+
+    /** Freezes the open layer and writes every frozen layer; returns the new disk-consistent LSN. */
+    public Lsn freezeAndFlush() {
+        freeze();
+        return flush();
+    }
+
+    /**
+     * Writes every frozen in-memory layer as a delta file, oldest first. After each file is
+     * durable the metadata is atomically rewritten with it listed and the disk-consistent
+     * LSN moved to the layer's last LSN; only then does {@link #diskConsistentLsn()} move.
+     */
+    public Lsn flush() {
+        fileLock.lock();
+        try {
+            List<InMemoryLayer> frozen = map.frozen();
+            for (InMemoryLayer layer : frozen) {
+                DeltaLayer written = layer.isEmpty() ? null : writeDelta(layer);
+                TimelineMetadata meta;
+                synchronized (mapLock) {
+                    map = map.withFlushed(layer, written);
+                    meta = new TimelineMetadata(timelineId, layer.lsnRange().last(), map.persistentNames());
+                }
+                TimelineMetadataFile.write(dir, meta);
+                diskConsistentLsn = meta.diskConsistentLsn();
+                LOG.debug("flushed timeline={} layer={} disk_consistent_lsn={}", timelineId,
+                        written == null ? "(empty)" : written.name(), meta.diskConsistentLsn());
+            }
+            return diskConsistentLsn;
+        } finally {
+            fileLock.unlock();
+        }
+    }
+
+    /**
+     * Creates image layers at the disk-consistent LSN for every key range where at least
+     * {@link StorageConfig#imageCreationThreshold()} delta layers stack above its newest image.
+     * Returns the image layers created.
+     */
+    public List<ImageLayer> compact(Redo redo) {
+        fileLock.lock();
+        try {
+            Lsn at = diskConsistentLsn;
+            List<ImageLayer> created = new ImageCompactor(dir, timelineId, config, map, at, redo).run();
+            if (!created.isEmpty()) {
+                TimelineMetadata meta;
+                synchronized (mapLock) {
+                    for (ImageLayer image : created) {
+                        map = map.withImage(image);
+                    }
+                    meta = new TimelineMetadata(timelineId, at, map.persistentNames());
+                }
+                TimelineMetadataFile.write(dir, meta);
+                LOG.info("compacted timeline={} image_layers={} lsn={}", timelineId, created.size(), at);
+            }
+            return created;
+        } finally {
+            fileLock.unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        fileLock.lock();
+        try {
+            LayerMap m = map;
+            m.deltas().forEach(DeltaLayer::close);
+            m.images().forEach(ImageLayer::close);
+        } finally {
+            fileLock.unlock();
+        }
+    }
+
+    private void freezeLocked() {
+        InMemoryLayer open = map.open();
+        // Nothing ingested since this layer started: there is nothing to freeze.
+        if (Long.compareUnsigned(lastRecordLsn.value(), open.lsnStart()) < 0) {
+            return;
+        }
+        Lsn end = lastRecordLsn.plus(1);
+        open.freeze(end);
+        map = map.withOpenFrozen(new InMemoryLayer(end));
+    }
+
+    private DeltaLayer writeDelta(InMemoryLayer layer) {
+        try (DeltaLayerWriter w = new DeltaLayerWriter(dir, timelineId, layer.keyRange(), layer.lsnRange())) {
+            layer.forEachEntry(w::add);
+            return w.finish();
+        }
+    }
+}
