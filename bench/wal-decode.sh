@@ -5,8 +5,8 @@
 #   bench/wal-decode.sh [WAL_MB=1100] [PASSES=3]     (rm -r bench/out to regenerate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
-export PATH="$JAVA_HOME/bin:$PATH"
+. scripts/java-env.sh
+strata_java_env
 mkdir -p bench/out
 mvn -q -pl pgcore test-compile dependency:build-classpath -Dmdep.outputFile="$PWD/bench/out/classpath.txt" >/dev/null
 CP="pgcore/target/test-classes:pgcore/target/classes:$(cat bench/out/classpath.txt)"
