@@ -104,7 +104,9 @@ public final class ComputeStreamer implements AutoCloseable {
     private void streamOnce(CompletableFuture<Throwable> ended) throws Exception {
         // Refuse before connecting if the term is already stale.
         acceptor.requireCurrentTerm(compute.term());
-        Lsn start = acceptorWriteLsn();
+        // Bytes a previous connection's writer appended but never forced are made durable
+        // now, so the write and flush positions agree and streaming resumes right after them.
+        Lsn start = acceptor.flush();
         WalWriter w = new WalWriter(self + "-" + timeline, acceptor, compute.term(),
                 flushed -> {
                     ReplicationClient c = client;
@@ -136,9 +138,10 @@ public final class ComputeStreamer implements AutoCloseable {
 
             @Override
             public void onKeepalive(Lsn serverWalEnd, boolean replyRequested) {
-                if (replyRequested) {
+                ReplicationClient c = client;
+                if (replyRequested && c != null) {
                     Lsn f = acceptor.state().flushLsn();
-                    client.sendStatus(f, f, Lsn.INVALID);
+                    c.sendStatus(f, f, Lsn.INVALID);
                 }
             }
 
@@ -161,10 +164,6 @@ public final class ComputeStreamer implements AutoCloseable {
                     + " belongs to system " + Long.toUnsignedString(systemId), (Throwable) null);
         }
         return start;
-    }
-
-    private Lsn acceptorWriteLsn() {
-        return acceptor.state().flushLsn();
     }
 
     private void stop(String why) {
