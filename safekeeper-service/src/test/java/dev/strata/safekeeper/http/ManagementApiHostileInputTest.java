@@ -166,6 +166,20 @@ class ManagementApiHostileInputTest {
     }
 
     @Test
+    void aPeerClaimingAHugeFlushCannotAdvanceTheCommitLsnAlone() throws Exception {
+        TimelineId t = fresh();
+        assertThat(post("/v1/timelines/" + t + "/vote", "{\"term\": 1}").body()).contains("\"granted\":true");
+        Answer elected = post("/v1/timelines/" + t + "/elected", "{\"term\": 1, \"termHistory\": [{\"term\": 1, \"lsn\": \""
+                + START + "\"}], \"epochStartLsn\": \"" + START + "\", \"donor\": \"sk-1\", \"donorUrl\": \"" + sk.url() + "\"}");
+        assertThat(elected.status()).as(elected.body()).isEqualTo(200);
+        Answer lie = post("/v1/timelines/" + t + "/peer-position", position("sk-2", 1, 1, "FFFF/0"));
+        assertThat(lie.status()).isEqualTo(200);
+        Thread.sleep(200); // several peer-exchange rounds
+        String status = get("/v1/timelines/" + t).body();
+        assertThat(status).contains("\"flushLsn\":\"" + START + "\"").contains("\"commitLsn\":\"" + START + "\"");
+    }
+
+    @Test
     void walBeyondFlushIs400() throws Exception {
         assertError(get("/v1/timelines/" + tl + "/wal?from=0/1000000&to=0/2000000"), 400, "holds WAL only up to");
         assertError(get("/v1/timelines/" + tl + "/wal?from=0/1000000"), 400, "");
