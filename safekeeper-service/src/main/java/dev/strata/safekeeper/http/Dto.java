@@ -10,6 +10,7 @@ import dev.strata.safekeeper.election.ElectedRequest;
 import dev.strata.safekeeper.election.ElectedResponse;
 import dev.strata.safekeeper.election.PeerPosition;
 import dev.strata.safekeeper.election.VoteResponse;
+import dev.strata.safekeeper.receive.ComputeAddress;
 import dev.strata.safekeeper.timeline.TimelineStatus;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.serde.annotation.Serdeable;
@@ -53,6 +54,13 @@ public final class Dto {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(field + ": " + e.getMessage());
         }
+    }
+
+    static String required(String field, String value) {
+        if (value == null) {
+            throw new IllegalArgumentException(field + " is missing");
+        }
+        return value;
     }
 
     static Term parseTerm(String field, long value) {
@@ -150,6 +158,10 @@ public final class Dto {
 
     @Serdeable
     public record StreamFrom(long term, String host, int port, String user, String password) {
+        public ComputeAddress toDomain() {
+            return new ComputeAddress(parseTerm("term", term), required("host", host), port, required("user", user),
+                    required("password", password));
+        }
     }
 
     @Serdeable
@@ -160,7 +172,7 @@ public final class Dto {
         }
 
         public PeerPosition toDomain() {
-            return new PeerPosition(NodeId.of(node), parseTerm("promisedTerm", promisedTerm), parseTerm("lastLogTerm", lastLogTerm),
+            return new PeerPosition(NodeId.of(required("node", node)), parseTerm("promisedTerm", promisedTerm), parseTerm("lastLogTerm", lastLogTerm),
                     parseLsn("flushLsn", flushLsn), parseLsn("commitLsn", commitLsn));
         }
     }

@@ -4,7 +4,6 @@ import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.safekeeper.election.VoteRequest;
 import dev.strata.safekeeper.node.SafekeeperNode;
-import dev.strata.safekeeper.receive.ComputeAddress;
 import dev.strata.safekeeper.timeline.Timeline;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -75,8 +74,7 @@ public final class SafekeeperController {
     @Post("/timelines/{id}/compute")
     public Dto.Status streamFrom(@PathVariable String id, @Body Dto.StreamFrom body) {
         TimelineId tl = TimelineId.parse(id);
-        node.streamFrom(tl, new ComputeAddress(Dto.parseTerm("term", body.term()), body.host(), body.port(), body.user(),
-                body.password()));
+        node.streamFrom(tl, body.toDomain());
         return Dto.Status.of(node.requireTimeline(tl).status());
     }
 

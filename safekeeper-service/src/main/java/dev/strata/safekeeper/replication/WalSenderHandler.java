@@ -12,7 +12,9 @@ import dev.strata.safekeeper.timeline.Timeline;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.timeout.ReadTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -37,14 +39,16 @@ final class WalSenderHandler extends SimpleChannelInboundHandler<FrontendMessage
     private enum State { STARTUP, SASL_INITIAL, SASL_FINAL, READY, STREAMING, CLOSED }
 
     private final WalSenderConfig config;
+    private final Duration idleTimeout;
     private final Function<TimelineId, Optional<Timeline>> timelines;
     private State state = State.STARTUP;
     private ScramSha256Verifier verifier;
     private Timeline timeline;
     private WalSendLoop sender;
 
-    WalSenderHandler(WalSenderConfig config, Function<TimelineId, Optional<Timeline>> timelines) {
+    WalSenderHandler(WalSenderConfig config, Function<TimelineId, Optional<Timeline>> timelines, Duration idleTimeout) {
         this.config = config;
+        this.idleTimeout = idleTimeout;
         this.timelines = timelines;
     }
 
@@ -273,6 +277,9 @@ final class WalSenderHandler extends SimpleChannelInboundHandler<FrontendMessage
         }
         if (cause instanceof ProtocolException pe) {
             fatal(ctx, pe.sqlState(), pe.getMessage());
+        } else if (cause instanceof ReadTimeoutException) {
+            fatal(ctx, "57014", "terminating connection: nothing received for " + idleTimeout.toMillis()
+                    + " ms (idle timeout)");
         } else {
             log.warn("walsender connection from {} failed", ctx.channel().remoteAddress(), cause);
             fatal(ctx, "XX000", "internal error: " + cause.getMessage());

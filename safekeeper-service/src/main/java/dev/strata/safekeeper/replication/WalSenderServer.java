@@ -14,6 +14,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -33,6 +34,16 @@ public final class WalSenderServer implements AutoCloseable {
 
     public WalSenderServer(EventLoopGroup group, String host, int port, WalSenderConfig config,
                            Function<TimelineId, Optional<Timeline>> timelines) {
+        this(group, host, port, config, timelines, Duration.ofSeconds(IDLE_TIMEOUT_SECONDS));
+    }
+
+    /** As above with another idle timeout (tests use a short one). */
+    public WalSenderServer(EventLoopGroup group, String host, int port, WalSenderConfig config,
+                           Function<TimelineId, Optional<Timeline>> timelines, Duration idleTimeout) {
+        long idleMillis = idleTimeout.toMillis();
+        if (idleMillis < 1) {
+            throw new IllegalArgumentException("idle timeout must be at least 1 ms, got " + idleTimeout);
+        }
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
@@ -42,9 +53,9 @@ public final class WalSenderServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline()
-                                .addLast("idle", new ReadTimeoutHandler(IDLE_TIMEOUT_SECONDS, TimeUnit.SECONDS))
+                                .addLast("idle", new ReadTimeoutHandler(idleMillis, TimeUnit.MILLISECONDS))
                                 .addLast("codec", new PgServerCodec(ProtocolLimits.PRE_AUTH))
-                                .addLast("walsender", new WalSenderHandler(config, timelines));
+                                .addLast("walsender", new WalSenderHandler(config, timelines, idleTimeout));
                     }
                 });
         this.serverChannel = b.bind(host, port).syncUninterruptibly().channel();
