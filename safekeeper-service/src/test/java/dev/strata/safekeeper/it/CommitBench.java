@@ -38,6 +38,7 @@ import java.util.stream.Stream;
  * <pre>
  * CommitBench [--duration 30] [--clients 8] [--threads 2] [--scale 10] [--rounds 2]
  *             [--builtin simple-update] [--pgbench /usr/bin/pgbench] [--dir bench/out/safekeeper-commit]
+ *             [--only AB]   (A or B alone: for profiling one side; both are still set up)
  * </pre>
  */
 public final class CommitBench {
@@ -58,6 +59,7 @@ public final class CommitBench {
         opt.put("builtin", "simple-update");
         opt.put("pgbench", "/usr/bin/pgbench");
         opt.put("dir", "bench/out/safekeeper-commit");
+        opt.put("only", "AB");
         for (int i = 0; i < args.length; i++) {
             String k = args[i].replaceFirst("^--", "");
             if (!opt.containsKey(k) || i + 1 >= args.length) {
@@ -104,8 +106,12 @@ public final class CommitBench {
                     System.err.printf("set-up done in %.0f s%n", (System.nanoTime() - t0) / 1e9);
 
                     for (int r = 1; r <= rounds; r++) {
-                        results.add(run(opt, "A standbys", r, computeA));
-                        results.add(run(opt, "B safekeepers", r, computeB));
+                        if (opt.get("only").contains("A")) {
+                            results.add(run(opt, "A standbys", r, computeA));
+                        }
+                        if (opt.get("only").contains("B")) {
+                            results.add(run(opt, "B safekeepers", r, computeB));
+                        }
                     }
                     System.err.println("A replication: " + replicationState(computeA));
                     System.err.println("B replication: " + replicationState(computeB));
