@@ -4,7 +4,6 @@ import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.replication.IdentifySystem;
 import dev.strata.pgcore.replication.ReplicationClient;
-import dev.strata.pgcore.replication.ReplicationException;
 import dev.strata.pgcore.wal.WalDecodeException;
 import dev.strata.safekeeper.election.Acceptor;
 import dev.strata.safekeeper.election.TermRefusedException;
@@ -90,6 +89,13 @@ public final class ComputeStreamer implements AutoCloseable {
                 stop("stopped: " + e.getMessage());
             } catch (InterruptedException e) {
                 return;
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (rootCause(e) instanceof ForeignSystemException foreign) {
+                    stop("stopped: " + foreign.getMessage()); // retrying cannot make it the right system
+                } else {
+                    state = "reconnecting: " + rootMessage(e);
+                    log.debug("node={} timeline={} cannot stream from {}: {}", self, timeline, compute, rootMessage(e));
+                }
             } catch (Exception e) {
                 state = "reconnecting: " + rootMessage(e);
                 log.debug("node={} timeline={} cannot stream from {}: {}", self, timeline, compute, rootMessage(e));
@@ -160,8 +166,8 @@ public final class ComputeStreamer implements AutoCloseable {
 
     private Lsn checkSystem(IdentifySystem system, Lsn start) {
         if (systemId != 0 && system.systemId() != systemId) {
-            throw new ReplicationException(compute + " is system " + system.systemIdText() + ", but timeline " + timeline
-                    + " belongs to system " + Long.toUnsignedString(systemId), (Throwable) null);
+            throw new ForeignSystemException(compute + " is system " + system.systemIdText() + ", but timeline " + timeline
+                    + " belongs to system " + Long.toUnsignedString(systemId));
         }
         return start;
     }
@@ -206,11 +212,23 @@ public final class ComputeStreamer implements AutoCloseable {
         }
     }
 
-    private static String rootMessage(Throwable e) {
+    private static Throwable rootCause(Throwable e) {
         Throwable t = e;
         while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();
         }
+        return t;
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = rootCause(e);
         return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    /** The compute's IDENTIFY_SYSTEM names another PostgreSQL system than the timeline's. */
+    static final class ForeignSystemException extends RuntimeException {
+        ForeignSystemException(String message) {
+            super(message);
+        }
     }
 }

