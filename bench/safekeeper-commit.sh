@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # Commit cost of our safekeepers against stock standbys (issue 3): pgbench TPS and mean
-# latency of a PG17 compute with synchronous_standby_names = 'ANY 2 (sk-1, sk-2, sk-3)' over
+# latency of a PG17 compute with synchronous_standby_names = 'ANY 2 ("sk-1", "sk-2", "sk-3")' over
 # (A) three stock PG17 standbys and (B) three Strata safekeepers, both on this machine, runs
 # alternating A,B,A,B; prints the medians and the ratio B/A. About 4 minutes with defaults.
 #   bench/safekeeper-commit.sh [--duration 30] [--clients 8] [--threads 2] [--scale 10]
-#                              [--rounds 2] [--builtin simple-update|tpcb-like]
+#                              [--rounds 2] [--warmup 10] [--builtin simple-update|tpcb-like]
 # Needs pgbench (Debian's pgbench 15 works against PG17). Data under bench/out/safekeeper-commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
-export PATH="$JAVA_HOME/bin:$PATH"
-export MAVEN_OPTS=${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}
+. scripts/java-env.sh
+strata_java_env
 mkdir -p bench/out
 # -am builds pgcore in the same reactor (never mvn install); the last module written,
 # safekeeper-service, leaves its classpath (pgcore as pgcore/target/classes) in the file.

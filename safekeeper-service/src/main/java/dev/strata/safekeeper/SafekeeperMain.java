@@ -63,7 +63,7 @@ public final class SafekeeperMain {
                 peers,
                 opts.getOrDefault("replication-user", "strata_replicator"),
                 password,
-                Duration.ofMillis(10));
+                Duration.ofMillis(100));
         SafekeeperServer server = SafekeeperServer.start(config);
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

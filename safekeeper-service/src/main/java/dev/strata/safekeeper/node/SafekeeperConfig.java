@@ -53,7 +53,7 @@ public record SafekeeperConfig(
     /** Loopback, ephemeral ports, no peers yet: the shape of a local-cluster or test node. */
     public static SafekeeperConfig local(NodeId nodeId, Path dataDir, String replicationPassword) {
         return new SafekeeperConfig(nodeId, dataDir, "127.0.0.1", 0, 0, Map.of(), "strata_replicator",
-                replicationPassword, Duration.ofMillis(10));
+                replicationPassword, Duration.ofMillis(100));
     }
 
     public SafekeeperConfig withPeers(Map<NodeId, URI> newPeers) {

@@ -36,7 +36,7 @@ import java.util.stream.Stream;
  * {@link Standby}) as they are. Run it through {@code bench/safekeeper-commit.sh}.
  *
  * <pre>
- * CommitBench [--duration 30] [--clients 8] [--threads 2] [--scale 10] [--rounds 2]
+ * CommitBench [--duration 30] [--clients 8] [--threads 2] [--scale 10] [--rounds 2] [--warmup 10]
  *             [--builtin simple-update] [--pgbench /usr/bin/pgbench] [--dir bench/out/safekeeper-commit]
  *             [--only AB]   (A or B alone: for profiling one side; both are still set up)
  * </pre>
@@ -56,6 +56,7 @@ public final class CommitBench {
         opt.put("threads", "2");
         opt.put("scale", "10");
         opt.put("rounds", "2");
+        opt.put("warmup", "10");
         opt.put("builtin", "simple-update");
         opt.put("pgbench", "/usr/bin/pgbench");
         opt.put("dir", "bench/out/safekeeper-commit");
@@ -105,6 +106,14 @@ public final class CommitBench {
                     awaitSyncStandbys(computeB, 3);
                     System.err.printf("set-up done in %.0f s%n", (System.nanoTime() - t0) / 1e9);
 
+                    // Unmeasured warm-up of both sides: caches, and the safekeepers' JIT, which a
+                    // long-running service has long finished; a cold JVM would be measured otherwise.
+                    if (Integer.parseInt(opt.get("warmup")) > 0) {
+                        Map<String, String> warm = new java.util.HashMap<>(opt);
+                        warm.put("duration", opt.get("warmup"));
+                        run(warm, "A warm-up", 0, computeA);
+                        run(warm, "B warm-up", 0, computeB);
+                    }
                     for (int r = 1; r <= rounds; r++) {
                         if (opt.get("only").contains("A")) {
                             results.add(run(opt, "A standbys", r, computeA));
@@ -179,8 +188,9 @@ public final class CommitBench {
         double latB = median(results, "B", false);
         StringBuilder s = new StringBuilder();
         s.append("== safekeeper commit benchmark (issue 3) ==\n");
-        s.append(String.format("pgbench -b %s -c %s -j %s -T %s, scale %s; %s rounds alternating A,B; total %.0f s%n",
-                opt.get("builtin"), opt.get("clients"), opt.get("threads"), opt.get("duration"), opt.get("scale"), opt.get("rounds"), seconds));
+        s.append(String.format("pgbench -b %s -c %s -j %s -T %s, scale %s; %s s unmeasured warm-up each, then %s rounds alternating A,B; total %.0f s%n",
+                opt.get("builtin"), opt.get("clients"), opt.get("threads"), opt.get("duration"), opt.get("scale"), opt.get("warmup"),
+                opt.get("rounds"), seconds));
         s.append("compute settings (both): ").append(settings).append('\n');
         s.append("A: 3 stock PG17 standbys (streaming from the compute, fsync=on, application_name sk-1..3)\n");
         s.append("B: 3 Strata safekeepers (separate JVMs on loopback, fsync per group commit)\n\n");
