@@ -27,11 +27,27 @@ public final class IngestContext {
     };
 
     private final LayerStore store;
+    private final TimelineBase base;
     private final Map<Key, Long> sizes = new HashMap<>();
     private DecodedRecord record;
+    private long skippedOnUnseenForks;
 
-    IngestContext(LayerStore store) {
+    IngestContext(LayerStore store, TimelineBase base) {
         this.store = store;
+        this.base = base;
+    }
+
+    public TimelineBase base() {
+        return base;
+    }
+
+    /** Counts a change skipped because it touched a fork older than a {@link TimelineBase#WAL_ONLY} start. */
+    void skippedOnUnseenFork() {
+        skippedOnUnseenForks++;
+    }
+
+    long skippedOnUnseenForks() {
+        return skippedOnUnseenForks;
     }
 
     void begin(DecodedRecord r) {

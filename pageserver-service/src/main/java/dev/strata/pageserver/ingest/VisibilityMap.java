@@ -31,7 +31,15 @@ final class VisibilityMap {
         long mapBlock = heapBlock / HEAPBLOCKS_PER_PAGE;
         int mapByte = (int) ((heapBlock % HEAPBLOCKS_PER_PAGE) / HEAPBLOCKS_PER_BYTE);
         int mapOffset = (int) ((heapBlock % HEAPBLOCKS_PER_BYTE) * 2);
-        byte[] page = ctx.latestPage(rel, VM, mapBlock);
+        long vmBlocks = ctx.relationSize(rel, VM);
+        if (vmBlocks < 0 && ctx.base() == TimelineBase.WAL_ONLY) {
+            ctx.skippedOnUnseenFork(); // a relation older than the start: incomplete by definition
+            return;
+        }
+        byte[] page = mapBlock < vmBlocks ? ctx.latestPage(rel, VM, mapBlock) : null;
+        if (page == null && mapBlock < vmBlocks) {
+            return; // below the size but never written: a zero page, no bit to clear
+        }
         if (page == null) {
             throw new IngestException(r, "must clear visibility-map bits of " + rel + " heap block " + heapBlock
                     + " but VM block " + mapBlock + " was never ingested (relation older than the timeline start?)");

@@ -23,15 +23,16 @@ public final class WalIngest {
     /**
      * @param dataChecksums whether the cluster has data checksums (pg_control); refused for
      *                      now, because stamping pd_lsn would need the page checksum recomputed
+     * @param base          whether relations older than the timeline start were imported
      */
-    public WalIngest(LayerStore store, RmgrRegistry registry, boolean dataChecksums) {
+    public WalIngest(LayerStore store, RmgrRegistry registry, boolean dataChecksums, TimelineBase base) {
         if (dataChecksums) {
             throw new UnsupportedOperationException("timeline " + store.timelineId()
                     + " has data checksums; ingest cannot recompute page checksums yet");
         }
         this.store = store;
         this.registry = registry;
-        this.context = new IngestContext(store);
+        this.context = new IngestContext(store, base);
         this.lastRecordLsn = store.lastRecordLsn();
     }
 
@@ -75,6 +76,11 @@ public final class WalIngest {
     /** Start LSN of the last ingested record: the {@code xl_prev} the next record must carry. */
     public Lsn prevRecordLsn() {
         return prevRecordLsn;
+    }
+
+    /** Changes skipped on forks older than a {@link TimelineBase#WAL_ONLY} start (see there). */
+    public long skippedOnUnseenForks() {
+        return context.skippedOnUnseenForks();
     }
 
     /** The error that stopped this timeline's ingest, or null. */
