@@ -53,6 +53,17 @@ class IngestOracleTest {
     @Test
     @Timeout(value = 300, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void everyIngestedPageMatchesThePrimary(@TempDir Path dir) throws Exception {
+        runOracle(dir, false);
+    }
+
+    /** The same, with the primary restarted halfway: the receiver reconnects at its last record. */
+    @Test
+    @Timeout(value = 300, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void resumesAtTheLastRecordAfterThePrimaryRestarts(@TempDir Path dir) throws Exception {
+        runOracle(dir, true);
+    }
+
+    private void runOracle(Path dir, boolean restartHalfway) throws Exception {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         try (PostgresServer pg = PostgresServer.builder()
                 .setting("wal_level", "replica")
@@ -62,29 +73,45 @@ class IngestOracleTest {
                 .setting("wal_keep_size", "1GB")
                 .setting("checkpoint_timeout", "1h")
                 .setting("max_wal_size", "4GB")
-                .start();
-             Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"));
-             Statement s = c.createStatement()) {
-            assertThat(scalar(s, "SHOW data_checksums")).isEqualTo("off");
-            s.execute("CREATE EXTENSION pageinspect");
-            // The timeline starts at a fresh segment: nothing of our relations exists before it.
-            Lsn switched = Lsn.parse(scalar(s, "SELECT pg_switch_wal()"));
-            Lsn start = Lsn.ofSegment(Lsn.of(switched.value() - 1).segmentNumber(SEGMENT) + 1, SEGMENT);
-
+                .start()) {
+            Lsn start;
+            try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"));
+                 Statement s = c.createStatement()) {
+                assertThat(scalar(s, "SHOW data_checksums")).isEqualTo("off");
+                s.execute("CREATE EXTENSION pageinspect");
+                // The timeline starts at a fresh segment: nothing of our relations exists before it.
+                Lsn switched = Lsn.parse(scalar(s, "SELECT pg_switch_wal()"));
+                start = Lsn.ofSegment(Lsn.of(switched.value() - 1).segmentNumber(SEGMENT) + 1, SEGMENT);
+            }
             try (LayerStore store = LayerStore.create(dir.resolve("timeline"), TimelineId.random(), start,
                     StorageConfig.DEFAULTS)) {
                 WalIngest ingest = new WalIngest(store, RmgrRegistry.defaults(), false, TimelineBase.WAL_ONLY);
                 ReplicationClient.Options options = new ReplicationClient.Options(pg.host(), pg.port(), pg.user(),
                         pg.password(), "pageserver-oracle", Duration.ofSeconds(5));
                 try (WalReceiver receiver = new WalReceiver("oracle", ingest, start, options, group).start()) {
-                    runWorkload(s);
-                    Lsn target = recordBoundary(Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()")));
-                    receiver.awaitLsn(target, Duration.ofSeconds(60));
-                    assertThat(receiver.failure()).isNull();
-                    Lsn at = receiver.lastRecordLsn();
-                    assertThat(store.lastRecordLsn()).isEqualTo(at);
-                    assertThat(receiver.prevRecordLsn()).isLessThan(at);
-                    compare(c, store, at);
+                    try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"));
+                         Statement s = c.createStatement()) {
+                        firstHalf(s);
+                        if (restartHalfway) {
+                            receiver.awaitLsn(recordBoundary(insertLsn(s)), Duration.ofSeconds(60));
+                        }
+                    }
+                    if (restartHalfway) {
+                        Lsn before = receiver.lastRecordLsn();
+                        pg.stop();
+                        pg.start();
+                        log.info("ingest oracle: primary restarted; receiver had ingested up to {}", before);
+                    }
+                    try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"));
+                         Statement s = c.createStatement()) {
+                        secondHalf(s);
+                        receiver.awaitLsn(recordBoundary(insertLsn(s)), Duration.ofSeconds(60));
+                        assertThat(receiver.failure()).isNull();
+                        Lsn at = receiver.lastRecordLsn();
+                        assertThat(store.lastRecordLsn()).isEqualTo(at);
+                        assertThat(receiver.prevRecordLsn()).isLessThan(at);
+                        compare(c, store, at);
+                    }
                     log.info("ingest oracle: {} visibility-map clears skipped on relations older than the start",
                             ingest.skippedOnUnseenForks());
                 }
@@ -94,13 +121,20 @@ class IngestOracleTest {
         }
     }
 
-    private static void runWorkload(Statement s) throws Exception {
+    private static Lsn insertLsn(Statement s) throws Exception {
+        return Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()"));
+    }
+
+    private static void firstHalf(Statement s) throws Exception {
         s.execute("CREATE TABLE t_main (id int PRIMARY KEY, val text, n int)");
         s.execute("CREATE INDEX t_main_n ON t_main (n)");
         s.execute("INSERT INTO t_main SELECT g, repeat('x', g % 50), g % 100 FROM generate_series(1, 5000) g");
         s.execute("UPDATE t_main SET val = val || 'u', n = n + 1 WHERE id % 7 = 0");
         s.execute("DELETE FROM t_main WHERE id % 11 = 0");
         s.execute("VACUUM t_main");
+    }
+
+    private static void secondHalf(Statement s) throws Exception {
         // After VACUUM set all-visible bits, these clear them again (visibility-map clears).
         s.execute("UPDATE t_main SET n = n + 1 WHERE id % 13 = 0");
         s.execute("DELETE FROM t_main WHERE id % 17 = 0");
