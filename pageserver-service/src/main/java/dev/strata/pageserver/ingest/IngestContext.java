@@ -28,13 +28,15 @@ public final class IngestContext {
 
     private final LayerStore store;
     private final TimelineBase base;
+    private final boolean dataChecksums;
     private final Map<Key, Long> sizes = new HashMap<>();
     private DecodedRecord record;
     private long skippedOnUnseenForks;
 
-    IngestContext(LayerStore store, TimelineBase base) {
+    IngestContext(LayerStore store, TimelineBase base, boolean dataChecksums) {
         this.store = store;
         this.base = base;
+        this.dataChecksums = dataChecksums;
     }
 
     public TimelineBase base() {
@@ -82,10 +84,16 @@ public final class IngestContext {
         putPage(b.locator(), b.forkNumber(), b.blockNumber(), page);
     }
 
-    /** Puts a whole page (already stamped as the caller wants) and extends the fork to cover it. */
+    /**
+     * Puts a whole page (pd_lsn already as the caller wants) and extends the fork to cover it.
+     * With data checksums the checksum is recomputed, as a compute verifies it on every read.
+     */
     public void putPage(RelFileLocator rel, int fork, long blockNo, byte[] page) {
         if (page.length != PageHeader.PAGE_SIZE) {
             throw new IllegalArgumentException("page of " + page.length + " bytes");
+        }
+        if (dataChecksums && !isZero(page)) { // an all-zero page is valid without a checksum (PageIsVerified)
+            PageChecksum.set(page, blockNo);
         }
         store.put(blockKey(rel, fork, blockNo), lsn(), new Value.Image(page));
         long size = relationSize(rel, fork);
@@ -130,6 +138,15 @@ public final class IngestContext {
         PageHeader.putU32(v, 0, (int) blocks);
         store.put(k, lsn(), new Value.Image(v));
         sizes.put(k, blocks);
+    }
+
+    private static boolean isZero(byte[] page) {
+        for (byte b : page) {
+            if (b != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     public static Key blockKey(RelFileLocator rel, int fork, long blockNo) {

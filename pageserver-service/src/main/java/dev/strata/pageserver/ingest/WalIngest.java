@@ -21,18 +21,14 @@ public final class WalIngest {
     private IngestException stopped;
 
     /**
-     * @param dataChecksums whether the cluster has data checksums (pg_control); refused for
-     *                      now, because stamping pd_lsn would need the page checksum recomputed
+     * @param dataChecksums whether the cluster has data checksums (pg_control): then every page
+     *                      put gets its checksum recomputed (stamping pd_lsn changes the page)
      * @param base          whether relations older than the timeline start were imported
      */
     public WalIngest(LayerStore store, RmgrRegistry registry, boolean dataChecksums, TimelineBase base) {
-        if (dataChecksums) {
-            throw new UnsupportedOperationException("timeline " + store.timelineId()
-                    + " has data checksums; ingest cannot recompute page checksums yet");
-        }
         this.store = store;
         this.registry = registry;
-        this.context = new IngestContext(store, base);
+        this.context = new IngestContext(store, base, dataChecksums);
         this.lastRecordLsn = store.lastRecordLsn();
     }
 

@@ -53,19 +53,30 @@ class IngestOracleTest {
     @Test
     @Timeout(value = 300, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void everyIngestedPageMatchesThePrimary(@TempDir Path dir) throws Exception {
-        runOracle(dir, false);
+        runOracle(dir, false, false);
     }
 
     /** The same, with the primary restarted halfway: the receiver reconnects at its last record. */
     @Test
     @Timeout(value = 300, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void resumesAtTheLastRecordAfterThePrimaryRestarts(@TempDir Path dir) throws Exception {
-        runOracle(dir, true);
+        runOracle(dir, true, false);
     }
 
-    private void runOracle(Path dir, boolean restartHalfway) throws Exception {
+    /** With data checksums every page we store must carry the checksum PostgreSQL computes for it. */
+    @Test
+    @Timeout(value = 300, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void pagesCarryValidChecksumsWhenTheClusterHasThem(@TempDir Path dir) throws Exception {
+        runOracle(dir, false, true);
+    }
+
+    private void runOracle(Path dir, boolean restartHalfway, boolean checksums) throws Exception {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        try (PostgresServer pg = PostgresServer.builder()
+        PostgresServer.Builder builder = PostgresServer.builder();
+        if (checksums) {
+            builder.initdbOption("--data-checksums");
+        }
+        try (PostgresServer pg = builder
                 .setting("wal_level", "replica")
                 .setting("wal_consistency_checking", "all")
                 .setting("full_page_writes", "on")
@@ -77,7 +88,7 @@ class IngestOracleTest {
             Lsn start;
             try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"));
                  Statement s = c.createStatement()) {
-                assertThat(scalar(s, "SHOW data_checksums")).isEqualTo("off");
+                assertThat(scalar(s, "SHOW data_checksums")).isEqualTo(checksums ? "on" : "off");
                 s.execute("CREATE EXTENSION pageinspect");
                 // The timeline starts at a fresh segment: nothing of our relations exists before it.
                 Lsn switched = Lsn.parse(scalar(s, "SELECT pg_switch_wal()"));
@@ -85,7 +96,7 @@ class IngestOracleTest {
             }
             try (LayerStore store = LayerStore.create(dir.resolve("timeline"), TimelineId.random(), start,
                     StorageConfig.DEFAULTS)) {
-                WalIngest ingest = new WalIngest(store, RmgrRegistry.defaults(), false, TimelineBase.WAL_ONLY);
+                WalIngest ingest = new WalIngest(store, RmgrRegistry.defaults(), checksums, TimelineBase.WAL_ONLY);
                 ReplicationClient.Options options = new ReplicationClient.Options(pg.host(), pg.port(), pg.user(),
                         pg.password(), "pageserver-oracle", Duration.ofSeconds(5));
                 try (WalReceiver receiver = new WalReceiver("oracle", ingest, start, options, group).start()) {
@@ -110,7 +121,7 @@ class IngestOracleTest {
                         Lsn at = receiver.lastRecordLsn();
                         assertThat(store.lastRecordLsn()).isEqualTo(at);
                         assertThat(receiver.prevRecordLsn()).isLessThan(at);
-                        compare(c, store, at);
+                        compare(c, store, at, checksums);
                     }
                     log.info("ingest oracle: {} visibility-map clears skipped on relations older than the start",
                             ingest.skippedOnUnseenForks());
@@ -152,7 +163,7 @@ class IngestOracleTest {
         s.execute("VACUUM t_shrink");
     }
 
-    private void compare(Connection c, LayerStore store, Lsn at) throws Exception {
+    private void compare(Connection c, LayerStore store, Lsn at, boolean checksums) throws Exception {
         long dbOid;
         try (Statement s = c.createStatement()) {
             dbOid = Long.parseLong(scalar(s, "SELECT oid FROM pg_database WHERE datname = current_database()"));
@@ -170,6 +181,7 @@ class IngestOracleTest {
             }
         }
         int pages = 0;
+        int checksummed = 0;
         List<String> mismatches = new ArrayList<>();
         for (Rel rel : rels) {
             for (ForkNumber fork : new ForkNumber[] {ForkNumber.MAIN, ForkNumber.VISIBILITY_MAP}) {
@@ -198,11 +210,20 @@ class IngestOracleTest {
                     } else if (kind != PageMask.Kind.VISIBILITY_MAP) {
                         assertMaskIsNotBlind(primary, mine, kind, key);
                     }
+                    if (checksums) {
+                        int expected = postgresChecksum(c, mine, blk);
+                        int stored = (mine[8] & 0xFF) | (mine[9] & 0xFF) << 8;
+                        if (stored != expected) {
+                            mismatches.add(key.describe() + " (" + rel.name() + "): checksum " + stored
+                                    + ", page_checksum says " + expected);
+                        }
+                        checksummed++;
+                    }
                 }
             }
         }
-        log.info("ingest oracle: compared {} pages of {} relations at {}, {} mismatches", pages, rels.size(), at,
-                mismatches.size());
+        log.info("ingest oracle: compared {} pages of {} relations at {} ({} checksums verified), {} mismatches",
+                pages, rels.size(), at, checksummed, mismatches.size());
         assertThat(mismatches).as("masked page and size mismatches").isEmpty();
         assertThat(pages).isGreaterThan(50);
     }
@@ -218,6 +239,17 @@ class IngestOracleTest {
         flipped[special - 1] ^= 0x5A;
         assertThat(PageMask.firstDifference(PageMask.mask(primary, kind), PageMask.mask(flipped, kind)))
                 .as("a flipped tuple byte on " + key.describe() + " must show").isEqualTo(special - 1);
+    }
+
+    private static int postgresChecksum(Connection c, byte[] page, long blk) throws Exception {
+        try (PreparedStatement ps = c.prepareStatement("SELECT page_checksum(?, ?)")) {
+            ps.setBytes(1, page);
+            ps.setInt(2, (int) blk);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getShort(1) & 0xFFFF;
+            }
+        }
     }
 
     private static long primaryBlocks(Connection c, String rel, ForkNumber fork) throws Exception {
