@@ -16,6 +16,10 @@ import java.util.Map;
  * relation sizes at the record's end LSN, and read the latest value of a key (for the few
  * operations the pageserver applies itself). One per timeline, used by the ingest thread only.
  *
+ * <p>A record's puts are held until it has been handled completely ({@link #commit}); a
+ * record that stops ingest halfway leaves nothing in the store, so no flush can make half a
+ * record durable and no restart can resume after a record that was never applied.
+ *
  * <p>Relation sizes are cached here (the store is the truth; the cache only saves a
  * lookup per block write) and written as a 4-byte little-endian block count.
  */
@@ -30,6 +34,9 @@ public final class IngestContext {
     private final TimelineBase base;
     private final boolean dataChecksums;
     private final Map<Key, Long> sizes = new HashMap<>();
+    /** This record's puts in order (a key put twice keeps its last value) and sizes, until commit. */
+    private final Map<Key, Value> pending = new java.util.LinkedHashMap<>();
+    private final Map<Key, Long> pendingSizes = new HashMap<>();
     private DecodedRecord record;
     private long skippedOnUnseenForks;
 
@@ -54,6 +61,24 @@ public final class IngestContext {
 
     void begin(DecodedRecord r) {
         this.record = r;
+        pending.clear();
+        pendingSizes.clear();
+    }
+
+    /** Writes the record's puts to the store: it has been handled completely. */
+    void commit() {
+        for (Map.Entry<Key, Value> e : pending.entrySet()) {
+            store.put(e.getKey(), lsn(), e.getValue());
+        }
+        sizes.putAll(pendingSizes);
+        pending.clear();
+        pendingSizes.clear();
+    }
+
+    /** Forgets the record's puts: it could not be handled. */
+    void abandon() {
+        pending.clear();
+        pendingSizes.clear();
     }
 
     /** The end LSN of the record being ingested: every put of it goes here. */
@@ -95,7 +120,7 @@ public final class IngestContext {
         if (dataChecksums && !isZero(page)) { // an all-zero page is valid without a checksum (PageIsVerified)
             PageChecksum.set(page, blockNo);
         }
-        store.put(blockKey(rel, fork, blockNo), lsn(), new Value.Image(page));
+        pending.put(blockKey(rel, fork, blockNo), new Value.Image(page));
         long size = relationSize(rel, fork);
         if (blockNo + 1 > Math.max(size, 0)) {
             // Redo extends a fork when a block beyond its end is written (XLogReadBufferExtended),
@@ -104,7 +129,7 @@ public final class IngestContext {
             // not come back. An unknown size (a fork never seen: VM and FSM forks are created
             // without WAL) has no old versions of ours to hide.
             for (long gap = Math.max(size, 0); size >= 0 && gap < blockNo; gap++) {
-                store.put(blockKey(rel, fork, gap), lsn(), new Value.Image(new byte[PageHeader.PAGE_SIZE]));
+                pending.put(blockKey(rel, fork, gap), new Value.Image(new byte[PageHeader.PAGE_SIZE]));
             }
             setRelationSize(rel, fork, blockNo + 1);
         }
@@ -112,14 +137,21 @@ public final class IngestContext {
 
     /** The latest page of a block, or null if ingest never wrote it. */
     public byte[] latestPage(RelFileLocator rel, int fork, long blockNo) {
-        byte[] page = store.getValue(blockKey(rel, fork, blockNo), store.lastRecordLsn(), NO_REDO);
+        Key k = blockKey(rel, fork, blockNo);
+        if (pending.get(k) instanceof Value.Image img) { // changed earlier in this record
+            return img.bytes().clone();
+        }
+        byte[] page = store.getValue(k, store.lastRecordLsn(), NO_REDO);
         return page == null ? null : page.clone();
     }
 
     /** The fork's size in blocks, or -1 if no size was ever written (the fork does not exist for us). */
     public long relationSize(RelFileLocator rel, int fork) {
         Key k = sizeKey(rel, fork);
-        Long cached = sizes.get(k);
+        Long cached = pendingSizes.get(k);
+        if (cached == null) {
+            cached = sizes.get(k);
+        }
         if (cached != null) {
             return cached;
         }
@@ -136,8 +168,8 @@ public final class IngestContext {
         Key k = sizeKey(rel, fork);
         byte[] v = new byte[4];
         PageHeader.putU32(v, 0, (int) blocks);
-        store.put(k, lsn(), new Value.Image(v));
-        sizes.put(k, blocks);
+        pending.put(k, new Value.Image(v));
+        pendingSizes.put(k, blocks);
     }
 
     private static boolean isZero(byte[] page) {

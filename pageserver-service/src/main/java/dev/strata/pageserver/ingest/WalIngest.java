@@ -51,14 +51,17 @@ public final class WalIngest {
             context.begin(record);
             handler.ingest(record, context);
         } catch (IngestException e) {
+            context.abandon();
             stopped = e;
             throw e;
         } catch (RuntimeException e) {
+            context.abandon();
             // A damaged image or main data: stop as well, naming the record.
             stopped = new IngestException(record, e.toString());
             stopped.initCause(e);
             throw stopped;
         }
+        context.commit();
         store.advanceLastRecordLsn(record.endLsn());
         prevRecordLsn = record.startLsn();
         lastRecordLsn = record.endLsn();

@@ -106,6 +106,10 @@ public final class WalReceiver implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (progress) {
             while (lastRecordLsn.compareTo(lsn) < 0) {
+                if (closed) {
+                    throw new IllegalStateException("timeline " + timeline + ": WAL receiver is closed at "
+                            + lastRecordLsn + ", WAL up to " + lsn + " will not come");
+                }
                 RuntimeException f = failure;
                 if (f != null) {
                     throw new IllegalStateException("timeline " + timeline + ": WAL up to " + lsn
@@ -264,8 +268,11 @@ public final class WalReceiver implements AutoCloseable {
     /** Stops streaming and the thread; waits for it (bounded). */
     @Override
     public void close() {
-        closed = true;
-        state = "closed";
+        synchronized (progress) {
+            closed = true;
+            state = "closed";
+            progress.notifyAll(); // waiting readers learn at once
+        }
         closeClient();
         thread.interrupt();
         try {

@@ -9,6 +9,7 @@ import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
 import dev.strata.pgcore.replication.ReplicationClient;
+import dev.strata.pgcore.wal.RmgrId;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -72,6 +73,53 @@ class IngestStopTest {
                 assertThat(receiver.lastRecordLsn()).isLessThanOrEqualTo(stop.lsn());
                 assertThat(store.lastRecordLsn()).isEqualTo(receiver.lastRecordLsn());
                 assertThat(ingest.stopped()).isSameAs(stop);
+            }
+        } finally {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    /**
+     * A handler that fails after putting pages leaves nothing of that record in the store: a
+     * later flush cannot make half a record durable. Also shows a registry entry replaced.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aRecordThatFailsHalfwayLeavesNothingInTheStore(@TempDir Path dir) throws Exception {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        try (PostgresServer pg = PostgresServer.builder().setting("wal_level", "replica")
+                .setting("wal_consistency_checking", "all").start();
+             Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"));
+             Statement s = c.createStatement();
+             LayerStore store = LayerStore.create(dir.resolve("timeline"), TimelineId.random(),
+                     nextSegment(s), StorageConfig.DEFAULTS)) {
+            Lsn start = store.lastRecordLsn();
+            RmgrRegistry registry = RmgrRegistry.defaults().register(RmgrId.HEAP, (r, ctx) -> {
+                ctx.putImagesOrStop(r);
+                if (!r.blocks().isEmpty()) {
+                    throw new IngestException(r, "test: fails after putting its pages");
+                }
+            });
+            WalIngest ingest = new WalIngest(store, registry, false, TimelineBase.WAL_ONLY);
+            ReplicationClient.Options options = new ReplicationClient.Options(pg.host(), pg.port(), pg.user(),
+                    pg.password(), "pageserver-halfway", Duration.ofSeconds(5));
+            try (WalReceiver receiver = new WalReceiver("halfway", ingest, start, options, group).start()) {
+                s.execute("CREATE TABLE t (id int)");
+                Lsn end = Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()"));
+                assertThatThrownBy(() -> receiver.awaitLsn(end, Duration.ofSeconds(60)))
+                        .hasMessageContaining("test: fails after putting its pages");
+                IngestException stop = (IngestException) receiver.failure();
+                assertThat(stop.rmgr()).isEqualTo("Heap");
+                // Every put moves the store's last record LSN; none happened at the failed record's end.
+                assertThat(store.lastRecordLsn()).isLessThanOrEqualTo(stop.lsn());
+                assertThat(store.lastRecordLsn()).isEqualTo(receiver.lastRecordLsn());
+                assertThatThrownBy(() -> ingest.ingest(null)).isSameAs(stop);
+            }
+            try (WalReceiver closed = new WalReceiver("closed", new WalIngest(store, RmgrRegistry.defaults(), false,
+                    TimelineBase.WAL_ONLY), start, options, group)) {
+                closed.close();
+                assertThatThrownBy(() -> closed.awaitLsn(start.plus(1L << 30), Duration.ofSeconds(30)))
+                        .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
             }
         } finally {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
