@@ -143,12 +143,18 @@ class IngestOracleTest {
         s.execute("UPDATE t_main SET val = val || 'u', n = n + 1 WHERE id % 7 = 0");
         s.execute("DELETE FROM t_main WHERE id % 11 = 0");
         s.execute("VACUUM t_main");
+        // Values too large for a page go to the TOAST table and its btree index.
+        s.execute("CREATE TABLE t_toast (id int, doc text)");
+        s.execute("ALTER TABLE t_toast ALTER COLUMN doc SET STORAGE EXTERNAL"); // no compression: many chunks
+        s.execute("INSERT INTO t_toast SELECT g, repeat(md5(g::text), 400) FROM generate_series(1, 40) g");
     }
 
     private static void secondHalf(Statement s) throws Exception {
         // After VACUUM set all-visible bits, these clear them again (visibility-map clears).
         s.execute("UPDATE t_main SET n = n + 1 WHERE id % 13 = 0");
         s.execute("DELETE FROM t_main WHERE id % 17 = 0");
+        s.execute("UPDATE t_toast SET doc = repeat(md5((id + 1000)::text), 300) WHERE id % 3 = 0");
+        s.execute("DELETE FROM t_toast WHERE id % 5 = 0");
         s.execute("INSERT INTO t_main SELECT g, 'late', 1 FROM generate_series(5001, 5200) g");
         // TRUNCATE gives the table a new relfilenode (smgr create), the old one is dropped.
         s.execute("CREATE TABLE t_trunc (id int, pad text)");
@@ -172,9 +178,16 @@ class IngestOracleTest {
                     .as("VACUUM must have truncated t_shrink, else the smgr truncate path went untested")
                     .isLessThan(20);
         }
+        String toast;
+        String toastIndex;
+        try (Statement s = c.createStatement()) {
+            toast = scalar(s, "SELECT reltoastrelid::regclass FROM pg_class WHERE relname = 't_toast'");
+            toastIndex = scalar(s, "SELECT indexrelid::regclass FROM pg_index WHERE indrelid = '" + toast + "'::regclass");
+        }
         List<Rel> rels = new ArrayList<>();
         for (String[] r : new String[][] {{"t_main", "HEAP"}, {"t_main_pkey", "BTREE"}, {"t_main_n", "BTREE"},
-                {"t_trunc", "HEAP"}, {"t_shrink", "HEAP"}}) {
+                {"t_trunc", "HEAP"}, {"t_shrink", "HEAP"}, {"t_toast", "HEAP"}, {toast, "HEAP"},
+                {toastIndex, "BTREE"}}) {
             try (Statement s = c.createStatement()) {
                 long relNumber = Long.parseLong(scalar(s, "SELECT pg_relation_filenode('" + r[0] + "')"));
                 rels.add(new Rel(r[0], PageMask.Kind.valueOf(r[1]), new RelFileLocator(1663, dbOid, relNumber)));
