@@ -1,0 +1,89 @@
+package dev.strata.pageserver.ingest;
+
+import dev.strata.pageserver.timeline.LayerStore;
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.pgcore.wal.DecodedRecord;
+
+/**
+ * Turns decoded WAL records, in order, into puts on one timeline's {@link LayerStore}: each
+ * record's changes at its end LSN, then the store's last record LSN moves to that end.
+ * Single-threaded (the timeline's ingest thread). After an {@link IngestException} the
+ * timeline is stopped: every later call throws the same error, so nothing is ingested past
+ * a record we could not apply.
+ */
+public final class WalIngest {
+
+    private final LayerStore store;
+    private final RmgrRegistry registry;
+    private final IngestContext context;
+    private Lsn lastRecordLsn;
+    private Lsn prevRecordLsn = Lsn.INVALID;
+    private IngestException stopped;
+
+    /**
+     * @param dataChecksums whether the cluster has data checksums (pg_control): then every page
+     *                      put gets its checksum recomputed (stamping pd_lsn changes the page)
+     * @param base          whether relations older than the timeline start were imported
+     */
+    public WalIngest(LayerStore store, RmgrRegistry registry, boolean dataChecksums, TimelineBase base) {
+        this.store = store;
+        this.registry = registry;
+        this.context = new IngestContext(store, base, dataChecksums);
+        this.lastRecordLsn = store.lastRecordLsn();
+    }
+
+    /**
+     * Ingests one record. Records at or below the last record LSN (a reconnect that resent
+     * WAL) are skipped, so the store's "LSNs never go back" holds.
+     */
+    public void ingest(DecodedRecord record) {
+        if (stopped != null) {
+            throw stopped;
+        }
+        if (!record.endLsn().isAfter(lastRecordLsn)) {
+            return;
+        }
+        RmgrIngest handler = registry.forId(record.rmid());
+        try {
+            if (handler == null) {
+                throw new IngestException(record, "no ingest for this resource manager (custom or unsupported)");
+            }
+            context.begin(record);
+            handler.ingest(record, context);
+        } catch (IngestException e) {
+            context.abandon();
+            stopped = e;
+            throw e;
+        } catch (RuntimeException e) {
+            context.abandon();
+            // A damaged image or main data: stop as well, naming the record.
+            stopped = new IngestException(record, e.toString());
+            stopped.initCause(e);
+            throw stopped;
+        }
+        context.commit();
+        store.advanceLastRecordLsn(record.endLsn());
+        prevRecordLsn = record.startLsn();
+        lastRecordLsn = record.endLsn();
+    }
+
+    /** End LSN of the last ingested record: every value at or below it is complete. */
+    public Lsn lastRecordLsn() {
+        return lastRecordLsn;
+    }
+
+    /** Start LSN of the last ingested record: the {@code xl_prev} the next record must carry. */
+    public Lsn prevRecordLsn() {
+        return prevRecordLsn;
+    }
+
+    /** Changes skipped on forks older than a {@link TimelineBase#WAL_ONLY} start (see there). */
+    public long skippedOnUnseenForks() {
+        return context.skippedOnUnseenForks();
+    }
+
+    /** The error that stopped this timeline's ingest, or null. */
+    public IngestException stopped() {
+        return stopped;
+    }
+}

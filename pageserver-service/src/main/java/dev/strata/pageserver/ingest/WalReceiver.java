@@ -1,0 +1,284 @@
+package dev.strata.pageserver.ingest;
+
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.pgcore.replication.IdentifySystem;
+import dev.strata.pgcore.replication.ReplicationClient;
+import dev.strata.pgcore.replication.ReplicationException;
+import dev.strata.pgcore.wal.DecodedRecord;
+import dev.strata.pgcore.wal.WalDecodeException;
+import dev.strata.pgcore.wal.WalDecoder;
+import io.netty.channel.EventLoopGroup;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Streams a timeline's committed WAL from a walsender (a safekeeper's, or a stock
+ * PostgreSQL's: same protocol) and ingests it. One thread per timeline: it connects with
+ * {@link ReplicationClient}, starting at the timeline start (a segment start) when nothing
+ * is ingested yet and otherwise at the last record LSN, decodes with a {@link WalDecoder},
+ * hands records to {@link WalIngest}, and reconnects with exponential backoff when the
+ * connection ends. An {@link IngestException} or a {@link WalDecodeException} stops the
+ * receiver for good: reconnecting would only meet the same record again.
+ *
+ * <p>The network listener runs on the event loop and only queues chunks ({@link WalChunks},
+ * bounded; the socket pauses when it is full), so decoding and puts never block Netty.
+ */
+public final class WalReceiver implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(WalReceiver.class);
+    private static final Duration MIN_BACKOFF = Duration.ofMillis(100);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+    private static final int DEFAULT_PAGE_SIZE = 8192;
+    private static final int DEFAULT_SEGMENT_SIZE = 16 << 20;
+    private static final long STATUS_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private final String timeline;
+    private final WalIngest ingest;
+    private final ReplicationClient.Options options;
+    private final EventLoopGroup group;
+    private final Lsn timelineStart;
+    private final Object progress = new Object();
+    private final Thread thread;
+
+    private volatile Lsn lastRecordLsn;
+    private volatile Lsn prevRecordLsn;
+    private volatile String state = "starting";
+    private volatile boolean closed;
+    private volatile RuntimeException failure;
+    private volatile ReplicationClient client;
+    private int pageSize = DEFAULT_PAGE_SIZE;
+    private int segmentSize = DEFAULT_SEGMENT_SIZE;
+
+    /**
+     * @param timelineStart where the timeline's WAL starts: a segment start, used while
+     *                      nothing has been ingested yet
+     */
+    public WalReceiver(String timeline, WalIngest ingest, Lsn timelineStart, ReplicationClient.Options options,
+                       EventLoopGroup group) {
+        if (timelineStart.segmentOffset(DEFAULT_SEGMENT_SIZE) != 0 && timelineStart.segmentOffset(1 << 20) != 0) {
+            throw new IllegalArgumentException("timeline start " + timelineStart + " is not a segment start");
+        }
+        this.timeline = timeline;
+        this.ingest = ingest;
+        this.options = options;
+        this.group = group;
+        this.timelineStart = timelineStart;
+        this.lastRecordLsn = ingest.lastRecordLsn();
+        this.prevRecordLsn = ingest.prevRecordLsn();
+        this.thread = Thread.ofPlatform().daemon().name("wal-receiver-" + timeline).unstarted(this::run);
+    }
+
+    public WalReceiver start() {
+        thread.start();
+        return this;
+    }
+
+    /** End LSN of the last ingested record. */
+    public Lsn lastRecordLsn() {
+        return lastRecordLsn;
+    }
+
+    /** Start LSN of the last ingested record (the next record's {@code xl_prev}). */
+    public Lsn prevRecordLsn() {
+        return prevRecordLsn;
+    }
+
+    /** "connecting", "streaming from ... at ...", "reconnecting: why", "stopped: why". */
+    public String state() {
+        return state;
+    }
+
+    /** The error that stopped ingest for good, or null. */
+    public RuntimeException failure() {
+        return failure;
+    }
+
+    /**
+     * Waits until the last record LSN is at or above {@code lsn} (GetPage@LSN's wait). Throws
+     * {@link WalWaitTimeoutException} after {@code timeout}, or at once the error that stopped
+     * ingest: a reader must never get a page from a timeline that cannot reach its LSN.
+     */
+    public void awaitLsn(Lsn lsn, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (progress) {
+            while (lastRecordLsn.compareTo(lsn) < 0) {
+                if (closed) {
+                    throw new IllegalStateException("timeline " + timeline + ": WAL receiver is closed at "
+                            + lastRecordLsn + ", WAL up to " + lsn + " will not come");
+                }
+                RuntimeException f = failure;
+                if (f != null) {
+                    throw new IllegalStateException("timeline " + timeline + ": WAL up to " + lsn
+                            + " cannot be ingested: " + f.getMessage(), f);
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new WalWaitTimeoutException(timeline, lsn, lastRecordLsn, timeout, state);
+                }
+                TimeUnit.NANOSECONDS.timedWait(progress, left);
+            }
+        }
+    }
+
+    private void run() {
+        Duration backoff = MIN_BACKOFF;
+        while (!closed) {
+            WalChunks chunks = new WalChunks();
+            try {
+                Lsn start = streamOnce(chunks);
+                backoff = MIN_BACKOFF;
+                consume(chunks, start);
+            } catch (IngestException | WalDecodeException e) {
+                stop(e);
+                return;
+            } catch (InterruptedException e) {
+                return;
+            } catch (Exception e) {
+                state = "reconnecting: " + rootMessage(e);
+                log.info("timeline={} stream from {} ended: {}", timeline, options, rootMessage(e));
+            } finally {
+                closeClient();
+            }
+            if (closed) {
+                return;
+            }
+            try {
+                Thread.sleep(backoff.toMillis());
+            } catch (InterruptedException e) {
+                return;
+            }
+            backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+        }
+    }
+
+    /** Connects and starts streaming; returns the LSN streaming starts at. */
+    private Lsn streamOnce(WalChunks chunks) throws Exception {
+        state = "connecting to " + options;
+        boolean fresh = !lastRecordLsn.isAfter(timelineStart);
+        Lsn start = fresh ? timelineStart : lastRecordLsn;
+        ReplicationClient.Listener listener = new ReplicationClient.Listener() {
+            @Override
+            public boolean onWal(Lsn at, byte[] payload, Lsn serverWalEnd) {
+                return chunks.offer(at, payload);
+            }
+
+            @Override
+            public void onKeepalive(Lsn serverWalEnd, boolean replyRequested) {
+                if (replyRequested) {
+                    chunks.requestStatus();
+                }
+            }
+
+            @Override
+            public void onClosed(Throwable cause) {
+                chunks.close(cause);
+            }
+        };
+        client = ReplicationClient.start(group, options, (IdentifySystem system) -> start, listener)
+                .get(options.connectTimeout().toMillis() + 30_000, TimeUnit.MILLISECONDS);
+        chunks.onResume(() -> {
+            ReplicationClient c = client;
+            if (c != null) {
+                c.resume();
+            }
+        });
+        state = "streaming from " + options + " at " + start;
+        log.info("timeline={} streaming from {} at {}", timeline, options, start);
+        return start;
+    }
+
+    /** Decodes and ingests until the connection ends (returns) or ingest must stop (throws). */
+    private void consume(WalChunks chunks, Lsn start) throws Exception {
+        boolean fresh = start.equals(timelineStart) && !lastRecordLsn.isAfter(timelineStart);
+        WalDecoder decoder = fresh ? WalDecoder.atSegmentStart(start)
+                : WalDecoder.atRecord(start, prevRecordLsn.isValid() ? prevRecordLsn : null, pageSize, segmentSize);
+        long lastStatus = System.nanoTime();
+        while (!closed) {
+            WalChunks.Chunk c = chunks.take(200);
+            if (c == WalChunks.END) {
+                Throwable cause = chunks.cause();
+                throw new ReplicationException("connection ended" + (cause == null ? "" : ": " + rootMessage(cause)),
+                        cause);
+            }
+            if (c != null) {
+                if (!c.start().equals(decoder.streamEnd())) {
+                    throw new ReplicationException("walsender sent WAL at " + c.start() + ", expected "
+                            + decoder.streamEnd(), (Throwable) null);
+                }
+                decoder.feed(c.bytes());
+                DecodedRecord r;
+                while ((r = decoder.poll()) != null) {
+                    ingest.ingest(r);
+                    publish(ingest.lastRecordLsn(), ingest.prevRecordLsn());
+                }
+                if (decoder.pageSize() != 0) {
+                    pageSize = decoder.pageSize();
+                    segmentSize = decoder.segmentSize();
+                }
+            }
+            if (chunks.takeStatusRequest() || System.nanoTime() - lastStatus > STATUS_INTERVAL_NANOS) {
+                // Nothing here is durable yet (no flush per record): report only what was received
+                // and applied, never a flush position a safekeeper could use to drop WAL.
+                ReplicationClient cl = client;
+                if (cl != null) {
+                    cl.sendStatus(decoder.streamEnd(), Lsn.INVALID, lastRecordLsn);
+                }
+                lastStatus = System.nanoTime();
+            }
+        }
+    }
+
+    private void publish(Lsn last, Lsn prev) {
+        synchronized (progress) {
+            prevRecordLsn = prev;
+            lastRecordLsn = last;
+            progress.notifyAll();
+        }
+    }
+
+    private void stop(RuntimeException e) {
+        log.error("timeline={} ingest stopped: {}", timeline, e.getMessage());
+        synchronized (progress) {
+            failure = e;
+            state = "stopped: " + e.getMessage();
+            progress.notifyAll();
+        }
+    }
+
+    private void closeClient() {
+        ReplicationClient c = client;
+        client = null;
+        if (c != null) {
+            c.close();
+        }
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable r = t;
+        while (r.getCause() != null && r.getCause() != r) {
+            r = r.getCause();
+        }
+        return r.getMessage() == null ? r.toString() : r.getMessage();
+    }
+
+    /** Stops streaming and the thread; waits for it (bounded). */
+    @Override
+    public void close() {
+        synchronized (progress) {
+            closed = true;
+            state = "closed";
+            progress.notifyAll(); // waiting readers learn at once
+        }
+        closeClient();
+        thread.interrupt();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
