@@ -57,6 +57,15 @@ public final class ReplicationClient implements AutoCloseable {
         /** WAL bytes that belong at {@code start}; return false to stop reading until {@link #resume()}. */
         boolean onWal(Lsn start, byte[] payload, Lsn serverWalEnd);
 
+        /**
+         * The socket has no more data for now (Netty's read-complete): the natural moment to
+         * force what {@link #onWal} took and acknowledge it — group commit by "queue drained".
+         * A non-null result is reported to the server right away as write and flush position.
+         */
+        default Lsn onReadBatchEnd() {
+            return null;
+        }
+
         /** A keepalive; with {@code replyRequested} the server wants a status update now. */
         default void onKeepalive(Lsn serverWalEnd, boolean replyRequested) {
         }

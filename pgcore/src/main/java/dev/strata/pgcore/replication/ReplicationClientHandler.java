@@ -161,6 +161,19 @@ final class ReplicationClientHandler extends SimpleChannelInboundHandler<Backend
         }
     }
 
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (state == State.STREAMING) {
+            Lsn ack = listener.onReadBatchEnd();
+            if (ack != null) {
+                var update = new ReplicationMessage.StandbyStatusUpdate(ack, ack, Lsn.INVALID,
+                        dev.strata.pgcore.protocol.replication.PgTimestamp.now(), false);
+                ctx.writeAndFlush(new FrontendMessage.CopyData(update.encode()));
+            }
+        }
+        ctx.fireChannelReadComplete();
+    }
+
     private static String text(byte[] b) {
         return new String(b, StandardCharsets.UTF_8);
     }

@@ -140,7 +140,7 @@ public final class SafekeeperNode implements AutoCloseable {
     }
 
     public void streamFrom(TimelineId id, ComputeAddress compute) {
-        requireTimeline(id).streamFrom(compute, config.nodeId(), group);
+        requireTimeline(id).streamFrom(compute, config.nodeId());
     }
 
     /** A peer's position: recompute the commit LSN. */

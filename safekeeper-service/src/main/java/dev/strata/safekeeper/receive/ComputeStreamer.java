@@ -8,6 +8,8 @@ import dev.strata.pgcore.wal.WalDecodeException;
 import dev.strata.safekeeper.election.Acceptor;
 import dev.strata.safekeeper.election.TermRefusedException;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -17,8 +19,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Streams one timeline's WAL from its compute into this safekeeper (architecture §3): a
  * replication client of the compute (application_name = this node's id) whose WAL is checked
- * record by record ({@link ValidatedWal}), appended and forced by a {@link WalWriter}, and
- * acknowledged with the flush LSN right after each force — that acknowledgement is what lets
+ * record by record ({@link ValidatedWal}), appended, forced once whenever the socket has no
+ * more data for now (group commit), and acknowledged with the flush LSN right after each force — that acknowledgement is what lets
  * the compute's synchronous commit return.
  *
  * <p>Reconnects with backoff while the compute's term is the promised term; stops for good
@@ -29,6 +31,8 @@ public final class ComputeStreamer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ComputeStreamer.class);
     private static final Duration MIN_BACKOFF = Duration.ofMillis(50);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
+    /** Under continuous load, force and acknowledge at least this often, so the flush LSN keeps moving. */
+    static final long MAX_BYTES_PER_FORCE = 4L << 20;
 
     private final String timeline;
     private final NodeId self;
@@ -37,15 +41,15 @@ public final class ComputeStreamer implements AutoCloseable {
     private final long systemId;
     private final int pageSize;
     private final int segmentSize;
-    private final EventLoopGroup group;
     private final Thread loop;
     private volatile boolean stopped;
     private volatile String state = "connecting";
     private volatile ReplicationClient client;
-    private volatile WalWriter writer;
+    /** This stream's own thread: socket, append, force and acknowledgement all run on it. */
+    private final EventLoopGroup streamLoop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
 
     public ComputeStreamer(String timeline, NodeId self, ComputeAddress compute, Acceptor acceptor, long systemId,
-                           int pageSize, int segmentSize, EventLoopGroup group) {
+                           int pageSize, int segmentSize) {
         this.timeline = timeline;
         this.self = self;
         this.compute = compute;
@@ -53,7 +57,6 @@ public final class ComputeStreamer implements AutoCloseable {
         this.systemId = systemId;
         this.pageSize = pageSize;
         this.segmentSize = segmentSize;
-        this.group = group;
         this.loop = Thread.ofPlatform().daemon().name("compute-streamer-" + self + "-" + timeline).start(this::run);
     }
 
@@ -113,32 +116,55 @@ public final class ComputeStreamer implements AutoCloseable {
         // Bytes a previous connection's writer appended but never forced are made durable
         // now, so the write and flush positions agree and streaming resumes right after them.
         Lsn start = acceptor.flush();
-        WalWriter w = new WalWriter(self + "-" + timeline, acceptor, compute.term(),
-                flushed -> {
-                    ReplicationClient c = client;
-                    if (c != null) {
-                        c.sendStatus(flushed, flushed, Lsn.INVALID);
-                    }
-                },
-                ended::complete,
-                () -> {
-                    ReplicationClient c = client;
-                    if (c != null) {
-                        c.resume();
-                    }
-                });
-        writer = w;
         ValidatedWal validated = new ValidatedWal(start, pageSize, segmentSize, systemId);
+        // Everything below runs on this stream's own event loop thread, in order: append what
+        // arrived, and when the socket has nothing more (or MAX_BYTES_PER_FORCE arrived), force
+        // once and acknowledge. One thread from socket to fsync to acknowledgement, as
+        // PostgreSQL's walreceiver does; a blocked loop simply stops reading (backpressure).
         ReplicationClient.Listener listener = new ReplicationClient.Listener() {
+            private long sinceForce;
+
             @Override
             public boolean onWal(Lsn at, byte[] payload, Lsn serverWalEnd) {
                 try {
                     ValidatedWal.Released ok = validated.accept(at, payload);
-                    return ok == null || w.submit(ok.start(), ok.bytes());
+                    if (ok != null) {
+                        acceptor.append(compute.term(), ok.start(), ok.bytes(), 0, ok.bytes().length);
+                        sinceForce += ok.bytes().length;
+                        if (sinceForce >= MAX_BYTES_PER_FORCE) {
+                            acknowledge(acceptor.flush());
+                        }
+                    }
+                    return true;
                 } catch (WalDecodeException e) {
                     log.error("node={} timeline={} refusing WAL from {}: {}", self, timeline, compute, e.getMessage());
                     ended.complete(e);
                     return false;
+                } catch (RuntimeException e) {
+                    ended.complete(e); // a higher term was promised, or the disk failed: stop reading
+                    return false;
+                }
+            }
+
+            @Override
+            public Lsn onReadBatchEnd() {
+                if (sinceForce == 0 || ended.isDone()) {
+                    return null;
+                }
+                try {
+                    sinceForce = 0;
+                    return acceptor.flush();
+                } catch (RuntimeException e) {
+                    ended.complete(e);
+                    return null;
+                }
+            }
+
+            private void acknowledge(Lsn flushed) {
+                sinceForce = 0;
+                ReplicationClient c = client;
+                if (c != null) {
+                    c.sendStatus(flushed, flushed, Lsn.INVALID);
                 }
             }
 
@@ -158,7 +184,7 @@ public final class ComputeStreamer implements AutoCloseable {
         };
         ReplicationClient.Options options = new ReplicationClient.Options(compute.host(), compute.port(), compute.user(),
                 compute.password(), self.value(), Duration.ofSeconds(5));
-        client = ReplicationClient.start(group, options, system -> checkSystem(system, start), listener)
+        client = ReplicationClient.start(streamLoop, options, system -> checkSystem(system, start), listener)
                 .get(30, TimeUnit.SECONDS);
         state = "streaming from " + compute + " at " + start;
         log.info("node={} timeline={} streaming from {} at {}", self, timeline, compute, start);
@@ -184,11 +210,6 @@ public final class ComputeStreamer implements AutoCloseable {
         if (c != null) {
             c.close();
         }
-        WalWriter w = writer;
-        writer = null;
-        if (w != null) {
-            w.close();
-        }
     }
 
     @Override
@@ -202,6 +223,7 @@ public final class ComputeStreamer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        streamLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
 
     private static void sleep(Duration d) {

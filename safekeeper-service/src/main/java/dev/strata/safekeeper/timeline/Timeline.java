@@ -12,7 +12,6 @@ import dev.strata.safekeeper.receive.ComputeAddress;
 import dev.strata.safekeeper.receive.ComputeStreamer;
 import dev.strata.safekeeper.wal.SegmentedWalStore;
 import dev.strata.safekeeper.wal.WalPrefixScanner;
-import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -118,7 +117,7 @@ public final class Timeline implements AutoCloseable {
      * Starts streaming from the compute of {@code compute.term()}; replaces any earlier streamer.
      * Idempotent for the compute already streamed from.
      */
-    public synchronized void streamFrom(ComputeAddress compute, NodeId self, EventLoopGroup group) {
+    public synchronized void streamFrom(ComputeAddress compute, NodeId self) {
         acceptor.requireCurrentTerm(compute.term());
         ComputeStreamer old = streamer;
         if (old != null && !old.isStopped() && old.compute().equals(compute)) {
@@ -129,7 +128,7 @@ public final class Timeline implements AutoCloseable {
         }
         SafekeeperState s = acceptor.state();
         streamer = new ComputeStreamer(id().toString(), self, compute, acceptor, s.systemId(), WAL_PAGE_SIZE,
-                s.walSegmentSize(), group);
+                s.walSegmentSize());
     }
 
     /** Stops streaming from the compute, e.g. because a higher term was promised. */
