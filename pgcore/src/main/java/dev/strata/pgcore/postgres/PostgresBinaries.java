@@ -1,5 +1,6 @@
 package dev.strata.pgcore.postgres;
 
+import dev.strata.pgcore.fs.FileTrees;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

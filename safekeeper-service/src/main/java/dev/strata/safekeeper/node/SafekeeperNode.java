@@ -1,5 +1,6 @@
 package dev.strata.safekeeper.node;
 
+import dev.strata.pgcore.fs.FileTrees;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
@@ -121,7 +122,7 @@ public final class SafekeeperNode implements AutoCloseable {
         }
         commits.remove(id);
         t.close();
-        deleteRecursively(t.directory());
+        FileTrees.deleteRecursively(t.directory());
         log.info("node={} deleted timeline={}", config.nodeId(), id);
     }
 
@@ -193,16 +194,6 @@ public final class SafekeeperNode implements AutoCloseable {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("could not list timelines in " + root, e);
-        }
-    }
-
-    private static void deleteRecursively(Path dir) {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not delete " + dir, e);
         }
     }
 

@@ -71,7 +71,7 @@ public final class CommitBench {
         }
         int rounds = Integer.parseInt(opt.get("rounds"));
         Path root = Path.of(opt.get("dir")).toAbsolutePath();
-        deleteTree(root);
+        dev.strata.pgcore.fs.FileTrees.deleteRecursively(root);
         Files.createDirectories(root);
 
         List<Result> results = new ArrayList<>();
@@ -131,9 +131,9 @@ public final class CommitBench {
                 }
             }
         } finally {
-            deleteTree(root.resolve("standby-1"));
-            deleteTree(root.resolve("standby-2"));
-            deleteTree(root.resolve("standby-3"));
+            dev.strata.pgcore.fs.FileTrees.deleteRecursively(root.resolve("standby-1"));
+            dev.strata.pgcore.fs.FileTrees.deleteRecursively(root.resolve("standby-2"));
+            dev.strata.pgcore.fs.FileTrees.deleteRecursively(root.resolve("standby-3"));
         }
         report(opt, settings, results, (System.nanoTime() - t0) / 1e9);
     }
@@ -280,14 +280,4 @@ public final class CommitBench {
         }
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 }

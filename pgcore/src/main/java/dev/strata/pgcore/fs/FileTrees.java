@@ -1,4 +1,4 @@
-package dev.strata.pgcore.postgres;
+package dev.strata.pgcore.fs;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -7,14 +7,14 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
-/** Small file-tree helpers for data directories. */
-final class FileTrees {
+/** File-tree helpers shared by the services (data directories, timeline directories). */
+public final class FileTrees {
 
     private FileTrees() {
     }
 
     /** Deletes {@code dir} and everything below it; a missing directory is fine. */
-    static void deleteRecursively(Path dir) {
+    public static void deleteRecursively(Path dir) {
         if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
