@@ -2,6 +2,7 @@ package dev.strata.pgcore.protocol;
 
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
+import dev.strata.pgcore.testing.PgTestClient;
 import dev.strata.pgcore.protocol.BackendMessage.DataRow;
 import dev.strata.pgcore.protocol.BackendMessage.ErrorResponse;
 import dev.strata.pgcore.protocol.BackendMessage.RowDescription;

@@ -10,7 +10,7 @@ import dev.strata.pgcore.protocol.FrontendMessage;
 import dev.strata.pgcore.protocol.auth.ClientAuthentication;
 import dev.strata.safekeeper.http.SafekeeperServer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
-import dev.strata.safekeeper.testing.WireClient;
+import dev.strata.pgcore.testing.PgTestClient;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -46,7 +46,7 @@ class WalSenderHostileInputTest {
     static SafekeeperServer sk;
     static TimelineId tl;
     /** Logged in before each test, queried after it: the hostile client must not disturb it. */
-    WireClient bystander;
+    PgTestClient bystander;
 
     @BeforeAll
     static void startSafekeeper() {
@@ -69,7 +69,7 @@ class WalSenderHostileInputTest {
 
     @AfterEach
     void othersAreStillServed() {
-        try (WireClient b = bystander; WireClient fresh = loggedIn()) {
+        try (PgTestClient b = bystander; PgTestClient fresh = loggedIn()) {
             assertIdentifies(b);
             assertIdentifies(fresh);
         }
@@ -77,7 +77,7 @@ class WalSenderHostileInputTest {
 
     @Test
     void garbageBytesGetAProtocolViolationAndAClose() {
-        try (WireClient c = client()) {
+        try (PgTestClient c = client()) {
             c.sendRaw("GET / HTTP/1.1\r\nHost: safekeeper\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             BackendMessage.ErrorResponse e = c.expectError();
             assertThat(e.code()).isEqualTo("08P01");
@@ -88,7 +88,7 @@ class WalSenderHostileInputTest {
 
     @Test
     void oversizedStartupPacketIsRefusedNamingTheLimitAndTheLength() {
-        try (WireClient c = client()) {
+        try (PgTestClient c = client()) {
             ByteBuffer b = ByteBuffer.allocate(8).putInt(1_000_000).putInt(196608);
             c.sendRaw(b.array());
             BackendMessage.ErrorResponse e = c.expectError();
@@ -100,10 +100,10 @@ class WalSenderHostileInputTest {
 
     @Test
     void truncatedStartupPacketThenSilenceDoesNotBlockOthers() {
-        try (WireClient c = client()) {
+        try (PgTestClient c = client()) {
             c.sendRaw(ByteBuffer.allocate(10).putInt(100).putInt(196608).put((byte) 'u').put((byte) 's').array());
             // the half-sent login holds nothing others need
-            try (WireClient other = loggedIn()) {
+            try (PgTestClient other = loggedIn()) {
                 assertIdentifies(other);
             }
             assertThat(c.isOpen()).isTrue();
@@ -115,7 +115,7 @@ class WalSenderHostileInputTest {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         try (WalSenderServer quick = new WalSenderServer(group, "127.0.0.1", 0,
                 WalSenderConfig.defaults("strata_replicator", PASSWORD), sk.node()::timeline, Duration.ofMillis(300));
-             WireClient c = new WireClient("127.0.0.1", quick.port())) {
+             PgTestClient c = new PgTestClient("127.0.0.1", quick.port())) {
             c.sendRaw(ByteBuffer.allocate(10).putInt(100).putInt(196608).put((byte) 'u').put((byte) 's').array());
             long t0 = System.nanoTime();
             BackendMessage.ErrorResponse e = c.expectError();
@@ -130,11 +130,11 @@ class WalSenderHostileInputTest {
 
     @Test
     void startupWithoutReplicationIsRefused() {
-        try (WireClient c = client()) {
-            Map<String, String> p = new java.util.LinkedHashMap<>(WireClient.replicationLogin("strata_replicator", tl.toString()));
+        try (PgTestClient c = client()) {
+            Map<String, String> p = new java.util.LinkedHashMap<>(replicationLogin("strata_replicator", tl.toString()));
             p.remove("replication");
             p.put("database", "postgres");
-            c.send(FrontendMessage.StartupMessage.of(p));
+            c.sendUnchecked(FrontendMessage.StartupMessage.of(p));
             BackendMessage.ErrorResponse e = c.expectError();
             assertThat(e.code()).isEqualTo("08004");
             assertThat(e.message()).contains("replication=true");
@@ -144,9 +144,9 @@ class WalSenderHostileInputTest {
 
     @Test
     void unknownTimelineIsRefused() {
-        try (WireClient c = client()) {
+        try (PgTestClient c = client()) {
             TimelineId other = TimelineId.random();
-            c.send(FrontendMessage.StartupMessage.of(WireClient.replicationLogin("strata_replicator", other.toString())));
+            c.sendUnchecked(FrontendMessage.StartupMessage.of(replicationLogin("strata_replicator", other.toString())));
             BackendMessage.ErrorResponse e = c.expectError();
             assertThat(e.code()).isEqualTo("3D000");
             assertThat(e.message()).contains(other.toString()).contains("does not exist");
@@ -156,8 +156,8 @@ class WalSenderHostileInputTest {
 
     @Test
     void malformedTimelineIdIsRefused() {
-        try (WireClient c = client()) {
-            c.send(FrontendMessage.StartupMessage.of(WireClient.replicationLogin("strata_replicator", "nothex")));
+        try (PgTestClient c = client()) {
+            c.sendUnchecked(FrontendMessage.StartupMessage.of(replicationLogin("strata_replicator", "nothex")));
             BackendMessage.ErrorResponse e = c.expectError();
             assertThat(e.code()).isEqualTo("08004");
             assertThat(e.message()).contains("timeline_id");
@@ -166,8 +166,8 @@ class WalSenderHostileInputTest {
 
     @Test
     void wrongPasswordFailsScram() {
-        try (WireClient c = client()) {
-            c.send(FrontendMessage.StartupMessage.of(WireClient.replicationLogin("strata_replicator", tl.toString())));
+        try (PgTestClient c = client()) {
+            c.sendUnchecked(FrontendMessage.StartupMessage.of(replicationLogin("strata_replicator", tl.toString())));
             ClientAuthentication auth = new ClientAuthentication("strata_replicator", "not-the-password");
             BackendMessage m = c.next();
             while (m instanceof BackendMessage.Authentication request && !(m instanceof BackendMessage.AuthenticationOk)) {
@@ -184,8 +184,8 @@ class WalSenderHostileInputTest {
 
     @Test
     void wrongUserIsRefused() {
-        try (WireClient c = client()) {
-            c.send(FrontendMessage.StartupMessage.of(WireClient.replicationLogin("postgres", tl.toString())));
+        try (PgTestClient c = client()) {
+            c.sendUnchecked(FrontendMessage.StartupMessage.of(replicationLogin("postgres", tl.toString())));
             BackendMessage.ErrorResponse e = c.expectError();
             assertThat(e.code()).isEqualTo("28P01");
             assertThat(c.awaitClosed(5)).isTrue();
@@ -194,10 +194,10 @@ class WalSenderHostileInputTest {
 
     @Test
     void passwordMessageInsteadOfScramIsRefused() {
-        try (WireClient c = client()) {
-            c.send(FrontendMessage.StartupMessage.of(WireClient.replicationLogin("strata_replicator", tl.toString())));
+        try (PgTestClient c = client()) {
+            c.sendUnchecked(FrontendMessage.StartupMessage.of(replicationLogin("strata_replicator", tl.toString())));
             c.expect(BackendMessage.AuthenticationSASL.class);
-            c.send(new FrontendMessage.PasswordMessage(PASSWORD));
+            c.sendUnchecked(new FrontendMessage.PasswordMessage(PASSWORD));
             BackendMessage.ErrorResponse e = c.expectError();
             // the decoder reads 'p' as the SASLInitialResponse it expects and finds it malformed
             assertThat(e.code()).isEqualTo("08P01");
@@ -208,7 +208,7 @@ class WalSenderHostileInputTest {
 
     @Test
     void unsupportedCommandIsAnErrorAndTheSessionGoesOn() {
-        try (WireClient c = loggedIn()) {
+        try (PgTestClient c = loggedIn()) {
             List<BackendMessage> r = c.query("DROP TABLE pg_class");
             assertThat(r.getFirst()).isInstanceOf(BackendMessage.ErrorResponse.class);
             BackendMessage.ErrorResponse e = (BackendMessage.ErrorResponse) r.getFirst();
@@ -223,7 +223,7 @@ class WalSenderHostileInputTest {
 
     @Test
     void startReplicationBeforeTheHeldWalIsRefused() {
-        try (WireClient c = loggedIn()) {
+        try (PgTestClient c = loggedIn()) {
             BackendMessage.ErrorResponse e = (BackendMessage.ErrorResponse) c.query("START_REPLICATION PHYSICAL 0/10").getFirst();
             assertThat(e.code()).isEqualTo("58P01");
             assertThat(e.message()).contains("0/10").contains("before").contains(START.toString());
@@ -233,7 +233,7 @@ class WalSenderHostileInputTest {
 
     @Test
     void startReplicationBeyondTheServableEndIsRefused() {
-        try (WireClient c = loggedIn()) {
+        try (PgTestClient c = loggedIn()) {
             BackendMessage.ErrorResponse e = (BackendMessage.ErrorResponse) c.query("START_REPLICATION PHYSICAL 5/0").getFirst();
             assertThat(e.code()).isEqualTo("58P01");
             assertThat(e.message()).contains("5/0").contains("ahead");
@@ -247,10 +247,10 @@ class WalSenderHostileInputTest {
 
     @Test
     void malformedCopyDataWhileStreamingEndsThatStreamOnly() {
-        try (WireClient c = loggedIn()) {
-            c.send(new FrontendMessage.Query("START_REPLICATION PHYSICAL " + START));
+        try (PgTestClient c = loggedIn()) {
+            c.sendUnchecked(new FrontendMessage.Query("START_REPLICATION PHYSICAL " + START));
             c.expect(BackendMessage.CopyBothResponse.class);
-            c.send(new FrontendMessage.CopyData(new byte[] {'z', 1, 2, 3}));
+            c.sendUnchecked(new FrontendMessage.CopyData(new byte[] {'z', 1, 2, 3}));
             BackendMessage m = c.next();
             while (m instanceof BackendMessage.CopyData) {
                 m = c.next(); // a keepalive may come first
@@ -265,10 +265,10 @@ class WalSenderHostileInputTest {
 
     @Test
     void shortStandbyStatusUpdateWhileStreamingIsAProtocolViolation() {
-        try (WireClient c = loggedIn()) {
-            c.send(new FrontendMessage.Query("START_REPLICATION PHYSICAL " + START));
+        try (PgTestClient c = loggedIn()) {
+            c.sendUnchecked(new FrontendMessage.Query("START_REPLICATION PHYSICAL " + START));
             c.expect(BackendMessage.CopyBothResponse.class);
-            c.send(new FrontendMessage.CopyData(new byte[] {'r', 0, 0}));
+            c.sendUnchecked(new FrontendMessage.CopyData(new byte[] {'r', 0, 0}));
             BackendMessage m = c.next();
             while (m instanceof BackendMessage.CopyData) {
                 m = c.next();
@@ -282,22 +282,22 @@ class WalSenderHostileInputTest {
 
     @Test
     void oversizedQueryAfterLoginIsRefused() {
-        try (WireClient c = loggedIn()) {
-            c.send(new FrontendMessage.Query("IDENTIFY_SYSTEM " + "x".repeat(100_000)));
+        try (PgTestClient c = loggedIn()) {
+            c.sendUnchecked(new FrontendMessage.Query("IDENTIFY_SYSTEM " + "x".repeat(100_000)));
             BackendMessage.ErrorResponse e = c.expectError();
             assertThat(e.code()).isEqualTo("08P01");
             assertThat(c.awaitClosed(5)).isTrue();
         }
     }
 
-    private static WireClient client() {
-        return new WireClient("127.0.0.1", sk.walsenderPort());
+    private static PgTestClient client() {
+        return new PgTestClient("127.0.0.1", sk.walsenderPort());
     }
 
-    private static WireClient loggedIn() {
-        WireClient c = client();
+    private static PgTestClient loggedIn() {
+        PgTestClient c = client();
         try {
-            c.login(WireClient.replicationLogin("strata_replicator", tl.toString()), PASSWORD);
+            c.login(replicationLogin("strata_replicator", tl.toString()), PASSWORD);
             return c;
         } catch (RuntimeException | AssertionError e) {
             c.close();
@@ -305,11 +305,21 @@ class WalSenderHostileInputTest {
         }
     }
 
-    private static void assertIdentifies(WireClient c) {
+    private static void assertIdentifies(PgTestClient c) {
         List<BackendMessage> r = c.query("IDENTIFY_SYSTEM");
         assertThat(r).hasSize(4);
         BackendMessage.DataRow row = (BackendMessage.DataRow) r.get(1);
         assertThat(new String(row.values().get(0), StandardCharsets.UTF_8)).isEqualTo(Long.toUnsignedString(SYSTEM_ID));
         assertThat(new String(row.values().get(2), StandardCharsets.UTF_8)).isEqualTo(START.toString());
+    }
+
+    /** Startup parameters of a physical replication login to {@code timeline}. */
+    private static Map<String, String> replicationLogin(String user, String timeline) {
+        Map<String, String> p = new java.util.LinkedHashMap<>();
+        p.put("user", user);
+        p.put("replication", "true");
+        p.put("application_name", "wire-client");
+        p.put("options", "-c timeline_id=" + timeline);
+        return p;
     }
 }

@@ -1,6 +1,10 @@
-package dev.strata.pgcore.protocol;
+package dev.strata.pgcore.testing;
 
+import dev.strata.pgcore.protocol.BackendMessage;
+import dev.strata.pgcore.protocol.FrontendMessage;
+import dev.strata.pgcore.protocol.PgClientCodec;
 import dev.strata.pgcore.protocol.auth.ClientAuthentication;
+import io.netty.buffer.Unpooled;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -22,12 +26,13 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A blocking test client on our client-side codecs: messages arrive in a queue the test
- * reads with a bounded wait. Not a driver, just enough to script conversations with a
- * real PostgreSQL.
+ * reads with a bounded wait. Not a driver, just enough to script conversations with a real
+ * PostgreSQL or one of our servers, plus {@link #sendRaw} and {@link #sendUnchecked} for
+ * hostile-input tests. Shared with other modules' tests through pgcore's test jar.
  */
-final class PgTestClient implements AutoCloseable {
+public final class PgTestClient implements AutoCloseable {
 
-    static final long TIMEOUT_SECONDS = 10;
+    public static final long TIMEOUT_SECONDS = 10;
     private static final Object CLOSED = new Object();
 
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -35,10 +40,10 @@ final class PgTestClient implements AutoCloseable {
     private final Channel channel;
 
     /** What the server told us after authentication. */
-    record Session(Map<String, String> parameters, BackendMessage.BackendKeyData key) {
+    public record Session(Map<String, String> parameters, BackendMessage.BackendKeyData key) {
     }
 
-    PgTestClient(String host, int port) {
+    public PgTestClient(String host, int port) {
         try {
             channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5000)
@@ -59,7 +64,8 @@ final class PgTestClient implements AutoCloseable {
         }
     }
 
-    void send(FrontendMessage... messages) {
+    /** Sends and waits until the write succeeded; fails the test otherwise. */
+    public void send(FrontendMessage... messages) {
         for (int i = 0; i < messages.length - 1; i++) {
             channel.write(messages[i]);
         }
@@ -72,7 +78,24 @@ final class PgTestClient implements AutoCloseable {
         }
     }
 
-    BackendMessage next() {
+    /**
+     * Sends without waiting for or checking the write: for conversations where the server may
+     * already have closed the connection (hostile input), which the test then asserts.
+     */
+    public void sendUnchecked(FrontendMessage... messages) {
+        for (FrontendMessage m : messages) {
+            channel.write(m);
+        }
+        channel.flush();
+    }
+
+    /** Writes bytes as they are, past the encoder. */
+    public void sendRaw(byte[] bytes) {
+        channel.writeAndFlush(Unpooled.wrappedBuffer(bytes)).awaitUninterruptibly(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    }
+
+    /** The next message, or null if the server closed the connection. */
+    public BackendMessage nextOrClosed() {
         Object o;
         try {
             o = inbox.poll(TIMEOUT_SECONDS, TimeUnit.SECONDS);
@@ -85,7 +108,7 @@ final class PgTestClient implements AutoCloseable {
         }
         if (o == CLOSED) {
             inbox.add(CLOSED);
-            throw new AssertionError("server closed the connection");
+            return null;
         }
         if (o instanceof Throwable t) {
             throw new AssertionError("pipeline failed", t);
@@ -93,7 +116,15 @@ final class PgTestClient implements AutoCloseable {
         return (BackendMessage) o;
     }
 
-    <T extends BackendMessage> T expect(Class<T> type) {
+    public BackendMessage next() {
+        BackendMessage m = nextOrClosed();
+        if (m == null) {
+            throw new AssertionError("server closed the connection");
+        }
+        return m;
+    }
+
+    public <T extends BackendMessage> T expect(Class<T> type) {
         BackendMessage m = next();
         if (!type.isInstance(m)) {
             throw new AssertionError("expected " + type.getSimpleName() + " but got " + m);
@@ -101,8 +132,13 @@ final class PgTestClient implements AutoCloseable {
         return type.cast(m);
     }
 
+    /** The next message, which must be an ErrorResponse. */
+    public BackendMessage.ErrorResponse expectError() {
+        return expect(BackendMessage.ErrorResponse.class);
+    }
+
     /** SSLRequest (expects 'N'), StartupMessage, authentication, then up to ReadyForQuery. */
-    Session login(Map<String, String> parameters, String password) {
+    public Session login(Map<String, String> parameters, String password) {
         send(FrontendMessage.SSLRequest.INSTANCE);
         if (expect(BackendMessage.EncryptionResponse.class).accepted()) {
             throw new AssertionError("server wants TLS; this client only speaks cleartext");
@@ -129,7 +165,7 @@ final class PgTestClient implements AutoCloseable {
     }
 
     /** Sends a simple query and returns everything up to and including ReadyForQuery. */
-    List<BackendMessage> query(String sql) {
+    public List<BackendMessage> query(String sql) {
         send(new FrontendMessage.Query(sql));
         List<BackendMessage> out = new ArrayList<>();
         BackendMessage m;
@@ -140,8 +176,16 @@ final class PgTestClient implements AutoCloseable {
         return out;
     }
 
-    boolean awaitClosed() {
-        return channel.closeFuture().awaitUninterruptibly(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    public boolean awaitClosed() {
+        return awaitClosed(TIMEOUT_SECONDS);
+    }
+
+    public boolean awaitClosed(long seconds) {
+        return channel.closeFuture().awaitUninterruptibly(seconds, TimeUnit.SECONDS);
+    }
+
+    public boolean isOpen() {
+        return channel.isActive();
     }
 
     @Override
