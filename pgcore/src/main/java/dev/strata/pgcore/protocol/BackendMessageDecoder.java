@@ -96,8 +96,7 @@ public final class BackendMessageDecoder extends ByteToMessageDecoder {
         if (!in.isReadable()) {
             return;
         }
-        int start = in.readerIndex();
-        byte type = in.getByte(start);
+        byte type = in.getByte(in.readerIndex());
         int limit;
         String limitName;
         switch (type) {
@@ -115,16 +114,10 @@ public final class BackendMessageDecoder extends ByteToMessageDecoder {
             }
             default -> throw new ProtocolException("invalid backend message type " + Wire.describeByte(type));
         }
-        if (in.readableBytes() < 5) {
+        MessageReader r = Wire.typedMessage(in, type, limit, limitName);
+        if (r == null) {
             return;
         }
-        int len = in.getInt(start + 1);
-        Wire.checkLength(type, len, limit, limitName);
-        if (in.readableBytes() < 1 + len) {
-            return;
-        }
-        in.skipBytes(5);
-        MessageReader r = new MessageReader(in.readSlice(len - 4), "message " + Wire.describeByte(type));
         BackendMessage m = switch (type) {
             case 'R' -> authentication(r);
             case 'S' -> new BackendMessage.ParameterStatus(r.cstring("parameter name"), r.cstring("parameter value"));

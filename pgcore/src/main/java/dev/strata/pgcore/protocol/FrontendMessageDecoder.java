@@ -145,8 +145,7 @@ public final class FrontendMessageDecoder extends ByteToMessageDecoder {
         if (!in.isReadable()) {
             return;
         }
-        int start = in.readerIndex();
-        byte type = in.getByte(start);
+        byte type = in.getByte(in.readerIndex());
         int limit;
         String limitName;
         switch (type) {
@@ -164,16 +163,10 @@ public final class FrontendMessageDecoder extends ByteToMessageDecoder {
             }
             default -> throw new ProtocolException("invalid frontend message type " + Wire.describeByte(type));
         }
-        if (in.readableBytes() < 5) {
+        MessageReader r = Wire.typedMessage(in, type, limit, limitName);
+        if (r == null) {
             return;
         }
-        int len = in.getInt(start + 1);
-        Wire.checkLength(type, len, limit, limitName);
-        if (in.readableBytes() < 1 + len) {
-            return;
-        }
-        in.skipBytes(5);
-        MessageReader r = new MessageReader(in.readSlice(len - 4), "message " + Wire.describeByte(type));
         FrontendMessage m = switch (type) {
             case 'p' -> password(r);
             case 'Q' -> new FrontendMessage.Query(r.cstring("query string"));

@@ -90,4 +90,22 @@ final class Wire {
                     + " exceeds " + limitName + "=" + limit);
         }
     }
+
+    /**
+     * The body of the typed message (type byte, int32 length, body) at the reader index, or
+     * null while it has not fully arrived. The length is checked against {@code limit} as soon
+     * as its four bytes are here, before anything is buffered for the body.
+     */
+    static MessageReader typedMessage(ByteBuf in, byte type, int limit, String limitName) {
+        if (in.readableBytes() < 5) {
+            return null;
+        }
+        int len = in.getInt(in.readerIndex() + 1);
+        checkLength(type, len, limit, limitName);
+        if (in.readableBytes() < 1 + len) {
+            return null;
+        }
+        in.skipBytes(5);
+        return new MessageReader(in.readSlice(len - 4), "message " + describeByte(type));
+    }
 }
