@@ -90,26 +90,12 @@ final class ImageCompactor {
             for (Key key : keys) {
                 state.reset();
                 map.search(key, at.value(), state);
-                byte[] value = reconstruct(key, state);
+                byte[] value = LayerStore.reconstruct(timelineId, key, at, state, redo);
                 if (value != null) {
                     w.add(key, value);
                 }
             }
             return w.finish();
         }
-    }
-
-    private byte[] reconstruct(Key key, ReconstructState state) {
-        if (state.isEmpty()) {
-            return null;
-        }
-        if (!state.hasRecords()) {
-            return state.base();
-        }
-        if (state.base() == null && !state.oldestRecord().willInit()) {
-            throw new StorageException(StorageException.Category.CORRUPT, "timeline " + timelineId + ": key "
-                    + key.describe() + " at " + at + " has records but no image or will-init record below them");
-        }
-        return redo.apply(key, state.base(), state.recordsOldestFirst());
     }
 }

@@ -137,6 +137,14 @@ public final class LayerStore implements AutoCloseable {
         ReconstructState state = STATE.get();
         state.reset();
         map.search(key, lsn.value(), state);
+        return reconstruct(timelineId, key, lsn, state, redo);
+    }
+
+    /**
+     * The value {@code state} describes: nothing, its base image, or the base (or a will-init
+     * record) with the records above it applied by {@code redo}. Shared with compaction.
+     */
+    static byte[] reconstruct(TimelineId timelineId, Key key, Lsn lsn, ReconstructState state, Redo redo) {
         if (state.isEmpty()) {
             return null;
         }
