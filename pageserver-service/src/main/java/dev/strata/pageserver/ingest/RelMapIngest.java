@@ -8,14 +8,16 @@ import java.nio.ByteBuffer;
 
 /**
  * RelMap UPDATE ({@code utils/relmapper.h}): the record holds the whole new
- * {@code pg_filenode.map} (512 bytes) of a database, or of the shared catalogs (dbid 0,
+ * {@code pg_filenode.map} of a database ({@code sizeof(RelMapFile)} = 524 bytes on PG17: magic,
+ * count, 64 mappings of 8 bytes, CRC-32C; not 512), or of the shared catalogs (dbid 0,
  * tablespace pg_global); it becomes the relmapper key's image, and the database is in the
  * database directory from then on.
  */
 final class RelMapIngest implements RmgrIngest {
 
     static final int UPDATE = 0x00;
-    static final int RELMAP_FILE_SIZE = 512;
+    static final int RELMAP_FILE_SIZE = 524;
+    static final int RELMAPPER_FILEMAGIC = 0x592717;
 
     @Override
     public void ingest(DecodedRecord r, IngestContext ctx) {
@@ -36,6 +38,11 @@ final class RelMapIngest implements RmgrIngest {
         }
         byte[] file = new byte[nbytes];
         m.get(12, file);
+        int magic = ByteBuffer.wrap(file).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
+        if (magic != RELMAPPER_FILEMAGIC) {
+            throw new IngestException(r, "relmap file magic 0x" + Integer.toHexString(magic) + ", expected 0x"
+                    + Integer.toHexString(RELMAPPER_FILEMAGIC));
+        }
         ctx.put(Key.relmapperFile(tsId, dbId), new Value.Image(file));
         ctx.addDatabase(tsId, dbId);
     }

@@ -257,10 +257,10 @@ class MetadataIngestTest {
         assertThat(rels.contains(16390, 0)).isTrue();
 
         // RelMap UPDATE for the database, then CREATE DATABASE ... STRATEGY FILE_COPY from it.
-        byte[] map = new byte[512];
-        map[0] = 0x27;
-        map[511] = 0x42;
-        ByteBuffer relmap = SyntheticRecords.le(12 + 512).putInt(DB).putInt(SPC).putInt(512).put(map);
+        byte[] map = new byte[524];
+        SyntheticRecords.le(4).putInt(0x592717).flip().get(map, 0, 4);
+        map[523] = 0x42;
+        ByteBuffer relmap = SyntheticRecords.le(12 + 524).putInt(DB).putInt(SPC).putInt(524).put(map);
         ingest.ingest(wal.record(RmgrId.RELMAP.id(), 0, 0, relmap.array()));
         assertThat(at(Key.relmapperFile(SPC, DB))).isEqualTo(map);
         // one page in 16390
