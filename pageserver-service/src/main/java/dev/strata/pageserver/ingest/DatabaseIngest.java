@@ -17,8 +17,8 @@ import java.nio.ByteBuffer;
  * <li>CREATE_FILE_COPY: every relation of the template at this LSN is copied into the new
  * database ({@code copydir} on redo): relation directory, sizes, blocks (pages unchanged:
  * their LSN and checksum do not depend on the relation), relmapper file.</li>
- * <li>DROP: the database leaves the database directory and its relation directory empties, so
- * its keys are unreachable.</li>
+ * <li>DROP: the database leaves the database directory, its relation directory empties and
+ * its size keys become 0, so its keys are unreachable.</li>
  * </ul>
  */
 final class DatabaseIngest implements RmgrIngest {
@@ -57,8 +57,7 @@ final class DatabaseIngest implements RmgrIngest {
                 }
                 for (int i = 0; i < n; i++) {
                     int spc = checkSpc(r, m.getInt(8 + 4 * i));
-                    ctx.putRelDirectory(spc, db, RelDirectory.EMPTY);
-                    ctx.forgetDatabaseSizes(spc, db);
+                    ctx.dropAllRelations(spc, db);
                     ctx.removeDatabase(spc, db);
                 }
             }
@@ -76,8 +75,7 @@ final class DatabaseIngest implements RmgrIngest {
     }
 
     private static void createEmpty(IngestContext ctx, int spc, int db) {
-        ctx.putRelDirectory(spc, db, RelDirectory.EMPTY);
-        ctx.forgetDatabaseSizes(spc, db);
+        ctx.dropAllRelations(spc, db); // a reused OID must not see its previous incarnation
         ctx.addDatabase(spc, db);
     }
 

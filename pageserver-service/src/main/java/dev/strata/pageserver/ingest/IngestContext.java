@@ -265,17 +265,36 @@ public final class IngestContext {
         }
     }
 
-    /** Drops every fork of a relation (xact commit/abort): out of the directory; its keys become unreachable. */
+    /**
+     * Drops every fork of a relation (xact commit/abort): out of the directory, and each size
+     * key it had is set to 0 (the store cannot delete it; a reader that skips the directory
+     * then sees an empty fork rather than the old size). Its blocks become unreachable.
+     */
     void dropRelation(RelFileLocator rel) {
         int spc = (int) rel.spcOid();
         int db = (int) rel.dbOid();
         RelDirectory dir = relDirectory(spc, db);
         if (dir.containsRelation((int) rel.relNumber())) {
+            for (int fork = 0; fork < FORKS; fork++) {
+                if (dir.contains((int) rel.relNumber(), fork)) {
+                    pending.put(sizeKey(rel, fork), new Value.Image(BlockCount.encode(0)));
+                }
+            }
             putRelDirectory(spc, db, dir.withoutRelation((int) rel.relNumber()));
         }
         for (int fork = 0; fork < FORKS; fork++) {
             pendingCache.put(sizeKey(rel, fork), -1L);
         }
+    }
+
+    /** Drops every relation of a database (DROP DATABASE, or a database created anew over an old OID). */
+    void dropAllRelations(int spcOid, int dbOid) {
+        RelDirectory dir = relDirectory(spcOid, dbOid);
+        for (RelDirectory.RelFork f : dir.entries()) {
+            pending.put(Key.relationSize(spcOid, dbOid, f.relNumber(), f.fork()), new Value.Image(BlockCount.encode(0)));
+        }
+        putRelDirectory(spcOid, dbOid, RelDirectory.EMPTY);
+        forgetDatabaseSizes(spcOid, dbOid);
     }
 
     // ---------------------------------------------------------------- directories

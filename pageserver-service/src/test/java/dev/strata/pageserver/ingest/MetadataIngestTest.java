@@ -254,6 +254,7 @@ class MetadataIngestTest {
                 xactBody(XactIngest.XINFO_HAS_RELFILELOCATORS, null, new int[][] {{SPC, DB, 16384}}, 0, null, null)));
         RelDirectory rels = RelDirectory.decode(at(Key.relationDirectory(SPC, DB)));
         assertThat(rels.containsRelation(16384)).isFalse();
+        assertThat(BlockCount.decode(at(Key.relationSize(SPC, DB, 16384, 0)))).isZero();
         assertThat(rels.contains(16390, 0)).isTrue();
 
         // RelMap UPDATE for the database, then CREATE DATABASE ... STRATEGY FILE_COPY from it.
@@ -285,6 +286,7 @@ class MetadataIngestTest {
                 SyntheticRecords.le(12).putInt(6).putInt(1).putInt(SPC).array()));
         assertThat(DbDirectory.decode(at(Key.databaseDirectory())).contains(SPC, 6)).isFalse();
         assertThat(RelDirectory.decode(at(Key.relationDirectory(SPC, 6)))).isEqualTo(RelDirectory.EMPTY);
+        assertThat(BlockCount.decode(at(Key.relationSize(SPC, 6, 16390, 0)))).isZero();
     }
 
     @Test

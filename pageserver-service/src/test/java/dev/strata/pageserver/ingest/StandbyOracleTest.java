@@ -159,6 +159,7 @@ class StandbyOracleTest {
                     pauseAndCompare("after transactions", c);
                     phase3(c);
                     pauseAndCompare("after databases", c);
+                    compareWithACheckpoint(s);
                 }
                 assertThat(rx.failure()).isNull();
                 assertThat(rx.currentSource()).isEqualTo(live);
@@ -292,6 +293,39 @@ class StandbyOracleTest {
     private long dropped;
 
     // ------------------------------------------------------------------ comparison
+
+    /**
+     * After a CHECKPOINT on the primary (nothing else running), our CheckPoint value must agree
+     * with the primary's: the counters that only WAL moves exactly, nextXid and nextOid at or
+     * above (ours may legitimately be ahead: NEXTOID reserves 8192 OIDs).
+     */
+    private void compareWithACheckpoint(Statement s) throws Exception {
+        s.execute("CHECKPOINT");
+        Lsn end = recordBoundary(Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()")));
+        receiver.awaitLsn(end, Duration.ofSeconds(60));
+        CheckPoint ours = CheckPoint.decode(ours(Key.checkpoint(), receiver.lastRecordLsn()));
+        try (ResultSet rs = s.executeQuery("SELECT redo_lsn, next_xid, next_oid, next_multixact_id, "
+                + "next_multi_offset, oldest_xid, oldest_xid_dbid, oldest_multi_xid, oldest_multi_dbid, timeline_id "
+                + "FROM pg_control_checkpoint()")) {
+            rs.next();
+            String[] xid = rs.getString(2).split(":");
+            long theirNextXid = (Long.parseLong(xid[0]) << 32) + Long.parseLong(xid[1]);
+            assertThat(ours.redo()).isEqualTo(Lsn.parse(rs.getString(1)));
+            assertThat(ours.nextFullXid()).as("nextXid").isGreaterThanOrEqualTo(theirNextXid);
+            assertThat(Integer.toUnsignedLong(ours.nextOid()) - rs.getLong(3)).as("nextOid ahead by")
+                    .isBetween(0L, 8192L);
+            assertThat(Integer.toUnsignedLong(ours.nextMulti())).as("nextMulti").isEqualTo(rs.getLong(4));
+            assertThat(Integer.toUnsignedLong(ours.nextMultiOffset())).as("nextMultiOffset").isEqualTo(rs.getLong(5));
+            assertThat(Integer.toUnsignedLong(ours.oldestXid())).isEqualTo(rs.getLong(6));
+            assertThat(Integer.toUnsignedLong(ours.oldestXidDb())).isEqualTo(rs.getLong(7));
+            assertThat(Integer.toUnsignedLong(ours.oldestMulti())).isEqualTo(rs.getLong(8));
+            assertThat(Integer.toUnsignedLong(ours.oldestMultiDb())).isEqualTo(rs.getLong(9));
+            assertThat(ours.thisTimeLineId()).isEqualTo(rs.getInt(10));
+            log.info("standby oracle: CheckPoint after the final checkpoint: ours nextXid {} (primary {}), nextOid {} "
+                    + "(primary {}), nextMulti {} offset {}", ours.nextFullXid(), theirNextXid,
+                    Integer.toUnsignedLong(ours.nextOid()), rs.getLong(3), ours.nextMulti(), ours.nextMultiOffset());
+        }
+    }
 
     private void pauseAndCompare(String point, Connection primaryConn) throws Exception {
         Lsn target;
