@@ -289,6 +289,40 @@ class MetadataIngestTest {
         assertThat(BlockCount.decode(at(Key.relationSize(SPC, 6, 16390, 0)))).isZero();
     }
 
+    /**
+     * CLOG records survive a flush to a delta file, a restart and image compaction: the layer
+     * files keep them as records, PageserverRedo applies them over the zero page from an older
+     * layer, and ingest resumes with its caches rebuilt from the store.
+     */
+    @Test
+    void clogRecordsSurviveFlushRestartAndCompaction() {
+        Path tl = dir.resolve("restart");
+        LayerStore s1 = LayerStore.create(tl, TimelineId.random(), START, new StorageConfig(256L << 20, 1, 16384));
+        CheckPoint cp = new CheckPoint(START, 1, 1, true, 1, 100, 16384, 1, 1, 3, 1, 1, 1, 0, 0, 0, 0);
+        s1.put(Key.checkpoint(), START.plus(8), new Value.Image(cp.encode()));
+        WalIngest first = new WalIngest(s1, RmgrRegistry.defaults(), false, TimelineBase.IMPORTED, START);
+        first.ingest(wal.record(RmgrId.CLOG.id(), 0x00, 0, int64(0)));
+        first.ingest(wal.record(XACT, XactIngest.COMMIT, 110, SyntheticRecords.le(8).putLong(1).array()));
+        s1.freezeAndFlush();
+        Lsn prev = first.prevRecordLsn();
+        s1.close();
+
+        LayerStore s2 = LayerStore.open(tl, new StorageConfig(256L << 20, 1, 16384));
+        try (s2) {
+            WalIngest second = new WalIngest(s2, RmgrRegistry.defaults(), false, TimelineBase.IMPORTED, prev);
+            second.ingest(wal.record(XACT, XactIngest.ABORT, 111, SyntheticRecords.le(8).putLong(1).array()));
+            s2.freezeAndFlush();
+            assertThat(s2.compact(redo)).isNotEmpty();
+            byte[] page = s2.getValue(Key.slruPage(SlruKind.CLOG, 0, 0), s2.lastRecordLsn(), redo);
+            assertThat(clogStatus(page, 110)).isEqualTo(1);
+            assertThat(clogStatus(page, 111)).isEqualTo(2);
+            assertThat(CheckPoint.decode(s2.getValue(Key.checkpoint(), s2.lastRecordLsn(), redo)).nextFullXid())
+                    .isEqualTo(112);
+            assertThat(NumberSet.decode(s2.getValue(Key.slruDirectory(SlruKind.CLOG), s2.lastRecordLsn(), redo)))
+                    .isEqualTo(NumberSet.of(0));
+        }
+    }
+
     @Test
     void walOnlyTimelinesSkipChangesToSlruPagesFromBeforeTheStartAndHaveNoCheckpoint() {
         WalIngest ingest = new WalIngest(store, RmgrRegistry.defaults(), false, TimelineBase.WAL_ONLY);

@@ -1,0 +1,40 @@
+package dev.strata.pageserver.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.strata.pageserver.timeline.LayerStore;
+import dev.strata.pageserver.timeline.StorageConfig;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.pgcore.replication.ReplicationClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The receiver's start positions and sources are checked before any thread starts (streaming: the oracles). */
+class WalReceiverArgumentsTest {
+
+    @Test
+    void startsMustBeRecordBoundariesOrSegmentStartsAndSourcesNonEmpty(@TempDir Path dir) {
+        Lsn start = Lsn.of(0x0100_0000L);
+        try (LayerStore store = LayerStore.create(dir, TimelineId.random(), start, StorageConfig.DEFAULTS)) {
+            WalIngest ingest = new WalIngest(store, RmgrRegistry.defaults(), false, TimelineBase.WAL_ONLY, Lsn.of(0xFF_FF00L));
+            assertThat(ingest.prevRecordLsn()).isEqualTo(Lsn.of(0xFF_FF00L));
+            assertThat(new WalIngest(store, RmgrRegistry.defaults(), false, TimelineBase.WAL_ONLY).prevRecordLsn())
+                    .isEqualTo(Lsn.INVALID);
+            ReplicationClient.Options a = new ReplicationClient.Options("127.0.0.1", 1, "u", "p", "x", Duration.ofSeconds(1));
+            assertThatThrownBy(() -> new WalReceiver("t", ingest, start.plus(100), a, null))
+                    .hasMessageContaining("not a segment start");
+            assertThatThrownBy(() -> new WalReceiver("t", ingest, start.plus(100), Lsn.INVALID, List.of(a), null))
+                    .hasMessageContaining("not a record boundary");
+            assertThatThrownBy(() -> new WalReceiver("t", ingest, start.plus(96), Lsn.INVALID, List.of(), null))
+                    .hasMessageContaining("no WAL sources");
+            WalReceiver mid = new WalReceiver("t", ingest, start.plus(96), start, List.of(a, a), null);
+            assertThat(mid.currentSource()).isEqualTo(a);
+            assertThat(mid.state()).isEqualTo("starting");
+        }
+    }
+}
