@@ -51,6 +51,7 @@ import org.slf4j.LoggerFactory;
  *
  * Not imported, on purpose: configuration files (the compute writes its own), {@code pg_wal}
  * (read only to find the end LSN), {@code pg_internal.init} (a cache Postgres rebuilds),
+ * {@code base/pgsql_tmp} (temporary files),
  * statistics and the other runtime directories a basebackup recreates empty. Refused:
  * tablespaces, a running or crashed server, recovery/backup markers, replication slots,
  * commit timestamps, and any file this class does not know.
@@ -160,6 +161,9 @@ public final class InitdbImport {
         importRelationDirectory(pgdata.resolve("global"), GLOBAL_TABLESPACE, 0, true, puts);
         for (Path dbDir : list(pgdata.resolve("base"))) {
             String name = dbDir.getFileName().toString();
+            if (name.equals("pgsql_tmp")) {
+                continue; // temporary files (sorts, hashes): PostgreSQL empties it at every start
+            }
             if (!name.matches("[1-9][0-9]{0,9}") || !Files.isDirectory(dbDir)) {
                 throw new IllegalArgumentException("unexpected entry " + dbDir + " in base/ (database directories only)");
             }
