@@ -1,12 +1,25 @@
 package dev.strata.pageserver.ingest;
 
+import dev.strata.pageserver.datadir.RelDirectory;
+import dev.strata.pageserver.key.Key;
+import dev.strata.pageserver.layer.Value;
 import dev.strata.pgcore.wal.DecodedRecord;
+import dev.strata.pgcore.wal.RelFileLocator;
+
+import java.nio.ByteBuffer;
 
 /**
- * Database records ({@code commands/dbcommands_xlog.h}). CREATE DATABASE with the WAL_LOG
- * strategy logs every page as images and this record only makes the directory, so it
- * passes; FILE_COPY copies the template's files at this LSN and DROP removes every
- * relation of the database: neither exists here yet, so both stop ingest.
+ * Database records ({@code commands/dbcommands_xlog.h}).
+ * <ul>
+ * <li>CREATE_WAL_LOG: the database exists, with an empty relation directory; its relmapper
+ * file comes in a RelMap UPDATE and every relation as smgr create plus page images
+ * ({@code CreateDatabaseUsingWalLog}); PG_VERSION is the basebackup's to write.</li>
+ * <li>CREATE_FILE_COPY: every relation of the template at this LSN is copied into the new
+ * database ({@code copydir} on redo): relation directory, sizes, blocks (pages unchanged:
+ * their LSN and checksum do not depend on the relation), relmapper file.</li>
+ * <li>DROP: the database leaves the database directory and its relation directory empties, so
+ * its keys are unreachable.</li>
+ * </ul>
  */
 final class DatabaseIngest implements RmgrIngest {
 
@@ -16,12 +29,80 @@ final class DatabaseIngest implements RmgrIngest {
 
     @Override
     public void ingest(DecodedRecord r, IngestContext ctx) {
+        ctx.putImagesOrStop(r);
+        ByteBuffer m = r.mainDataBuffer();
         switch (r.info() & 0xF0) {
-            case CREATE_WAL_LOG -> ctx.putImagesOrStop(r);
-            case CREATE_FILE_COPY -> throw new IngestException(r,
-                    "CREATE DATABASE with STRATEGY FILE_COPY is not supported yet (use the default WAL_LOG)");
-            case DROP -> throw new IngestException(r, "DROP DATABASE is not ingested yet");
+            case CREATE_WAL_LOG -> {
+                SlruIngest.need(r, m, 8, 8);
+                int db = m.getInt(0);
+                int spc = checkSpc(r, m.getInt(4));
+                createEmpty(ctx, spc, db);
+            }
+            case CREATE_FILE_COPY -> {
+                SlruIngest.need(r, m, 16, 16);
+                int db = m.getInt(0);
+                int spc = checkSpc(r, m.getInt(4));
+                int srcDb = m.getInt(8);
+                int srcSpc = checkSpc(r, m.getInt(12));
+                copy(r, ctx, srcSpc, srcDb, spc, db);
+            }
+            case DROP -> {
+                if (m.remaining() < 8) {
+                    throw new IngestException(r, "main data of " + m.remaining() + " bytes, xl_dbase_drop_rec needs 8");
+                }
+                int db = m.getInt(0);
+                int n = m.getInt(4);
+                if (n < 1 || m.remaining() != 8 + 4L * n) {
+                    throw new IngestException(r, n + " tablespaces in " + m.remaining() + " bytes of main data");
+                }
+                for (int i = 0; i < n; i++) {
+                    int spc = checkSpc(r, m.getInt(8 + 4 * i));
+                    ctx.putRelDirectory(spc, db, RelDirectory.EMPTY);
+                    ctx.forgetDatabaseSizes(spc, db);
+                    ctx.removeDatabase(spc, db);
+                }
+            }
             default -> throw new IngestException(r, "unknown database record type");
+        }
+    }
+
+    /** Only the default tablespace: tablespaces are not supported. */
+    private static int checkSpc(DecodedRecord r, int spc) {
+        if (spc != 1663) {
+            throw new IngestException(r, "tablespace " + Integer.toUnsignedString(spc)
+                    + " (only pg_default 1663 is supported)");
+        }
+        return spc;
+    }
+
+    private static void createEmpty(IngestContext ctx, int spc, int db) {
+        ctx.putRelDirectory(spc, db, RelDirectory.EMPTY);
+        ctx.forgetDatabaseSizes(spc, db);
+        ctx.addDatabase(spc, db);
+    }
+
+    private static void copy(DecodedRecord r, IngestContext ctx, int srcSpc, int srcDb, int spc, int db) {
+        if (!ctx.dbDirectory().contains(srcSpc, srcDb) && ctx.base() == TimelineBase.IMPORTED) {
+            throw new IngestException(r, "template database " + srcSpc + "/" + srcDb + " does not exist");
+        }
+        createEmpty(ctx, spc, db);
+        RelDirectory src = ctx.relDirectory(srcSpc, srcDb);
+        for (RelDirectory.RelFork f : src.entries()) {
+            RelFileLocator from = new RelFileLocator(srcSpc, Integer.toUnsignedLong(srcDb), Integer.toUnsignedLong(f.relNumber()));
+            RelFileLocator to = new RelFileLocator(spc, Integer.toUnsignedLong(db), Integer.toUnsignedLong(f.relNumber()));
+            long blocks = ctx.relationSize(from, f.fork());
+            ctx.setRelationSize(to, f.fork(), Math.max(blocks, 0));
+            for (long blk = 0; blk < blocks; blk++) {
+                byte[] page = ctx.latestPage(from, f.fork(), blk);
+                // A block below the size never written reads as zeros; write them, since a reused
+                // database OID may still hold older versions of the block.
+                ctx.put(IngestContext.blockKey(to, f.fork(), blk),
+                        new Value.Image(page != null ? page : new byte[PageHeader.PAGE_SIZE]));
+            }
+        }
+        byte[] relmap = ctx.latest(Key.relmapperFile(srcSpc, srcDb));
+        if (relmap != null) {
+            ctx.put(Key.relmapperFile(spc, db), new Value.Image(relmap));
         }
     }
 }

@@ -1,44 +1,65 @@
 package dev.strata.pageserver.ingest;
 
+import dev.strata.pageserver.datadir.BlockCount;
+import dev.strata.pageserver.datadir.DbDirectory;
+import dev.strata.pageserver.datadir.NumberSet;
+import dev.strata.pageserver.datadir.RelDirectory;
 import dev.strata.pageserver.key.Key;
+import dev.strata.pageserver.key.SlruKind;
 import dev.strata.pageserver.layer.Value;
+import dev.strata.pageserver.redo.PageserverRedo;
 import dev.strata.pageserver.timeline.LayerStore;
+import dev.strata.pgcore.control.CheckPoint;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.wal.BlockReference;
 import dev.strata.pgcore.wal.DecodedRecord;
 import dev.strata.pgcore.wal.RelFileLocator;
 
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
- * What a {@link RmgrIngest} may do while one record is ingested: put page images and
- * relation sizes at the record's end LSN, and read the latest value of a key (for the few
- * operations the pageserver applies itself). One per timeline, used by the ingest thread only.
+ * What a {@link RmgrIngest} may do while one record is ingested: put pages, relation sizes
+ * and metadata values at the record's end LSN, and read the latest value of a key. One per
+ * timeline, used by the ingest thread only.
  *
  * <p>A record's puts are held until it has been handled completely ({@link #commit}); a
  * record that stops ingest halfway leaves nothing in the store, so no flush can make half a
  * record durable and no restart can resume after a record that was never applied.
  *
- * <p>Relation sizes are cached here (the store is the truth; the cache only saves a
- * lookup per block write) and written as a 4-byte little-endian block count.
+ * <p>Directories are the truth about what exists: a relation fork exists while it is in its
+ * database's {@link RelDirectory} (from smgr create or its first block until it is dropped),
+ * and its size key counts only then; a database exists while it is in the {@link DbDirectory}.
+ * Values of dropped things stay in the store (it has no deletion) but are unreachable
+ * through the directories. Decoded directories, sizes and the {@link CheckPoint} are cached
+ * here (the store is the truth; the caches only save lookups and decoding per block write).
  */
 public final class IngestContext {
 
-    /** Sizes, pages and small values here are all images, so reading them never needs redo. */
-    private static final dev.strata.pageserver.layer.Redo NO_REDO = (key, base, records) -> {
-        throw new IllegalStateException("ingest wrote a record value for " + key.describe() + "; only images exist yet");
-    };
+    private static final int FORKS = 4;
 
     private final LayerStore store;
     private final TimelineBase base;
     private final boolean dataChecksums;
-    private final Map<Key, Long> sizes = new HashMap<>();
-    /** This record's puts in order (a key put twice keeps its last value) and sizes, until commit. */
-    private final Map<Key, Value> pending = new java.util.LinkedHashMap<>();
-    private final Map<Key, Long> pendingSizes = new HashMap<>();
+    private final PageserverRedo redo = new PageserverRedo();
+    /** Committed decoded values of metadata keys (directories, sizes as Long). */
+    private final Map<Key, Object> cache = new HashMap<>();
+    /** This record's decoded metadata values, moved into {@link #cache} at commit. */
+    private final Map<Key, Object> pendingCache = new HashMap<>();
+    /** This record's puts in order (a key put twice keeps its last value), until commit. */
+    private final Map<Key, Value> pending = new LinkedHashMap<>();
     private DecodedRecord record;
     private long skippedOnUnseenForks;
+    private long skippedSlruChanges;
+
+    /** The CheckPoint as of the last committed record; null if the timeline has none (not loaded: {@link #checkpointLoaded}). */
+    private CheckPoint checkpoint;
+    private boolean checkpointLoaded;
+    private CheckPoint pendingCheckpoint;
+    private long checkpointPuts;
 
     IngestContext(LayerStore store, TimelineBase base, boolean dataChecksums) {
         this.store = store;
@@ -59,32 +80,103 @@ public final class IngestContext {
         return skippedOnUnseenForks;
     }
 
+    /** Counts an SLRU change skipped because its page predates a {@link TimelineBase#WAL_ONLY} start. */
+    void skippedSlruChange() {
+        skippedSlruChanges++;
+    }
+
+    long skippedSlruChanges() {
+        return skippedSlruChanges;
+    }
+
+    long checkpointPuts() {
+        return checkpointPuts;
+    }
+
     void begin(DecodedRecord r) {
         this.record = r;
         pending.clear();
-        pendingSizes.clear();
+        pendingCache.clear();
+        pendingCheckpoint = null;
     }
 
     /** Writes the record's puts to the store: it has been handled completely. */
     void commit() {
+        if (pendingCheckpoint != null && !pendingCheckpoint.equals(checkpoint)) {
+            pending.put(Key.checkpoint(), new Value.Image(pendingCheckpoint.encode()));
+            checkpoint = pendingCheckpoint;
+            checkpointPuts++;
+        }
         for (Map.Entry<Key, Value> e : pending.entrySet()) {
             store.put(e.getKey(), lsn(), e.getValue());
         }
-        sizes.putAll(pendingSizes);
+        cache.putAll(pendingCache);
         pending.clear();
-        pendingSizes.clear();
+        pendingCache.clear();
+        pendingCheckpoint = null;
     }
 
     /** Forgets the record's puts: it could not be handled. */
     void abandon() {
         pending.clear();
-        pendingSizes.clear();
+        pendingCache.clear();
+        pendingCheckpoint = null;
+    }
+
+    /** The record being ingested. */
+    DecodedRecord record() {
+        return record;
     }
 
     /** The end LSN of the record being ingested: every put of it goes here. */
     public Lsn lsn() {
         return record.endLsn();
     }
+
+    // ---------------------------------------------------------------- generic values
+
+    /** Puts a value for this record. Two record operations on one key in one record are a bug of the caller. */
+    public void put(Key key, Value value) {
+        if (value instanceof Value.Record && pending.containsKey(key)) {
+            throw new IllegalStateException("two changes of " + key.describe() + " in one record; merge them");
+        }
+        pending.put(key, value);
+    }
+
+    /** The latest value of a key (this record's puts first), reconstructed with {@link PageserverRedo}; null if none. */
+    public byte[] latest(Key key) {
+        Value v = pending.get(key);
+        if (v instanceof Value.Image img) {
+            return img.bytes().clone();
+        }
+        if (v != null) {
+            // A record put in this record on top of the stored value.
+            byte[] older = store.getValue(key, store.lastRecordLsn(), redo);
+            return redo.apply(key, older, java.util.List.of((Value.Record) v));
+        }
+        byte[] value = store.getValue(key, store.lastRecordLsn(), redo);
+        return value == null ? null : value.clone();
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T> T decoded(Key key, Function<byte[], T> decoder) {
+        Object v = pendingCache.get(key);
+        if (v == null) {
+            v = cache.get(key);
+        }
+        if (v == null) {
+            v = decoder.apply(latest(key));
+            cache.put(key, v);
+        }
+        return (T) v;
+    }
+
+    private void putDecoded(Key key, Object decoded, byte[] encoded) {
+        pendingCache.put(key, decoded);
+        pending.put(key, new Value.Image(encoded));
+    }
+
+    // ---------------------------------------------------------------- pages and sizes
 
     /**
      * The default for block references: each must carry an image (a full-page write, or a
@@ -110,7 +202,8 @@ public final class IngestContext {
     }
 
     /**
-     * Puts a whole page (pd_lsn already as the caller wants) and extends the fork to cover it.
+     * Puts a whole page (pd_lsn already as the caller wants) and extends the fork to cover it;
+     * the first block of a fork we do not have makes the fork exist (relation directory).
      * With data checksums the checksum is recomputed, as a compute verifies it on every read.
      */
     public void putPage(RelFileLocator rel, int fork, long blockNo, byte[] page) {
@@ -137,40 +230,217 @@ public final class IngestContext {
 
     /** The latest page of a block, or null if ingest never wrote it. */
     public byte[] latestPage(RelFileLocator rel, int fork, long blockNo) {
-        Key k = blockKey(rel, fork, blockNo);
-        if (pending.get(k) instanceof Value.Image img) { // changed earlier in this record
-            return img.bytes().clone();
-        }
-        byte[] page = store.getValue(k, store.lastRecordLsn(), NO_REDO);
-        return page == null ? null : page.clone();
+        return latest(blockKey(rel, fork, blockNo));
     }
 
-    /** The fork's size in blocks, or -1 if no size was ever written (the fork does not exist for us). */
+    /** The fork's size in blocks, or -1 if the fork does not exist for us (not in its relation directory). */
     public long relationSize(RelFileLocator rel, int fork) {
         Key k = sizeKey(rel, fork);
-        Long cached = pendingSizes.get(k);
+        Object cached = pendingCache.get(k);
         if (cached == null) {
-            cached = sizes.get(k);
+            cached = cache.get(k);
         }
         if (cached != null) {
-            return cached;
+            return (Long) cached;
         }
-        byte[] v = store.getValue(k, store.lastRecordLsn(), NO_REDO);
-        long size = v == null ? -1 : PageHeader.u32(v, 0);
-        sizes.put(k, size);
+        long size = -1;
+        if (relDirectory((int) rel.spcOid(), (int) rel.dbOid()).contains((int) rel.relNumber(), fork)) {
+            size = BlockCount.decode(latest(k));
+        }
+        cache.put(k, size);
         return size;
     }
 
+    /** Sets a fork's size; a fork not in the relation directory is added (and its database to the database directory). */
     public void setRelationSize(RelFileLocator rel, int fork, long blocks) {
-        if (blocks < 0 || blocks > 0xFFFF_FFFEL) {
-            throw new IllegalArgumentException("relation size " + blocks);
-        }
         Key k = sizeKey(rel, fork);
-        byte[] v = new byte[4];
-        PageHeader.putU32(v, 0, (int) blocks);
-        pending.put(k, new Value.Image(v));
-        pendingSizes.put(k, blocks);
+        pending.put(k, new Value.Image(BlockCount.encode(blocks)));
+        pendingCache.put(k, blocks);
+        int spc = (int) rel.spcOid();
+        int db = (int) rel.dbOid();
+        RelDirectory dir = relDirectory(spc, db);
+        if (!dir.contains((int) rel.relNumber(), fork)) {
+            putRelDirectory(spc, db, dir.with((int) rel.relNumber(), fork));
+            addDatabase(spc, db);
+        }
     }
+
+    /** Drops every fork of a relation (xact commit/abort): out of the directory; its keys become unreachable. */
+    void dropRelation(RelFileLocator rel) {
+        int spc = (int) rel.spcOid();
+        int db = (int) rel.dbOid();
+        RelDirectory dir = relDirectory(spc, db);
+        if (dir.containsRelation((int) rel.relNumber())) {
+            putRelDirectory(spc, db, dir.withoutRelation((int) rel.relNumber()));
+        }
+        for (int fork = 0; fork < FORKS; fork++) {
+            pendingCache.put(sizeKey(rel, fork), -1L);
+        }
+    }
+
+    // ---------------------------------------------------------------- directories
+
+    public RelDirectory relDirectory(int spcOid, int dbOid) {
+        return decoded(Key.relationDirectory(spcOid, dbOid), RelDirectory::decode);
+    }
+
+    /**
+     * Replaces a database's relation directory. Sizes cached for that database are forgotten
+     * (a database created anew, or dropped, must not see sizes of its previous incarnation).
+     */
+    void putRelDirectory(int spcOid, int dbOid, RelDirectory dir) {
+        putDecoded(Key.relationDirectory(spcOid, dbOid), dir, dir.encode());
+    }
+
+    /** Forgets every cached size of a database (after its relation directory was replaced wholesale). */
+    void forgetDatabaseSizes(int spcOid, int dbOid) {
+        java.util.function.Predicate<Key> inDb = k -> k.field1() == 0 && k.field2() == spcOid && k.field3() == dbOid
+                && k.field6() == Key.SIZE_MARKER;
+        cache.keySet().removeIf(inDb);
+        pendingCache.keySet().removeIf(inDb);
+    }
+
+    public DbDirectory dbDirectory() {
+        return decoded(Key.databaseDirectory(), DbDirectory::decode);
+    }
+
+    void addDatabase(int spcOid, int dbOid) {
+        DbDirectory dir = dbDirectory();
+        if (!dir.contains(spcOid, dbOid)) {
+            DbDirectory next = dir.with(spcOid, dbOid);
+            putDecoded(Key.databaseDirectory(), next, next.encode());
+        }
+    }
+
+    void removeDatabase(int spcOid, int dbOid) {
+        DbDirectory dir = dbDirectory();
+        if (dir.contains(spcOid, dbOid)) {
+            DbDirectory next = dir.without(spcOid, dbOid);
+            putDecoded(Key.databaseDirectory(), next, next.encode());
+        }
+    }
+
+    public NumberSet slruDirectory(SlruKind kind) {
+        return decoded(Key.slruDirectory(kind), NumberSet::decode);
+    }
+
+    /** The SLRU segment's size in pages, -1 if the segment does not exist. */
+    public long slruSegmentSize(SlruKind kind, int segment) {
+        if (!slruDirectory(kind).contains(segment)) {
+            return -1;
+        }
+        return decoded(Key.slruSegmentSize(kind, segment), v -> v == null ? 0L : BlockCount.decode(v));
+    }
+
+    /** Whether an SLRU page exists for us (its segment is in the directory and long enough). */
+    public boolean slruPageExists(SlruKind kind, long pageNo) {
+        int segment = (int) (pageNo / dev.strata.pageserver.redo.StrataRecord.SLRU_PAGES_PER_SEGMENT);
+        int inSegment = (int) (pageNo % dev.strata.pageserver.redo.StrataRecord.SLRU_PAGES_PER_SEGMENT);
+        return slruSegmentSize(kind, segment) > inSegment;
+    }
+
+    /** ZEROPAGE: the page becomes zeros; its segment exists and grows to cover it. */
+    void zeroSlruPage(SlruKind kind, long pageNo) {
+        int segment = (int) (pageNo / dev.strata.pageserver.redo.StrataRecord.SLRU_PAGES_PER_SEGMENT);
+        int inSegment = (int) (pageNo % dev.strata.pageserver.redo.StrataRecord.SLRU_PAGES_PER_SEGMENT);
+        pending.put(Key.slruPage(kind, segment, inSegment), new Value.Image(new byte[PageHeader.PAGE_SIZE]));
+        NumberSet dir = slruDirectory(kind);
+        if (!dir.contains(segment)) {
+            NumberSet next = dir.with(segment);
+            putDecoded(Key.slruDirectory(kind), next, next.encode());
+        }
+        long size = slruSegmentSize(kind, segment);
+        if (size < inSegment + 1) {
+            putDecoded(Key.slruSegmentSize(kind, segment), (long) (inSegment + 1), BlockCount.encode(inSegment + 1));
+        }
+    }
+
+    /** Removes SLRU segments from the directory (their pages become unreachable). */
+    void removeSlruSegments(SlruKind kind, java.util.function.IntPredicate which) {
+        NumberSet dir = slruDirectory(kind);
+        NumberSet next = dir;
+        for (int seg : dir.toArray()) {
+            if (which.test(seg)) {
+                next = next.without(seg);
+            }
+        }
+        if (!next.equals(dir)) {
+            putDecoded(Key.slruDirectory(kind), next, next.encode());
+        }
+    }
+
+    public NumberSet twoPhaseDirectory() {
+        return decoded(Key.twoPhaseDirectory(), NumberSet::decode);
+    }
+
+    void putTwoPhaseFile(int xid, byte[] file) {
+        pending.put(Key.twoPhaseFile(xid), new Value.Image(file));
+        NumberSet dir = twoPhaseDirectory();
+        if (!dir.contains(xid)) {
+            NumberSet next = dir.with(xid);
+            putDecoded(Key.twoPhaseDirectory(), next, next.encode());
+        }
+    }
+
+    void removeTwoPhaseFile(int xid) {
+        NumberSet dir = twoPhaseDirectory();
+        if (dir.contains(xid)) {
+            NumberSet next = dir.without(xid);
+            putDecoded(Key.twoPhaseDirectory(), next, next.encode());
+        }
+    }
+
+    // ---------------------------------------------------------------- checkpoint values
+
+    /**
+     * The CheckPoint values as of this record so far, or null when the timeline has none (a
+     * {@link TimelineBase#WAL_ONLY} timeline without import): then updates are skipped.
+     */
+    public CheckPoint checkpoint() {
+        if (pendingCheckpoint != null) {
+            return pendingCheckpoint;
+        }
+        if (!checkpointLoaded) {
+            byte[] v = store.getValue(Key.checkpoint(), store.lastRecordLsn(), redo);
+            checkpoint = v == null ? null : CheckPoint.decode(v);
+            checkpointLoaded = true;
+        }
+        return checkpoint;
+    }
+
+    /** Replaces the CheckPoint values; put at commit only if they changed. Ignored without a CheckPoint. */
+    void updateCheckpoint(Function<CheckPoint, CheckPoint> change) {
+        CheckPoint cp = checkpoint();
+        if (cp != null) {
+            pendingCheckpoint = change.apply(cp);
+        }
+    }
+
+    /**
+     * Makes nextXid pass {@code xid} (xact.c's {@code AdvanceNextFullTransactionIdPastXid}):
+     * a normal xid that is not before nextXid (modulo 2^32) moves nextXid to xid + 1, with
+     * the epoch carried over a wraparound. Too high is harmless; too low destroys data.
+     */
+    void advanceNextXid(int xid) {
+        if (Integer.compareUnsigned(xid, 3) < 0) {
+            return; // Invalid, Bootstrap, Frozen: not assigned xids
+        }
+        CheckPoint cp = checkpoint();
+        if (cp == null) {
+            return;
+        }
+        long next = cp.nextFullXid();
+        int diff = xid - (int) next;
+        if (diff >= 0) {
+            long full = next + Integer.toUnsignedLong(diff) + 1;
+            if ((int) full == 0) {
+                full += 3; // skip the special xids after a wraparound, as GetNewTransactionId does
+            }
+            pendingCheckpoint = cp.withNextFullXid(full);
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
 
     private static boolean isZero(byte[] page) {
         for (byte b : page) {
@@ -192,5 +462,9 @@ public final class IngestContext {
     /** Decodes a relation size value (4 bytes, little-endian block count). */
     public static long decodeSize(byte[] value) {
         return PageHeader.u32(value, 0);
+    }
+
+    static boolean equalBytes(byte[] a, byte[] b) {
+        return Arrays.equals(a, b);
     }
 }

@@ -24,21 +24,26 @@ public final class RmgrRegistry {
     public static RmgrRegistry defaults() {
         RmgrRegistry reg = new RmgrRegistry();
         // Page-changing managers: images (full-page writes or consistency-check images).
-        for (RmgrId id : new RmgrId[] {RmgrId.XLOG, RmgrId.BTREE, RmgrId.HASH, RmgrId.GIN, RmgrId.GIST,
+        for (RmgrId id : new RmgrId[] {RmgrId.BTREE, RmgrId.HASH, RmgrId.GIN, RmgrId.GIST,
                 RmgrId.SEQUENCE, RmgrId.SPGIST, RmgrId.BRIN, RmgrId.GENERIC}) {
             reg.register(id, IMAGES);
         }
+        reg.register(RmgrId.XLOG, new XlogIngest());
         reg.register(RmgrId.HEAP, new HeapIngest());
         reg.register(RmgrId.HEAP2, new HeapIngest());
         reg.register(RmgrId.STORAGE, new SmgrIngest());
-        // Managers without block references whose non-page state (CLOG, multixacts, relmap
-        // files, two-phase files, checkpoint values, dropped relations) is not kept yet: the
-        // keys they would write stay absent rather than wrong.
-        for (RmgrId id : new RmgrId[] {RmgrId.TRANSACTION, RmgrId.CLOG, RmgrId.MULTIXACT, RmgrId.RELMAP,
-                RmgrId.STANDBY, RmgrId.COMMIT_TS, RmgrId.REPLICATION_ORIGIN, RmgrId.LOGICAL_MESSAGE}) {
+        reg.register(RmgrId.TRANSACTION, new XactIngest());
+        reg.register(RmgrId.CLOG, new ClogIngest());
+        reg.register(RmgrId.MULTIXACT, new MultiXactIngest());
+        reg.register(RmgrId.RELMAP, new RelMapIngest());
+        reg.register(RmgrId.DATABASE, new DatabaseIngest());
+        // No block references and nothing we keep: standby (running xacts, locks), commit
+        // timestamps (off by default; LSN-by-time is a later step), replication origins,
+        // logical messages.
+        for (RmgrId id : new RmgrId[] {RmgrId.STANDBY, RmgrId.COMMIT_TS, RmgrId.REPLICATION_ORIGIN,
+                RmgrId.LOGICAL_MESSAGE}) {
             reg.register(id, IMAGES);
         }
-        reg.register(RmgrId.DATABASE, new DatabaseIngest());
         reg.register(RmgrId.TABLESPACE, (r, ctx) -> {
             throw new IngestException(r, "tablespaces are not supported");
         });

@@ -26,10 +26,21 @@ public final class WalIngest {
      * @param base          whether relations older than the timeline start were imported
      */
     public WalIngest(LayerStore store, RmgrRegistry registry, boolean dataChecksums, TimelineBase base) {
+        this(store, registry, dataChecksums, base, Lsn.INVALID);
+    }
+
+    /**
+     * @param prevRecordLsn start LSN of the record that ends at the store's last record LSN (the
+     *                      first record's expected {@code xl_prev}), e.g. initdb's checkpoint
+     *                      record for an imported timeline; {@link Lsn#INVALID} if unknown
+     */
+    public WalIngest(LayerStore store, RmgrRegistry registry, boolean dataChecksums, TimelineBase base,
+                     Lsn prevRecordLsn) {
         this.store = store;
         this.registry = registry;
         this.context = new IngestContext(store, base, dataChecksums);
         this.lastRecordLsn = store.lastRecordLsn();
+        this.prevRecordLsn = prevRecordLsn == null ? Lsn.INVALID : prevRecordLsn;
     }
 
     /**
@@ -50,6 +61,8 @@ public final class WalIngest {
             }
             context.begin(record);
             handler.ingest(record, context);
+            // xact.c: every xid in WAL was assigned, so nextXid must pass it.
+            context.advanceNextXid((int) record.xid());
         } catch (IngestException e) {
             context.abandon();
             stopped = e;
@@ -80,6 +93,16 @@ public final class WalIngest {
     /** Changes skipped on forks older than a {@link TimelineBase#WAL_ONLY} start (see there). */
     public long skippedOnUnseenForks() {
         return context.skippedOnUnseenForks();
+    }
+
+    /** SLRU changes (CLOG bits, multixacts) skipped on pages older than a {@link TimelineBase#WAL_ONLY} start. */
+    public long skippedSlruChanges() {
+        return context.skippedSlruChanges();
+    }
+
+    /** How many records changed the timeline's CheckPoint value (it is put only when it changes). */
+    public long checkpointUpdates() {
+        return context.checkpointPuts();
     }
 
     /** The error that stopped this timeline's ingest, or null. */

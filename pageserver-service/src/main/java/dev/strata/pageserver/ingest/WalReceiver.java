@@ -38,9 +38,14 @@ public final class WalReceiver implements AutoCloseable {
 
     private final String timeline;
     private final WalIngest ingest;
-    private final ReplicationClient.Options options;
+    private final java.util.List<ReplicationClient.Options> sources;
     private final EventLoopGroup group;
     private final Lsn timelineStart;
+    /** True if {@link #timelineStart} is a record boundary (decode with atRecord), false if a segment start. */
+    private final boolean startsAtRecord;
+    private final Lsn startPrevRecordLsn;
+    private int sourceIndex;
+    private volatile ReplicationClient.Options options;
     private final Object progress = new Object();
     private final Thread thread;
 
@@ -64,12 +69,52 @@ public final class WalReceiver implements AutoCloseable {
         }
         this.timeline = timeline;
         this.ingest = ingest;
+        this.sources = java.util.List.of(options);
         this.options = options;
         this.group = group;
         this.timelineStart = timelineStart;
+        this.startsAtRecord = false;
+        this.startPrevRecordLsn = Lsn.INVALID;
         this.lastRecordLsn = ingest.lastRecordLsn();
         this.prevRecordLsn = ingest.prevRecordLsn();
         this.thread = Thread.ofPlatform().daemon().name("wal-receiver-" + timeline).unstarted(this::run);
+    }
+
+    /**
+     * A receiver that starts decoding at a record boundary, which need not be a segment start
+     * (an imported timeline starts right after initdb's shutdown checkpoint record, mid-segment),
+     * and streams from several sources: when one fails or ends, the next is tried (round robin,
+     * with the same backoff).
+     *
+     * @param startLsn           start of the first record to ingest (8-byte aligned, not inside a page header),
+     *                           used while nothing has been ingested past it
+     * @param startPrevRecordLsn that record's expected {@code xl_prev}, or {@link Lsn#INVALID} if unknown
+     * @param sources            walsenders to stream from, tried in order; at least one
+     */
+    public WalReceiver(String timeline, WalIngest ingest, Lsn startLsn, Lsn startPrevRecordLsn,
+                       java.util.List<ReplicationClient.Options> sources, EventLoopGroup group) {
+        if (sources == null || sources.isEmpty()) {
+            throw new IllegalArgumentException("timeline " + timeline + ": no WAL sources");
+        }
+        if (startLsn.value() % 8 != 0) {
+            throw new IllegalArgumentException("start " + startLsn + " is not a record boundary (8-byte aligned)");
+        }
+        this.timeline = timeline;
+        this.ingest = ingest;
+        this.sources = java.util.List.copyOf(sources);
+        this.options = this.sources.get(0);
+        this.group = group;
+        this.timelineStart = startLsn;
+        this.startsAtRecord = true;
+        this.startPrevRecordLsn = startPrevRecordLsn == null ? Lsn.INVALID : startPrevRecordLsn;
+        this.lastRecordLsn = ingest.lastRecordLsn();
+        this.prevRecordLsn = ingest.prevRecordLsn();
+        this.thread = Thread.ofPlatform().daemon().name("wal-receiver-" + timeline).unstarted(this::run);
+    }
+
+    /** The walsender streamed from now (or tried next). */
+    public ReplicationClient.Options currentSource() {
+        return options;
     }
 
     public WalReceiver start() {
@@ -140,6 +185,10 @@ public final class WalReceiver implements AutoCloseable {
             } catch (Exception e) {
                 state = "reconnecting: " + rootMessage(e);
                 log.info("timeline={} stream from {} ended: {}", timeline, options, rootMessage(e));
+                if (sources.size() > 1) {
+                    sourceIndex = (sourceIndex + 1) % sources.size();
+                    options = sources.get(sourceIndex);
+                }
             } finally {
                 closeClient();
             }
@@ -194,8 +243,15 @@ public final class WalReceiver implements AutoCloseable {
     /** Decodes and ingests until the connection ends (returns) or ingest must stop (throws). */
     private void consume(WalChunks chunks, Lsn start) throws Exception {
         boolean fresh = start.equals(timelineStart) && !lastRecordLsn.isAfter(timelineStart);
-        WalDecoder decoder = fresh ? WalDecoder.atSegmentStart(start)
-                : WalDecoder.atRecord(start, prevRecordLsn.isValid() ? prevRecordLsn : null, pageSize, segmentSize);
+        WalDecoder decoder;
+        if (fresh && startsAtRecord) {
+            decoder = WalDecoder.atRecord(start, startPrevRecordLsn.isValid() ? startPrevRecordLsn : null, pageSize,
+                    segmentSize);
+        } else if (fresh) {
+            decoder = WalDecoder.atSegmentStart(start);
+        } else {
+            decoder = WalDecoder.atRecord(start, prevRecordLsn.isValid() ? prevRecordLsn : null, pageSize, segmentSize);
+        }
         long lastStatus = System.nanoTime();
         while (!closed) {
             WalChunks.Chunk c = chunks.take(200);
