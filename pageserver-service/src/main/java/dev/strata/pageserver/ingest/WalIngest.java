@@ -26,13 +26,15 @@ public final class WalIngest {
      * @param base          whether relations older than the timeline start were imported
      */
     public WalIngest(LayerStore store, RmgrRegistry registry, boolean dataChecksums, TimelineBase base) {
-        this(store, registry, dataChecksums, base, Lsn.INVALID);
+        this(store, registry, dataChecksums, base, store.prevRecordLsn());
     }
 
     /**
      * @param prevRecordLsn start LSN of the record that ends at the store's last record LSN (the
      *                      first record's expected {@code xl_prev}), e.g. initdb's checkpoint
-     *                      record for an imported timeline; {@link Lsn#INVALID} if unknown
+     *                      record for an imported timeline; {@link Lsn#INVALID} if unknown. The
+     *                      other constructor takes the store's ({@code LayerStore.prevRecordLsn()},
+     *                      persisted with the disk-consistent LSN)
      */
     public WalIngest(LayerStore store, RmgrRegistry registry, boolean dataChecksums, TimelineBase base,
                      Lsn prevRecordLsn) {
@@ -75,7 +77,7 @@ public final class WalIngest {
             throw stopped;
         }
         context.commit();
-        store.advanceLastRecordLsn(record.endLsn());
+        store.advanceLastRecordLsn(record.endLsn(), record.startLsn()); // the pair a flush persists
         prevRecordLsn = record.startLsn();
         lastRecordLsn = record.endLsn();
     }

@@ -15,8 +15,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,15 +44,33 @@ public final class LayerStore implements AutoCloseable {
     private final Object mapLock = new Object();
     private volatile LayerMap map;
     private volatile Lsn diskConsistentLsn;
+    /** Start of the record that ends at {@link #diskConsistentLsn} (persisted with it), or INVALID. */
+    private volatile Lsn diskConsistentPrevLsn;
     private volatile Lsn lastRecordLsn;
+    /** Start of the record that ends at {@link #lastRecordLsn}, when ingest told us (else INVALID). */
+    private volatile Lsn prevRecordLsn;
+    /** Ingest's own prev record LSN, asked on the ingest thread when ingest reports only end LSNs. */
+    private volatile Supplier<Lsn> prevRecordLsnSource;
+    /** Set by {@link #requestFreeze}: the next put that starts a new record freezes first. */
+    private volatile boolean freezeRequested;
+    /** Ingest waits while this many frozen layers await their flush (0: never). */
+    private volatile int maxFrozenLayers;
+    /** Notified after every flushed layer (ingest's backpressure waits on it). */
+    private final Object flushed = new Object();
+    private volatile boolean closed;
+    /** For each frozen layer: the prev record LSN at its end; guarded by {@link #mapLock}. */
+    private final Map<InMemoryLayer, Lsn> prevAtFreeze = new IdentityHashMap<>();
 
-    LayerStore(Path dir, TimelineId timelineId, StorageConfig config, LayerMap map, Lsn diskConsistentLsn) {
+    LayerStore(Path dir, TimelineId timelineId, StorageConfig config, LayerMap map, Lsn diskConsistentLsn,
+               Lsn diskConsistentPrevLsn) {
         this.dir = dir;
         this.timelineId = timelineId;
         this.config = config;
         this.map = map.withOpen(new InMemoryLayer(diskConsistentLsn.plus(1)));
         this.diskConsistentLsn = diskConsistentLsn;
+        this.diskConsistentPrevLsn = diskConsistentPrevLsn;
         this.lastRecordLsn = diskConsistentLsn;
+        this.prevRecordLsn = diskConsistentPrevLsn;
     }
 
     /** Creates an empty timeline in {@code dir}; the first put must be above {@code startLsn}. */
@@ -64,7 +85,7 @@ public final class LayerStore implements AutoCloseable {
         }
         TimelineMetadataFile.write(dir, new TimelineMetadata(timelineId, startLsn, List.of()));
         LOG.info("created timeline storage timeline={} dir={} start_lsn={}", timelineId, dir, startLsn);
-        return new LayerStore(dir, timelineId, config, LayerMap.empty(), startLsn);
+        return new LayerStore(dir, timelineId, config, LayerMap.empty(), startLsn, Lsn.INVALID);
     }
 
     /**
@@ -89,9 +110,33 @@ public final class LayerStore implements AutoCloseable {
         return diskConsistentLsn;
     }
 
+    /** The prev record LSN persisted with the disk-consistent LSN (INVALID if unknown). */
+    public Lsn diskConsistentPrevRecordLsn() {
+        return diskConsistentPrevLsn;
+    }
+
     /** The highest LSN ingest has reported through {@link #put} or {@link #advanceLastRecordLsn}. */
     public Lsn lastRecordLsn() {
         return lastRecordLsn;
+    }
+
+    /**
+     * Start LSN of the record that ends at {@link #lastRecordLsn()}, if ingest reported it with
+     * {@link #advanceLastRecordLsn(Lsn, Lsn)}; INVALID otherwise.
+     */
+    public Lsn prevRecordLsn() {
+        return prevRecordLsn;
+    }
+
+    /**
+     * Where the store learns the prev record LSN when ingest reports only end LSNs
+     * ({@link #advanceLastRecordLsn(Lsn)}): {@code source} is asked when a layer is frozen and
+     * must then answer the start of the record ending at {@link #lastRecordLsn()}. That holds
+     * on the ingest thread inside a put (the new record has not been committed yet) and once
+     * ingest has stopped; freezes from other threads therefore go through {@link #requestFreeze}.
+     */
+    public void prevRecordLsnSource(Supplier<Lsn> source) {
+        this.prevRecordLsnSource = source;
     }
 
     /** The current layer map snapshot (for inspection and tests). */
@@ -105,17 +150,24 @@ public final class LayerStore implements AutoCloseable {
      * full and this put starts a new LSN, so one record never straddles two layers.
      */
     public void put(Key key, Lsn lsn, Value value) {
+        if (maxFrozenLayers > 0 && lsn.isAfter(lastRecordLsn)) {
+            awaitFlushCapacity();
+        }
         synchronized (mapLock) {
             if (lsn.compareTo(lastRecordLsn) < 0 || !lsn.isAfter(diskConsistentLsn)) {
                 throw new IllegalArgumentException("timeline " + timelineId + ": put of " + key.describe() + " at " + lsn
                         + " is not after last record LSN " + lastRecordLsn + " / disk-consistent LSN " + diskConsistentLsn);
             }
             InMemoryLayer open = map.open();
-            if (lsn.isAfter(lastRecordLsn) && open.size() >= config.checkpointDistanceBytes()) {
+            if (lsn.isAfter(lastRecordLsn) && (open.size() >= config.checkpointDistanceBytes() || freezeRequested)) {
+                freezeRequested = false;
                 freezeLocked();
                 open = map.open();
             }
             open.put(key, lsn, value);
+            if (lsn.isAfter(lastRecordLsn)) {
+                prevRecordLsn = Lsn.INVALID; // a new record: its start is reported when it is complete
+            }
             lastRecordLsn = lsn;
         }
     }
@@ -125,8 +177,70 @@ public final class LayerStore implements AutoCloseable {
         synchronized (mapLock) {
             if (lsn.isAfter(lastRecordLsn)) {
                 lastRecordLsn = lsn;
+                prevRecordLsn = Lsn.INVALID;
             }
         }
+    }
+
+    /**
+     * Records that the record [{@code prevRecordLsn}, {@code lsn}) is completely ingested: the
+     * pair is what a flush persists, so that a restart resumes with the right {@code xl_prev}.
+     */
+    public void advanceLastRecordLsn(Lsn lsn, Lsn prevRecordLsn) {
+        if (!prevRecordLsn.isBefore(lsn)) {
+            throw new IllegalArgumentException("timeline " + timelineId + ": prev record LSN " + prevRecordLsn
+                    + " must be below the record end " + lsn);
+        }
+        synchronized (mapLock) {
+            if (lsn.compareTo(lastRecordLsn) >= 0) {
+                lastRecordLsn = lsn;
+                this.prevRecordLsn = prevRecordLsn;
+            }
+        }
+    }
+
+    /**
+     * Asks for the open layer to be frozen at the next record boundary: by the ingest thread,
+     * in the first put of the next record. Safe from any thread (unlike {@link #freeze}, whose
+     * prev record LSN may be unknown when ingest is running).
+     */
+    public void requestFreeze() {
+        freezeRequested = true;
+    }
+
+    /**
+     * Backpressure: the first put of a new record waits while {@code max} frozen layers (0: no
+     * limit) are waiting to be flushed, so memory stays bounded when the disk is slower than WAL.
+     * Only for stores that have a flusher (a {@code Timeline}).
+     */
+    public void limitFrozenLayers(int max) {
+        if (max < 0) {
+            throw new IllegalArgumentException("max frozen layers must be >= 0, got " + max);
+        }
+        this.maxFrozenLayers = max;
+    }
+
+    private void awaitFlushCapacity() {
+        synchronized (flushed) {
+            while (!closed && map.frozen().size() >= maxFrozenLayers && maxFrozenLayers > 0) {
+                try {
+                    flushed.wait(1000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Number of frozen in-memory layers waiting for a flush. */
+    public int frozenLayerCount() {
+        return map.frozen().size();
+    }
+
+    /** Bytes held by the open in-memory layer. */
+    public long openLayerBytes() {
+        return map.open().size();
     }
 
     /**
@@ -185,10 +299,19 @@ public final class LayerStore implements AutoCloseable {
                 TimelineMetadata meta;
                 synchronized (mapLock) {
                     map = map.withFlushed(layer, written);
-                    meta = new TimelineMetadata(timelineId, layer.lsnRange().last(), map.persistentNames());
+                    Lsn prev = prevAtFreeze.remove(layer);
+                    Lsn last = layer.lsnRange().last();
+                    if (prev == null || !prev.isBefore(last)) {
+                        prev = Lsn.INVALID;
+                    }
+                    meta = new TimelineMetadata(timelineId, last, prev, map.persistentNames());
                 }
                 TimelineMetadataFile.write(dir, meta);
+                diskConsistentPrevLsn = meta.prevRecordLsn();
                 diskConsistentLsn = meta.diskConsistentLsn();
+                synchronized (flushed) {
+                    flushed.notifyAll();
+                }
                 LOG.debug("flushed timeline={} layer={} disk_consistent_lsn={}", timelineId,
                         written == null ? "(empty)" : written.name(), meta.diskConsistentLsn());
             }
@@ -214,7 +337,7 @@ public final class LayerStore implements AutoCloseable {
                     for (ImageLayer image : created) {
                         map = map.withImage(image);
                     }
-                    meta = new TimelineMetadata(timelineId, at, map.persistentNames());
+                    meta = new TimelineMetadata(timelineId, at, diskConsistentPrevLsn, map.persistentNames());
                 }
                 TimelineMetadataFile.write(dir, meta);
                 LOG.info("compacted timeline={} image_layers={} lsn={}", timelineId, created.size(), at);
@@ -227,6 +350,10 @@ public final class LayerStore implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
+        synchronized (flushed) {
+            flushed.notifyAll();
+        }
         fileLock.lock();
         try {
             LayerMap m = map;
@@ -244,7 +371,14 @@ public final class LayerStore implements AutoCloseable {
             return;
         }
         Lsn end = lastRecordLsn.plus(1);
+        Lsn prev = prevRecordLsn;
+        Supplier<Lsn> source = prevRecordLsnSource;
+        if (!prev.isValid() && source != null) {
+            Lsn p = source.get();
+            prev = p != null && p.isValid() && p.isBefore(lastRecordLsn) ? p : Lsn.INVALID;
+        }
         open.freeze(end);
+        prevAtFreeze.put(open, prev);
         map = map.withOpenFrozen(new InMemoryLayer(end));
     }
 

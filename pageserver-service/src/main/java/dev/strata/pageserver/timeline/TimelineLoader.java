@@ -93,6 +93,6 @@ final class TimelineLoader {
         LOG.info("opened timeline storage timeline={} dir={} delta_layers={} image_layers={} disk_consistent_lsn={}",
                 meta.timelineId(), dir, deltas.size(), images.size(), meta.diskConsistentLsn());
         return new LayerStore(dir, meta.timelineId(), config, new LayerMap(null, List.of(), deltas, images),
-                meta.diskConsistentLsn());
+                meta.diskConsistentLsn(), meta.prevRecordLsn());
     }
 }

@@ -17,21 +17,25 @@ import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
- * Reads and atomically replaces a timeline's {@code metadata} file, format version 1 (big-endian):
+ * Reads and atomically replaces a timeline's {@code metadata} file, format version 2 (big-endian):
  *
  * <pre>
  *   u32 magic 'STTM'   u16 format version   u16 0
- *   16B timeline id    u64 disk-consistent LSN
+ *   16B timeline id    u64 disk-consistent LSN   u64 prev record LSN (0 = unknown)
  *   u32 n, then n x (u16 length, ASCII layer file name)
  *   u32 CRC-32C of every byte before it
  * </pre>
+ * Version 1 (written before the prev record LSN was kept) lacks the prev record LSN field and is
+ * still read, with the prev record LSN unknown; the next write upgrades it to version 2.
  * A short, long, foreign, unknown-version or checksum-failing file is refused, never guessed at.
  */
 public final class TimelineMetadataFile {
 
     public static final String FILE_NAME = "metadata";
     static final int MAGIC = 0x5354544D; // "STTM"
-    static final int VERSION = 1;
+    static final int VERSION = 2;
+    /** The first format: no prev record LSN. Read, never written. */
+    static final int VERSION_1 = 1;
     private static final int MAX_LAYERS = 1_000_000;
 
     private TimelineMetadataFile() {
@@ -61,7 +65,7 @@ public final class TimelineMetadataFile {
 
     static byte[] encode(TimelineMetadata m) {
         List<byte[]> names = new ArrayList<>();
-        int size = 4 + 2 + 2 + 16 + 8 + 4 + 4;
+        int size = 4 + 2 + 2 + 16 + 8 + 8 + 4 + 4;
         for (LayerName n : m.layers()) {
             byte[] b = n.toString().getBytes(StandardCharsets.US_ASCII);
             names.add(b);
@@ -70,6 +74,7 @@ public final class TimelineMetadataFile {
         ByteBuffer b = ByteBuffer.allocate(size);
         b.putInt(MAGIC).putShort((short) VERSION).putShort((short) 0);
         b.put(m.timelineId().toBytes()).putLong(m.diskConsistentLsn().value());
+        b.putLong(m.prevRecordLsn().value());
         b.putInt(names.size());
         for (byte[] n : names) {
             b.putShort((short) n.length).put(n);
@@ -90,8 +95,12 @@ public final class TimelineMetadataFile {
                     ? ByteBuffer.wrap(bytes).getInt() : 0));
         }
         int version = b.getShort() & 0xFFFF;
-        if (version != VERSION) {
-            throw corrupt(file, "format version " + version + " is not supported (this build reads " + VERSION + ")");
+        if (version != VERSION && version != VERSION_1) {
+            throw corrupt(file, "format version " + version + " is not supported (this build reads "
+                    + VERSION_1 + " and " + VERSION + ")");
+        }
+        if (version == VERSION && bytes.length < 4 + 2 + 2 + 16 + 8 + 8 + 4 + 4) {
+            throw corrupt(file, "file of " + bytes.length + " bytes is too short for version " + VERSION + " (truncated)");
         }
         CRC32C crc = new CRC32C();
         crc.update(bytes, 0, bytes.length - 4);
@@ -103,6 +112,10 @@ public final class TimelineMetadataFile {
             byte[] tl = new byte[16];
             b.get(tl);
             Lsn dcl = new Lsn(b.getLong());
+            Lsn prev = version == VERSION_1 ? Lsn.INVALID : new Lsn(b.getLong());
+            if (prev.isValid() && !prev.isBefore(dcl)) {
+                throw corrupt(file, "prev record LSN " + prev + " is not below the disk-consistent LSN " + dcl);
+            }
             int n = b.getInt();
             if (n < 0 || n > MAX_LAYERS) {
                 throw corrupt(file, "layer count " + n + " is out of range");
@@ -120,7 +133,7 @@ public final class TimelineMetadataFile {
             if (b.remaining() != 4) {
                 throw corrupt(file, (b.remaining() - 4) + " unexpected bytes after the layer list");
             }
-            return new TimelineMetadata(TimelineId.of(tl), dcl, layers);
+            return new TimelineMetadata(TimelineId.of(tl), dcl, prev, layers);
         } catch (BufferUnderflowException e) {
             throw corrupt(file, "ends inside the layer list (truncated)");
         }

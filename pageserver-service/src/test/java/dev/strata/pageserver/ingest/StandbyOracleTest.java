@@ -6,6 +6,7 @@ import dev.strata.pageserver.datadir.BlockCount;
 import dev.strata.pageserver.datadir.DbDirectory;
 import dev.strata.pageserver.datadir.NumberSet;
 import dev.strata.pageserver.datadir.RelDirectory;
+import dev.strata.pageserver.initdb.InitdbImport;
 import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.key.SlruKind;
 import dev.strata.pageserver.layer.Value;
@@ -72,6 +73,7 @@ class StandbyOracleTest {
     private static final Logger log = LoggerFactory.getLogger(StandbyOracleTest.class);
     private static final int SEGMENT = 16 << 20;
     private static final int SPC = 1663;
+    private static final int GLOBAL = 1664;
     private static final String[] MODES = {"keysh", "sh", "fornokeyupd", "forupd", "nokeyupd", "upd"};
     private final PageserverRedo redo = new PageserverRedo();
 
@@ -84,9 +86,29 @@ class StandbyOracleTest {
     private final Set<Long> preexistingDbs = new HashSet<>();
     private final Map<String, Integer> counts = new HashMap<>();
 
+    /** No import: what existed before the start is left out; the start is right after a CHECKPOINT record. */
     @Test
     @Timeout(value = 420, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
-    void ingestMatchesAStockStandbyAtEveryPause(@TempDir Path dir) throws Exception {
+    void walOnlyTimelineMatchesAStockStandbyAtEveryPause(@TempDir Path dir) throws Exception {
+        run(dir, false);
+    }
+
+    /**
+     * The timeline imports the stopped primary's data directory ({@link InitdbImport}) and starts
+     * after its shutdown checkpoint: then everything is compared, catalogs, shared catalogs,
+     * template1, every CLOG page and every multixact included.
+     */
+    @Test
+    @Timeout(value = 420, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void importedTimelineMatchesAStockStandbyEverywhere(@TempDir Path dir) throws Exception {
+        run(dir, true);
+    }
+
+    private boolean imported;
+    private InitdbImport.Inspected importedAs;
+
+    private void run(Path dir, boolean importBase) throws Exception {
+        imported = importBase;
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         Map<String, String> settings = Map.of("wal_level", "replica", "wal_consistency_checking", "all",
                 "full_page_writes", "on", "autovacuum", "off", "wal_keep_size", "2GB", "checkpoint_timeout", "1h",
@@ -98,15 +120,17 @@ class StandbyOracleTest {
             }
             try (Connection c = connect(primary, "postgres"); Statement s = c.createStatement()) {
                 s.execute("CREATE EXTENSION pageinspect");
-                try (ResultSet rs = s.executeQuery("SELECT pg_relation_filenode(oid) FROM pg_class "
-                        + "WHERE pg_relation_filenode(oid) IS NOT NULL")) {
-                    while (rs.next()) {
-                        preexisting.add(rs.getLong(1));
+                if (!imported) {
+                    try (ResultSet rs = s.executeQuery("SELECT pg_relation_filenode(oid) FROM pg_class "
+                            + "WHERE pg_relation_filenode(oid) IS NOT NULL")) {
+                        while (rs.next()) {
+                            preexisting.add(rs.getLong(1));
+                        }
                     }
-                }
-                try (ResultSet rs = s.executeQuery("SELECT oid FROM pg_database")) {
-                    while (rs.next()) {
-                        preexistingDbs.add(rs.getLong(1));
+                    try (ResultSet rs = s.executeQuery("SELECT oid FROM pg_database")) {
+                        while (rs.next()) {
+                            preexistingDbs.add(rs.getLong(1));
+                        }
                     }
                 }
             }
@@ -115,6 +139,12 @@ class StandbyOracleTest {
             Path standbyData = dir.resolve("standby");
             copyTree(primary.dataDir(), standbyData);
             Files.writeString(standbyData.resolve("standby.signal"), "");
+            if (imported) {
+                importedAs = InitdbImport.inspect(primary.dataDir());
+                store = LayerStore.create(dir.resolve("timeline"), TimelineId.random(), importedAs.checkpointLsn(),
+                        StorageConfig.DEFAULTS);
+                InitdbImport.importInto(primary.dataDir(), importedAs, store);
+            }
             primary.start();
             Map<String, String> standbySettings = new HashMap<>(Map.of("hot_standby", "on",
                     "max_prepared_transactions", "8", "max_standby_streaming_delay", "-1",
@@ -126,25 +156,37 @@ class StandbyOracleTest {
                 runOracle(dir, group);
             }
         } finally {
+            if (store != null) {
+                store.close();
+            }
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         }
     }
 
     private void runOracle(Path dir, EventLoopGroup group) throws Exception {
         Lsn checkpointLsn;
-        try (Connection c = connect(primary, "postgres"); Statement s = c.createStatement()) {
-            s.execute("CHECKPOINT");
-            checkpointLsn = Lsn.parse(scalar(s, "SELECT checkpoint_lsn FROM pg_control_checkpoint()"));
-        }
-        DecodedRecord cpRecord = readRecord(primary, checkpointLsn);
-        Lsn start = cpRecord.endLsn();
-        log.info("standby oracle: timeline starts at {} after the checkpoint record at {}", start, checkpointLsn);
-        try (LayerStore st = LayerStore.create(dir.resolve("timeline"), TimelineId.random(), checkpointLsn,
-                StorageConfig.DEFAULTS)) {
-            store = st;
+        Lsn start;
+        WalIngest ingest;
+        if (imported) {
+            checkpointLsn = importedAs.checkpointLsn();
+            start = importedAs.endLsn();
+            ingest = new WalIngest(store, RmgrRegistry.defaults(), importedAs.dataChecksums(), TimelineBase.IMPORTED,
+                    checkpointLsn);
+        } else {
+            try (Connection c = connect(primary, "postgres"); Statement s = c.createStatement()) {
+                s.execute("CHECKPOINT");
+                checkpointLsn = Lsn.parse(scalar(s, "SELECT checkpoint_lsn FROM pg_control_checkpoint()"));
+            }
+            DecodedRecord cpRecord = readRecord(primary, checkpointLsn);
+            start = cpRecord.endLsn();
+            store = LayerStore.create(dir.resolve("timeline"), TimelineId.random(), checkpointLsn, StorageConfig.DEFAULTS);
             // What an import would leave: the checkpoint's values at its end LSN.
             store.put(Key.checkpoint(), start, new Value.Image(CheckPoint.decode(cpRecord.mainData()).encode()));
-            WalIngest ingest = new WalIngest(store, RmgrRegistry.defaults(), false, TimelineBase.WAL_ONLY, checkpointLsn);
+            ingest = new WalIngest(store, RmgrRegistry.defaults(), false, TimelineBase.WAL_ONLY, checkpointLsn);
+        }
+        log.info("standby oracle ({}): timeline starts at {} after the checkpoint record at {}",
+                imported ? "imported" : "WAL only", start, checkpointLsn);
+        {
             ReplicationClient.Options dead = new ReplicationClient.Options("127.0.0.1", deadPort(), primary.user(),
                     primary.password(), "pageserver-oracle", Duration.ofSeconds(2));
             ReplicationClient.Options live = new ReplicationClient.Options(primary.host(), primary.port(), primary.user(),
@@ -153,7 +195,7 @@ class StandbyOracleTest {
                     group).start()) {
                 receiver = rx;
                 try (Connection c = connect(primary, "postgres"); Statement s = c.createStatement()) {
-                    phase1(s);
+                    phase1(s, !imported);
                     pauseAndCompare("after setup", c);
                     phase2(c);
                     pauseAndCompare("after transactions", c);
@@ -173,13 +215,15 @@ class StandbyOracleTest {
     // ------------------------------------------------------------------ workload
 
     /** Burns xids past the first CLOG page (so its successor is zeroed after the start), then tables of every kind. */
-    private static void phase1(Statement s) throws Exception {
-        s.execute("SET synchronous_commit = off");
-        s.execute("CREATE PROCEDURE burn(n int) LANGUAGE plpgsql AS $$ BEGIN FOR i IN 1..n LOOP "
-                + "PERFORM pg_current_xact_id(); COMMIT; END LOOP; END $$");
-        long xid = Long.parseLong(scalar(s, "SELECT pg_current_xact_id()::text"));
-        s.execute("CALL burn(" + Math.max(0, 32768 + 100 - xid) + ")");
-        s.execute("RESET synchronous_commit");
+    private static void phase1(Statement s, boolean burn) throws Exception {
+        if (burn) {
+            s.execute("SET synchronous_commit = off");
+            s.execute("CREATE PROCEDURE burn(n int) LANGUAGE plpgsql AS $$ BEGIN FOR i IN 1..n LOOP "
+                    + "PERFORM pg_current_xact_id(); COMMIT; END LOOP; END $$");
+            long xid = Long.parseLong(scalar(s, "SELECT pg_current_xact_id()::text"));
+            s.execute("CALL burn(" + Math.max(0, 32768 + 100 - xid) + ")");
+            s.execute("RESET synchronous_commit");
+        }
         // pgbench's tables (scale 0.2), as its -i would make them.
         s.execute("CREATE TABLE pgbench_branches (bid int PRIMARY KEY, bbalance int, filler char(88)) WITH (fillfactor=100)");
         s.execute("CREATE TABLE pgbench_tellers (tid int PRIMARY KEY, bid int, tbalance int, filler char(84)) WITH (fillfactor=100)");
@@ -371,10 +415,23 @@ class StandbyOracleTest {
     private void compareDatabases(Connection sc, Lsn at, List<String> mismatches) throws Exception {
         DbDirectory dbs = DbDirectory.decode(ours(Key.databaseDirectory(), at));
         Map<String, Long> standbyDbs = new HashMap<>();
+        Set<String> connectable = new HashSet<>();
         try (Statement s = sc.createStatement();
-             ResultSet rs = s.executeQuery("SELECT datname, oid FROM pg_database WHERE datallowconn")) {
+             ResultSet rs = s.executeQuery("SELECT datname, oid, datallowconn FROM pg_database")) {
             while (rs.next()) {
                 standbyDbs.put(rs.getString(1), rs.getLong(2));
+                if (rs.getBoolean(3)) {
+                    connectable.add(rs.getString(1));
+                }
+            }
+        }
+        if (imported) {
+            DbDirectory expected = DbDirectory.EMPTY.with(GLOBAL, 0);
+            for (long oid : standbyDbs.values()) {
+                expected = expected.with(SPC, (int) oid);
+            }
+            if (!expected.equals(dbs)) {
+                mismatches.add("database directory: ours " + dbs + ", standby " + expected);
             }
         }
         for (Map.Entry<String, Long> db : standbyDbs.entrySet()) {
@@ -382,9 +439,13 @@ class StandbyOracleTest {
             if (isNew && !dbs.contains(SPC, db.getValue().intValue())) {
                 mismatches.add("database " + db.getKey() + " (" + db.getValue() + ") missing from our directory " + dbs);
             }
-            if (isNew || db.getKey().equals("postgres")) {
-                compareRelations(db.getKey(), db.getValue(), isNew, at, mismatches);
+            if (connectable.contains(db.getKey()) && (isNew || db.getKey().equals("postgres"))) {
+                compareRelations(db.getKey(), db.getKey(), SPC, db.getValue(), "c.reltablespace = 0", isNew, at,
+                        mismatches);
             }
+        }
+        if (imported) {
+            compareRelations("postgres", "global", GLOBAL, 0, "c.reltablespace = " + GLOBAL, true, at, mismatches);
         }
         for (DbDirectory.Db d : dbs.entries()) {
             long oid = Integer.toUnsignedLong(d.dbOid());
@@ -398,45 +459,50 @@ class StandbyOracleTest {
         count("databases", standbyDbs.size());
     }
 
-    private void compareRelations(String dbName, long dbOid, boolean newDb, Lsn at, List<String> mismatches)
-            throws Exception {
-        RelDirectory dir = RelDirectory.decode(ours(Key.relationDirectory(SPC, (int) dbOid), at));
+    /**
+     * Compares the relations of one (tablespace, database) as seen from a connection to
+     * {@code connectDb}: every one if {@code all}, else those created after the start.
+     */
+    private void compareRelations(String connectDb, String label, int spc, long dbOid, String tablespaceFilter,
+                                  boolean all, Lsn at, List<String> mismatches) throws Exception {
+        RelDirectory dir = RelDirectory.decode(ours(Key.relationDirectory(spc, (int) dbOid), at));
         Set<Long> standbyRels = new TreeSet<>();
         Set<Long> ourRels = new TreeSet<>();
         for (RelDirectory.RelFork f : dir.entries()) {
             long rel = Integer.toUnsignedLong(f.relNumber());
-            if (f.fork() == 0 && (newDb || !preexisting.contains(rel))) {
+            if (f.fork() == 0 && (all || !preexisting.contains(rel))) {
                 ourRels.add(rel);
             }
         }
-        try (Connection c = connect(standby, dbName); Statement s = c.createStatement()) {
-            if (newDb) {
-                byte[] map = bytes(c, "SELECT pg_read_binary_file('base/" + dbOid + "/pg_filenode.map')");
-                if (!java.util.Arrays.equals(map, ours(Key.relmapperFile(SPC, (int) dbOid), at))) {
-                    mismatches.add(dbName + ": relmapper file differs");
+        try (Connection c = connect(standby, connectDb); Statement s = c.createStatement()) {
+            if (all) {
+                String file = spc == GLOBAL ? "global/pg_filenode.map" : "base/" + dbOid + "/pg_filenode.map";
+                byte[] map = bytes(c, "SELECT pg_read_binary_file('" + file + "')");
+                if (!java.util.Arrays.equals(map, ours(Key.relmapperFile(spc, (int) dbOid), at))) {
+                    mismatches.add(file + ": relmapper file differs");
                 }
                 count("relmapper files", 1);
             }
             List<Object[]> rels = new ArrayList<>();
             try (ResultSet rs = s.executeQuery("SELECT c.oid::regclass::text, c.relkind::text, coalesce(am.amname, ''), "
                     + "pg_relation_filenode(c.oid) FROM pg_class c LEFT JOIN pg_am am ON am.oid = c.relam "
-                    + "WHERE c.relkind IN ('r', 'i', 't', 'm', 'S') AND c.relpersistence = 'p' AND c.reltablespace = 0 "
-                    + "AND pg_relation_filenode(c.oid) IS NOT NULL")) {
+                    + "WHERE c.relkind IN ('r', 'i', 't', 'm', 'S') AND c.relpersistence = 'p' AND " + tablespaceFilter
+                    + " AND pg_relation_filenode(c.oid) IS NOT NULL")) {
                 while (rs.next()) {
                     rels.add(new Object[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4)});
                 }
             }
             for (Object[] r : rels) {
                 long relNumber = (Long) r[3];
-                if (!newDb && preexisting.contains(relNumber)) {
+                if (!all && preexisting.contains(relNumber)) {
                     continue;
                 }
                 standbyRels.add(relNumber);
                 PageMask.Kind kind = kindOf((String) r[1], (String) r[2]);
-                compareFork(c, dbName, dbOid, (String) r[0], relNumber, 0, kind, dir, at, mismatches);
+                compareFork(c, label, spc, dbOid, (String) r[0], relNumber, 0, kind, dir, at, mismatches);
                 if (kind == PageMask.Kind.HEAP) {
-                    compareFork(c, dbName, dbOid, (String) r[0], relNumber, 2, PageMask.Kind.VISIBILITY_MAP, dir, at,
-                            mismatches);
+                    compareFork(c, label, spc, dbOid, (String) r[0], relNumber, 2, PageMask.Kind.VISIBILITY_MAP, dir,
+                            at, mismatches);
                 }
                 count("relations", 1);
                 count("relations " + kind, 1);
@@ -447,7 +513,7 @@ class StandbyOracleTest {
             onlyOurs.removeAll(standbyRels);
             Set<Long> onlyStandby = new TreeSet<>(standbyRels);
             onlyStandby.removeAll(ourRels);
-            mismatches.add(dbName + ": relation directory: only ours " + onlyOurs + ", only the standby's " + onlyStandby);
+            mismatches.add(label + ": relation directory: only ours " + onlyOurs + ", only the standby's " + onlyStandby);
         }
     }
 
@@ -469,7 +535,7 @@ class StandbyOracleTest {
         };
     }
 
-    private void compareFork(Connection c, String db, long dbOid, String name, long relNumber, int fork,
+    private void compareFork(Connection c, String db, int spc, long dbOid, String name, long relNumber, int fork,
                              PageMask.Kind kind, RelDirectory dir, Lsn at, List<String> mismatches) throws Exception {
         String forkName = fork == 0 ? "main" : "vm";
         long blocks;
@@ -481,7 +547,7 @@ class StandbyOracleTest {
                 blocks = rs.getLong(1);
             }
         }
-        Key sizeKey = Key.relationSize(SPC, (int) dbOid, (int) relNumber, fork);
+        Key sizeKey = Key.relationSize(spc, (int) dbOid, (int) relNumber, fork);
         long oursSize = dir.contains((int) relNumber, fork) ? BlockCount.decode(ours(sizeKey, at)) : -1;
         String what = db + "." + name + " (" + relNumber + ") " + forkName;
         if (oursSize != blocks && !(oursSize == -1 && blocks == 0)) {
@@ -500,7 +566,7 @@ class StandbyOracleTest {
                 while (rs.next()) {
                     long blk = rs.getLong(1);
                     byte[] theirs = rs.getBytes(2);
-                    byte[] mine = ours(Key.relationBlock(SPC, (int) dbOid, (int) relNumber, fork, (int) blk), at);
+                    byte[] mine = ours(Key.relationBlock(spc, (int) dbOid, (int) relNumber, fork, (int) blk), at);
                     if (mine == null) {
                         mine = new byte[8192]; // below the size, never written: a zero page
                     }
@@ -541,15 +607,28 @@ class StandbyOracleTest {
         try (Statement s = sc.createStatement()) {
             xmax = Long.parseLong(scalar(s, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text"));
         }
-        assertThat(xmax).as("xids were burnt past the first CLOG page").isGreaterThan(32768);
+        // WAL only: the CLOG pages zeroed after the start (xids were burnt past the first page).
+        long firstXid = imported ? 3 : 32768;
+        if (!imported) {
+            assertThat(xmax).as("xids were burnt past the first CLOG page").isGreaterThan(32768);
+        }
         Map<Long, byte[]> pages = new HashMap<>();
         int compared = 0;
         try (Statement s = sc.createStatement();
-             ResultSet rs = s.executeQuery("SELECT x, pg_xact_status(x::text::xid8) FROM generate_series(32768, "
+             ResultSet rs = s.executeQuery("SELECT x, pg_xact_status(x::text::xid8) FROM generate_series(" + firstXid + ", "
                      + (xmax - 1) + ") x")) {
             while (rs.next()) {
                 long xid = rs.getLong(1);
                 String status = rs.getString(2);
+                if (status == null) {
+                    // pg_xact_status answers NULL below the oldest xid whose CLOG it keeps (initdb's
+                    // frozen xids); that must be a prefix of the range.
+                    if (compared > 0) {
+                        mismatches.add("xid " + xid + ": standby has no status after " + compared + " that had one");
+                    }
+                    count("xids older than the standby's CLOG horizon", 1);
+                    continue;
+                }
                 long page = xid / 32768;
                 byte[] p = pages.computeIfAbsent(page, pg -> ours(Key.slruPage(SlruKind.CLOG, (int) (pg / 32),
                         (int) (pg % 32)), at));
@@ -588,7 +667,7 @@ class StandbyOracleTest {
     private void compareMultixacts(Connection sc, Lsn at, List<String> mismatches) throws Exception {
         CheckPoint cp = CheckPoint.decode(ours(Key.checkpoint(), at));
         long nextMulti = Integer.toUnsignedLong(cp.nextMulti());
-        long first = 2048; // the first multi on an offsets page zeroed after the start
+        long first = imported ? 1 : 2048; // WAL only: the first multi on an offsets page zeroed after the start
         if (nextMulti <= first) {
             return;
         }

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Pageserver throughput (issue 4): (1) WAL ingest in MB/s: a PG17 primary with
+# wal_consistency_checking=all writes WAL (INSERT of ROWS rows, then UPDATE of a third), then a
+# timeline streams it from the primary's walsender and ingests it; (2) GetPage@LSN over loopback
+# on the hot layers: depth 1 (latency p50/p99) and pipelined depth 32 (throughput).
+# "Per core" = pages / CPU seconds of the JVM that runs both the pageserver and the client
+# (so the client's CPU is charged too: conservative). Goal: >= 50 000 pages/s per core, p99 < 1 ms.
+#   bench/pageserver-getpage.sh [ROWS=300000] [SECONDS=10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/java-env.sh
+strata_java_env
+mkdir -p bench/out
+mvn -q -pl pageserver-service -am test-compile dependency:build-classpath \
+    -Dmdep.outputFile="$PWD/bench/out/pageserver-classpath.txt" >/dev/null
+CP="pageserver-service/target/test-classes:pageserver-service/target/classes:pgcore/target/classes:pgcore/target/test-classes:$(cat bench/out/pageserver-classpath.txt)"
+exec java -Xmx2g -cp "$CP" dev.strata.pageserver.bench.PageserverBench "$@"

@@ -1,0 +1,329 @@
+package dev.strata.cli;
+
+import dev.strata.cli.local.AdminServer;
+import dev.strata.cli.local.ClusterLayout;
+import dev.strata.cli.local.LocalCluster;
+import dev.strata.cli.local.LocalPageservers;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.LocalTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The {@code strata} command (run through the {@code ./strata} script, which builds first).
+ *
+ * <pre>
+ * strata up [--data-dir DIR] [--detach] [--proxy-port N]
+ * strata status [--data-dir DIR]
+ * strata down [--data-dir DIR]
+ * </pre>
+ *
+ * Exit codes: 0 ok, 1 failed, 64 usage.
+ */
+public final class StrataCli {
+
+    private static final String LOG_FILE_PROPERTY = "org.slf4j.simpleLogger.logFile";
+    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
+    private final PrintStream out;
+    private final PrintStream err;
+
+    StrataCli(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        System.exit(new StrataCli(System.out, System.err).run(args));
+    }
+
+    /** Parsed arguments. */
+    record Args(String command, Path dataDir, boolean detach, boolean daemon, int proxyPort) {
+    }
+
+    static Args parse(String[] args) {
+        if (args.length == 0) {
+            throw new UsageException("no command given");
+        }
+        String command = args[0];
+        Path dataDir = Path.of(System.getenv().getOrDefault("STRATA_DATA_DIR", ".strata"));
+        boolean detach = false;
+        boolean daemon = false;
+        int proxyPort = LocalCluster.Options.DEFAULTS.proxyPort();
+        for (int i = 1; i < args.length; i++) {
+            switch (args[i]) {
+                case "--data-dir" -> dataDir = Path.of(value(args, ++i, "--data-dir"));
+                case "--detach", "-d" -> detach = true;
+                case "--daemon" -> daemon = true; // internal: the detached cluster process
+                case "--proxy-port" -> {
+                    String v = value(args, ++i, "--proxy-port");
+                    try {
+                        proxyPort = Integer.parseInt(v);
+                    } catch (NumberFormatException e) {
+                        throw new UsageException("--proxy-port takes a port number, got '" + v + "'");
+                    }
+                    if (proxyPort < 1 || proxyPort > 65535) {
+                        throw new UsageException("--proxy-port " + proxyPort + " is not a TCP port");
+                    }
+                }
+                default -> throw new UsageException("unknown option '" + args[i] + "' for " + command);
+            }
+        }
+        if (!List.of("up", "status", "down").contains(command)) {
+            throw new UsageException("unknown command '" + command + "'");
+        }
+        return new Args(command, dataDir, detach, daemon, proxyPort);
+    }
+
+    private static String value(String[] args, int i, String option) {
+        if (i >= args.length) {
+            throw new UsageException(option + " needs a value");
+        }
+        return args[i];
+    }
+
+    int run(String[] argv) {
+        Args args;
+        try {
+            args = parse(argv);
+        } catch (UsageException e) {
+            err.println("strata: " + e.getMessage());
+            err.println("usage: strata up [--data-dir DIR] [--detach] [--proxy-port N] | status [--data-dir DIR] "
+                    + "| down [--data-dir DIR]");
+            return 64;
+        }
+        ClusterLayout layout = new ClusterLayout(args.dataDir());
+        if (args.command().equals("up") && System.getProperty(LOG_FILE_PROPERTY) == null) {
+            // Components log to a file; the terminal shows progress and the connection string.
+            try {
+                Files.createDirectories(layout.root());
+            } catch (IOException e) {
+                err.println("strata up: cannot create the data directory " + layout.root() + ": " + e.getMessage());
+                return 1;
+            }
+            System.setProperty(LOG_FILE_PROPERTY, layout.logFile().toString());
+        }
+        try {
+            return switch (args.command()) {
+                case "up" -> args.detach() && !args.daemon() ? upDetached(layout, argv) : up(layout, args);
+                case "status" -> status(layout);
+                case "down" -> down(layout);
+                default -> throw new IllegalStateException(args.command());
+            };
+        } catch (RuntimeException | IOException e) {
+            err.println("strata " + args.command() + ": " + e.getMessage());
+            err.println("(logs: " + layout.logFile() + ")");
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+    }
+
+    private void step(String message) {
+        out.println(LocalTime.now().format(CLOCK) + "  " + message);
+        out.flush();
+    }
+
+    /** Runs the cluster in this process until Ctrl-C or `strata down`. */
+    private int up(ClusterLayout layout, Args args) throws IOException, InterruptedException {
+        Files.createDirectories(layout.runDir());
+        try (FileChannel lockChannel = FileChannel.open(layout.lockFile(), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
+             FileLock lock = lockChannel.tryLock()) {
+            if (lock == null) {
+                String pid = Files.exists(layout.pidFile()) ? Files.readString(layout.pidFile()).trim() : "?";
+                err.println("strata up: the cluster in " + layout.root() + " is already running (pid " + pid
+                        + "); see `./strata status`, or `./strata down` to stop it");
+                return 1;
+            }
+            Files.deleteIfExists(layout.readyFile());
+            Files.writeString(layout.pidFile(), Long.toString(ProcessHandle.current().pid()));
+            step("starting the local cluster in " + layout.root() + " (logs: " + layout.logFile() + ")");
+            CountDownLatch stopped = new CountDownLatch(1);
+            LocalCluster cluster = LocalCluster.start(layout, new LocalCluster.Options(args.proxyPort()),
+                    LocalPageservers::inProcess, this::step);
+            Thread hook = new Thread(() -> {
+                cluster.close();
+                stopped.countDown();
+            }, "strata-shutdown");
+            try (AdminServer admin = new AdminServer(cluster::statusReport, () -> {
+                step("stopping (strata down)");
+                cluster.close();
+                stopped.countDown();
+            })) {
+                Files.writeString(layout.adminPortFile(), Integer.toString(admin.port()));
+                Runtime.getRuntime().addShutdownHook(hook);
+                String uri = cluster.connectionString();
+                Files.writeString(layout.readyFile(), uri + "\n");
+                step("ready. Stop with Ctrl-C or `./strata down`; `./strata status` shows each component. Connect with:");
+                out.println(uri);
+                out.flush();
+                stopped.await();
+                step("stopped; data kept in " + layout.root());
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook is running: it stops the cluster
+                }
+                Files.deleteIfExists(layout.adminPortFile());
+                Files.deleteIfExists(layout.readyFile());
+                Files.deleteIfExists(layout.pidFile());
+            }
+        }
+        return 0;
+    }
+
+    /** Starts the cluster as a background process and returns once it answers queries. */
+    private int upDetached(ClusterLayout layout, String[] argv) throws IOException, InterruptedException {
+        Files.createDirectories(layout.runDir());
+        if (Files.exists(layout.readyFile()) && adminPort(layout) != null && get(layout, "/status") != null) {
+            step("already running");
+            out.println(Files.readString(layout.readyFile()).trim());
+            return 0;
+        }
+        Files.deleteIfExists(layout.readyFile());
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add("-Dorg.slf4j.simpleLogger.logFile=" + layout.logFile());
+        cmd.add(StrataCli.class.getName());
+        for (String a : argv) {
+            if (!a.equals("--detach") && !a.equals("-d")) {
+                cmd.add(a);
+            }
+        }
+        cmd.add("--daemon");
+        Path daemonOut = layout.runDir().resolve("daemon.out");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(daemonOut.toFile()).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .start();
+        long shown = 0;
+        long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+        while (System.nanoTime() < deadline) {
+            shown = echoNewLines(daemonOut, shown);
+            if (Files.exists(layout.readyFile())) {
+                echoNewLines(daemonOut, shown);
+                return 0;
+            }
+            if (!p.isAlive()) {
+                echoNewLines(daemonOut, shown);
+                err.println("strata up: the cluster process exited with code " + p.exitValue());
+                return 1;
+            }
+            Thread.sleep(200);
+        }
+        err.println("strata up: the cluster did not become ready within 5 minutes; it keeps trying in the "
+                + "background (pid " + p.pid() + "); see " + layout.logFile());
+        return 1;
+    }
+
+    private long echoNewLines(Path file, long from) throws IOException {
+        if (!Files.exists(file)) {
+            return from;
+        }
+        byte[] all = Files.readAllBytes(file);
+        int end = all.length;
+        while (end > from && all[end - 1] != '\n') {
+            end--;
+        }
+        if (end > from) {
+            out.print(new String(all, (int) from, (int) (end - from), StandardCharsets.UTF_8));
+            out.flush();
+            return end;
+        }
+        return from;
+    }
+
+    private int status(ClusterLayout layout) throws IOException, InterruptedException {
+        String body = adminPort(layout) == null ? null : get(layout, "/status");
+        if (body == null) {
+            out.println("not running" + (Files.exists(layout.stateFile()) ? " (data kept in " + layout.root()
+                    + "; `./strata up` starts it)" : " (no cluster in " + layout.root() + ")"));
+            return 3;
+        }
+        out.print(body);
+        return 0;
+    }
+
+    private int down(ClusterLayout layout) throws IOException, InterruptedException {
+        Integer port = adminPort(layout);
+        if (port == null) {
+            out.println("not running");
+            return 0;
+        }
+        Long pid = Files.exists(layout.pidFile()) ? Long.parseLong(Files.readString(layout.pidFile()).trim()) : null;
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        try {
+            http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/down"))
+                    .POST(HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(10)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            out.println("not running (stale admin port)");
+            Files.deleteIfExists(layout.adminPortFile());
+            return 0;
+        }
+        step("stopping the cluster in " + layout.root());
+        if (pid != null) {
+            ProcessHandle h = ProcessHandle.of(pid).orElse(null);
+            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+            while (h != null && h.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            if (h != null && h.isAlive()) {
+                err.println("strata down: pid " + pid + " still running after 90 s");
+                return 1;
+            }
+        }
+        step("stopped; data kept in " + layout.root());
+        return 0;
+    }
+
+    private static Integer adminPort(ClusterLayout layout) throws IOException {
+        if (!Files.exists(layout.adminPortFile())) {
+            return null;
+        }
+        try {
+            return Integer.parseInt(Files.readString(layout.adminPortFile()).trim());
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    private static String get(ClusterLayout layout, String path) throws IOException, InterruptedException {
+        Integer port = adminPort(layout);
+        if (port == null) {
+            return null;
+        }
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                    .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? r.body() : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** A command line the CLI does not understand. */
+    static final class UsageException extends RuntimeException {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+}

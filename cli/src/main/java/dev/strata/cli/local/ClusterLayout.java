@@ -1,0 +1,69 @@
+package dev.strata.cli.local;
+
+import java.nio.file.Path;
+
+/**
+ * Where the local cluster keeps things, under one data directory (default {@code ./.strata}).
+ *
+ * <pre>
+ * cluster.properties      ids, ports and passwords chosen at the first `up` (mode 600)
+ * strata.log              every component's log
+ * safekeepers/sk-N/       each safekeeper's durable state (control files, WAL segments)
+ * pageserver/             layer files and timeline metadata
+ * computes/main/pgdata    the compute's data directory (a cache: replaced at each start)
+ * proxy/                  the local CA and the proxy's certificate
+ * run/                    present while the cluster runs: lock, admin.port, pid, ready
+ * </pre>
+ */
+public record ClusterLayout(Path root) {
+
+    public ClusterLayout {
+        root = root.toAbsolutePath().normalize();
+    }
+
+    public Path stateFile() {
+        return root.resolve("cluster.properties");
+    }
+
+    public Path logFile() {
+        return root.resolve("strata.log");
+    }
+
+    public Path safekeeperDir(String nodeId) {
+        return root.resolve("safekeepers").resolve(nodeId);
+    }
+
+    public Path pageserverDir() {
+        return root.resolve("pageserver");
+    }
+
+    public Path computeDataDir(String endpoint) {
+        return root.resolve("computes").resolve(endpoint).resolve("pgdata");
+    }
+
+    public Path proxyDir() {
+        return root.resolve("proxy");
+    }
+
+    public Path runDir() {
+        return root.resolve("run");
+    }
+
+    public Path lockFile() {
+        return runDir().resolve("lock");
+    }
+
+    /** The admin port of the running cluster (loopback), for `status` and `down`. */
+    public Path adminPortFile() {
+        return runDir().resolve("admin.port");
+    }
+
+    public Path pidFile() {
+        return runDir().resolve("pid");
+    }
+
+    /** Written once the cluster answers queries: the connection string. */
+    public Path readyFile() {
+        return runDir().resolve("ready");
+    }
+}

@@ -1,0 +1,318 @@
+package dev.strata.cli.local;
+
+import dev.strata.compute.node.ComputeNode;
+import dev.strata.compute.node.ComputeSpec;
+import dev.strata.compute.node.ComputeState;
+import dev.strata.compute.node.StartedCompute;
+import dev.strata.pgcore.id.NodeId;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.postgres.PostgresBinaries;
+import dev.strata.safekeeper.election.Proposer;
+import dev.strata.safekeeper.http.SafekeeperServer;
+import dev.strata.safekeeper.node.SafekeeperConfig;
+import dev.strata.safekeeper.node.TimelineExistsException;
+import dev.strata.safekeeper.timeline.TimelineStatus;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The whole system on one machine (architecture §1, "runs as (local)"): three safekeepers
+ * and a pageserver in this JVM, a PostgreSQL 17 compute as a child process, and the proxy.
+ * The first start creates project {@value #PROJECT} with branch {@value #BRANCH} (a timeline
+ * imported from initdb); every later start finds it in the data directory as it was left.
+ *
+ * <p>A compute that dies is replaced from the pageserver by itself (a new term) on the same
+ * port, so a client that reconnects simply continues.
+ */
+public final class LocalCluster implements AutoCloseable {
+
+    public static final String PROJECT = "default";
+    public static final String BRANCH = "main";
+    public static final String ENDPOINT = "main";
+    public static final String DB_USER = "postgres";
+    private static final List<String> SAFEKEEPERS = List.of("sk-1", "sk-2", "sk-3");
+    private static final String REPLICATION_USER = "strata_replicator";
+    private static final Logger log = LoggerFactory.getLogger(LocalCluster.class);
+
+    /** What `up` may choose. */
+    public record Options(int proxyPort) {
+        public static final Options DEFAULTS = new Options(55432);
+    }
+
+    private final ClusterLayout layout;
+    private final ClusterState state;
+    private final Consumer<String> progress;
+    private final List<SafekeeperServer> safekeepers = new ArrayList<>();
+    private final ScheduledExecutorService supervisor = Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().name("strata-supervisor").daemon(true).unstarted(r));
+    private LocalPageserver pageserver;
+    private ComputeNode compute;
+    private TimelineId timeline;
+    private volatile boolean computeWanted;
+    private volatile boolean closing;
+    private int restarts;
+
+    private LocalCluster(ClusterLayout layout, Consumer<String> progress) {
+        this.layout = layout;
+        this.state = ClusterState.loadOrCreate(layout.stateFile());
+        this.progress = progress;
+    }
+
+    /**
+     * Starts everything and the compute of branch main.
+     *
+     * @param pageserverFactory builds the pageserver on its data directory (in-process)
+     */
+    public static LocalCluster start(ClusterLayout layout, Options options,
+                                     Function<java.nio.file.Path, LocalPageserver> pageserverFactory,
+                                     Consumer<String> progress) {
+        LocalCluster c = new LocalCluster(layout, progress);
+        try {
+            c.startAll(pageserverFactory);
+            return c;
+        } catch (RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    private void startAll(Function<java.nio.file.Path, LocalPageserver> pageserverFactory) {
+        boolean firstRun = state.get("timeline").isEmpty();
+        String replicationPassword = state.secret("replication.password");
+        String dbPassword = state.secret("db.password");
+        state.save();
+
+        progress.accept("starting 3 safekeepers");
+        Map<String, int[]> ports = new HashMap<>();
+        for (String id : SAFEKEEPERS) {
+            ports.put(id, new int[] {port("port." + id + ".http"), port("port." + id + ".walsender")});
+        }
+        state.save();
+        for (String id : SAFEKEEPERS) {
+            Map<NodeId, URI> peers = new HashMap<>();
+            for (String other : SAFEKEEPERS) {
+                if (!other.equals(id)) {
+                    peers.put(NodeId.of(other), URI.create("http://127.0.0.1:" + ports.get(other)[0]));
+                }
+            }
+            SafekeeperConfig config = new SafekeeperConfig(NodeId.of(id), layout.safekeeperDir(id), "127.0.0.1",
+                    ports.get(id)[1], ports.get(id)[0], peers, REPLICATION_USER, replicationPassword,
+                    Duration.ofMillis(100));
+            safekeepers.add(SafekeeperServer.start(config));
+        }
+
+        progress.accept("starting the pageserver");
+        pageserver = pageserverFactory.apply(layout.pageserverDir());
+
+        if (firstRun) {
+            timeline = TimelineId.random();
+            progress.accept("creating project '" + PROJECT + "', branch '" + BRANCH + "' (initdb, import into the "
+                    + "pageserver)");
+            LocalPageserver.CreatedTimeline created = pageserver.createTimeline(timeline, DB_USER, dbPassword);
+            for (SafekeeperServer sk : safekeepers) {
+                try {
+                    sk.node().createTimeline(timeline, created.systemId(), created.walSegmentSize(), created.startLsn());
+                } catch (TimelineExistsException e) {
+                    // a first run that failed after this step: the timeline is already there
+                }
+            }
+            state.put("project", PROJECT);
+            state.put("branch." + BRANCH, timeline.toString());
+            state.put("timeline", timeline.toString());
+            state.save();
+        } else {
+            timeline = TimelineId.parse(state.require("timeline"));
+            if (!pageserver.hasTimeline(timeline)) {
+                throw new IllegalStateException("the pageserver in " + layout.pageserverDir() + " has no timeline "
+                        + timeline + " of branch " + BRANCH + "; the data directory " + layout.root()
+                        + " is incomplete (remove it to start over)");
+            }
+        }
+        List<LocalPageserver.WalSource> sources = new ArrayList<>();
+        for (SafekeeperServer sk : safekeepers) {
+            sources.add(new LocalPageserver.WalSource("127.0.0.1", sk.walsenderPort(), REPLICATION_USER,
+                    replicationPassword));
+        }
+        pageserver.setWalSources(timeline, sources);
+
+        List<Proposer.Member> members = new ArrayList<>();
+        for (SafekeeperServer sk : safekeepers) {
+            members.add(new Proposer.Member(sk.node().nodeId(), sk.url()));
+        }
+        ComputeSpec spec = ComputeSpec.local(timeline, members, layout.computeDataDir(ENDPOINT), DB_USER, dbPassword)
+                .withPort(port("port.compute"));
+        state.save();
+        compute = new ComputeNode(spec, pageserver.access(), PostgresBinaries.resolve(), progress);
+        startCompute();
+        supervisor.scheduleWithFixedDelay(this::superviseCompute, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /** Starts the compute (if it is not running); returns its address. */
+    public synchronized StartedCompute startCompute() {
+        computeWanted = true;
+        StartedCompute s = compute.started();
+        if (s != null) {
+            return s;
+        }
+        s = compute.start();
+        progress.accept(String.format("compute running: term %s, WAL from %s, started in %d ms (election %d, "
+                        + "pageserver %d, basebackup %d, postgres %d)", s.term(), s.epochStart(), s.total().toMillis(),
+                s.election().toMillis(), s.pageserverWait().toMillis(), s.basebackup().toMillis(),
+                s.postgresStart().toMillis()));
+        return s;
+    }
+
+    /** Stops the compute (suspend); the next {@link #startCompute} starts a new one. */
+    public synchronized void stopCompute() {
+        computeWanted = false;
+        compute.stop();
+    }
+
+    private void superviseCompute() {
+        if (closing || !computeWanted) {
+            return;
+        }
+        synchronized (this) {
+            if (closing || !computeWanted || compute.state() != ComputeState.FAILED) {
+                return;
+            }
+            restarts++;
+            log.warn("timeline={} the compute is down ({}); starting a new one from the pageserver (restart {})",
+                    timeline, compute.failure(), restarts);
+            try {
+                startCompute();
+            } catch (RuntimeException e) {
+                log.error("timeline={} could not start a new compute; will retry: {}", timeline, e.getMessage());
+            }
+        }
+    }
+
+    public TimelineId timeline() {
+        return timeline;
+    }
+
+    public ComputeNode compute() {
+        return compute;
+    }
+
+    public List<SafekeeperServer> safekeepers() {
+        return List.copyOf(safekeepers);
+    }
+
+    /** A psql connection string for the branch's endpoint. */
+    public String connectionString() {
+        StartedCompute s = compute.started();
+        int port = s != null ? s.port() : Integer.parseInt(state.require("port.compute"));
+        return "postgresql://" + DB_USER + ":" + URLEncoder.encode(state.require("db.password"), StandardCharsets.UTF_8)
+                + "@127.0.0.1:" + port + "/postgres";
+    }
+
+    /** Each component and its LSNs, for `strata status`. */
+    public String statusReport() {
+        StringBuilder out = new StringBuilder();
+        out.append("project ").append(PROJECT).append(", branch ").append(BRANCH).append(": timeline ")
+                .append(timeline).append('\n');
+        out.append("data directory ").append(layout.root()).append('\n');
+        for (SafekeeperServer sk : safekeepers) {
+            TimelineStatus t = sk.node().timeline(timeline).map(x -> x.status()).orElse(null);
+            out.append(String.format("safekeeper %-5s http %s walsender %d: ", sk.node().nodeId(), sk.url().getPort(),
+                    sk.walsenderPort()));
+            if (t == null) {
+                out.append("no timeline\n");
+            } else {
+                out.append(String.format("term %s flush %s commit %s%n", t.promisedTerm(), t.flushLsn(),
+                        t.commitLsn()));
+            }
+        }
+        for (String line : pageserver.status(timeline)) {
+            out.append("pageserver: ").append(line).append('\n');
+        }
+        StartedCompute s = compute.started();
+        out.append("compute (endpoint ").append(ENDPOINT).append("): ").append(compute.state().name().toLowerCase());
+        if (s != null) {
+            out.append(String.format(", term %s, port %d, WAL from %s", s.term(), s.port(), s.epochStart()));
+            try {
+                var a = compute.activity();
+                out.append(String.format(", %d client connection(s), last activity %s", a.openConnections(),
+                        a.lastActivity()));
+            } catch (Exception e) {
+                out.append(", activity unknown (").append(e.getMessage()).append(')');
+            }
+        } else if (compute.failure() != null) {
+            out.append(": ").append(compute.failure().lines().findFirst().orElse(""));
+        }
+        out.append('\n');
+        return out.toString();
+    }
+
+    /** A port from the state file, or a free one chosen now and remembered. */
+    private int port(String key) {
+        String stored = state.get(key).orElse(null);
+        if (stored != null && isFree(Integer.parseInt(stored))) {
+            return Integer.parseInt(stored);
+        }
+        int p = freePort();
+        state.put(key, Integer.toString(p));
+        return p;
+    }
+
+    private static boolean isFree(int port) {
+        try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+            s.setReuseAddress(true);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException("no free loopback port", e);
+        }
+    }
+
+    /** Stops the compute (fast shutdown), then the pageserver and the safekeepers. */
+    @Override
+    public void close() {
+        closing = true;
+        supervisor.shutdownNow();
+        synchronized (this) {
+            if (compute != null) {
+                progress.accept("stopping the compute");
+                compute.stop();
+            }
+        }
+        if (pageserver != null) {
+            progress.accept("stopping the pageserver");
+            pageserver.close();
+        }
+        if (!safekeepers.isEmpty()) {
+            progress.accept("stopping the safekeepers");
+        }
+        for (SafekeeperServer sk : safekeepers) {
+            try {
+                sk.close();
+            } catch (RuntimeException e) {
+                log.warn("closing safekeeper {} failed: {}", sk.node().nodeId(), e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package dev.strata.cli.local;
+
+import dev.strata.compute.pageserver.PageserverAccess;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import java.util.List;
+
+/** The pageserver as the local cluster uses it: in-process, one per cluster. */
+public interface LocalPageserver extends AutoCloseable {
+
+    /** A timeline created from initdb: what the safekeepers need to create theirs. */
+    record CreatedTimeline(long systemId, int walSegmentSize, Lsn startLsn) {
+    }
+
+    /** A safekeeper walsender the pageserver streams committed WAL from. */
+    record WalSource(String host, int port, String user, String password) {
+    }
+
+    boolean hasTimeline(TimelineId id);
+
+    /** Runs initdb (superuser {@code user} with {@code password}) and imports it as a new timeline. */
+    CreatedTimeline createTimeline(TimelineId id, String user, String password);
+
+    /** Where the timeline's WAL comes from (set at every start: safekeeper ports may change). */
+    void setWalSources(TimelineId id, List<WalSource> sources);
+
+    /** Wait-for-LSN and basebackup, for the compute agent. */
+    PageserverAccess access();
+
+    /** Human-readable status lines for the timeline (state and LSNs). */
+    List<String> status(TimelineId id);
+
+    @Override
+    void close();
+}

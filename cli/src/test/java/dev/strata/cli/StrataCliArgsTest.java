@@ -1,0 +1,62 @@
+package dev.strata.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class StrataCliArgsTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void parsesUpWithOptions() {
+        StrataCli.Args a = StrataCli.parse(new String[] {"up", "--data-dir", "/x/y", "--detach", "--proxy-port", "6543"});
+        assertThat(a.command()).isEqualTo("up");
+        assertThat(a.dataDir()).isEqualTo(Path.of("/x/y"));
+        assertThat(a.detach()).isTrue();
+        assertThat(a.proxyPort()).isEqualTo(6543);
+    }
+
+    @Test
+    void defaultsToDotStrataAndTheStandardProxyPort() {
+        StrataCli.Args a = StrataCli.parse(new String[] {"status"});
+        assertThat(a.proxyPort()).isEqualTo(55432);
+        assertThat(a.detach()).isFalse();
+    }
+
+    @Test
+    void refusesUnknownCommandsOptionsAndBadPorts() {
+        assertThatThrownBy(() -> StrataCli.parse(new String[] {"upp"})).hasMessageContaining("unknown command 'upp'");
+        assertThatThrownBy(() -> StrataCli.parse(new String[] {"up", "--fast"})).hasMessageContaining("'--fast'");
+        assertThatThrownBy(() -> StrataCli.parse(new String[] {"up", "--proxy-port", "x"}))
+                .hasMessageContaining("got 'x'");
+        assertThatThrownBy(() -> StrataCli.parse(new String[] {"up", "--proxy-port", "70000"}))
+                .hasMessageContaining("not a TCP port");
+        assertThatThrownBy(() -> StrataCli.parse(new String[] {"up", "--data-dir"})).hasMessageContaining("needs a value");
+    }
+
+    @Test
+    void usageErrorsExit64WithTheReason() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = new StrataCli(new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true,
+                StandardCharsets.UTF_8)).run(new String[] {"launch"});
+        assertThat(code).isEqualTo(64);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("unknown command 'launch'").contains("usage:");
+    }
+
+    @Test
+    void statusOfADirectoryWithoutAClusterSaysSo() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int code = new StrataCli(new PrintStream(out, true, StandardCharsets.UTF_8), System.err)
+                .run(new String[] {"status", "--data-dir", tmp.resolve("none").toString()});
+        assertThat(code).isEqualTo(3);
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("not running").contains("no cluster in");
+    }
+}

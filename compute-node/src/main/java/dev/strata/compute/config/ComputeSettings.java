@@ -1,0 +1,66 @@
+package dev.strata.compute.config;
+
+import dev.strata.safekeeper.election.Proposer;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * The settings that make a stock PostgreSQL 17 a Strata compute (architecture §2). The
+ * durable copy of every commit is on the safekeepers, so the compute's own disk is a cache.
+ */
+public final class ComputeSettings {
+
+    private ComputeSettings() {
+    }
+
+    /**
+     * @param safekeepers the timeline's safekeepers; a majority of them must acknowledge a commit
+     * @param extra       operator settings, applied last (they win)
+     */
+    public static Map<String, String> forCompute(List<Proposer.Member> safekeepers, Map<String, String> extra) {
+        Map<String, String> s = new LinkedHashMap<>();
+        // A commit returns once a majority of safekeepers has its WAL on disk.
+        s.put("synchronous_commit", "on");
+        s.put("synchronous_standby_names", synchronousStandbyNames(safekeepers));
+        s.put("wal_level", "replica");
+        s.put("max_wal_senders", Integer.toString(Math.max(10, safekeepers.size() + 5)));
+        // Keep WAL for a safekeeper that is down for a while, so it catches up from the compute.
+        s.put("wal_keep_size", "1GB");
+        // The pageserver has no Java redo yet: every record carries the pages it changes.
+        s.put("wal_consistency_checking", "all");
+        s.put("full_page_writes", "on");
+        // The compute's disk is not durable; the safekeepers are.
+        s.put("fsync", "off");
+        // A crashed backend means a new compute from the pageserver (a new term), not crash
+        // recovery from a local disk that is not the source of truth.
+        s.put("restart_after_crash", "off");
+        s.put("max_prepared_transactions", "10");
+        s.put("password_encryption", "scram-sha-256");
+        s.put("log_line_prefix", "%m [%p] %q%u@%d ");
+        s.putAll(extra);
+        return s;
+    }
+
+    /** {@code ANY k ("sk-1","sk-2","sk-3")} with k a majority; names with '-' must be quoted. */
+    static String synchronousStandbyNames(List<Proposer.Member> safekeepers) {
+        int quorum = safekeepers.size() / 2 + 1;
+        String names = safekeepers.stream().map(m -> "\"" + m.id().toString().replace("\"", "") + "\"")
+                .collect(Collectors.joining(","));
+        return "ANY " + quorum + " (" + names + ")";
+    }
+
+    /**
+     * {@code pg_hba.conf}: password authentication (SCRAM) for every connection, replication
+     * included; nothing else gets in.
+     */
+    public static String hbaConf() {
+        return """
+                # Written by the Strata compute agent. Computes never use trust.
+                # TYPE  DATABASE     USER  ADDRESS        METHOD
+                host    all          all   127.0.0.1/32   scram-sha-256
+                host    replication  all   127.0.0.1/32   scram-sha-256
+                """;
+    }
+}

@@ -1,0 +1,245 @@
+package dev.strata.compute.node;
+
+import dev.strata.compute.activity.Activity;
+import dev.strata.compute.activity.ActivityProbe;
+import dev.strata.compute.basebackup.TarUnpacker;
+import dev.strata.compute.config.ComputeSettings;
+import dev.strata.compute.pageserver.PageserverAccess;
+import dev.strata.pgcore.fs.FileTrees;
+import dev.strata.pgcore.id.NodeId;
+import dev.strata.pgcore.postgres.PostgresBinaries;
+import dev.strata.pgcore.postgres.PostgresServer;
+import dev.strata.safekeeper.election.Proposer;
+import dev.strata.safekeeper.receive.ComputeAddress;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The compute agent (architecture §2, §5): turns a timeline into a running stock PostgreSQL 17.
+ *
+ * <p>Start: elect a new term on the safekeepers (the epoch start E is the end of the
+ * timeline's durable WAL), wait until the pageserver has ingested up to E, unpack its
+ * basebackup at E into a fresh data directory, write the compute's configuration (quorum
+ * commit over the safekeepers, page images in WAL, no local fsync), start Postgres, and tell
+ * the safekeepers to stream from it. Nothing is acknowledged to a client before a majority
+ * of safekeepers has it, so the data directory can be thrown away at any moment.
+ *
+ * <p>Stop is a fast shutdown. The next start is a new term on a new basebackup.
+ */
+public final class ComputeNode implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ComputeNode.class);
+    /** Largest basebackup accepted (a bound on what a broken or hostile pageserver can write). */
+    private static final long MAX_BASEBACKUP_BYTES = 1L << 40;
+
+    private final ComputeSpec spec;
+    private final PageserverAccess pageserver;
+    private final PostgresBinaries binaries;
+    private final Consumer<String> progress;
+    private volatile ComputeState state = ComputeState.STOPPED;
+    private volatile String failure;
+    private PostgresServer postgres;
+    private ActivityProbe probe;
+    private StartedCompute started;
+
+    /**
+     * @param progress receives one line per step of a start ("electing a term", ...), for
+     *                 people watching; may be {@code s -> {}}
+     */
+    public ComputeNode(ComputeSpec spec, PageserverAccess pageserver, PostgresBinaries binaries,
+                       Consumer<String> progress) {
+        this.spec = spec;
+        this.pageserver = pageserver;
+        this.binaries = binaries;
+        this.progress = progress;
+    }
+
+    public ComputeSpec spec() {
+        return spec;
+    }
+
+    public ComputeState state() {
+        if (state == ComputeState.RUNNING && postgres != null && !postgres.isRunning()) {
+            failure = "PostgreSQL exited on its own; log " + postgres.logFile() + ":\n" + postgres.logTail(20);
+            state = ComputeState.FAILED;
+        }
+        return state;
+    }
+
+    /** Why the last start failed or the compute died, or null. */
+    public String failure() {
+        return failure;
+    }
+
+    /** The running compute, or null. */
+    public synchronized StartedCompute started() {
+        return state() == ComputeState.RUNNING ? started : null;
+    }
+
+    /** Runs the whole start sequence; on failure nothing is left running and the state is FAILED. */
+    public synchronized StartedCompute start() {
+        if (!state().canStart()) {
+            throw new IllegalStateException("compute for timeline " + spec.timeline() + " is " + state);
+        }
+        state = ComputeState.STARTING;
+        failure = null;
+        stopPostgresQuietly();
+        try {
+            started = startSequence();
+            state = ComputeState.RUNNING;
+            return started;
+        } catch (RuntimeException e) {
+            failure = e.getMessage();
+            state = ComputeState.FAILED;
+            stopPostgresQuietly();
+            throw e;
+        }
+    }
+
+    private StartedCompute startSequence() {
+        long t0 = System.nanoTime();
+        progress.accept("electing a term on " + spec.safekeepers().size() + " safekeepers");
+        Proposer proposer = new Proposer(spec.timeline(), spec.safekeepers(), spec.electionTimeout());
+        Proposer.Result elected = proposer.elect();
+        long t1 = System.nanoTime();
+        progress.accept("term " + elected.term() + " elected; WAL starts at " + elected.epochStart()
+                + "; waiting for the pageserver to reach it");
+
+        pageserver.awaitLsn(spec.timeline(), elected.epochStart(), spec.pageserverTimeout());
+        long t2 = System.nanoTime();
+
+        progress.accept("fetching the basebackup at " + elected.epochStart());
+        Path dataDir = spec.dataDir();
+        TarUnpacker.Unpacked unpacked;
+        try {
+            if (Files.exists(dataDir)) {
+                FileTrees.deleteRecursively(dataDir);
+            }
+            try (InputStream tar = pageserver.basebackup(spec.timeline(), elected.epochStart())) {
+                unpacked = new TarUnpacker(MAX_BASEBACKUP_BYTES).unpack(tar, dataDir, (files, bytes) -> { });
+            }
+            Files.writeString(dataDir.resolve("postgresql.conf"),
+                    "# Written by the Strata compute agent.\ninclude_if_exists = 'strata.conf'\n");
+            Files.writeString(dataDir.resolve("pg_hba.conf"), ComputeSettings.hbaConf());
+        } catch (IOException e) {
+            throw new ComputeStartException("timeline " + spec.timeline() + ": basebackup at " + elected.epochStart()
+                    + " could not be unpacked into " + dataDir + ": " + e.getMessage(), e);
+        }
+        long t3 = System.nanoTime();
+        progress.accept(String.format("basebackup unpacked: %d files, %.1f MB; starting PostgreSQL",
+                unpacked.files(), unpacked.bytes() / 1e6));
+
+        postgres = PostgresServer.builder()
+                .binaries(binaries)
+                .dataDir(dataDir)
+                .logFile(dataDir.resolveSibling(dataDir.getFileName() + ".log"))
+                .user(spec.user())
+                .password(spec.password())
+                .port(spec.port())
+                .settings(ComputeSettings.forCompute(spec.safekeepers(), spec.settings()))
+                .build();
+        try {
+            postgres.start();
+        } catch (RuntimeException e) {
+            throw new ComputeStartException("timeline " + spec.timeline() + ": PostgreSQL did not start on the "
+                    + "basebackup at " + elected.epochStart() + ": " + e.getMessage(), e);
+        }
+        long t4 = System.nanoTime();
+
+        ComputeAddress address = new ComputeAddress(elected.term(), postgres.host(), postgres.port(), spec.user(),
+                spec.password());
+        List<NodeId> streaming = proposer.streamFrom(address);
+        if (streaming.size() < proposer.quorum()) {
+            throw new ComputeStartException("timeline " + spec.timeline() + ": only " + streaming.size() + " of "
+                    + spec.safekeepers().size() + " safekeepers accepted to stream from the compute of term "
+                    + elected.term() + " (a majority of " + proposer.quorum() + " is needed for commits)");
+        }
+        probe = new ActivityProbe(postgres.jdbcUrl("postgres"), spec.user(), spec.password(), Instant.now());
+        StartedCompute s = new StartedCompute(elected.term(), elected.epochStart(), postgres.host(), postgres.port(),
+                streaming.stream().map(NodeId::toString).toList(), Duration.ofNanos(t1 - t0),
+                Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2), unpacked.bytes(), Duration.ofNanos(t4 - t3));
+        log.info("timeline={} term={} epochStart={} port={} compute started in {} ms", spec.timeline(),
+                elected.term(), elected.epochStart(), postgres.port(), s.total().toMillis());
+        return s;
+    }
+
+    /** Client activity now (open connections, last activity). */
+    public Activity activity() throws SQLException {
+        ActivityProbe p;
+        synchronized (this) {
+            p = probe;
+        }
+        if (p == null || state() != ComputeState.RUNNING) {
+            throw new SQLException("compute for timeline " + spec.timeline() + " is " + state());
+        }
+        return p.probe();
+    }
+
+    /** A libpq URI for a database on the running compute (with the password). */
+    public synchronized String connectionUri(String database) {
+        if (postgres == null) {
+            throw new IllegalStateException("compute for timeline " + spec.timeline() + " is not running");
+        }
+        return postgres.connectionUri(database);
+    }
+
+    /** The PostgreSQL log file of the current or last compute. */
+    public synchronized Path logFile() {
+        return postgres != null ? postgres.logFile() : spec.dataDir().resolveSibling(spec.dataDir().getFileName() + ".log");
+    }
+
+    /** Fast shutdown: open transactions abort; every acknowledged commit is already on the safekeepers. */
+    public synchronized void stop() {
+        if (state == ComputeState.STOPPED) {
+            return;
+        }
+        state = ComputeState.STOPPING;
+        try {
+            stopPostgresQuietly();
+        } finally {
+            state = ComputeState.STOPPED;
+        }
+    }
+
+    /** kill -9 of the postmaster (tests and fault injection). */
+    public synchronized void kill() {
+        if (postgres != null) {
+            postgres.kill();
+        }
+    }
+
+    private void stopPostgresQuietly() {
+        if (probe != null) {
+            probe.close();
+            probe = null;
+        }
+        if (postgres != null) {
+            try {
+                postgres.stop();
+            } catch (RuntimeException e) {
+                log.warn("timeline={} stopping PostgreSQL failed; killing it: {}", spec.timeline(), e.getMessage());
+                postgres.kill();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    /** For messages: never the password. */
+    @Override
+    public String toString() {
+        return "compute of timeline " + spec.timeline() + " (" + state + ")";
+    }
+}

@@ -1,0 +1,73 @@
+package dev.strata.compute.node;
+
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.safekeeper.election.Proposer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Everything needed to start a compute for a timeline.
+ *
+ * @param timeline          the timeline it writes
+ * @param safekeepers       the timeline's safekeepers (ids become {@code application_name}s in
+ *                          {@code synchronous_standby_names}; a majority must acknowledge each commit)
+ * @param dataDir           where the basebackup is unpacked; replaced at every start
+ * @param port              the compute's port on 127.0.0.1 (0: any free port; a fixed port keeps the
+ *                          endpoint's address across restarts)
+ * @param user              the database superuser the agent and the safekeepers log in as
+ * @param password          its password (the compute never uses {@code trust})
+ * @param settings          extra {@code postgresql.conf} settings, applied after the compute's own
+ * @param electionTimeout   bound on the election
+ * @param pageserverTimeout bound on waiting for the pageserver to reach the epoch start
+ */
+public record ComputeSpec(
+        TimelineId timeline,
+        List<Proposer.Member> safekeepers,
+        Path dataDir,
+        int port,
+        String user,
+        String password,
+        Map<String, String> settings,
+        Duration electionTimeout,
+        Duration pageserverTimeout) {
+
+    public ComputeSpec {
+        Objects.requireNonNull(timeline, "timeline is null");
+        Objects.requireNonNull(dataDir, "dataDir is null");
+        Objects.requireNonNull(user, "user is null");
+        Objects.requireNonNull(password, "password is null");
+        Objects.requireNonNull(electionTimeout, "electionTimeout is null");
+        Objects.requireNonNull(pageserverTimeout, "pageserverTimeout is null");
+        safekeepers = List.copyOf(safekeepers);
+        settings = Map.copyOf(settings);
+        if (safekeepers.isEmpty()) {
+            throw new IllegalArgumentException("a compute needs safekeepers: without them no commit is durable");
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port " + port + " is not a TCP port");
+        }
+        if (password.isEmpty()) {
+            throw new IllegalArgumentException("the compute's role needs a password: computes never use trust");
+        }
+    }
+
+    /** Defaults for the local cluster: any port, 30 s election, 60 s for the pageserver. */
+    public static ComputeSpec local(TimelineId timeline, List<Proposer.Member> safekeepers, Path dataDir,
+                                    String user, String password) {
+        return new ComputeSpec(timeline, safekeepers, dataDir, 0, user, password, Map.of(),
+                Duration.ofSeconds(30), Duration.ofSeconds(60));
+    }
+
+    public ComputeSpec withPort(int newPort) {
+        return new ComputeSpec(timeline, safekeepers, dataDir, newPort, user, password, settings, electionTimeout,
+                pageserverTimeout);
+    }
+
+    public ComputeSpec withSettings(Map<String, String> newSettings) {
+        return new ComputeSpec(timeline, safekeepers, dataDir, port, user, password, newSettings, electionTimeout,
+                pageserverTimeout);
+    }
+}

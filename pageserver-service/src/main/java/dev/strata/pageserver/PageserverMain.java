@@ -1,0 +1,88 @@
+package dev.strata.pageserver;
+
+import dev.strata.pageserver.http.PageserverConfig;
+import dev.strata.pageserver.http.PageserverServer;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * Runs one pageserver as a process. Arguments (each also as an environment variable
+ * {@code STRATA_PAGESERVER_<NAME>}, upper case, dashes as underscores; arguments win):
+ *
+ * <pre>
+ *   --data-dir DIR [--listen 127.0.0.1] [--http-port 0] [--pageservice-port 0]
+ *   [--pageservice-threads N] [--replication-user strata_replicator]
+ * </pre>
+ *
+ * The default replication password for WAL sources comes from {@code STRATA_REPLICATION_PASSWORD}
+ * (never the command line). Once both ports are bound it prints one line,
+ * {@code READY http=<port> pageservice=<port>}. SIGTERM stops it gracefully: ingest stops and
+ * every timeline flushes what it holds in memory.
+ */
+public final class PageserverMain {
+
+    private static final String[] OPTIONS = {"data-dir", "listen", "http-port", "pageservice-port",
+        "pageservice-threads", "replication-user"};
+
+    private PageserverMain() {
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        Map<String, String> opts = new HashMap<>();
+        for (String o : OPTIONS) {
+            String env = System.getenv("STRATA_PAGESERVER_" + o.toUpperCase().replace('-', '_'));
+            if (env != null && !env.isEmpty()) {
+                opts.put(o, env);
+            }
+        }
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("--") || i + 1 >= args.length || !java.util.List.of(OPTIONS).contains(a.substring(2))) {
+                usage("unexpected argument '" + a + "'");
+            }
+            opts.put(a.substring(2), args[++i]);
+        }
+        if (!opts.containsKey("data-dir")) {
+            usage("--data-dir is required");
+        }
+        PageserverConfig config = PageserverConfig.local(Path.of(opts.get("data-dir")),
+                System.getenv("STRATA_REPLICATION_PASSWORD"));
+        try {
+            config = new PageserverConfig(config.dataDir(), opts.getOrDefault("listen", PageserverConfig.DEFAULT_HOST),
+                    port(opts, "http-port"), port(opts, "pageservice-port"),
+                    opts.containsKey("pageservice-threads") ? Integer.parseInt(opts.get("pageservice-threads"))
+                            : config.pageServiceThreads(),
+                    opts.getOrDefault("replication-user", PageserverConfig.DEFAULT_REPLICATION_USER),
+                    config.replicationPassword(), config.storage(), config.timelineOptions());
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+        }
+        PageserverServer server = PageserverServer.start(config);
+        CountDownLatch stop = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stop.countDown();
+        }));
+        System.out.println("READY http=" + server.httpPort() + " pageservice=" + server.pageServicePort());
+        System.out.flush();
+        stop.await();
+    }
+
+    private static int port(Map<String, String> opts, String name) {
+        String v = opts.getOrDefault(name, "0");
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--" + name + " must be a port number, got '" + v + "'");
+        }
+    }
+
+    private static void usage(String problem) {
+        System.err.println("pageserver: " + problem);
+        System.err.println("usage: --data-dir DIR [--listen HOST] [--http-port N] [--pageservice-port N]"
+                + " [--pageservice-threads N] [--replication-user NAME]");
+        System.exit(64);
+    }
+}

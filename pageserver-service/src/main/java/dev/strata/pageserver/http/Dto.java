@@ -1,0 +1,128 @@
+package dev.strata.pageserver.http;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import dev.strata.pageserver.timeline.Timeline;
+import dev.strata.pageserver.timeline.TimelineManager;
+import dev.strata.pageserver.timeline.WalSource;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.serde.annotation.Serdeable;
+import java.util.List;
+
+/**
+ * JSON shapes of the pageserver management API (docs/pageserver.md). LSNs travel as {@code X/Y}
+ * text, timeline ids as 32 hex digits; unknown fields are refused. Conversion to domain types
+ * happens here and fails with {@link IllegalArgumentException} (HTTP 400) naming the field.
+ */
+public final class Dto {
+
+    private Dto() {
+    }
+
+    static Lsn parseLsn(String field, String text) {
+        if (text == null) {
+            throw new IllegalArgumentException(field + " is missing");
+        }
+        try {
+            return Lsn.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(field + ": " + e.getMessage());
+        }
+    }
+
+    static TimelineId parseTimelineId(String field, String text) {
+        if (text == null) {
+            throw new IllegalArgumentException(field + " is missing");
+        }
+        try {
+            return TimelineId.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(field + ": " + e.getMessage());
+        }
+    }
+
+    /** A walsender; user and password default to the pageserver's replication credentials. */
+    @Serdeable
+    @JsonIgnoreProperties(ignoreUnknown = false)
+    public record Source(String host, int port, @Nullable String user, @Nullable String password) {
+        WalSource toDomain(String defaultUser, String defaultPassword) {
+            String u = user == null ? defaultUser : user;
+            String p = password == null ? defaultPassword : password;
+            if (p == null) {
+                throw new IllegalArgumentException("WAL source " + host + ":" + port
+                        + ": no password given and the pageserver has no STRATA_REPLICATION_PASSWORD");
+            }
+            return new WalSource(host, port, u, p);
+        }
+
+        static Source of(WalSource s) {
+            return new Source(s.host(), s.port(), s.user(), null); // never echo a password
+        }
+    }
+
+    static List<WalSource> sources(List<Source> list, String user, String password) {
+        return list == null ? List.of() : list.stream().map(s -> {
+            if (s == null) {
+                throw new IllegalArgumentException("walSources holds a null entry");
+            }
+            return s.toDomain(user, password);
+        }).toList();
+    }
+
+    /**
+     * Create a timeline: with {@code initdb: true} from initdb's output, or WAL-only at
+     * {@code startLsn} (a segment start).
+     */
+    @Serdeable
+    @JsonIgnoreProperties(ignoreUnknown = false)
+    public record CreateTimeline(String timelineId, @Nullable String startLsn, @Nullable Boolean initdb,
+                                 @Nullable Boolean dataChecksums, @Nullable List<Source> walSources) {
+        TimelineManager.CreateRequest toDomain(String user, String password) {
+            return new TimelineManager.CreateRequest(parseTimelineId("timelineId", timelineId),
+                    startLsn == null ? null : parseLsn("startLsn", startLsn), Boolean.TRUE.equals(initdb),
+                    Boolean.TRUE.equals(dataChecksums), sources(walSources, user, password));
+        }
+    }
+
+    @Serdeable
+    @JsonIgnoreProperties(ignoreUnknown = false)
+    public record WalSources(List<Source> walSources) {
+    }
+
+    @Serdeable
+    public record Layers(int inMemory, int frozen, int delta, int image) {
+    }
+
+    @Serdeable
+    public record WalReceiver(String state, List<Source> sources) {
+    }
+
+    @Serdeable
+    public record TimelineStatus(String timelineId, String state, String reason, String startLsn, String lastRecordLsn,
+                                 String prevRecordLsn, String diskConsistentLsn, String diskConsistentPrevRecordLsn,
+                                 boolean dataChecksums, String base, Layers layers, WalReceiver walReceiver) {
+        static TimelineStatus of(Timeline t) {
+            Timeline.LastRecord last = t.lastRecord();
+            Timeline.LayerCounts c = t.layerCounts();
+            return new TimelineStatus(t.id().toString(), t.state().name().toLowerCase(), t.reason(),
+                    t.config().startLsn().toString(), last.lsn().toString(), last.prev().toString(),
+                    t.store().diskConsistentLsn().toString(), t.store().diskConsistentPrevRecordLsn().toString(),
+                    t.config().dataChecksums(), t.config().base().name().toLowerCase(),
+                    new Layers(c.inMemory(), c.frozen(), c.delta(), c.image()),
+                    new WalReceiver(t.walReceiverState(), t.config().walSources().stream().map(Source::of).toList()));
+        }
+    }
+
+    @Serdeable
+    public record Status(int timelines, int pageServicePort, List<String> broken) {
+    }
+
+    @Serdeable
+    public record WaitResult(String lastRecordLsn) {
+    }
+
+    @Serdeable
+    public record Error(String error, String message) {
+    }
+}

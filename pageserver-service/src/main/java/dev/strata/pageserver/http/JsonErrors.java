@@ -1,0 +1,31 @@
+package dev.strata.pageserver.http;
+
+import io.micronaut.context.annotation.Primary;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.MutableHttpResponse;
+import io.micronaut.http.server.exceptions.response.Error;
+import io.micronaut.http.server.exceptions.response.ErrorContext;
+import io.micronaut.http.server.exceptions.response.ErrorResponseProcessor;
+import jakarta.inject.Singleton;
+import java.util.stream.Collectors;
+
+/**
+ * Gives the errors Micronaut produces itself (malformed JSON, unknown fields, wrong types, a
+ * missing query parameter, a body over the size limit, an unknown path) the same JSON shape as
+ * {@link ErrorMapping}'s, so a client parses every error one way.
+ */
+@Primary
+@Singleton
+final class JsonErrors implements ErrorResponseProcessor<Dto.Error> {
+
+    @Override
+    public MutableHttpResponse<Dto.Error> processResponse(ErrorContext context, MutableHttpResponse<?> base) {
+        String kind = context.getRootCause().map(t -> t.getClass().getSimpleName())
+                .orElseGet(() -> base.getStatus().getReason());
+        String message = context.getErrors().stream().map(Error::getMessage).collect(Collectors.joining("; "));
+        if (message.isEmpty()) {
+            message = base.getStatus().getReason();
+        }
+        return base.contentType(MediaType.APPLICATION_JSON_TYPE).body(new Dto.Error(kind, message));
+    }
+}

@@ -1,0 +1,90 @@
+package dev.strata.pageserver.http;
+
+import dev.strata.pageserver.timeline.Timeline;
+import dev.strata.pageserver.timeline.TimelineState;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Delete;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.PathVariable;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.Put;
+import io.micronaut.http.annotation.QueryValue;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The pageserver management API (docs/pageserver.md). Thin: parses, delegates to the
+ * {@link PageserverNode}'s timelines, leaves errors to {@link ErrorMapping}. On the blocking
+ * executor: creation runs initdb, deletion and waits block.
+ */
+@Controller("/v1")
+@ExecuteOn(TaskExecutors.BLOCKING)
+public final class PageserverController {
+
+    /** Longest {@code timeout} of the wait endpoint, in milliseconds. */
+    static final long MAX_WAIT_MILLIS = 600_000;
+
+    private final PageserverNode node;
+
+    public PageserverController(PageserverNode node) {
+        this.node = node;
+    }
+
+    @Get("/status")
+    public Dto.Status status() {
+        List<Timeline> all = node.timelines().list();
+        return new Dto.Status(all.size(), node.pageServicePort(),
+                all.stream().filter(t -> t.state() == TimelineState.BROKEN).map(t -> t.id().toString()).toList());
+    }
+
+    @Post("/timelines")
+    public HttpResponse<Dto.TimelineStatus> create(@Body Dto.CreateTimeline body) {
+        Timeline t = node.timelines().create(body.toDomain(node.config().replicationUser(),
+                node.config().replicationPassword()));
+        return HttpResponse.created(Dto.TimelineStatus.of(t));
+    }
+
+    @Get("/timelines")
+    public List<Dto.TimelineStatus> list() {
+        return node.timelines().list().stream().map(Dto.TimelineStatus::of).toList();
+    }
+
+    @Get("/timelines/{id}")
+    public Dto.TimelineStatus get(@PathVariable String id) {
+        return Dto.TimelineStatus.of(node.timelines().get(Dto.parseTimelineId("timeline id", id)));
+    }
+
+    @Delete("/timelines/{id}")
+    public HttpResponse<Void> delete(@PathVariable String id) {
+        node.timelines().delete(Dto.parseTimelineId("timeline id", id));
+        return HttpResponse.status(HttpStatus.NO_CONTENT);
+    }
+
+    @Put("/timelines/{id}/wal-sources")
+    public Dto.TimelineStatus walSources(@PathVariable String id, @Body Dto.WalSources body) {
+        Timeline t = node.timelines().get(Dto.parseTimelineId("timeline id", id));
+        if (body.walSources() == null) {
+            throw new IllegalArgumentException("walSources is missing");
+        }
+        t.setWalSources(Dto.sources(body.walSources(), node.config().replicationUser(), node.config().replicationPassword()));
+        return Dto.TimelineStatus.of(t);
+    }
+
+    /** Waits until WAL up to {@code lsn} is ingested ({@code timeout} ms, default 30 000). */
+    @Get("/timelines/{id}/wait")
+    public Dto.WaitResult await(@PathVariable String id, @QueryValue String lsn, @QueryValue @Nullable Long timeout) {
+        Timeline t = node.timelines().get(Dto.parseTimelineId("timeline id", id));
+        long ms = timeout == null ? 30_000 : timeout;
+        if (ms < 0 || ms > MAX_WAIT_MILLIS) {
+            throw new IllegalArgumentException("timeout " + ms + " ms is outside 0.." + MAX_WAIT_MILLIS);
+        }
+        t.awaitLsn(Dto.parseLsn("lsn", lsn), Duration.ofMillis(ms));
+        return new Dto.WaitResult(t.lastRecordLsn().toString());
+    }
+}

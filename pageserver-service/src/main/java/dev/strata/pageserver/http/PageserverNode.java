@@ -1,0 +1,63 @@
+package dev.strata.pageserver.http;
+
+import dev.strata.pageserver.pageservice.PageServer;
+import dev.strata.pageserver.pageservice.PageService;
+import dev.strata.pageserver.timeline.TimelineManager;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A pageserver without its HTTP front: the timelines (loaded from the data directory at start),
+ * the event loop their WAL receivers share, and the page service on its data port.
+ */
+public final class PageserverNode implements AutoCloseable {
+
+    private final PageserverConfig config;
+    private final EventLoopGroup walGroup;
+    private final TimelineManager timelines;
+    private final PageServer pageServer;
+
+    public PageserverNode(PageserverConfig config) {
+        this.config = config;
+        this.walGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        TimelineManager tm = null;
+        try {
+            tm = new TimelineManager(config.dataDir(), config.storage(), config.timelineOptions(), walGroup);
+            tm.loadAll();
+            this.timelines = tm;
+            this.pageServer = PageServer.start(config.listenHost(), config.pageServicePort(), new PageService(tm),
+                    config.pageServiceThreads());
+        } catch (RuntimeException e) {
+            if (tm != null) {
+                tm.close();
+            }
+            walGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw e;
+        }
+    }
+
+    public PageserverConfig config() {
+        return config;
+    }
+
+    public TimelineManager timelines() {
+        return timelines;
+    }
+
+    public int pageServicePort() {
+        return pageServer.port();
+    }
+
+    /** Stops serving pages, then stops every timeline with a final flush. */
+    @Override
+    public void close() {
+        try {
+            pageServer.close();
+        } finally {
+            timelines.close();
+            walGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package dev.strata.pageserver.http;
+
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.server.EmbeddedServer;
+import java.net.URI;
+import java.util.Map;
+
+/**
+ * A running pageserver: the {@link PageserverNode} plus its management API on Micronaut's Netty
+ * server. Several can run in one JVM (tests): each has its own context and ports.
+ */
+public final class PageserverServer implements AutoCloseable {
+
+    /** Largest HTTP request body accepted. */
+    public static final int MAX_REQUEST_BYTES = 64 * 1024;
+
+    private final PageserverNode node;
+    private final ApplicationContext context;
+    private final EmbeddedServer http;
+
+    private PageserverServer(PageserverNode node, ApplicationContext context) {
+        this.node = node;
+        this.context = context;
+        this.http = context.getBean(EmbeddedServer.class);
+    }
+
+    public static PageserverServer start(PageserverConfig config) {
+        PageserverNode node = new PageserverNode(config);
+        try {
+            ApplicationContext ctx = ApplicationContext.builder()
+                    .properties(Map.of(
+                            "micronaut.application.name", "pageserver",
+                            "micronaut.server.host", config.listenHost(),
+                            "micronaut.server.port", config.httpPort() == 0 ? -1 : config.httpPort(),
+                            "micronaut.server.max-request-size", MAX_REQUEST_BYTES,
+                            "micronaut.banner.enabled", false))
+                    .singletons(node)
+                    .deduceEnvironment(false)
+                    .start();
+            PageserverServer s = new PageserverServer(node, ctx);
+            s.http.start();
+            return s;
+        } catch (RuntimeException e) {
+            node.close();
+            throw e;
+        }
+    }
+
+    public PageserverNode node() {
+        return node;
+    }
+
+    public URI url() {
+        return URI.create("http://" + http.getHost() + ":" + http.getPort());
+    }
+
+    public int httpPort() {
+        return http.getPort();
+    }
+
+    public int pageServicePort() {
+        return node.pageServicePort();
+    }
+
+    /** Graceful: HTTP first, then the page service, then every timeline flushes. */
+    @Override
+    public void close() {
+        try {
+            context.close();
+        } finally {
+            node.close();
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package dev.strata.pageserver.pageservice;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.util.List;
+
+/**
+ * Frames and decodes page-service requests: {@code u32 length}, then that many bytes (at most
+ * {@link PageProtocol#MAX_REQUEST_FRAME}). A bad frame raises a {@link ProtocolException} once;
+ * everything after it is discarded (the handler answers with an error frame and closes).
+ */
+public final class PageRequestDecoder extends ByteToMessageDecoder {
+
+    private boolean failed;
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (failed) {
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        while (in.readableBytes() >= 4) {
+            long length = in.getUnsignedInt(in.readerIndex());
+            if (length < 1 || length > PageProtocol.MAX_REQUEST_FRAME) {
+                failed = true;
+                in.skipBytes(in.readableBytes());
+                throw new ProtocolException("request frame length " + length + " is outside 1.."
+                        + PageProtocol.MAX_REQUEST_FRAME);
+            }
+            if (in.readableBytes() < 4 + length) {
+                return;
+            }
+            in.skipBytes(4);
+            ByteBuf frame = in.readSlice((int) length);
+            try {
+                out.add(PageCodec.decodeRequest(frame.nioBuffer()));
+            } catch (ProtocolException e) {
+                failed = true;
+                in.skipBytes(in.readableBytes());
+                throw e;
+            }
+        }
+    }
+}

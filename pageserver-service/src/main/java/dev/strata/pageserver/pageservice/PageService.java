@@ -1,0 +1,129 @@
+package dev.strata.pageserver.pageservice;
+
+import dev.strata.pageserver.basebackup.Basebackup;
+import dev.strata.pageserver.datadir.BlockCount;
+import dev.strata.pageserver.datadir.DbDirectory;
+import dev.strata.pageserver.datadir.RelDirectory;
+import dev.strata.pageserver.key.Key;
+import dev.strata.pageserver.timeline.Timeline;
+import dev.strata.pageserver.timeline.TimelineException;
+import dev.strata.pageserver.timeline.TimelineManager;
+import dev.strata.pgcore.lsn.Lsn;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What the page service answers, apart from the wire: resolves the timeline and the LSN (0 is
+ * the last record LSN), waits (bounded) for WAL up to it, and reads the store. Blocking: runs
+ * on the page service's executor, never on an event loop. Failures are
+ * {@link TimelineException}s whose kind becomes the error frame's code.
+ */
+public final class PageService {
+
+    private static final byte[] ZERO_PAGE = new byte[PageProtocol.PAGE_SIZE];
+
+    private final TimelineManager timelines;
+
+    public PageService(TimelineManager timelines) {
+        this.timelines = timelines;
+    }
+
+    public PageResponse answer(PageRequest request) {
+        Timeline t = timelines.get(request.timeline());
+        Lsn lsn = resolve(t, request);
+        return switch (request) {
+            case PageRequest.GetPage g -> new PageResponse.Page(g.requestId(), lsn, page(t, g, lsn));
+            case PageRequest.RelSize s -> new PageResponse.RelSize(s.requestId(), lsn,
+                    size(t, Key.relationSize(s.spcOid(), s.dbOid(), s.relNumber(), s.fork()), lsn));
+            case PageRequest.ListDatabases d -> {
+                List<DbDirectory.Db> dbs = List.copyOf(DbDirectory.decode(
+                        t.store().getValue(Key.databaseDirectory(), lsn, t.redo())).entries());
+                yield new PageResponse.Databases(d.requestId(), lsn, dbs);
+            }
+            case PageRequest.ListRelations r -> {
+                List<RelDirectory.RelFork> rels = List.copyOf(RelDirectory.decode(
+                        t.store().getValue(Key.relationDirectory(r.spcOid(), r.dbOid()), lsn, t.redo())).entries());
+                yield new PageResponse.Relations(r.requestId(), lsn, rels);
+            }
+            case PageRequest.WaitLsn w -> new PageResponse.LsnReached(w.requestId(), t.lastRecordLsn());
+            case PageRequest.Basebackup b -> throw new IllegalArgumentException("basebackup is streamed, see basebackup()");
+        };
+    }
+
+    private static Lsn resolve(Timeline t, PageRequest r) {
+        if (!r.lsn().isValid()) {
+            if (r instanceof PageRequest.WaitLsn) {
+                throw new TimelineException(TimelineException.Kind.BAD_REQUEST, "wait-for-LSN needs an LSN, got 0/0");
+            }
+            Lsn last = t.lastRecordLsn();
+            t.awaitLsn(last, Duration.ZERO.plusMillis(1)); // state and range checks
+            return last;
+        }
+        t.awaitLsn(r.lsn(), Duration.ofMillis(r.waitMillis()));
+        return r.lsn();
+    }
+
+    private static byte[] page(Timeline t, PageRequest.GetPage g, Lsn lsn) {
+        if (g.blockNo() == Key.SIZE_MARKER) {
+            throw new TimelineException(TimelineException.Kind.BAD_REQUEST, "block number " + Integer.toUnsignedString(
+                    g.blockNo()) + " is InvalidBlockNumber, not a block");
+        }
+        long blocks = size(t, Key.relationSize(g.spcOid(), g.dbOid(), g.relNumber(), g.fork()), lsn);
+        String rel = "rel " + Integer.toUnsignedString(g.spcOid()) + "/" + Integer.toUnsignedString(g.dbOid()) + "/"
+                + Integer.toUnsignedString(g.relNumber()) + "." + g.fork();
+        if (blocks < 0) {
+            throw new TimelineException(TimelineException.Kind.NOT_FOUND, "timeline " + t.id() + ": " + rel
+                    + " does not exist at " + lsn);
+        }
+        if (Integer.toUnsignedLong(g.blockNo()) >= blocks) {
+            throw new TimelineException(TimelineException.Kind.NOT_FOUND, "timeline " + t.id() + ": " + rel + " block "
+                    + Integer.toUnsignedString(g.blockNo()) + " is beyond its size of " + blocks + " blocks at " + lsn);
+        }
+        byte[] page = t.store().getValue(Key.relationBlock(g.spcOid(), g.dbOid(), g.relNumber(), g.fork(), g.blockNo()),
+                lsn, t.redo());
+        // Below the size and never written: an extension PostgreSQL did not WAL-log yet, a zero page.
+        return page == null ? ZERO_PAGE : page;
+    }
+
+    private static long size(Timeline t, Key sizeKey, Lsn lsn) {
+        return BlockCount.decode(t.store().getValue(sizeKey, lsn, t.redo()));
+    }
+
+    /**
+     * Writes the basebackup tar at the request's LSN to {@code out}; returns the LSN and prev
+     * record LSN it is at. With LSN 0 it is the last record LSN, whose prev is known; an explicit
+     * LSN must be the last record LSN or the disk-consistent LSN, the two whose prev is known.
+     */
+    public PageResponse.BasebackupEnd basebackup(PageRequest.Basebackup b, OutputStream out) throws IOException {
+        Timeline t = timelines.get(b.timeline());
+        Lsn lsn;
+        Lsn prev;
+        if (!b.lsn().isValid()) {
+            t.awaitLsn(t.lastRecordLsn(), Duration.ofMillis(1));
+            Timeline.LastRecord last = t.lastRecord();
+            lsn = last.lsn();
+            prev = last.prev();
+        } else {
+            t.awaitLsn(b.lsn(), Duration.ofMillis(b.waitMillis()));
+            lsn = b.lsn();
+            Timeline.LastRecord last = t.lastRecord();
+            if (last.lsn().equals(lsn)) {
+                prev = last.prev();
+            } else if (t.store().diskConsistentLsn().equals(lsn)) {
+                prev = t.store().diskConsistentPrevRecordLsn();
+            } else {
+                throw new TimelineException(TimelineException.Kind.BAD_REQUEST, "timeline " + t.id()
+                        + ": basebackup at " + lsn + " needs the start of the record ending there; known only for the"
+                        + " last record LSN " + last.lsn() + " and the disk-consistent LSN " + t.store().diskConsistentLsn());
+            }
+        }
+        if (!prev.isValid()) {
+            throw new TimelineException(TimelineException.Kind.UNAVAILABLE, "timeline " + t.id() + ": the start of the"
+                    + " record ending at " + lsn + " is not known yet (restarted without it); retry after the next record");
+        }
+        Basebackup.write(t.store(), t.redo(), lsn, prev, out);
+        return new PageResponse.BasebackupEnd(b.requestId(), lsn, prev);
+    }
+}

@@ -1,0 +1,431 @@
+package dev.strata.pageserver.timeline;
+
+import dev.strata.pageserver.ingest.RmgrRegistry;
+import dev.strata.pageserver.ingest.WalIngest;
+import dev.strata.pageserver.ingest.WalReceiver;
+import dev.strata.pageserver.ingest.WalWaitTimeoutException;
+import dev.strata.pageserver.key.Key;
+import dev.strata.pageserver.layer.DeltaLayer;
+import dev.strata.pageserver.layer.ImageLayer;
+import dev.strata.pageserver.layer.LayerMap;
+import dev.strata.pageserver.layer.Redo;
+import dev.strata.pageserver.redo.PageserverRedo;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.pgcore.replication.ReplicationClient;
+import io.netty.channel.EventLoopGroup;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One timeline at work: its {@link LayerStore}, the {@link WalIngest} that fills it, the
+ * {@link WalReceiver} that streams WAL from one of its {@link WalSource}s, and a flusher thread
+ * that writes frozen in-memory layers to delta files and then compacts. Reads enter through
+ * {@link #getValue} (any thread; waits, bounded, for WAL up to the LSN); WAL enters on the
+ * receiver's thread. Nothing here runs on a Netty event loop.
+ *
+ * <p>Flush policy: the open layer freezes by size in the store (checkpoint distance), or at the
+ * next record boundary once it has held data for {@link Options#flushInterval()}; the flusher
+ * writes frozen layers as soon as they exist, then runs compaction. While
+ * {@link Options#maxFrozenLayers()} frozen layers wait, ingest waits (backpressure).
+ */
+public final class Timeline implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Timeline.class);
+
+    /**
+     * @param flushInterval   freeze the open layer once it has held data this long
+     * @param maxFrozenLayers ingest waits while this many frozen layers await their flush
+     * @param connectTimeout  for each connection to a WAL source
+     * @param applicationName how this pageserver names itself to walsenders
+     */
+    public record Options(Duration flushInterval, int maxFrozenLayers, Duration connectTimeout, String applicationName) {
+        public static final Options DEFAULTS = new Options(Duration.ofSeconds(10), 4, Duration.ofSeconds(5), "pageserver");
+
+        public Options {
+            if (flushInterval.isNegative() || flushInterval.isZero()) {
+                throw new IllegalArgumentException("flush interval must be positive, got " + flushInterval);
+            }
+            if (maxFrozenLayers < 1) {
+                throw new IllegalArgumentException("max frozen layers must be at least 1, got " + maxFrozenLayers);
+            }
+        }
+    }
+
+    /** Last record LSN and the start of that record, read together. */
+    public record LastRecord(Lsn lsn, Lsn prev) {
+    }
+
+    private final java.nio.file.Path dir;
+    private final LayerStore store;
+    private final WalIngest ingest;
+    private final Redo redo = new PageserverRedo();
+    private final EventLoopGroup group;
+    private final Options options;
+    private final Object lifecycle = new Object();
+    private final Object flushWake = new Object();
+    private final Thread flusher;
+    private volatile TimelineConfig config;
+    private volatile WalReceiver receiver;
+    private volatile TimelineState state = TimelineState.CREATING;
+    private volatile String reason = "";
+    private volatile long openSinceNanos;
+    private volatile Lsn lastSeenOpenLsn = Lsn.INVALID;
+    private volatile boolean flushEnabled = true;
+
+    /** A timeline over an opened or created store; {@link #activate} starts ingest and flushing. */
+    public Timeline(java.nio.file.Path dir, TimelineConfig config, LayerStore store, EventLoopGroup group,
+                    Options options) {
+        if (!config.id().equals(store.timelineId())) {
+            throw new IllegalArgumentException("timeline config " + config.id() + " does not match the store's "
+                    + store.timelineId());
+        }
+        this.dir = dir;
+        this.config = config;
+        this.store = store;
+        this.group = group;
+        this.options = options;
+        // TODO(ingest-meta): pass store.diskConsistentPrevRecordLsn() once WalIngest takes it.
+        this.ingest = new WalIngest(store, RmgrRegistry.defaults(), config.dataChecksums(), config.base());
+        store.prevRecordLsnSource(ingest::prevRecordLsn);
+        store.limitFrozenLayers(options.maxFrozenLayers());
+        this.flusher = Thread.ofPlatform().daemon().name("flush-" + config.id()).unstarted(this::flushLoop);
+    }
+
+    public TimelineId id() {
+        return config.id();
+    }
+
+    public TimelineConfig config() {
+        return config;
+    }
+
+    public java.nio.file.Path directory() {
+        return dir;
+    }
+
+    public LayerStore store() {
+        return store;
+    }
+
+    public Redo redo() {
+        return redo;
+    }
+
+    public TimelineState state() {
+        TimelineState s = state;
+        WalReceiver r = receiver;
+        if (s == TimelineState.ACTIVE && r != null && r.failure() != null) {
+            return TimelineState.BROKEN;
+        }
+        return s;
+    }
+
+    /** Why the timeline is broken or stopped ("" when active). */
+    public String reason() {
+        WalReceiver r = receiver;
+        if (state == TimelineState.ACTIVE && r != null && r.failure() != null) {
+            return "ingest stopped: " + r.failure().getMessage();
+        }
+        return reason;
+    }
+
+    /** Starts the flusher and, if the timeline has WAL sources, the WAL receiver. */
+    public void activate() {
+        synchronized (lifecycle) {
+            move(TimelineState.ACTIVE, "");
+            flusher.start();
+            startReceiver(config.walSources());
+        }
+        log.info("timeline={} active start_lsn={} disk_consistent_lsn={} sources={}", id(), config.startLsn(),
+                store.diskConsistentLsn(), config.walSources());
+    }
+
+    /** Marks a timeline that failed while being created or loaded. */
+    public void markBroken(String why) {
+        synchronized (lifecycle) {
+            move(TimelineState.BROKEN, why);
+        }
+        log.error("timeline={} broken: {}", id(), why);
+    }
+
+    /**
+     * Replaces the WAL sources: stops the receiver and starts one on the new sources, resuming at
+     * the last record ingested (the same {@link WalIngest}, so LSNs and {@code xl_prev} carry on).
+     */
+    public void setWalSources(List<WalSource> sources) {
+        synchronized (lifecycle) {
+            if (state != TimelineState.ACTIVE) {
+                throw new TimelineException(TimelineException.Kind.UNAVAILABLE, "timeline " + id() + " is "
+                        + state().name().toLowerCase() + (reason().isEmpty() ? "" : ": " + reason())
+                        + "; its WAL sources cannot change");
+            }
+            TimelineConfig next = config.withWalSources(sources);
+            next.write(dir);
+            config = next;
+            WalReceiver old = receiver;
+            receiver = null;
+            if (old != null) {
+                old.close();
+            }
+            startReceiver(sources);
+        }
+        log.info("timeline={} WAL sources now {}", id(), sources);
+    }
+
+    private void startReceiver(List<WalSource> sources) {
+        if (sources.isEmpty()) {
+            return;
+        }
+        // TODO(ingest-meta): the list-taking WalReceiver fails over between sources; until then the first one.
+        WalSource s = sources.get(0);
+        ReplicationClient.Options o = new ReplicationClient.Options(s.host(), s.port(), s.user(), s.password(),
+                options.applicationName(), options.connectTimeout());
+        Lsn segmentStart = config.startLsn().segmentStart(16 << 20);
+        receiver = new WalReceiver(id().toString(), ingest, segmentStart, o, group).start();
+    }
+
+    /** "none" without sources, else the receiver's own description. */
+    public String walReceiverState() {
+        WalReceiver r = receiver;
+        return r == null ? "none" : r.state();
+    }
+
+    public Lsn lastRecordLsn() {
+        return store.lastRecordLsn();
+    }
+
+    /**
+     * The last record LSN and the start of that record, consistent with each other. Before the
+     * first record after a restart the prev is the one persisted with the disk-consistent LSN.
+     */
+    public LastRecord lastRecord() {
+        for (int i = 0; i < 10_000; i++) {
+            Lsn last = store.lastRecordLsn();
+            if (last.equals(store.diskConsistentLsn())) {
+                return new LastRecord(last, store.diskConsistentPrevRecordLsn());
+            }
+            Lsn reported = store.prevRecordLsn();
+            if (reported.isValid() && store.lastRecordLsn().equals(last)) {
+                return new LastRecord(last, reported);
+            }
+            WalReceiver r = receiver;
+            if (r != null) {
+                Lsn l1 = r.lastRecordLsn();
+                Lsn p = r.prevRecordLsn();
+                Lsn l2 = r.lastRecordLsn();
+                // p was read between two equal reads of the last LSN, and a later record never
+                // starts below it: so p is the start of the record that ends there.
+                if (l1.equals(l2) && l1.equals(last) && p.isValid() && p.isBefore(l1)) {
+                    return new LastRecord(last, p);
+                }
+            }
+            Thread.onSpinWait();
+        }
+        return new LastRecord(store.lastRecordLsn(), Lsn.INVALID);
+    }
+
+    /**
+     * Waits until WAL up to {@code lsn} is ingested. Fails at once for an LSN below the start, a
+     * timeline that cannot serve, or one whose ingest stopped below {@code lsn}; after
+     * {@code timeout} with {@link TimelineException.Kind#WAIT_TIMEOUT}.
+     */
+    public void awaitLsn(Lsn lsn, Duration timeout) {
+        checkReadable(lsn);
+        if (lsn.compareTo(store.lastRecordLsn()) <= 0) {
+            return;
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            WalReceiver r = receiver;
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new TimelineException(TimelineException.Kind.WAIT_TIMEOUT, "timeline " + id() + ": WAL up to "
+                        + lsn + " not ingested after " + timeout.toMillis() + " ms; last record LSN "
+                        + store.lastRecordLsn() + " (receiver: " + walReceiverState() + ")");
+            }
+            try {
+                if (r == null) {
+                    Thread.sleep(Math.min(TimeUnit.NANOSECONDS.toMillis(left) + 1, 50));
+                } else {
+                    r.awaitLsn(lsn, Duration.ofNanos(left));
+                }
+            } catch (WalWaitTimeoutException e) {
+                // loop: the deadline check above reports it
+            } catch (IllegalStateException e) {
+                if (receiver == r) { // not a swap of sources: ingest stopped or the timeline closed
+                    throw new TimelineException(TimelineException.Kind.UNAVAILABLE, e.getMessage(), e);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new TimelineException(TimelineException.Kind.UNAVAILABLE, "timeline " + id()
+                        + ": interrupted waiting for " + lsn, e);
+            }
+            if (lsn.compareTo(store.lastRecordLsn()) <= 0) {
+                return;
+            }
+            if (state == TimelineState.STOPPED) {
+                checkReadable(lsn);
+            }
+        }
+    }
+
+    private void checkReadable(Lsn lsn) {
+        TimelineState s = state;
+        if (!s.servesReads()) {
+            throw new TimelineException(TimelineException.Kind.UNAVAILABLE, "timeline " + id() + " is "
+                    + s.name().toLowerCase() + (reason.isEmpty() ? "" : ": " + reason));
+        }
+        if (lsn.isBefore(config.startLsn())) {
+            throw new TimelineException(TimelineException.Kind.LSN_OUT_OF_RANGE, "timeline " + id() + ": LSN " + lsn
+                    + " is below the timeline's history, which starts at " + config.startLsn());
+        }
+    }
+
+    /**
+     * The value of {@code key} at {@code lsn} (null: none), after waiting up to {@code wait} for
+     * WAL up to {@code lsn}. The caller must not be a Netty event loop: this reads disk.
+     */
+    public byte[] getValue(Key key, Lsn lsn, Duration wait) {
+        awaitLsn(lsn, wait);
+        return store.getValue(key, lsn, redo);
+    }
+
+    /** Layer counts by kind: open/frozen in-memory, delta and image files. */
+    public record LayerCounts(int inMemory, int frozen, int delta, int image) {
+    }
+
+    public LayerCounts layerCounts() {
+        LayerMap m = store.layerMap();
+        return new LayerCounts(m.open() == null ? 0 : 1, m.frozen().size(), m.deltas().size(), m.images().size());
+    }
+
+    /** Freezes and flushes now (tests, shutdown with ingest stopped). */
+    public Lsn flushNow() {
+        store.requestFreeze();
+        synchronized (flushWake) {
+            flushWake.notifyAll();
+        }
+        return store.diskConsistentLsn();
+    }
+
+    private void flushLoop() {
+        while (flushEnabled) {
+            try {
+                synchronized (flushWake) {
+                    flushWake.wait(200);
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (!flushEnabled) {
+                return;
+            }
+            try {
+                flushOnce();
+            } catch (RuntimeException e) {
+                if (!flushEnabled) {
+                    return;
+                }
+                log.error("timeline={} flush failed", id(), e);
+                synchronized (lifecycle) {
+                    if (state.canMoveTo(TimelineState.BROKEN)) {
+                        move(TimelineState.BROKEN, "flush failed: " + e.getMessage());
+                    }
+                }
+                WalReceiver r = receiver;
+                if (r != null) {
+                    r.close();
+                }
+                return;
+            }
+        }
+    }
+
+    private void flushOnce() {
+        if (store.frozenLayerCount() > 0) {
+            store.flush();
+            List<ImageLayer> images = store.compact(redo);
+            if (!images.isEmpty()) {
+                log.info("timeline={} compaction wrote {} image layers", id(), images.size());
+            }
+            return;
+        }
+        Lsn last = store.lastRecordLsn();
+        if (store.openLayerBytes() == 0) {
+            lastSeenOpenLsn = Lsn.INVALID;
+            return;
+        }
+        if (!lastSeenOpenLsn.isValid()) {
+            lastSeenOpenLsn = last;
+            openSinceNanos = System.nanoTime();
+        } else if (System.nanoTime() - openSinceNanos >= options.flushInterval().toNanos()) {
+            store.requestFreeze(); // taken by the ingest thread at the next record
+            openSinceNanos = System.nanoTime();
+        }
+    }
+
+    private void move(TimelineState next, String why) {
+        if (state == next) {
+            return;
+        }
+        if (!state.canMoveTo(next)) {
+            throw new IllegalStateException("timeline " + id() + ": " + state + " cannot become " + next);
+        }
+        state = next;
+        reason = why;
+    }
+
+    /**
+     * Stops ingest and the flusher; with {@code flush}, writes what ingest holds in memory so a
+     * restart re-ingests nothing (graceful shutdown). Then closes the store's files.
+     */
+    public void shutdown(boolean flush) {
+        synchronized (lifecycle) {
+            if (state == TimelineState.STOPPED) {
+                return;
+            }
+            TimelineState before = state;
+            move(TimelineState.STOPPED, "shut down");
+            WalReceiver r = receiver;
+            if (r != null) {
+                r.close(); // joins the ingest thread: WalIngest is quiet from here on
+            }
+            flushEnabled = false;
+            synchronized (flushWake) {
+                flushWake.notifyAll();
+            }
+            if (flusher.isAlive()) {
+                flusher.interrupt();
+                try {
+                    flusher.join(30_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            if (flush && before == TimelineState.ACTIVE) {
+                try {
+                    store.freezeAndFlush();
+                } catch (RuntimeException e) {
+                    log.error("timeline={} final flush failed; WAL after {} is re-ingested at the next start",
+                            id(), store.diskConsistentLsn(), e);
+                }
+            }
+            store.close();
+        }
+        log.info("timeline={} stopped disk_consistent_lsn={}", id(), store.diskConsistentLsn());
+    }
+
+    @Override
+    public void close() {
+        shutdown(true);
+    }
+
+    /** Delta layer files (for status). */
+    public List<DeltaLayer> deltaLayers() {
+        return store.layerMap().deltas();
+    }
+}

@@ -1,0 +1,231 @@
+package dev.strata.pageserver.timeline;
+
+import dev.strata.pageserver.ingest.TimelineBase;
+import dev.strata.pageserver.initdb.InitdbImport;
+import dev.strata.pgcore.fs.CrashSafe;
+import dev.strata.pgcore.fs.FileTrees;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.pgcore.postgres.PostgresBinaries;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every timeline under a pageserver's data directory: {@code <data>/timelines/<id>/} holds
+ * {@code timeline.conf} and {@code layers/} (the {@link LayerStore}). Creates (from initdb
+ * output, or empty at a WAL start LSN), loads at start, deletes. A timeline is prepared in
+ * {@code <id>.creating} and renamed into place when complete, so a crash mid-creation leaves no
+ * half timeline (the leftover is removed at the next start); a delete renames to
+ * {@code <id>.deleting} before removing files, for the same reason.
+ */
+public final class TimelineManager implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(TimelineManager.class);
+    static final String CREATING_SUFFIX = ".creating";
+    static final String DELETING_SUFFIX = ".deleting";
+    static final String LAYERS = "layers";
+
+    /**
+     * What to create.
+     *
+     * @param startLsn      for a WAL-only timeline: where its WAL starts (a segment start); null with initdb
+     * @param initdb        run initdb and import its output (the timeline starts at initdb's end)
+     * @param dataChecksums initdb with {@code --data-checksums}; for WAL-only: whether the cluster has them
+     */
+    public record CreateRequest(TimelineId id, Lsn startLsn, boolean initdb, boolean dataChecksums,
+                                List<WalSource> walSources) {
+        public CreateRequest {
+            if (id == null) {
+                throw new IllegalArgumentException("timeline id is missing");
+            }
+            if (initdb == (startLsn != null)) {
+                throw new IllegalArgumentException("timeline " + id + ": give either initdb or a start LSN, not "
+                        + (initdb ? "both" : "neither"));
+            }
+            if (startLsn != null && (!startLsn.isValid() || startLsn.segmentOffset(16 << 20) != 0)) {
+                throw new IllegalArgumentException("timeline " + id + ": start LSN " + startLsn
+                        + " must be a WAL segment start (16 MiB segments)");
+            }
+            walSources = walSources == null ? List.of() : List.copyOf(walSources);
+        }
+    }
+
+    private final Path root;
+    private final StorageConfig storage;
+    private final Timeline.Options options;
+    private final EventLoopGroup group;
+    private final Map<TimelineId, Timeline> timelines = new ConcurrentHashMap<>();
+    private final Map<TimelineId, Boolean> busy = new ConcurrentHashMap<>();
+
+    public TimelineManager(Path dataDir, StorageConfig storage, Timeline.Options options, EventLoopGroup group) {
+        this.root = dataDir.resolve("timelines");
+        this.storage = storage;
+        this.options = options;
+        this.group = group;
+        try {
+            Files.createDirectories(root);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + root, e);
+        }
+    }
+
+    /** Loads every timeline found on disk and activates it; one that fails to load is logged and left out (its files stay for inspection). */
+    public void loadAll() {
+        List<Path> dirs;
+        try (Stream<Path> s = Files.list(root)) {
+            dirs = s.sorted(Comparator.naturalOrder()).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + root, e);
+        }
+        for (Path d : dirs) {
+            String name = d.getFileName().toString();
+            if (name.endsWith(CREATING_SUFFIX) || name.endsWith(DELETING_SUFFIX)) {
+                log.info("removing leftover of an interrupted create or delete: {}", d);
+                FileTrees.deleteRecursively(d);
+                continue;
+            }
+            TimelineId id;
+            try {
+                id = TimelineId.parse(name);
+            } catch (IllegalArgumentException e) {
+                log.warn("ignoring {}: not a timeline directory name", d);
+                continue;
+            }
+            TimelineConfig config;
+            try {
+                config = TimelineConfig.read(d);
+            } catch (RuntimeException e) {
+                log.error("timeline={} cannot be loaded: {}", id, e.getMessage());
+                continue;
+            }
+            LayerStore store;
+            try {
+                store = LayerStore.open(d.resolve(LAYERS), storage);
+            } catch (RuntimeException e) {
+                log.error("timeline={} cannot be loaded: {}", id, e.getMessage());
+                continue;
+            }
+            Timeline t = new Timeline(d, config, store, group, options);
+            timelines.put(id, t);
+            t.activate();
+        }
+        log.info("loaded {} timelines from {}", timelines.size(), root);
+    }
+
+    public Timeline create(CreateRequest req) {
+        TimelineId id = req.id();
+        if (timelines.containsKey(id) || busy.putIfAbsent(id, Boolean.TRUE) != null) {
+            throw new TimelineException(TimelineException.Kind.CONFLICT, "timeline " + id + " already exists");
+        }
+        Path staging = root.resolve(id + CREATING_SUFFIX);
+        Path target = root.resolve(id.toString());
+        try {
+            if (Files.exists(target)) {
+                throw new TimelineException(TimelineException.Kind.CONFLICT, "timeline " + id + " already exists on disk");
+            }
+            FileTrees.deleteRecursively(staging);
+            Files.createDirectories(staging);
+            TimelineConfig config;
+            LayerStore store;
+            if (req.initdb()) {
+                Path pgdata = staging.resolve("initdb");
+                InitdbRunner.run(PostgresBinaries.resolve(), pgdata, req.dataChecksums());
+                InitdbImport.Inspected what = InitdbImport.inspect(pgdata);
+                store = LayerStore.create(staging.resolve(LAYERS), id, what.checkpointLsn(), storage);
+                try {
+                    InitdbImport.importInto(pgdata, what, store);
+                    store.advanceLastRecordLsn(what.endLsn(), what.checkpointLsn());
+                    store.freezeAndFlush();
+                } catch (RuntimeException e) {
+                    store.close();
+                    throw e;
+                }
+                FileTrees.deleteRecursively(pgdata);
+                config = new TimelineConfig(id, what.endLsn(), TimelineBase.IMPORTED, what.dataChecksums(), req.walSources());
+            } else {
+                store = LayerStore.create(staging.resolve(LAYERS), id, req.startLsn(), storage);
+                config = new TimelineConfig(id, req.startLsn(), TimelineBase.WAL_ONLY, req.dataChecksums(), req.walSources());
+            }
+            store.close();
+            config.write(staging);
+            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+            CrashSafe.fsyncDirectory(root);
+            Timeline t = new Timeline(target, config, LayerStore.open(target.resolve(LAYERS), storage), group, options);
+            timelines.put(id, t);
+            t.activate();
+            log.info("created timeline={} start_lsn={} base={}", id, config.startLsn(), config.base());
+            return t;
+        } catch (UnsupportedOperationException e) {
+            FileTrees.deleteRecursively(staging);
+            throw new TimelineException(TimelineException.Kind.UNSUPPORTED, "timeline " + id + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            FileTrees.deleteRecursively(staging);
+            throw new UncheckedIOException("cannot create timeline " + id + " in " + target, e);
+        } catch (RuntimeException e) {
+            FileTrees.deleteRecursively(staging);
+            throw e;
+        } finally {
+            busy.remove(id);
+        }
+    }
+
+    public Timeline get(TimelineId id) {
+        Timeline t = timelines.get(id);
+        if (t == null) {
+            throw new TimelineException(TimelineException.Kind.NOT_FOUND, "timeline " + id + " does not exist");
+        }
+        return t;
+    }
+
+    public List<Timeline> list() {
+        List<Timeline> all = new ArrayList<>(timelines.values());
+        all.sort(Comparator.comparing(Timeline::id));
+        return all;
+    }
+
+    /** Stops the timeline (no flush: its files go) and removes its directory. */
+    public void delete(TimelineId id) {
+        if (busy.putIfAbsent(id, Boolean.TRUE) != null) {
+            throw new TimelineException(TimelineException.Kind.CONFLICT, "timeline " + id + " is being created or deleted");
+        }
+        try {
+            Timeline t = get(id);
+            t.shutdown(false);
+            timelines.remove(id);
+            Path dead = root.resolve(id + DELETING_SUFFIX);
+            Files.move(t.directory(), dead, StandardCopyOption.ATOMIC_MOVE);
+            CrashSafe.fsyncDirectory(root);
+            FileTrees.deleteRecursively(dead);
+            log.info("deleted timeline={}", id);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete timeline " + id, e);
+        } finally {
+            busy.remove(id);
+        }
+    }
+
+    /** Graceful: every timeline stops ingest and flushes what it holds in memory. */
+    @Override
+    public void close() {
+        for (Timeline t : timelines.values()) {
+            try {
+                t.shutdown(true);
+            } catch (RuntimeException e) {
+                log.error("timeline={} shutdown failed", t.id(), e);
+            }
+        }
+        timelines.clear();
+    }
+}

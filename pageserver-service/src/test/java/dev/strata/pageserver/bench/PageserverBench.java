@@ -1,0 +1,138 @@
+package dev.strata.pageserver.bench;
+
+import dev.strata.pageserver.client.PageserverClient;
+import dev.strata.pageserver.http.PageserverConfig;
+import dev.strata.pageserver.http.PageserverServer;
+import dev.strata.pageserver.timeline.Timeline;
+import dev.strata.pageserver.timeline.TimelineManager;
+import dev.strata.pageserver.timeline.WalSource;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.pgcore.postgres.PostgresServer;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * bench/pageserver-getpage.sh: (1) ingest throughput: a PG17 primary with
+ * wal_consistency_checking=all writes WAL first (inserts and updates), then a timeline streams it
+ * from the primary's walsender and ingests it; MB of WAL per second of catch-up. (2) GetPage@LSN
+ * over loopback on the ingested (hot, flushed) layers: one client connection, depth 1 for
+ * latency (p50/p99), then pipelined (depth 32) for throughput. Pages/s per core = pages /
+ * CPU seconds of this JVM (server and client together, so conservative).
+ */
+public final class PageserverBench {
+
+    public static void main(String[] args) throws Exception {
+        int rows = args.length > 0 ? Integer.parseInt(args[0]) : 300_000;
+        int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 10;
+        Path dir = Files.createTempDirectory("pageserver-bench");
+        try (PostgresServer pg = PostgresServer.builder().setting("wal_level", "replica")
+                .setting("wal_consistency_checking", "all").setting("autovacuum", "off")
+                .setting("wal_keep_size", "8GB").setting("max_wal_size", "8GB").setting("checkpoint_timeout", "1h")
+                .setting("fsync", "off").start();
+             Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"));
+             Statement s = c.createStatement()) {
+            Lsn switched = Lsn.parse(scalar(s, "SELECT pg_switch_wal()"));
+            Lsn start = Lsn.ofSegment(Lsn.of(switched.value() - 1).segmentNumber(16 << 20) + 1, 16 << 20);
+            s.execute("CREATE TABLE bench (id int PRIMARY KEY, v int, pad text)");
+            s.execute("INSERT INTO bench SELECT g, g, repeat('x', 100) FROM generate_series(1, " + rows + ") g");
+            s.execute("UPDATE bench SET v = v + 1 WHERE id % 3 = 0");
+            Lsn end = Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()"));
+            long relNumber = Long.parseLong(scalar(s, "SELECT pg_relation_filenode('bench')"));
+            long dbOid = Long.parseLong(scalar(s, "SELECT oid FROM pg_database WHERE datname = current_database()"));
+            int blocks = Integer.parseInt(scalar(s, "SELECT pg_relation_size('bench') / 8192"));
+            s.execute("SELECT pg_switch_wal()"); // the insert LSN becomes a record end soon after
+            Lsn target = Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()"));
+            target = end;
+
+            PageserverServer ps = PageserverServer.start(PageserverConfig.local(dir, pg.password()));
+            try {
+                TimelineId tl = TimelineId.random();
+                long t0 = System.nanoTime();
+                Timeline t = ps.node().timelines().create(new TimelineManager.CreateRequest(tl, start, false, false,
+                        List.of(new WalSource(pg.host(), pg.port(), pg.user(), pg.password()))));
+                t.awaitLsn(target, Duration.ofMinutes(10));
+                double ingestSec = (System.nanoTime() - t0) / 1e9;
+                double mb = target.minus(start) / 1e6;
+                System.out.printf("ingest: %.0f MB of WAL (wal_consistency_checking=all) in %.1f s = %.1f MB/s%n",
+                        mb, ingestSec, mb / ingestSec);
+                Lsn at = t.lastRecordLsn();
+                t.flushNow();
+                long deadline = System.nanoTime() + 60_000_000_000L;
+                while (t.store().layerMap().open().size() > 0 && t.layerCounts().delta() == 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(100);
+                }
+                try (PageserverClient client = new PageserverClient("127.0.0.1", ps.pageServicePort())) {
+                    Random rnd = new Random(1);
+                    // warm-up
+                    for (int i = 0; i < 20_000; i++) {
+                        client.getPage(tl, at, 1663, (int) dbOid, (int) relNumber, 0, rnd.nextInt(blocks));
+                    }
+                    long[] lat = new long[5_000_000];
+                    int n = 0;
+                    long cpu0 = cpu();
+                    long w0 = System.nanoTime();
+                    long stop = w0 + seconds * 1_000_000_000L / 2;
+                    while (System.nanoTime() < stop && n < lat.length) {
+                        long a = System.nanoTime();
+                        client.getPage(tl, at, 1663, (int) dbOid, (int) relNumber, 0, rnd.nextInt(blocks));
+                        lat[n++] = System.nanoTime() - a;
+                    }
+                    double wall1 = (System.nanoTime() - w0) / 1e9;
+                    double cpu1 = (cpu() - cpu0) / 1e9;
+                    long[] sorted = Arrays.copyOf(lat, n);
+                    Arrays.sort(sorted);
+                    System.out.printf("getpage depth 1: %d pages in %.1f s = %.0f pages/s, CPU %.2f s = %.0f pages/s per core,"
+                                    + " p50 %.0f us, p99 %.0f us%n", n, wall1, n / wall1, cpu1, n / cpu1,
+                            sorted[n / 2] / 1e3, sorted[(int) (n * 0.99)] / 1e3);
+
+                    int depth = 32;
+                    int[] batch = new int[depth];
+                    long pages = 0;
+                    cpu0 = cpu();
+                    w0 = System.nanoTime();
+                    stop = w0 + seconds * 1_000_000_000L / 2;
+                    while (System.nanoTime() < stop) {
+                        for (int i = 0; i < depth; i++) {
+                            batch[i] = rnd.nextInt(blocks);
+                        }
+                        CompletableFuture<byte[]>[] fs = client.getPagesAsync(tl, at, 1663, (int) dbOid, (int) relNumber, 0, batch);
+                        CompletableFuture.allOf(fs).join();
+                        pages += depth;
+                    }
+                    double wall2 = (System.nanoTime() - w0) / 1e9;
+                    double cpu2 = (cpu() - cpu0) / 1e9;
+                    System.out.printf("getpage depth %d: %d pages in %.1f s = %.0f pages/s, CPU %.2f s = %.0f pages/s per core%n",
+                            depth, pages, wall2, pages / wall2, cpu2, pages / cpu2);
+                    System.out.printf("relation: %d blocks (%d MB); layers %s; goal >= 50000 pages/s per core, p99 < 1 ms%n",
+                            blocks, blocks * 8192L >> 20, t.layerCounts());
+                }
+            } finally {
+                ps.close();
+            }
+        } finally {
+            dev.strata.pgcore.fs.FileTrees.deleteRecursively(dir);
+        }
+    }
+
+    private static long cpu() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    private static String scalar(Statement s, String sql) throws Exception {
+        try (ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+}

@@ -1,0 +1,176 @@
+package dev.strata.pageserver.pageservice;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.strata.pageserver.datadir.DbDirectory;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The page-service codec against invalid, too long, incomplete and garbage input, and round trips. */
+class PageCodecTest {
+
+    private static final TimelineId TL = TimelineId.parse("0123456789abcdef0123456789abcdef");
+
+    @Test
+    void everyRequestRoundTrips() {
+        List<PageRequest> all = List.of(
+                new PageRequest.GetPage(1, TL, Lsn.parse("1/2345678"), 5000, 1663, 5, 16384, 2, 77),
+                new PageRequest.RelSize(2, TL, Lsn.INVALID, 1, 1663, 5, 16384, 0),
+                new PageRequest.ListDatabases(3, TL, Lsn.parse("0/10"), 30_000),
+                new PageRequest.ListRelations(4, TL, Lsn.parse("0/10"), 30_000, 1663, 5),
+                new PageRequest.Basebackup(5, TL, Lsn.INVALID, 100),
+                new PageRequest.WaitLsn(6, TL, Lsn.parse("0/3000000"), 600_000));
+        EmbeddedChannel ch = new EmbeddedChannel(new PageRequestDecoder());
+        ByteBuf all2 = Unpooled.buffer();
+        for (PageRequest r : all) {
+            all2.writeBytes(PageCodec.encodeRequest(r));
+        }
+        // byte by byte: incomplete frames wait for the rest
+        while (all2.isReadable()) {
+            ch.writeInbound(all2.readRetainedSlice(1));
+        }
+        for (PageRequest r : all) {
+            assertThat((Object) ch.readInbound()).isEqualTo(r);
+        }
+        assertThat((Object) ch.readInbound()).isNull();
+    }
+
+    @Test
+    void waitZeroBecomesTheDefault() {
+        EmbeddedChannel ch = new EmbeddedChannel(new PageRequestDecoder());
+        ch.writeInbound(Unpooled.wrappedBuffer(PageCodec.encodeRequest(new PageRequest.WaitLsn(9, TL, Lsn.parse("0/1"), 0))));
+        PageRequest r = ch.readInbound();
+        assertThat(r.waitMillis()).isEqualTo(PageProtocol.DEFAULT_WAIT_MILLIS);
+    }
+
+    @Test
+    void tooLongFrameIsRefusedNamingTheLimit() {
+        EmbeddedChannel ch = new EmbeddedChannel(new PageRequestDecoder());
+        ByteBuf b = Unpooled.buffer().writeInt(PageProtocol.MAX_REQUEST_FRAME + 1).writeZero(10);
+        assertThatThrownBy(() -> ch.writeInbound(b)).isInstanceOf(ProtocolException.class)
+                .hasMessageContaining("length " + (PageProtocol.MAX_REQUEST_FRAME + 1)).hasMessageContaining("256");
+        // everything after a broken frame is dropped, never decoded
+        ch.writeInbound(Unpooled.wrappedBuffer(PageCodec.encodeRequest(new PageRequest.WaitLsn(1, TL, Lsn.parse("0/1"), 1))));
+        assertThat((Object) ch.readInbound()).isNull();
+    }
+
+    @Test
+    void zeroLengthAndHugeLengthsAreRefused() {
+        for (int len : new int[] {0, -1, Integer.MAX_VALUE}) {
+            EmbeddedChannel ch = new EmbeddedChannel(new PageRequestDecoder());
+            assertThatThrownBy(() -> ch.writeInbound(Unpooled.buffer().writeInt(len))).isInstanceOf(ProtocolException.class)
+                    .hasMessageContaining("outside 1..");
+        }
+    }
+
+    @Test
+    void unknownTypeAndWrongBodyLengthAreRefused() {
+        byte[] frame = PageCodec.encodeRequest(new PageRequest.GetPage(7, TL, Lsn.parse("0/1"), 1, 1, 2, 3, 0, 4));
+        byte[] unknown = frame.clone();
+        unknown[4] = 0x42;
+        assertThatThrownBy(() -> new EmbeddedChannel(new PageRequestDecoder()).writeInbound(Unpooled.wrappedBuffer(unknown)))
+                .isInstanceOf(ProtocolException.class).hasMessageContaining("unknown request type 0x42");
+        // a GetPage with its last byte cut off, length adjusted: the body is short
+        ByteBuffer cut = ByteBuffer.allocate(frame.length - 1).put(frame, 0, frame.length - 1);
+        cut.putInt(0, frame.length - 5);
+        assertThatThrownBy(() -> new EmbeddedChannel(new PageRequestDecoder()).writeInbound(Unpooled.wrappedBuffer(cut.array())))
+                .isInstanceOf(ProtocolException.class).hasMessageContaining("17-byte body").hasMessageContaining("got 16");
+        byte[] badFork = frame.clone();
+        badFork[frame.length - 5] = 9;
+        assertThatThrownBy(() -> new EmbeddedChannel(new PageRequestDecoder()).writeInbound(Unpooled.wrappedBuffer(badFork)))
+                .isInstanceOf(ProtocolException.class).hasMessageContaining("fork 9");
+        byte[] badWait = frame.clone();
+        ByteBuffer.wrap(badWait).putInt(4 + 1 + 4 + 16 + 8, PageProtocol.MAX_WAIT_MILLIS + 1);
+        assertThatThrownBy(() -> new EmbeddedChannel(new PageRequestDecoder()).writeInbound(Unpooled.wrappedBuffer(badWait)))
+                .isInstanceOf(ProtocolException.class).hasMessageContaining("above the limit");
+    }
+
+    @Test
+    void shortFrameIsRefused() {
+        ByteBuf b = Unpooled.buffer().writeInt(5).writeByte(PageProtocol.GET_PAGE).writeInt(1);
+        assertThatThrownBy(() -> new EmbeddedChannel(new PageRequestDecoder()).writeInbound(b))
+                .isInstanceOf(ProtocolException.class).hasMessageContaining("shorter than");
+    }
+
+    @Test
+    void randomGarbageNeverDecodesToAnythingButRequestsOrAProtocolError() {
+        Random rnd = new Random(42);
+        int refused = 0;
+        for (int i = 0; i < 2000; i++) {
+            byte[] junk = new byte[rnd.nextInt(80)];
+            rnd.nextBytes(junk);
+            if (junk.length >= 4 && rnd.nextBoolean()) {
+                ByteBuffer.wrap(junk).putInt(0, junk.length - 4); // plausible length, junk body
+            }
+            EmbeddedChannel ch = new EmbeddedChannel(new PageRequestDecoder());
+            try {
+                ch.writeInbound(Unpooled.wrappedBuffer(junk));
+                Object o;
+                while ((o = ch.readInbound()) != null) {
+                    assertThat(o).isInstanceOf(PageRequest.class);
+                }
+            } catch (ProtocolException e) {
+                refused++;
+            }
+        }
+        assertThat(refused).isGreaterThan(1000);
+    }
+
+    @Test
+    void responsesRoundTripThroughTheEncoder() {
+        byte[] page = new byte[PageProtocol.PAGE_SIZE];
+        page[100] = 7;
+        List<PageResponse> all = List.of(
+                new PageResponse.RelSize(1, Lsn.parse("0/5"), 12),
+                new PageResponse.RelSize(2, Lsn.parse("0/5"), -1),
+                new PageResponse.Databases(3, Lsn.parse("0/5"), List.of(new DbDirectory.Db(1663, 5))),
+                new PageResponse.BasebackupEnd(4, Lsn.parse("0/50"), Lsn.parse("0/20")),
+                new PageResponse.LsnReached(5, Lsn.parse("0/60")),
+                new PageResponse.Error(6, 5, "x".repeat(5000)));
+        EmbeddedChannel ch = new EmbeddedChannel(new PageResponseEncoder());
+        ch.writeOutbound(new PageResponse.Page(9, Lsn.parse("0/9"), page));
+        for (PageResponse r : all) {
+            ch.writeOutbound(r);
+        }
+        PageResponse.Page p = (PageResponse.Page) decodeOne(ch.readOutbound());
+        assertThat(p.page()).isEqualTo(page);
+        for (PageResponse r : all) {
+            PageResponse back = decodeOne(ch.readOutbound());
+            if (r instanceof PageResponse.Error e) {
+                assertThat(((PageResponse.Error) back).message()).hasSize(PageProtocol.MAX_ERROR_MESSAGE);
+                assertThat(((PageResponse.Error) back).code()).isEqualTo(e.code());
+            } else {
+                assertThat(back).isEqualTo(r);
+            }
+        }
+    }
+
+    @Test
+    void truncatedResponseIsAProtocolError() {
+        ByteBuffer b = ByteBuffer.allocate(1 + 4 + 8 + 100).put((byte) PageProtocol.PAGE).putInt(1).putLong(5);
+        b.flip();
+        assertThatThrownBy(() -> PageCodec.decodeResponse(b.limit(113))).isInstanceOf(ProtocolException.class);
+        ByteBuffer list = ByteBuffer.allocate(1 + 4 + 8 + 4).put((byte) PageProtocol.DATABASES).putInt(1).putLong(5)
+                .putInt(1_000_000);
+        list.flip();
+        assertThatThrownBy(() -> PageCodec.decodeResponse(list)).isInstanceOf(ProtocolException.class)
+                .hasMessageContaining("1000000 entries");
+    }
+
+    private static PageResponse decodeOne(ByteBuf b) {
+        int len = b.readInt();
+        assertThat(len).isEqualTo(b.readableBytes());
+        byte[] frame = new byte[len];
+        b.readBytes(frame);
+        b.release();
+        return PageCodec.decodeResponse(ByteBuffer.wrap(frame));
+    }
+}
