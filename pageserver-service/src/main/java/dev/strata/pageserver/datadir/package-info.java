@@ -12,7 +12,7 @@
  * <tr><td>SLRU directory</td><td>{@link NumberSet} of segment numbers</td></tr>
  * <tr><td>two-phase directory</td><td>{@link NumberSet} of xids</td></tr>
  * <tr><td>two-phase file</td><td>the file's bytes as PostgreSQL writes it</td></tr>
- * <tr><td>relmapper file</td><td>the 512-byte {@code pg_filenode.map}</td></tr>
+ * <tr><td>relmapper file</td><td>the 524-byte {@code pg_filenode.map} ({@code sizeof(RelMapFile)} on PG17)</td></tr>
  * <tr><td>checkpoint</td><td>pgcore {@code CheckPoint} (88 bytes)</td></tr>
  * <tr><td>control file</td><td>initdb's 8192-byte {@code pg_control}</td></tr>
  * </table>
