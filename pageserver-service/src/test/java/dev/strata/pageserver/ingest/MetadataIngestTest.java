@@ -309,6 +309,9 @@ class MetadataIngestTest {
 
         LayerStore s2 = LayerStore.open(tl, new StorageConfig(256L << 20, 1, 16384));
         try (s2) {
+            // The prev record LSN was persisted with the flush; the short constructor takes it.
+            assertThat(new WalIngest(s2, RmgrRegistry.defaults(), false, TimelineBase.IMPORTED).prevRecordLsn())
+                    .isEqualTo(prev);
             WalIngest second = new WalIngest(s2, RmgrRegistry.defaults(), false, TimelineBase.IMPORTED, prev);
             second.ingest(wal.record(XACT, XactIngest.ABORT, 111, SyntheticRecords.le(8).putLong(1).array()));
             s2.freezeAndFlush();
