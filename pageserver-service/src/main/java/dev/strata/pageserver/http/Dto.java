@@ -77,11 +77,12 @@ public final class Dto {
     @Serdeable
     @JsonIgnoreProperties(ignoreUnknown = false)
     public record CreateTimeline(String timelineId, @Nullable String startLsn, @Nullable Boolean initdb,
-                                 @Nullable Boolean dataChecksums, @Nullable List<Source> walSources) {
+                                 @Nullable Boolean dataChecksums, @Nullable List<Source> walSources,
+                                 @Nullable String superuserPassword) {
         TimelineManager.CreateRequest toDomain(String user, String password) {
             return new TimelineManager.CreateRequest(parseTimelineId("timelineId", timelineId),
                     startLsn == null ? null : parseLsn("startLsn", startLsn), Boolean.TRUE.equals(initdb),
-                    Boolean.TRUE.equals(dataChecksums), sources(walSources, user, password));
+                    Boolean.TRUE.equals(dataChecksums), sources(walSources, user, password), superuserPassword);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.strata.pageserver.http;
 
+import io.micronaut.context.annotation.Requires;
 import dev.strata.pageserver.timeline.StorageException;
 import dev.strata.pageserver.timeline.TimelineException;
 import io.micronaut.context.annotation.Requires;
@@ -18,6 +19,7 @@ import org.slf4j.LoggerFactory;
  * 409, WAL wait timeout 504, unavailable 503, unsupported 501), bad arguments 400, anything
  * else 500 (logged here, where it is handled).
  */
+@Requires(property = "strata.service", value = "pageserver")
 @Produces
 @Singleton
 @Requires(classes = {RuntimeException.class, ExceptionHandler.class})

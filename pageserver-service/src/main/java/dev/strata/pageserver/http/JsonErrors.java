@@ -1,5 +1,6 @@
 package dev.strata.pageserver.http;
 
+import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.annotation.Primary;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.MutableHttpResponse;
@@ -14,6 +15,7 @@ import java.util.stream.Collectors;
  * missing query parameter, a body over the size limit, an unknown path) the same JSON shape as
  * {@link ErrorMapping}'s, so a client parses every error one way.
  */
+@Requires(property = "strata.service", value = "pageserver")
 @Primary
 @Singleton
 final class JsonErrors implements ErrorResponseProcessor<Dto.Error> {

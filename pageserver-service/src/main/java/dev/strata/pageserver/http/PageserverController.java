@@ -1,5 +1,6 @@
 package dev.strata.pageserver.http;
 
+import io.micronaut.context.annotation.Requires;
 import dev.strata.pageserver.timeline.Timeline;
 import dev.strata.pageserver.timeline.TimelineState;
 import io.micronaut.http.HttpResponse;
@@ -23,6 +24,7 @@ import java.util.List;
  * {@link PageserverNode}'s timelines, leaves errors to {@link ErrorMapping}. On the blocking
  * executor: creation runs initdb, deletion and waits block.
  */
+@Requires(property = "strata.service", value = "pageserver")
 @Controller("/v1")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public final class PageserverController {

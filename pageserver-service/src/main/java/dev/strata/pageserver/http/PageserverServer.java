@@ -33,7 +33,9 @@ public final class PageserverServer implements AutoCloseable {
                             "micronaut.server.host", config.listenHost(),
                             "micronaut.server.port", config.httpPort() == 0 ? -1 : config.httpPort(),
                             "micronaut.server.max-request-size", MAX_REQUEST_BYTES,
-                            "micronaut.banner.enabled", false))
+                            "micronaut.banner.enabled", false,
+                            // Only this service's beans: the local cluster runs several services in one JVM.
+                            "strata.service", "pageserver"))
                     .singletons(node)
                     .deduceEnvironment(false)
                     .start();

@@ -30,7 +30,9 @@ final class InitdbRunner {
     private InitdbRunner() {
     }
 
-    static void run(PostgresBinaries binaries, Path pgdata, boolean dataChecksums) {
+    /** @param superuserPassword the {@code postgres} role's password (SCRAM), or null for none */
+    static void run(PostgresBinaries binaries, Path pgdata, boolean dataChecksums, String superuserPassword) {
+        Path pwfile = null;
         try {
             Files.createDirectories(pgdata);
             Files.setPosixFilePermissions(pgdata, Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
@@ -48,6 +50,15 @@ final class InitdbRunner {
                     "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions", "--auth=trust"));
             if (dataChecksums) {
                 cmd.add("--data-checksums");
+            }
+            if (superuserPassword != null) {
+                // In a file, not on the command line (other users can read command lines).
+                pwfile = Files.createTempFile(pgdata.getParent(), "pwfile-", "");
+                Files.writeString(pwfile, superuserPassword + "\n");
+                if (root) {
+                    handOver(pwfile);
+                }
+                cmd.addAll(List.of("--pwfile=" + pwfile, "-c", "password_encryption=scram-sha-256"));
             }
             Path log = Files.createTempFile("strata-initdb-", ".log");
             try {
@@ -68,6 +79,14 @@ final class InitdbRunner {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted running initdb into " + pgdata, e);
+        } finally {
+            if (pwfile != null) {
+                try {
+                    Files.deleteIfExists(pwfile);
+                } catch (IOException ignored) {
+                    // inside the timeline's staging directory, which is removed anyway
+                }
+            }
         }
     }
 

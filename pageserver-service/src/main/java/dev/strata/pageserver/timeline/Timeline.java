@@ -183,7 +183,10 @@ public final class Timeline implements AutoCloseable {
         // TODO(ingest-meta): the list-taking WalReceiver fails over between sources; until then the first one.
         WalSource s = sources.get(0);
         ReplicationClient.Options o = new ReplicationClient.Options(s.host(), s.port(), s.user(), s.password(),
-                options.applicationName(), options.connectTimeout());
+                options.applicationName(), options.connectTimeout())
+                // A safekeeper serves many timelines and picks one by this option; stock PostgreSQL
+                // (tests stream from one) accepts it as a custom two-part setting and ignores it.
+                .withStartupOptions("-c strata.timeline_id=" + id());
         Lsn segmentStart = config.startLsn().segmentStart(16 << 20);
         receiver = new WalReceiver(id().toString(), ingest, segmentStart, o, group).start();
     }

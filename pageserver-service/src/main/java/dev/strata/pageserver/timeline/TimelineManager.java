@@ -43,10 +43,28 @@ public final class TimelineManager implements AutoCloseable {
      * @param startLsn      for a WAL-only timeline: where its WAL starts (a segment start); null with initdb
      * @param initdb        run initdb and import its output (the timeline starts at initdb's end)
      * @param dataChecksums initdb with {@code --data-checksums}; for WAL-only: whether the cluster has them
+     * @param superuserPassword with initdb: the password of the {@code postgres} superuser (SCRAM),
+     *                      which computes of this timeline log in with; null leaves it without one
+     *                      (a compute then cannot authenticate it: tests of the storage only).
+     *                      Used once, never stored by the pageserver.
      */
     public record CreateRequest(TimelineId id, Lsn startLsn, boolean initdb, boolean dataChecksums,
-                                List<WalSource> walSources) {
+                                List<WalSource> walSources, String superuserPassword) {
+
+        public CreateRequest(TimelineId id, Lsn startLsn, boolean initdb, boolean dataChecksums,
+                             List<WalSource> walSources) {
+            this(id, startLsn, initdb, dataChecksums, walSources, null);
+        }
+
         public CreateRequest {
+            if (superuserPassword != null && (superuserPassword.isEmpty() || superuserPassword.length() > 1024
+                    || superuserPassword.indexOf('\n') >= 0 || superuserPassword.indexOf('\r') >= 0)) {
+                throw new IllegalArgumentException("timeline " + id + ": the superuser password must be one line of "
+                        + "1 to 1024 characters");
+            }
+            if (superuserPassword != null && !initdb) {
+                throw new IllegalArgumentException("timeline " + id + ": a superuser password only applies with initdb");
+            }
             if (id == null) {
                 throw new IllegalArgumentException("timeline id is missing");
             }
@@ -141,7 +159,7 @@ public final class TimelineManager implements AutoCloseable {
             LayerStore store;
             if (req.initdb()) {
                 Path pgdata = staging.resolve("initdb");
-                InitdbRunner.run(PostgresBinaries.resolve(), pgdata, req.dataChecksums());
+                InitdbRunner.run(PostgresBinaries.resolve(), pgdata, req.dataChecksums(), req.superuserPassword());
                 InitdbImport.Inspected what = InitdbImport.inspect(pgdata);
                 store = LayerStore.create(staging.resolve(LAYERS), id, what.checkpointLsn(), storage);
                 try {

@@ -32,8 +32,23 @@ import java.util.function.Function;
 public final class ReplicationClient implements AutoCloseable {
 
     /** Where and how to connect. {@code applicationName} is how the server names this standby. */
+    /**
+     * @param startupOptions the startup packet's {@code options} ({@code -c name=value ...}), e.g.
+     *                       {@code -c timeline_id=<hex>} to pick a safekeeper's timeline; null for none
+     */
     public record Options(String host, int port, String user, String password, String applicationName,
-                          Duration connectTimeout) {
+                          Duration connectTimeout, String startupOptions) {
+
+        public Options(String host, int port, String user, String password, String applicationName,
+                       Duration connectTimeout) {
+            this(host, port, user, password, applicationName, connectTimeout, null);
+        }
+
+        /** These options with the startup packet's {@code options} set. */
+        public Options withStartupOptions(String value) {
+            return new Options(host, port, user, password, applicationName, connectTimeout, value);
+        }
+
         public Options {
             Objects.requireNonNull(host, "host is null");
             Objects.requireNonNull(user, "user is null");

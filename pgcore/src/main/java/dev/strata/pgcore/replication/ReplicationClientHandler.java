@@ -61,6 +61,9 @@ final class ReplicationClientHandler extends SimpleChannelInboundHandler<Backend
         params.put("user", options.user());
         params.put("replication", "true");
         params.put("application_name", options.applicationName());
+        if (options.startupOptions() != null && !options.startupOptions().isEmpty()) {
+            params.put("options", options.startupOptions());
+        }
         ctx.writeAndFlush(FrontendMessage.StartupMessage.of(params));
     }
 

@@ -1,5 +1,6 @@
 package dev.strata.safekeeper.http;
 
+import io.micronaut.context.annotation.Requires;
 import dev.strata.safekeeper.client.SafekeeperApiException;
 import dev.strata.safekeeper.control.ControlFileException;
 import dev.strata.safekeeper.election.TermRefusedException;
@@ -20,6 +21,7 @@ import org.slf4j.LoggerFactory;
  * bad input 400, unknown timeline 404, a refused term or an existing timeline 409, a damaged
  * control file 500, anything unexpected 500 (logged here, where it is handled).
  */
+@Requires(property = "strata.service", value = "safekeeper")
 @Produces
 @Singleton
 @Requires(classes = {RuntimeException.class, ExceptionHandler.class})

@@ -1,5 +1,6 @@
 package dev.strata.safekeeper.http;
 
+import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.annotation.Primary;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.MutableHttpResponse;
@@ -15,6 +16,7 @@ import java.util.stream.Collectors;
  * {@link ErrorMapping}'s: {@code {"error": kind, "message": text}} (docs/safekeeper.md), so a
  * client parses every error one way.
  */
+@Requires(property = "strata.service", value = "safekeeper")
 @Primary
 @Singleton
 final class JsonErrors implements ErrorResponseProcessor<Dto.Error> {

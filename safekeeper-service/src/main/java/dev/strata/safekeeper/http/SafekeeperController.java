@@ -1,5 +1,6 @@
 package dev.strata.safekeeper.http;
 
+import io.micronaut.context.annotation.Requires;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.safekeeper.election.VoteRequest;
@@ -26,6 +27,7 @@ import java.util.List;
  * {@link SafekeeperNode}, and leaves error mapping to {@link ErrorMapping}. Handlers run on
  * the blocking executor because votes and elections fsync before they answer.
  */
+@Requires(property = "strata.service", value = "safekeeper")
 @Controller("/v1")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public final class SafekeeperController {

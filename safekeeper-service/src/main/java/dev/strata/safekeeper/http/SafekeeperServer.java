@@ -33,7 +33,9 @@ public final class SafekeeperServer implements AutoCloseable {
                             "micronaut.server.host", config.listenHost(),
                             "micronaut.server.port", config.httpPort() == 0 ? -1 : config.httpPort(),
                             "micronaut.server.max-request-size", 1024 * 1024,
-                            "micronaut.banner.enabled", false))
+                            "micronaut.banner.enabled", false,
+                            // Only this service's beans: the local cluster runs several services in one JVM.
+                            "strata.service", "safekeeper"))
                     .singletons(node)
                     .deduceEnvironment(false)
                     .start();

@@ -27,13 +27,15 @@ import org.slf4j.LoggerFactory;
 /**
  * One walsender connection: SSL refused, SCRAM-SHA-256 login, then the replication commands
  * a stock standby, {@code pg_receivewal} or a pageserver sends. The timeline is named in the
- * startup packet, as a {@code timeline_id} parameter or {@code options=-c timeline_id=<hex>}.
+ * startup packet, as a {@code timeline_id} parameter or {@code options=-c timeline_id=<hex>}
+ * ({@code strata.timeline_id} also works: a client that streams from stock PostgreSQL too, like
+ * the pageserver, can always send it, since PostgreSQL accepts any two-part custom option).
  * Streaming itself runs in {@link WalSendLoop}, off the event loop.
  */
 final class WalSenderHandler extends SimpleChannelInboundHandler<FrontendMessage> {
 
     private static final Logger log = LoggerFactory.getLogger(WalSenderHandler.class);
-    private static final Pattern OPTION = Pattern.compile("(?:-c\\s*|--)timeline_id=([0-9A-Fa-f]+)");
+    private static final Pattern OPTION = Pattern.compile("(?:-c\\s*|--)(?:strata\\.)?timeline_id=([0-9A-Fa-f]+)");
     private static final int SCRAM_ITERATIONS = 4096;
 
     private enum State { STARTUP, SASL_INITIAL, SASL_FINAL, READY, STREAMING, CLOSED }

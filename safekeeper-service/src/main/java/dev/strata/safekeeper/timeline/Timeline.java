@@ -46,10 +46,15 @@ public final class Timeline implements AutoCloseable {
         }, wal);
     }
 
-    /** Creates a new timeline whose WAL starts at {@code start}, a segment start. */
+    /**
+     * Creates a new timeline whose WAL starts at {@code start}: a segment start, or a record
+     * boundary (a timeline imported from initdb starts where initdb's last record ends; the
+     * bytes of that segment before it stay zeros, and walsender clients must start at or above it).
+     */
     public static Timeline create(Path dir, TimelineId id, long systemId, int segmentSize, Lsn start) {
-        if (start.segmentOffset(segmentSize) != 0) {
-            throw new IllegalArgumentException("timeline " + id + " must start at a WAL segment start, not at " + start);
+        if (!start.isValid() || start.value() % 8 != 0) {
+            throw new IllegalArgumentException("timeline " + id + " must start at a segment start or a record "
+                    + "boundary (8-byte aligned), not at " + start);
         }
         try {
             Files.createDirectories(dir);

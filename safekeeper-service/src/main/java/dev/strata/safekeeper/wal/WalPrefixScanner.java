@@ -22,6 +22,8 @@ public final class WalPrefixScanner {
 
     private static final Logger log = LoggerFactory.getLogger(WalPrefixScanner.class);
     private static final int CHUNK = 1 << 20;
+    /** XLOG_BLCKSZ: Strata supports the default 8 kB WAL pages only. */
+    private static final int WAL_PAGE_SIZE = 8192;
 
     private WalPrefixScanner() {
     }
@@ -32,7 +34,14 @@ public final class WalPrefixScanner {
      */
     public static Lsn validEnd(Path walDir, int segmentSize, Lsn timelineStart, Lsn knownDurable) {
         Lsn segStart = Lsn.max(knownDurable.segmentStart(segmentSize), timelineStart.segmentStart(segmentSize));
-        WalDecoder decoder = WalDecoder.atSegmentStart(segStart);
+        // A timeline imported from initdb starts at a record boundary inside its first segment,
+        // whose bytes before the start are zeros: decode that segment from the start record on.
+        boolean fromStartRecord = timelineStart.segmentOffset(segmentSize) != 0
+                && segStart.equals(timelineStart.segmentStart(segmentSize));
+        WalDecoder decoder = fromStartRecord
+                ? WalDecoder.atRecord(timelineStart, null, WAL_PAGE_SIZE, segmentSize)
+                : WalDecoder.atSegmentStart(segStart);
+        long skip = fromStartRecord ? timelineStart.segmentOffset(segmentSize) : 0;
         Lsn end = knownDurable;
         byte[] buf = new byte[CHUNK];
         long segNo = segStart.segmentNumber(segmentSize);
@@ -43,6 +52,8 @@ public final class WalPrefixScanner {
                     break;
                 }
                 try (InputStream in = Files.newInputStream(file)) {
+                    in.skipNBytes(skip);
+                    skip = 0;
                     int n;
                     while ((n = in.readNBytes(buf, 0, CHUNK)) > 0) {
                         decoder.feed(buf, 0, n);

@@ -96,9 +96,9 @@ class ManagementApiHostileInputTest {
     }
 
     @Test
-    void startLsnInsideASegmentIs400() throws Exception {
+    void startLsnThatIsNoRecordBoundaryIs400() throws Exception {
         assertError(post("/v1/timelines", "{\"timelineId\": \"" + TimelineId.random()
-                + "\", \"walSegmentSize\": 16777216, \"startLsn\": \"0/1000010\"}"), 400, "segment start");
+                + "\", \"walSegmentSize\": 16777216, \"startLsn\": \"0/1000013\"}"), 400, "8-byte aligned");
     }
 
     @Test
