@@ -3,7 +3,6 @@ package dev.strata.cli;
 import dev.strata.cli.local.AdminServer;
 import dev.strata.cli.local.ClusterLayout;
 import dev.strata.cli.local.LocalCluster;
-import dev.strata.cli.local.LocalPageservers;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
@@ -154,8 +153,8 @@ public final class StrataCli {
             Files.writeString(layout.pidFile(), Long.toString(ProcessHandle.current().pid()));
             step("starting the local cluster in " + layout.root() + " (logs: " + layout.logFile() + ")");
             CountDownLatch stopped = new CountDownLatch(1);
-            LocalCluster cluster = LocalCluster.start(layout, new LocalCluster.Options(args.proxyPort()),
-                    LocalPageservers::inProcess, this::step);
+            LocalCluster cluster = LocalCluster.start(layout, new LocalCluster.Options(args.proxyPort(), false),
+                    this::step);
             Thread hook = new Thread(() -> {
                 cluster.close();
                 stopped.countDown();

@@ -8,10 +8,7 @@ import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.postgres.PostgresBinaries;
 import dev.strata.safekeeper.election.Proposer;
-import dev.strata.safekeeper.http.SafekeeperServer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
-import dev.strata.safekeeper.node.TimelineExistsException;
-import dev.strata.safekeeper.timeline.TimelineStatus;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -27,7 +24,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,15 +46,22 @@ public final class LocalCluster implements AutoCloseable {
     private static final String REPLICATION_USER = "strata_replicator";
     private static final Logger log = LoggerFactory.getLogger(LocalCluster.class);
 
-    /** What `up` may choose. */
-    public record Options(int proxyPort) {
-        public static final Options DEFAULTS = new Options(55432);
+    /**
+     * What `up` may choose.
+     *
+     * @param proxyPort      the proxy's port (0: any free port, for tests)
+     * @param childProcesses run the safekeepers and the pageserver as their own JVMs (so one can
+     *                       crash, or be killed by a test, without the others); else in this JVM
+     */
+    public record Options(int proxyPort, boolean childProcesses) {
+        public static final Options DEFAULTS = new Options(55432, false);
     }
 
     private final ClusterLayout layout;
     private final ClusterState state;
     private final Consumer<String> progress;
-    private final List<SafekeeperServer> safekeepers = new ArrayList<>();
+    private final List<LocalSafekeeper> safekeepers = new ArrayList<>();
+    private final Options options;
     private final ScheduledExecutorService supervisor = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("strata-supervisor").daemon(true).unstarted(r));
     private LocalPageserver pageserver;
@@ -68,23 +71,18 @@ public final class LocalCluster implements AutoCloseable {
     private volatile boolean closing;
     private int restarts;
 
-    private LocalCluster(ClusterLayout layout, Consumer<String> progress) {
+    private LocalCluster(ClusterLayout layout, Options options, Consumer<String> progress) {
         this.layout = layout;
+        this.options = options;
         this.state = ClusterState.loadOrCreate(layout.stateFile());
         this.progress = progress;
     }
 
-    /**
-     * Starts everything and the compute of branch main.
-     *
-     * @param pageserverFactory builds the pageserver on its data directory (in-process)
-     */
-    public static LocalCluster start(ClusterLayout layout, Options options,
-                                     Function<java.nio.file.Path, LocalPageserver> pageserverFactory,
-                                     Consumer<String> progress) {
-        LocalCluster c = new LocalCluster(layout, progress);
+    /** Starts everything and the compute of branch main. */
+    public static LocalCluster start(ClusterLayout layout, Options options, Consumer<String> progress) {
+        LocalCluster c = new LocalCluster(layout, options, progress);
         try {
-            c.startAll(pageserverFactory);
+            c.startAll();
             return c;
         } catch (RuntimeException e) {
             c.close();
@@ -92,7 +90,7 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
-    private void startAll(Function<java.nio.file.Path, LocalPageserver> pageserverFactory) {
+    private void startAll() {
         boolean firstRun = state.get("timeline").isEmpty();
         String replicationPassword = state.secret("replication.password");
         String dbPassword = state.secret("db.password");
@@ -114,23 +112,29 @@ public final class LocalCluster implements AutoCloseable {
             SafekeeperConfig config = new SafekeeperConfig(NodeId.of(id), layout.safekeeperDir(id), "127.0.0.1",
                     ports.get(id)[1], ports.get(id)[0], peers, REPLICATION_USER, replicationPassword,
                     Duration.ofMillis(100));
-            safekeepers.add(SafekeeperServer.start(config));
+            safekeepers.add(options.childProcesses()
+                    ? LocalSafekeepers.child(config, layout.root().resolve("safekeepers").resolve(id + ".log"))
+                    : LocalSafekeepers.inProcess(config));
         }
 
         progress.accept("starting the pageserver");
-        pageserver = pageserverFactory.apply(layout.pageserverDir());
+        if (options.childProcesses()) {
+            int http = port("port.pageserver.http");
+            int pageService = port("port.pageserver.pageservice");
+            state.save();
+            pageserver = LocalPageservers.child(layout.pageserverDir(), http, pageService,
+                    layout.root().resolve("pageserver.log"));
+        } else {
+            pageserver = LocalPageservers.inProcess(layout.pageserverDir());
+        }
 
         if (firstRun) {
             timeline = TimelineId.random();
             progress.accept("creating project '" + PROJECT + "', branch '" + BRANCH + "' (initdb, import into the "
                     + "pageserver)");
             LocalPageserver.CreatedTimeline created = pageserver.createTimeline(timeline, DB_USER, dbPassword);
-            for (SafekeeperServer sk : safekeepers) {
-                try {
-                    sk.node().createTimeline(timeline, created.systemId(), created.walSegmentSize(), created.startLsn());
-                } catch (TimelineExistsException e) {
-                    // a first run that failed after this step: the timeline is already there
-                }
+            for (LocalSafekeeper sk : safekeepers) {
+                sk.createTimeline(timeline, created.systemId(), created.walSegmentSize(), created.startLsn());
             }
             state.put("project", PROJECT);
             state.put("branch." + BRANCH, timeline.toString());
@@ -145,15 +149,15 @@ public final class LocalCluster implements AutoCloseable {
             }
         }
         List<LocalPageserver.WalSource> sources = new ArrayList<>();
-        for (SafekeeperServer sk : safekeepers) {
+        for (LocalSafekeeper sk : safekeepers) {
             sources.add(new LocalPageserver.WalSource("127.0.0.1", sk.walsenderPort(), REPLICATION_USER,
                     replicationPassword));
         }
         pageserver.setWalSources(timeline, sources);
 
         List<Proposer.Member> members = new ArrayList<>();
-        for (SafekeeperServer sk : safekeepers) {
-            members.add(new Proposer.Member(sk.node().nodeId(), sk.url()));
+        for (LocalSafekeeper sk : safekeepers) {
+            members.add(new Proposer.Member(sk.id(), sk.url()));
         }
         ComputeSpec spec = ComputeSpec.local(timeline, members, layout.computeDataDir(ENDPOINT), DB_USER, dbPassword)
                 .withPort(port("port.compute"));
@@ -211,8 +215,12 @@ public final class LocalCluster implements AutoCloseable {
         return compute;
     }
 
-    public List<SafekeeperServer> safekeepers() {
+    public List<LocalSafekeeper> safekeepers() {
         return List.copyOf(safekeepers);
+    }
+
+    public LocalPageserver pageserver() {
+        return pageserver;
     }
 
     /** A psql connection string for the branch's endpoint. */
@@ -229,16 +237,9 @@ public final class LocalCluster implements AutoCloseable {
         out.append("project ").append(PROJECT).append(", branch ").append(BRANCH).append(": timeline ")
                 .append(timeline).append('\n');
         out.append("data directory ").append(layout.root()).append('\n');
-        for (SafekeeperServer sk : safekeepers) {
-            TimelineStatus t = sk.node().timeline(timeline).map(x -> x.status()).orElse(null);
-            out.append(String.format("safekeeper %-5s http %s walsender %d: ", sk.node().nodeId(), sk.url().getPort(),
-                    sk.walsenderPort()));
-            if (t == null) {
-                out.append("no timeline\n");
-            } else {
-                out.append(String.format("term %s flush %s commit %s%n", t.promisedTerm(), t.flushLsn(),
-                        t.commitLsn()));
-            }
+        for (LocalSafekeeper sk : safekeepers) {
+            out.append(String.format("safekeeper %-5s http %s walsender %d: %s%n", sk.id(), sk.url().getPort(),
+                    sk.walsenderPort(), sk.status(timeline)));
         }
         for (String line : pageserver.status(timeline)) {
             out.append("pageserver: ").append(line).append('\n');
@@ -307,11 +308,11 @@ public final class LocalCluster implements AutoCloseable {
         if (!safekeepers.isEmpty()) {
             progress.accept("stopping the safekeepers");
         }
-        for (SafekeeperServer sk : safekeepers) {
+        for (LocalSafekeeper sk : safekeepers) {
             try {
                 sk.close();
             } catch (RuntimeException e) {
-                log.warn("closing safekeeper {} failed: {}", sk.node().nodeId(), e.getMessage());
+                log.warn("closing safekeeper {} failed: {}", sk.id(), e.getMessage());
             }
         }
     }

@@ -33,10 +33,10 @@ class LocalClusterTest {
     @TempDir
     Path tmp;
 
-    private static final LocalCluster.Options TEST_OPTIONS = new LocalCluster.Options(0);
+    private static final LocalCluster.Options TEST_OPTIONS = new LocalCluster.Options(0, false);
 
     private LocalCluster start(Path dir) {
-        return LocalCluster.start(new ClusterLayout(dir), TEST_OPTIONS, LocalPageservers::inProcess, s -> { });
+        return LocalCluster.start(new ClusterLayout(dir), TEST_OPTIONS, s -> { });
     }
 
     private static Connection connect(LocalCluster c) throws SQLException {

@@ -9,6 +9,7 @@ import dev.strata.pgcore.fs.FileTrees;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.postgres.PostgresBinaries;
 import dev.strata.pgcore.postgres.PostgresServer;
+import dev.strata.safekeeper.client.SafekeeperClient;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.receive.ComputeAddress;
 import java.io.IOException;
@@ -19,6 +20,10 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +45,8 @@ public final class ComputeNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ComputeNode.class);
     /** Largest basebackup accepted (a bound on what a broken or hostile pageserver can write). */
     private static final long MAX_BASEBACKUP_BYTES = 1L << 40;
+    /** How often a running compute tells the safekeepers where it is (restarted ones need it). */
+    static final Duration ANNOUNCE_INTERVAL = Duration.ofSeconds(2);
 
     private final ComputeSpec spec;
     private final PageserverAccess pageserver;
@@ -50,6 +57,12 @@ public final class ComputeNode implements AutoCloseable {
     private PostgresServer postgres;
     private ActivityProbe probe;
     private StartedCompute started;
+    private Proposer proposer;
+    private Proposer.Result elected;
+    private ComputeAddress address;
+    private final ScheduledExecutorService announcer = Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().name("compute-announcer").daemon(true).unstarted(r));
+    private ScheduledFuture<?> announcing;
 
     /**
      * @param progress receives one line per step of a start ("electing a term", ...), for
@@ -96,6 +109,8 @@ public final class ComputeNode implements AutoCloseable {
         try {
             started = startSequence();
             state = ComputeState.RUNNING;
+            announcing = announcer.scheduleWithFixedDelay(this::reannounce, ANNOUNCE_INTERVAL.toMillis(),
+                    ANNOUNCE_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
             return started;
         } catch (RuntimeException e) {
             failure = e.getMessage();
@@ -157,6 +172,9 @@ public final class ComputeNode implements AutoCloseable {
 
         ComputeAddress address = new ComputeAddress(elected.term(), postgres.host(), postgres.port(), spec.user(),
                 spec.password());
+        this.proposer = proposer;
+        this.elected = elected;
+        this.address = address;
         List<NodeId> streaming = proposer.streamFrom(address);
         if (streaming.size() < proposer.quorum()) {
             throw new ComputeStartException("timeline " + spec.timeline() + ": only " + streaming.size() + " of "
@@ -170,6 +188,43 @@ public final class ComputeNode implements AutoCloseable {
         log.info("timeline={} term={} epochStart={} port={} compute started in {} ms", spec.timeline(),
                 elected.term(), elected.epochStart(), postgres.port(), s.total().toMillis());
         return s;
+    }
+
+    /**
+     * Makes sure every safekeeper streams from this compute: one that was down during the
+     * election is brought into the term first (it votes and truncates like any voter), one
+     * that restarted is told again where the compute is. Runs every {@link #ANNOUNCE_INTERVAL}
+     * while the compute runs; a safekeeper that has promised a higher term is left alone (a
+     * newer compute owns the timeline, and this one can no longer commit).
+     */
+    void reannounce() {
+        Proposer p;
+        Proposer.Result e;
+        ComputeAddress a;
+        synchronized (this) {
+            if (state != ComputeState.RUNNING) {
+                return;
+            }
+            p = proposer;
+            e = elected;
+            a = address;
+        }
+        for (Proposer.Member m : spec.safekeepers()) {
+            try {
+                SafekeeperClient client = new SafekeeperClient(m.url());
+                long promised = client.status(spec.timeline()).promisedTerm();
+                if (promised > e.term().value()) {
+                    continue;
+                }
+                if (promised < e.term().value() && !p.bringIn(m, e)) {
+                    continue;
+                }
+                client.streamFrom(spec.timeline(), a);
+            } catch (RuntimeException ex) {
+                log.debug("timeline={} safekeeper {} not reachable for the compute's announcement: {}",
+                        spec.timeline(), m.id(), ex.getMessage());
+            }
+        }
     }
 
     /** Client activity now (open connections, last activity). */
@@ -218,6 +273,10 @@ public final class ComputeNode implements AutoCloseable {
     }
 
     private void stopPostgresQuietly() {
+        if (announcing != null) {
+            announcing.cancel(false);
+            announcing = null;
+        }
         if (probe != null) {
             probe.close();
             probe = null;
@@ -235,6 +294,7 @@ public final class ComputeNode implements AutoCloseable {
     @Override
     public void close() {
         stop();
+        announcer.shutdownNow();
     }
 
     /** For messages: never the password. */
