@@ -85,6 +85,11 @@ public record ProxyConfig(String host, int port, Path tlsDirectory, int maxConne
                 connectAttempts, wake, d, idleSweepInterval, ioThreads);
     }
 
+    public ProxyConfig withIoThreads(int n) {
+        return new ProxyConfig(host, port, tlsDirectory, maxConnections, startupTimeout, connectTimeout,
+                connectAttempts, wake, defaultIdleTimeout, idleSweepInterval, n);
+    }
+
     public ProxyConfig withIdleSweepInterval(Duration d) {
         return new ProxyConfig(host, port, tlsDirectory, maxConnections, startupTimeout, connectTimeout,
                 connectAttempts, wake, defaultIdleTimeout, d, ioThreads);

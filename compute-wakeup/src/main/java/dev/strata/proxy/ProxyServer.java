@@ -8,6 +8,7 @@ import dev.strata.proxy.protocol.ErrorKind;
 import dev.strata.proxy.protocol.ProxyException;
 import dev.strata.proxy.protocol.StartupHandler;
 import dev.strata.proxy.relay.Channels;
+import dev.strata.proxy.relay.Transport;
 import dev.strata.proxy.tls.LocalCertificates;
 import dev.strata.proxy.wake.ComputeControl;
 import dev.strata.proxy.wake.EndpointRegistry;
@@ -18,9 +19,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.SslContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,14 +62,15 @@ public final class ProxyServer implements AutoCloseable {
         this.ssl = certificates == null ? null : certificates.serverContext();
         this.registry = new EndpointRegistry(control, config.wake(), config.defaultIdleTimeout(),
                 config.idleSweepInterval());
-        this.group = new MultiThreadIoEventLoopGroup(config.ioThreads(), NioIoHandler.newFactory());
+        Transport transport = Transport.best();
+        this.group = new MultiThreadIoEventLoopGroup(config.ioThreads(), transport.ioHandlerFactory());
         try {
-            this.server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+            this.server = new ServerBootstrap().group(group).channel(transport.serverChannel())
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                    .childHandler(new ChannelInitializer<Channel>() {
                         @Override
-                        protected void initChannel(SocketChannel ch) {
+                        protected void initChannel(Channel ch) {
                             accept(ch);
                         }
                     })
@@ -85,7 +84,7 @@ public final class ProxyServer implements AutoCloseable {
             throw new IllegalStateException("proxy could not listen on " + config.host() + ":" + config.port()
                     + ": " + e.getMessage(), e);
         }
-        log.info("proxy listening on {} (tls={})", server.localAddress(), ssl != null);
+        log.info("proxy listening on {} (tls={}, transport={})", server.localAddress(), ssl != null, transport);
     }
 
     /** Binds and starts serving; close() stops it. */
@@ -93,7 +92,7 @@ public final class ProxyServer implements AutoCloseable {
         return new ProxyServer(config, control);
     }
 
-    private void accept(SocketChannel ch) {
+    private void accept(Channel ch) {
         int n = connections.incrementAndGet();
         ch.closeFuture().addListener(f -> connections.decrementAndGet());
         if (n > config.maxConnections()) {

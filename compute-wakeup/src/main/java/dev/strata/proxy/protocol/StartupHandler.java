@@ -10,6 +10,7 @@ import dev.strata.proxy.cancel.CancelKeys;
 import dev.strata.proxy.relay.Channels;
 import dev.strata.proxy.relay.ComputeConnector;
 import dev.strata.proxy.relay.FrontendRelay;
+import dev.strata.proxy.relay.Transport;
 import dev.strata.proxy.routing.Route;
 import dev.strata.proxy.routing.StartupRouting;
 import dev.strata.proxy.wake.EndpointRegistry;
@@ -18,7 +19,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SniCompletionEvent;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
@@ -119,7 +119,7 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         var t = target.get();
-        new Bootstrap().group(ctx.channel().eventLoop()).channel(NioSocketChannel.class)
+        new Bootstrap().group(ctx.channel().eventLoop()).channel(Transport.of(ctx.channel()).socketChannel())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
                 .handler(new FrontendMessageEncoder())
                 .connect(t.compute().host(), t.compute().port())

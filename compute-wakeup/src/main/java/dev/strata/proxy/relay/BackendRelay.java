@@ -23,6 +23,8 @@ import org.slf4j.LoggerFactory;
 public final class BackendRelay extends ChannelInboundHandlerAdapter {
 
     public static final String CODEC = "pg";
+    /** The client pipeline's PgServerCodec (decoder already removed after the startup packet). */
+    public static final String CLIENT_CODEC = "pg";
     private static final Logger log = LoggerFactory.getLogger(BackendRelay.class);
 
     private final Channel client;
@@ -55,6 +57,10 @@ public final class BackendRelay extends ChannelInboundHandlerAdapter {
                 // Session established: from here on the proxy only moves bytes. Bytes the
                 // decoder still holds come back to channelRead as a ByteBuf, in order.
                 ((PgClientCodec) ctx.pipeline().get(CODEC)).removeInboundHandler();
+                ctx.pipeline().remove(CODEC);
+                if (client.pipeline().get(CLIENT_CODEC) != null) {
+                    client.pipeline().remove(CLIENT_CODEC); // its encoder just wrote the last message
+                }
             }
             case BackendMessage m -> client.write(m, client.voidPromise());
             default -> {

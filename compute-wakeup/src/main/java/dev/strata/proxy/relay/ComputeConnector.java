@@ -13,8 +13,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,13 +74,13 @@ public final class ComputeConnector {
     }
 
     private void connect(ComputeAddress address, int attempt) {
-        ChannelFuture f = new Bootstrap().group(client.eventLoop()).channel(NioSocketChannel.class)
+        ChannelFuture f = new Bootstrap().group(client.eventLoop()).channel(Transport.of(client).socketChannel())
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
-                .handler(new ChannelInitializer<SocketChannel>() {
+                .handler(new ChannelInitializer<Channel>() {
                     @Override
-                    protected void initChannel(SocketChannel ch) {
+                    protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(BackendRelay.CODEC, new PgClientCodec())
                                 .addLast("relay", new BackendRelay(client, address, cancelKeys, lease));
                     }
