@@ -1,5 +1,6 @@
 package dev.strata.proxy;
 
+import dev.strata.proxy.http.StatusHttpServer;
 import dev.strata.proxy.testing.FaultyWakes;
 import dev.strata.proxy.testing.LoopbackSocketFactory;
 import dev.strata.proxy.testing.PostgresComputeControl;
@@ -13,7 +14,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.URI;
 import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -263,6 +268,24 @@ class ProxyIntegrationTest {
             try (ResultSet rs = s.executeQuery("select 1")) {
                 assertThat(rs.next()).isTrue();
             }
+        }
+    }
+
+    @Test
+    void statusIsServedAsJsonOverHttp() throws Exception {
+        try (Connection c = DriverManager.getConnection(jdbcUrl("main"));
+             StatusHttpServer http = StatusHttpServer.start(proxy, "127.0.0.1", 0)) {
+            assertThat(c.isValid(5)).isTrue();
+            HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + "/status"))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).startsWith("{\"endpoints\":[")
+                    .contains("{\"endpoint\":\"main\",\"state\":\"RUNNING\",\"openConnections\":1,")
+                    .contains("\"address\":\"127.0.0.1:" + control.compute("main").server.port() + "\"");
+            HttpResponse<String> missing = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + "/x"))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(missing.statusCode()).isEqualTo(404);
         }
     }
 
