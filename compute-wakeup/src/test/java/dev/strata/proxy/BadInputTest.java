@@ -243,6 +243,19 @@ class BadInputTest {
     }
 
     @Test
+    void plaintextAfterTheProxyAgreedToTlsIsClosedWithoutAnswer() throws Exception {
+        try (Socket raw = new Socket()) {
+            raw.connect(new InetSocketAddress("127.0.0.1", tlsProxy.port()), 5000);
+            raw.setSoTimeout(10_000);
+            raw.getOutputStream().write(encode(FrontendMessage.SSLRequest.INSTANCE));
+            assertThat(raw.getInputStream().read()).isEqualTo('S');
+            raw.getOutputStream().write(encode(FrontendMessage.StartupMessage.of(params("ok"))));
+            assertThat(raw.getInputStream().read()).as("closed, nothing sent in clear").isEqualTo(-1);
+        }
+        anotherClientStillWorks(proxy);
+    }
+
+    @Test
     void thousandsOfConnectionsHitTheLimitWithAClearErrorAndOthersRecover() throws Exception {
         int limit = 2000;
         try (ProxyServer limited = ProxyServer.start(ProxyConfig.defaults().withPort(0).withMaxConnections(limit)

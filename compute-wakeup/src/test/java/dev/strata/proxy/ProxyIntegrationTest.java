@@ -247,26 +247,28 @@ class ProxyIntegrationTest {
     }
 
     @Test
-    void cancelOfALongQueryReachesTheComputeThroughTheProxy() throws Exception {
-        try (Connection c = DriverManager.getConnection(jdbcUrl("main"));
-             Statement s = c.createStatement()) {
-            ExecutorService canceller = Executors.newSingleThreadExecutor();
-            try {
-                long t0 = System.nanoTime();
-                canceller.submit(() -> {
-                    Thread.sleep(500);
-                    s.cancel();
-                    return null;
-                });
-                assertThatThrownBy(() -> s.execute("select pg_sleep(30)"))
-                        .isInstanceOf(SQLException.class)
-                        .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("57014");
-                assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(20));
-            } finally {
-                canceller.shutdownNow();
-            }
-            try (ResultSet rs = s.executeQuery("select 1")) {
-                assertThat(rs.next()).isTrue();
+    void cancelOfALongQueryReachesTheComputeThroughTheProxyPlainAndTls() throws Exception {
+        for (String url : List.of(jdbcUrl("main"), jdbcTlsUrl("main"))) {
+            try (Connection c = DriverManager.getConnection(url);
+                 Statement s = c.createStatement()) {
+                ExecutorService canceller = Executors.newSingleThreadExecutor();
+                try {
+                    long t0 = System.nanoTime();
+                    canceller.submit(() -> {
+                        Thread.sleep(500);
+                        s.cancel();
+                        return null;
+                    });
+                    assertThatThrownBy(() -> s.execute("select pg_sleep(30)"))
+                            .isInstanceOf(SQLException.class)
+                            .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("57014");
+                    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(20));
+                } finally {
+                    canceller.shutdownNow();
+                }
+                try (ResultSet rs = s.executeQuery("select 1")) {
+                    assertThat(rs.next()).isTrue();
+                }
             }
         }
     }
