@@ -30,6 +30,8 @@ import java.util.concurrent.TimeoutException;
 public final class EndpointRegistry implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(EndpointRegistry.class);
+    /** Activity is recorded with this precision (100 ms). */
+    static final long TOUCH_GRANULARITY_NANOS = 100_000_000L;
 
     private final ComputeControl control;
     private final WakePolicy wakePolicy;
@@ -241,8 +243,16 @@ public final class EndpointRegistry implements AutoCloseable {
             return ep.id;
         }
 
+        /**
+         * Called on every relayed read; writes the endpoint's shared field at most every
+         * {@link #TOUCH_GRANULARITY_NANOS}, so connections of one endpoint on different event
+         * loops do not bounce its cache line per read (idle timeouts are seconds).
+         */
         public void touch() {
-            ep.lastActivityNanos = System.nanoTime();
+            long now = System.nanoTime();
+            if (now - ep.lastActivityNanos > TOUCH_GRANULARITY_NANOS) {
+                ep.lastActivityNanos = now;
+            }
         }
 
         @Override

@@ -38,6 +38,13 @@ import java.util.regex.Pattern;
 public final class ProxyBench {
 
     private static final Pattern TPS = Pattern.compile("^tps = ([0-9.]+)", Pattern.MULTILINE);
+    private static final Pattern TXNS = Pattern.compile("^number of transactions actually processed: ([0-9]+)", Pattern.MULTILINE);
+    private static final com.sun.management.OperatingSystemMXBean OS =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+
+    /** One pgbench run: TPS, transactions, and the CPU this JVM (the proxy) used meanwhile. */
+    private record Run(double tps, long transactions, long jvmCpuNanos) {
+    }
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opt = new LinkedHashMap<>();
@@ -126,29 +133,39 @@ public final class ProxyBench {
         pgbench(warm, proxy.port(), pw, "endpoint=steady");
         List<Double> direct = new ArrayList<>();
         List<Double> proxied = new ArrayList<>();
+        long proxyCpu = 0;
+        long proxyTxns = 0;
         for (int r = 1; r <= rounds; r++) {
-            direct.add(pgbench(opt, c.server.port(), pw, null));
+            direct.add(pgbench(opt, c.server.port(), pw, null).tps());
             System.err.printf("round %d direct  %9.1f tps%n", r, direct.getLast());
-            proxied.add(pgbench(opt, proxy.port(), pw, "endpoint=steady"));
+            Run run = pgbench(opt, proxy.port(), pw, "endpoint=steady");
+            proxied.add(run.tps());
+            proxyCpu += run.jvmCpuNanos();
+            proxyTxns += run.transactions();
             System.err.printf("round %d proxy   %9.1f tps%n", r, proxied.getLast());
         }
         double d = median(direct);
         double p = median(proxied);
         return String.format("pgbench -S -c %s -j %s -T %s, scale %s, %s s warm-up each, %d rounds alternating direct/proxy, proxy io threads %s:%n"
                         + "  direct %.0f tps   through proxy %.0f tps   ratio %.2f (goal >= 0.90)%n"
+                        + "  proxy CPU %.1f us per transaction (this JVM's CPU time during the proxied runs)%n"
                         + "  rounds direct %s, proxy %s", opt.get("clients"), opt.get("threads"), opt.get("duration"),
-                opt.get("scale"), opt.get("warmup"), rounds, opt.get("io-threads"), d, p, p / d, direct, proxied);
+                opt.get("scale"), opt.get("warmup"), rounds, opt.get("io-threads"), d, p, p / d,
+                proxyCpu / 1000.0 / Math.max(1, proxyTxns), direct, proxied);
     }
 
-    private static double pgbench(Map<String, String> opt, int port, String password, String pgoptions) throws Exception {
+    private static Run pgbench(Map<String, String> opt, int port, String password, String pgoptions) throws Exception {
         List<String> cmd = List.of(opt.get("pgbench"), "-S", "-c", opt.get("clients"), "-j", opt.get("threads"),
                 "-T", opt.get("duration"), "-h", "127.0.0.1", "-p", String.valueOf(port), "-U", "postgres", "postgres");
+        long cpu0 = OS.getProcessCpuTime();
         String out = exec(cmd, password, pgoptions);
+        long cpu = OS.getProcessCpuTime() - cpu0;
         Matcher m = TPS.matcher(out);
-        if (!m.find()) {
+        Matcher n = TXNS.matcher(out);
+        if (!m.find() || !n.find()) {
             throw new IllegalStateException("cannot parse pgbench output:\n" + out);
         }
-        return Double.parseDouble(m.group(1));
+        return new Run(Double.parseDouble(m.group(1)), Long.parseLong(n.group(1)), cpu);
     }
 
     private static String exec(List<String> cmd, String password, String pgoptions) throws IOException, InterruptedException {
