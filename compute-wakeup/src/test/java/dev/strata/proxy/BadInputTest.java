@@ -6,6 +6,9 @@ import dev.strata.pgcore.protocol.FrontendMessageEncoder;
 import dev.strata.pgcore.testing.PgTestClient;
 import dev.strata.proxy.testing.PostgresComputeControl;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufAllocatorMetric;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.netty.channel.embedded.EmbeddedChannel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -58,6 +61,7 @@ class BadInputTest {
     static void start() {
         control = new PostgresComputeControl();
         control.add("ok", null);
+        control.add("cleartext", null, "password");
         proxy = ProxyServer.start(ProxyConfig.defaults().withPort(0).withStartupTimeout(Duration.ofSeconds(1)), control);
         tlsProxy = ProxyServer.start(ProxyConfig.defaults().withPort(0).withTlsDirectory(tls), control);
     }
@@ -240,6 +244,49 @@ class BadInputTest {
                 assertThat(in.read()).isEqualTo(-1);
             }
         }
+    }
+
+    /** Reads one backend message from a raw socket: its type, then its body. */
+    private static byte readMessage(DataInputStream in, ByteArrayOutputStream body) throws IOException {
+        byte type = in.readByte();
+        byte[] b = new byte[in.readInt() - 4];
+        in.readFully(b);
+        body.reset();
+        body.writeBytes(b);
+        return type;
+    }
+
+    @Test
+    void aClientThatStopsReadingDoesNotMakeTheProxyBufferTheResult() throws Exception {
+        ByteBufAllocatorMetric metric = ((ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT).metric();
+        try (Socket s = new Socket()) {
+            s.setReceiveBufferSize(64 * 1024);
+            s.connect(new InetSocketAddress("127.0.0.1", proxy.port()), 5000);
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            ByteArrayOutputStream body = new ByteArrayOutputStream();
+            out.write(encode(FrontendMessage.StartupMessage.of(params("cleartext"))));
+            assertThat(readMessage(in, body)).isEqualTo((byte) 'R'); // AuthenticationCleartextPassword
+            out.write(encode(new FrontendMessage.PasswordMessage(control.compute("cleartext").server.password())));
+            while (readMessage(in, body) != 'Z') {
+                // AuthenticationOk, ParameterStatus, BackendKeyData
+            }
+            long before = metric.usedDirectMemory() + metric.usedHeapMemory();
+            // about 200 MB of result that this client never reads
+            out.write(encode(new FrontendMessage.Query("select repeat('x', 1000) from generate_series(1, 200000)")));
+            long peak = 0;
+            for (int i = 0; i < 30; i++) {
+                Thread.sleep(100);
+                peak = Math.max(peak, metric.usedDirectMemory() + metric.usedHeapMemory());
+            }
+            assertThat(peak - before).as("bytes the proxy holds for a client that does not read")
+                    .isLessThan(16L * 1024 * 1024);
+            // the relay is alive, not stuck: the client can still read its data
+            assertThat(readMessage(in, body)).isEqualTo((byte) 'T');
+            assertThat(readMessage(in, body)).isEqualTo((byte) 'D');
+        }
+        anotherClientStillWorks(proxy);
     }
 
     @Test

@@ -46,7 +46,12 @@ public final class PostgresComputeControl implements ComputeControl, AutoCloseab
 
     /** Creates the endpoint's server (initdb), suspended; a null idle timeout means the proxy's default. */
     public Compute add(String endpoint, Duration idleTimeout) {
-        PostgresServer server = PostgresServer.builder().setting("fsync", "off").start();
+        return add(endpoint, idleTimeout, "scram-sha-256");
+    }
+
+    /** As {@link #add(String, Duration)}, with pg_hba method {@code scram-sha-256}, {@code md5} or {@code password}. */
+    public Compute add(String endpoint, Duration idleTimeout, String authMethod) {
+        PostgresServer server = PostgresServer.builder().setting("fsync", "off").authMethod(authMethod).start();
         server.stop();
         Compute c = new Compute(server, idleTimeout);
         computes.put(EndpointId.of(endpoint), c);
