@@ -152,6 +152,28 @@ class ProxyIntegrationTest {
     }
 
     @Test
+    void largeValuesCrossTheRelayIntactBothWays() throws Exception {
+        String big = "0123456789abcdef".repeat(400_000); // 6.4 MB each way
+        try (Connection c = DriverManager.getConnection(jdbcTlsUrl("main"));
+             var ps = c.prepareStatement("select md5(?::text), length(?::text), repeat(?::text, 3)")) {
+            ps.setString(1, big);
+            ps.setString(2, big);
+            ps.setString(3, big);
+            try (ResultSet rs = ps.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString(1)).isEqualTo(md5(big));
+                assertThat(rs.getInt(2)).isEqualTo(big.length());
+                assertThat(rs.getString(3)).hasSize(3 * big.length()).startsWith(big).endsWith(big);
+            }
+        }
+    }
+
+    private static String md5(String s) throws Exception {
+        byte[] d = java.security.MessageDigest.getInstance("MD5").digest(s.getBytes(StandardCharsets.UTF_8));
+        return java.util.HexFormat.of().formatHex(d);
+    }
+
+    @Test
     void wrongPasswordIsRefusedByTheComputeNotTheProxy() {
         String url = jdbcUrl("main").replace("&password=", "&password=wrong");
         assertThatThrownBy(() -> DriverManager.getConnection(url).close())
