@@ -43,6 +43,8 @@ import java.util.concurrent.TimeUnit;
 public final class StartupHandler extends ChannelInboundHandlerAdapter {
 
     public static final String CODEC = "pg";
+    /** The largest TLS ClientHello the SNI handler buffers (a TLS record is at most 16 KiB plus overhead). */
+    public static final int MAX_CLIENT_HELLO_BYTES = 16 * 1024 + 2048;
     private static final Logger log = LoggerFactory.getLogger(StartupHandler.class);
 
     private final ProxyConfig config;
@@ -106,7 +108,7 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
         ctx.writeAndFlush(BackendMessage.EncryptionResponse.ACCEPTED);
         // Added right after the 'S' passed, on the event loop: no client byte can slip by
         // unencrypted (the decoder already refused bytes pipelined behind the request).
-        ctx.pipeline().addFirst("tls", new SniHandler((Mapping<String, SslContext>) host -> ssl, ProtocolLimitsForTls.MAX_CLIENT_HELLO,
+        ctx.pipeline().addFirst("tls", new SniHandler((Mapping<String, SslContext>) host -> ssl, MAX_CLIENT_HELLO_BYTES,
                 config.startupTimeout().toMillis()));
     }
 
@@ -203,15 +205,6 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
         if (timeout != null) {
             timeout.cancel(false);
             timeout = null;
-        }
-    }
-
-    /** Limits of the TLS handshake that precedes the startup packet. */
-    static final class ProtocolLimitsForTls {
-        /** The largest ClientHello the SNI handler buffers (TLS caps a record at 16 KiB + overhead). */
-        static final int MAX_CLIENT_HELLO = 16 * 1024 + 2048;
-
-        private ProtocolLimitsForTls() {
         }
     }
 }
