@@ -6,8 +6,8 @@ import dev.strata.proxy.cancel.CancelKeys;
 import dev.strata.proxy.wake.ComputeAddress;
 import dev.strata.proxy.wake.EndpointRegistry;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
@@ -32,6 +32,7 @@ public final class BackendRelay extends ChannelInboundHandlerAdapter {
     private final CancelKeys cancelKeys;
     private final EndpointRegistry.Lease lease;
     private BackendMessage.BackendKeyData proxyKey;
+    private ChannelFuture lastWrite;
 
     public BackendRelay(Channel client, ComputeAddress compute, CancelKeys cancelKeys, EndpointRegistry.Lease lease) {
         this.client = client;
@@ -44,16 +45,16 @@ public final class BackendRelay extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         lease.touch();
         switch (msg) {
-            case ByteBuf buf -> client.write(buf, client.voidPromise());
+            case ByteBuf buf -> lastWrite = client.write(buf);
             case BackendMessage.BackendKeyData key -> {
                 if (proxyKey != null) {
                     cancelKeys.remove(proxyKey);
                 }
                 proxyKey = cancelKeys.register(new CancelKeys.Target(compute, key));
-                client.write(proxyKey, client.voidPromise());
+                lastWrite = client.write(proxyKey);
             }
             case BackendMessage.ReadyForQuery ready -> {
-                client.write(ready, client.voidPromise());
+                lastWrite = client.write(ready);
                 // Session established: from here on the proxy only moves bytes. Bytes the
                 // decoder still holds come back to channelRead as a ByteBuf, in order.
                 ((PgClientCodec) ctx.pipeline().get(CODEC)).removeInboundHandler();
@@ -62,7 +63,7 @@ public final class BackendRelay extends ChannelInboundHandlerAdapter {
                     client.pipeline().remove(CLIENT_CODEC); // its encoder just wrote the last message
                 }
             }
-            case BackendMessage m -> client.write(m, client.voidPromise());
+            case BackendMessage m -> lastWrite = client.write(m);
             default -> {
                 ReferenceCountUtil.release(msg);
                 throw new IllegalStateException("unexpected message from the compute: " + msg.getClass().getName());
@@ -72,13 +73,9 @@ public final class BackendRelay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
-            if (f.isSuccess()) {
-                ctx.channel().read();
-            } else {
-                ctx.channel().close();
-            }
-        });
+        client.flush();
+        FrontendRelay.readAfter(lastWrite, ctx);
+        lastWrite = null;
     }
 
     @Override

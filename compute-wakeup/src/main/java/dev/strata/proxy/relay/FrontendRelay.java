@@ -6,6 +6,7 @@ import dev.strata.proxy.wake.EndpointRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
@@ -27,6 +28,7 @@ public final class FrontendRelay extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
     private int pendingBytes;
     private Channel backend;
+    private ChannelFuture lastWrite;
     private ChannelHandlerContext ctx;
     private volatile EndpointRegistry.Lease lease;
 
@@ -46,7 +48,16 @@ public final class FrontendRelay extends ChannelInboundHandlerAdapter {
             backend.write(pending.poll());
         }
         pendingBytes = 0;
-        backend.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+        readAfter(backend.writeAndFlush(Unpooled.EMPTY_BUFFER), ctx);
+    }
+
+    /** The next read from the client once {@code write} (the last of this batch) is on the wire. */
+    static void readAfter(ChannelFuture write, ChannelHandlerContext ctx) {
+        if (write == null) {
+            ctx.channel().read(); // a read that produced no bytes: keep reading
+            return;
+        }
+        write.addListener(f -> {
             if (f.isSuccess()) {
                 ctx.channel().read();
             } else {
@@ -66,7 +77,7 @@ public final class FrontendRelay extends ChannelInboundHandlerAdapter {
             l.touch();
         }
         if (backend != null) {
-            backend.write(buf, backend.voidPromise());
+            lastWrite = backend.write(buf);
             return;
         }
         pendingBytes += buf.readableBytes();
@@ -82,13 +93,9 @@ public final class FrontendRelay extends ChannelInboundHandlerAdapter {
         if (backend == null) {
             return;
         }
-        backend.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
-            if (f.isSuccess()) {
-                ctx.channel().read();
-            } else {
-                ctx.channel().close();
-            }
-        });
+        backend.flush();
+        readAfter(lastWrite, ctx);
+        lastWrite = null;
     }
 
     @Override
