@@ -269,6 +269,30 @@ class ProxyIntegrationTest {
     }
 
     @Test
+    void aConnectionArrivingWhileTheEndpointSuspendsWaitsThenWakesIt() throws Exception {
+        awaitSleepySuspended();
+        PostgresComputeControl.Compute sleepy = control.compute("sleepy");
+        try (Connection c = DriverManager.getConnection(jdbcUrl("sleepy"))) {
+            assertThat(c.isValid(5)).isTrue();
+        }
+        int suspends = sleepy.suspends.get();
+        int starts = sleepy.starts.get();
+        faulty.delaySuspends(Duration.ofSeconds(1));
+        try {
+            await("sleepy suspending", () -> status("sleepy").state() == EndpointState.SUSPENDING);
+            try (Connection c = DriverManager.getConnection(jdbcUrl("sleepy"));
+                 ResultSet rs = c.createStatement().executeQuery("select 5")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getInt(1)).isEqualTo(5);
+            }
+        } finally {
+            faulty.delaySuspends(Duration.ZERO);
+        }
+        assertThat(sleepy.suspends.get()).isEqualTo(suspends + 1);
+        assertThat(sleepy.starts.get()).isEqualTo(starts + 1);
+    }
+
+    @Test
     void cancelOfALongQueryReachesTheComputeThroughTheProxyPlainAndTls() throws Exception {
         for (String url : List.of(jdbcUrl("main"), jdbcTlsUrl("main"))) {
             try (Connection c = DriverManager.getConnection(url);
