@@ -153,7 +153,8 @@ public final class StrataCli {
             Files.writeString(layout.pidFile(), Long.toString(ProcessHandle.current().pid()));
             step("starting the local cluster in " + layout.root() + " (logs: " + layout.logFile() + ")");
             CountDownLatch stopped = new CountDownLatch(1);
-            LocalCluster cluster = LocalCluster.start(layout, new LocalCluster.Options(args.proxyPort(), false),
+            LocalCluster cluster = LocalCluster.start(layout, new LocalCluster.Options(args.proxyPort(), false,
+                    LocalCluster.Options.DEFAULTS.idleTimeout()),
                     this::step);
             Thread hook = new Thread(() -> {
                 cluster.close();

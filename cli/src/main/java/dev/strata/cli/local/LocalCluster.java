@@ -7,6 +7,10 @@ import dev.strata.compute.node.StartedCompute;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.postgres.PostgresBinaries;
+import dev.strata.proxy.ProxyConfig;
+import dev.strata.proxy.ProxyServer;
+import dev.strata.proxy.routing.EndpointId;
+import dev.strata.proxy.wake.EndpointStatus;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
 import java.io.IOException;
@@ -52,9 +56,17 @@ public final class LocalCluster implements AutoCloseable {
      * @param proxyPort      the proxy's port (0: any free port, for tests)
      * @param childProcesses run the safekeepers and the pageserver as their own JVMs (so one can
      *                       crash, or be killed by a test, without the others); else in this JVM
+     * @param idleTimeout    how long the endpoint may have no client connection before its compute
+     *                       is suspended (the next connection wakes it)
      */
-    public record Options(int proxyPort, boolean childProcesses) {
-        public static final Options DEFAULTS = new Options(55432, false);
+    public record Options(int proxyPort, boolean childProcesses, Duration idleTimeout) {
+        public static final Options DEFAULTS = new Options(ProxyConfig.DEFAULT_PORT, false, Duration.ofSeconds(300));
+
+        public Options {
+            if (idleTimeout == null || !idleTimeout.isPositive()) {
+                throw new IllegalArgumentException("idle timeout must be positive, got " + idleTimeout);
+            }
+        }
     }
 
     private final ClusterLayout layout;
@@ -66,6 +78,8 @@ public final class LocalCluster implements AutoCloseable {
             r -> Thread.ofPlatform().name("strata-supervisor").daemon(true).unstarted(r));
     private LocalPageserver pageserver;
     private ComputeNode compute;
+    private ProxyServer proxy;
+    private LocalComputeControl control;
     private TimelineId timeline;
     private volatile boolean computeWanted;
     private volatile boolean closing;
@@ -165,6 +179,17 @@ public final class LocalCluster implements AutoCloseable {
         compute = new ComputeNode(spec, pageserver.access(), PostgresBinaries.resolve(), progress);
         startCompute();
         supervisor.scheduleWithFixedDelay(this::superviseCompute, 1, 1, TimeUnit.SECONDS);
+
+        progress.accept("starting the proxy on 127.0.0.1:" + options.proxyPort() + " (wake on connect, suspend after "
+                + options.idleTimeout().toSeconds() + " s idle)");
+        control = new LocalComputeControl(this, EndpointId.of(ENDPOINT), options.idleTimeout());
+        proxy = ProxyServer.start(ProxyConfig.defaults().withPort(options.proxyPort())
+                .withTlsDirectory(layout.proxyDir()), control);
+    }
+
+    /** The proxy (the address applications use). */
+    public ProxyServer proxy() {
+        return proxy;
     }
 
     /** Starts the compute (if it is not running); returns its address. */
@@ -223,12 +248,13 @@ public final class LocalCluster implements AutoCloseable {
         return pageserver;
     }
 
-    /** A psql connection string for the branch's endpoint. */
+    /**
+     * A psql connection string for the branch's endpoint, through the proxy: applications never
+     * need a compute's own address (it wakes on connect).
+     */
     public String connectionString() {
-        StartedCompute s = compute.started();
-        int port = s != null ? s.port() : Integer.parseInt(state.require("port.compute"));
         return "postgresql://" + DB_USER + ":" + URLEncoder.encode(state.require("db.password"), StandardCharsets.UTF_8)
-                + "@127.0.0.1:" + port + "/postgres";
+                + "@127.0.0.1:" + proxy.port() + "/postgres?options=endpoint%3D" + ENDPOINT;
     }
 
     /** Each component and its LSNs, for `strata status`. */
@@ -245,6 +271,11 @@ public final class LocalCluster implements AutoCloseable {
             out.append("pageserver: ").append(line).append('\n');
         }
         StartedCompute s = compute.started();
+        for (EndpointStatus e : proxy.status()) {
+            out.append(String.format("endpoint %s (proxy 127.0.0.1:%d): %s, %d open connection(s), last activity %s%n",
+                    e.endpoint(), proxy.port(), e.state().name().toLowerCase(), e.openConnections(),
+                    e.lastActivity() == null ? "never" : e.lastActivity()));
+        }
         out.append("compute (endpoint ").append(ENDPOINT).append("): ").append(compute.state().name().toLowerCase());
         if (s != null) {
             out.append(String.format(", term %s, port %d, WAL from %s", s.term(), s.port(), s.epochStart()));
@@ -295,6 +326,13 @@ public final class LocalCluster implements AutoCloseable {
     public void close() {
         closing = true;
         supervisor.shutdownNow();
+        if (proxy != null) {
+            progress.accept("stopping the proxy");
+            proxy.close();
+        }
+        if (control != null) {
+            control.close();
+        }
         synchronized (this) {
             if (compute != null) {
                 progress.accept("stopping the compute");

@@ -33,7 +33,7 @@ class LocalClusterTest {
     @TempDir
     Path tmp;
 
-    private static final LocalCluster.Options TEST_OPTIONS = new LocalCluster.Options(0, false);
+    private static final LocalCluster.Options TEST_OPTIONS = new LocalCluster.Options(0, false, Duration.ofSeconds(300));
 
     private LocalCluster start(Path dir) {
         return LocalCluster.start(new ClusterLayout(dir), TEST_OPTIONS, s -> { });
@@ -47,7 +47,13 @@ class LocalClusterTest {
         java.util.Properties p = new java.util.Properties();
         p.setProperty("user", userInfo[0]);
         p.setProperty("password", java.net.URLDecoder.decode(userInfo[1], java.nio.charset.StandardCharsets.UTF_8));
-        p.setProperty("connectTimeout", "5");
+        p.setProperty("connectTimeout", "60");
+        // options=endpoint%3Dmain: the proxy routes by it
+        String query = u.getRawQuery();
+        if (query != null && query.startsWith("options=")) {
+            p.setProperty("options", java.net.URLDecoder.decode(query.substring("options=".length()),
+                    java.nio.charset.StandardCharsets.UTF_8));
+        }
         p.setProperty("socketTimeout", "30");
         return DriverManager.getConnection("jdbc:postgresql://" + u.getHost() + ":" + u.getPort() + u.getPath(), p);
     }
