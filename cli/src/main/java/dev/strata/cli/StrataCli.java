@@ -199,6 +199,7 @@ public final class StrataCli {
         Files.deleteIfExists(layout.readyFile());
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("-Dorg.slf4j.simpleLogger.logFile=" + layout.logFile());

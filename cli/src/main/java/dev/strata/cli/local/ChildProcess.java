@@ -46,7 +46,7 @@ final class ChildProcess implements AutoCloseable {
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
-        cmd.add("-Xss1m");
+        cmd.add("--enable-native-access=ALL-UNNAMED"); // Netty's native epoll transport
         cmd.add("-Dorg.slf4j.simpleLogger.logFile=" + log);
         cmd.add("-Dorg.slf4j.simpleLogger.showDateTime=true");
         cmd.add(mainClass);

@@ -14,6 +14,7 @@ import dev.strata.pageserver.timeline.TimelineManager;
 import dev.strata.pgcore.control.ControlFile;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
+import io.micronaut.serde.ObjectMapper;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,7 +27,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import io.micronaut.serde.ObjectMapper;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
@@ -109,7 +109,7 @@ public final class LocalPageservers {
                     t.store().diskConsistentLsn(), layers.delta(), layers.image(), layers.inMemory() + layers.frozen(),
                     t.walReceiverState());
             String reason = t.reason();
-            return reason == null ? List.of(line) : List.of(line, "stopped because: " + reason);
+            return reason == null || reason.isEmpty() ? List.of(line) : List.of(line, "stopped because: " + reason);
         }
 
         @Override
