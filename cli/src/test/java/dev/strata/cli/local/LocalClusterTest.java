@@ -94,7 +94,36 @@ class LocalClusterTest {
                 s.execute("COMMIT");
                 assertThat(count(conn, "SELECT sum(v) FROM t")).isEqualTo(85);
             }
-            assertThat(c.compute().started().term()).isNotEqualTo(before.term());
+            StartedCompute woken = c.compute().started();
+            assertThat(woken.term()).isNotEqualTo(before.term());
+            // Nothing was written while it slept: the directory of its clean shutdown was reused.
+            assertThat(woken.basebackupBytes()).isZero();
+        }
+    }
+
+    @Test
+    void aDirectoryIsNotReusedOnceTheTimelineMoved() throws Exception {
+        try (LocalCluster c = start(tmp.resolve("cluster"), Duration.ofSeconds(300))) {
+            try (Connection conn = connect(c); Statement s = conn.createStatement()) {
+                s.execute("CREATE TABLE t (v int)");
+                s.execute("INSERT INTO t VALUES (1)");
+            }
+            c.stopCompute();
+            // Another compute writes to the timeline (and is killed: no clean shutdown) ...
+            c.startCompute();
+            try (Connection conn = connect(c); Statement s = conn.createStatement()) {
+                s.execute("INSERT INTO t VALUES (2)");
+            }
+            StartedCompute second = c.compute().started();
+            assertThat(second.basebackupBytes()).as("reused after a clean stop").isZero();
+            c.compute().kill();
+            waitFor(() -> c.compute().state() == ComputeState.RUNNING && c.compute().started() != null
+                    && c.compute().started().term().isAfter(second.term()), Duration.ofSeconds(90), "a new compute");
+            // ... so the next start takes a basebackup and sees both rows.
+            assertThat(c.compute().started().basebackupBytes()).isPositive();
+            try (Connection conn = connect(c)) {
+                assertThat(count(conn, "SELECT sum(v) FROM t")).isEqualTo(3);
+            }
         }
     }
 }

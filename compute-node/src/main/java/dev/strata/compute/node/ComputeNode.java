@@ -7,6 +7,7 @@ import dev.strata.compute.config.ComputeSettings;
 import dev.strata.compute.pageserver.PageserverAccess;
 import dev.strata.pgcore.fs.FileTrees;
 import dev.strata.pgcore.id.NodeId;
+import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresBinaries;
 import dev.strata.pgcore.postgres.PostgresServer;
 import dev.strata.safekeeper.client.SafekeeperClient;
@@ -122,18 +123,40 @@ public final class ComputeNode implements AutoCloseable {
 
     private StartedCompute startSequence() {
         long t0 = System.nanoTime();
+        // Whatever happens to this start, the directory is not reusable any more once Postgres
+        // may have written to it: the mark goes first.
+        Lsn reusableAt = ReuseMark.take(reuseMarkFile(), spec.timeline());
         progress.accept("electing a term on " + spec.safekeepers().size() + " safekeepers");
         Proposer proposer = new Proposer(spec.timeline(), spec.safekeepers(), spec.electionTimeout());
         Proposer.Result elected = proposer.elect();
         long t1 = System.nanoTime();
-        progress.accept("term " + elected.term() + " elected; WAL starts at " + elected.epochStart()
-                + "; waiting for the pageserver to reach it");
-
-        pageserver.awaitLsn(spec.timeline(), elected.epochStart(), spec.pageserverTimeout());
-        long t2 = System.nanoTime();
-
-        progress.accept("fetching the basebackup at " + elected.epochStart());
         Path dataDir = spec.dataDir();
+        long t2;
+        long t3;
+        TarUnpacker.Unpacked unpacked;
+        if (elected.epochStart().equals(reusableAt) && Files.exists(dataDir.resolve("global").resolve("pg_control"))) {
+            // The timeline has not moved since this directory's clean shutdown: its shutdown
+            // checkpoint is the timeline's last record, so it is exactly the state at E.
+            progress.accept("term " + elected.term() + " elected; the timeline has not moved since the last clean "
+                    + "shutdown at " + elected.epochStart() + ": reusing the data directory");
+            t2 = System.nanoTime();
+            t3 = t2;
+            unpacked = new TarUnpacker.Unpacked(0, 0);
+        } else {
+            progress.accept("term " + elected.term() + " elected; WAL starts at " + elected.epochStart()
+                    + "; waiting for the pageserver to reach it");
+            pageserver.awaitLsn(spec.timeline(), elected.epochStart(), spec.pageserverTimeout());
+            t2 = System.nanoTime();
+            progress.accept("fetching the basebackup at " + elected.epochStart());
+            unpacked = fetchBasebackup(dataDir, elected);
+            t3 = System.nanoTime();
+            progress.accept(String.format("basebackup unpacked: %d files, %.1f MB; starting PostgreSQL",
+                    unpacked.files(), unpacked.bytes() / 1e6));
+        }
+        return launch(proposer, elected, unpacked, t0, t1, t2, t3);
+    }
+
+    private TarUnpacker.Unpacked fetchBasebackup(Path dataDir, Proposer.Result elected) {
         TarUnpacker.Unpacked unpacked;
         try {
             if (Files.exists(dataDir)) {
@@ -149,10 +172,12 @@ public final class ComputeNode implements AutoCloseable {
             throw new ComputeStartException("timeline " + spec.timeline() + ": basebackup at " + elected.epochStart()
                     + " could not be unpacked into " + dataDir + ": " + e.getMessage(), e);
         }
-        long t3 = System.nanoTime();
-        progress.accept(String.format("basebackup unpacked: %d files, %.1f MB; starting PostgreSQL",
-                unpacked.files(), unpacked.bytes() / 1e6));
+        return unpacked;
+    }
 
+    private StartedCompute launch(Proposer proposer, Proposer.Result elected, TarUnpacker.Unpacked unpacked,
+                                  long t0, long t1, long t2, long t3) {
+        Path dataDir = spec.dataDir();
         postgres = PostgresServer.builder()
                 .binaries(binaries)
                 .dataDir(dataDir)
@@ -252,17 +277,37 @@ public final class ComputeNode implements AutoCloseable {
         return postgres != null ? postgres.logFile() : spec.dataDir().resolveSibling(spec.dataDir().getFileName() + ".log");
     }
 
-    /** Fast shutdown: open transactions abort; every acknowledged commit is already on the safekeepers. */
+    /**
+     * Fast shutdown: open transactions abort; every acknowledged commit is already on the
+     * safekeepers. PostgreSQL's walsenders hand the shutdown checkpoint to the safekeepers
+     * before it exits; after a clean shutdown the directory is synced and marked reusable at
+     * the end of that checkpoint, so the next start can skip the basebackup if the timeline
+     * has not moved.
+     */
     public synchronized void stop() {
         if (state == ComputeState.STOPPED) {
             return;
         }
+        boolean wasRunning = state == ComputeState.RUNNING;
         state = ComputeState.STOPPING;
         try {
             stopPostgresQuietly();
+            if (wasRunning) {
+                Lsn end = ReuseMark.cleanShutdownEnd(spec.dataDir());
+                if (end != null) {
+                    ReuseMark.write(reuseMarkFile(), spec.dataDir(), spec.timeline(), end);
+                }
+            }
+        } catch (RuntimeException e) {
+            log.warn("timeline={} the data directory is not marked reusable: {}", spec.timeline(), e.getMessage());
         } finally {
             state = ComputeState.STOPPED;
         }
+    }
+
+    /** Beside the data directory, so that unpacking a basebackup never meets it. */
+    private Path reuseMarkFile() {
+        return spec.dataDir().resolveSibling(spec.dataDir().getFileName() + ".reusable");
     }
 
     /** kill -9 of the postmaster (tests and fault injection). */
