@@ -3,7 +3,6 @@ package dev.strata.cli;
 import dev.strata.cli.local.AdminServer;
 import dev.strata.cli.local.ClusterLayout;
 import dev.strata.cli.local.LocalCluster;
-import dev.strata.cli.local.LocalPageservers;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
@@ -154,8 +153,9 @@ public final class StrataCli {
             Files.writeString(layout.pidFile(), Long.toString(ProcessHandle.current().pid()));
             step("starting the local cluster in " + layout.root() + " (logs: " + layout.logFile() + ")");
             CountDownLatch stopped = new CountDownLatch(1);
-            LocalCluster cluster = LocalCluster.start(layout, new LocalCluster.Options(args.proxyPort()),
-                    LocalPageservers::inProcess, this::step);
+            LocalCluster cluster = LocalCluster.start(layout, new LocalCluster.Options(args.proxyPort(), false,
+                    LocalCluster.Options.DEFAULTS.idleTimeout()),
+                    this::step);
             Thread hook = new Thread(() -> {
                 cluster.close();
                 stopped.countDown();
@@ -199,6 +199,7 @@ public final class StrataCli {
         Files.deleteIfExists(layout.readyFile());
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("-Dorg.slf4j.simpleLogger.logFile=" + layout.logFile());

@@ -7,11 +7,12 @@ import dev.strata.compute.node.StartedCompute;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.postgres.PostgresBinaries;
+import dev.strata.proxy.ProxyConfig;
+import dev.strata.proxy.ProxyServer;
+import dev.strata.proxy.routing.EndpointId;
+import dev.strata.proxy.wake.EndpointStatus;
 import dev.strata.safekeeper.election.Proposer;
-import dev.strata.safekeeper.http.SafekeeperServer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
-import dev.strata.safekeeper.node.TimelineExistsException;
-import dev.strata.safekeeper.timeline.TimelineStatus;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -27,7 +28,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,41 +50,53 @@ public final class LocalCluster implements AutoCloseable {
     private static final String REPLICATION_USER = "strata_replicator";
     private static final Logger log = LoggerFactory.getLogger(LocalCluster.class);
 
-    /** What `up` may choose. */
-    public record Options(int proxyPort) {
-        public static final Options DEFAULTS = new Options(55432);
+    /**
+     * What `up` may choose.
+     *
+     * @param proxyPort      the proxy's port (0: any free port, for tests)
+     * @param childProcesses run the safekeepers and the pageserver as their own JVMs (so one can
+     *                       crash, or be killed by a test, without the others); else in this JVM
+     * @param idleTimeout    how long the endpoint may have no client connection before its compute
+     *                       is suspended (the next connection wakes it)
+     */
+    public record Options(int proxyPort, boolean childProcesses, Duration idleTimeout) {
+        public static final Options DEFAULTS = new Options(ProxyConfig.DEFAULT_PORT, false, Duration.ofSeconds(300));
+
+        public Options {
+            if (idleTimeout == null || !idleTimeout.isPositive()) {
+                throw new IllegalArgumentException("idle timeout must be positive, got " + idleTimeout);
+            }
+        }
     }
 
     private final ClusterLayout layout;
     private final ClusterState state;
     private final Consumer<String> progress;
-    private final List<SafekeeperServer> safekeepers = new ArrayList<>();
+    private final List<LocalSafekeeper> safekeepers = new ArrayList<>();
+    private final Options options;
     private final ScheduledExecutorService supervisor = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("strata-supervisor").daemon(true).unstarted(r));
     private LocalPageserver pageserver;
     private ComputeNode compute;
+    private ProxyServer proxy;
+    private LocalComputeControl control;
     private TimelineId timeline;
     private volatile boolean computeWanted;
     private volatile boolean closing;
     private int restarts;
 
-    private LocalCluster(ClusterLayout layout, Consumer<String> progress) {
+    private LocalCluster(ClusterLayout layout, Options options, Consumer<String> progress) {
         this.layout = layout;
+        this.options = options;
         this.state = ClusterState.loadOrCreate(layout.stateFile());
         this.progress = progress;
     }
 
-    /**
-     * Starts everything and the compute of branch main.
-     *
-     * @param pageserverFactory builds the pageserver on its data directory (in-process)
-     */
-    public static LocalCluster start(ClusterLayout layout, Options options,
-                                     Function<java.nio.file.Path, LocalPageserver> pageserverFactory,
-                                     Consumer<String> progress) {
-        LocalCluster c = new LocalCluster(layout, progress);
+    /** Starts everything and the compute of branch main. */
+    public static LocalCluster start(ClusterLayout layout, Options options, Consumer<String> progress) {
+        LocalCluster c = new LocalCluster(layout, options, progress);
         try {
-            c.startAll(pageserverFactory);
+            c.startAll();
             return c;
         } catch (RuntimeException e) {
             c.close();
@@ -92,7 +104,7 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
-    private void startAll(Function<java.nio.file.Path, LocalPageserver> pageserverFactory) {
+    private void startAll() {
         boolean firstRun = state.get("timeline").isEmpty();
         String replicationPassword = state.secret("replication.password");
         String dbPassword = state.secret("db.password");
@@ -114,23 +126,29 @@ public final class LocalCluster implements AutoCloseable {
             SafekeeperConfig config = new SafekeeperConfig(NodeId.of(id), layout.safekeeperDir(id), "127.0.0.1",
                     ports.get(id)[1], ports.get(id)[0], peers, REPLICATION_USER, replicationPassword,
                     Duration.ofMillis(100));
-            safekeepers.add(SafekeeperServer.start(config));
+            safekeepers.add(options.childProcesses()
+                    ? LocalSafekeepers.child(config, layout.root().resolve("safekeepers").resolve(id + ".log"))
+                    : LocalSafekeepers.inProcess(config));
         }
 
         progress.accept("starting the pageserver");
-        pageserver = pageserverFactory.apply(layout.pageserverDir());
+        if (options.childProcesses()) {
+            int http = port("port.pageserver.http");
+            int pageService = port("port.pageserver.pageservice");
+            state.save();
+            pageserver = LocalPageservers.child(layout.pageserverDir(), http, pageService,
+                    layout.root().resolve("pageserver.log"));
+        } else {
+            pageserver = LocalPageservers.inProcess(layout.pageserverDir());
+        }
 
         if (firstRun) {
             timeline = TimelineId.random();
             progress.accept("creating project '" + PROJECT + "', branch '" + BRANCH + "' (initdb, import into the "
                     + "pageserver)");
             LocalPageserver.CreatedTimeline created = pageserver.createTimeline(timeline, DB_USER, dbPassword);
-            for (SafekeeperServer sk : safekeepers) {
-                try {
-                    sk.node().createTimeline(timeline, created.systemId(), created.walSegmentSize(), created.startLsn());
-                } catch (TimelineExistsException e) {
-                    // a first run that failed after this step: the timeline is already there
-                }
+            for (LocalSafekeeper sk : safekeepers) {
+                sk.createTimeline(timeline, created.systemId(), created.walSegmentSize(), created.startLsn());
             }
             state.put("project", PROJECT);
             state.put("branch." + BRANCH, timeline.toString());
@@ -145,15 +163,15 @@ public final class LocalCluster implements AutoCloseable {
             }
         }
         List<LocalPageserver.WalSource> sources = new ArrayList<>();
-        for (SafekeeperServer sk : safekeepers) {
+        for (LocalSafekeeper sk : safekeepers) {
             sources.add(new LocalPageserver.WalSource("127.0.0.1", sk.walsenderPort(), REPLICATION_USER,
                     replicationPassword));
         }
         pageserver.setWalSources(timeline, sources);
 
         List<Proposer.Member> members = new ArrayList<>();
-        for (SafekeeperServer sk : safekeepers) {
-            members.add(new Proposer.Member(sk.node().nodeId(), sk.url()));
+        for (LocalSafekeeper sk : safekeepers) {
+            members.add(new Proposer.Member(sk.id(), sk.url()));
         }
         ComputeSpec spec = ComputeSpec.local(timeline, members, layout.computeDataDir(ENDPOINT), DB_USER, dbPassword)
                 .withPort(port("port.compute"));
@@ -161,6 +179,17 @@ public final class LocalCluster implements AutoCloseable {
         compute = new ComputeNode(spec, pageserver.access(), PostgresBinaries.resolve(), progress);
         startCompute();
         supervisor.scheduleWithFixedDelay(this::superviseCompute, 1, 1, TimeUnit.SECONDS);
+
+        progress.accept("starting the proxy on 127.0.0.1:" + options.proxyPort() + " (wake on connect, suspend after "
+                + options.idleTimeout().toSeconds() + " s idle)");
+        control = new LocalComputeControl(this, EndpointId.of(ENDPOINT), options.idleTimeout());
+        proxy = ProxyServer.start(ProxyConfig.defaults().withPort(options.proxyPort())
+                .withTlsDirectory(layout.proxyDir()), control);
+    }
+
+    /** The proxy (the address applications use). */
+    public ProxyServer proxy() {
+        return proxy;
     }
 
     /** Starts the compute (if it is not running); returns its address. */
@@ -211,16 +240,21 @@ public final class LocalCluster implements AutoCloseable {
         return compute;
     }
 
-    public List<SafekeeperServer> safekeepers() {
+    public List<LocalSafekeeper> safekeepers() {
         return List.copyOf(safekeepers);
     }
 
-    /** A psql connection string for the branch's endpoint. */
+    public LocalPageserver pageserver() {
+        return pageserver;
+    }
+
+    /**
+     * A psql connection string for the branch's endpoint, through the proxy: applications never
+     * need a compute's own address (it wakes on connect).
+     */
     public String connectionString() {
-        StartedCompute s = compute.started();
-        int port = s != null ? s.port() : Integer.parseInt(state.require("port.compute"));
         return "postgresql://" + DB_USER + ":" + URLEncoder.encode(state.require("db.password"), StandardCharsets.UTF_8)
-                + "@127.0.0.1:" + port + "/postgres";
+                + "@127.0.0.1:" + proxy.port() + "/postgres?options=endpoint%3D" + ENDPOINT;
     }
 
     /** Each component and its LSNs, for `strata status`. */
@@ -229,21 +263,19 @@ public final class LocalCluster implements AutoCloseable {
         out.append("project ").append(PROJECT).append(", branch ").append(BRANCH).append(": timeline ")
                 .append(timeline).append('\n');
         out.append("data directory ").append(layout.root()).append('\n');
-        for (SafekeeperServer sk : safekeepers) {
-            TimelineStatus t = sk.node().timeline(timeline).map(x -> x.status()).orElse(null);
-            out.append(String.format("safekeeper %-5s http %s walsender %d: ", sk.node().nodeId(), sk.url().getPort(),
-                    sk.walsenderPort()));
-            if (t == null) {
-                out.append("no timeline\n");
-            } else {
-                out.append(String.format("term %s flush %s commit %s%n", t.promisedTerm(), t.flushLsn(),
-                        t.commitLsn()));
-            }
+        for (LocalSafekeeper sk : safekeepers) {
+            out.append(String.format("safekeeper %-5s http %s walsender %d: %s%n", sk.id(), sk.url().getPort(),
+                    sk.walsenderPort(), sk.status(timeline)));
         }
         for (String line : pageserver.status(timeline)) {
             out.append("pageserver: ").append(line).append('\n');
         }
         StartedCompute s = compute.started();
+        for (EndpointStatus e : proxy.status()) {
+            out.append(String.format("endpoint %s (proxy 127.0.0.1:%d): %s, %d open connection(s), last activity %s%n",
+                    e.endpoint(), proxy.port(), e.state().name().toLowerCase(), e.openConnections(),
+                    e.lastActivity() == null ? "never" : e.lastActivity()));
+        }
         out.append("compute (endpoint ").append(ENDPOINT).append("): ").append(compute.state().name().toLowerCase());
         if (s != null) {
             out.append(String.format(", term %s, port %d, WAL from %s", s.term(), s.port(), s.epochStart()));
@@ -294,6 +326,13 @@ public final class LocalCluster implements AutoCloseable {
     public void close() {
         closing = true;
         supervisor.shutdownNow();
+        if (proxy != null) {
+            progress.accept("stopping the proxy");
+            proxy.close();
+        }
+        if (control != null) {
+            control.close();
+        }
         synchronized (this) {
             if (compute != null) {
                 progress.accept("stopping the compute");
@@ -307,11 +346,11 @@ public final class LocalCluster implements AutoCloseable {
         if (!safekeepers.isEmpty()) {
             progress.accept("stopping the safekeepers");
         }
-        for (SafekeeperServer sk : safekeepers) {
+        for (LocalSafekeeper sk : safekeepers) {
             try {
                 sk.close();
             } catch (RuntimeException e) {
-                log.warn("closing safekeeper {} failed: {}", sk.node().nodeId(), e.getMessage());
+                log.warn("closing safekeeper {} failed: {}", sk.id(), e.getMessage());
             }
         }
     }

@@ -30,6 +30,14 @@ public interface LocalPageserver extends AutoCloseable {
     /** Human-readable status lines for the timeline (state and LSNs). */
     List<String> status(TimelineId id);
 
+    /** kill -9 (child processes only). */
+    void kill();
+
+    /** Starts it again after {@link #kill} on the same ports and data (child processes only). */
+    void restart();
+
+    boolean isAlive();
+
     @Override
     void close();
 }

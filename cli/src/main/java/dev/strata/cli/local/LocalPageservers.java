@@ -2,7 +2,9 @@ package dev.strata.cli.local;
 
 import dev.strata.compute.node.ComputeStartException;
 import dev.strata.compute.pageserver.PageserverAccess;
+import dev.strata.pageserver.PageserverMain;
 import dev.strata.pageserver.client.PageserverClient;
+import dev.strata.pageserver.http.Dto;
 import dev.strata.pageserver.http.PageserverConfig;
 import dev.strata.pageserver.http.PageserverServer;
 import dev.strata.pageserver.key.Key;
@@ -12,15 +14,21 @@ import dev.strata.pageserver.timeline.TimelineManager;
 import dev.strata.pgcore.control.ControlFile;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
+import io.micronaut.serde.ObjectMapper;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
 import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 
 /** Builds the local cluster's pageserver. */
@@ -101,12 +109,181 @@ public final class LocalPageservers {
                     t.store().diskConsistentLsn(), layers.delta(), layers.image(), layers.inMemory() + layers.frozen(),
                     t.walReceiverState());
             String reason = t.reason();
-            return reason == null ? List.of(line) : List.of(line, "stopped because: " + reason);
+            return reason == null || reason.isEmpty() ? List.of(line) : List.of(line, "stopped because: " + reason);
+        }
+
+        @Override
+        public void kill() {
+            throw new UnsupportedOperationException("an in-process pageserver cannot be killed alone; run the "
+                    + "cluster with child processes");
+        }
+
+        @Override
+        public void restart() {
+            throw new UnsupportedOperationException("an in-process pageserver cannot be restarted alone");
+        }
+
+        @Override
+        public boolean isAlive() {
+            return true;
         }
 
         @Override
         public void close() {
             server.close();
+        }
+    }
+
+    /** The pageserver as its own JVM ({@code PageserverMain}), reached over its HTTP API and page service. */
+    public static LocalPageserver child(Path dataDir, int httpPort, int pageServicePort, Path log) {
+        return new Child(dataDir, httpPort, pageServicePort, log);
+    }
+
+    private static final class Child implements LocalPageserver {
+        private static final ObjectMapper JSON = ObjectMapper.getDefault();
+        private final Path dataDir;
+        private final int httpPort;
+        private final int pageServicePort;
+        private final Path log;
+        private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        private volatile ChildProcess process;
+
+        Child(Path dataDir, int httpPort, int pageServicePort, Path log) {
+            this.dataDir = dataDir;
+            this.httpPort = httpPort;
+            this.pageServicePort = pageServicePort;
+            this.log = log;
+            restart();
+        }
+
+        @Override
+        public synchronized void restart() {
+            if (process != null && process.isAlive()) {
+                return;
+            }
+            process = ChildProcess.start("pageserver", PageserverMain.class.getName(), List.of("--data-dir",
+                    dataDir.toString(), "--http-port", Integer.toString(httpPort), "--pageservice-port",
+                    Integer.toString(pageServicePort)), Map.of(), log, Duration.ofSeconds(120));
+        }
+
+        @Override
+        public void kill() {
+            process.kill();
+        }
+
+        @Override
+        public boolean isAlive() {
+            return process != null && process.isAlive();
+        }
+
+        private String call(String method, String path, String body, Duration timeout) {
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + process.port("http") + path))
+                    .timeout(timeout).header("Content-Type", "application/json");
+            b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+            try {
+                HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() / 100 != 2) {
+                    throw new IllegalStateException("pageserver " + method + " " + path + ": HTTP " + r.statusCode() + " "
+                            + r.body());
+                }
+                return r.body();
+            } catch (IOException e) {
+                throw new UncheckedIOException("pageserver " + method + " " + path + " failed", e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
+        }
+
+        private Dto.TimelineStatus timeline(TimelineId id) {
+            try {
+                return JSON.readValue(call("GET", "/v1/timelines/" + id, null, Duration.ofSeconds(10)),
+                        Dto.TimelineStatus.class);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public boolean hasTimeline(TimelineId id) {
+            try {
+                timeline(id);
+                return true;
+            } catch (IllegalStateException e) {
+                if (e.getMessage().contains("HTTP 404")) {
+                    return false;
+                }
+                throw e;
+            }
+        }
+
+        @Override
+        public CreatedTimeline createTimeline(TimelineId id, String user, String password) {
+            try {
+                String body = JSON.writeValueAsString(Map.of("timelineId", id.toString(), "initdb", true,
+                        "superuserPassword", password));
+                Dto.TimelineStatus t = JSON.readValue(call("POST", "/v1/timelines", body, Duration.ofMinutes(3)),
+                        Dto.TimelineStatus.class);
+                return new CreatedTimeline(Long.parseUnsignedLong(t.systemId()), t.walSegmentSize(),
+                        Lsn.parse(t.lastRecordLsn()));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public void setWalSources(TimelineId id, List<WalSource> sources) {
+            try {
+                List<Map<String, Object>> list = sources.stream().map(s -> Map.<String, Object>of("host", s.host(),
+                        "port", s.port(), "user", s.user(), "password", s.password())).toList();
+                call("PUT", "/v1/timelines/" + id + "/wal-sources", JSON.writeValueAsString(Map.of("walSources", list)),
+                        Duration.ofSeconds(30));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public PageserverAccess access() {
+            return new PageserverAccess() {
+                @Override
+                public void awaitLsn(TimelineId timeline, Lsn lsn, Duration timeout) {
+                    try (PageserverClient c = new PageserverClient("127.0.0.1", process.port("pageservice"))) {
+                        c.waitForLsn(timeline, lsn, timeout);
+                    } catch (RuntimeException e) {
+                        throw new ComputeStartException("timeline " + timeline + ": the pageserver did not reach the "
+                                + "epoch start " + lsn + ": " + e.getMessage(), e);
+                    }
+                }
+
+                @Override
+                public InputStream basebackup(TimelineId timeline, Lsn lsn) {
+                    return streamBasebackup(process.port("pageservice"), timeline, lsn);
+                }
+            };
+        }
+
+        @Override
+        public List<String> status(TimelineId id) {
+            if (!isAlive()) {
+                return List.of("down (process exited)");
+            }
+            try {
+                Dto.TimelineStatus t = timeline(id);
+                String line = String.format("%s, last record %s (prev %s), disk-consistent %s, layers: %d delta, %d "
+                                + "image, %d in memory; WAL receiver %s", t.state(), t.lastRecordLsn(), t.prevRecordLsn(),
+                        t.diskConsistentLsn(), t.layers().delta(), t.layers().image(),
+                        t.layers().inMemory() + t.layers().frozen(), t.walReceiver().state());
+                return t.reason() == null || t.reason().isEmpty() ? List.of(line)
+                        : List.of(line, "stopped because: " + t.reason());
+            } catch (RuntimeException e) {
+                return List.of("unreachable: " + e.getMessage());
+            }
+        }
+
+        @Override
+        public void close() {
+            process.close();
         }
     }
 

@@ -7,8 +7,10 @@ import dev.strata.compute.config.ComputeSettings;
 import dev.strata.compute.pageserver.PageserverAccess;
 import dev.strata.pgcore.fs.FileTrees;
 import dev.strata.pgcore.id.NodeId;
+import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresBinaries;
 import dev.strata.pgcore.postgres.PostgresServer;
+import dev.strata.safekeeper.client.SafekeeperClient;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.receive.ComputeAddress;
 import java.io.IOException;
@@ -19,6 +21,10 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +46,8 @@ public final class ComputeNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ComputeNode.class);
     /** Largest basebackup accepted (a bound on what a broken or hostile pageserver can write). */
     private static final long MAX_BASEBACKUP_BYTES = 1L << 40;
+    /** How often a running compute tells the safekeepers where it is (restarted ones need it). */
+    static final Duration ANNOUNCE_INTERVAL = Duration.ofSeconds(2);
 
     private final ComputeSpec spec;
     private final PageserverAccess pageserver;
@@ -50,6 +58,12 @@ public final class ComputeNode implements AutoCloseable {
     private PostgresServer postgres;
     private ActivityProbe probe;
     private StartedCompute started;
+    private Proposer proposer;
+    private Proposer.Result elected;
+    private ComputeAddress address;
+    private final ScheduledExecutorService announcer = Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().name("compute-announcer").daemon(true).unstarted(r));
+    private ScheduledFuture<?> announcing;
 
     /**
      * @param progress receives one line per step of a start ("electing a term", ...), for
@@ -96,6 +110,8 @@ public final class ComputeNode implements AutoCloseable {
         try {
             started = startSequence();
             state = ComputeState.RUNNING;
+            announcing = announcer.scheduleWithFixedDelay(this::reannounce, ANNOUNCE_INTERVAL.toMillis(),
+                    ANNOUNCE_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
             return started;
         } catch (RuntimeException e) {
             failure = e.getMessage();
@@ -107,18 +123,40 @@ public final class ComputeNode implements AutoCloseable {
 
     private StartedCompute startSequence() {
         long t0 = System.nanoTime();
+        // Whatever happens to this start, the directory is not reusable any more once Postgres
+        // may have written to it: the mark goes first.
+        Lsn reusableAt = ReuseMark.take(reuseMarkFile(), spec.timeline());
         progress.accept("electing a term on " + spec.safekeepers().size() + " safekeepers");
         Proposer proposer = new Proposer(spec.timeline(), spec.safekeepers(), spec.electionTimeout());
         Proposer.Result elected = proposer.elect();
         long t1 = System.nanoTime();
-        progress.accept("term " + elected.term() + " elected; WAL starts at " + elected.epochStart()
-                + "; waiting for the pageserver to reach it");
-
-        pageserver.awaitLsn(spec.timeline(), elected.epochStart(), spec.pageserverTimeout());
-        long t2 = System.nanoTime();
-
-        progress.accept("fetching the basebackup at " + elected.epochStart());
         Path dataDir = spec.dataDir();
+        long t2;
+        long t3;
+        TarUnpacker.Unpacked unpacked;
+        if (elected.epochStart().equals(reusableAt) && Files.exists(dataDir.resolve("global").resolve("pg_control"))) {
+            // The timeline has not moved since this directory's clean shutdown: its shutdown
+            // checkpoint is the timeline's last record, so it is exactly the state at E.
+            progress.accept("term " + elected.term() + " elected; the timeline has not moved since the last clean "
+                    + "shutdown at " + elected.epochStart() + ": reusing the data directory");
+            t2 = System.nanoTime();
+            t3 = t2;
+            unpacked = new TarUnpacker.Unpacked(0, 0);
+        } else {
+            progress.accept("term " + elected.term() + " elected; WAL starts at " + elected.epochStart()
+                    + "; waiting for the pageserver to reach it");
+            pageserver.awaitLsn(spec.timeline(), elected.epochStart(), spec.pageserverTimeout());
+            t2 = System.nanoTime();
+            progress.accept("fetching the basebackup at " + elected.epochStart());
+            unpacked = fetchBasebackup(dataDir, elected);
+            t3 = System.nanoTime();
+            progress.accept(String.format("basebackup unpacked: %d files, %.1f MB; starting PostgreSQL",
+                    unpacked.files(), unpacked.bytes() / 1e6));
+        }
+        return launch(proposer, elected, unpacked, t0, t1, t2, t3);
+    }
+
+    private TarUnpacker.Unpacked fetchBasebackup(Path dataDir, Proposer.Result elected) {
         TarUnpacker.Unpacked unpacked;
         try {
             if (Files.exists(dataDir)) {
@@ -134,10 +172,12 @@ public final class ComputeNode implements AutoCloseable {
             throw new ComputeStartException("timeline " + spec.timeline() + ": basebackup at " + elected.epochStart()
                     + " could not be unpacked into " + dataDir + ": " + e.getMessage(), e);
         }
-        long t3 = System.nanoTime();
-        progress.accept(String.format("basebackup unpacked: %d files, %.1f MB; starting PostgreSQL",
-                unpacked.files(), unpacked.bytes() / 1e6));
+        return unpacked;
+    }
 
+    private StartedCompute launch(Proposer proposer, Proposer.Result elected, TarUnpacker.Unpacked unpacked,
+                                  long t0, long t1, long t2, long t3) {
+        Path dataDir = spec.dataDir();
         postgres = PostgresServer.builder()
                 .binaries(binaries)
                 .dataDir(dataDir)
@@ -157,6 +197,9 @@ public final class ComputeNode implements AutoCloseable {
 
         ComputeAddress address = new ComputeAddress(elected.term(), postgres.host(), postgres.port(), spec.user(),
                 spec.password());
+        this.proposer = proposer;
+        this.elected = elected;
+        this.address = address;
         List<NodeId> streaming = proposer.streamFrom(address);
         if (streaming.size() < proposer.quorum()) {
             throw new ComputeStartException("timeline " + spec.timeline() + ": only " + streaming.size() + " of "
@@ -170,6 +213,43 @@ public final class ComputeNode implements AutoCloseable {
         log.info("timeline={} term={} epochStart={} port={} compute started in {} ms", spec.timeline(),
                 elected.term(), elected.epochStart(), postgres.port(), s.total().toMillis());
         return s;
+    }
+
+    /**
+     * Makes sure every safekeeper streams from this compute: one that was down during the
+     * election is brought into the term first (it votes and truncates like any voter), one
+     * that restarted is told again where the compute is. Runs every {@link #ANNOUNCE_INTERVAL}
+     * while the compute runs; a safekeeper that has promised a higher term is left alone (a
+     * newer compute owns the timeline, and this one can no longer commit).
+     */
+    void reannounce() {
+        Proposer p;
+        Proposer.Result e;
+        ComputeAddress a;
+        synchronized (this) {
+            if (state != ComputeState.RUNNING) {
+                return;
+            }
+            p = proposer;
+            e = elected;
+            a = address;
+        }
+        for (Proposer.Member m : spec.safekeepers()) {
+            try {
+                SafekeeperClient client = new SafekeeperClient(m.url());
+                long promised = client.status(spec.timeline()).promisedTerm();
+                if (promised > e.term().value()) {
+                    continue;
+                }
+                if (promised < e.term().value() && !p.bringIn(m, e)) {
+                    continue;
+                }
+                client.streamFrom(spec.timeline(), a);
+            } catch (RuntimeException ex) {
+                log.debug("timeline={} safekeeper {} not reachable for the compute's announcement: {}",
+                        spec.timeline(), m.id(), ex.getMessage());
+            }
+        }
     }
 
     /** Client activity now (open connections, last activity). */
@@ -197,17 +277,37 @@ public final class ComputeNode implements AutoCloseable {
         return postgres != null ? postgres.logFile() : spec.dataDir().resolveSibling(spec.dataDir().getFileName() + ".log");
     }
 
-    /** Fast shutdown: open transactions abort; every acknowledged commit is already on the safekeepers. */
+    /**
+     * Fast shutdown: open transactions abort; every acknowledged commit is already on the
+     * safekeepers. PostgreSQL's walsenders hand the shutdown checkpoint to the safekeepers
+     * before it exits; after a clean shutdown the directory is synced and marked reusable at
+     * the end of that checkpoint, so the next start can skip the basebackup if the timeline
+     * has not moved.
+     */
     public synchronized void stop() {
         if (state == ComputeState.STOPPED) {
             return;
         }
+        boolean wasRunning = state == ComputeState.RUNNING;
         state = ComputeState.STOPPING;
         try {
             stopPostgresQuietly();
+            if (wasRunning) {
+                Lsn end = ReuseMark.cleanShutdownEnd(spec.dataDir());
+                if (end != null) {
+                    ReuseMark.write(reuseMarkFile(), spec.dataDir(), spec.timeline(), end);
+                }
+            }
+        } catch (RuntimeException e) {
+            log.warn("timeline={} the data directory is not marked reusable: {}", spec.timeline(), e.getMessage());
         } finally {
             state = ComputeState.STOPPED;
         }
+    }
+
+    /** Beside the data directory, so that unpacking a basebackup never meets it. */
+    private Path reuseMarkFile() {
+        return spec.dataDir().resolveSibling(spec.dataDir().getFileName() + ".reusable");
     }
 
     /** kill -9 of the postmaster (tests and fault injection). */
@@ -218,6 +318,10 @@ public final class ComputeNode implements AutoCloseable {
     }
 
     private void stopPostgresQuietly() {
+        if (announcing != null) {
+            announcing.cancel(false);
+            announcing = null;
+        }
         if (probe != null) {
             probe.close();
             probe = null;
@@ -235,6 +339,7 @@ public final class ComputeNode implements AutoCloseable {
     @Override
     public void close() {
         stop();
+        announcer.shutdownNow();
     }
 
     /** For messages: never the password. */

@@ -1,9 +1,11 @@
 package dev.strata.pageserver.http;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.timeline.Timeline;
 import dev.strata.pageserver.timeline.TimelineManager;
 import dev.strata.pageserver.timeline.WalSource;
+import dev.strata.pgcore.control.ControlFile;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import io.micronaut.core.annotation.Nullable;
@@ -102,14 +104,25 @@ public final class Dto {
     @Serdeable
     public record TimelineStatus(String timelineId, String state, String reason, String startLsn, String lastRecordLsn,
                                  String prevRecordLsn, String diskConsistentLsn, String diskConsistentPrevRecordLsn,
-                                 boolean dataChecksums, String base, Layers layers, WalReceiver walReceiver) {
+                                 boolean dataChecksums, String base, @Nullable String systemId,
+                                 @Nullable Integer walSegmentSize, Layers layers, WalReceiver walReceiver) {
         static TimelineStatus of(Timeline t) {
             Timeline.LastRecord last = t.lastRecord();
             Timeline.LayerCounts c = t.layerCounts();
+            // Imported timelines know their cluster from initdb's pg_control (what safekeepers need).
+            ControlFile control = null;
+            try {
+                byte[] bytes = t.store().getValue(Key.controlFile(), last.lsn(), t.redo());
+                control = bytes == null ? null : ControlFile.decode(bytes);
+            } catch (RuntimeException e) {
+                // a WAL-only timeline, or a broken one: the status still answers
+            }
             return new TimelineStatus(t.id().toString(), t.state().name().toLowerCase(), t.reason(),
                     t.config().startLsn().toString(), last.lsn().toString(), last.prev().toString(),
                     t.store().diskConsistentLsn().toString(), t.store().diskConsistentPrevRecordLsn().toString(),
                     t.config().dataChecksums(), t.config().base().name().toLowerCase(),
+                    control == null ? null : Long.toUnsignedString(control.systemIdentifier()),
+                    control == null ? null : control.walSegmentSize(),
                     new Layers(c.inMemory(), c.frozen(), c.delta(), c.image()),
                     new WalReceiver(t.walReceiverState(), t.config().walSources().stream().map(Source::of).toList()));
         }

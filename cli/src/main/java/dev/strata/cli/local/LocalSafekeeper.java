@@ -1,0 +1,34 @@
+package dev.strata.cli.local;
+
+import dev.strata.pgcore.id.NodeId;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import java.net.URI;
+
+/** A safekeeper of the local cluster: in this JVM, or a child process that can be killed. */
+public interface LocalSafekeeper extends AutoCloseable {
+
+    NodeId id();
+
+    /** Management API base URL. */
+    URI url();
+
+    int walsenderPort();
+
+    /** Creates the timeline; one that exists already is left as it is. */
+    void createTimeline(TimelineId id, long systemId, int walSegmentSize, Lsn start);
+
+    /** One line: term, flush and commit LSN of the timeline, or why not. */
+    String status(TimelineId id);
+
+    /** kill -9 (child processes only). */
+    void kill();
+
+    /** Starts it again after {@link #kill} on the same ports and data (child processes only). */
+    void restart();
+
+    boolean isAlive();
+
+    @Override
+    void close();
+}

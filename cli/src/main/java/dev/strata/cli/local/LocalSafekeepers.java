@@ -1,0 +1,179 @@
+package dev.strata.cli.local;
+
+import dev.strata.pgcore.id.NodeId;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.safekeeper.SafekeeperMain;
+import dev.strata.safekeeper.client.SafekeeperApiException;
+import dev.strata.safekeeper.client.SafekeeperClient;
+import dev.strata.safekeeper.http.Dto;
+import dev.strata.safekeeper.http.SafekeeperServer;
+import dev.strata.safekeeper.node.SafekeeperConfig;
+import dev.strata.safekeeper.node.TimelineExistsException;
+import dev.strata.safekeeper.timeline.TimelineStatus;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Builds the local cluster's safekeepers, in this JVM or as child processes. */
+final class LocalSafekeepers {
+
+    private LocalSafekeepers() {
+    }
+
+    static LocalSafekeeper inProcess(SafekeeperConfig config) {
+        return new InProcess(SafekeeperServer.start(config));
+    }
+
+    static LocalSafekeeper child(SafekeeperConfig config, Path log) {
+        return new Child(config, log);
+    }
+
+    private static String line(TimelineStatus t) {
+        return String.format("term %s flush %s commit %s", t.promisedTerm(), t.flushLsn(), t.commitLsn());
+    }
+
+    private static final class InProcess implements LocalSafekeeper {
+        private final SafekeeperServer server;
+
+        InProcess(SafekeeperServer server) {
+            this.server = server;
+        }
+
+        @Override
+        public NodeId id() {
+            return server.node().nodeId();
+        }
+
+        @Override
+        public URI url() {
+            return server.url();
+        }
+
+        @Override
+        public int walsenderPort() {
+            return server.walsenderPort();
+        }
+
+        @Override
+        public void createTimeline(TimelineId id, long systemId, int walSegmentSize, Lsn start) {
+            try {
+                server.node().createTimeline(id, systemId, walSegmentSize, start);
+            } catch (TimelineExistsException e) {
+                // a first run that stopped after this step
+            }
+        }
+
+        @Override
+        public String status(TimelineId id) {
+            return server.node().timeline(id).map(t -> line(t.status())).orElse("no timeline " + id);
+        }
+
+        @Override
+        public void kill() {
+            throw new UnsupportedOperationException("an in-process safekeeper cannot be killed alone; run the "
+                    + "cluster with child processes");
+        }
+
+        @Override
+        public void restart() {
+            throw new UnsupportedOperationException("an in-process safekeeper cannot be restarted alone");
+        }
+
+        @Override
+        public boolean isAlive() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+            server.close();
+        }
+    }
+
+    /** SafekeeperMain in its own JVM; the password travels in its environment. */
+    private static final class Child implements LocalSafekeeper {
+        private final SafekeeperConfig config;
+        private final Path log;
+        private volatile ChildProcess process;
+
+        Child(SafekeeperConfig config, Path log) {
+            this.config = config;
+            this.log = log;
+            restart();
+        }
+
+        @Override
+        public synchronized void restart() {
+            if (process != null && process.isAlive()) {
+                return;
+            }
+            List<String> args = new ArrayList<>(List.of("--node-id", config.nodeId().toString(),
+                    "--data-dir", config.dataDir().toString(), "--listen", config.listenHost(),
+                    "--http-port", Integer.toString(config.httpPort()),
+                    "--walsender-port", Integer.toString(config.walsenderPort()),
+                    "--replication-user", config.replicationUser()));
+            config.peers().forEach((id, url) -> args.addAll(List.of("--peer", id + "=" + url)));
+            process = ChildProcess.start("safekeeper " + config.nodeId(), SafekeeperMain.class.getName(), args,
+                    Map.of("STRATA_REPLICATION_PASSWORD", config.replicationPassword()), log, Duration.ofSeconds(60));
+        }
+
+        @Override
+        public NodeId id() {
+            return config.nodeId();
+        }
+
+        @Override
+        public URI url() {
+            return URI.create("http://" + config.listenHost() + ":" + process.port("http"));
+        }
+
+        @Override
+        public int walsenderPort() {
+            return process.port("walsender");
+        }
+
+        @Override
+        public void createTimeline(TimelineId id, long systemId, int walSegmentSize, Lsn start) {
+            SafekeeperClient c = new SafekeeperClient(url());
+            try {
+                c.createTimeline(id, systemId, walSegmentSize, start);
+            } catch (SafekeeperApiException e) {
+                if (e.status() != 409) {
+                    throw e;
+                }
+            }
+        }
+
+        @Override
+        public String status(TimelineId id) {
+            if (!isAlive()) {
+                return "down (process exited)";
+            }
+            try {
+                Dto.Status s = new SafekeeperClient(url()).status(id);
+                return String.format("term %d flush %s commit %s", s.promisedTerm(), s.flushLsn(), s.commitLsn());
+            } catch (RuntimeException e) {
+                return "unreachable: " + e.getMessage();
+            }
+        }
+
+        @Override
+        public void kill() {
+            process.kill();
+        }
+
+        @Override
+        public boolean isAlive() {
+            return process != null && process.isAlive();
+        }
+
+        @Override
+        public void close() {
+            process.close();
+        }
+    }
+}

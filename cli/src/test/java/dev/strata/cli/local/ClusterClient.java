@@ -1,0 +1,144 @@
+package dev.strata.cli.local;
+
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Test helpers for a running local cluster: JDBC connections through its printed connection
+ * string (so through the proxy), and a writer workload that remembers every commit that was
+ * acknowledged to it.
+ */
+final class ClusterClient {
+
+    private ClusterClient() {
+    }
+
+    /** A JDBC connection from the cluster's libpq connection string. */
+    static Connection connect(LocalCluster c) throws SQLException {
+        URI u = URI.create(c.connectionString());
+        String[] userInfo = u.getRawUserInfo().split(":", 2);
+        Properties p = new Properties();
+        p.setProperty("user", userInfo[0]);
+        p.setProperty("password", URLDecoder.decode(userInfo[1], StandardCharsets.UTF_8));
+        p.setProperty("connectTimeout", "60");
+        p.setProperty("socketTimeout", "60");
+        String query = u.getRawQuery();
+        if (query != null && query.startsWith("options=")) {
+            p.setProperty("options", URLDecoder.decode(query.substring("options=".length()), StandardCharsets.UTF_8));
+        }
+        return DriverManager.getConnection("jdbc:postgresql://" + u.getHost() + ":" + u.getPort() + u.getPath(), p);
+    }
+
+    static long count(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    static void waitFor(BooleanSupplier condition, Duration timeout, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /**
+     * Writers inserting unique ids into {@code acked}, each on its own connection; an id is
+     * recorded only after its commit returned. Connection failures (a compute being replaced)
+     * are retried until {@link #close}.
+     */
+    static final class Writers implements AutoCloseable {
+        final Set<Long> acknowledged = ConcurrentHashMap.newKeySet();
+        private final AtomicBoolean stop = new AtomicBoolean();
+        private final AtomicLong ids = new AtomicLong();
+        private final List<Thread> threads = new ArrayList<>();
+
+        Writers(LocalCluster c, int count) throws SQLException {
+            try (Connection conn = connect(c); Statement s = conn.createStatement()) {
+                s.execute("CREATE TABLE IF NOT EXISTS acked (id bigint PRIMARY KEY, writer int, pad text)");
+            }
+            for (int w = 0; w < count; w++) {
+                int writer = w;
+                threads.add(Thread.ofPlatform().name("writer-" + w).start(() -> {
+                    while (!stop.get()) {
+                        try (Connection conn = connect(c)) {
+                            while (!stop.get()) {
+                                long id = ids.incrementAndGet();
+                                try (Statement s = conn.createStatement()) {
+                                    s.execute("INSERT INTO acked VALUES (" + id + ", " + writer + ", repeat('p', 200))");
+                                }
+                                acknowledged.add(id); // the commit returned: it must survive
+                            }
+                        } catch (SQLException e) {
+                            pause(100); // compute gone: reconnect, the proxy waits for the next one
+                        }
+                    }
+                }));
+            }
+        }
+
+        int size() {
+            return acknowledged.size();
+        }
+
+        /** Waits until {@code more} further commits were acknowledged. */
+        void progress(int more, Duration timeout, String what) throws InterruptedException {
+            int target = size() + more;
+            waitFor(() -> size() >= target, timeout, more + " acknowledged commits " + what);
+        }
+
+        /** Stops the writers, then checks that every acknowledged id is in the table and amcheck is clean. */
+        Set<Long> stopAndFindLost(LocalCluster c) throws Exception {
+            close();
+            try (Connection conn = connect(c); Statement s = conn.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT id FROM acked")) {
+                Set<Long> present = new HashSet<>();
+                while (rs.next()) {
+                    present.add(rs.getLong(1));
+                }
+                Set<Long> lost = new HashSet<>(acknowledged);
+                lost.removeAll(present);
+                s.execute("CREATE EXTENSION IF NOT EXISTS amcheck");
+                s.execute("SELECT verify_heapam('acked'::regclass)");
+                s.execute("SELECT bt_index_check('acked_pkey'::regclass, true)");
+                return lost;
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            for (Thread t : threads) {
+                t.join(Duration.ofSeconds(90));
+            }
+        }
+
+        private static void pause(long ms) {
+            try {
+                Thread.sleep(ms);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

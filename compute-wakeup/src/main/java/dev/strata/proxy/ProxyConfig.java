@@ -1,0 +1,97 @@
+package dev.strata.proxy;
+
+import dev.strata.proxy.wake.WakePolicy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Everything the proxy can be told; {@link #defaults()} works for {@code strata up}.
+ *
+ * @param host               listen address (loopback by default)
+ * @param port               listen port; 0 picks a free one (tests)
+ * @param tlsDirectory       where the local CA and server certificate live (created if
+ *                           missing); null: no TLS, SSLRequest is answered 'N'
+ * @param maxConnections     client connections the proxy holds at once; one more gets 53300
+ * @param startupTimeout     how long a client may take to complete TLS and its startup packet
+ * @param connectTimeout     one TCP connect to a compute
+ * @param connectAttempts    connects to a compute (each failure forgets the address and wakes again)
+ * @param wake               wake timeout and retry backoff
+ * @param defaultIdleTimeout idle time before suspend, for endpoints whose spec sets none
+ * @param idleSweepInterval  how often idle endpoints are looked for
+ * @param ioThreads          Netty event loop threads
+ */
+public record ProxyConfig(String host, int port, Path tlsDirectory, int maxConnections, Duration startupTimeout,
+                          Duration connectTimeout, int connectAttempts, WakePolicy wake,
+                          Duration defaultIdleTimeout, Duration idleSweepInterval, int ioThreads) {
+
+    public static final String DEFAULT_HOST = "127.0.0.1";
+    public static final int DEFAULT_PORT = 55432;
+
+    public ProxyConfig {
+        Objects.requireNonNull(host, "host is null");
+        Objects.requireNonNull(startupTimeout, "startupTimeout is null");
+        Objects.requireNonNull(connectTimeout, "connectTimeout is null");
+        Objects.requireNonNull(wake, "wake is null");
+        Objects.requireNonNull(defaultIdleTimeout, "defaultIdleTimeout is null");
+        Objects.requireNonNull(idleSweepInterval, "idleSweepInterval is null");
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port must be 0..65535: " + port);
+        }
+        if (maxConnections < 1 || connectAttempts < 1 || ioThreads < 1) {
+            throw new IllegalArgumentException("maxConnections, connectAttempts and ioThreads must be >= 1: "
+                    + maxConnections + ", " + connectAttempts + ", " + ioThreads);
+        }
+        for (Duration d : new Duration[]{startupTimeout, connectTimeout, defaultIdleTimeout, idleSweepInterval}) {
+            if (!d.isPositive()) {
+                throw new IllegalArgumentException("durations must be positive: " + d);
+            }
+        }
+    }
+
+    public static ProxyConfig defaults() {
+        return new ProxyConfig(DEFAULT_HOST, DEFAULT_PORT, null, 1000, Duration.ofSeconds(10), Duration.ofSeconds(5), 3,
+                WakePolicy.DEFAULT, Duration.ofSeconds(300), Duration.ofSeconds(1), 2);
+    }
+
+    public ProxyConfig withPort(int p) {
+        return new ProxyConfig(host, p, tlsDirectory, maxConnections, startupTimeout, connectTimeout, connectAttempts,
+                wake, defaultIdleTimeout, idleSweepInterval, ioThreads);
+    }
+
+    public ProxyConfig withTlsDirectory(Path dir) {
+        return new ProxyConfig(host, port, dir, maxConnections, startupTimeout, connectTimeout, connectAttempts,
+                wake, defaultIdleTimeout, idleSweepInterval, ioThreads);
+    }
+
+    public ProxyConfig withMaxConnections(int n) {
+        return new ProxyConfig(host, port, tlsDirectory, n, startupTimeout, connectTimeout, connectAttempts,
+                wake, defaultIdleTimeout, idleSweepInterval, ioThreads);
+    }
+
+    public ProxyConfig withStartupTimeout(Duration d) {
+        return new ProxyConfig(host, port, tlsDirectory, maxConnections, d, connectTimeout, connectAttempts,
+                wake, defaultIdleTimeout, idleSweepInterval, ioThreads);
+    }
+
+    public ProxyConfig withWake(WakePolicy w) {
+        return new ProxyConfig(host, port, tlsDirectory, maxConnections, startupTimeout, connectTimeout,
+                connectAttempts, w, defaultIdleTimeout, idleSweepInterval, ioThreads);
+    }
+
+    public ProxyConfig withDefaultIdleTimeout(Duration d) {
+        return new ProxyConfig(host, port, tlsDirectory, maxConnections, startupTimeout, connectTimeout,
+                connectAttempts, wake, d, idleSweepInterval, ioThreads);
+    }
+
+    public ProxyConfig withIoThreads(int n) {
+        return new ProxyConfig(host, port, tlsDirectory, maxConnections, startupTimeout, connectTimeout,
+                connectAttempts, wake, defaultIdleTimeout, idleSweepInterval, n);
+    }
+
+    public ProxyConfig withIdleSweepInterval(Duration d) {
+        return new ProxyConfig(host, port, tlsDirectory, maxConnections, startupTimeout, connectTimeout,
+                connectAttempts, wake, defaultIdleTimeout, d, ioThreads);
+    }
+}

@@ -1,0 +1,155 @@
+package dev.strata.proxy;
+
+import dev.strata.pgcore.protocol.BackendMessageEncoder;
+import dev.strata.pgcore.protocol.PgServerCodec;
+import dev.strata.pgcore.protocol.ProtocolLimits;
+import dev.strata.proxy.cancel.CancelKeys;
+import dev.strata.proxy.protocol.ErrorKind;
+import dev.strata.proxy.protocol.ProxyException;
+import dev.strata.proxy.protocol.StartupHandler;
+import dev.strata.proxy.relay.Channels;
+import dev.strata.proxy.relay.Transport;
+import dev.strata.proxy.tls.LocalCertificates;
+import dev.strata.proxy.wake.ComputeControl;
+import dev.strata.proxy.wake.EndpointRegistry;
+import dev.strata.proxy.wake.EndpointStatus;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.handler.ssl.SslContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The Postgres proxy (architecture §7): clients connect here, name an endpoint by TLS SNI or
+ * {@code options=endpoint=<id>}, and are relayed to that endpoint's compute, which is woken
+ * through the {@link ComputeControl} if it sleeps and suspended again after its idle timeout.
+ *
+ * <pre>{@code
+ * try (ProxyServer proxy = ProxyServer.start(ProxyConfig.defaults().withPort(0), control)) {
+ *     int port = proxy.port();  ...  proxy.status();
+ * }
+ * }</pre>
+ *
+ * Client pipeline: [tls: SniHandler, on SSLRequest] → pg: {@link PgServerCodec} (decoder
+ * removed after the startup packet) → startup: {@link StartupHandler}, then relay.
+ */
+public final class ProxyServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+
+    private final ProxyConfig config;
+    private final EndpointRegistry registry;
+    private final CancelKeys cancelKeys = new CancelKeys();
+    private final SslContext ssl;
+    private final LocalCertificates certificates;
+    private final EventLoopGroup group;
+    private final AtomicInteger connections = new AtomicInteger();
+    private final Channel server;
+
+    private ProxyServer(ProxyConfig config, ComputeControl control) {
+        this.config = Objects.requireNonNull(config, "config is null");
+        this.certificates = config.tlsDirectory() == null ? null : LocalCertificates.inDirectory(config.tlsDirectory());
+        this.ssl = certificates == null ? null : certificates.serverContext();
+        this.registry = new EndpointRegistry(control, config.wake(), config.defaultIdleTimeout(),
+                config.idleSweepInterval());
+        Transport transport = Transport.best();
+        this.group = new MultiThreadIoEventLoopGroup(config.ioThreads(), transport.ioHandlerFactory());
+        try {
+            this.server = new ServerBootstrap().group(group).channel(transport.serverChannel())
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childHandler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            accept(ch);
+                        }
+                    })
+                    .bind(config.host(), config.port()).sync().channel();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close();
+            throw new IllegalStateException("interrupted while binding the proxy", e);
+        } catch (RuntimeException e) {
+            close();
+            throw new IllegalStateException("proxy could not listen on " + config.host() + ":" + config.port()
+                    + ": " + e.getMessage(), e);
+        }
+        log.info("proxy listening on {} (tls={}, transport={})", server.localAddress(), ssl != null, transport);
+    }
+
+    /** Binds and starts serving; close() stops it. */
+    public static ProxyServer start(ProxyConfig config, ComputeControl control) {
+        return new ProxyServer(config, control);
+    }
+
+    private void accept(Channel ch) {
+        int n = connections.incrementAndGet();
+        ch.closeFuture().addListener(f -> connections.decrementAndGet());
+        if (n > config.maxConnections()) {
+            // Refused before reading a byte; the client reads the error whatever it sent first.
+            ch.pipeline().addLast(new BackendMessageEncoder());
+            Channels.closeWithError(ch, new ProxyException(ErrorKind.TOO_MANY_CONNECTIONS,
+                    "too many connections to the proxy (limit " + config.maxConnections() + ")").toErrorResponse());
+            return;
+        }
+        ch.pipeline()
+                .addLast(StartupHandler.CODEC, new PgServerCodec(ProtocolLimits.PRE_AUTH))
+                .addLast("startup", new StartupHandler(config, ssl, registry, cancelKeys));
+    }
+
+    public int port() {
+        return ((InetSocketAddress) server.localAddress()).getPort();
+    }
+
+    public String host() {
+        return config.host();
+    }
+
+    public ProxyConfig config() {
+        return config;
+    }
+
+    /** The directory with ca.crt, server.crt and server.key, or null without TLS. */
+    public LocalCertificates certificates() {
+        return certificates;
+    }
+
+    /** Every endpoint the proxy has routed to, in id order. */
+    public List<EndpointStatus> status() {
+        return registry.status();
+    }
+
+    /** Client connections open now (including ones being refused). */
+    public int openConnections() {
+        return connections.get();
+    }
+
+    /** Relayed sessions that hold a proxy cancel key. */
+    public int cancelKeys() {
+        return cancelKeys.size();
+    }
+
+    /** Suspends idle endpoints now instead of at the next sweep. */
+    public void suspendIdleNow() {
+        registry.suspendIdle();
+    }
+
+    @Override
+    public void close() {
+        if (server != null) {
+            server.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        registry.close();
+    }
+}
