@@ -1,6 +1,7 @@
 package dev.strata.pageserver.timeline;
 
 import dev.strata.pageserver.ingest.RmgrRegistry;
+import dev.strata.pageserver.ingest.TimelineBase;
 import dev.strata.pageserver.ingest.WalIngest;
 import dev.strata.pageserver.ingest.WalReceiver;
 import dev.strata.pageserver.ingest.WalWaitTimeoutException;
@@ -88,7 +89,7 @@ public final class Timeline implements AutoCloseable {
         this.store = store;
         this.group = group;
         this.options = options;
-        // TODO(ingest-meta): pass store.diskConsistentPrevRecordLsn() once WalIngest takes it.
+        // WalIngest resumes from the store's last record and its persisted prev record LSN.
         this.ingest = new WalIngest(store, RmgrRegistry.defaults(), config.dataChecksums(), config.base());
         store.prevRecordLsnSource(ingest::prevRecordLsn);
         store.limitFrozenLayers(options.maxFrozenLayers());
@@ -180,15 +181,23 @@ public final class Timeline implements AutoCloseable {
         if (sources.isEmpty()) {
             return;
         }
-        // TODO(ingest-meta): the list-taking WalReceiver fails over between sources; until then the first one.
-        WalSource s = sources.get(0);
-        ReplicationClient.Options o = new ReplicationClient.Options(s.host(), s.port(), s.user(), s.password(),
-                options.applicationName(), options.connectTimeout())
-                // A safekeeper serves many timelines and picks one by this option; stock PostgreSQL
-                // (tests stream from one) accepts it as a custom two-part setting and ignores it.
-                .withStartupOptions("-c strata.timeline_id=" + id());
-        Lsn segmentStart = config.startLsn().segmentStart(16 << 20);
-        receiver = new WalReceiver(id().toString(), ingest, segmentStart, o, group).start();
+        List<ReplicationClient.Options> all = sources.stream()
+                .map(s -> new ReplicationClient.Options(s.host(), s.port(), s.user(), s.password(),
+                        options.applicationName(), options.connectTimeout())
+                        // A safekeeper serves many timelines and picks one by this option; stock PostgreSQL
+                        // (tests stream from one) accepts it as a custom two-part setting and ignores it.
+                        .withStartupOptions("-c strata.timeline_id=" + id()))
+                .toList();
+        if (config.base() == TimelineBase.IMPORTED) {
+            // Starts right after initdb's checkpoint record (mid-segment), whose start is the
+            // first record's xl_prev; fails over between the sources.
+            receiver = new WalReceiver(id().toString(), ingest, config.startLsn(), ingest.prevRecordLsn(), all, group)
+                    .start();
+        } else {
+            // A WAL-only timeline (tests) starts at a segment start, from its first source.
+            receiver = new WalReceiver(id().toString(), ingest, config.startLsn().segmentStart(16 << 20), all.get(0),
+                    group).start();
+        }
     }
 
     /** "none" without sources, else the receiver's own description. */
