@@ -46,6 +46,8 @@ public final class ComputeNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ComputeNode.class);
     /** Largest basebackup accepted (a bound on what a broken or hostile pageserver can write). */
     private static final long MAX_BASEBACKUP_BYTES = 1L << 40;
+    /** A progress line per this many basebackup bytes (a 1 GB database is a few seconds of lines). */
+    private static final long PROGRESS_STEP_BYTES = 256L << 20;
     /** How often a running compute tells the safekeepers where it is (restarted ones need it). */
     static final Duration ANNOUNCE_INTERVAL = Duration.ofSeconds(2);
 
@@ -163,7 +165,13 @@ public final class ComputeNode implements AutoCloseable {
                 FileTrees.deleteRecursively(dataDir);
             }
             try (InputStream tar = pageserver.basebackup(spec.timeline(), elected.epochStart())) {
-                unpacked = new TarUnpacker(MAX_BASEBACKUP_BYTES).unpack(tar, dataDir, (files, bytes) -> { });
+                long[] nextReport = {PROGRESS_STEP_BYTES};
+                unpacked = new TarUnpacker(MAX_BASEBACKUP_BYTES).unpack(tar, dataDir, (files, bytes) -> {
+                    if (bytes >= nextReport[0]) {
+                        progress.accept(String.format("basebackup: %d MB received (%d files)", bytes >> 20, files));
+                        nextReport[0] = bytes + PROGRESS_STEP_BYTES;
+                    }
+                });
             }
             Files.writeString(dataDir.resolve("postgresql.conf"),
                     "# Written by the Strata compute agent.\ninclude_if_exists = 'strata.conf'\n");
