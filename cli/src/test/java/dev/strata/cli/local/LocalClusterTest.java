@@ -124,6 +124,9 @@ class LocalClusterTest {
             try (Connection conn = connect(c)) {
                 assertThat(count(conn, "SELECT sum(v) FROM t")).isEqualTo(3);
             }
+            // A compute started from a basebackup leaves a reusable directory too.
+            c.stopCompute();
+            assertThat(c.startCompute().basebackupBytes()).as("reused after a basebackup start").isZero();
         }
     }
 }

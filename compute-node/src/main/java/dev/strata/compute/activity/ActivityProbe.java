@@ -65,6 +65,21 @@ public final class ActivityProbe implements AutoCloseable {
         }
     }
 
+    /** How many replication clients (the safekeepers) are streaming from the compute now. */
+    public synchronized int streamingStandbys() throws SQLException {
+        if (connection == null || connection.isClosed()) {
+            connection = DriverManager.getConnection(url, props);
+        }
+        try (Statement s = connection.createStatement();
+             ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")) {
+            rs.next();
+            return rs.getInt(1);
+        } catch (SQLException e) {
+            closeQuietly();
+            throw e;
+        }
+    }
+
     private void closeQuietly() {
         try {
             if (connection != null) {

@@ -46,6 +46,8 @@ public final class ComputeNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ComputeNode.class);
     /** Largest basebackup accepted (a bound on what a broken or hostile pageserver can write). */
     private static final long MAX_BASEBACKUP_BYTES = 1L << 40;
+    /** Bound on the wait until a majority of safekeepers streams from a new compute. */
+    private static final Duration STREAMING_TIMEOUT = Duration.ofSeconds(30);
     /** A progress line per this many basebackup bytes (a 1 GB database is a few seconds of lines). */
     private static final long PROGRESS_STEP_BYTES = 256L << 20;
     /** How often a running compute tells the safekeepers where it is (restarted ones need it). */
@@ -215,6 +217,10 @@ public final class ComputeNode implements AutoCloseable {
                     + elected.term() + " (a majority of " + proposer.quorum() + " is needed for commits)");
         }
         probe = new ActivityProbe(postgres.jdbcUrl("postgres"), spec.user(), spec.password(), Instant.now());
+        // Ready means a commit can return: a majority of safekeepers is connected and streaming.
+        // (Stopping before that would also lose the shutdown checkpoint, and with it the
+        // directory's reusability.)
+        awaitStreaming(proposer.quorum());
         StartedCompute s = new StartedCompute(elected.term(), elected.epochStart(), postgres.host(), postgres.port(),
                 streaming.stream().map(NodeId::toString).toList(), Duration.ofNanos(t1 - t0),
                 Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2), unpacked.bytes(), Duration.ofNanos(t4 - t3));
@@ -258,6 +264,30 @@ public final class ComputeNode implements AutoCloseable {
                         spec.timeline(), m.id(), ex.getMessage());
             }
         }
+    }
+
+    private void awaitStreaming(int quorum) {
+        long deadline = System.nanoTime() + STREAMING_TIMEOUT.toNanos();
+        int streaming = 0;
+        while (System.nanoTime() < deadline) {
+            try {
+                streaming = probe.streamingStandbys();
+                if (streaming >= quorum) {
+                    return;
+                }
+            } catch (SQLException e) {
+                log.debug("timeline={} cannot count streaming safekeepers yet: {}", spec.timeline(), e.getMessage());
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ComputeStartException("interrupted waiting for the safekeepers to stream", e);
+            }
+        }
+        throw new ComputeStartException("timeline " + spec.timeline() + ": only " + streaming + " safekeepers were "
+                + "streaming from the compute after " + STREAMING_TIMEOUT.toSeconds() + " s (a majority of " + quorum
+                + " is needed for commits)");
     }
 
     /** Client activity now (open connections, last activity). */
