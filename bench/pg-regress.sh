@@ -7,6 +7,8 @@
 #      must be the same before and after;
 #   3. amcheck on the new compute: verify_heapam on every permanent table, bt_index_check (heapallindexed)
 #      on every valid permanent btree index.
+# pg_regress runs as installcheck does (no --use-existing: it drops and creates database
+# regression itself; with --use-existing it would expect that database to exist).
 # Not part of CI. Usage:
 #   bench/pg-regress.sh [--schedule parallel|serial] [--keep] [--tests "t1 t2 ..."] [--data-dir DIR]
 # The PG 17.6 client side (psql, libpq, pg_regress, regress.so, refint.so, autoinc.so) is built
@@ -96,7 +98,7 @@ log "running pg_regress ($SCHEDULE schedule) through the proxy"
 T2=$(date +%s)
 if [ -n "$TESTS" ]; then SCHED_ARGS=($TESTS); else SCHED_ARGS=(--schedule="$REGRESS/${SCHEDULE}_schedule"); fi
 set +e
-"$REGRESS/pg_regress" --use-existing --bindir="$CACHE/pg-17.6-bin" --inputdir="$REGRESS" \
+"$REGRESS/pg_regress" --bindir="$CACHE/pg-17.6-bin" --inputdir="$REGRESS" \
     --expecteddir="$REGRESS" --outputdir="$OUT" --dlpath="$REGRESS" --max-connections=20 \
     "${SCHED_ARGS[@]}" >"$OUT/pg_regress.out" 2>&1
 REGRESS_RC=$?
