@@ -106,6 +106,8 @@ public final class Basebackup {
         long[] blocks = {0};
         tar.file("PG_VERSION", PG_VERSION);
         tar.file("postgresql.auto.conf", new byte[0]);
+        // No user name maps, but the file exists as initdb leaves it: pg_ident_file_mappings reads it.
+        tar.file("pg_ident.conf", new byte[0]);
         tar.directory("global");
         tar.directory("base");
         DbDirectory dbs = DbDirectory.decode(store.getValue(Key.databaseDirectory(), lsn, redo));
