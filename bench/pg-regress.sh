@@ -77,14 +77,20 @@ chmod -R a+rX "$SRC/src/test/regress"
 T_BUILD=$(( $(date +%s) - T0 ))
 
 # ------------------------------------------------------------------ cluster
-if [ -z "$DATA_DIR" ]; then DATA_DIR=$(mktemp -d /tmp/strata-regress.XXXXXX); fi
+OWN_DIR=0
+if [ -z "$DATA_DIR" ]; then DATA_DIR=$(mktemp -d /tmp/strata-regress.XXXXXX); OWN_DIR=1; fi
 OUT=$DATA_DIR/regress-out
 if [ "$CHECKS_ONLY" = 1 ] && [ ! -f "$DATA_DIR/run/ready" ]; then echo "--checks-only needs --data-dir of a running cluster" >&2; exit 64; fi
 mkdir -p "$OUT/results"; chmod 777 "$OUT" "$OUT/results" # COPY TO / lo_export write here as the postgres OS user
 chmod a+x "$DATA_DIR"
 PROXY_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cleanup() {
-    if [ "$KEEP" = 0 ]; then ./strata down --data-dir "$DATA_DIR" >/dev/null 2>&1 || true; fi
+    if [ "$KEEP" = 0 ]; then
+        ./strata down --data-dir "$DATA_DIR" >/dev/null 2>&1 || true
+        # ~60 GB: keep only the pg_regress output and the summary
+        if [ "$OWN_DIR" = 1 ]; then rm -rf "$ROOT/bench/out/pg-regress"; mkdir -p "$ROOT/bench/out";
+            cp -r "$OUT" "$ROOT/bench/out/pg-regress"; rm -rf "$DATA_DIR"; fi
+    fi
 }
 trap cleanup EXIT
 T1=$(date +%s)
@@ -225,7 +231,7 @@ tables compared:   $N_TABLES permanent tables of database regression ($SKIPPED_U
 checksums:         $MISMATCH lines differ after kill -9 + new compute from the pageserver ($OUT/checksums.diff)
 amcheck:           $AMCHECK
 timings:           build ${T_BUILD}s, cluster up ${T_UP}s, pg_regress ${T_REGRESS}s, compute replaced in ${T_RESTART}s, total $(( $(date +%s) - T0 ))s
-data directory:    $DATA_DIR $([ "$KEEP" = 1 ] && echo "(kept; ./strata down --data-dir $DATA_DIR)" || echo "(cluster stopped)")
+data directory:    $DATA_DIR $([ "$KEEP" = 1 ] && echo "(kept; ./strata down --data-dir $DATA_DIR)" || echo "(cluster stopped; removed if the script made it, output copied to bench/out/pg-regress)")
 VERDICT:           $VERDICT
 EOF
 [ "$VERDICT" = PASS ]
