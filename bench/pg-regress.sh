@@ -116,6 +116,9 @@ if [ "$CHECKS_ONLY" = 0 ]; then
 log "running pg_regress ($SCHEDULE schedule) through the proxy"
 if [ -n "$TESTS" ]; then SCHED_ARGS=($TESTS); else SCHED_ARGS=(--schedule="$REGRESS/${SCHEDULE}_schedule"); fi
 set +e
+# psql (root, as the script) and the server (the postgres OS user) write some results files in
+# turn (psql's \o, then COPY TO the same file): let either overwrite the other's.
+umask 000
 "$REGRESS/pg_regress" --bindir="$CACHE/pg-17.6-bin" --inputdir="$REGRESS" \
     --expecteddir="$REGRESS" --outputdir="$OUT" --dlpath="$REGRESS" --max-connections=20 \
     "${SCHED_ARGS[@]}" >"$OUT/pg_regress.out" 2>&1
