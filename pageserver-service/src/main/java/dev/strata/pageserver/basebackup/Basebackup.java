@@ -49,7 +49,7 @@ public final class Basebackup {
     /** Directories PostgreSQL 17 expects to exist, created empty (in this order). */
     static final List<String> EMPTY_DIRECTORIES = List.of("pg_commit_ts", "pg_dynshmem", "pg_logical",
             "pg_logical/mappings", "pg_logical/snapshots", "pg_notify", "pg_replslot", "pg_serial", "pg_snapshots",
-            "pg_stat", "pg_stat_tmp", "pg_subtrans", "pg_tblspc");
+            "pg_stat", "pg_stat_tmp", "pg_subtrans");
 
     /** What was written, for logs, metrics and the benchmark. */
     public record Result(Lsn checkpointLsn, Lsn walEnd, long tarBytes, long relationBlocks) {
@@ -106,16 +106,42 @@ public final class Basebackup {
         long[] blocks = {0};
         tar.file("PG_VERSION", PG_VERSION);
         tar.file("postgresql.auto.conf", new byte[0]);
+        // No user name maps, but the file exists as initdb leaves it: pg_ident_file_mappings reads it.
+        tar.file("pg_ident.conf", new byte[0]);
         tar.directory("global");
         tar.directory("base");
         DbDirectory dbs = DbDirectory.decode(store.getValue(Key.databaseDirectory(), lsn, redo));
+        String versionDir = "PG_17_" + Integer.toUnsignedString(control.catalogVersionNo());
+        tar.directory("pg_tblspc");
+        // Every tablespace is in place: a directory pg_tblspc/<oid>, not a symlink (TablespaceIngest).
+        java.util.TreeSet<Integer> tablespaces = new java.util.TreeSet<>(Integer::compareUnsigned);
+        for (int spc : NumberSet.decode(store.getValue(Key.tablespaceDirectory(), lsn, redo)).toArray()) {
+            tablespaces.add(spc);
+        }
         for (DbDirectory.Db db : dbs.entries()) {
-            String dir = databasePath(db);
+            if (db.spcOid() != DEFAULT_TABLESPACE && db.spcOid() != GLOBAL_TABLESPACE) {
+                tablespaces.add(db.spcOid());
+            }
+        }
+        for (int spc : tablespaces) {
+            tar.directory("pg_tblspc/" + Integer.toUnsignedString(spc));
+            tar.directory("pg_tblspc/" + Integer.toUnsignedString(spc) + "/" + versionDir);
+        }
+        for (DbDirectory.Db db : dbs.entries()) {
+            String dir = databasePath(db, versionDir);
+            byte[] map = store.getValue(Key.relmapperFile(db.spcOid(), db.dbOid()), lsn, redo);
             if (db.spcOid() == DEFAULT_TABLESPACE) {
                 tar.directory(dir);
                 tar.file(dir + "/PG_VERSION", PG_VERSION);
+            } else if (db.spcOid() != GLOBAL_TABLESPACE) {
+                tar.directory(dir);
+                if (map != null) {
+                    // The database's own tablespace (its relmapper file is there): backends check
+                    // PG_VERSION of the database path. Elsewhere the directory holds only
+                    // relations, so that DROP TABLESPACE finds it empty once they are gone.
+                    tar.file(dir + "/PG_VERSION", PG_VERSION);
+                }
             }
-            byte[] map = store.getValue(Key.relmapperFile(db.spcOid(), db.dbOid()), lsn, redo);
             if (map != null) {
                 tar.file(dir + "/pg_filenode.map", map);
             }
@@ -146,16 +172,20 @@ public final class Basebackup {
         return result;
     }
 
-    private static String databasePath(DbDirectory.Db db) {
+    private static String databasePath(DbDirectory.Db db, String versionDir) {
         if (db.spcOid() == GLOBAL_TABLESPACE && db.dbOid() == 0) {
             return "global";
         }
         if (db.spcOid() == DEFAULT_TABLESPACE) {
             return "base/" + Integer.toUnsignedString(db.dbOid());
         }
-        throw new StorageException(StorageException.Category.CORRUPT, "database directory lists tablespace "
-                + Integer.toUnsignedString(db.spcOid()) + " / database " + Integer.toUnsignedString(db.dbOid())
-                + "; only pg_global (1664, database 0) and pg_default (1663) exist");
+        if (db.spcOid() == GLOBAL_TABLESPACE || db.dbOid() == 0) {
+            throw new StorageException(StorageException.Category.CORRUPT, "database directory lists tablespace "
+                    + Integer.toUnsignedString(db.spcOid()) + " / database " + Integer.toUnsignedString(db.dbOid())
+                    + "; pg_global holds only database 0, and database 0 only in pg_global");
+        }
+        return "pg_tblspc/" + Integer.toUnsignedString(db.spcOid()) + "/" + versionDir + "/"
+                + Integer.toUnsignedString(db.dbOid());
     }
 
     /** Every fork of the database's relations; an unlogged relation (it has an init fork) gets main = init, nothing else. */

@@ -17,6 +17,8 @@ import java.nio.ByteBuffer;
  * <li>CREATE_FILE_COPY: every relation of the template at this LSN is copied into the new
  * database ({@code copydir} on redo): relation directory, sizes, blocks (pages unchanged:
  * their LSN and checksum do not depend on the relation), relmapper file.</li>
+ * <li>Any tablespace created in ingested WAL may hold a database: ALTER DATABASE SET TABLESPACE
+ * is a FILE_COPY from the old tablespace to the new one, then a DROP in the old one.</li>
  * <li>DROP: the database leaves the database directory, its relation directory empties and
  * its size keys become 0, so its keys are unreachable.</li>
  * </ul>
@@ -35,15 +37,15 @@ final class DatabaseIngest implements RmgrIngest {
             case CREATE_WAL_LOG -> {
                 SlruIngest.need(r, m, 8, 8);
                 int db = m.getInt(0);
-                int spc = checkSpc(r, m.getInt(4));
+                int spc = checkSpc(r, ctx, m.getInt(4));
                 createEmpty(ctx, spc, db);
             }
             case CREATE_FILE_COPY -> {
                 SlruIngest.need(r, m, 16, 16);
                 int db = m.getInt(0);
-                int spc = checkSpc(r, m.getInt(4));
+                int spc = checkSpc(r, ctx, m.getInt(4));
                 int srcDb = m.getInt(8);
-                int srcSpc = checkSpc(r, m.getInt(12));
+                int srcSpc = checkSpc(r, ctx, m.getInt(12));
                 copy(r, ctx, srcSpc, srcDb, spc, db);
             }
             case DROP -> {
@@ -56,7 +58,7 @@ final class DatabaseIngest implements RmgrIngest {
                     throw new IngestException(r, n + " tablespaces in " + m.remaining() + " bytes of main data");
                 }
                 for (int i = 0; i < n; i++) {
-                    int spc = checkSpc(r, m.getInt(8 + 4 * i));
+                    int spc = checkSpc(r, ctx, m.getInt(8 + 4 * i));
                     ctx.dropAllRelations(spc, db);
                     ctx.removeDatabase(spc, db);
                 }
@@ -65,11 +67,11 @@ final class DatabaseIngest implements RmgrIngest {
         }
     }
 
-    /** Only the default tablespace: tablespaces are not supported. */
-    private static int checkSpc(DecodedRecord r, int spc) {
-        if (spc != 1663) {
+    /** pg_default or a tablespace created in the WAL we ingested (see {@link TablespaceIngest#known}). */
+    private static int checkSpc(DecodedRecord r, IngestContext ctx, int spc) {
+        if (!TablespaceIngest.known(ctx, spc)) {
             throw new IngestException(r, "tablespace " + Integer.toUnsignedString(spc)
-                    + " (only pg_default 1663 is supported)");
+                    + " does not exist (neither pg_default 1663 nor created by a tablespace record we ingested)");
         }
         return spc;
     }

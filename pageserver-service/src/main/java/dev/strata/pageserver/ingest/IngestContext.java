@@ -339,6 +339,27 @@ public final class IngestContext {
         }
     }
 
+    /** The tablespaces besides pg_default and pg_global (CREATE/DROP TABLESPACE). */
+    public NumberSet tablespaceDirectory() {
+        return decoded(Key.tablespaceDirectory(), NumberSet::decode);
+    }
+
+    void addTablespace(int spcOid) {
+        NumberSet dir = tablespaceDirectory();
+        if (!dir.contains(spcOid)) {
+            NumberSet next = dir.with(spcOid);
+            putDecoded(Key.tablespaceDirectory(), next, next.encode());
+        }
+    }
+
+    void removeTablespace(int spcOid) {
+        NumberSet dir = tablespaceDirectory();
+        if (dir.contains(spcOid)) {
+            NumberSet next = dir.without(spcOid);
+            putDecoded(Key.tablespaceDirectory(), next, next.encode());
+        }
+    }
+
     public NumberSet slruDirectory(SlruKind kind) {
         return decoded(Key.slruDirectory(kind), NumberSet::decode);
     }

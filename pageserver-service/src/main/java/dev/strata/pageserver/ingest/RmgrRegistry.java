@@ -44,9 +44,7 @@ public final class RmgrRegistry {
                 RmgrId.LOGICAL_MESSAGE}) {
             reg.register(id, IMAGES);
         }
-        reg.register(RmgrId.TABLESPACE, (r, ctx) -> {
-            throw new IngestException(r, "tablespaces are not supported");
-        });
+        reg.register(RmgrId.TABLESPACE, new TablespaceIngest());
         return reg;
     }
 

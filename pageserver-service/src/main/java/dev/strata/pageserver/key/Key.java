@@ -113,6 +113,11 @@ public record Key(int field1, int field2, int field3, int field4, int field5, in
         return new Key(NS_CLUSTER, 0, 0, 0, 0, 2);
     }
 
+    /** The tablespaces that exist besides pg_default and pg_global (a set of OIDs: CREATE/DROP TABLESPACE). */
+    public static Key tablespaceDirectory() {
+        return new Key(NS_CLUSTER, 0, 0, 0, 0, 3);
+    }
+
     public boolean isRelationBlock() {
         return field1 == NS_RELATION && field4 != 0 && field6 != SIZE_MARKER;
     }

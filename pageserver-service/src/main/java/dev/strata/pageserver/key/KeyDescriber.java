@@ -68,6 +68,7 @@ final class KeyDescriber {
             case 0 -> "dbdir";
             case 1 -> "checkpoint";
             case 2 -> "control";
+            case 3 -> "tblspcdir";
             default -> null;
         };
     }

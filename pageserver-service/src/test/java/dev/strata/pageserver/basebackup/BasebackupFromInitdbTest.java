@@ -73,7 +73,7 @@ class BasebackupFromInitdbTest {
         }
         Path dst = tmp.resolve("compute");
         List<String> names = untar(tar, dst);
-        assertThat(names).contains("PG_VERSION", "postgresql.auto.conf", "global/pg_filenode.map", "base/1/PG_VERSION",
+        assertThat(names).contains("PG_VERSION", "postgresql.auto.conf", "pg_ident.conf", "global/pg_filenode.map", "base/1/PG_VERSION",
                 "base/5/pg_filenode.map", "pg_xact/0000", "pg_multixact/offsets/0000", "pg_multixact/members/0000",
                 "pg_tblspc/", "pg_logical/snapshots/", "pg_wal/archive_status/");
         assertThat(names.subList(names.size() - 2, names.size()))
