@@ -279,7 +279,10 @@ final class LayerFile implements AutoCloseable {
             return b;
         }
         long offset = indexOffset + (long) block * LayerFormat.blockBytes(entriesPerBlock);
-        ByteBuffer raw = bytes(offset, LayerFormat.blockBytes(entriesPerBlock));
+        // A heap copy: binary searches read it many times, and heap buffers read faster than the
+        // mapping's scoped accesses (the profile showed them); it is kept for the file's life anyway.
+        ByteBuffer raw = ByteBuffer.allocate(LayerFormat.blockBytes(entriesPerBlock))
+                .put(bytes(offset, LayerFormat.blockBytes(entriesPerBlock))).flip();
         int used = entriesIn(block) * LayerFormat.ENTRY_SIZE;
         CRC32C crc = new CRC32C();
         crc.update(raw.slice(0, used));
