@@ -52,6 +52,21 @@ public final class PageService {
         };
     }
 
+    /**
+     * True if answering {@code request} would wait for WAL (its LSN is beyond the timeline's last
+     * record LSN now), so it should not hold up other requests answered with it.
+     */
+    public boolean mayWait(PageRequest request) {
+        if (!request.lsn().isValid()) {
+            return false;
+        }
+        try {
+            return request.lsn().compareTo(timelines.get(request.timeline()).lastRecordLsn()) > 0;
+        } catch (TimelineException e) {
+            return false; // answered at once, with the error
+        }
+    }
+
     private static Lsn resolve(Timeline t, PageRequest r) {
         if (!r.lsn().isValid()) {
             if (r instanceof PageRequest.WaitLsn) {

@@ -89,9 +89,15 @@ final class PageServiceHandler extends SimpleChannelInboundHandler<PageRequest> 
     private void work(ChannelHandlerContext ctx, List<PageRequest> batch) {
         List<PageResponse> responses = new ArrayList<>(batch.size());
         for (PageRequest request : batch) {
-            responses.add(answer(ctx, request));
+            if (batch.size() > 1 && service.mayWait(request)) {
+                dispatch(ctx, List.of(request)); // waits for WAL alone, not ahead of the others
+            } else {
+                responses.add(answer(ctx, request));
+            }
         }
-        reply(ctx, responses);
+        if (!responses.isEmpty()) {
+            reply(ctx, responses);
+        }
     }
 
     private PageResponse answer(ChannelHandlerContext ctx, PageRequest request) {
