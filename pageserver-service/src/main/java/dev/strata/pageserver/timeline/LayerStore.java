@@ -272,8 +272,14 @@ public final class LayerStore implements AutoCloseable {
         if (hit != null) {
             return hit.value();
         }
-        long stamp = sizes.readStamp();
-        Lsn last = lastRecordLsn;
+        long stamp;
+        Lsn last;
+        // Together: a put counts in the stamp before it moves the last record LSN, so read apart
+        // the stamp could include a put above the LSN searched, and the fill would hide it.
+        synchronized (mapLock) {
+            stamp = sizes.readStamp();
+            last = lastRecordLsn;
+        }
         ReconstructState state = STATE.get();
         if (lsn.compareTo(last) <= 0) {
             state.reset();

@@ -47,7 +47,10 @@ final class RelSizeCache {
         entries.put(key, new Entry(lsn, value instanceof Value.Image i ? i.bytes() : UNKNOWN));
     }
 
-    /** Marks the start of a read whose result may be installed with {@link #fill}. */
+    /**
+     * Marks the start of a read whose result may be installed with {@link #fill}; read together
+     * with the last record LSN under the map lock, so every counted put is at or below it.
+     */
     long readStamp() {
         return putCount;
     }
@@ -59,7 +62,9 @@ final class RelSizeCache {
      */
     void fill(Key key, long since, byte[] value, long stamp) {
         if (putCount == stamp) {
-            entries.put(key, new Entry(since, value));
+            // Never replace a newer version (cannot happen when the stamp is right; cheap to keep so).
+            entries.merge(key, new Entry(since, value),
+                    (old, mine) -> Long.compareUnsigned(old.since, mine.since) > 0 ? old : mine);
         }
     }
 
