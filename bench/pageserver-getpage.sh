@@ -2,9 +2,11 @@
 # Pageserver throughput (issue 4): (1) WAL ingest in MB/s: a PG17 primary with
 # wal_consistency_checking=all writes WAL (INSERT of ROWS rows, then UPDATE of a third), then a
 # timeline streams it from the primary's walsender and ingests it; (2) GetPage@LSN over loopback
-# on the hot layers: depth 1 (latency p50/p99) and pipelined depth 32 (throughput).
-# "Per core" = pages / CPU seconds of the JVM that runs both the pageserver and the client
-# (so the client's CPU is charged too: conservative). Goal: >= 50 000 pages/s per core, p99 < 1 ms.
+# on the hot layers: after a warm-up, three rounds of depth 1 (latency p50/p99) and pipelined
+# depth 32 (throughput), each SECONDS/2 long.
+# "Per core" = pages / server CPU seconds, where server CPU = the JVM's CPU minus the client's
+# threads' CPU (ThreadMXBean; JIT and GC stay charged to the server); pages / whole-JVM CPU is
+# printed too. Goal: >= 50 000 pages/s per core, p99 < 1 ms.
 #   bench/pageserver-getpage.sh [ROWS=300000] [SECONDS=10]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -61,7 +61,7 @@ public final class DeltaLayer implements Layer, AutoCloseable {
     public boolean collect(Key key, long floor, long ceiling, ReconstructState state) {
         long i = file.lastBefore(key, ceiling);
         while (i >= 0 && file.keyEquals(i, key) && Long.compareUnsigned(file.lsn(i), floor) >= 0) {
-            if (state.add(file.value(i))) {
+            if (state.add(file.value(i), file.lsn(i))) {
                 return true;
             }
             i--;

@@ -67,9 +67,9 @@ public final class ImageLayer implements Layer, AutoCloseable {
     public boolean collect(Key key, long floor, long ceiling, ReconstructState state) {
         long i = file.lastBefore(key, lsn + 1);
         if (i >= 0 && file.keyEquals(i, key)) {
-            return state.add(file.value(i));
+            return state.add(file.value(i), lsn);
         }
-        state.completeWithoutBase();
+        state.completeWithoutBase(lsn);
         return true;
     }
 

@@ -119,7 +119,7 @@ public final class InMemoryLayer implements Layer {
             if (Long.compareUnsigned(l, floor) < 0) {
                 return false;
             }
-            if (state.add(values[i])) {
+            if (state.add(values[i], l)) {
                 return true;
             }
         }

@@ -17,6 +17,13 @@ import java.util.zip.CRC32C;
  * Reads one layer file ({@link LayerFormat}): verifies the summary and fences at open, then
  * serves positional lookups by (key, LSN). Index blocks are read and checksummed on first use
  * and then kept; the channel stays open for the life of the object (thread-safe preads).
+ *
+ * <p>After verification a file up to {@link #MAX_MAPPED_BYTES} is memory-mapped read-only, and
+ * index blocks and values are read from the mapping: no system call, no JDK bounce buffer,
+ * one copy (into the value's array) instead of three. Layer files are immutable and never
+ * truncated in place (a deleted file's mapping stays valid), so the mapping cannot fault on a
+ * short file. The mapping is released by the garbage collector, not by {@link #close}
+ * (Java 21 cannot unmap a {@code MappedByteBuffer}); larger files are read with preads.
  */
 final class LayerFile implements AutoCloseable {
 
@@ -30,9 +37,14 @@ final class LayerFile implements AutoCloseable {
     private final int entriesPerBlock;
     private final ByteBuffer fences;
     private final AtomicReferenceArray<ByteBuffer> blockCache;
+    /** The whole file, mapped read-only; null if it is too large to map (then preads). */
+    private final ByteBuffer mapped;
+
+    /** Largest file mapped: one {@code MappedByteBuffer} is indexed by int. */
+    static final long MAX_MAPPED_BYTES = Integer.MAX_VALUE;
 
     private LayerFile(Path path, FileChannel channel, LayerName name, TimelineId timelineId, long count,
-                      long indexOffset, int blocks, int entriesPerBlock, ByteBuffer fences) {
+                      long indexOffset, int blocks, int entriesPerBlock, ByteBuffer fences, ByteBuffer mapped) {
         this.path = path;
         this.channel = channel;
         this.name = name;
@@ -43,6 +55,7 @@ final class LayerFile implements AutoCloseable {
         this.entriesPerBlock = entriesPerBlock;
         this.fences = fences;
         this.blockCache = new AtomicReferenceArray<>(blocks);
+        this.mapped = mapped;
     }
 
     /** Opens and verifies {@code path}; refuses foreign, truncated, wrong-version or wrong-timeline files. */
@@ -123,7 +136,15 @@ final class LayerFile implements AutoCloseable {
         if ((int) crc.getValue() != fenceCrc) {
             throw new CorruptLayerException(path, fenceOffset, "index fence checksum mismatch");
         }
-        return new LayerFile(path, ch, name, timelineId, count, indexOffset, blocks, epb, fences);
+        ByteBuffer mapped = null;
+        if (size <= MAX_MAPPED_BYTES) {
+            try {
+                mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot map layer file " + path, e);
+            }
+        }
+        return new LayerFile(path, ch, name, timelineId, count, indexOffset, blocks, epb, fences, mapped);
     }
 
     Path path() {
@@ -207,14 +228,14 @@ final class LayerFile implements AutoCloseable {
                 || offset < LayerFormat.SUMMARY_SIZE || offset + length > indexOffset) {
             throw new CorruptLayerException(path, offset, "index entry " + i + " points outside the value area");
         }
-        ByteBuffer v = read(path, channel, offset, length);
+        ByteBuffer v = bytes(offset, length);
         int payloadLength = v.getInt(0);
         if (payloadLength != length - LayerFormat.VALUE_OVERHEAD) {
             throw new CorruptLayerException(path, offset, "value length " + payloadLength + " disagrees with the index ("
                     + (length - LayerFormat.VALUE_OVERHEAD) + ")");
         }
         CRC32C crc = new CRC32C();
-        crc.update(v.array(), 0, length - 4);
+        crc.update(v.slice(0, length - 4));
         if ((int) crc.getValue() != v.getInt(length - 4)) {
             throw new CorruptLayerException(path, offset, "value checksum mismatch for key " + key(i).describe()
                     + " at " + new Lsn(lsn(i)));
@@ -258,10 +279,13 @@ final class LayerFile implements AutoCloseable {
             return b;
         }
         long offset = indexOffset + (long) block * LayerFormat.blockBytes(entriesPerBlock);
-        ByteBuffer raw = read(path, channel, offset, LayerFormat.blockBytes(entriesPerBlock));
+        // A heap copy: binary searches read it many times, and heap buffers read faster than the
+        // mapping's scoped accesses (the profile showed them); it is kept for the file's life anyway.
+        ByteBuffer raw = ByteBuffer.allocate(LayerFormat.blockBytes(entriesPerBlock))
+                .put(bytes(offset, LayerFormat.blockBytes(entriesPerBlock))).flip();
         int used = entriesIn(block) * LayerFormat.ENTRY_SIZE;
         CRC32C crc = new CRC32C();
-        crc.update(raw.array(), 0, used);
+        crc.update(raw.slice(0, used));
         if ((int) crc.getValue() != raw.getInt(raw.capacity() - 4)) {
             throw new CorruptLayerException(path, offset, "index block " + block + " checksum mismatch");
         }
@@ -277,6 +301,14 @@ final class LayerFile implements AutoCloseable {
     private static int compare(Key key, long lsn, ByteBuffer buf, int off) {
         int c = key.compareToEncoded(buf, off);
         return c != 0 ? c : Long.compareUnsigned(lsn, buf.getLong(off + 18));
+    }
+
+    /** {@code length} bytes at {@code offset}: a view of the mapping, or a pread copy; position 0. */
+    private ByteBuffer bytes(long offset, int length) {
+        if (mapped != null) {
+            return mapped.slice((int) offset, length);
+        }
+        return read(path, channel, offset, length);
     }
 
     private static ByteBuffer read(Path path, FileChannel ch, long offset, int length) {

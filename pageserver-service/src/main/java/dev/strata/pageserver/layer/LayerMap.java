@@ -13,6 +13,7 @@ import java.util.List;
  * <p>{@link #search} answers GetPage@LSN: it walks from the requested LSN downwards, at each
  * step taking the newest layer that covers the key below the current ceiling; an image layer
  * ends the walk, a delta layer contributes the key's records and lowers the ceiling to its start.
+ * Each step finds its layers by binary search over LSN-sorted arrays built with the snapshot.
  */
 public final class LayerMap {
 
@@ -20,12 +21,49 @@ public final class LayerMap {
     private final List<InMemoryLayer> frozen;
     private final List<DeltaLayer> deltas;
     private final List<ImageLayer> images;
+    /**
+     * Search index, built once per snapshot: the delta-like layers (open, frozen, delta files) and
+     * the image layers, each sorted by start LSN, newest first (ties: the one the lists name last
+     * first, as the linear scan chose). A step of {@link #search} binary searches the first layer
+     * starting below its ceiling and scans on only past layers that do not cover the key, instead
+     * of looking at every layer of the timeline.
+     */
+    private final Layer[] deltaIndex;
+    private final long[] deltaStarts;
+    private final ImageLayer[] imageIndex;
+    private final long[] imageStarts;
 
     public LayerMap(InMemoryLayer open, List<InMemoryLayer> frozen, List<DeltaLayer> deltas, List<ImageLayer> images) {
         this.open = open;
         this.frozen = List.copyOf(frozen);
         this.deltas = List.copyOf(deltas);
         this.images = List.copyOf(images);
+        List<Layer> d = new ArrayList<>();
+        if (open != null) {
+            d.add(open);
+        }
+        for (int i = this.frozen.size() - 1; i >= 0; i--) {
+            d.add(this.frozen.get(i));
+        }
+        for (int i = this.deltas.size() - 1; i >= 0; i--) {
+            d.add(this.deltas.get(i));
+        }
+        d.sort((a, b) -> Long.compareUnsigned(b.lsnStart(), a.lsnStart())); // stable: ties keep the order above
+        this.deltaIndex = d.toArray(new Layer[0]);
+        this.deltaStarts = starts(deltaIndex);
+        List<ImageLayer> im = new ArrayList<>(this.images);
+        Collections.reverse(im);
+        im.sort((a, b) -> Long.compareUnsigned(b.lsnStart(), a.lsnStart()));
+        this.imageIndex = im.toArray(new ImageLayer[0]);
+        this.imageStarts = starts(imageIndex);
+    }
+
+    private static long[] starts(Layer[] layers) {
+        long[] s = new long[layers.length];
+        for (int i = 0; i < layers.length; i++) {
+            s[i] = layers[i].lsnStart();
+        }
+        return s;
     }
 
     public static LayerMap empty() {
@@ -123,42 +161,38 @@ public final class LayerMap {
 
     /** Among in-memory and delta layers covering key and starting below ceiling, the one starting last. */
     private Layer newestDeltaBelow(Key key, long ceiling) {
-        Layer best = null;
-        if (open != null && Long.compareUnsigned(open.lsnStart(), ceiling) < 0) {
-            best = open;
-        }
-        for (int i = frozen.size() - 1; i >= 0; i--) {
-            best = newer(best, frozen.get(i), ceiling);
-        }
-        for (int i = deltas.size() - 1; i >= 0; i--) {
-            DeltaLayer d = deltas.get(i);
-            if (d.keyRange().contains(key)) {
-                best = newer(best, d, ceiling);
+        for (int i = firstBelow(deltaStarts, ceiling); i < deltaIndex.length; i++) {
+            Layer l = deltaIndex[i];
+            if (l instanceof InMemoryLayer || l.keyRange().contains(key)) {
+                return l;
             }
         }
-        return best;
+        return null;
     }
 
     private ImageLayer newestImageBelow(Key key, long ceiling) {
-        ImageLayer best = null;
-        for (int i = images.size() - 1; i >= 0; i--) {
-            ImageLayer img = images.get(i);
-            if (Long.compareUnsigned(img.lsnStart(), ceiling) < 0 && img.keyRange().contains(key)
-                    && (best == null || Long.compareUnsigned(img.lsnStart(), best.lsnStart()) > 0)) {
-                best = img;
+        for (int i = firstBelow(imageStarts, ceiling); i < imageIndex.length; i++) {
+            ImageLayer img = imageIndex[i];
+            if (img.keyRange().contains(key)) {
+                return img;
             }
         }
-        return best;
+        return null;
     }
 
-    private static Layer newer(Layer best, Layer candidate, long ceiling) {
-        if (Long.compareUnsigned(candidate.lsnStart(), ceiling) >= 0) {
-            return best;
+    /** In {@code starts} (descending, unsigned), the index of the first start below {@code ceiling}. */
+    private static int firstBelow(long[] starts, long ceiling) {
+        int lo = 0;
+        int hi = starts.length;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (Long.compareUnsigned(starts[mid], ceiling) < 0) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
         }
-        if (best == null || Long.compareUnsigned(candidate.lsnStart(), best.lsnStart()) > 0) {
-            return candidate;
-        }
-        return best;
+        return lo;
     }
 
     private static long minUnsigned(long a, long b) {

@@ -14,15 +14,23 @@ public final class ReconstructState {
     private final ArrayList<Value.Record> newestFirst = new ArrayList<>();
     private byte[] base;
     private boolean complete;
+    private long newestLsn;
 
     public void reset() {
         newestFirst.clear();
         base = null;
         complete = false;
+        newestLsn = 0;
     }
 
-    /** Adds a value found below the ones added so far; returns true if it completes the state. */
-    boolean add(Value value) {
+    /**
+     * Adds a value found below the ones added so far, stored at {@code lsn} (an image layer's
+     * LSN for its values); returns true if it completes the state.
+     */
+    boolean add(Value value, long lsn) {
+        if (isEmpty()) {
+            newestLsn = lsn;
+        }
         switch (value) {
             case Value.Image image -> {
                 base = image.bytes();
@@ -37,8 +45,20 @@ public final class ReconstructState {
     }
 
     /** Marks the state complete without a base: an image layer covers the key and does not hold it. */
-    void completeWithoutBase() {
+    void completeWithoutBase(long imageLsn) {
+        if (isEmpty()) {
+            newestLsn = imageLsn;
+        }
         complete = true;
+    }
+
+    /**
+     * The LSN of the newest version found (an image layer's LSN if the value came from one, or if
+     * it said the key has none); 0 if no layer knew the key. The value reconstructed at the
+     * searched LSN holds unchanged at every LSN from this one up to the searched LSN.
+     */
+    public long newestLsn() {
+        return newestLsn;
     }
 
     public boolean complete() {

@@ -52,6 +52,21 @@ public final class PageService {
         };
     }
 
+    /**
+     * True if answering {@code request} would wait for WAL (its LSN is beyond the timeline's last
+     * record LSN now), so it should not hold up other requests answered with it.
+     */
+    public boolean mayWait(PageRequest request) {
+        if (!request.lsn().isValid()) {
+            return false;
+        }
+        try {
+            return request.lsn().compareTo(timelines.get(request.timeline()).lastRecordLsn()) > 0;
+        } catch (TimelineException e) {
+            return false; // answered at once, with the error
+        }
+    }
+
     private static Lsn resolve(Timeline t, PageRequest r) {
         if (!r.lsn().isValid()) {
             if (r instanceof PageRequest.WaitLsn) {
@@ -71,20 +86,23 @@ public final class PageService {
                     g.blockNo()) + " is InvalidBlockNumber, not a block");
         }
         long blocks = size(t, Key.relationSize(g.spcOid(), g.dbOid(), g.relNumber(), g.fork()), lsn);
-        String rel = "rel " + Integer.toUnsignedString(g.spcOid()) + "/" + Integer.toUnsignedString(g.dbOid()) + "/"
-                + Integer.toUnsignedString(g.relNumber()) + "." + g.fork();
         if (blocks < 0) {
-            throw new TimelineException(TimelineException.Kind.NOT_FOUND, "timeline " + t.id() + ": " + rel
+            throw new TimelineException(TimelineException.Kind.NOT_FOUND, "timeline " + t.id() + ": " + rel(g)
                     + " does not exist at " + lsn);
         }
         if (Integer.toUnsignedLong(g.blockNo()) >= blocks) {
-            throw new TimelineException(TimelineException.Kind.NOT_FOUND, "timeline " + t.id() + ": " + rel + " block "
+            throw new TimelineException(TimelineException.Kind.NOT_FOUND, "timeline " + t.id() + ": " + rel(g) + " block "
                     + Integer.toUnsignedString(g.blockNo()) + " is beyond its size of " + blocks + " blocks at " + lsn);
         }
         byte[] page = t.store().getValue(Key.relationBlock(g.spcOid(), g.dbOid(), g.relNumber(), g.fork(), g.blockNo()),
                 lsn, t.redo());
         // Below the size and never written: an extension PostgreSQL did not WAL-log yet, a zero page.
         return page == null ? ZERO_PAGE : page;
+    }
+
+    private static String rel(PageRequest.GetPage g) {
+        return "rel " + Integer.toUnsignedString(g.spcOid()) + "/" + Integer.toUnsignedString(g.dbOid()) + "/"
+                + Integer.toUnsignedString(g.relNumber()) + "." + g.fork();
     }
 
     private static long size(Timeline t, Key sizeKey, Lsn lsn) {

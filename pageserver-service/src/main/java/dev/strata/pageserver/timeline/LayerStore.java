@@ -60,6 +60,8 @@ public final class LayerStore implements AutoCloseable {
     private volatile boolean closed;
     /** For each frozen layer: the prev record LSN at its end; guarded by {@link #mapLock}. */
     private final Map<InMemoryLayer, Lsn> prevAtFreeze = new IdentityHashMap<>();
+    /** Latest relation sizes, so GetPage's size check does not search the layers. */
+    private final RelSizeCache sizes = new RelSizeCache();
 
     LayerStore(Path dir, TimelineId timelineId, StorageConfig config, LayerMap map, Lsn diskConsistentLsn,
                Lsn diskConsistentPrevLsn) {
@@ -165,6 +167,9 @@ public final class LayerStore implements AutoCloseable {
                 open = map.open();
             }
             open.put(key, lsn, value);
+            if (RelSizeCache.caches(key)) {
+                sizes.onPut(key, lsn.value(), value); // before the last record LSN can move past it
+            }
             if (lsn.isAfter(lastRecordLsn)) {
                 prevRecordLsn = Lsn.INVALID; // a new record: its start is reported when it is complete
             }
@@ -248,10 +253,54 @@ public final class LayerStore implements AutoCloseable {
      * it and the records above; null if the key has no value at that LSN.
      */
     public byte[] getValue(Key key, Lsn lsn, Redo redo) {
+        if (RelSizeCache.caches(key)) {
+            return relationSize(key, lsn, redo);
+        }
         ReconstructState state = STATE.get();
         state.reset();
         map.search(key, lsn.value(), state);
         return reconstruct(timelineId, key, lsn, state, redo);
+    }
+
+    /**
+     * A relation-size key's value through {@link RelSizeCache}. On a miss it searches at the last
+     * record LSN: that value holds down to the LSN of its newest version, so it answers {@code lsn}
+     * too when that version is not above it (the common case), and it is what the cache keeps.
+     */
+    private byte[] relationSize(Key key, Lsn lsn, Redo redo) {
+        RelSizeCache.Entry hit = sizes.lookup(key, lsn.value());
+        if (hit != null) {
+            return hit.value();
+        }
+        long stamp;
+        Lsn last;
+        // Together: a put counts in the stamp before it moves the last record LSN, so read apart
+        // the stamp could include a put above the LSN searched, and the fill would hide it.
+        synchronized (mapLock) {
+            stamp = sizes.readStamp();
+            last = lastRecordLsn;
+        }
+        ReconstructState state = STATE.get();
+        if (lsn.compareTo(last) <= 0) {
+            state.reset();
+            map.search(key, last.value(), state);
+            long since = state.newestLsn();
+            byte[] value = reconstruct(timelineId, key, last, state, redo);
+            synchronized (mapLock) {
+                sizes.fill(key, since, value, stamp);
+            }
+            if (Long.compareUnsigned(since, lsn.value()) <= 0) {
+                return value;
+            }
+        }
+        state.reset();
+        map.search(key, lsn.value(), state);
+        return reconstruct(timelineId, key, lsn, state, redo);
+    }
+
+    /** Relation forks whose size is cached (for tests and status). */
+    int cachedRelationSizes() {
+        return sizes.size();
     }
 
     /**

@@ -85,4 +85,48 @@ class LayerMapTest {
         assertThat(s.base()).isNull();
         assertThat(s.recordsOldestFirst()).hasSize(2);
     }
+
+    @Test
+    void searchSkipsNewerLayersThatDoNotCoverTheKey() {
+        Key k2 = Key.relationBlock(1663, 5, 16386, 0, 0);
+        DeltaLayer low;
+        try (DeltaLayerWriter w = new DeltaLayerWriter(dir, TL, KeyRange.ALL, new LsnRange(Lsn.of(10), Lsn.of(40)))) {
+            w.add(K, Lsn.of(10), new Value.Image("k".getBytes(StandardCharsets.US_ASCII)));
+            w.add(k2, Lsn.of(20), new Value.Image("two".getBytes(StandardCharsets.US_ASCII)));
+            low = w.finish();
+        }
+        // A newer delta that covers only OTHER's relation: K's search must pass over it.
+        DeltaLayer otherOnly;
+        try (DeltaLayerWriter w = new DeltaLayerWriter(dir, TL, KeyRange.relationBlocks(1663, 5, 16385, 0),
+                new LsnRange(Lsn.of(40), Lsn.of(60)))) {
+            w.add(OTHER, Lsn.of(45), new Value.Image("o".getBytes(StandardCharsets.US_ASCII)));
+            otherOnly = w.finish();
+        }
+        ImageLayer imageK;
+        try (ImageLayerWriter w = new ImageLayerWriter(dir, TL, KeyRange.relationBlocks(1663, 5, 16384, 0), Lsn.of(30))) {
+            w.add(K, "K@30".getBytes(StandardCharsets.US_ASCII));
+            imageK = w.finish();
+        }
+        ImageLayer imageOther;
+        try (ImageLayerWriter w = new ImageLayerWriter(dir, TL, KeyRange.relationBlocks(1663, 5, 16385, 0), Lsn.of(50))) {
+            w.add(OTHER, "O@50".getBytes(StandardCharsets.US_ASCII));
+            imageOther = w.finish();
+        }
+        InMemoryLayer open = new InMemoryLayer(Lsn.of(60));
+        open.put(k2, Lsn.of(65), rec("+"));
+        // Lists deliberately not in LSN order: the index sorts them.
+        LayerMap map = new LayerMap(open, List.of(), List.of(otherOnly, low), List.of(imageOther, imageK));
+        assertThat(get(map, K, 29)).isEqualTo("k");
+        assertThat(get(map, K, 30)).isEqualTo("K@30");
+        assertThat(get(map, K, 100)).isEqualTo("K@30");
+        assertThat(get(map, OTHER, 46)).isEqualTo("o");
+        assertThat(get(map, OTHER, 55)).isEqualTo("O@50");
+        assertThat(get(map, OTHER, 39)).isNull();
+        assertThat(get(map, k2, 64)).isEqualTo("two");
+        assertThat(get(map, k2, 65)).isEqualTo("two+");
+        low.close();
+        otherOnly.close();
+        imageK.close();
+        imageOther.close();
+    }
 }
