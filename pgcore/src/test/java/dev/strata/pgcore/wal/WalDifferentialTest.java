@@ -80,7 +80,7 @@ class WalDifferentialTest {
                     return null;
                 });
                 try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres")); Statement s = c.createStatement()) {
-                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
                     while (Lsn.parse(scalar(s, "SELECT pg_current_wal_lsn()")).minus(start) < 40L << 20) {
                         assertThat(System.nanoTime()).as("the huge record is being written").isLessThan(deadline);
                         assertThat(huge.isDone()).as("the huge record must still be in progress").isFalse();
