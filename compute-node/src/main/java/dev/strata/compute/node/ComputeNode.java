@@ -46,8 +46,8 @@ public final class ComputeNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ComputeNode.class);
     /** Largest basebackup accepted (a bound on what a broken or hostile pageserver can write). */
     private static final long MAX_BASEBACKUP_BYTES = 1L << 40;
-    /** Bound on the wait until a majority of safekeepers streams from a new compute. */
-    private static final Duration STREAMING_TIMEOUT = Duration.ofSeconds(30);
+    /** Bound on a stop's wait until a majority of safekeepers streams from the compute. */
+    private static final Duration STREAMING_TIMEOUT = Duration.ofSeconds(10);
     /** A progress line per this many basebackup bytes (a 1 GB database is a few seconds of lines). */
     private static final long PROGRESS_STEP_BYTES = 256L << 20;
     /** How often a running compute tells the safekeepers where it is (restarted ones need it). */
@@ -217,10 +217,9 @@ public final class ComputeNode implements AutoCloseable {
                     + elected.term() + " (a majority of " + proposer.quorum() + " is needed for commits)");
         }
         probe = new ActivityProbe(postgres.jdbcUrl("postgres"), spec.user(), spec.password(), Instant.now());
-        // Ready means a commit can return: a majority of safekeepers is connected and streaming.
-        // (Stopping before that would also lose the shutdown checkpoint, and with it the
-        // directory's reusability.)
-        awaitStreaming(proposer.quorum());
+        // Ready once PostgreSQL accepts connections and a majority of safekeepers accepted to
+        // stream: reads work at once, and a commit waits (as synchronous replication does) until
+        // the safekeepers have connected and flushed it.
         StartedCompute s = new StartedCompute(elected.term(), elected.epochStart(), postgres.host(), postgres.port(),
                 streaming.stream().map(NodeId::toString).toList(), Duration.ofNanos(t1 - t0),
                 Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2), unpacked.bytes(), Duration.ofNanos(t4 - t3));
@@ -287,7 +286,7 @@ public final class ComputeNode implements AutoCloseable {
         }
         throw new ComputeStartException("timeline " + spec.timeline() + ": only " + streaming + " safekeepers were "
                 + "streaming from the compute after " + STREAMING_TIMEOUT.toSeconds() + " s (a majority of " + quorum
-                + " is needed for commits)");
+                + " holds its shutdown checkpoint)");
     }
 
     /** Client activity now (open connections, last activity). */
@@ -329,6 +328,15 @@ public final class ComputeNode implements AutoCloseable {
         boolean wasRunning = state == ComputeState.RUNNING;
         state = ComputeState.STOPPING;
         try {
+            if (wasRunning && postgres != null && postgres.isRunning()) {
+                // The shutdown checkpoint reaches the safekeepers only through connected
+                // walsenders: a stop right after a start waits (bounded) for them.
+                try {
+                    awaitStreaming(proposer.quorum());
+                } catch (ComputeStartException e) {
+                    log.warn("timeline={} stopping without a streaming majority: {}", spec.timeline(), e.getMessage());
+                }
+            }
             stopPostgresQuietly();
             if (wasRunning) {
                 Lsn end = ReuseMark.cleanShutdownEnd(spec.dataDir());
