@@ -101,15 +101,7 @@ public final class LocalPageservers {
 
         @Override
         public List<String> status(TimelineId id) {
-            Timeline t = timelines().get(id);
-            Timeline.LastRecord last = t.lastRecord();
-            Timeline.LayerCounts layers = t.layerCounts();
-            String line = String.format("%s, last record %s (prev %s), disk-consistent %s, layers: %d delta, %d image, "
-                            + "%d in memory; WAL receiver %s", t.state().name().toLowerCase(), last.lsn(), last.prev(),
-                    t.store().diskConsistentLsn(), layers.delta(), layers.image(), layers.inMemory() + layers.frozen(),
-                    t.walReceiverState());
-            String reason = t.reason();
-            return reason == null || reason.isEmpty() ? List.of(line) : List.of(line, "stopped because: " + reason);
+            return statusLines(Dto.TimelineStatus.of(timelines().get(id)));
         }
 
         @Override
@@ -269,13 +261,7 @@ public final class LocalPageservers {
                 return List.of("down (process exited)");
             }
             try {
-                Dto.TimelineStatus t = timeline(id);
-                String line = String.format("%s, last record %s (prev %s), disk-consistent %s, layers: %d delta, %d "
-                                + "image, %d in memory; WAL receiver %s", t.state(), t.lastRecordLsn(), t.prevRecordLsn(),
-                        t.diskConsistentLsn(), t.layers().delta(), t.layers().image(),
-                        t.layers().inMemory() + t.layers().frozen(), t.walReceiver().state());
-                return t.reason() == null || t.reason().isEmpty() ? List.of(line)
-                        : List.of(line, "stopped because: " + t.reason());
+                return statusLines(timeline(id));
             } catch (RuntimeException e) {
                 return List.of("unreachable: " + e.getMessage());
             }
@@ -285,6 +271,15 @@ public final class LocalPageservers {
         public void close() {
             process.close();
         }
+    }
+
+    /** The status lines of a timeline, the same for both kinds: from what the management API reports. */
+    static List<String> statusLines(Dto.TimelineStatus t) {
+        String line = String.format("%s, last record %s (prev %s), disk-consistent %s, layers: %d delta, %d image, "
+                        + "%d in memory; WAL receiver %s", t.state(), t.lastRecordLsn(), t.prevRecordLsn(),
+                t.diskConsistentLsn(), t.layers().delta(), t.layers().image(),
+                t.layers().inMemory() + t.layers().frozen(), t.walReceiver().state());
+        return t.reason() == null || t.reason().isEmpty() ? List.of(line) : List.of(line, "stopped because: " + t.reason());
     }
 
     /** Reads a basebackup over the page service (a real client on loopback) as a stream. */

@@ -10,7 +10,6 @@ import dev.strata.safekeeper.http.Dto;
 import dev.strata.safekeeper.http.SafekeeperServer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
 import dev.strata.safekeeper.node.TimelineExistsException;
-import dev.strata.safekeeper.timeline.TimelineStatus;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,8 +31,9 @@ final class LocalSafekeepers {
         return new Child(config, log);
     }
 
-    private static String line(TimelineStatus t) {
-        return String.format("term %s flush %s commit %s", t.promisedTerm(), t.flushLsn(), t.commitLsn());
+    /** One status line, the same for both kinds: from what the management API reports. */
+    private static String line(Dto.Status s) {
+        return String.format("term %d flush %s commit %s", s.promisedTerm(), s.flushLsn(), s.commitLsn());
     }
 
     private static final class InProcess implements LocalSafekeeper {
@@ -69,7 +69,7 @@ final class LocalSafekeepers {
 
         @Override
         public String status(TimelineId id) {
-            return server.node().timeline(id).map(t -> line(t.status())).orElse("no timeline " + id);
+            return server.node().timeline(id).map(t -> line(Dto.Status.of(t.status()))).orElse("no timeline " + id);
         }
 
         @Override
@@ -154,8 +154,7 @@ final class LocalSafekeepers {
                 return "down (process exited)";
             }
             try {
-                Dto.Status s = new SafekeeperClient(url()).status(id);
-                return String.format("term %d flush %s commit %s", s.promisedTerm(), s.flushLsn(), s.commitLsn());
+                return line(new SafekeeperClient(url()).status(id));
             } catch (RuntimeException e) {
                 return "unreachable: " + e.getMessage();
             }

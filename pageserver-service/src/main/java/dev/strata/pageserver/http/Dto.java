@@ -106,7 +106,7 @@ public final class Dto {
                                  String prevRecordLsn, String diskConsistentLsn, String diskConsistentPrevRecordLsn,
                                  boolean dataChecksums, String base, @Nullable String systemId,
                                  @Nullable Integer walSegmentSize, Layers layers, WalReceiver walReceiver) {
-        static TimelineStatus of(Timeline t) {
+        public static TimelineStatus of(Timeline t) {
             Timeline.LastRecord last = t.lastRecord();
             Timeline.LayerCounts c = t.layerCounts();
             // Imported timelines know their cluster from initdb's pg_control (what safekeepers need).
