@@ -9,6 +9,8 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Reads WAL records from the segment files of a directory such as {@code pg_wal/}, one
@@ -142,16 +144,38 @@ public final class WalReader implements AutoCloseable {
         return directory.resolve(Lsn.ofSegment(segNo, segmentSize).walFileName(timeline, segmentSize));
     }
 
-    /** Reads the segment size from the long header of any segment file in the directory. */
+    /**
+     * Reads the segment size from the long header of a segment file in the directory. PostgreSQL
+     * creates segments ahead of the insert position (zero-filled by {@code wal_init_zero}, or
+     * recycled), so a file may exist whose first page was never written: such files are passed
+     * over, in name order, and only a directory without any written segment is an error.
+     */
     private static int probeSegmentSize(Path directory) {
+        List<Path> candidates = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "[0-9A-F]*")) {
             for (Path f : files) {
                 if (f.getFileName().toString().length() == 24 && Files.isRegularFile(f)) {
-                    return readLongHeader(f).segmentSize();
+                    candidates.add(f);
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException("listing WAL directory " + directory, e);
+        }
+        candidates.sort(null);
+        IllegalArgumentException firstProblem = null;
+        for (Path f : candidates) {
+            try {
+                return readLongHeader(f).segmentSize();
+            } catch (IllegalArgumentException notWrittenYet) {
+                if (firstProblem == null) {
+                    firstProblem = notWrittenYet;
+                }
+            }
+        }
+        if (firstProblem != null) {
+            throw new IllegalArgumentException("no WAL segment file in " + directory
+                    + " starts with a PostgreSQL 17 long page header; the first one: " + firstProblem.getMessage(),
+                    firstProblem);
         }
         throw new IllegalArgumentException("no WAL segment files in " + directory);
     }

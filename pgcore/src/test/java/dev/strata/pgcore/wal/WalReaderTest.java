@@ -97,4 +97,31 @@ class WalReaderTest {
                     .extracting(e -> ((WalDecodeException) e).lsn()).isEqualTo(spanning);
         }
     }
+
+    /**
+     * PostgreSQL creates segment files ahead of the insert position, zero-filled: one of them
+     * must not be taken for the directory's format (a crash mid-record left one behind).
+     */
+    @Test
+    void segmentFilesNotWrittenYetArePassedOver(@TempDir Path dir) throws Exception {
+        WalBuilder w = writeSegments(dir, true);
+        Files.write(dir.resolve(new Lsn(w.start - w.segmentSize).walFileName(1, w.segmentSize)),
+                new byte[w.segmentSize]); // sorts before every written segment
+        Files.write(dir.resolve(new Lsn(w.start + 3L * w.segmentSize).walFileName(1, w.segmentSize)),
+                new byte[w.segmentSize]);
+        try (WalReader reader = new WalReader(dir, 1, new Lsn(w.start), null)) {
+            assertThat(reader.segmentSize()).isEqualTo(w.segmentSize);
+            assertThat(readAll(reader)).isEqualTo(lsns);
+            assertThat(reader.reachedEndOfWal()).isTrue();
+        }
+    }
+
+    @Test
+    void aDirectoryWithoutAnyWrittenSegmentIsAClearError(@TempDir Path dir) throws Exception {
+        Path zeros = dir.resolve("000000010000000000000001");
+        Files.write(zeros, new byte[8192]);
+        assertThatThrownBy(() -> new WalReader(dir, 1, new Lsn(16L << 20), null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("no WAL segment file in").hasMessageContaining(zeros.toString());
+    }
 }
