@@ -67,12 +67,6 @@ public final class SafekeeperClient {
                 Dto.Status.class);
     }
 
-    /** Pushes this node's position to a peer; fire and forget (the next push supersedes it). */
-    public CompletableFuture<Integer> pushPosition(TimelineId id, PeerPosition p) {
-        HttpRequest req = request("POST", path(id) + "/peer-position", Dto.Position.of(p)).timeout(Duration.ofSeconds(2)).build();
-        return HTTP.sendAsync(req, HttpResponse.BodyHandlers.discarding()).thenApply(HttpResponse::statusCode);
-    }
-
     /** Raw WAL bytes [from, to) held by this safekeeper, for peer recovery. */
     public InputStream readWal(TimelineId id, Lsn from, Lsn to) {
         HttpRequest req = request("GET", path(id) + "/wal?from=" + from + "&to=" + to, null).timeout(Duration.ofSeconds(60)).build();

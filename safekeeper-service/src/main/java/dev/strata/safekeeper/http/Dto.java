@@ -165,19 +165,6 @@ public final class Dto {
     }
 
     @Serdeable
-    public record Position(String node, long promisedTerm, long lastLogTerm, String flushLsn, String commitLsn) {
-        public static Position of(PeerPosition p) {
-            return new Position(p.node().value(), p.promisedTerm().value(), p.lastLogTerm().value(),
-                    p.flushLsn().toString(), p.commitLsn().toString());
-        }
-
-        public PeerPosition toDomain() {
-            return new PeerPosition(NodeId.of(required("node", node)), parseTerm("promisedTerm", promisedTerm), parseTerm("lastLogTerm", lastLogTerm),
-                    parseLsn("flushLsn", flushLsn), parseLsn("commitLsn", commitLsn));
-        }
-    }
-
-    @Serdeable
     public record Error(String error, String message) {
     }
 }

@@ -80,12 +80,6 @@ public final class SafekeeperController {
         return Dto.Status.of(node.requireTimeline(tl).status());
     }
 
-    @Post("/timelines/{id}/peer-position")
-    public HttpResponse<Void> peerPosition(@PathVariable String id, @Body Dto.Position body) {
-        node.onPeerPosition(TimelineId.parse(id), body.toDomain());
-        return HttpResponse.ok();
-    }
-
     /** Raw WAL [from, min(to, from + 16 MiB, flush)) for peer recovery. */
     @Get("/timelines/{id}/wal")
     @Produces(MediaType.APPLICATION_OCTET_STREAM)

@@ -26,8 +26,9 @@ public final class SafekeeperServer implements AutoCloseable {
 
     public static SafekeeperServer start(SafekeeperConfig config) {
         SafekeeperNode node = new SafekeeperNode(config);
+        ApplicationContext ctx = null;
         try {
-            ApplicationContext ctx = ApplicationContext.builder()
+            ctx = ApplicationContext.builder()
                     .properties(Map.of(
                             "micronaut.application.name", "safekeeper-" + config.nodeId(),
                             "micronaut.server.host", config.listenHost(),
@@ -41,8 +42,12 @@ public final class SafekeeperServer implements AutoCloseable {
                     .start();
             SafekeeperServer s = new SafekeeperServer(node, ctx);
             s.http.start();
+            node.startPositionGossip(s.http.getPort());
             return s;
         } catch (RuntimeException e) {
+            if (ctx != null) {
+                ctx.close(); // e.g. the gossip port was taken: the HTTP server must not stay bound
+            }
             node.close();
             throw e;
         }

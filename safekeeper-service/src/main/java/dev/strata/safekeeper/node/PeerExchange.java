@@ -2,32 +2,42 @@ package dev.strata.safekeeper.node;
 
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
-import dev.strata.safekeeper.client.SafekeeperClient;
 import dev.strata.safekeeper.election.PeerPosition;
+import dev.strata.safekeeper.gossip.PositionDatagram;
+import dev.strata.safekeeper.gossip.PositionGossip;
 import dev.strata.safekeeper.timeline.Timeline;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Tells peers this node's (term, flush LSN) for every timeline whenever it changes, and
- * recomputes commit LSNs from what it knows; also persists control files lazily (the
- * commit LSN need not be durable: after a crash it is relearned from peers). One push per
- * peer and timeline is in flight at a time; a newer position supersedes an unsent one.
+ * Tells peers this node's (term, flush LSN) for every timeline while it changes, and
+ * recomputes commit LSNs from what it knows; also persists control files lazily (the commit
+ * LSN need not be durable: after a crash it is relearned from peers).
+ *
+ * <p>Each round (every {@code interval}) sends one batch of positions to every peer over
+ * {@link PositionGossip}: the timelines whose position changed since the last round, and all
+ * of them once a second, so that a lost datagram or a restarted peer is caught up soon. A
+ * peer's gossip address is its management URL's host and port, over UDP.
  */
 final class PeerExchange implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(PeerExchange.class);
     private static final long PERSIST_EVERY_NANOS = Duration.ofSeconds(1).toNanos();
+    private static final long RESEND_ALL_EVERY_NANOS = Duration.ofSeconds(1).toNanos();
 
     private final SafekeeperNode node;
     private final Duration interval;
-    private volatile Map<NodeId, SafekeeperClient> clients = Map.of();
-    private final Map<String, PeerPosition> lastSent = new ConcurrentHashMap<>();
-    private final Map<String, Boolean> inFlight = new ConcurrentHashMap<>();
+    private volatile Map<NodeId, URI> peers = Map.of();
+    private volatile PositionGossip gossip;
+    /** What the last round sent per timeline; touched by the exchange thread only. */
+    private final Map<TimelineId, PeerPosition> lastSent = new HashMap<>();
     private final Thread thread;
     private volatile boolean closed;
 
@@ -38,34 +48,62 @@ final class PeerExchange implements AutoCloseable {
     }
 
     void setPeers(Map<NodeId, URI> urls) {
-        Map<NodeId, SafekeeperClient> next = new ConcurrentHashMap<>();
-        urls.forEach((id, url) -> next.put(id, new SafekeeperClient(url)));
-        clients = Map.copyOf(next);
-        lastSent.clear();
+        peers = Map.copyOf(urls);
+    }
+
+    /** Starts sending and receiving positions on {@code gossip} (bound once the node knows its port). */
+    void start(PositionGossip socket) {
+        this.gossip = socket;
     }
 
     int peerCount() {
-        return clients.size();
+        return peers.size();
     }
 
     boolean isPeer(NodeId id) {
-        return clients.containsKey(id);
+        return peers.containsKey(id);
+    }
+
+    PositionGossip gossip() {
+        return gossip;
+    }
+
+    /** A datagram from a peer: each known timeline's tracker learns the position. */
+    void onDatagram(PositionDatagram d) {
+        node.checkPeer(d.sender());
+        for (PositionDatagram.Entry e : d.entries()) {
+            // A timeline this node does not hold (being created, or deleted here) is not news to it.
+            node.timeline(e.timeline()).ifPresent(t -> node.onPeerPosition(t, e.position()));
+        }
     }
 
     private void run() {
         long lastPersist = System.nanoTime();
+        long lastResendAll = 0;
         while (!closed) {
             try {
-                boolean persist = System.nanoTime() - lastPersist > PERSIST_EVERY_NANOS;
+                long now = System.nanoTime();
+                boolean persist = now - lastPersist > PERSIST_EVERY_NANOS;
+                boolean resendAll = now - lastResendAll > RESEND_ALL_EVERY_NANOS;
+                List<PositionDatagram.Entry> changed = new ArrayList<>();
                 for (Timeline t : node.timelines().values()) {
                     node.updateCommit(t);
-                    push(t);
+                    PeerPosition own = node.ownPosition(t);
+                    if (resendAll || !own.equals(lastSent.get(t.id()))) {
+                        changed.add(new PositionDatagram.Entry(t.id(), own));
+                        lastSent.put(t.id(), own);
+                    }
                     if (persist) {
                         t.persistIfChanged();
                     }
                 }
+                lastSent.keySet().retainAll(node.timelines().keySet());
+                send(changed);
                 if (persist) {
-                    lastPersist = System.nanoTime();
+                    lastPersist = now;
+                }
+                if (resendAll) {
+                    lastResendAll = now;
                 }
                 Thread.sleep(interval.toMillis());
             } catch (InterruptedException e) {
@@ -76,21 +114,17 @@ final class PeerExchange implements AutoCloseable {
         }
     }
 
-    private void push(Timeline t) {
-        PeerPosition own = node.ownPosition(t);
-        TimelineId id = t.id();
-        clients.forEach((peer, client) -> {
-            String key = peer + "/" + id;
-            if (own.equals(lastSent.get(key)) || inFlight.putIfAbsent(key, Boolean.TRUE) != null) {
-                return;
-            }
-            client.pushPosition(id, own).whenComplete((status, err) -> {
-                inFlight.remove(key);
-                if (err == null && status == 200) {
-                    lastSent.put(key, own);
-                }
-            });
-        });
+    private void send(List<PositionDatagram.Entry> entries) {
+        PositionGossip socket = gossip;
+        if (socket == null || entries.isEmpty()) {
+            return;
+        }
+        List<InetSocketAddress> to = new ArrayList<>();
+        for (URI url : peers.values()) {
+            // Resolved every round: a peer that moved (a new task address) is found again.
+            to.add(new InetSocketAddress(url.getHost(), url.getPort()));
+        }
+        socket.send(node.nodeId(), entries, to);
     }
 
     @Override
@@ -101,6 +135,10 @@ final class PeerExchange implements AutoCloseable {
             thread.join(5000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        PositionGossip socket = gossip;
+        if (socket != null) {
+            socket.close();
         }
     }
 }

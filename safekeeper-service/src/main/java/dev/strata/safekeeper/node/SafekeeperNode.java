@@ -10,6 +10,7 @@ import dev.strata.safekeeper.election.ElectedResponse;
 import dev.strata.safekeeper.election.PeerPosition;
 import dev.strata.safekeeper.election.VoteRequest;
 import dev.strata.safekeeper.election.VoteResponse;
+import dev.strata.safekeeper.gossip.PositionGossip;
 import dev.strata.safekeeper.receive.ComputeAddress;
 import dev.strata.safekeeper.replication.WalSenderConfig;
 import dev.strata.safekeeper.replication.WalSenderServer;
@@ -144,17 +145,34 @@ public final class SafekeeperNode implements AutoCloseable {
         requireTimeline(id).streamFrom(compute, config.nodeId());
     }
 
-    /** A peer's position: recompute the commit LSN. */
-    public void onPeerPosition(TimelineId id, PeerPosition position) {
-        if (position.node().equals(config.nodeId())) {
-            throw new IllegalArgumentException("a peer claims to be this node (" + position.node() + ")");
+    /** Refuses a sender that is this node or not one of its configured peers. */
+    void checkPeer(NodeId sender) {
+        if (sender.equals(config.nodeId())) {
+            throw new IllegalArgumentException("a peer claims to be this node (" + sender + ")");
         }
-        if (!peers.isPeer(position.node())) {
-            throw new IllegalArgumentException("node " + position.node() + " is not a configured peer of " + config.nodeId());
+        if (!peers.isPeer(sender)) {
+            throw new IllegalArgumentException("node " + sender + " is not a configured peer of " + config.nodeId());
         }
-        Timeline t = requireTimeline(id);
-        tracker(id).update(position);
+    }
+
+    /** A peer's position for {@code t} (the sender checked with {@link #checkPeer}): recompute the commit LSN. */
+    void onPeerPosition(Timeline t, PeerPosition position) {
+        tracker(t.id()).update(position);
         updateCommit(t);
+    }
+
+    /**
+     * Starts exchanging positions with peers over UDP on {@code port} of the listen address:
+     * the management API's port number, so that a peer's URL names both. Called once that
+     * port is bound.
+     */
+    public void startPositionGossip(int port) {
+        peers.start(PositionGossip.bind(config.listenHost(), port, config.replicationPassword(), peers::onDatagram));
+    }
+
+    /** The position gossip socket's counters, for status and tests; empty before it started. */
+    public Optional<PositionGossip> positionGossip() {
+        return Optional.ofNullable(peers.gossip());
     }
 
     /** This node's own position for {@code t}, as peers learn it. */

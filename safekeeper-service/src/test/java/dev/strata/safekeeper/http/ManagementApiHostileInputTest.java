@@ -82,8 +82,6 @@ class ManagementApiHostileInputTest {
         assertError(post("/v1/timelines", "{\"timelineId\": \"" + TimelineId.random() + "\", \"walSegmentSize\": 16777216}"),
                 400, "startLsn");
         assertError(post("/v1/timelines", "{\"walSegmentSize\": 16777216, \"startLsn\": \"0/1000000\"}"), 400, "timeline id");
-        assertError(post("/v1/timelines/" + tl + "/peer-position",
-                "{\"promisedTerm\": 0, \"lastLogTerm\": 0, \"flushLsn\": \"0/1000000\", \"commitLsn\": \"0/1000000\"}"), 400, "node");
         assertError(post("/v1/timelines/" + tl + "/elected", "{\"term\": 0}"), 400, "");
         assertError(post("/v1/timelines/" + tl + "/compute", "{\"term\": 0, \"port\": 5432}"), 400, "");
     }
@@ -149,37 +147,6 @@ class ManagementApiHostileInputTest {
     }
 
     @Test
-    void peerPositionFromAnUnknownNodeIs400() throws Exception {
-        assertError(post("/v1/timelines/" + tl + "/peer-position", position("sk-9", 0, 0, "0/1000000")), 400, "sk-9");
-    }
-
-    @Test
-    void peerPositionClaimingToBeThisNodeIs400() throws Exception {
-        assertError(post("/v1/timelines/" + tl + "/peer-position", position("sk-1", 0, 0, "0/1000000")), 400,
-                "claims to be this node");
-    }
-
-    @Test
-    void peerPositionWithLastLogTermAboveItsPromiseIs400() throws Exception {
-        assertError(post("/v1/timelines/" + tl + "/peer-position", position("sk-2", 1, 2, "0/1000000")), 400,
-                "above its promised term");
-    }
-
-    @Test
-    void aPeerClaimingAHugeFlushCannotAdvanceTheCommitLsnAlone() throws Exception {
-        TimelineId t = fresh();
-        assertThat(post("/v1/timelines/" + t + "/vote", "{\"term\": 1}").body()).contains("\"granted\":true");
-        Answer elected = post("/v1/timelines/" + t + "/elected", "{\"term\": 1, \"termHistory\": [{\"term\": 1, \"lsn\": \""
-                + START + "\"}], \"epochStartLsn\": \"" + START + "\", \"donor\": \"sk-1\", \"donorUrl\": \"" + sk.url() + "\"}");
-        assertThat(elected.status()).as(elected.body()).isEqualTo(200);
-        Answer lie = post("/v1/timelines/" + t + "/peer-position", position("sk-2", 1, 1, "FFFF/0"));
-        assertThat(lie.status()).isEqualTo(200);
-        Thread.sleep(200); // several peer-exchange rounds
-        String status = get("/v1/timelines/" + t).body();
-        assertThat(status).contains("\"flushLsn\":\"" + START + "\"").contains("\"commitLsn\":\"" + START + "\"");
-    }
-
-    @Test
     void walBeyondFlushIs400() throws Exception {
         assertError(get("/v1/timelines/" + tl + "/wal?from=0/1000000&to=0/2000000"), 400, "holds WAL only up to");
         assertError(get("/v1/timelines/" + tl + "/wal?from=0/1000000"), 400, "");
@@ -191,10 +158,6 @@ class ManagementApiHostileInputTest {
                 + "\", \"walSegmentSize\": 16777216, \"startLsn\": \"0/1000000\"}"), 409, tl.toString());
     }
 
-    static String position(String node, long promised, long last, String flush) {
-        return "{\"node\": \"" + node + "\", \"promisedTerm\": " + promised + ", \"lastLogTerm\": " + last
-                + ", \"flushLsn\": \"" + flush + "\", \"commitLsn\": \"0/1000000\"}";
-    }
 
     static TimelineId fresh() {
         TimelineId t = TimelineId.random();
