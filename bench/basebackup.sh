@@ -13,4 +13,4 @@ mkdir -p bench/out
 mvn -q -pl pageserver-service -am test-compile dependency:build-classpath \
     -Dmdep.outputFile="$PWD/bench/out/pageserver-classpath.txt" >/dev/null
 CP="pageserver-service/target/test-classes:pageserver-service/target/classes:pgcore/target/classes:pgcore/target/test-classes:$(cat bench/out/pageserver-classpath.txt)"
-exec java -Xmx3g -cp "$CP" dev.strata.pageserver.basebackup.BasebackupBench bench/out "${1:-20}" "${2:-3}"
+exec java -Xmx3g --enable-native-access=ALL-UNNAMED -cp "$CP" dev.strata.pageserver.basebackup.BasebackupBench bench/out "${1:-20}" "${2:-3}"

@@ -10,4 +10,4 @@ mkdir -p bench/out
 mvn -q -o -pl pageserver-service -am test-compile dependency:build-classpath \
     -Dmdep.outputFile="$PWD/bench/out/pageserver-classpath.txt" >/dev/null
 CP="pageserver-service/target/test-classes:pageserver-service/target/classes:pgcore/target/classes:$(cat bench/out/pageserver-classpath.txt)"
-exec java -Xmx2g -cp "$CP" dev.strata.pageserver.ingest.IngestMetadataBench "${1:-500000}"
+exec java -Xmx2g --enable-native-access=ALL-UNNAMED -cp "$CP" dev.strata.pageserver.ingest.IngestMetadataBench "${1:-500000}"

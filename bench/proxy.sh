@@ -16,4 +16,4 @@ mkdir -p bench/out
 mvn -q -pl compute-wakeup -am test-compile dependency:build-classpath \
     -Dmdep.outputFile="$PWD/bench/out/proxy-classpath.txt" >/dev/null
 CP="compute-wakeup/target/test-classes:compute-wakeup/target/classes:$(cat bench/out/proxy-classpath.txt)"
-exec java -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" dev.strata.proxy.bench.ProxyBench "$@"
+exec java -Xmx1g --enable-native-access=ALL-UNNAMED -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" dev.strata.proxy.bench.ProxyBench "$@"

@@ -16,4 +16,4 @@ mkdir -p bench/out
 mvn -q -pl safekeeper-service -am test-compile dependency:build-classpath \
     -Dmdep.outputFile="$PWD/bench/out/safekeeper-classpath.txt" >/dev/null
 CP="safekeeper-service/target/test-classes:safekeeper-service/target/classes:$(cat bench/out/safekeeper-classpath.txt)"
-exec java -Xmx1g -cp "$CP" dev.strata.safekeeper.it.CommitBench "$@"
+exec java -Xmx1g --enable-native-access=ALL-UNNAMED -cp "$CP" dev.strata.safekeeper.it.CommitBench "$@"

@@ -10,4 +10,4 @@ strata_java_env
 mkdir -p bench/out
 mvn -q -pl pgcore test-compile dependency:build-classpath -Dmdep.outputFile="$PWD/bench/out/classpath.txt" >/dev/null
 CP="pgcore/target/test-classes:pgcore/target/classes:$(cat bench/out/classpath.txt)"
-exec java -Xmx2g -cp "$CP" dev.strata.pgcore.wal.WalDecodeBench bench/out "${1:-1100}" "${2:-3}"
+exec java -Xmx2g --enable-native-access=ALL-UNNAMED -cp "$CP" dev.strata.pgcore.wal.WalDecodeBench bench/out "${1:-1100}" "${2:-3}"

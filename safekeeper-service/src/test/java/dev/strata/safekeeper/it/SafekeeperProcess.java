@@ -43,7 +43,7 @@ final class SafekeeperProcess implements AutoCloseable {
 
     void start() throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 "dev.strata.safekeeper.SafekeeperMain", "--node-id", id.value(), "--data-dir", dataDir.toString(),
                 "--http-port", Integer.toString(httpPort), "--walsender-port", Integer.toString(walsenderPort)));
         peers.forEach((peer, url) -> {
