@@ -122,13 +122,7 @@ public final class PositionCodec {
         }
         // Authenticate before interpreting anything else: only the secret's holders are heard.
         int signed = len - MAC_BYTES;
-        mac.update(data, 0, signed);
-        try {
-            mac.doFinal(macOut, 0);
-        } catch (ShortBufferException e) {
-            throw new IllegalStateException(e);
-        }
-        if (!MessageDigest.isEqual(Arrays.copyOf(macOut, MAC_BYTES), Arrays.copyOfRange(data, signed, len))) {
+        if (!MessageDigest.isEqual(tag(data, signed), Arrays.copyOfRange(data, signed, len))) {
             throw new MalformedDatagramException("bad signature (not from a holder of this cluster's secret, or altered)");
         }
         ByteBuffer b = ByteBuffer.wrap(data, 0, signed);
@@ -169,12 +163,17 @@ public final class PositionCodec {
     }
 
     private void sign(byte[] out, int signed) {
-        mac.update(out, 0, signed);
+        System.arraycopy(tag(out, signed), 0, out, signed, MAC_BYTES);
+    }
+
+    /** The truncated HMAC of the first {@code len} bytes. */
+    private byte[] tag(byte[] data, int len) {
+        mac.update(data, 0, len);
         try {
             mac.doFinal(macOut, 0);
         } catch (ShortBufferException e) {
             throw new IllegalStateException(e);
         }
-        System.arraycopy(macOut, 0, out, signed, MAC_BYTES);
+        return Arrays.copyOf(macOut, MAC_BYTES);
     }
 }

@@ -92,6 +92,14 @@ public final class Dto {
         }
     }
 
+    /** The position datagram socket: its UDP port and what it took and dropped (see docs/safekeeper.md). */
+    @Serdeable
+    public record Gossip(int udpPort, long received, long dropped, String lastDropReason) {
+        public static Gossip of(dev.strata.safekeeper.gossip.PositionGossip g) {
+            return new Gossip(g.port(), g.received(), g.rejected(), g.lastRejection());
+        }
+    }
+
     @Serdeable
     public record Status(String timelineId, long promisedTerm, long lastLogTerm, List<TermLsnJson> termHistory,
                          String timelineStartLsn, String flushLsn, String commitLsn, String remoteConsistentLsn,

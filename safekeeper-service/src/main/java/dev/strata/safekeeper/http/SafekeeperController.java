@@ -46,6 +46,12 @@ public final class SafekeeperController {
         return node.statuses().stream().map(Dto.Status::of).toList();
     }
 
+    /** Position datagrams taken and dropped by this node: a forged or misconfigured peer shows here. */
+    @Get("/gossip")
+    public Dto.Gossip gossip() {
+        return Dto.Gossip.of(node.positionGossip().orElseThrow(() -> new IllegalStateException("position gossip not started")));
+    }
+
     @Post("/timelines")
     public HttpResponse<Dto.Status> create(@Body Dto.CreateTimeline body) {
         Timeline t = node.createTimeline(body.id(), body.system(), body.walSegmentSize(), body.start());

@@ -114,6 +114,13 @@ class PositionGossipHostileInputTest {
         }
         assertDroppedAndStillServing(new byte[]{1, 2, 3}, "too short");
         assertDroppedAndStillServing(new byte[9000], "too long");
+        // The management API shows what was dropped, and why.
+        java.net.http.HttpResponse<String> answer = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(sk.url().resolve("/v1/gossip")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(answer.statusCode()).isEqualTo(200);
+        assertThat(answer.body()).contains("\"udpPort\":" + sk.url().getPort()).contains("\"dropped\":")
+                .doesNotContain("\"dropped\":0,");
     }
 
     @Test
