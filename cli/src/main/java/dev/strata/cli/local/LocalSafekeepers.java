@@ -33,7 +33,8 @@ final class LocalSafekeepers {
 
     /** One status line, the same for both kinds: from what the management API reports. */
     private static String line(Dto.Status s) {
-        return String.format("term %d flush %s commit %s", s.promisedTerm(), s.flushLsn(), s.commitLsn());
+        return String.format("term %d flush %s commit %s WAL from %s", s.promisedTerm(), s.flushLsn(), s.commitLsn(),
+                s.walRetainedFromLsn());
     }
 
     private static final class InProcess implements LocalSafekeeper {

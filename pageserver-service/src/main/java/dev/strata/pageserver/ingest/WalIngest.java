@@ -87,6 +87,14 @@ public final class WalIngest {
         return lastRecordLsn;
     }
 
+    /**
+     * Everything at or below this LSN is in layer files on disk: after a crash ingest resumes
+     * here, so the WAL below it is no longer needed by this pageserver.
+     */
+    public Lsn durableLsn() {
+        return store.diskConsistentLsn();
+    }
+
     /** Start LSN of the last ingested record: the {@code xl_prev} the next record must carry. */
     public Lsn prevRecordLsn() {
         return prevRecordLsn;

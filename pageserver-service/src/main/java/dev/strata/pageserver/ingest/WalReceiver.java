@@ -277,11 +277,11 @@ public final class WalReceiver implements AutoCloseable {
                 }
             }
             if (chunks.takeStatusRequest() || System.nanoTime() - lastStatus > STATUS_INTERVAL_NANOS) {
-                // Nothing here is durable yet (no flush per record): report only what was received
-                // and applied, never a flush position a safekeeper could use to drop WAL.
+                // Flush position = what is in layer files (disk-consistent), not what was applied:
+                // a safekeeper may drop WAL below the flush position it hears from the pageserver.
                 ReplicationClient cl = client;
                 if (cl != null) {
-                    cl.sendStatus(decoder.streamEnd(), Lsn.INVALID, lastRecordLsn);
+                    cl.sendStatus(decoder.streamEnd(), ingest.durableLsn(), lastRecordLsn);
                 }
                 lastStatus = System.nanoTime();
             }

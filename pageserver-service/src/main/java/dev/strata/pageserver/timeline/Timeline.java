@@ -186,7 +186,9 @@ public final class Timeline implements AutoCloseable {
                         options.applicationName(), options.connectTimeout())
                         // A safekeeper serves many timelines and picks one by this option; stock PostgreSQL
                         // (tests stream from one) accepts it as a custom two-part setting and ignores it.
-                        .withStartupOptions("-c strata.timeline_id=" + id()))
+                        // strata.role=pageserver: the flush position this client reports is the
+                        // pageserver's durable LSN, below which the safekeeper may remove WAL.
+                        .withStartupOptions("-c strata.timeline_id=" + id() + " -c strata.role=pageserver"))
                 .toList();
         if (config.base() == TimelineBase.IMPORTED) {
             // Starts right after initdb's checkpoint record (mid-segment), whose start is the

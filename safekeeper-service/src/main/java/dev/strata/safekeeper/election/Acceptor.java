@@ -149,6 +149,13 @@ public final class Acceptor {
         return true;
     }
 
+    /** Raises the pageserver's remote-consistent LSN; never lowers it. Persisted lazily by the caller. */
+    public synchronized void advanceRemoteConsistentLsn(Lsn lsn) {
+        if (lsn.isAfter(state.remoteConsistentLsn())) {
+            state = state.withRemoteConsistentLsn(lsn);
+        }
+    }
+
     /** Persists the current state (commit LSN, flush LSN) now; used for lazy persistence. */
     public synchronized void persist() {
         state = state.withFlushLsn(wal.flushLsn());

@@ -5,14 +5,26 @@ import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.term.Term;
 import java.util.Objects;
 
-/** What safekeepers tell each other about one timeline, to learn the commit LSN. */
-public record PeerPosition(NodeId node, Term promisedTerm, Term lastLogTerm, Lsn flushLsn, Lsn commitLsn) {
+/**
+ * What safekeepers tell each other about one timeline: to learn the commit LSN, and (with the
+ * pageserver's remote-consistent LSN, which only the safekeeper it streams from hears first)
+ * how far WAL may be removed.
+ */
+public record PeerPosition(NodeId node, Term promisedTerm, Term lastLogTerm, Lsn flushLsn, Lsn commitLsn,
+                           Lsn remoteConsistentLsn) {
+
+    /** A position without news of the pageserver. */
+    public PeerPosition(NodeId node, Term promisedTerm, Term lastLogTerm, Lsn flushLsn, Lsn commitLsn) {
+        this(node, promisedTerm, lastLogTerm, flushLsn, commitLsn, Lsn.INVALID);
+    }
+
     public PeerPosition {
         Objects.requireNonNull(node, "node is null");
         Objects.requireNonNull(promisedTerm, "promisedTerm is null");
         Objects.requireNonNull(lastLogTerm, "lastLogTerm is null");
         Objects.requireNonNull(flushLsn, "flushLsn is null");
         Objects.requireNonNull(commitLsn, "commitLsn is null");
+        Objects.requireNonNull(remoteConsistentLsn, "remoteConsistentLsn is null");
         if (lastLogTerm.isAfter(promisedTerm)) {
             throw new IllegalArgumentException("node " + node + " claims WAL of term " + lastLogTerm
                     + " above its promised term " + promisedTerm);

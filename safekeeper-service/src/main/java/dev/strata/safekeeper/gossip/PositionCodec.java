@@ -26,7 +26,8 @@ import javax.crypto.spec.SecretKeySpec;
  *   1  sender id length n (1..63), then n bytes of the sender's node id (ASCII)
  *   8  sequence
  *   2  entry count k (1..{@value #MAX_ENTRIES})
- *   k x 48: timeline id (16), promised term (8), last log term (8), flush LSN (8), commit LSN (8)
+ *   k x 56: timeline id (16), promised term (8), last log term (8), flush LSN (8), commit LSN (8),
+ *           the pageserver's remote-consistent LSN as this node knows it (8)
  *  16  HMAC-SHA256 of every byte above, truncated to 16 bytes
  * </pre>
  *
@@ -40,10 +41,10 @@ public final class PositionCodec {
 
     static final byte[] MAGIC = {'S', 'K', 'P', 'G'};
     static final int VERSION = 1;
-    static final int ENTRY_BYTES = TimelineId.BYTES + 4 * Long.BYTES;
+    static final int ENTRY_BYTES = TimelineId.BYTES + 5 * Long.BYTES;
     static final int MAC_BYTES = 16;
     /** Entries per datagram: with a 63-byte sender id the datagram stays within {@value #MAX_DATAGRAM} bytes. */
-    public static final int MAX_ENTRIES = 24;
+    public static final int MAX_ENTRIES = 20;
     public static final int MAX_DATAGRAM = MAGIC.length + 1 + 1 + 63 + Long.BYTES + Short.BYTES
             + MAX_ENTRIES * ENTRY_BYTES + MAC_BYTES;
 
@@ -82,7 +83,8 @@ public final class PositionCodec {
                     .putLong(p.promisedTerm().value())
                     .putLong(p.lastLogTerm().value())
                     .putLong(p.flushLsn().value())
-                    .putLong(p.commitLsn().value());
+                    .putLong(p.commitLsn().value())
+                    .putLong(p.remoteConsistentLsn().value());
         }
         byte[] out = b.array();
         sign(out, b.position());
@@ -152,9 +154,11 @@ public final class PositionCodec {
             long lastLog = b.getLong();
             long flush = b.getLong();
             long commit = b.getLong();
+            long remoteConsistent = b.getLong();
             try {
                 entries.add(new PositionDatagram.Entry(TimelineId.of(tl),
-                        new PeerPosition(sender, Term.of(promised), Term.of(lastLog), new Lsn(flush), new Lsn(commit))));
+                        new PeerPosition(sender, Term.of(promised), Term.of(lastLog), new Lsn(flush), new Lsn(commit),
+                                new Lsn(remoteConsistent))));
             } catch (IllegalArgumentException e) {
                 throw new MalformedDatagramException("entry " + i + " from " + sender + ": " + e.getMessage());
             }

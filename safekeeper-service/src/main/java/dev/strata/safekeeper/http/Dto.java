@@ -103,11 +103,12 @@ public final class Dto {
     @Serdeable
     public record Status(String timelineId, long promisedTerm, long lastLogTerm, List<TermLsnJson> termHistory,
                          String timelineStartLsn, String flushLsn, String commitLsn, String remoteConsistentLsn,
-                         String receiver) {
+                         String walRetainedFromLsn, String receiver) {
         public static Status of(TimelineStatus s) {
             return new Status(s.timelineId().toString(), s.promisedTerm().value(), s.lastLogTerm().value(),
                     historyJson(s.termHistory()), s.timelineStartLsn().toString(), s.flushLsn().toString(),
-                    s.commitLsn().toString(), s.remoteConsistentLsn().toString(), s.receiver());
+                    s.commitLsn().toString(), s.remoteConsistentLsn().toString(), s.walRetainedFromLsn().toString(),
+                    s.receiver());
         }
 
         public Lsn flush() {

@@ -64,6 +64,10 @@ final class PeerExchange implements AutoCloseable {
         return peers.containsKey(id);
     }
 
+    java.util.Set<NodeId> peerIds() {
+        return peers.keySet();
+    }
+
     PositionGossip gossip() {
         return gossip;
     }
@@ -95,6 +99,7 @@ final class PeerExchange implements AutoCloseable {
                     }
                     if (persist) {
                         t.persistIfChanged();
+                        node.removeUnneededWal(t);
                     }
                 }
                 lastSent.keySet().retainAll(node.timelines().keySet());

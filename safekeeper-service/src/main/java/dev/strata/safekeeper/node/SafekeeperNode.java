@@ -159,6 +159,19 @@ public final class SafekeeperNode implements AutoCloseable {
     void onPeerPosition(Timeline t, PeerPosition position) {
         tracker(t.id()).update(position);
         updateCommit(t);
+        if (position.remoteConsistentLsn().isValid()) {
+            t.advanceRemoteConsistentLsn(position.remoteConsistentLsn()); // the pageserver streams from one of us
+        }
+    }
+
+    /**
+     * Removes this node's WAL of {@code t} that nobody needs any more ({@link WalRetention}):
+     * called about once a second by the peer exchange.
+     */
+    void removeUnneededWal(Timeline t) {
+        TimelineStatus s = t.status();
+        WalRetention.horizon(s.commitLsn(), s.remoteConsistentLsn(), tracker(t.id()).positions(), peers.peerIds())
+                .ifPresent(t::removeWalBelow);
     }
 
     /**
@@ -178,7 +191,8 @@ public final class SafekeeperNode implements AutoCloseable {
     /** This node's own position for {@code t}, as peers learn it. */
     PeerPosition ownPosition(Timeline t) {
         TimelineStatus s = t.status();
-        return new PeerPosition(config.nodeId(), s.promisedTerm(), s.lastLogTerm(), s.flushLsn(), s.commitLsn());
+        return new PeerPosition(config.nodeId(), s.promisedTerm(), s.lastLogTerm(), s.flushLsn(), s.commitLsn(),
+                s.remoteConsistentLsn());
     }
 
     void updateCommit(Timeline t) {

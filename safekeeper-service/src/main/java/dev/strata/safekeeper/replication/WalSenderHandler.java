@@ -36,6 +36,8 @@ final class WalSenderHandler extends SimpleChannelInboundHandler<FrontendMessage
 
     private static final Logger log = LoggerFactory.getLogger(WalSenderHandler.class);
     private static final Pattern OPTION = Pattern.compile("(?:-c\\s*|--)(?:strata\\.)?timeline_id=([0-9A-Fa-f]+)");
+    /** The pageserver says who it is: its flush position is then its durable LSN (WAL retention). */
+    private static final Pattern PAGESERVER_ROLE = Pattern.compile("(?:-c\\s*|--)strata\\.role=pageserver(?:\\s|$)");
     private static final int SCRAM_ITERATIONS = 4096;
 
     private enum State { STARTUP, SASL_INITIAL, SASL_FINAL, READY, STREAMING, CLOSED }
@@ -47,6 +49,7 @@ final class WalSenderHandler extends SimpleChannelInboundHandler<FrontendMessage
     private ScramSha256Verifier verifier;
     private Timeline timeline;
     private WalSendLoop sender;
+    private boolean pageserver;
 
     WalSenderHandler(WalSenderConfig config, Function<TimelineId, Optional<Timeline>> timelines, Duration idleTimeout) {
         this.config = config;
@@ -92,6 +95,8 @@ final class WalSenderHandler extends SimpleChannelInboundHandler<FrontendMessage
                     return;
                 }
                 timeline = tl.get();
+                String options = s.parameters().get("options");
+                pageserver = options != null && PAGESERVER_ROLE.matcher(options).find();
                 state = State.SASL_INITIAL;
                 ctx.writeAndFlush(new BackendMessage.AuthenticationSASL(List.of(ScramSha256.MECHANISM)));
             }
@@ -186,10 +191,17 @@ final class WalSenderHandler extends SimpleChannelInboundHandler<FrontendMessage
         }
         Lsn from = start.start();
         Lsn begin = timeline.wal().startLsn();
+        Lsn retained = timeline.wal().retainedStart();
         Lsn end = timeline.servableEnd();
         if (from.isBefore(begin)) {
             error(ctx, "58P01", "requested starting point " + from + " is before the WAL held for timeline "
                     + timeline.id() + ", which starts at " + begin);
+            return;
+        }
+        if (from.isBefore(retained)) {
+            // As PostgreSQL says when a standby asks for a recycled segment.
+            error(ctx, "58P01", "requested WAL segment at " + from + " has already been removed: timeline "
+                    + timeline.id() + " holds WAL from " + retained + " (the pageserver and every safekeeper had it)");
             return;
         }
         if (from.isAfter(end)) {
@@ -210,6 +222,9 @@ final class WalSenderHandler extends SimpleChannelInboundHandler<FrontendMessage
                 switch (m) {
                     case ReplicationMessage.StandbyStatusUpdate u -> {
                         sender.onStatus(u);
+                        if (pageserver && u.flush().isValid()) {
+                            timeline.advanceRemoteConsistentLsn(u.flush());
+                        }
                     }
                     case ReplicationMessage.HotStandbyFeedback f -> { }
                     default -> fatal(ctx, ProtocolException.PROTOCOL_VIOLATION,

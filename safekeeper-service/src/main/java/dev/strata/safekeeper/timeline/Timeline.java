@@ -102,7 +102,8 @@ public final class Timeline implements AutoCloseable {
         SafekeeperState s = acceptor.state();
         ComputeStreamer st = streamer;
         return new TimelineStatus(s.timelineId(), s.promisedTerm(), s.termHistory(), s.timelineStartLsn(),
-                s.flushLsn(), s.commitLsn(), s.remoteConsistentLsn(), st == null ? "idle" : st.state());
+                s.flushLsn(), s.commitLsn(), s.remoteConsistentLsn(), wal.retainedStart(),
+                st == null ? "idle" : st.state());
     }
 
     /**
@@ -172,13 +173,36 @@ public final class Timeline implements AutoCloseable {
         }
     }
 
-    /** Persists the commit and flush LSN if they moved since the last persist (lazy persistence). */
+    /** Persists the commit, flush and remote-consistent LSN if they moved since the last persist (lazy persistence). */
     public void persistIfChanged() {
         SafekeeperState now = acceptor.state();
         SafekeeperState last = lastPersisted;
-        if (!now.commitLsn().equals(last.commitLsn()) || !now.flushLsn().equals(last.flushLsn())) {
+        if (!now.commitLsn().equals(last.commitLsn()) || !now.flushLsn().equals(last.flushLsn())
+                || !now.remoteConsistentLsn().equals(last.remoteConsistentLsn())) {
             acceptor.persist();
         }
+    }
+
+    /**
+     * The pageserver reports that everything below {@code durable} is in its layer files
+     * (capped at this node's flush LSN: it cannot have more than was sent). Never moves back.
+     */
+    public void advanceRemoteConsistentLsn(Lsn durable) {
+        acceptor.advanceRemoteConsistentLsn(Lsn.min(durable, wal.flushLsn()));
+    }
+
+    /** The flush LSN in the control file on disk: where a restart's scan for the WAL end begins. */
+    public Lsn persistedFlushLsn() {
+        return lastPersisted.flushLsn();
+    }
+
+    /**
+     * Removes WAL segments wholly below {@code horizon}, which the caller computed from what
+     * the quorum and the pageserver hold ({@code WalRetention}); never at or above the persisted
+     * flush LSN's segment, where a restart begins its scan. Returns the segments removed.
+     */
+    public int removeWalBelow(Lsn horizon) {
+        return wal.removeBelow(Lsn.min(horizon, persistedFlushLsn()));
     }
 
     @Override

@@ -5,7 +5,11 @@ import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.term.Term;
 import dev.strata.pgcore.term.TermHistory;
 
-/** A timeline's state on one safekeeper, as the management API and peers see it. */
+/**
+ * A timeline's state on one safekeeper, as the management API and peers see it.
+ * {@code remoteConsistentLsn}: what the pageserver reported durable; {@code walRetainedFromLsn}:
+ * where the WAL still on this safekeeper's disk begins.
+ */
 public record TimelineStatus(
         TimelineId timelineId,
         Term promisedTerm,
@@ -14,6 +18,7 @@ public record TimelineStatus(
         Lsn flushLsn,
         Lsn commitLsn,
         Lsn remoteConsistentLsn,
+        Lsn walRetainedFromLsn,
         String receiver) {
 
     /** The last term of the WAL this safekeeper holds (not the promised term). */

@@ -37,6 +37,8 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
     private final Path dir;
     private final int segmentSize;
     private final Lsn startLsn;
+    /** Where the WAL still on disk begins: the timeline start until segments are removed. */
+    private volatile Lsn retainedStart;
     private Lsn writeLsn;
     private volatile Lsn flushLsn;
     private long openSegment = -1;
@@ -63,10 +65,57 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
             throw new UncheckedIOException("could not create " + dir, e);
         }
         truncate(end);
+        this.retainedStart = firstRetained();
     }
 
     public Lsn startLsn() {
         return startLsn;
+    }
+
+    /** The lowest LSN still on disk: the timeline start, or the first segment kept by {@link #removeBelow}. */
+    public Lsn retainedStart() {
+        return retainedStart;
+    }
+
+    /**
+     * Removes every complete segment that ends at or below {@code horizon} (which the caller
+     * established nobody needs any more: see {@code WalRetention}); the segment being written is
+     * never removed. Returns how many were removed. Durable when it returns.
+     */
+    public synchronized int removeBelow(Lsn horizon) {
+        Lsn limit = Lsn.min(horizon, flushLsn);
+        long firstKept = limit.segmentNumber(segmentSize);
+        int removed = 0;
+        try {
+            for (Path p : segmentFiles()) {
+                String name = p.getFileName().toString();
+                if (!name.endsWith(PARTIAL_SUFFIX) && segmentNumberOf(p) < firstKept) {
+                    // Readers see the new start first: nothing is served from a file about to go.
+                    retainedStart = Lsn.max(retainedStart, Lsn.ofSegment(segmentNumberOf(p) + 1, segmentSize));
+                    Files.delete(p);
+                    removed++;
+                }
+            }
+            if (removed > 0) {
+                CrashSafe.fsyncDirectory(dir);
+                log.info("removed {} WAL segment(s) below {} in {}; WAL now held from {}", removed, limit, dir, retainedStart);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not remove WAL below " + limit + " in " + dir, e);
+        }
+        return removed;
+    }
+
+    /** After a restart: the timeline start, or the start of the first segment file left. */
+    private Lsn firstRetained() {
+        try {
+            for (Path p : segmentFiles()) {
+                return Lsn.max(startLsn, Lsn.ofSegment(segmentNumberOf(p), segmentSize));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not list WAL in " + dir, e);
+        }
+        return Lsn.max(startLsn, writeLsn.segmentStart(segmentSize));
     }
 
     /** End of the bytes appended (maybe not yet durable). */
@@ -131,6 +180,11 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
         if (end.isBefore(startLsn)) {
             throw new IllegalArgumentException("cannot truncate WAL to " + end + ", before the timeline start " + startLsn);
         }
+        if (retainedStart != null && end.isBefore(retainedStart)) {
+            // Only committed WAL is ever removed, and an election never truncates committed WAL.
+            throw new IllegalStateException("cannot truncate WAL to " + end + ": WAL below " + retainedStart
+                    + " was removed as committed and held by the pageserver");
+        }
         try {
             closeChannels();
             long keepSeg = end.segmentNumber(segmentSize);
@@ -175,9 +229,10 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
      */
     public byte[] read(Lsn from, int max) {
         Lsn end = flushLsn;
-        if (from.isBefore(startLsn) || from.isAfter(end)) {
+        Lsn begin = retainedStart;
+        if (from.isBefore(begin) || from.isAfter(end)) {
             throw new IllegalArgumentException("WAL at " + from + " is not held here: this safekeeper has ["
-                    + startLsn + ", " + end + ")");
+                    + begin + ", " + end + ")" + (begin.isAfter(startLsn) ? "; WAL below " + begin + " was removed" : ""));
         }
         int n = (int) Math.min(max, end.minus(from));
         n = Math.min(n, segmentSize - from.segmentOffset(segmentSize));

@@ -27,7 +27,9 @@ class PositionCodecTest {
     void roundTripsEveryField() {
         PositionCodec codec = new PositionCodec("secret");
         List<PositionDatagram.Entry> entries = List.of(entry(SK2, 7, 6, 0x1_2345_6789L, 0x1_0000_0000L),
-                entry(SK2, Long.MAX_VALUE, 0, -1L, 0));
+                entry(SK2, Long.MAX_VALUE, 0, -1L, 0),
+                new PositionDatagram.Entry(TimelineId.random(), new PeerPosition(SK2, Term.of(3), Term.of(3),
+                        new Lsn(0x5000000), new Lsn(0x4000000), new Lsn(0x3000000))));
         PositionDatagram d = new PositionDatagram(SK2, 1_733_000_000_000_000L, entries);
         byte[] wire = codec.encode(d);
         assertThat(new PositionCodec("secret").decode(wire, wire.length)).isEqualTo(d);
@@ -84,11 +86,11 @@ class PositionCodecTest {
     @Test
     void signedButInconsistentContentIsRefused() {
         PositionCodec codec = new PositionCodec("secret");
-        assertThatThrownBy(() -> codec.decode(signed(codec, 4, "sk-2", 2, 48)))
+        assertThatThrownBy(() -> codec.decode(signed(codec, 4, "sk-2", 2, PositionCodec.ENTRY_BYTES)))
                 .hasMessageContaining("entry count 2");
-        assertThatThrownBy(() -> codec.decode(signed(codec, 4, "SK_2", 1, 48)))
+        assertThatThrownBy(() -> codec.decode(signed(codec, 4, "SK_2", 1, PositionCodec.ENTRY_BYTES)))
                 .hasMessageContaining("bad sender id");
-        assertThatThrownBy(() -> codec.decode(signed(codec, 0, "", 1, 48)))
+        assertThatThrownBy(() -> codec.decode(signed(codec, 0, "", 1, PositionCodec.ENTRY_BYTES)))
                 .hasMessageContaining("sender id length 0");
         byte[] body = signedEntry(codec, 1, 2); // last log term above the promise
         assertThatThrownBy(() -> codec.decode(body)).hasMessageContaining("above its promised term");
@@ -112,7 +114,7 @@ class PositionCodecTest {
     }
 
     private static byte[] signedEntry(PositionCodec codec, long promised, long lastLog) {
-        byte[] b = signed(codec, 4, "sk-2", 1, 48);
+        byte[] b = signed(codec, 4, "sk-2", 1, PositionCodec.ENTRY_BYTES);
         java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(b);
         int entryAt = 4 + 1 + 1 + 4 + 8 + 2;
         buf.putLong(entryAt + 16, promised).putLong(entryAt + 24, lastLog);

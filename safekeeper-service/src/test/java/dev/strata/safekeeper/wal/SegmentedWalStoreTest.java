@@ -114,4 +114,34 @@ class SegmentedWalStoreTest {
             assertThat(wal.read(START, 5000)).containsExactly(Arrays.copyOf(data, 3000));
         }
     }
+
+    @Test
+    void removesOnlyWholeSegmentsBelowTheHorizonAndReadersAreToldWhy(@TempDir Path dir) {
+        byte[] data = bytes(SEG * 3 + 777, 5);
+        Lsn end = START.plus(data.length);
+        try (SegmentedWalStore wal = new SegmentedWalStore(dir, SEG, START, START)) {
+            wal.append(START, data, 0, data.length);
+            wal.flush();
+            assertThat(wal.retainedStart()).isEqualTo(START);
+            // The horizon inside segment 4: only segment 3 lies wholly below it.
+            assertThat(wal.removeBelow(START.plus(SEG + 10))).isEqualTo(1);
+            assertThat(dir.resolve("000000010000000000000003")).doesNotExist();
+            assertThat(dir.resolve("000000010000000000000004")).exists();
+            assertThat(wal.retainedStart()).isEqualTo(START.plus(SEG));
+            assertThatThrownBy(() -> wal.read(START.plus(100), 10)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("was removed");
+            assertThat(wal.read(START.plus(SEG), 10)).isEqualTo(Arrays.copyOfRange(data, SEG, SEG + 10));
+            // A horizon beyond the flush LSN never reaches the segment being written.
+            assertThat(wal.removeBelow(Lsn.parse("FF/0"))).isEqualTo(2);
+            assertThat(dir.resolve("000000010000000000000006.partial")).exists();
+            assertThat(wal.retainedStart()).isEqualTo(START.plus(3L * SEG));
+            assertThat(wal.read(START.plus(3L * SEG), 777)).isEqualTo(Arrays.copyOfRange(data, 3 * SEG, data.length));
+            assertThat(wal.removeBelow(end)).as("nothing more to remove").isZero();
+        }
+        // A restart finds where the WAL on disk begins.
+        try (SegmentedWalStore wal = new SegmentedWalStore(dir, SEG, START, end)) {
+            assertThat(wal.retainedStart()).isEqualTo(START.plus(3L * SEG));
+            assertThat(wal.flushLsn()).isEqualTo(end);
+        }
+    }
 }
