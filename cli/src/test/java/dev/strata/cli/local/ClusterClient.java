@@ -1,5 +1,6 @@
 package dev.strata.cli.local;
 
+import dev.strata.pgcore.lsn.Lsn;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +19,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Test helpers for a running local cluster: JDBC connections through its printed connection
@@ -25,6 +28,8 @@ import java.util.function.BooleanSupplier;
  * acknowledged to it.
  */
 final class ClusterClient {
+
+    private static final Pattern WAL_FROM = Pattern.compile("WAL from ([0-9A-F]+/[0-9A-F]+)");
 
     private ClusterClient() {
     }
@@ -43,6 +48,52 @@ final class ClusterClient {
             p.setProperty("options", URLDecoder.decode(query.substring("options=".length()), StandardCharsets.UTF_8));
         }
         return DriverManager.getConnection("jdbc:postgresql://" + u.getHost() + ":" + u.getPort() + u.getPath(), p);
+    }
+
+    /** Where each safekeeper's WAL on disk begins, from its status line ("WAL from X/Y"). */
+    static List<Lsn> walFrom(LocalCluster c) {
+        List<Lsn> out = new ArrayList<>();
+        for (LocalSafekeeper sk : c.safekeepers()) {
+            String status = sk.status(c.timeline());
+            Matcher m = WAL_FROM.matcher(status);
+            if (!m.find()) {
+                throw new AssertionError("no 'WAL from' in the status of " + sk.id() + ": " + status);
+            }
+            out.add(Lsn.parse(m.group(1)));
+        }
+        return out;
+    }
+
+    /**
+     * Writes {@code segments} x 16 MB of WAL or more (a bulk insert into table {@code ballast}),
+     * then waits until every safekeeper has removed at least {@code segments - 1} segments since
+     * before it: the pageserver flushed that WAL into layer files and every safekeeper holds it.
+     */
+    static void writeWalAndAwaitRemoval(LocalCluster c, int segments, Duration timeout) throws Exception {
+        List<Lsn> before = walFrom(c);
+        try (Connection conn = connect(c); Statement s = conn.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS ballast (id int, v text)");
+            long start = lsn(s, "SELECT pg_current_wal_insert_lsn()");
+            while (lsn(s, "SELECT pg_current_wal_insert_lsn()") - start < segments * (16L << 20)) {
+                s.execute("INSERT INTO ballast SELECT g, repeat('y', 200) FROM generate_series(1, 20000) g");
+            }
+        }
+        waitFor(() -> {
+            List<Lsn> now = walFrom(c);
+            for (int i = 0; i < now.size(); i++) {
+                if (now.get(i).minus(before.get(i)) < (segments - 1) * (16L << 20)) {
+                    return false;
+                }
+            }
+            return true;
+        }, timeout, "every safekeeper to remove " + (segments - 1) + " WAL segments");
+    }
+
+    private static long lsn(Statement s, String sql) throws SQLException {
+        try (ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return Lsn.parse(rs.getString(1)).value();
+        }
     }
 
     static long count(Connection c, String sql) throws SQLException {

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Durability of the whole system under crashes: the safekeepers and the pageserver run as
  * their own processes and are killed with kill -9 in the middle of a write load, one at a
- * time. Every commit acknowledged to a client must be there afterwards, read through a
+ * time, while safekeepers remove the WAL the pageserver has flushed. Every commit acknowledged to a client must be there afterwards, read through a
  * compute started from the pageserver (so the pageserver's copy is checked too), with amcheck
  * clean.
  */
@@ -31,12 +31,16 @@ class ClusterDurabilityTest {
         try (LocalCluster c = LocalCluster.start(new ClusterLayout(tmp.resolve("cluster")), options, s -> { })) {
             ClusterClient.Writers writers = new ClusterClient.Writers(c, 4);
             writers.progress(300, Duration.ofSeconds(60), "before any kill");
+            // The kills below happen with WAL removal at work, not before its first round.
+            ClusterClient.writeWalAndAwaitRemoval(c, 2, Duration.ofSeconds(120));
 
             // The pageserver is not on the commit path: writes go on while it is down.
             c.pageserver().kill();
             writers.progress(200, Duration.ofSeconds(60), "while the pageserver is down");
             c.pageserver().restart();
             writers.progress(200, Duration.ofSeconds(60), "after the pageserver restarted");
+            // The restarted pageserver reports what it holds again, and removal goes on.
+            ClusterClient.writeWalAndAwaitRemoval(c, 2, Duration.ofSeconds(120));
 
             // One safekeeper at a time: two of three still make a quorum.
             for (LocalSafekeeper sk : c.safekeepers()) {
