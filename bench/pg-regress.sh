@@ -12,8 +12,9 @@
 # Not part of CI. Usage:
 #   bench/pg-regress.sh [--schedule parallel|serial] [--keep] [--tests "t1 t2 ..."] [--data-dir DIR]
 #   bench/pg-regress.sh --checks-only --data-dir DIR   (storage checks on a cluster left by --keep)
-# Disk: with wal_consistency_checking=all the suite writes ~10 GB of WAL; the run needs ~60 GB
-# (three safekeepers keep all of it, the pageserver its layers) until the cluster is removed.
+# Disk: with wal_consistency_checking=all the suite writes ~10 GB of WAL; the pageserver keeps
+# ~24 GB of layers (no GC yet); safekeepers remove WAL once the pageserver has flushed it, but
+# keep it while the pageserver lags: allow ~60 GB until the cluster is removed.
 # The PG 17.6 client side (psql, libpq, pg_regress, regress.so, refint.so, autoinc.so) is built
 # once from a source tree into $STRATA_CACHE/pg-17.6-src (/var/cache/strata as root, else
 # ~/.cache/strata): from $PG_SRC_GIT (a git checkout of a 17.6 snapshot; default
