@@ -26,31 +26,42 @@ public final class SafekeeperServer implements AutoCloseable {
 
     public static SafekeeperServer start(SafekeeperConfig config) {
         SafekeeperNode node = new SafekeeperNode(config);
-        ApplicationContext ctx = null;
         try {
-            ctx = ApplicationContext.builder()
-                    .properties(Map.of(
-                            "micronaut.application.name", "safekeeper-" + config.nodeId(),
-                            "micronaut.server.host", config.listenHost(),
-                            "micronaut.server.port", config.httpPort() == 0 ? -1 : config.httpPort(),
-                            "micronaut.server.max-request-size", 1024 * 1024,
-                            "micronaut.banner.enabled", false,
-                            // Only this service's beans: the local cluster runs several services in one JVM.
-                            "strata.service", "safekeeper"))
-                    .singletons(node)
-                    .deduceEnvironment(false)
-                    .start();
-            SafekeeperServer s = new SafekeeperServer(node, ctx);
-            s.http.start();
-            node.startPositionGossip(s.http.getPort());
-            return s;
-        } catch (RuntimeException e) {
-            if (ctx != null) {
-                ctx.close(); // e.g. the gossip port was taken: the HTTP server must not stay bound
+            for (int attempt = 1; ; attempt++) {
+                ApplicationContext ctx = startHttp(config, node);
+                SafekeeperServer s = new SafekeeperServer(node, ctx);
+                try {
+                    s.http.start();
+                    // Position datagrams use the same port number over UDP (decision 0006).
+                    node.startPositionGossip(s.http.getPort());
+                    return s;
+                } catch (RuntimeException e) {
+                    ctx.close();
+                    if (config.httpPort() != 0 || attempt == 5 || !(e instanceof java.io.UncheckedIOException)) {
+                        throw e;
+                    }
+                    // Any free TCP port was asked for, and its number is taken for UDP: take another.
+                }
             }
+        } catch (RuntimeException e) {
             node.close();
             throw e;
         }
+    }
+
+    private static ApplicationContext startHttp(SafekeeperConfig config, SafekeeperNode node) {
+        return ApplicationContext.builder()
+                .properties(Map.of(
+                        "micronaut.application.name", "safekeeper-" + config.nodeId(),
+                        "micronaut.server.host", config.listenHost(),
+                        "micronaut.server.port", config.httpPort() == 0 ? -1 : config.httpPort(),
+                        "micronaut.server.max-request-size", 1024 * 1024,
+                        "micronaut.banner.enabled", false,
+                        // Only this service's beans: the local cluster runs several services in one JVM.
+                        "strata.service", "safekeeper"))
+                .singletons(node)
+                .deduceEnvironment(false)
+                .start();
     }
 
     public SafekeeperNode node() {
