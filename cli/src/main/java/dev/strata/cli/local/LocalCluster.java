@@ -14,6 +14,7 @@ import dev.strata.proxy.wake.EndpointStatus;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
 import java.io.IOException;
+import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -304,8 +305,14 @@ public final class LocalCluster implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Free for TCP and for UDP: a safekeeper's management port number carries its position
+     * datagrams over UDP as well (decision 0006), so both must be free; the other components'
+     * ports are held to the same rule, which costs nothing.
+     */
     private static boolean isFree(int port) {
-        try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress());
+             DatagramSocket d = new DatagramSocket(port, InetAddress.getLoopbackAddress())) {
             s.setReuseAddress(true);
             return true;
         } catch (IOException e) {
@@ -314,11 +321,18 @@ public final class LocalCluster implements AutoCloseable {
     }
 
     private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException("no free loopback port", e);
+        for (int attempt = 0; attempt < 20; attempt++) {
+            int p;
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                p = s.getLocalPort();
+            } catch (IOException e) {
+                throw new IllegalStateException("no free loopback port", e);
+            }
+            if (isFree(p)) {
+                return p;
+            }
         }
+        throw new IllegalStateException("no loopback port free for both TCP and UDP after 20 tries");
     }
 
     /** Stops the compute (fast shutdown), then the pageserver and the safekeepers. */
