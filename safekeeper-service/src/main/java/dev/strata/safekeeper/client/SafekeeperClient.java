@@ -5,7 +5,6 @@ import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.term.Term;
 import dev.strata.safekeeper.election.ElectedRequest;
 import dev.strata.safekeeper.election.ElectedResponse;
-import dev.strata.safekeeper.election.PeerPosition;
 import dev.strata.safekeeper.election.VoteResponse;
 import dev.strata.safekeeper.http.Dto;
 import dev.strata.safekeeper.receive.ComputeAddress;
@@ -20,7 +19,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * Client of one safekeeper's management API (docs/safekeeper.md), used by the proposer, by

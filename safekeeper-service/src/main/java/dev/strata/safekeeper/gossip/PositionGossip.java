@@ -10,9 +10,9 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -46,7 +46,8 @@ public final class PositionGossip implements AutoCloseable {
     private final PositionCodec sendCodec;
     private final PositionCodec receiveCodec;
     private final Consumer<PositionDatagram> consumer;
-    private final Map<NodeId, Long> newestSequence = new ConcurrentHashMap<>();
+    /** The newest sequence taken per sender; the receiving thread's alone. */
+    private final Map<NodeId, Long> newestSequence = new HashMap<>();
     private final AtomicLong received = new AtomicLong();
     private final AtomicLong rejected = new AtomicLong();
     private volatile String lastRejection = "";
@@ -162,15 +163,12 @@ public final class PositionGossip implements AutoCloseable {
 
     private boolean isStale(PositionDatagram d) {
         long seq = d.sequence();
-        boolean[] stale = new boolean[1];
-        newestSequence.compute(d.sender(), (k, newest) -> {
-            if (newest == null || seq > newest || seq < newest - RESTART_WINDOW_MICROS) {
-                return seq;
-            }
-            stale[0] = true;
-            return newest;
-        });
-        return stale[0];
+        Long newest = newestSequence.get(d.sender());
+        if (newest == null || seq > newest || seq < newest - RESTART_WINDOW_MICROS) {
+            newestSequence.put(d.sender(), seq);
+            return false;
+        }
+        return true;
     }
 
     private void reject(String why) {

@@ -8,7 +8,6 @@ import dev.strata.pgcore.term.TermHistory;
 import dev.strata.pgcore.term.TermLsn;
 import dev.strata.safekeeper.election.ElectedRequest;
 import dev.strata.safekeeper.election.ElectedResponse;
-import dev.strata.safekeeper.election.PeerPosition;
 import dev.strata.safekeeper.election.VoteResponse;
 import dev.strata.safekeeper.receive.ComputeAddress;
 import dev.strata.safekeeper.timeline.TimelineStatus;
