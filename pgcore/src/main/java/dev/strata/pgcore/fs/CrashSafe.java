@@ -16,8 +16,13 @@ import java.nio.file.StandardOpenOption;
  * old content or the new content, never a mix or nothing: write a temporary file in the same
  * directory, fsync it, rename it over the target, fsync the directory (the rename itself is
  * directory metadata). {@link #fsyncDirectory} makes a create, rename or delete in a directory
- * durable. Anything that needs durability goes through here or through a WAL writer that
- * forces its own channel; nobody else calls {@code force}.
+ * durable. Every force goes through an {@link Fsync} (the overloads without one use
+ * {@link Fsync#SYSTEM}); a failed force is an {@link FsyncFailedException}.
+ *
+ * <p>A failed {@link #writeAtomically} leaves the target as it was (or, if only the final
+ * directory fsync failed, renamed but maybe not durably); calling it again rewrites the whole
+ * content from the caller's memory into a fresh temporary file, so a retry never relies on
+ * pages a failed fsync may have dropped.
  */
 public final class CrashSafe {
 
@@ -28,6 +33,11 @@ public final class CrashSafe {
 
     /** Atomically and durably replaces {@code target} with {@code content}. */
     public static void writeAtomically(Path target, byte[] content) throws IOException {
+        writeAtomically(Fsync.SYSTEM, target, content);
+    }
+
+    /** Atomically and durably replaces {@code target} with {@code content}, forcing through {@code fsync}. */
+    public static void writeAtomically(Fsync fsync, Path target, byte[] content) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Path temp = dir.resolve(target.getFileName() + TEMP_SUFFIX);
         try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -36,7 +46,11 @@ public final class CrashSafe {
             while (buf.hasRemaining()) {
                 ch.write(buf);
             }
-            ch.force(true);
+            fsync.force(ch, temp, true);
+        } catch (IOException e) {
+            // Out of space or a failed force: leave no half-written temp file taking space.
+            Files.deleteIfExists(temp);
+            throw e;
         }
         try {
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -44,13 +58,18 @@ public final class CrashSafe {
             Files.deleteIfExists(temp);
             throw new IOException("the file system of " + dir + " cannot rename atomically; it cannot hold Strata state", e);
         }
-        fsyncDirectory(dir);
+        fsyncDirectory(fsync, dir);
     }
 
     /** Makes entries created, renamed or deleted in {@code dir} durable. */
     public static void fsyncDirectory(Path dir) throws IOException {
+        fsyncDirectory(Fsync.SYSTEM, dir);
+    }
+
+    /** Makes entries created, renamed or deleted in {@code dir} durable, forcing through {@code fsync}. */
+    public static void fsyncDirectory(Fsync fsync, Path dir) throws IOException {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
+            fsync.force(ch, dir, true);
         }
     }
 

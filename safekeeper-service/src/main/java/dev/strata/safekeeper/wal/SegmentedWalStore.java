@@ -1,6 +1,8 @@
 package dev.strata.safekeeper.wal;
 
 import dev.strata.pgcore.fs.CrashSafe;
+import dev.strata.pgcore.fs.Fsync;
+import dev.strata.pgcore.fs.FsyncFailedException;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.safekeeper.election.Acceptor;
 import java.io.IOException;
@@ -27,6 +29,14 @@ import org.slf4j.LoggerFactory;
  * then moves the flush LSN (the group-commit point: the caller decides how many appends one
  * force covers). {@link #truncate} cuts a divergent tail and zeroes it on disk, so that a
  * later scan for the valid prefix cannot mistake old bytes for new WAL.
+ *
+ * <p>Failures: a write that fails (the disk is full) throws and moves nothing; the write LSN
+ * stays at the last byte fully written, and the next append retries from there, so the store
+ * resumes by itself once space is freed. A force that fails is fatal (decision 0010): the store
+ * stops for good ({@link WalStoreFailedException} from every later append, flush or truncate),
+ * the flush LSN never moves past the last successful force, and only a restart, which scans the
+ * WAL it reads back ({@link WalPrefixScanner}), brings the timeline back. Reads of WAL below the
+ * flush LSN go on.
  */
 public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseable {
 
@@ -35,6 +45,7 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
     private static final Logger log = LoggerFactory.getLogger(SegmentedWalStore.class);
 
     private final Path dir;
+    private final Fsync fsync;
     private final int segmentSize;
     private final Lsn startLsn;
     /** Where the WAL still on disk begins: the timeline start until segments are removed. */
@@ -43,14 +54,27 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
     private volatile Lsn flushLsn;
     private long openSegment = -1;
     private FileChannel channel;
+    private Path channelPath;
+
+    /** A completed segment's channel and its (final) file, awaiting the next force. */
+    private record Unforced(FileChannel channel, Path file) {
+    }
     /** Completed segments written since the last flush: forced by the next flush. */
-    private final List<FileChannel> unforced = new ArrayList<>();
+    private final List<Unforced> unforced = new ArrayList<>();
+    /** Set by the first failed force; from then on nothing is written or forced. */
+    private volatile FsyncFailedException failure;
 
     /**
      * Opens the WAL in {@code dir} whose valid prefix ends at {@code end} (established by the
      * caller, e.g. with {@link WalPrefixScanner}); bytes beyond {@code end} are zeroed.
      */
     public SegmentedWalStore(Path dir, int segmentSize, Lsn startLsn, Lsn end) {
+        this(dir, segmentSize, startLsn, end, Fsync.SYSTEM);
+    }
+
+    /** As {@link #SegmentedWalStore(Path, int, Lsn, Lsn)}, forcing through {@code fsync}. */
+    public SegmentedWalStore(Path dir, int segmentSize, Lsn startLsn, Lsn end, Fsync fsync) {
+        this.fsync = fsync;
         if (end.isBefore(startLsn)) {
             throw new IllegalArgumentException("WAL end " + end + " is before the timeline start " + startLsn);
         }
@@ -97,9 +121,11 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
                 }
             }
             if (removed > 0) {
-                CrashSafe.fsyncDirectory(dir);
+                CrashSafe.fsyncDirectory(fsync, dir);
                 log.info("removed {} WAL segment(s) below {} in {}; WAL now held from {}", removed, limit, dir, retainedStart);
             }
+        } catch (FsyncFailedException e) {
+            throw fail(e);
         } catch (IOException e) {
             throw new UncheckedIOException("could not remove WAL below " + limit + " in " + dir, e);
         }
@@ -134,6 +160,7 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
 
     /** Appends {@code len} bytes that belong at {@code at}, which must be the current write LSN. */
     public synchronized void append(Lsn at, byte[] data, int off, int len) {
+        checkNotFailed();
         if (!at.equals(writeLsn)) {
             throw new IllegalArgumentException("WAL must be appended contiguously: got bytes at " + at
                     + ", the WAL ends at " + writeLsn);
@@ -149,6 +176,8 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
                 done += n;
                 writeLsn = pos.plus(n);
             }
+        } catch (FsyncFailedException e) {
+            throw fail(e);
         } catch (IOException e) {
             throw new UncheckedIOException("could not write WAL at " + writeLsn + " in " + dir, e);
         }
@@ -156,15 +185,19 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
 
     /** Forces everything appended so far to disk, then advances the flush LSN; returns it. */
     public synchronized Lsn flush() {
+        checkNotFailed();
         try {
-            for (FileChannel ch : unforced) {
-                ch.force(false);
-                ch.close();
+            while (!unforced.isEmpty()) {
+                Unforced u = unforced.getFirst();
+                fsync.force(u.channel(), u.file(), false);
+                unforced.removeFirst();
+                u.channel().close();
             }
-            unforced.clear();
             if (channel != null) {
-                channel.force(false);
+                fsync.force(channel, channelPath, false);
             }
+        } catch (FsyncFailedException e) {
+            throw fail(e); // the flush LSN stays at the last good force
         } catch (IOException e) {
             throw new UncheckedIOException("could not fsync WAL in " + dir, e);
         }
@@ -172,11 +205,36 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
         return flushLsn;
     }
 
+    /** Why the store stopped (a failed force), or null while it works. */
+    public FsyncFailedException failure() {
+        return failure;
+    }
+
+    private void checkNotFailed() {
+        FsyncFailedException f = failure;
+        if (f != null) {
+            throw new WalStoreFailedException("WAL in " + dir + " is stopped since a failed fsync (" + f.getMessage()
+                    + "); flush LSN stays " + flushLsn + "; restart the safekeeper to recover from what is on disk", f);
+        }
+    }
+
+    /** Enters the failed state for good (never cleared: a later force could "succeed" on dropped pages). */
+    private WalStoreFailedException fail(FsyncFailedException e) {
+        if (failure == null) {
+            failure = e;
+            log.error("WAL in {} stopped: {}; flush LSN stays {}, nothing more is acknowledged until a restart",
+                    dir, e.getMessage(), flushLsn);
+        }
+        return new WalStoreFailedException("WAL in " + dir + " stopped: " + e.getMessage() + "; flush LSN stays "
+                + flushLsn, e);
+    }
+
     /**
      * Cuts the WAL at {@code end}: later segments are deleted, the rest of {@code end}'s segment
      * is zeroed, and write and flush LSN become {@code end}. Durable when it returns.
      */
     public synchronized void truncate(Lsn end) {
+        checkNotFailed();
         if (end.isBefore(startLsn)) {
             throw new IllegalArgumentException("cannot truncate WAL to " + end + ", before the timeline start " + startLsn);
         }
@@ -204,7 +262,7 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
             if (Files.exists(partial)) {
                 try (FileChannel ch = FileChannel.open(partial, StandardOpenOption.WRITE)) {
                     zeroFrom(ch, keepOffset);
-                    ch.force(false);
+                    fsync.force(ch, partial, false);
                 }
             }
             // The segment before `end` must be complete under its final name.
@@ -214,7 +272,9 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
                     Files.move(prevPartial, dir.resolve(fileName(keepSeg - 1)));
                 }
             }
-            CrashSafe.fsyncDirectory(dir);
+            CrashSafe.fsyncDirectory(fsync, dir);
+        } catch (FsyncFailedException e) {
+            throw fail(e);
         } catch (IOException e) {
             throw new UncheckedIOException("could not truncate WAL in " + dir + " to " + end, e);
         }
@@ -280,42 +340,64 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
         }
     }
 
+    /**
+     * The channel of segment {@code segNo}, opening (and if new, zero-filling) it. Either it
+     * succeeds or the store is left as if it had not been called beyond completing the previous
+     * segment: a failure (the disk is full while zero-filling) closes and removes the new file,
+     * so the next append, once space is free, starts the segment again.
+     */
     private FileChannel channelFor(long segNo) throws IOException {
         if (segNo == openSegment) {
             return channel;
         }
         if (channel != null) {
             // The open segment is complete: give it its final name; it is forced with the next flush.
-            Path partial = dir.resolve(fileName(openSegment) + PARTIAL_SUFFIX);
-            Files.move(partial, dir.resolve(fileName(openSegment)));
-            unforced.add(channel);
+            Path complete = dir.resolve(fileName(openSegment));
+            Files.move(channelPath, complete);
+            unforced.add(new Unforced(channel, complete));
+            channel = null;
+            channelPath = null;
+            openSegment = -1;
         }
         Path path = dir.resolve(fileName(segNo) + PARTIAL_SUFFIX);
         boolean created = !Files.exists(path);
-        channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        if (channel.size() < segmentSize) {
-            // Full-size files filled with real zeros, as PostgreSQL's XLogFileInit makes them:
-            // later forces then flush data only. A sparse file would make every force also
-            // commit block allocation to the file system journal (measured: 2-65 ms per
-            // fdatasync under pgbench, against well under 1 ms in a pre-filled file).
-            zeroFrom(channel, (int) channel.size());
-            channel.force(true);
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try {
+            if (ch.size() < segmentSize) {
+                // Full-size files filled with real zeros, as PostgreSQL's XLogFileInit makes them:
+                // later forces then flush data only. A sparse file would make every force also
+                // commit block allocation to the file system journal (measured: 2-65 ms per
+                // fdatasync under pgbench, against well under 1 ms in a pre-filled file).
+                zeroFrom(ch, (int) ch.size());
+                fsync.force(ch, path, true);
+            }
+            if (created) {
+                CrashSafe.fsyncDirectory(fsync, dir);
+            }
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            if (created && !(e instanceof FsyncFailedException)) {
+                // Give the space back: the file holds zeros only, and a short file is redone anyway.
+                Files.deleteIfExists(path);
+            }
+            log.warn("could not prepare WAL segment {} in {}: {}", path.getFileName(), dir, e.toString());
+            throw e;
         }
-        if (created) {
-            CrashSafe.fsyncDirectory(dir);
-        }
+        channel = ch;
+        channelPath = path;
         openSegment = segNo;
-        return channel;
+        return ch;
     }
 
     private void closeChannels() throws IOException {
-        for (FileChannel ch : unforced) {
-            ch.close();
+        for (Unforced u : unforced) {
+            u.channel().close();
         }
         unforced.clear();
         if (channel != null) {
             channel.close();
             channel = null;
+            channelPath = null;
             openSegment = -1;
         }
     }
