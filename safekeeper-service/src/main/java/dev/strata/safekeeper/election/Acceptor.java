@@ -14,8 +14,10 @@ import org.slf4j.LoggerFactory;
  * votes, adopts an elected proposer's term history, and accepts WAL only from the term it
  * has promised, contiguously, after it holds everything below that term's epoch start.
  *
- * <p>Every state change is persisted through {@link StateStore} before the reply leaves,
- * so a promise survives a crash. The acceptor does no network I/O: the receiver, the HTTP
+ * <p>Every state change is persisted through {@link StateStore} before it is used: the new
+ * state is built aside, written, and only then becomes the acceptor's state, so a failed write
+ * (a full disk) leaves the acceptor exactly as it was and nothing is promised that a restart
+ * would forget. The acceptor does no network I/O: the receiver, the HTTP
  * API and peer recovery call it, and it writes through {@link WalStorage}.
  */
 public final class Acceptor {
@@ -40,6 +42,14 @@ public final class Acceptor {
 
     private static final Logger log = LoggerFactory.getLogger(Acceptor.class);
 
+    /**
+     * The largest step a vote may take above the promised term: 2^32. Terms grow by one per
+     * election, so no honest proposer comes near it, while a term near {@code Long.MAX_VALUE}
+     * (a bug or a hostile caller) would make every later election overflow computing the next
+     * term. A vote beyond it is refused with {@link IllegalArgumentException}.
+     */
+    public static final long MAX_TERM_STEP = 1L << 32;
+
     private final StateStore store;
     private final WalStorage wal;
     private SafekeeperState state;
@@ -56,13 +66,15 @@ public final class Acceptor {
 
     /** Grants a vote iff {@code req.term} is above every term promised so far; the promise is durable first. */
     public synchronized VoteResponse vote(VoteRequest req) {
+        checkTermStep(req.term());
         Lsn flush = wal.flushLsn();
         if (!req.term().isAfter(state.promisedTerm())) {
             log.info("timeline={} refused vote for term {}: promised term is {}", state.timelineId(), req.term(), state.promisedTerm());
             return new VoteResponse(false, state.promisedTerm(), state.termHistory().upTo(flush), flush, state.timelineStartLsn());
         }
-        state = state.withPromisedTerm(req.term()).withFlushLsn(flush);
-        store.persist(state);
+        SafekeeperState next = state.withPromisedTerm(req.term()).withFlushLsn(flush);
+        store.persist(next);
+        state = next;
         log.info("timeline={} voted for term {} flush={} lastTerm={}", state.timelineId(), req.term(), flush,
                 state.termHistory().upTo(flush).lastTerm());
         return new VoteResponse(true, req.term(), state.termHistory().upTo(flush), flush, state.timelineStartLsn());
@@ -89,9 +101,10 @@ public final class Acceptor {
             wal.truncate(keep);
         }
         Lsn now = wal.flushLsn();
-        state = state.withTermHistory(req.history()).withFlushLsn(now)
+        SafekeeperState next = state.withTermHistory(req.history()).withFlushLsn(now)
                 .withCommitLsn(Lsn.min(state.commitLsn(), now));
-        store.persist(state);
+        store.persist(next);
+        state = next;
         boolean needsRecovery = now.isBefore(req.epochStartLsn());
         log.info("timeline={} adopted term {} epochStart={} flush={} needsRecovery={}", state.timelineId(), req.term(),
                 req.epochStartLsn(), now, needsRecovery);
@@ -158,13 +171,24 @@ public final class Acceptor {
 
     /** Persists the current state (commit LSN, flush LSN) now; used for lazy persistence. */
     public synchronized void persist() {
-        state = state.withFlushLsn(wal.flushLsn());
-        store.persist(state);
+        SafekeeperState next = state.withFlushLsn(wal.flushLsn());
+        store.persist(next);
+        state = next;
     }
 
     /** Throws {@link TermRefusedException} unless {@code term} is the promised and adopted term. */
     public synchronized void requireCurrentTerm(Term term) {
         checkCurrent(term);
+    }
+
+    private void checkTermStep(Term term) {
+        Term promised = state.promisedTerm();
+        if (term.value() - promised.value() > MAX_TERM_STEP || term.value() == Long.MAX_VALUE) {
+            throw new IllegalArgumentException("timeline " + state.timelineId() + ": vote for term " + term
+                    + " refused: more than " + MAX_TERM_STEP + " above the promised term " + promised
+                    + " (terms grow by one per election; the largest acceptable now is "
+                    + Math.min(promised.value() + MAX_TERM_STEP, Long.MAX_VALUE - 1) + ")");
+        }
     }
 
     private void checkCurrent(Term term) {

@@ -175,6 +175,21 @@ class ManagementApiHostileInputTest {
         return send(HttpRequest.newBuilder(sk.url().resolve(path)).GET());
     }
 
+    @Test
+    void aTermFarBeyondThePromisedOneIsRefusedAndLaterElectionsStillWork() throws Exception {
+        TimelineId t = fresh();
+        // Before the bound, this vote was granted and every later election overflowed in Term.next().
+        assertError(post("/v1/timelines/" + t + "/vote", "{\"term\": " + Long.MAX_VALUE + "}"), 400,
+                "vote for term " + Long.MAX_VALUE + " refused");
+        assertError(post("/v1/timelines/" + t + "/vote", "{\"term\": " + ((1L << 32) + 1) + "}"), 400,
+                "more than 4294967296 above the promised term 0");
+        Answer granted = post("/v1/timelines/" + t + "/vote", "{\"term\": 1}");
+        assertThat(granted.status()).as(granted.body()).isEqualTo(200);
+        assertThat(granted.body()).contains("\"granted\":true");
+        Answer status = get("/v1/timelines/" + t);
+        assertThat(status.body()).contains("\"promisedTerm\":1");
+    }
+
     static Answer post(String path, String json) throws Exception {
         return send(HttpRequest.newBuilder(sk.url().resolve(path)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
