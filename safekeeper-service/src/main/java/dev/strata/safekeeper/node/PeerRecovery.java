@@ -3,7 +3,10 @@ package dev.strata.safekeeper.node;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.safekeeper.client.SafekeeperClient;
+import dev.strata.pgcore.wal.WalDecodeException;
+import dev.strata.safekeeper.control.SafekeeperState;
 import dev.strata.safekeeper.election.ElectedRequest;
+import dev.strata.safekeeper.receive.ValidatedWal;
 import dev.strata.safekeeper.timeline.Timeline;
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,9 +15,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Fetches the WAL a voter lacks below the epoch start from the election's donor, appends it
- * through the acceptor (which refuses anything beyond the epoch start or of another term) and
- * forces it. The proposer sees progress in the voter's status (flush LSN reaching the epoch start).
+ * Fetches the WAL a voter lacks below the epoch start from the election's donor, checks it
+ * exactly as WAL from the compute is checked ({@link ValidatedWal}: complete, CRC-valid
+ * records of this timeline's system, contiguous; decision 0001), appends what passed through the
+ * acceptor (which refuses anything beyond the epoch start or of another term) and forces it. A
+ * donor that serves bad bytes stops the recovery at the last good record, loudly; the proposer
+ * sees progress in the voter's status (flush LSN reaching the epoch start).
  */
 final class PeerRecovery {
 
@@ -40,27 +46,41 @@ final class PeerRecovery {
         });
     }
 
-    private static void run(Timeline timeline, ElectedRequest elected, NodeId self) {
-        Lsn from = timeline.acceptor().state().flushLsn();
+    /** Recovers on the calling thread (tests; {@link #start} runs it on its own thread). */
+    static void run(Timeline timeline, ElectedRequest elected, NodeId self) {
+        SafekeeperState state = timeline.acceptor().state();
+        Lsn from = state.flushLsn();
         Lsn to = elected.epochStartLsn();
         log.info("node={} timeline={} recovering WAL [{}, {}) from donor {}", self, timeline.id(), from, to, elected.donor());
         SafekeeperClient donor = new SafekeeperClient(URI.create(elected.donorUrl()));
         try {
             Lsn pos = from;
             byte[] buf = new byte[CHUNK];
+            ValidatedWal validated = new ValidatedWal(from, Timeline.WAL_PAGE_SIZE, state.walSegmentSize(), state.systemId());
             // The donor answers at most a bounded range per request: ask until the epoch start.
             while (pos.isBefore(to)) {
                 Lsn before = pos;
                 try (InputStream in = donor.readWal(elected.timelineId(), pos, to)) {
                     int n;
                     while ((n = in.readNBytes(buf, 0, CHUNK)) > 0) {
-                        timeline.acceptor().appendRecovered(elected.term(), pos, buf, 0, n);
+                        if (pos.plus(n).isAfter(to)) {
+                            throw new IOException("donor " + elected.donor() + " sent WAL up to " + pos.plus(n)
+                                    + ", beyond the requested end " + to);
+                        }
+                        ValidatedWal.Released ok = validated.accept(pos, java.util.Arrays.copyOf(buf, n));
+                        if (ok != null) {
+                            timeline.acceptor().appendRecovered(elected.term(), ok.start(), ok.bytes(), 0, ok.bytes().length);
+                        }
                         pos = pos.plus(n);
                     }
                 }
                 if (pos.equals(before)) {
                     throw new IOException("donor " + elected.donor() + " sent no WAL at " + pos);
                 }
+            }
+            if (validated.releasedEnd().isBefore(to)) {
+                throw new WalDecodeException(validated.releasedEnd(), "donor " + elected.donor()
+                        + " sent WAL up to " + to + " that ends in an incomplete record after " + validated.releasedEnd());
             }
             Lsn flushed = timeline.acceptor().flush();
             timeline.acceptor().persist();
@@ -69,6 +89,11 @@ final class PeerRecovery {
             } else {
                 log.info("node={} timeline={} recovered up to {}", self, timeline.id(), flushed);
             }
+        } catch (WalDecodeException e) {
+            // Nothing from the bad record on was stored; the valid records below it are kept.
+            Lsn kept = timeline.acceptor().flush();
+            log.error("node={} timeline={} refusing WAL from donor {}: {}; recovery stopped at {}", self, timeline.id(),
+                    elected.donor(), e.getMessage(), kept);
         } catch (IOException | RuntimeException e) {
             log.warn("node={} timeline={} recovery from {} failed: {}", self, timeline.id(), elected.donor(), e.toString());
         }

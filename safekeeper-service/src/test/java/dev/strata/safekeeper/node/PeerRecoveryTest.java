@@ -1,0 +1,170 @@
+package dev.strata.safekeeper.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.strata.pgcore.id.NodeId;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.pgcore.postgres.PostgresServer;
+import dev.strata.pgcore.term.Term;
+import dev.strata.pgcore.term.TermHistory;
+import dev.strata.pgcore.term.TermLsn;
+import dev.strata.pgcore.wal.DecodedRecord;
+import dev.strata.pgcore.wal.WalReader;
+import dev.strata.safekeeper.election.ElectedRequest;
+import dev.strata.safekeeper.election.VoteRequest;
+import dev.strata.safekeeper.timeline.Timeline;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Peer recovery checks donor WAL exactly as compute WAL is checked (decision 0001): a hostile
+ * donor (a real HTTP server on loopback serving real PG17 WAL with a flipped byte) gets nothing
+ * from the bad record on stored; an honest one brings the voter up to the epoch start.
+ */
+class PeerRecoveryTest {
+
+    private static final int SEG = 16 << 20;
+    private static final TimelineId TL = TimelineId.parse("0a0a0000000000000000000000000001");
+    private static byte[] wal;
+    private static Lsn start;
+    private static long systemId;
+    private static List<Lsn> recordEnds;
+
+    @BeforeAll
+    static void realWal() throws Exception {
+        try (PostgresServer pg = PostgresServer.builder().setting("wal_level", "replica").start()) {
+            Lsn from;
+            try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres")); Statement s = c.createStatement()) {
+                var rs = s.executeQuery("SELECT pg_current_wal_insert_lsn()");
+                rs.next();
+                from = Lsn.parse(rs.getString(1));
+                s.execute("CREATE TABLE t AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 2000) g");
+            }
+            pg.stop();
+            start = from.segmentStart(SEG);
+            byte[] seg = Files.readAllBytes(pg.walDir().resolve(start.walFileName(1, SEG)));
+            recordEnds = new ArrayList<>();
+            try (WalReader r = new WalReader(pg.walDir(), 1, start, null)) {
+                DecodedRecord rec;
+                while ((rec = r.next()) != null && rec.endLsn().segmentNumber(SEG) == start.segmentNumber(SEG)) {
+                    recordEnds.add(rec.endLsn());
+                }
+            }
+            wal = Arrays.copyOf(seg, (int) recordEnds.getLast().minus(start));
+            // xlp_sysid of the segment's long page header
+            systemId = ByteBuffer.wrap(seg, 24, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        }
+        assertThat(recordEnds.size()).as("enough records to corrupt one in the middle").isGreaterThan(200);
+    }
+
+    /** A donor's WAL read API on loopback serving {@code bytes} (laid out from {@link #start}). */
+    private static HttpServer donor(byte[] bytes) throws Exception {
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/v1/timelines/", exchange -> {
+            Map<String, String> q = new HashMap<>();
+            for (String kv : exchange.getRequestURI().getQuery().split("&")) {
+                String[] p = kv.split("=", 2);
+                q.put(p[0], p[1]);
+            }
+            int from = (int) Lsn.parse(q.get("from")).minus(start);
+            int to = (int) Math.min(Lsn.parse(q.get("to")).minus(start), bytes.length);
+            exchange.sendResponseHeaders(200, to - from);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(bytes, from, to - from);
+            }
+        });
+        server.start();
+        return server;
+    }
+
+    private static Timeline electedVoter(Path dir, Lsn epochStart, HttpServer donor) {
+        Timeline t = Timeline.create(dir, TL, systemId, SEG, start);
+        t.vote(new VoteRequest(TL, Term.of(1)));
+        ElectedRequest e = elected(epochStart, donor);
+        assertThat(t.acceptor().elected(e).needsRecovery()).isTrue();
+        return t;
+    }
+
+    private static ElectedRequest elected(Lsn epochStart, HttpServer donor) {
+        return new ElectedRequest(TL, Term.of(1), TermHistory.EMPTY.append(TermLsn.of(1, epochStart)), epochStart,
+                NodeId.of("sk-donor"), "http://127.0.0.1:" + donor.getAddress().getPort());
+    }
+
+    private static byte[] held(Timeline t) {
+        Lsn end = t.acceptor().state().flushLsn();
+        byte[] out = new byte[(int) end.minus(start)];
+        int pos = 0;
+        while (pos < out.length) {
+            byte[] chunk = t.wal().read(start.plus(pos), out.length - pos);
+            System.arraycopy(chunk, 0, out, pos, chunk.length);
+            pos += chunk.length;
+        }
+        return out;
+    }
+
+    @Test
+    void anHonestDonorBringsTheVoterToTheEpochStart(@TempDir Path dir) throws Exception {
+        Lsn epochStart = recordEnds.getLast();
+        HttpServer donor = donor(wal);
+        try (Timeline t = electedVoter(dir, epochStart, donor)) {
+            PeerRecovery.run(t, elected(epochStart, donor), NodeId.of("sk-voter"));
+            assertThat(t.acceptor().state().flushLsn()).isEqualTo(epochStart);
+            assertThat(held(t)).isEqualTo(wal);
+        } finally {
+            donor.stop(0);
+        }
+    }
+
+    @Test
+    void aDonorServingACorruptRecordGetsNothingFromThatRecordOnStored(@TempDir Path dir) throws Exception {
+        Lsn epochStart = recordEnds.getLast();
+        int bad = recordEnds.size() / 2;
+        Lsn badStart = recordEnds.get(bad - 1);
+        byte[] corrupt = wal.clone();
+        corrupt[(int) (badStart.minus(start) + (recordEnds.get(bad).minus(badStart)) / 2)] ^= 0x5A;
+        HttpServer donor = donor(corrupt);
+        try (Timeline t = electedVoter(dir, epochStart, donor)) {
+            PeerRecovery.run(t, elected(epochStart, donor), NodeId.of("sk-voter"));
+            Lsn flushed = t.acceptor().state().flushLsn();
+            // Before validation, every donor byte was appended and the flush LSN reached the epoch start.
+            assertThat(flushed).as("stopped before the corrupt record").isLessThanOrEqualTo(badStart);
+            assertThat(t.wal().writeLsn()).as("nothing of the bad record appended").isLessThanOrEqualTo(badStart);
+            assertThat(recordEnds).as("the WAL held ends at a record boundary").contains(flushed);
+            assertThat(held(t)).isEqualTo(Arrays.copyOf(wal, (int) flushed.minus(start)));
+        } finally {
+            donor.stop(0);
+        }
+    }
+
+    @Test
+    void aDonorServingGarbageGetsNothingStored(@TempDir Path dir) throws Exception {
+        Lsn epochStart = recordEnds.getLast();
+        byte[] garbage = new byte[wal.length];
+        new java.util.Random(5).nextBytes(garbage);
+        HttpServer donor = donor(garbage);
+        try (Timeline t = electedVoter(dir, epochStart, donor)) {
+            PeerRecovery.run(t, elected(epochStart, donor), NodeId.of("sk-voter"));
+            assertThat(t.acceptor().state().flushLsn()).isEqualTo(start);
+            assertThat(t.wal().writeLsn()).isEqualTo(start);
+        } finally {
+            donor.stop(0);
+        }
+    }
+}
