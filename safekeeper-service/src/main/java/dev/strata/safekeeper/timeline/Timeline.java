@@ -1,5 +1,6 @@
 package dev.strata.safekeeper.timeline;
 
+import dev.strata.pgcore.fs.Fsync;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
@@ -52,6 +53,11 @@ public final class Timeline implements AutoCloseable {
      * bytes of that segment before it stay zeros, and walsender clients must start at or above it).
      */
     public static Timeline create(Path dir, TimelineId id, long systemId, int segmentSize, Lsn start) {
+        return create(dir, id, systemId, segmentSize, start, Fsync.SYSTEM);
+    }
+
+    /** As {@link #create(Path, TimelineId, long, int, Lsn)}, forcing every file through {@code fsync}. */
+    public static Timeline create(Path dir, TimelineId id, long systemId, int segmentSize, Lsn start, Fsync fsync) {
         if (!start.isValid() || start.value() % 8 != 0) {
             throw new IllegalArgumentException("timeline " + id + " must start at a segment start or a record "
                     + "boundary (8-byte aligned), not at " + start);
@@ -61,25 +67,34 @@ public final class Timeline implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("could not create " + dir, e);
         }
-        ControlFileStore store = new ControlFileStore(dir);
+        ControlFileStore store = new ControlFileStore(dir, fsync);
         if (store.load().isPresent()) {
             throw new IllegalStateException("timeline " + id + " already exists in " + dir);
         }
         SafekeeperState state = SafekeeperState.create(id, systemId, segmentSize, start);
         store.persist(state);
-        return new Timeline(dir, state, store, new SegmentedWalStore(dir.resolve("wal"), segmentSize, start, start));
+        return new Timeline(dir, state, store, new SegmentedWalStore(dir.resolve("wal"), segmentSize, start, start, fsync));
     }
 
-    /** Opens an existing timeline: loads the control file and finds the valid end of its WAL. */
+    /**
+     * Opens an existing timeline: loads the control file and finds the valid end of its WAL by
+     * reading it back; the control file's flush LSN is where the scan starts, not a promise that
+     * the WAL reaches it (decision 0010).
+     */
     public static Timeline open(Path dir) {
-        ControlFileStore store = new ControlFileStore(dir);
+        return open(dir, Fsync.SYSTEM);
+    }
+
+    /** As {@link #open(Path)}, forcing every file through {@code fsync}. */
+    public static Timeline open(Path dir, Fsync fsync) {
+        ControlFileStore store = new ControlFileStore(dir, fsync);
         SafekeeperState state = store.load().orElseThrow(() ->
                 new IllegalStateException("no safekeeper control file in " + dir));
         Path walDir = dir.resolve("wal");
         Lsn end = WalPrefixScanner.validEnd(walDir, state.walSegmentSize(), state.timelineStartLsn(), state.flushLsn());
         SafekeeperState recovered = state.withFlushLsn(end);
         return new Timeline(dir, recovered, store,
-                new SegmentedWalStore(walDir, state.walSegmentSize(), state.timelineStartLsn(), end));
+                new SegmentedWalStore(walDir, state.walSegmentSize(), state.timelineStartLsn(), end, fsync));
     }
 
     public TimelineId id() {

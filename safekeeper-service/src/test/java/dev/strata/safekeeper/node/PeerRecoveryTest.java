@@ -6,25 +6,16 @@ import com.sun.net.httpserver.HttpServer;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
-import dev.strata.pgcore.postgres.PostgresServer;
 import dev.strata.pgcore.term.Term;
 import dev.strata.pgcore.term.TermHistory;
 import dev.strata.pgcore.term.TermLsn;
-import dev.strata.pgcore.wal.DecodedRecord;
-import dev.strata.pgcore.wal.WalReader;
 import dev.strata.safekeeper.election.ElectedRequest;
 import dev.strata.safekeeper.election.VoteRequest;
+import dev.strata.safekeeper.testing.RealWal;
 import dev.strata.safekeeper.timeline.Timeline;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -49,28 +40,11 @@ class PeerRecoveryTest {
 
     @BeforeAll
     static void realWal() throws Exception {
-        try (PostgresServer pg = PostgresServer.builder().setting("wal_level", "replica").start()) {
-            Lsn from;
-            try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres")); Statement s = c.createStatement()) {
-                var rs = s.executeQuery("SELECT pg_current_wal_insert_lsn()");
-                rs.next();
-                from = Lsn.parse(rs.getString(1));
-                s.execute("CREATE TABLE t AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 2000) g");
-            }
-            pg.stop();
-            start = from.segmentStart(SEG);
-            byte[] seg = Files.readAllBytes(pg.walDir().resolve(start.walFileName(1, SEG)));
-            recordEnds = new ArrayList<>();
-            try (WalReader r = new WalReader(pg.walDir(), 1, start, null)) {
-                DecodedRecord rec;
-                while ((rec = r.next()) != null && rec.endLsn().segmentNumber(SEG) == start.segmentNumber(SEG)) {
-                    recordEnds.add(rec.endLsn());
-                }
-            }
-            wal = Arrays.copyOf(seg, (int) recordEnds.getLast().minus(start));
-            // xlp_sysid of the segment's long page header
-            systemId = ByteBuffer.wrap(seg, 24, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        }
+        RealWal real = RealWal.generate(2000);
+        wal = real.bytes();
+        start = real.start();
+        systemId = real.systemId();
+        recordEnds = real.recordEnds();
         assertThat(recordEnds.size()).as("enough records to corrupt one in the middle").isGreaterThan(200);
     }
 
