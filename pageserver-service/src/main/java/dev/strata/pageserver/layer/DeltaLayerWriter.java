@@ -2,6 +2,7 @@ package dev.strata.pageserver.layer;
 
 import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.key.KeyRange;
+import dev.strata.pgcore.fs.Fsync;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import java.nio.file.Path;
@@ -16,8 +17,13 @@ public final class DeltaLayerWriter implements AutoCloseable {
     private final TimelineId timeline;
 
     public DeltaLayerWriter(Path dir, TimelineId timeline, KeyRange keys, LsnRange lsns) {
+        this(dir, timeline, keys, lsns, Fsync.SYSTEM);
+    }
+
+    /** As {@link #DeltaLayerWriter(Path, TimelineId, KeyRange, LsnRange)}, forcing through {@code fsync}. */
+    public DeltaLayerWriter(Path dir, TimelineId timeline, KeyRange keys, LsnRange lsns, Fsync fsync) {
         this.timeline = timeline;
-        this.writer = new LayerFileWriter(dir, LayerName.delta(keys, lsns), timeline);
+        this.writer = new LayerFileWriter(dir, LayerName.delta(keys, lsns), timeline, fsync);
     }
 
     public void add(Key key, Lsn lsn, Value value) {

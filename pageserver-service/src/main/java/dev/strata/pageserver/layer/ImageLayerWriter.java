@@ -2,6 +2,7 @@ package dev.strata.pageserver.layer;
 
 import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.key.KeyRange;
+import dev.strata.pgcore.fs.Fsync;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import java.nio.file.Path;
@@ -17,9 +18,14 @@ public final class ImageLayerWriter implements AutoCloseable {
     private final Lsn lsn;
 
     public ImageLayerWriter(Path dir, TimelineId timeline, KeyRange keys, Lsn lsn) {
+        this(dir, timeline, keys, lsn, Fsync.SYSTEM);
+    }
+
+    /** As {@link #ImageLayerWriter(Path, TimelineId, KeyRange, Lsn)}, forcing through {@code fsync}. */
+    public ImageLayerWriter(Path dir, TimelineId timeline, KeyRange keys, Lsn lsn, Fsync fsync) {
         this.timeline = timeline;
         this.lsn = lsn;
-        this.writer = new LayerFileWriter(dir, LayerName.image(keys, lsn), timeline);
+        this.writer = new LayerFileWriter(dir, LayerName.image(keys, lsn), timeline, fsync);
     }
 
     public void add(Key key, byte[] image) {

@@ -2,6 +2,7 @@ package dev.strata.pageserver.layer;
 
 import dev.strata.pageserver.key.Key;
 import dev.strata.pgcore.fs.CrashSafe;
+import dev.strata.pgcore.fs.Fsync;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import java.io.IOException;
@@ -20,7 +21,10 @@ import java.util.zip.CRC32C;
  * makes it appear atomically: it writes {@code <name>.strata-tmp}, forces it, renames it to
  * {@code <name>} and fsyncs the directory, as {@link CrashSafe} does for small files. Until
  * {@link #finish()} returns nothing under the final name exists; {@link #close()} without
- * finish removes the temp file.
+ * finish removes the temp file (and the renamed file, if only the directory fsync failed), so a
+ * write that fails — the disk is full, a force failed — leaves nothing behind and its space free.
+ * Forces go through the {@link Fsync} given; a failed one is an
+ * {@link dev.strata.pgcore.fs.FsyncFailedException} cause of the {@link UncheckedIOException}.
  */
 final class LayerFileWriter implements AutoCloseable {
 
@@ -30,6 +34,7 @@ final class LayerFileWriter implements AutoCloseable {
     private final LayerName name;
     private final TimelineId timelineId;
     private final Path temp;
+    private final Fsync fsync;
     private final FileChannel channel;
     private final ByteBuffer buf = ByteBuffer.allocate(BUFFER);
     private final CRC32C crc = new CRC32C();
@@ -39,8 +44,10 @@ final class LayerFileWriter implements AutoCloseable {
     private Key lastKey;
     private long lastLsn;
     private boolean finished;
+    private Path renamed;
 
-    LayerFileWriter(Path dir, LayerName name, TimelineId timelineId) {
+    LayerFileWriter(Path dir, LayerName name, TimelineId timelineId, Fsync fsync) {
+        this.fsync = fsync;
         this.dir = dir;
         this.name = name;
         this.timelineId = timelineId;
@@ -157,7 +164,7 @@ final class LayerFileWriter implements AutoCloseable {
                 at += channel.write(s, at);
             }
             // The one force of a layer file: data, index and summary reach the disk before the rename.
-            channel.force(true);
+            fsync.force(channel, temp, true);
             channel.close();
             Path target = dir.resolve(name.toString());
             try {
@@ -165,7 +172,8 @@ final class LayerFileWriter implements AutoCloseable {
             } catch (AtomicMoveNotSupportedException e) {
                 throw new IOException("the file system of " + dir + " cannot rename atomically", e);
             }
-            CrashSafe.fsyncDirectory(dir);
+            renamed = target;
+            CrashSafe.fsyncDirectory(fsync, dir);
             finished = true;
             return target;
         } catch (IOException e) {
@@ -181,6 +189,9 @@ final class LayerFileWriter implements AutoCloseable {
         try {
             channel.close();
             Files.deleteIfExists(temp);
+            if (renamed != null) {
+                Files.deleteIfExists(renamed); // its rename may not be durable: never list it
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot remove unfinished layer file " + temp, e);
         }

@@ -5,6 +5,7 @@ import dev.strata.pageserver.key.KeyRange;
 import dev.strata.pageserver.layer.DeltaLayer;
 import dev.strata.pageserver.layer.ImageLayer;
 import dev.strata.pageserver.layer.ImageLayerWriter;
+import dev.strata.pgcore.fs.Fsync;
 import dev.strata.pageserver.layer.LayerMap;
 import dev.strata.pageserver.layer.ReconstructState;
 import dev.strata.pageserver.layer.Redo;
@@ -29,8 +30,10 @@ final class ImageCompactor {
     private final LayerMap map;
     private final Lsn at;
     private final Redo redo;
+    private final Fsync fsync;
 
-    ImageCompactor(Path dir, TimelineId timelineId, StorageConfig config, LayerMap map, Lsn at, Redo redo) {
+    ImageCompactor(Path dir, TimelineId timelineId, StorageConfig config, LayerMap map, Lsn at, Redo redo, Fsync fsync) {
+        this.fsync = fsync;
         this.dir = dir;
         this.timelineId = timelineId;
         this.config = config;
@@ -55,7 +58,13 @@ final class ImageCompactor {
             Key end = to == sorted.size() ? Key.MAX : sorted.get(to);
             KeyRange range = new KeyRange(start, end);
             if (deltasAboveNewestImage(range) >= config.imageCreationThreshold()) {
-                created.add(writeImage(range, sorted.subList(from, to)));
+                try {
+                    created.add(writeImage(range, sorted.subList(from, to)));
+                } catch (RuntimeException e) {
+                    // None of this run's images is listed yet: remove them all, keep nothing half done.
+                    created.forEach(LayerStore::discard);
+                    throw e;
+                }
             }
         }
         return created;
@@ -86,7 +95,7 @@ final class ImageCompactor {
 
     private ImageLayer writeImage(KeyRange range, List<Key> keys) {
         ReconstructState state = new ReconstructState();
-        try (ImageLayerWriter w = new ImageLayerWriter(dir, timelineId, range, at)) {
+        try (ImageLayerWriter w = new ImageLayerWriter(dir, timelineId, range, at, fsync)) {
             for (Key key : keys) {
                 state.reset();
                 map.search(key, at.value(), state);

@@ -9,6 +9,9 @@ import dev.strata.pageserver.layer.LayerMap;
 import dev.strata.pageserver.layer.ReconstructState;
 import dev.strata.pageserver.layer.Redo;
 import dev.strata.pageserver.layer.Value;
+import dev.strata.pageserver.layer.Layer;
+import dev.strata.pgcore.fs.Fsync;
+import dev.strata.pgcore.fs.FsyncFailedException;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import java.io.IOException;
@@ -29,6 +32,15 @@ import org.slf4j.LoggerFactory;
  * frozen in-memory layers into delta files and then advances the durable disk-consistent LSN;
  * {@link #compact} adds image layers; {@link #open} rebuilds everything after a restart, and
  * ingest resumes after {@link #diskConsistentLsn()}.
+ *
+ * <p>Failures (decision 0010). A layer or metadata write that fails (the disk is full) lists
+ * nothing, removes what it wrote and keeps the frozen layer in memory: {@link #flush} throws a
+ * {@link StorageException.Category#WRITE_FAILED} and the next flush tries again, so ingest
+ * (held back by {@link #limitFrozenLayers}) resumes by itself once space is freed. A failed
+ * force is fatal: the store never writes or forces again ({@link
+ * StorageException.Category#FSYNC_FAILED} from every later flush and compaction), the
+ * disk-consistent LSN stays where the last good metadata write left it, and a restart reloads
+ * only the layers the metadata lists, checking each.
  */
 public final class LayerStore implements AutoCloseable {
 
@@ -38,6 +50,9 @@ public final class LayerStore implements AutoCloseable {
     private final Path dir;
     private final TimelineId timelineId;
     private final StorageConfig config;
+    private final Fsync fsync;
+    /** Set by the first failed force; from then on no file is written. */
+    private volatile FsyncFailedException fsyncFailure;
     /** Serialises flush and compaction, the two writers of files and metadata. */
     private final ReentrantLock fileLock = new ReentrantLock();
     /** Guards swaps of {@link #map} and the ingest position. */
@@ -64,7 +79,8 @@ public final class LayerStore implements AutoCloseable {
     private final RelSizeCache sizes = new RelSizeCache();
 
     LayerStore(Path dir, TimelineId timelineId, StorageConfig config, LayerMap map, Lsn diskConsistentLsn,
-               Lsn diskConsistentPrevLsn) {
+               Lsn diskConsistentPrevLsn, Fsync fsync) {
+        this.fsync = fsync;
         this.dir = dir;
         this.timelineId = timelineId;
         this.config = config;
@@ -77,6 +93,11 @@ public final class LayerStore implements AutoCloseable {
 
     /** Creates an empty timeline in {@code dir}; the first put must be above {@code startLsn}. */
     public static LayerStore create(Path dir, TimelineId timelineId, Lsn startLsn, StorageConfig config) {
+        return create(dir, timelineId, startLsn, config, Fsync.SYSTEM);
+    }
+
+    /** As {@link #create(Path, TimelineId, Lsn, StorageConfig)}, forcing every file through {@code fsync}. */
+    public static LayerStore create(Path dir, TimelineId timelineId, Lsn startLsn, StorageConfig config, Fsync fsync) {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -85,9 +106,9 @@ public final class LayerStore implements AutoCloseable {
         if (Files.exists(dir.resolve(TimelineMetadataFile.FILE_NAME))) {
             throw new StorageException(StorageException.Category.CONFLICT, "timeline directory " + dir + " already holds a timeline");
         }
-        TimelineMetadataFile.write(dir, new TimelineMetadata(timelineId, startLsn, List.of()));
+        TimelineMetadataFile.write(fsync, dir, new TimelineMetadata(timelineId, startLsn, List.of()));
         LOG.info("created timeline storage timeline={} dir={} start_lsn={}", timelineId, dir, startLsn);
-        return new LayerStore(dir, timelineId, config, LayerMap.empty(), startLsn, Lsn.INVALID);
+        return new LayerStore(dir, timelineId, config, LayerMap.empty(), startLsn, Lsn.INVALID, fsync);
     }
 
     /**
@@ -96,7 +117,17 @@ public final class LayerStore implements AutoCloseable {
      * LSN from which the caller re-ingests WAL.
      */
     public static LayerStore open(Path dir, StorageConfig config) {
-        return TimelineLoader.load(dir, config);
+        return open(dir, config, Fsync.SYSTEM);
+    }
+
+    /** As {@link #open(Path, StorageConfig)}, forcing every file through {@code fsync}. */
+    public static LayerStore open(Path dir, StorageConfig config, Fsync fsync) {
+        return TimelineLoader.load(dir, config, fsync);
+    }
+
+    /** Why the store stopped writing (a failed force), or null while it works. */
+    public FsyncFailedException fsyncFailure() {
+        return fsyncFailure;
     }
 
     public TimelineId timelineId() {
@@ -342,20 +373,36 @@ public final class LayerStore implements AutoCloseable {
     public Lsn flush() {
         fileLock.lock();
         try {
+            checkWritable();
             List<InMemoryLayer> frozen = map.frozen();
             for (InMemoryLayer layer : frozen) {
-                DeltaLayer written = layer.isEmpty() ? null : writeDelta(layer);
+                DeltaLayer written = layer.isEmpty() ? null : guarded(() -> writeDelta(layer), "write a delta layer");
                 TimelineMetadata meta;
                 synchronized (mapLock) {
-                    map = map.withFlushed(layer, written);
-                    Lsn prev = prevAtFreeze.remove(layer);
+                    Lsn prev = prevAtFreeze.get(layer);
                     Lsn last = layer.lsnRange().last();
                     if (prev == null || !prev.isBefore(last)) {
                         prev = Lsn.INVALID;
                     }
-                    meta = new TimelineMetadata(timelineId, last, prev, map.persistentNames());
+                    meta = new TimelineMetadata(timelineId, last, prev, map.withFlushed(layer, written).persistentNames());
                 }
-                TimelineMetadataFile.write(dir, meta);
+                // Listed (durably) before it is used: if the metadata write fails, the layer stays
+                // frozen in memory, its file is removed, and the next flush writes it again.
+                try {
+                    guarded(() -> {
+                        TimelineMetadataFile.write(fsync, dir, meta);
+                        return null;
+                    }, "write the timeline metadata");
+                } catch (RuntimeException e) {
+                    if (written != null) {
+                        discard(written);
+                    }
+                    throw e;
+                }
+                synchronized (mapLock) {
+                    map = map.withFlushed(layer, written);
+                    prevAtFreeze.remove(layer);
+                }
                 diskConsistentPrevLsn = meta.prevRecordLsn();
                 diskConsistentLsn = meta.diskConsistentLsn();
                 synchronized (flushed) {
@@ -378,17 +425,33 @@ public final class LayerStore implements AutoCloseable {
     public List<ImageLayer> compact(Redo redo) {
         fileLock.lock();
         try {
+            checkWritable();
             Lsn at = diskConsistentLsn;
-            List<ImageLayer> created = new ImageCompactor(dir, timelineId, config, map, at, redo).run();
+            List<ImageLayer> created = guarded(() -> new ImageCompactor(dir, timelineId, config, map, at, redo, fsync).run(),
+                    "write image layers");
             if (!created.isEmpty()) {
                 TimelineMetadata meta;
+                synchronized (mapLock) {
+                    LayerMap next = map;
+                    for (ImageLayer image : created) {
+                        next = next.withImage(image);
+                    }
+                    meta = new TimelineMetadata(timelineId, at, diskConsistentPrevLsn, next.persistentNames());
+                }
+                try {
+                    guarded(() -> {
+                        TimelineMetadataFile.write(fsync, dir, meta);
+                        return null;
+                    }, "write the timeline metadata");
+                } catch (RuntimeException e) {
+                    created.forEach(LayerStore::discard);
+                    throw e;
+                }
                 synchronized (mapLock) {
                     for (ImageLayer image : created) {
                         map = map.withImage(image);
                     }
-                    meta = new TimelineMetadata(timelineId, at, diskConsistentPrevLsn, map.persistentNames());
                 }
-                TimelineMetadataFile.write(dir, meta);
                 LOG.info("compacted timeline={} image_layers={} lsn={}", timelineId, created.size(), at);
             }
             return created;
@@ -431,8 +494,73 @@ public final class LayerStore implements AutoCloseable {
         map = map.withOpenFrozen(new InMemoryLayer(end));
     }
 
+    private void checkWritable() {
+        FsyncFailedException f = fsyncFailure;
+        if (f != null) {
+            throw new StorageException(StorageException.Category.FSYNC_FAILED, "timeline " + timelineId
+                    + ": storage stopped since a failed fsync (" + f.getMessage() + "); disk-consistent LSN stays "
+                    + diskConsistentLsn + "; restart the pageserver to recover from the layers on disk", f);
+        }
+    }
+
+    /**
+     * Runs a file write, turning its I/O failure into a categorised {@link StorageException}: a
+     * failed force stops the store for good (FSYNC_FAILED), any other I/O failure is WRITE_FAILED.
+     */
+    private <T> T guarded(Supplier<T> write, String what) {
+        try {
+            return write.get();
+        } catch (UncheckedIOException e) {
+            FsyncFailedException f = fsyncCause(e);
+            if (f != null) {
+                if (fsyncFailure == null) {
+                    fsyncFailure = f;
+                    LOG.error("timeline={} storage stopped: {}; disk_consistent_lsn stays {} until a restart", timelineId,
+                            f.getMessage(), diskConsistentLsn);
+                }
+                throw new StorageException(StorageException.Category.FSYNC_FAILED, "timeline " + timelineId + ": could not "
+                        + what + ": " + f.getMessage() + "; disk-consistent LSN stays " + diskConsistentLsn, f);
+            }
+            throw new StorageException(StorageException.Category.WRITE_FAILED, "timeline " + timelineId + ": could not "
+                    + what + " in " + dir + ": " + rootMessage(e) + "; disk-consistent LSN stays " + diskConsistentLsn
+                    + ", the data stays in memory and is written again", e);
+        }
+    }
+
+    private static FsyncFailedException fsyncCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof FsyncFailedException f) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage();
+    }
+
+    /** Closes and deletes a layer file that was written but will never be listed. */
+    static void discard(Layer layer) {
+        Path path = layer instanceof DeltaLayer d ? d.path() : ((ImageLayer) layer).path();
+        try {
+            if (layer instanceof DeltaLayer d) {
+                d.close();
+            } else {
+                ((ImageLayer) layer).close();
+            }
+            Files.deleteIfExists(path);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not remove unlisted layer file {}: {} (a restart removes it)", path, e.toString());
+        }
+    }
+
     private DeltaLayer writeDelta(InMemoryLayer layer) {
-        try (DeltaLayerWriter w = new DeltaLayerWriter(dir, timelineId, layer.keyRange(), layer.lsnRange())) {
+        try (DeltaLayerWriter w = new DeltaLayerWriter(dir, timelineId, layer.keyRange(), layer.lsnRange(), fsync)) {
             layer.forEachEntry(w::add);
             return w.finish();
         }

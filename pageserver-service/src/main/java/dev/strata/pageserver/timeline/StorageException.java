@@ -13,7 +13,17 @@ public final class StorageException extends RuntimeException {
         /** Something that must exist (a directory, the metadata, a listed layer) does not. */
         MISSING,
         /** The request conflicts with the state (timeline exists already, no base for a record). */
-        CONFLICT
+        CONFLICT,
+        /**
+         * A file could not be written (the disk is full, a write failed). Nothing was listed and
+         * the data is still in memory: the same write is tried again later and may succeed.
+         */
+        WRITE_FAILED,
+        /**
+         * Forcing a file failed (decision 0010). Fatal for the timeline's storage until a restart:
+         * the kernel may have dropped the pages, so nothing is forced again or reported durable.
+         */
+        FSYNC_FAILED
     }
 
     private final Category category;

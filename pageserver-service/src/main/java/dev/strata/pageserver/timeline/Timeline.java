@@ -76,6 +76,8 @@ public final class Timeline implements AutoCloseable {
     private volatile long openSinceNanos;
     private volatile Lsn lastSeenOpenLsn = Lsn.INVALID;
     private volatile boolean flushEnabled = true;
+    /** Why the last flush could not write (the disk is full), while it is retried; null when flushes succeed. */
+    private volatile String flushProblem;
 
     /** A timeline over an opened or created store; {@link #activate} starts ingest and flushing. */
     public Timeline(java.nio.file.Path dir, TimelineConfig config, LayerStore store, EventLoopGroup group,
@@ -125,11 +127,18 @@ public final class Timeline implements AutoCloseable {
         return s;
     }
 
-    /** Why the timeline is broken or stopped ("" when active). */
+    /**
+     * Why the timeline is broken or stopped; when active, why its flushes are failing and being
+     * retried (ingest then waits, see {@link Options#maxFrozenLayers()}); "" when all is well.
+     */
     public String reason() {
         WalReceiver r = receiver;
         if (state == TimelineState.ACTIVE && r != null && r.failure() != null) {
             return "ingest stopped: " + r.failure().getMessage();
+        }
+        String problem = flushProblem;
+        if (state == TimelineState.ACTIVE && problem != null) {
+            return "flush failing, retried; ingest waits: " + problem;
         }
         return reason;
     }
@@ -340,9 +349,22 @@ public final class Timeline implements AutoCloseable {
             }
             try {
                 flushOnce();
+                if (flushProblem != null) {
+                    log.info("timeline={} flushes succeed again; disk_consistent_lsn={}", id(), store.diskConsistentLsn());
+                    flushProblem = null;
+                }
             } catch (RuntimeException e) {
                 if (!flushEnabled) {
                     return;
+                }
+                if (e instanceof StorageException s && s.category() == StorageException.Category.WRITE_FAILED) {
+                    // The disk is full (or a write failed): nothing was listed, the frozen layers stay
+                    // in memory and ingest waits behind them; try again until space is freed.
+                    if (!s.getMessage().equals(flushProblem)) {
+                        log.warn("timeline={} flush failed, retrying: {}", id(), s.getMessage());
+                    }
+                    flushProblem = s.getMessage();
+                    continue;
                 }
                 log.error("timeline={} flush failed", id(), e);
                 synchronized (lifecycle) {

@@ -5,6 +5,7 @@ import dev.strata.pageserver.layer.ImageLayer;
 import dev.strata.pageserver.layer.LayerMap;
 import dev.strata.pageserver.layer.LayerName;
 import dev.strata.pgcore.fs.CrashSafe;
+import dev.strata.pgcore.fs.Fsync;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
@@ -31,7 +32,7 @@ final class TimelineLoader {
     private TimelineLoader() {
     }
 
-    static LayerStore load(Path dir, StorageConfig config) {
+    static LayerStore load(Path dir, StorageConfig config, Fsync fsync) {
         if (!Files.isDirectory(dir)) {
             throw new StorageException(StorageException.Category.MISSING, "timeline directory " + dir + " does not exist");
         }
@@ -59,7 +60,7 @@ final class TimelineLoader {
                 }
             }
             if (removed) {
-                CrashSafe.fsyncDirectory(dir);
+                CrashSafe.fsyncDirectory(fsync, dir);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list timeline directory " + dir, e);
@@ -93,6 +94,6 @@ final class TimelineLoader {
         LOG.info("opened timeline storage timeline={} dir={} delta_layers={} image_layers={} disk_consistent_lsn={}",
                 meta.timelineId(), dir, deltas.size(), images.size(), meta.diskConsistentLsn());
         return new LayerStore(dir, meta.timelineId(), config, new LayerMap(null, List.of(), deltas, images),
-                meta.diskConsistentLsn(), meta.prevRecordLsn());
+                meta.diskConsistentLsn(), meta.prevRecordLsn(), fsync);
     }
 }

@@ -2,6 +2,7 @@ package dev.strata.pageserver.timeline;
 
 import dev.strata.pageserver.layer.LayerName;
 import dev.strata.pgcore.fs.CrashSafe;
+import dev.strata.pgcore.fs.Fsync;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import java.io.IOException;
@@ -42,8 +43,13 @@ public final class TimelineMetadataFile {
     }
 
     public static void write(Path dir, TimelineMetadata m) {
+        write(Fsync.SYSTEM, dir, m);
+    }
+
+    /** As {@link #write(Path, TimelineMetadata)}, forcing through {@code fsync}. */
+    public static void write(Fsync fsync, Path dir, TimelineMetadata m) {
         try {
-            CrashSafe.writeAtomically(dir.resolve(FILE_NAME), encode(m));
+            CrashSafe.writeAtomically(fsync, dir.resolve(FILE_NAME), encode(m));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + dir.resolve(FILE_NAME), e);
         }
