@@ -38,6 +38,20 @@ public final class SmallFilesystem implements AutoCloseable {
         }
     }
 
+    /**
+     * Mounts a tmpfs of {@code megabytes} MiB on {@code dir} itself (created if missing, must be
+     * empty), e.g. the data directory a child process is about to be given.
+     */
+    public static SmallFilesystem mountAt(Path dir, int megabytes) {
+        try {
+            Files.createDirectories(dir);
+            run("mount", "-t", "tmpfs", "-o", "size=" + megabytes + "m,mode=0755", "tmpfs", dir.toString());
+            return new SmallFilesystem(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot mount a " + megabytes + " MiB tmpfs on " + dir, e);
+        }
+    }
+
     /** The mounted directory: everything below it shares the size limit. */
     public Path root() {
         return mountPoint;

@@ -179,7 +179,7 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
         } catch (FsyncFailedException e) {
             throw fail(e);
         } catch (IOException e) {
-            throw new UncheckedIOException("could not write WAL at " + writeLsn + " in " + dir, e);
+            throw new UncheckedIOException("could not write WAL at " + writeLsn + " in " + dir + ": " + e.getMessage(), e);
         }
     }
 
