@@ -55,7 +55,7 @@ public final class ControlFileStore implements Acceptor.StateStore {
         try {
             CrashSafe.writeAtomically(fsync, file, ControlFileCodec.encode(state));
         } catch (IOException e) {
-            throw new UncheckedIOException("could not persist " + file, e);
+            throw new UncheckedIOException("could not persist " + file + ": " + e.getMessage(), e);
         }
     }
 

@@ -1,11 +1,12 @@
 package dev.strata.safekeeper.http;
 
-import io.micronaut.context.annotation.Requires;
 import dev.strata.safekeeper.client.SafekeeperApiException;
 import dev.strata.safekeeper.control.ControlFileException;
 import dev.strata.safekeeper.election.TermRefusedException;
 import dev.strata.safekeeper.node.TimelineExistsException;
 import dev.strata.safekeeper.node.TimelineNotFoundException;
+import dev.strata.safekeeper.wal.WalStoreFailedException;
+import java.io.UncheckedIOException;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -17,9 +18,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Maps the safekeeper's errors to HTTP statuses with a JSON body naming the problem:
- * bad input 400, unknown timeline 404, a refused term or an existing timeline 409, a damaged
- * control file 500, anything unexpected 500 (logged here, where it is handled).
+ * Maps the safekeeper's errors to an {@link ErrorKind} (the {@code error} field and the HTTP
+ * status) with a JSON body naming the problem: bad input 400, unknown timeline 404, a refused
+ * term or an existing timeline 409, an unreachable peer 502, a full disk 507, a failed fsync or
+ * a damaged control file 500, anything unexpected 500 (logged here, where it is handled).
  */
 @Requires(property = "strata.service", value = "safekeeper")
 @Produces
@@ -31,20 +33,37 @@ public final class ErrorMapping implements ExceptionHandler<RuntimeException, Ht
 
     @Override
     public HttpResponse<Dto.Error> handle(HttpRequest request, RuntimeException e) {
-        HttpStatus status = switch (e) {
-            case IllegalArgumentException x -> HttpStatus.BAD_REQUEST;
-            case TimelineNotFoundException x -> HttpStatus.NOT_FOUND;
-            case TermRefusedException x -> HttpStatus.CONFLICT;
-            case TimelineExistsException x -> HttpStatus.CONFLICT;
-            case SafekeeperApiException x -> HttpStatus.BAD_GATEWAY;
-            case ControlFileException x -> HttpStatus.INTERNAL_SERVER_ERROR;
-            default -> HttpStatus.INTERNAL_SERVER_ERROR;
-        };
-        if (status == HttpStatus.INTERNAL_SERVER_ERROR) {
-            log.error("{} {} failed", request.getMethod(), request.getPath(), e);
+        ErrorKind kind = kindOf(e);
+        switch (kind) {
+            case INTERNAL, STORAGE_FAILED, CORRUPT -> log.error("{} {} failed", request.getMethod(), request.getPath(), e);
+            case DISK_FULL -> log.warn("{} {} failed: {}", request.getMethod(), request.getPath(), e.getMessage());
+            case BAD_REQUEST, NOT_FOUND, TERM_REFUSED, CONFLICT, PEER_UNAVAILABLE -> {
+                // the caller's problem, answered in the body
+            }
         }
-        String kind = status == HttpStatus.INTERNAL_SERVER_ERROR && !(e instanceof ControlFileException)
-                ? "internal" : e.getClass().getSimpleName();
-        return HttpResponse.<Dto.Error>status(status).body(new Dto.Error(kind, e.getMessage()));
+        return HttpResponse.<Dto.Error>status(HttpStatus.valueOf(kind.httpStatus())).body(new Dto.Error(kind.code(), e.getMessage()));
+    }
+
+    static ErrorKind kindOf(RuntimeException e) {
+        return switch (e) {
+            case IllegalArgumentException x -> ErrorKind.BAD_REQUEST;
+            case TimelineNotFoundException x -> ErrorKind.NOT_FOUND;
+            case TermRefusedException x -> ErrorKind.TERM_REFUSED;
+            case TimelineExistsException x -> ErrorKind.CONFLICT;
+            case SafekeeperApiException x -> ErrorKind.PEER_UNAVAILABLE;
+            case ControlFileException x -> ErrorKind.CORRUPT;
+            case WalStoreFailedException x -> ErrorKind.STORAGE_FAILED;
+            case UncheckedIOException x when isDiskFull(x) -> ErrorKind.DISK_FULL;
+            default -> ErrorKind.INTERNAL;
+        };
+    }
+
+    private static boolean isDiskFull(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && t.getMessage().contains("No space left on device")) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -13,8 +13,8 @@ import java.util.stream.Collectors;
 /**
  * Gives the errors Micronaut produces itself (malformed JSON, a value of the wrong type, a
  * missing query parameter, a body over the size limit, an unknown path) the same JSON shape as
- * {@link ErrorMapping}'s: {@code {"error": kind, "message": text}} (docs/safekeeper.md), so a
- * client parses every error one way.
+ * {@link ErrorMapping}'s: {@code {"error": kind, "message": text}} with an {@link ErrorKind}
+ * from the status (docs/safekeeper.md), so a client parses every error one way.
  */
 @Requires(property = "strata.service", value = "safekeeper")
 @Primary
@@ -23,8 +23,7 @@ final class JsonErrors implements ErrorResponseProcessor<Dto.Error> {
 
     @Override
     public MutableHttpResponse<Dto.Error> processResponse(ErrorContext context, MutableHttpResponse<?> base) {
-        String kind = context.getRootCause().map(t -> t.getClass().getSimpleName())
-                .orElseGet(() -> base.getStatus().getReason());
+        String kind = ErrorKind.ofStatus(base.getStatus().getCode()).code();
         String message = context.getErrors().stream().map(Error::getMessage).collect(Collectors.joining("; "));
         if (message.isEmpty()) {
             message = base.getStatus().getReason();

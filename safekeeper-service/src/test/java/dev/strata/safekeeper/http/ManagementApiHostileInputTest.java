@@ -159,6 +159,20 @@ class ManagementApiHostileInputTest {
     }
 
 
+    @Test
+    void errorsNameAStableKindNotAJavaClass() throws Exception {
+        TimelineId t = fresh();
+        assertError(post("/v1/timelines/" + t + "/vote", "{\"term\": " + Long.MAX_VALUE + "}"), 400, "\"error\":\"bad_request\"");
+        assertError(get("/v1/timelines/" + TimelineId.random()), 404, "\"error\":\"not_found\"");
+        assertError(post("/v1/timelines/" + t + "/vote", "not json"), 400, "\"error\":\"bad_request\"");
+        post("/v1/timelines/" + t + "/vote", "{\"term\": 2}");
+        assertError(post("/v1/timelines/" + t + "/elected", "{\"term\": 1, \"termHistory\": [{\"term\": 1, \"lsn\": \""
+                + START + "\"}], \"epochStartLsn\": \"" + START + "\", \"donor\": \"sk-1\", \"donorUrl\": \"http://127.0.0.1:9\"}"),
+                409, "\"error\":\"term_refused\"");
+        assertError(post("/v1/timelines", "{\"timelineId\": \"" + t + "\", \"walSegmentSize\": 16777216, \"startLsn\": \""
+                + START + "\"}"), 409, "\"error\":\"conflict\"");
+    }
+
     static TimelineId fresh() {
         TimelineId t = TimelineId.random();
         sk.node().createTimeline(t, 42, 16 << 20, START);
