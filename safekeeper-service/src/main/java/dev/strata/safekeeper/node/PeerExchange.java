@@ -98,8 +98,15 @@ final class PeerExchange implements AutoCloseable {
                         lastSent.put(t.id(), own);
                     }
                     if (persist) {
-                        t.persistIfChanged();
-                        node.removeUnneededWal(t);
+                        // One timeline's disk trouble (a full disk, a stopped WAL store) must not stop
+                        // the round: the others still persist, and every position is still sent.
+                        try {
+                            t.persistIfChanged();
+                            node.removeUnneededWal(t);
+                        } catch (RuntimeException e) {
+                            log.warn("node={} timeline={} lazy persist or WAL removal failed: {}", node.nodeId(), t.id(),
+                                    e.getMessage());
+                        }
                     }
                 }
                 lastSent.keySet().retainAll(node.timelines().keySet());
@@ -115,6 +122,11 @@ final class PeerExchange implements AutoCloseable {
                 return;
             } catch (RuntimeException e) {
                 log.warn("node={} peer exchange round failed: {}", node.nodeId(), e.toString());
+                try {
+                    Thread.sleep(interval.toMillis()); // a failing round must not spin
+                } catch (InterruptedException ie) {
+                    return;
+                }
             }
         }
     }

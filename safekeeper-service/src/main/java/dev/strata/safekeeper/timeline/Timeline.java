@@ -223,7 +223,10 @@ public final class Timeline implements AutoCloseable {
     @Override
     public synchronized void close() {
         stopStreaming();
-        persistIfChanged();
-        wal.close();
+        try {
+            persistIfChanged(); // lazy state only: a restart recomputes it from the WAL it reads back
+        } finally {
+            wal.close();
+        }
     }
 }
