@@ -174,6 +174,33 @@ class LayerStoreFaultTest {
         }
     }
 
+    @Test
+    void aTimelineWhoseLayerFsyncFailsBecomesBrokenAndSaysWhy(@TempDir Path dir) throws Exception {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        FailingFsync fsync = new FailingFsync();
+        try {
+            LayerStore store = LayerStore.create(dir.resolve("layers"), TL, Lsn.of(0x100), StorageConfig.DEFAULTS, fsync);
+            TimelineConfig config = new TimelineConfig(TL, Lsn.of(0x100), TimelineBase.WAL_ONLY, false, List.of());
+            Timeline t = new Timeline(dir, config, store, group,
+                    new Timeline.Options(Duration.ofSeconds(1), 4, Duration.ofSeconds(5), "ps-test"));
+            try {
+                t.activate();
+                Lsn last = putAll(store, 0x100, 1);
+                fsync.failFiles(p -> p.getFileName().toString().endsWith(".strata-tmp"));
+                store.requestFreeze();
+                store.put(page(0), last.plus(0x10), new Value.Image(image(0, 2)));
+                awaitTrue(() -> t.state() == TimelineState.BROKEN, "the timeline is broken");
+                assertThat(t.reason()).contains("flush failed").contains("fsync of");
+                assertThat(store.diskConsistentLsn()).isEqualTo(Lsn.of(0x100));
+                assertThat(store.fsyncFailure()).isNotNull();
+            } finally {
+                t.shutdown(false);
+            }
+        } finally {
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).await(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
     private static void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (!condition.getAsBoolean()) {
