@@ -276,7 +276,11 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
         } catch (FsyncFailedException e) {
             throw fail(e);
         } catch (IOException e) {
-            throw new UncheckedIOException("could not truncate WAL in " + dir + " to " + end, e);
+            // Segments beyond `end` may already be gone; nothing below `end` was touched. Claim no
+            // more than `end`, so no read or acknowledgement relies on a deleted segment.
+            writeLsn = Lsn.min(writeLsn, end);
+            flushLsn = Lsn.min(flushLsn, end);
+            throw new UncheckedIOException("could not truncate WAL in " + dir + " to " + end + ": " + e.getMessage(), e);
         }
         writeLsn = end;
         flushLsn = end;
