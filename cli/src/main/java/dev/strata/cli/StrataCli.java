@@ -3,6 +3,7 @@ package dev.strata.cli;
 import dev.strata.cli.local.AdminServer;
 import dev.strata.cli.local.ClusterLayout;
 import dev.strata.cli.local.LocalCluster;
+import dev.strata.cli.local.PrivateFiles;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
@@ -108,7 +109,11 @@ public final class StrataCli {
         if (args.command().equals("up") && System.getProperty(LOG_FILE_PROPERTY) == null) {
             // Components log to a file; the terminal shows progress and the connection string.
             try {
-                Files.createDirectories(layout.root());
+                PrivateFiles.createRoot(layout.root());
+                // The log may show connection details: created for the owner only.
+                if (!Files.exists(layout.logFile())) {
+                    PrivateFiles.createEmptyPrivateFile(layout.logFile());
+                }
             } catch (IOException e) {
                 err.println("strata up: cannot create the data directory " + layout.root() + ": " + e.getMessage());
                 return 1;
@@ -139,7 +144,8 @@ public final class StrataCli {
 
     /** Runs the cluster in this process until Ctrl-C or `strata down`. */
     private int up(ClusterLayout layout, Args args) throws IOException, InterruptedException {
-        Files.createDirectories(layout.runDir());
+        PrivateFiles.createRoot(layout.root());
+        PrivateFiles.createPrivateDirectory(layout.runDir());
         try (FileChannel lockChannel = FileChannel.open(layout.lockFile(), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE);
              FileLock lock = lockChannel.tryLock()) {
@@ -150,7 +156,7 @@ public final class StrataCli {
                 return 1;
             }
             Files.deleteIfExists(layout.readyFile());
-            Files.writeString(layout.pidFile(), Long.toString(ProcessHandle.current().pid()));
+            PrivateFiles.writeSecret(layout.pidFile(), Long.toString(ProcessHandle.current().pid()));
             step("starting the local cluster in " + layout.root() + " (logs: " + layout.logFile() + ")");
             CountDownLatch stopped = new CountDownLatch(1);
             LocalCluster cluster = LocalCluster.start(layout, new LocalCluster.Options(args.proxyPort(), false,
@@ -165,10 +171,11 @@ public final class StrataCli {
                 cluster.close();
                 stopped.countDown();
             })) {
-                Files.writeString(layout.adminPortFile(), Integer.toString(admin.port()));
+                PrivateFiles.writeSecret(layout.adminPortFile(), Integer.toString(admin.port()));
                 Runtime.getRuntime().addShutdownHook(hook);
                 String uri = cluster.connectionString();
-                Files.writeString(layout.readyFile(), uri + "\n");
+                // holds the password: mode 600 from its first byte, and whole or absent
+                PrivateFiles.writeSecret(layout.readyFile(), uri + "\n");
                 step("ready. Stop with Ctrl-C or `./strata down`; `./strata status` shows each component. Connect with:");
                 out.println(uri);
                 out.flush();
@@ -190,7 +197,8 @@ public final class StrataCli {
 
     /** Starts the cluster as a background process and returns once it answers queries. */
     private int upDetached(ClusterLayout layout, String[] argv) throws IOException, InterruptedException {
-        Files.createDirectories(layout.runDir());
+        PrivateFiles.createRoot(layout.root());
+        PrivateFiles.createPrivateDirectory(layout.runDir());
         if (Files.exists(layout.readyFile()) && adminPort(layout) != null && get(layout, "/status") != null) {
             step("already running");
             out.println(Files.readString(layout.readyFile()).trim());
@@ -210,7 +218,9 @@ public final class StrataCli {
             }
         }
         cmd.add("--daemon");
-        Path daemonOut = layout.runDir().resolve("daemon.out");
+        // The daemon prints the connection string (with its password) here: owner only, made
+        // before the process opens it (a redirect to an existing file keeps its mode).
+        Path daemonOut = PrivateFiles.createEmptyPrivateFile(layout.runDir().resolve("daemon.out"));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(daemonOut.toFile()).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
                 .start();

@@ -21,10 +21,15 @@ import java.util.Objects;
  * @param defaultIdleTimeout idle time before suspend, for endpoints whose spec sets none
  * @param idleSweepInterval  how often idle endpoints are looked for
  * @param ioThreads          Netty event loop threads
+ * @param requireTls         refuse a client that does not start with SSLRequest ({@code 28000}, the
+ *                           way PostgreSQL refuses a {@code hostssl}-only connection); needs
+ *                           {@code tlsDirectory}. CancelRequests stay allowed in plain text, as in
+ *                           PostgreSQL: they carry no data and libpq sends them unencrypted.
  */
 public record ProxyConfig(String host, int port, Path tlsDirectory, int maxConnections, Duration startupTimeout,
                           Duration connectTimeout, int connectAttempts, WakePolicy wake,
-                          Duration defaultIdleTimeout, Duration idleSweepInterval, int ioThreads) {
+                          Duration defaultIdleTimeout, Duration idleSweepInterval, int ioThreads,
+                          boolean requireTls) {
 
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 55432;
@@ -43,6 +48,9 @@ public record ProxyConfig(String host, int port, Path tlsDirectory, int maxConne
             throw new IllegalArgumentException("maxConnections, connectAttempts and ioThreads must be >= 1: "
                     + maxConnections + ", " + connectAttempts + ", " + ioThreads);
         }
+        if (requireTls && tlsDirectory == null) {
+            throw new IllegalArgumentException("requireTls needs a tlsDirectory (the proxy has no certificate to offer)");
+        }
         for (Duration d : new Duration[]{startupTimeout, connectTimeout, defaultIdleTimeout, idleSweepInterval}) {
             if (!d.isPositive()) {
                 throw new IllegalArgumentException("durations must be positive: " + d);
@@ -52,46 +60,51 @@ public record ProxyConfig(String host, int port, Path tlsDirectory, int maxConne
 
     public static ProxyConfig defaults() {
         return new ProxyConfig(DEFAULT_HOST, DEFAULT_PORT, null, 1000, Duration.ofSeconds(10), Duration.ofSeconds(5), 3,
-                WakePolicy.DEFAULT, Duration.ofSeconds(300), Duration.ofSeconds(1), 2);
+                WakePolicy.DEFAULT, Duration.ofSeconds(300), Duration.ofSeconds(1), 2, false);
     }
 
     public ProxyConfig withPort(int p) {
         return new ProxyConfig(host, p, tlsDirectory, maxConnections, startupTimeout, connectTimeout, connectAttempts,
-                wake, defaultIdleTimeout, idleSweepInterval, ioThreads);
+                wake, defaultIdleTimeout, idleSweepInterval, ioThreads, requireTls);
     }
 
     public ProxyConfig withTlsDirectory(Path dir) {
         return new ProxyConfig(host, port, dir, maxConnections, startupTimeout, connectTimeout, connectAttempts,
-                wake, defaultIdleTimeout, idleSweepInterval, ioThreads);
+                wake, defaultIdleTimeout, idleSweepInterval, ioThreads, requireTls);
     }
 
     public ProxyConfig withMaxConnections(int n) {
         return new ProxyConfig(host, port, tlsDirectory, n, startupTimeout, connectTimeout, connectAttempts,
-                wake, defaultIdleTimeout, idleSweepInterval, ioThreads);
+                wake, defaultIdleTimeout, idleSweepInterval, ioThreads, requireTls);
     }
 
     public ProxyConfig withStartupTimeout(Duration d) {
         return new ProxyConfig(host, port, tlsDirectory, maxConnections, d, connectTimeout, connectAttempts,
-                wake, defaultIdleTimeout, idleSweepInterval, ioThreads);
+                wake, defaultIdleTimeout, idleSweepInterval, ioThreads, requireTls);
     }
 
     public ProxyConfig withWake(WakePolicy w) {
         return new ProxyConfig(host, port, tlsDirectory, maxConnections, startupTimeout, connectTimeout,
-                connectAttempts, w, defaultIdleTimeout, idleSweepInterval, ioThreads);
+                connectAttempts, w, defaultIdleTimeout, idleSweepInterval, ioThreads, requireTls);
     }
 
     public ProxyConfig withDefaultIdleTimeout(Duration d) {
         return new ProxyConfig(host, port, tlsDirectory, maxConnections, startupTimeout, connectTimeout,
-                connectAttempts, wake, d, idleSweepInterval, ioThreads);
+                connectAttempts, wake, d, idleSweepInterval, ioThreads, requireTls);
     }
 
     public ProxyConfig withIoThreads(int n) {
         return new ProxyConfig(host, port, tlsDirectory, maxConnections, startupTimeout, connectTimeout,
-                connectAttempts, wake, defaultIdleTimeout, idleSweepInterval, n);
+                connectAttempts, wake, defaultIdleTimeout, idleSweepInterval, n, requireTls);
     }
 
     public ProxyConfig withIdleSweepInterval(Duration d) {
         return new ProxyConfig(host, port, tlsDirectory, maxConnections, startupTimeout, connectTimeout,
-                connectAttempts, wake, defaultIdleTimeout, d, ioThreads);
+                connectAttempts, wake, defaultIdleTimeout, d, ioThreads, requireTls);
+    }
+
+    public ProxyConfig withRequireTls(boolean require) {
+        return new ProxyConfig(host, port, tlsDirectory, maxConnections, startupTimeout, connectTimeout,
+                connectAttempts, wake, defaultIdleTimeout, idleSweepInterval, ioThreads, require);
     }
 }

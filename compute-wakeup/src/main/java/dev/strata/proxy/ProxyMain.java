@@ -15,7 +15,7 @@ import java.util.concurrent.CountDownLatch;
  * {@link StaticComputeControl}); the local cluster will start the proxy in-process with its
  * own control instead.
  *
- * <pre>ProxyMain [--port 55432] [--tls-dir DIR] [--status-port PORT] --endpoint ID=HOST:PORT ...</pre>
+ * <pre>ProxyMain [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT] --endpoint ID=HOST:PORT ...</pre>
  */
 public final class ProxyMain {
 
@@ -26,11 +26,16 @@ public final class ProxyMain {
         ProxyConfig config = ProxyConfig.defaults();
         Map<EndpointId, ComputeAddress> endpoints = new LinkedHashMap<>();
         int statusPort = -1;
+        boolean requireTls = false;
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
                 case "--port" -> config = config.withPort(Integer.parseInt(require(value, args[i])));
                 case "--tls-dir" -> config = config.withTlsDirectory(Path.of(require(value, args[i])));
+                case "--require-tls" -> {
+                    requireTls = true;
+                    i--; // a flag without a value
+                }
                 case "--status-port" -> statusPort = Integer.parseInt(require(value, args[i]));
                 case "--endpoint" -> {
                     String v = require(value, args[i]);
@@ -48,6 +53,12 @@ public final class ProxyMain {
         }
         if (endpoints.isEmpty()) {
             usage("at least one --endpoint ID=HOST:PORT");
+        }
+        if (requireTls) {
+            if (config.tlsDirectory() == null) {
+                usage("--require-tls needs --tls-dir");
+            }
+            config = config.withRequireTls(true);
         }
         ProxyServer proxy = ProxyServer.start(config, new StaticComputeControl(endpoints));
         StatusHttpServer status = statusPort >= 0 ? StatusHttpServer.start(proxy, config.host(), statusPort) : null;
@@ -81,7 +92,7 @@ public final class ProxyMain {
 
     private static void usage(String problem) {
         System.err.println("strata proxy: " + problem);
-        System.err.println("usage: ProxyMain [--port 55432] [--tls-dir DIR] [--status-port PORT] --endpoint ID=HOST:PORT ...");
+        System.err.println("usage: ProxyMain [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT] --endpoint ID=HOST:PORT ...");
         System.exit(2);
     }
 }

@@ -25,6 +25,7 @@ class ProxyConfigTest {
         assertThat(c.defaultIdleTimeout()).isEqualTo(Duration.ofSeconds(300));
         assertThat(c.idleSweepInterval()).isEqualTo(Duration.ofSeconds(1));
         assertThat(c.ioThreads()).isEqualTo(2);
+        assertThat(c.requireTls()).isFalse();
     }
 
     @Test
@@ -32,9 +33,9 @@ class ProxyConfigTest {
         ProxyConfig d = ProxyConfig.defaults();
         ProxyConfig c = d.withPort(0).withTlsDirectory(Path.of("/tmp/x")).withMaxConnections(5)
                 .withStartupTimeout(Duration.ofSeconds(2)).withDefaultIdleTimeout(Duration.ofSeconds(9))
-                .withIdleSweepInterval(Duration.ofMillis(10)).withIoThreads(1);
+                .withIdleSweepInterval(Duration.ofMillis(10)).withIoThreads(1).withRequireTls(true);
         assertThat(c).isEqualTo(new ProxyConfig(d.host(), 0, Path.of("/tmp/x"), 5, Duration.ofSeconds(2),
-                d.connectTimeout(), d.connectAttempts(), d.wake(), Duration.ofSeconds(9), Duration.ofMillis(10), 1));
+                d.connectTimeout(), d.connectAttempts(), d.wake(), Duration.ofSeconds(9), Duration.ofMillis(10), 1, true));
     }
 
     @Test
@@ -42,5 +43,7 @@ class ProxyConfigTest {
         assertThatThrownBy(() -> ProxyConfig.defaults().withPort(70000)).hasMessageContaining("70000");
         assertThatThrownBy(() -> ProxyConfig.defaults().withMaxConnections(0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> ProxyConfig.defaults().withStartupTimeout(Duration.ZERO)).hasMessageContaining("PT0S");
+        assertThatThrownBy(() -> ProxyConfig.defaults().withRequireTls(true))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tlsDirectory");
     }
 }

@@ -16,8 +16,8 @@ import java.util.concurrent.CountDownLatch;
  *   [--pageservice-threads N] [--replication-user strata_replicator]
  * </pre>
  *
- * The default replication password for WAL sources comes from {@code STRATA_REPLICATION_PASSWORD}
- * (never the command line). Once both ports are bound it prints one line,
+ * Every WAL source is created with its own password through the management API; there is no
+ * default password (it would go to any host a caller names). Once both ports are bound it prints one line,
  * {@code READY http=<port> pageservice=<port>}. SIGTERM stops it gracefully: ingest stops and
  * every timeline flushes what it holds in memory.
  */
@@ -47,15 +47,14 @@ public final class PageserverMain {
         if (!opts.containsKey("data-dir")) {
             usage("--data-dir is required");
         }
-        PageserverConfig config = PageserverConfig.local(Path.of(opts.get("data-dir")),
-                System.getenv("STRATA_REPLICATION_PASSWORD"));
+        PageserverConfig config = PageserverConfig.local(Path.of(opts.get("data-dir")));
         try {
             config = new PageserverConfig(config.dataDir(), opts.getOrDefault("listen", PageserverConfig.DEFAULT_HOST),
                     port(opts, "http-port"), port(opts, "pageservice-port"),
                     opts.containsKey("pageservice-threads") ? Integer.parseInt(opts.get("pageservice-threads"))
                             : config.pageServiceThreads(),
                     opts.getOrDefault("replication-user", PageserverConfig.DEFAULT_REPLICATION_USER),
-                    config.replicationPassword(), config.storage(), config.timelineOptions());
+                    config.storage(), config.timelineOptions());
         } catch (IllegalArgumentException e) {
             usage(e.getMessage());
         }

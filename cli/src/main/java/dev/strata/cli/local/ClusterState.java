@@ -3,11 +3,10 @@ package dev.strata.cli.local;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
-import java.io.Writer;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.Optional;
@@ -16,7 +15,7 @@ import java.util.Properties;
 /**
  * The local cluster's durable settings: chosen once at the first {@code up} (ids, passwords,
  * ports) so that every later {@code up} finds the same project, timeline and addresses.
- * Stored as a properties file readable only by its owner, replaced atomically.
+ * Stored as a properties file readable only by its owner, replaced atomically and durably.
  */
 public final class ClusterState {
 
@@ -63,17 +62,18 @@ public final class ClusterState {
         props.setProperty(key, value);
     }
 
+    /**
+     * Writes the state durably: a temporary file created mode 600, fsynced, renamed over the
+     * old one, the directory fsynced ({@link PrivateFiles#writeSecret}). After a power cut the
+     * file holds the old or the new state, never nothing; so a later {@code up} never chooses
+     * new passwords for data made with the old ones.
+     */
     public void save() {
         try {
             Files.createDirectories(file.getParent());
-            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            Files.deleteIfExists(tmp);
-            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-                props.store(w, "Strata local cluster: written by `strata up`; holds passwords");
-            }
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            StringWriter w = new StringWriter();
+            props.store(w, "Strata local cluster: written by `strata up`; holds passwords");
+            PrivateFiles.writeSecret(file, w.toString());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the cluster state " + file, e);
         }

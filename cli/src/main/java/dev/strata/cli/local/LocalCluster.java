@@ -20,6 +20,9 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -89,8 +92,33 @@ public final class LocalCluster implements AutoCloseable {
     private LocalCluster(ClusterLayout layout, Options options, Consumer<String> progress) {
         this.layout = layout;
         this.options = options;
+        try {
+            PrivateFiles.createRoot(layout.root());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the data directory " + layout.root() + ": " + e.getMessage(), e);
+        }
+        refuseDataWithoutState(layout);
         this.state = ClusterState.loadOrCreate(layout.stateFile());
         this.progress = progress;
+    }
+
+    /**
+     * Cluster data without {@code cluster.properties} means its passwords and ids are lost:
+     * starting a new project would put new passwords over data made with the old ones.
+     * (The state is saved, durably, before any component writes data; so this is damage or
+     * a hand-made deletion, never a crash.)
+     */
+    private static void refuseDataWithoutState(ClusterLayout layout) {
+        if (Files.exists(layout.stateFile())) {
+            return;
+        }
+        for (Path data : List.of(layout.pageserverDir(), layout.root().resolve("safekeepers"))) {
+            if (Files.isDirectory(data)) {
+                throw new IllegalStateException("the data directory " + layout.root() + " holds cluster data (" + data
+                        .getFileName() + "/) but no " + layout.stateFile().getFileName() + " with its ids and passwords;"
+                        + " refusing to start a new project over it (remove the directory to start over)");
+            }
+        }
     }
 
     /** Starts everything and the compute of branch main. */

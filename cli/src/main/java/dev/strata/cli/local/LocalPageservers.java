@@ -39,7 +39,7 @@ public final class LocalPageservers {
 
     /** The pageserver in this JVM, on its data directory; the compute reaches it over its page service. */
     public static LocalPageserver inProcess(Path dataDir) {
-        return new InProcess(PageserverServer.start(PageserverConfig.local(dataDir, null)));
+        return new InProcess(PageserverServer.start(PageserverConfig.local(dataDir)));
     }
 
     private static final class InProcess implements LocalPageserver {

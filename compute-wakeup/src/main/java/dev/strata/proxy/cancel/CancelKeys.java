@@ -9,10 +9,16 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The proxy's own BackendKeyData for each relayed session, mapped to the compute and the
- * key the compute gave. Clients only ever see proxy keys: a CancelRequest with one is sent
- * on to the right compute with the real key; an unknown key is ignored, as PostgreSQL does.
- * Keys are random (SecureRandom), so one client cannot guess another's.
+ * The BackendKeyData the proxy gives each relayed session, mapped to the compute and the key
+ * the compute gave. The process id is the compute's own (so a driver's backend pid equals
+ * {@code pg_backend_pid()}, which PostgreSQL's isolation tester and applications matching
+ * {@code pg_stat_activity} or {@code pg_locks} rely on); only the secret key is the proxy's,
+ * drawn from SecureRandom. A CancelRequest is routed by the pair (pid, proxy secret) and sent
+ * on to that compute with the compute's real secret, which never leaves the proxy.
+ * An unknown pair, such as the right pid with a guessed secret, is ignored as PostgreSQL does.
+ *
+ * <p>Two computes may hand out the same pid; the pair stays unique because a secret that
+ * would collide with a registered pair is drawn again.
  */
 public final class CancelKeys {
 
@@ -27,10 +33,14 @@ public final class CancelKeys {
     private final SecureRandom random = new SecureRandom();
     private final ConcurrentHashMap<Long, Target> targets = new ConcurrentHashMap<>();
 
-    /** A fresh proxy key for {@code target}; {@link #remove} it when the session ends. */
+    /**
+     * The key the client sees for {@code target}: the compute's pid with a fresh proxy secret;
+     * {@link #remove} it when the session ends.
+     */
     public BackendKeyData register(Target target) {
+        int pid = target.computeKey().processId();
         while (true) {
-            BackendKeyData key = new BackendKeyData(random.nextInt() & 0x7fff_ffff, random.nextInt());
+            BackendKeyData key = new BackendKeyData(pid, random.nextInt());
             if (targets.putIfAbsent(pack(key), target) == null) {
                 return key;
             }

@@ -17,6 +17,8 @@ public enum ErrorKind {
     WAKE_FAILED("57P03"),
     /** The compute woke but could not be connected to. */
     COMPUTE_UNREACHABLE("57P03"),
+    /** The proxy requires TLS and the client did not ask for it (as PostgreSQL refuses a hostssl-only client). */
+    TLS_REQUIRED("28000"),
     /** The proxy's connection limit was reached. */
     TOO_MANY_CONNECTIONS("53300"),
     /** A bug or unexpected failure in the proxy. */

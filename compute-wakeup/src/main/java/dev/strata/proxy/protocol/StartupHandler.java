@@ -37,7 +37,8 @@ import java.util.concurrent.TimeUnit;
  * ('S' and TLS with SNI when the proxy has certificates, else 'N') and GSSENCRequest ('N'),
  * each at most once; sends a CancelRequest on to the compute it belongs to; routes the
  * StartupMessage ({@link StartupRouting}) and hands the connection to a
- * {@link ComputeConnector}. A client that does not finish within the startup timeout, or
+ * {@link ComputeConnector}. With {@link ProxyConfig#requireTls()} a StartupMessage that did not
+ * come through TLS is refused ({@link ErrorKind#TLS_REQUIRED}). A client that does not finish within the startup timeout, or
  * sends anything malformed, gets a FATAL ErrorResponse and is closed.
  */
 public final class StartupHandler extends ChannelInboundHandlerAdapter {
@@ -136,6 +137,11 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void startup(ChannelHandlerContext ctx, FrontendMessage.StartupMessage startup) {
+        if (config.requireTls() && !tls) {
+            // Refused before routing: nothing about endpoints is revealed, no compute is woken.
+            throw new ProxyException(ErrorKind.TLS_REQUIRED, "this proxy accepts only TLS connections: connect with"
+                    + " sslmode=require (or verify-full with the proxy's CA certificate)");
+        }
         cancelTimeout();
         ctx.channel().config().setAutoRead(false);
         Route route = StartupRouting.route(sniHost, startup);

@@ -163,13 +163,9 @@ public final class LocalCertificates {
         return new JcaX509CertificateConverter().getCertificate(holder);
     }
 
+    /** Created mode 600 from its first byte (never readable by others, not even briefly). */
     private static void writeKey(Path file, PrivateKey key) throws IOException {
-        CrashSafe.writeAtomically(file, pem("PRIVATE KEY", key.getEncoded()));
-        try {
-            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-        } catch (UnsupportedOperationException ignored) {
-            // not a POSIX file system; nothing to tighten
-        }
+        CrashSafe.writeAtomically(file, pem("PRIVATE KEY", key.getEncoded()), PosixFilePermissions.fromString("rw-------"));
     }
 
     private static byte[] pem(String type, byte[] der) {

@@ -29,11 +29,14 @@ import java.util.regex.Pattern;
  * (1) wake latency: an endpoint is suspended by the proxy after its idle timeout, then a
  * pgjdbc client connects through the proxy and reads the first row of {@code select 1};
  * p50/p99 over {@code --wakes} rounds (a real PG17 start per round);
- * (2) relay cost: {@code pgbench -S} against a running compute, direct and through the proxy,
- * alternating, in the same run; the ratio of median TPS (goal >= 0.9).
+ * (2) relay cost (issue 12 item 5): {@code pgbench -S} against one running compute, direct,
+ * through the proxy and through PgBouncer in session mode ({@link PgBouncer}), in the same
+ * run, the order rotated each round; per client count TPS and p99 latency (from pgbench's
+ * per-transaction log) and the median of the per-round ratios. An empty {@code --pgbouncer}
+ * leaves PgBouncer out.
  *
- * <pre>ProxyBench [--wakes 20] [--duration 10] [--clients 4] [--threads 2] [--scale 10] [--rounds 2]
- *            [--warmup 5] [--io-threads 2] [--pgbench /usr/bin/pgbench]</pre>
+ * <pre>ProxyBench [--wakes 20] [--duration 10] [--clients 1,4] [--threads 2] [--scale 10] [--rounds 3]
+ *            [--warmup 5] [--io-threads 2] [--pgbench /usr/bin/pgbench] [--pgbouncer /usr/sbin/pgbouncer]</pre>
  */
 public final class ProxyBench {
 
@@ -43,20 +46,21 @@ public final class ProxyBench {
             (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
 
     /** One pgbench run: TPS, transactions, and the CPU this JVM (the proxy) used meanwhile. */
-    private record Run(double tps, long transactions, long jvmCpuNanos) {
+    private record Run(double tps, long transactions, long jvmCpuNanos, double p99Millis) {
     }
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opt = new LinkedHashMap<>();
         opt.put("wakes", "20");
         opt.put("duration", "10");
-        opt.put("clients", "4");
+        opt.put("clients", "1,4");
         opt.put("threads", "2");
         opt.put("scale", "10");
-        opt.put("rounds", "2");
+        opt.put("rounds", "3");
         opt.put("warmup", "5");
         opt.put("io-threads", "2");
         opt.put("pgbench", "/usr/bin/pgbench");
+        opt.put("pgbouncer", "/usr/sbin/pgbouncer");
         for (int i = 0; i < args.length; i++) {
             String k = args[i].replaceFirst("^--", "");
             if (!opt.containsKey(k) || i + 1 >= args.length) {
@@ -71,7 +75,8 @@ public final class ProxyBench {
             try (ProxyServer proxy = ProxyServer.start(ProxyConfig.defaults().withPort(0)
                     .withIdleSweepInterval(Duration.ofMillis(50))
                     .withIoThreads(Integer.parseInt(opt.get("io-threads"))), control)) {
-                String wakes = wakeLatency(proxy, control, Integer.parseInt(opt.get("wakes")));
+                int wakeRounds = Integer.parseInt(opt.get("wakes"));
+                String wakes = wakeRounds > 0 ? wakeLatency(proxy, control, wakeRounds) : "(wake latency not measured: --wakes 0)";
                 String tps = relayThroughput(proxy, control, opt);
                 System.out.println();
                 System.out.println(wakes);
@@ -115,6 +120,10 @@ public final class ProxyBench {
         }
     }
 
+    /** One target pgbench can connect to. */
+    private record Target(String name, int port, String pgoptions) {
+    }
+
     private static String relayThroughput(ProxyServer proxy, PostgresComputeControl control, Map<String, String> opt)
             throws Exception {
         PostgresComputeControl.Compute c = control.compute("steady");
@@ -125,47 +134,142 @@ public final class ProxyBench {
         List<String> init = List.of(opt.get("pgbench"), "-i", "-q", "-s", opt.get("scale"),
                 "-h", "127.0.0.1", "-p", String.valueOf(c.server.port()), "-U", "postgres", "postgres");
         exec(init, pw, null);
-        int rounds = Integer.parseInt(opt.get("rounds"));
-        // unmeasured: both paths warm (the proxy's JIT, the compute's caches)
-        Map<String, String> warm = new LinkedHashMap<>(opt);
-        warm.put("duration", opt.get("warmup"));
-        pgbench(warm, c.server.port(), pw, null);
-        pgbench(warm, proxy.port(), pw, "endpoint=steady");
-        List<Double> direct = new ArrayList<>();
-        List<Double> proxied = new ArrayList<>();
-        long proxyCpu = 0;
-        long proxyTxns = 0;
-        for (int r = 1; r <= rounds; r++) {
-            direct.add(pgbench(opt, c.server.port(), pw, null).tps());
-            System.err.printf("round %d direct  %9.1f tps%n", r, direct.getLast());
-            Run run = pgbench(opt, proxy.port(), pw, "endpoint=steady");
-            proxied.add(run.tps());
-            proxyCpu += run.jvmCpuNanos();
-            proxyTxns += run.transactions();
-            System.err.printf("round %d proxy   %9.1f tps%n", r, proxied.getLast());
+        List<Target> targets = new ArrayList<>(List.of(new Target("direct", c.server.port(), null),
+                new Target("proxy", proxy.port(), "endpoint=steady")));
+        PgBouncer bouncer = opt.get("pgbouncer").isEmpty() ? null
+                : PgBouncer.start(Path.of(opt.get("pgbouncer")), c.server.port(), "postgres", pw);
+        try {
+            if (bouncer != null) {
+                targets.add(new Target("pgbouncer", bouncer.port(), null));
+            }
+            StringBuilder report = new StringBuilder();
+            for (String clients : opt.get("clients").split(",")) {
+                report.append(loadAt(opt, clients.strip(), targets, pw)).append(System.lineSeparator());
+            }
+            return report.toString().stripTrailing();
+        } finally {
+            if (bouncer != null) {
+                bouncer.close();
+            }
         }
-        double d = median(direct);
-        double p = median(proxied);
-        return String.format("pgbench -S -c %s -j %s -T %s, scale %s, %s s warm-up each, %d rounds alternating direct/proxy, proxy io threads %s:%n"
-                        + "  direct %.0f tps   through proxy %.0f tps   ratio %.2f (goal >= 0.90)%n"
-                        + "  proxy CPU %.1f us per transaction (this JVM's CPU time during the proxied runs)%n"
-                        + "  rounds direct %s, proxy %s", opt.get("clients"), opt.get("threads"), opt.get("duration"),
-                opt.get("scale"), opt.get("warmup"), rounds, opt.get("io-threads"), d, p, p / d,
-                proxyCpu / 1000.0 / Math.max(1, proxyTxns), direct, proxied);
     }
 
-    private static Run pgbench(Map<String, String> opt, int port, String password, String pgoptions) throws Exception {
-        List<String> cmd = List.of(opt.get("pgbench"), "-S", "-c", opt.get("clients"), "-j", opt.get("threads"),
-                "-T", opt.get("duration"), "-h", "127.0.0.1", "-p", String.valueOf(port), "-U", "postgres", "postgres");
-        long cpu0 = OS.getProcessCpuTime();
-        String out = exec(cmd, password, pgoptions);
-        long cpu = OS.getProcessCpuTime() - cpu0;
-        Matcher m = TPS.matcher(out);
-        Matcher n = TXNS.matcher(out);
-        if (!m.find() || !n.find()) {
-            throw new IllegalStateException("cannot parse pgbench output:\n" + out);
+    /** Every target at one client count: warm-up, then rounds with the order rotated each round. */
+    private static String loadAt(Map<String, String> opt, String clients, List<Target> targets, String pw) throws Exception {
+        Map<String, String> o = new LinkedHashMap<>(opt);
+        o.put("clients", clients);
+        o.put("threads", String.valueOf(Math.min(Integer.parseInt(clients), Integer.parseInt(opt.get("threads")))));
+        Map<String, String> warm = new LinkedHashMap<>(o);
+        warm.put("duration", opt.get("warmup"));
+        for (Target t : targets) {
+            pgbench(warm, t, pw, false); // unmeasured: JIT, caches, pools
         }
-        return new Run(Double.parseDouble(m.group(1)), Long.parseLong(n.group(1)), cpu);
+        int rounds = Integer.parseInt(opt.get("rounds"));
+        Map<String, List<Run>> runs = new LinkedHashMap<>();
+        targets.forEach(t -> runs.put(t.name(), new ArrayList<>()));
+        long proxyCpu = 0;
+        long proxyTxns = 0;
+        for (int r = 0; r < rounds; r++) {
+            for (int i = 0; i < targets.size(); i++) {
+                Target t = targets.get((i + r) % targets.size()); // rotate: no target always first or last
+                Run run = pgbench(o, t, pw, true);
+                runs.get(t.name()).add(run);
+                if (t.name().equals("proxy")) {
+                    proxyCpu += run.jvmCpuNanos();
+                    proxyTxns += run.transactions();
+                }
+                System.err.printf("clients %s round %d %-9s %9.1f tps  p99 %7.3f ms%n", clients, r + 1, t.name(),
+                        run.tps(), run.p99Millis());
+            }
+        }
+        StringBuilder b = new StringBuilder(String.format("pgbench -S -c %s -j %s -T %s, scale %s, %s s warm-up each,"
+                        + " %d rounds (order rotated), proxy io threads %s:%n", clients, o.get("threads"), o.get("duration"),
+                opt.get("scale"), opt.get("warmup"), rounds, opt.get("io-threads")));
+        for (Target t : targets) {
+            List<Run> rs = runs.get(t.name());
+            b.append(String.format("  %-9s median %8.0f tps   p99 latency median %7.3f ms   rounds %s%n", t.name(),
+                    median(rs.stream().map(Run::tps).toList()), median(rs.stream().map(Run::p99Millis).toList()),
+                    rs.stream().map(x -> String.format("%.0f", x.tps())).toList()));
+        }
+        b.append(ratioLine("proxy / direct      ", runs.get("proxy"), runs.get("direct")));
+        if (runs.containsKey("pgbouncer")) {
+            b.append(ratioLine("pgbouncer / direct  ", runs.get("pgbouncer"), runs.get("direct")));
+            b.append(ratioLine("proxy / pgbouncer   ", runs.get("proxy"), runs.get("pgbouncer")));
+            b.append(String.format("  added p99 over direct (median of per-round differences): proxy %+.3f ms, pgbouncer %+.3f ms"
+                            + " (goal: proxy TPS >= 1.0x pgbouncer, added p99 <= pgbouncer's)%n",
+                    medianDiff(runs.get("proxy"), runs.get("direct")), medianDiff(runs.get("pgbouncer"), runs.get("direct"))));
+        }
+        b.append(String.format("  proxy CPU %.1f us per transaction (this JVM's CPU time during the proxied runs)",
+                proxyCpu / 1000.0 / Math.max(1, proxyTxns)));
+        return b.toString();
+    }
+
+    /** The median of the per-round TPS ratios (paired: each round's runs saw the same machine load). */
+    private static String ratioLine(String label, List<Run> a, List<Run> b) {
+        List<Double> ratios = new ArrayList<>();
+        for (int i = 0; i < a.size(); i++) {
+            ratios.add(a.get(i).tps() / b.get(i).tps());
+        }
+        return String.format("  TPS %s median of per-round ratios %.2f   (rounds %s)%n", label, median(ratios),
+                ratios.stream().map(x -> String.format("%.2f", x)).toList());
+    }
+
+    private static double medianDiff(List<Run> a, List<Run> b) {
+        List<Double> d = new ArrayList<>();
+        for (int i = 0; i < a.size(); i++) {
+            d.add(a.get(i).p99Millis() - b.get(i).p99Millis());
+        }
+        return median(d);
+    }
+
+    private static Run pgbench(Map<String, String> opt, Target target, String password, boolean latencies) throws Exception {
+        Path logDir = Files.createTempDirectory("pgbench-log");
+        try {
+            List<String> cmd = new ArrayList<>(List.of(opt.get("pgbench"), "-S", "-c", opt.get("clients"), "-j",
+                    opt.get("threads"), "-T", opt.get("duration"), "-h", "127.0.0.1", "-p", String.valueOf(target.port()),
+                    "-U", "postgres"));
+            if (latencies) {
+                // one line per transaction; field 3 is its latency in microseconds
+                cmd.addAll(List.of("-l", "--log-prefix=" + logDir.resolve("tx")));
+            }
+            cmd.add("postgres");
+            long cpu0 = OS.getProcessCpuTime();
+            String out = exec(cmd, password, target.pgoptions());
+            long cpu = OS.getProcessCpuTime() - cpu0;
+            Matcher m = TPS.matcher(out);
+            Matcher n = TXNS.matcher(out);
+            if (!m.find() || !n.find()) {
+                throw new IllegalStateException("cannot parse pgbench output:\n" + out);
+            }
+            return new Run(Double.parseDouble(m.group(1)), Long.parseLong(n.group(1)), cpu,
+                    latencies ? p99Micros(logDir) / 1000.0 : Double.NaN);
+        } finally {
+            try (var files = Files.list(logDir)) {
+                for (Path f : files.toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            Files.deleteIfExists(logDir);
+        }
+    }
+
+    private static double p99Micros(Path logDir) throws IOException {
+        List<Long> us = new ArrayList<>();
+        try (var files = Files.list(logDir)) {
+            for (Path f : files.toList()) {
+                for (String line : Files.readAllLines(f)) {
+                    String[] parts = line.split(" ");
+                    if (parts.length >= 3) {
+                        us.add(Long.parseLong(parts[2]));
+                    }
+                }
+            }
+        }
+        if (us.isEmpty()) {
+            throw new IllegalStateException("pgbench wrote no per-transaction log in " + logDir);
+        }
+        double[] sorted = us.stream().mapToDouble(Long::doubleValue).sorted().toArray();
+        return percentile(sorted, 99);
     }
 
     private static String exec(List<String> cmd, String password, String pgoptions) throws IOException, InterruptedException {

@@ -44,18 +44,19 @@ public final class Dto {
         }
     }
 
-    /** A walsender; user and password default to the pageserver's replication credentials. */
+    /**
+     * A walsender; the user defaults to the pageserver's replication user, the password must be
+     * given: the pageserver never sends a credential of its own to a host a caller names.
+     */
     @Serdeable
     @JsonIgnoreProperties(ignoreUnknown = false)
     public record Source(String host, int port, @Nullable String user, @Nullable String password) {
-        WalSource toDomain(String defaultUser, String defaultPassword) {
-            String u = user == null ? defaultUser : user;
-            String p = password == null ? defaultPassword : password;
-            if (p == null) {
-                throw new IllegalArgumentException("WAL source " + host + ":" + port
-                        + ": no password given and the pageserver has no STRATA_REPLICATION_PASSWORD");
+        WalSource toDomain(String defaultUser) {
+            if (password == null) {
+                throw new IllegalArgumentException("WAL source " + host + ":" + port + ": no password given; every WAL"
+                        + " source needs its own (the pageserver sends no default credentials to a host named in a request)");
             }
-            return new WalSource(host, port, u, p);
+            return new WalSource(host, port, user == null ? defaultUser : user, password);
         }
 
         static Source of(WalSource s) {
@@ -63,12 +64,12 @@ public final class Dto {
         }
     }
 
-    static List<WalSource> sources(List<Source> list, String user, String password) {
+    static List<WalSource> sources(List<Source> list, String user) {
         return list == null ? List.of() : list.stream().map(s -> {
             if (s == null) {
                 throw new IllegalArgumentException("walSources holds a null entry");
             }
-            return s.toDomain(user, password);
+            return s.toDomain(user);
         }).toList();
     }
 
@@ -81,10 +82,10 @@ public final class Dto {
     public record CreateTimeline(String timelineId, @Nullable String startLsn, @Nullable Boolean initdb,
                                  @Nullable Boolean dataChecksums, @Nullable List<Source> walSources,
                                  @Nullable String superuserPassword) {
-        TimelineManager.CreateRequest toDomain(String user, String password) {
+        TimelineManager.CreateRequest toDomain(String user) {
             return new TimelineManager.CreateRequest(parseTimelineId("timelineId", timelineId),
                     startLsn == null ? null : parseLsn("startLsn", startLsn), Boolean.TRUE.equals(initdb),
-                    Boolean.TRUE.equals(dataChecksums), sources(walSources, user, password), superuserPassword);
+                    Boolean.TRUE.equals(dataChecksums), sources(walSources, user), superuserPassword);
         }
     }
 

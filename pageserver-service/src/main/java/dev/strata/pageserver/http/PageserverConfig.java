@@ -12,11 +12,13 @@ import java.nio.file.Path;
  * @param httpPort            management API port (0: any free port)
  * @param pageServicePort     page service port (0: any free port)
  * @param pageServiceThreads  workers answering page-service requests (disk reads)
- * @param replicationUser     default user for WAL sources that name none
- * @param replicationPassword default password for WAL sources that give none (may be null)
+ * @param replicationUser     default user for WAL sources that name none (a name, no secret)
+ *
+ * <p>There is no default password: every WAL source carries its own. A default password would
+ * be sent to whatever host a management API caller names as a WAL source (issue 12).
  */
 public record PageserverConfig(Path dataDir, String listenHost, int httpPort, int pageServicePort, int pageServiceThreads,
-                               String replicationUser, String replicationPassword, StorageConfig storage,
+                               String replicationUser, StorageConfig storage,
                                Timeline.Options timelineOptions) {
 
     public static final String DEFAULT_HOST = "127.0.0.1";
@@ -36,9 +38,9 @@ public record PageserverConfig(Path dataDir, String listenHost, int httpPort, in
         }
     }
 
-    public static PageserverConfig local(Path dataDir, String replicationPassword) {
+    public static PageserverConfig local(Path dataDir) {
         return new PageserverConfig(dataDir, DEFAULT_HOST, 0, 0, defaultThreads(), DEFAULT_REPLICATION_USER,
-                replicationPassword, StorageConfig.DEFAULTS, Timeline.Options.DEFAULTS);
+                StorageConfig.DEFAULTS, Timeline.Options.DEFAULTS);
     }
 
     static int defaultThreads() {
@@ -47,16 +49,16 @@ public record PageserverConfig(Path dataDir, String listenHost, int httpPort, in
 
     public PageserverConfig withPorts(int http, int pageService) {
         return new PageserverConfig(dataDir, listenHost, http, pageService, pageServiceThreads, replicationUser,
-                replicationPassword, storage, timelineOptions);
+                storage, timelineOptions);
     }
 
     public PageserverConfig withTimelineOptions(Timeline.Options options) {
         return new PageserverConfig(dataDir, listenHost, httpPort, pageServicePort, pageServiceThreads, replicationUser,
-                replicationPassword, storage, options);
+                storage, options);
     }
 
     public PageserverConfig withStorage(StorageConfig s) {
         return new PageserverConfig(dataDir, listenHost, httpPort, pageServicePort, pageServiceThreads, replicationUser,
-                replicationPassword, s, timelineOptions);
+                s, timelineOptions);
     }
 }

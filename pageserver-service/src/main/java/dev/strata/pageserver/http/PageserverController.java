@@ -47,8 +47,7 @@ public final class PageserverController {
 
     @Post("/timelines")
     public HttpResponse<Dto.TimelineStatus> create(@Body Dto.CreateTimeline body) {
-        Timeline t = node.timelines().create(body.toDomain(node.config().replicationUser(),
-                node.config().replicationPassword()));
+        Timeline t = node.timelines().create(body.toDomain(node.config().replicationUser()));
         return HttpResponse.created(Dto.TimelineStatus.of(t));
     }
 
@@ -74,7 +73,7 @@ public final class PageserverController {
         if (body.walSources() == null) {
             throw new IllegalArgumentException("walSources is missing");
         }
-        t.setWalSources(Dto.sources(body.walSources(), node.config().replicationUser(), node.config().replicationPassword()));
+        t.setWalSources(Dto.sources(body.walSources(), node.config().replicationUser()));
         return Dto.TimelineStatus.of(t);
     }
 

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.UserPrincipal;
 import java.nio.file.attribute.UserPrincipalLookupService;
@@ -98,10 +99,18 @@ final class InitdbRunner {
         }
     }
 
+    /**
+     * Adds the execute bit for others to each ancestor the server user cannot enter already as
+     * owner or through its group (the local cluster's directory is {@code rwx--x---} group
+     * postgres so that nobody else can enter it: decision 0013).
+     */
     private static void makeReachable(Path dir) throws IOException {
         for (Path p = dir.toAbsolutePath().normalize(); p != null; p = p.getParent()) {
-            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(p);
-            if (perms.add(PosixFilePermission.OTHERS_EXECUTE)) {
+            PosixFileAttributes attrs = Files.readAttributes(p, PosixFileAttributes.class);
+            Set<PosixFilePermission> perms = attrs.permissions();
+            boolean serverEnters = (SERVER_USER.equals(attrs.owner().getName()) && perms.contains(PosixFilePermission.OWNER_EXECUTE))
+                    || (SERVER_USER.equals(attrs.group().getName()) && perms.contains(PosixFilePermission.GROUP_EXECUTE));
+            if (!serverEnters && perms.add(PosixFilePermission.OTHERS_EXECUTE)) {
                 Files.setPosixFilePermissions(p, perms);
             }
         }

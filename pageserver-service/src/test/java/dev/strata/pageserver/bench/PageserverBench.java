@@ -60,7 +60,7 @@ public final class PageserverBench {
             Lsn target = Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()"));
             target = end;
 
-            PageserverServer ps = PageserverServer.start(PageserverConfig.local(dir, pg.password()));
+            PageserverServer ps = PageserverServer.start(PageserverConfig.local(dir));
             try {
                 TimelineId tl = TimelineId.random();
                 long t0 = System.nanoTime();

@@ -35,7 +35,7 @@ class ManagementApiHostileInputTest {
 
     @BeforeAll
     static void start() throws Exception {
-        ps = PageserverServer.start(PageserverConfig.local(dir, "secret"));
+        ps = PageserverServer.start(PageserverConfig.local(dir));
         Answer a = send("POST", "/v1/timelines", "{\"timelineId\":\"" + tl + "\",\"startLsn\":\"0/1000000\"}");
         assertThat(a.status()).as(a.body()).isEqualTo(201);
     }
@@ -117,6 +117,29 @@ class ManagementApiHostileInputTest {
         Answer back = send("PUT", "/v1/timelines/" + tl + "/wal-sources", "{\"walSources\":[]}");
         assertThat(back.status()).isEqualTo(200);
         assertThat(send("GET", "/v1/status", null).body()).contains("\"timelines\":");
+    }
+
+    /**
+     * Issue 12: a WAL source without a password used to get the cluster's replication password,
+     * so any caller could make the pageserver send it to a host of their choosing. Now such a
+     * source is refused and the named host is never contacted.
+     */
+    @Test
+    void aWalSourceWithoutPasswordIsRefusedAndTheNamedHostNeverContacted() throws Exception {
+        try (java.net.ServerSocket attacker = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            String source = "{\"host\":\"127.0.0.1\",\"port\":" + attacker.getLocalPort() + ",\"user\":\"u\"}";
+            assertError(send("PUT", "/v1/timelines/" + tl + "/wal-sources", "{\"walSources\":[" + source + "]}"), 400,
+                    "no password given");
+            TimelineId t = TimelineId.random();
+            assertError(send("POST", "/v1/timelines", "{\"timelineId\":\"" + t + "\",\"startLsn\":\"0/1000000\","
+                    + "\"walSources\":[" + source + "]}"), 400, "no password given");
+            assertError(send("GET", "/v1/timelines/" + t, null), 404, t.toString());
+            assertThat(send("GET", "/v1/timelines/" + tl, null).body()).doesNotContain(":" + attacker.getLocalPort());
+            // A receiver would connect within milliseconds; two seconds without one is a clear no.
+            attacker.setSoTimeout(2000);
+            org.assertj.core.api.Assertions.assertThatThrownBy(attacker::accept)
+                    .isInstanceOf(java.net.SocketTimeoutException.class);
+        }
     }
 
     @Test

@@ -60,13 +60,13 @@ class PageserverServiceOracleTest {
             Lsn switched = Lsn.parse(scalar(s, "SELECT pg_switch_wal()"));
             Lsn start = Lsn.ofSegment(Lsn.of(switched.value() - 1).segmentNumber(SEGMENT) + 1, SEGMENT);
             TimelineId tl = TimelineId.random();
-            PageserverConfig config = PageserverConfig.local(dir.resolve("ps"), pg.password())
+            PageserverConfig config = PageserverConfig.local(dir.resolve("ps"))
                     .withTimelineOptions(new Timeline.Options(Duration.ofSeconds(1), 4, Duration.ofSeconds(5), "ps-test"));
 
             PageserverServer ps = PageserverServer.start(config);
             try {
                 String create = "{\"timelineId\":\"" + tl + "\",\"startLsn\":\"" + start + "\",\"walSources\":[{\"host\":\""
-                        + pg.host() + "\",\"port\":" + pg.port() + ",\"user\":\"" + pg.user() + "\"}]}";
+                        + pg.host() + "\",\"port\":" + pg.port() + ",\"user\":\"" + pg.user() + "\",\"password\":\"" + pg.password() + "\"}]}";
                 HttpResponse<String> created = send(ps.url(), "POST", "/v1/timelines", create);
                 assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
                 assertThat(created.body()).contains("\"state\":\"active\"").doesNotContain(pg.password());

@@ -8,6 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 
 /**
  * The one place that makes file changes survive a crash (power loss, kill -9).
@@ -33,15 +37,37 @@ public final class CrashSafe {
 
     /** Atomically and durably replaces {@code target} with {@code content}. */
     public static void writeAtomically(Path target, byte[] content) throws IOException {
-        writeAtomically(Fsync.SYSTEM, target, content);
+        writeAtomically(Fsync.SYSTEM, target, content, null);
     }
 
     /** Atomically and durably replaces {@code target} with {@code content}, forcing through {@code fsync}. */
     public static void writeAtomically(Fsync fsync, Path target, byte[] content) throws IOException {
+        writeAtomically(fsync, target, content, null);
+    }
+
+    /**
+     * As {@link #writeAtomically(Path, byte[])}, the file created with {@code permissions}
+     * (e.g. {@code rw-------} for a secret) from its first byte: the temporary file is made
+     * with them, so no moment exists in which another user could open it. Null: the umask's.
+     */
+    public static void writeAtomically(Path target, byte[] content, Set<PosixFilePermission> permissions)
+            throws IOException {
+        writeAtomically(Fsync.SYSTEM, target, content, permissions);
+    }
+
+    /** The general form: forced through {@code fsync}, created with {@code permissions} (null: the umask's). */
+    public static void writeAtomically(Fsync fsync, Path target, byte[] content, Set<PosixFilePermission> permissions)
+            throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Path temp = dir.resolve(target.getFileName() + TEMP_SUFFIX);
-        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        FileAttribute<?>[] attrs = new FileAttribute<?>[0];
+        if (permissions != null) {
+            // A leftover temporary file would keep its old mode: start from a new one.
+            Files.deleteIfExists(temp);
+            attrs = new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(permissions)};
+        }
+        try (FileChannel ch = FileChannel.open(temp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING), attrs)) {
             ByteBuffer buf = ByteBuffer.wrap(content);
             while (buf.hasRemaining()) {
                 ch.write(buf);

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.UserPrincipal;
 import java.nio.file.attribute.UserPrincipalLookupService;
@@ -71,15 +72,21 @@ final class OsUser {
     /**
      * When root, lets the server user traverse every ancestor of {@code dir} (adds only the
      * execute bit: enter, not list), so that a data directory under, say, a 0700 temporary
-     * directory can be used by the unprivileged server process.
+     * directory can be used by the unprivileged server process. An ancestor the server user
+     * can already enter as its owner or through its group is left as it is: the local
+     * cluster's data directory is {@code rwx--x---} group {@value #SERVER_USER} precisely so
+     * that nobody else can enter it (decision 0013).
      */
     static void makeReachable(Path dir) throws IOException {
         if (!isRoot()) {
             return;
         }
         for (Path p = dir.toAbsolutePath().normalize(); p != null; p = p.getParent()) {
-            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(p);
-            if (!perms.contains(PosixFilePermission.OTHERS_EXECUTE)) {
+            PosixFileAttributes attrs = Files.readAttributes(p, PosixFileAttributes.class);
+            Set<PosixFilePermission> perms = attrs.permissions();
+            boolean serverEnters = (SERVER_USER.equals(attrs.owner().getName()) && perms.contains(PosixFilePermission.OWNER_EXECUTE))
+                    || (SERVER_USER.equals(attrs.group().getName()) && perms.contains(PosixFilePermission.GROUP_EXECUTE));
+            if (!serverEnters && !perms.contains(PosixFilePermission.OTHERS_EXECUTE)) {
                 perms.add(PosixFilePermission.OTHERS_EXECUTE);
                 Files.setPosixFilePermissions(p, perms);
             }

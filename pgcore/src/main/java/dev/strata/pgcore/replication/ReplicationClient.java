@@ -4,6 +4,7 @@ import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.protocol.FrontendMessage;
 import dev.strata.pgcore.protocol.PgClientCodec;
 import dev.strata.pgcore.protocol.ProtocolLimits;
+import dev.strata.pgcore.protocol.auth.PasswordPolicy;
 import dev.strata.pgcore.protocol.replication.PgTimestamp;
 import dev.strata.pgcore.protocol.replication.ReplicationMessage;
 import io.netty.bootstrap.Bootstrap;
@@ -21,7 +22,8 @@ import java.util.function.Function;
 
 /**
  * A physical replication client on Netty: connects to a PostgreSQL walsender (a compute, or a
- * safekeeper's), authenticates (SCRAM-SHA-256, MD5 or cleartext), runs {@code IDENTIFY_SYSTEM},
+ * safekeeper's), authenticates (SCRAM-SHA-256; MD5 or cleartext only if {@link Options#passwordPolicy()}
+ * allows them), runs {@code IDENTIFY_SYSTEM},
  * then {@code START_REPLICATION} at the position the caller picks from that answer, and
  * delivers WAL to a {@link Listener}. The caller acknowledges with {@link #sendStatus}, e.g.
  * only after its own fsync: that is what makes the compute's synchronous commit wait.
@@ -37,16 +39,27 @@ public final class ReplicationClient implements AutoCloseable {
      *                       {@code -c timeline_id=<hex>} to pick a safekeeper's timeline; null for none
      */
     public record Options(String host, int port, String user, String password, String applicationName,
-                          Duration connectTimeout, String startupOptions) {
+                          Duration connectTimeout, String startupOptions, PasswordPolicy passwordPolicy) {
 
         public Options(String host, int port, String user, String password, String applicationName,
                        Duration connectTimeout) {
             this(host, port, user, password, applicationName, connectTimeout, null);
         }
 
+        /** SCRAM-SHA-256 only: a server asking for a cleartext or MD5 password gets nothing. */
+        public Options(String host, int port, String user, String password, String applicationName,
+                       Duration connectTimeout, String startupOptions) {
+            this(host, port, user, password, applicationName, connectTimeout, startupOptions, PasswordPolicy.SCRAM_ONLY);
+        }
+
         /** These options with the startup packet's {@code options} set. */
         public Options withStartupOptions(String value) {
-            return new Options(host, port, user, password, applicationName, connectTimeout, value);
+            return new Options(host, port, user, password, applicationName, connectTimeout, value, passwordPolicy);
+        }
+
+        /** These options with another password policy (cleartext and MD5 must be allowed explicitly). */
+        public Options withPasswordPolicy(PasswordPolicy policy) {
+            return new Options(host, port, user, password, applicationName, connectTimeout, startupOptions, policy);
         }
 
         public Options {
@@ -55,6 +68,7 @@ public final class ReplicationClient implements AutoCloseable {
             Objects.requireNonNull(password, "password is null");
             Objects.requireNonNull(applicationName, "applicationName is null");
             Objects.requireNonNull(connectTimeout, "connectTimeout is null");
+            Objects.requireNonNull(passwordPolicy, "passwordPolicy is null");
         }
 
         @Override

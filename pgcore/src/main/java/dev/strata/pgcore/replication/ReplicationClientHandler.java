@@ -40,7 +40,7 @@ final class ReplicationClientHandler extends SimpleChannelInboundHandler<Backend
         this.options = options;
         this.startAt = startAt;
         this.listener = listener;
-        this.auth = new ClientAuthentication(options.user(), options.password());
+        this.auth = new ClientAuthentication(options.user(), options.password(), options.passwordPolicy());
         this.started = new CompletableFuture<>();
         this.started.whenComplete((v, e) -> {
             if (e != null) {

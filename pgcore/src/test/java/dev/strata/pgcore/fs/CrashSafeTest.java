@@ -31,4 +31,18 @@ class CrashSafeTest {
         assertThat(Files.readString(f)).isEqualTo("old");
         assertThat(CrashSafe.removeLeftover(f)).isFalse();
     }
+
+    @Test
+    void aSecretIsCreatedWithItsPermissionsEvenOverAWorldReadableLeftover(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("secret.properties");
+        Files.writeString(dir.resolve("secret.properties.strata-tmp"), "left by a crash");
+        Files.setPosixFilePermissions(dir.resolve("secret.properties.strata-tmp"),
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        CrashSafe.writeAtomically(f, "password=x".getBytes(StandardCharsets.UTF_8),
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(f)))
+                .isEqualTo("rw-------");
+        assertThat(Files.readString(f)).isEqualTo("password=x");
+        assertThat(dir.resolve("secret.properties.strata-tmp")).doesNotExist();
+    }
 }

@@ -4,6 +4,7 @@ import dev.strata.pgcore.protocol.BackendMessage;
 import dev.strata.pgcore.protocol.FrontendMessage;
 import dev.strata.pgcore.protocol.PgClientCodec;
 import dev.strata.pgcore.protocol.auth.ClientAuthentication;
+import dev.strata.pgcore.protocol.auth.PasswordPolicy;
 import io.netty.buffer.Unpooled;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -144,7 +145,8 @@ public final class PgTestClient implements AutoCloseable {
             throw new AssertionError("server wants TLS; this client only speaks cleartext");
         }
         send(FrontendMessage.StartupMessage.of(parameters));
-        ClientAuthentication auth = new ClientAuthentication(parameters.get("user"), password);
+        ClientAuthentication auth = new ClientAuthentication(parameters.get("user"), password,
+                PasswordPolicy.ALLOW_CLEARTEXT_AND_MD5); // a test client for servers of every auth method
         while (!auth.isAuthenticated()) {
             BackendMessage m = next();
             if (!(m instanceof BackendMessage.Authentication request)) {

@@ -48,11 +48,25 @@ class ClientAuthenticationTest {
     }
 
     @Test
-    void cleartextAndMd5AreAnswered() {
-        assertThat(new ClientAuthentication("alice", "pw").reply(BackendMessage.AuthenticationCleartextPassword.INSTANCE))
+    void cleartextAndMd5AreAnsweredOnlyWhenAllowed() {
+        ClientAuthentication allowed = new ClientAuthentication("alice", "pw", PasswordPolicy.ALLOW_CLEARTEXT_AND_MD5);
+        assertThat(allowed.reply(BackendMessage.AuthenticationCleartextPassword.INSTANCE))
                 .contains(new FrontendMessage.PasswordMessage("pw"));
         byte[] salt = {9, 8, 7, 6};
-        assertThat(new ClientAuthentication("alice", "pw").reply(new BackendMessage.AuthenticationMD5Password(salt)))
+        assertThat(new ClientAuthentication("alice", "pw", PasswordPolicy.ALLOW_CLEARTEXT_AND_MD5)
+                .reply(new BackendMessage.AuthenticationMD5Password(salt)))
                 .contains(new FrontendMessage.PasswordMessage(Md5Password.answer("alice", "pw", salt)));
+    }
+
+    @Test
+    void byDefaultCleartextAndMd5RequestsAreRefusedWithoutSendingAnything() {
+        assertThatThrownBy(() -> new ClientAuthentication("alice", "s3cret-pw").reply(BackendMessage.AuthenticationCleartextPassword.INSTANCE))
+                .isInstanceOfSatisfying(ProtocolException.class, e -> {
+                    assertThat(e.sqlState()).isEqualTo("28000");
+                    assertThat(e.getMessage()).contains("cleartext password").contains("SCRAM_ONLY").doesNotContain("pw\b");
+                });
+        assertThatThrownBy(() -> new ClientAuthentication("alice", "pw", PasswordPolicy.SCRAM_ONLY)
+                .reply(new BackendMessage.AuthenticationMD5Password(new byte[]{1, 2, 3, 4})))
+                .isInstanceOf(ProtocolException.class).hasMessageContaining("MD5 password");
     }
 }
