@@ -31,22 +31,30 @@ import java.util.function.Function;
  */
 public final class ReplicationClient implements AutoCloseable {
 
-    /** Where and how to connect. {@code applicationName} is how the server names this standby. */
     /**
+     * Where and how to connect. {@code applicationName} is how the server names this standby.
+     *
      * @param startupOptions the startup packet's {@code options} ({@code -c name=value ...}), e.g.
      *                       {@code -c timeline_id=<hex>} to pick a safekeeper's timeline; null for none
+     * @param slot           the physical replication slot to stream through
+     *                       ({@code START_REPLICATION SLOT}); null for none
      */
     public record Options(String host, int port, String user, String password, String applicationName,
-                          Duration connectTimeout, String startupOptions) {
+                          Duration connectTimeout, String startupOptions, ReplicationSlotName slot) {
 
         public Options(String host, int port, String user, String password, String applicationName,
                        Duration connectTimeout) {
-            this(host, port, user, password, applicationName, connectTimeout, null);
+            this(host, port, user, password, applicationName, connectTimeout, null, null);
         }
 
         /** These options with the startup packet's {@code options} set. */
         public Options withStartupOptions(String value) {
-            return new Options(host, port, user, password, applicationName, connectTimeout, value);
+            return new Options(host, port, user, password, applicationName, connectTimeout, value, slot);
+        }
+
+        /** These options streaming through the physical replication slot {@code value}. */
+        public Options withSlot(ReplicationSlotName value) {
+            return new Options(host, port, user, password, applicationName, connectTimeout, startupOptions, value);
         }
 
         public Options {
