@@ -59,6 +59,25 @@ public record CommitPathSettings(long maxReplicationFlushLag, Duration throttleP
         return new CommitPathSettings(lag, period, wedge);
     }
 
+    /**
+     * Refuses a {@code max_slot_wal_keep_size} (PostgreSQL's unit: MB when bare, -1 for no limit)
+     * that a throttled quorum could still exceed: the throttle holds the lag between one and two
+     * times {@code strata.max_replication_flush_lag}, and a live safekeeper whose slot is given up
+     * leaves the quorum, so the slot bound must be at least four times the lag bound.
+     */
+    public void requireSlotKeepAbove(String maxSlotWalKeepSize) {
+        String v = maxSlotWalKeepSize.trim();
+        if (v.equals("-1")) {
+            return;
+        }
+        long keep = v.matches("\\d+") ? Long.parseLong(v) << 20 : parseSize("max_slot_wal_keep_size", v);
+        if (keep < 4 * maxReplicationFlushLag) {
+            throw new IllegalArgumentException("max_slot_wal_keep_size " + v + " is below 4 x "
+                    + MAX_REPLICATION_FLUSH_LAG + " (" + (maxReplicationFlushLag >> 20) + "MB): a safekeeper that the "
+                    + "throttle keeps within the lag bound could still lose its slot");
+        }
+    }
+
     /** PostgreSQL's memory units: {@code 64MB}, {@code 2GB}, {@code 512kB}; a bare number is bytes. */
     static long parseSize(String name, String value) {
         Matcher m = SIZE.matcher(value.trim());

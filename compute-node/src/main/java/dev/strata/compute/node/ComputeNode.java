@@ -204,6 +204,8 @@ public final class ComputeNode implements AutoCloseable {
         CommitPathSettings commitPath;
         try {
             commitPath = CommitPathSettings.from(spec.settings());
+            commitPath.requireSlotKeepAbove(ComputeSettings.forCompute(spec.safekeepers(), spec.settings())
+                    .get("max_slot_wal_keep_size"));
         } catch (IllegalArgumentException e) {
             throw new ComputeStartException("timeline " + spec.timeline() + ": " + e.getMessage(), e);
         }

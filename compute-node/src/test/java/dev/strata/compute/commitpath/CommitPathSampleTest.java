@@ -48,5 +48,11 @@ class CommitPathSampleTest {
                 .hasMessageContaining("at least 1MB");
         assertThatThrownBy(() -> CommitPathSettings.from(Map.of(CommitPathSettings.THROTTLE_PERIOD, "5s")))
                 .hasMessageContaining("20ms..1000ms");
+        // The slot bound must leave room for a throttled quorum (default 2GB vs 256MB: fine).
+        CommitPathSettings.DEFAULTS.requireSlotKeepAbove("2GB");
+        CommitPathSettings.DEFAULTS.requireSlotKeepAbove("-1");
+        CommitPathSettings.DEFAULTS.requireSlotKeepAbove("1024");
+        assertThatThrownBy(() -> CommitPathSettings.DEFAULTS.requireSlotKeepAbove("512MB"))
+                .hasMessageContaining("max_slot_wal_keep_size 512MB").hasMessageContaining("256MB");
     }
 }
