@@ -58,6 +58,8 @@ public final class ComputeStreamer implements AutoCloseable {
     private volatile String state = "connecting";
     private volatile ReplicationClient client;
     private final java.util.concurrent.atomic.AtomicLong walRemoved = new java.util.concurrent.atomic.AtomicLong();
+    /** False once the compute said it has no slot for us (a PostgreSQL not started by the compute agent). */
+    private volatile boolean useSlot = true;
     /** This stream's own thread: socket, append, force and acknowledgement all run on it. */
     private final EventLoopGroup streamLoop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
 
@@ -116,6 +118,14 @@ public final class ComputeStreamer implements AutoCloseable {
             } catch (java.util.concurrent.ExecutionException e) {
                 if (rootCause(e) instanceof ForeignSystemException foreign) {
                     stop("stopped: " + foreign.getMessage()); // retrying cannot make it the right system
+                } else if (useSlot && rootCause(e) instanceof ReplicationException re && "42704".equals(re.sqlState())) {
+                    // No slot of ours on this server: a PostgreSQL the compute agent did not
+                    // start (tests, a hand-run compute). Stream without one, and say so.
+                    useSlot = false;
+                    log.warn("node={} timeline={} {} has no replication slot {}: streaming without one, so it may "
+                            + "remove WAL this safekeeper has not flushed", self, timeline, compute,
+                            ReplicationSlotName.forSafekeeper(self));
+                    continue;
                 } else if (isWalRemoved(rootCause(e))) {
                     walRemoved(rootCause(e));
                     backoff = MAX_BACKOFF;
@@ -208,10 +218,10 @@ public final class ComputeStreamer implements AutoCloseable {
         };
         ReplicationClient.Options options = new ReplicationClient.Options(compute.host(), compute.port(), compute.user(),
                 compute.password(), self.value(), Duration.ofSeconds(5))
-                .withSlot(ReplicationSlotName.forSafekeeper(self));
+                .withSlot(useSlot ? ReplicationSlotName.forSafekeeper(self) : null);
         client = ReplicationClient.start(streamLoop, options, system -> checkSystem(system, start), listener)
                 .get(30, TimeUnit.SECONDS);
-        state = "streaming from " + compute + " at " + start;
+        state = "streaming from " + compute + " at " + start + (useSlot ? "" : " without a slot");
         log.info("node={} timeline={} streaming from {} at {}", self, timeline, compute, start);
     }
 
