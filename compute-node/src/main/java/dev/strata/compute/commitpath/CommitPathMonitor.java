@@ -102,7 +102,12 @@ public final class CommitPathMonitor implements AutoCloseable {
      */
     public synchronized void start() throws SQLException {
         connection = DriverManager.getConnection(jdbcUrl, props);
-        slotsRecreated += ReplicationSlots.ensure(connection, slots.keySet());
+        try {
+            slotsRecreated += ReplicationSlots.ensure(connection, slots.keySet());
+        } catch (SQLException | RuntimeException e) {
+            closeConnection();
+            throw e;
+        }
         log.info("timeline={} slots={} replication slots in place", timeline, slots.keySet());
         running = true;
         thread = Thread.ofPlatform().daemon().name("commit-path-" + timeline).start(this::run);
