@@ -78,7 +78,8 @@ public final class ComputeNode implements AutoCloseable {
     private final ScheduledExecutorService announcer = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("compute-announcer").daemon(true).unstarted(r));
     private ScheduledFuture<?> announcing;
-    private CommitPathMonitor monitor;
+    /** Volatile: status readers must not wait for the lock a start holds through its election. */
+    private volatile CommitPathMonitor monitor;
     private volatile CommitPathStatus lastCommitPath;
     private final java.util.concurrent.atomic.AtomicLong wedges = new java.util.concurrent.atomic.AtomicLong();
 
@@ -327,10 +328,7 @@ public final class ComputeNode implements AutoCloseable {
      * slot, and a wedge's reason. Kept after the compute stops or fails, so the reason stays visible.
      */
     public CommitPathStatus commitPath() {
-        CommitPathMonitor m;
-        synchronized (this) {
-            m = monitor;
-        }
+        CommitPathMonitor m = monitor;
         if (m != null) {
             return m.status();
         }
