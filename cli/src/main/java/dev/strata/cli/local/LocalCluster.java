@@ -63,13 +63,27 @@ public final class LocalCluster implements AutoCloseable {
      * @param idleTimeout    how long the endpoint may have no client connection before its compute
      *                       is suspended (the next connection wakes it)
      */
-    public record Options(int proxyPort, boolean childProcesses, Duration idleTimeout) {
+    public record Options(int proxyPort, boolean childProcesses, Duration idleTimeout,
+                          Map<String, String> computeSettings) {
         public static final Options DEFAULTS = new Options(ProxyConfig.DEFAULT_PORT, false, Duration.ofSeconds(300));
+
+        public Options(int proxyPort, boolean childProcesses, Duration idleTimeout) {
+            this(proxyPort, childProcesses, idleTimeout, Map.of());
+        }
 
         public Options {
             if (idleTimeout == null || !idleTimeout.isPositive()) {
                 throw new IllegalArgumentException("idle timeout must be positive, got " + idleTimeout);
             }
+            computeSettings = Map.copyOf(computeSettings);
+        }
+
+        /**
+         * These options with extra compute settings (PostgreSQL's, and the agent's
+         * {@code strata.*} ones such as {@code strata.max_replication_flush_lag}).
+         */
+        public Options withComputeSettings(Map<String, String> settings) {
+            return new Options(proxyPort, childProcesses, idleTimeout, settings);
         }
     }
 
@@ -203,7 +217,7 @@ public final class LocalCluster implements AutoCloseable {
             members.add(new Proposer.Member(sk.id(), sk.url()));
         }
         ComputeSpec spec = ComputeSpec.local(timeline, members, layout.computeDataDir(ENDPOINT), DB_USER, dbPassword)
-                .withPort(port("port.compute"));
+                .withPort(port("port.compute")).withSettings(options.computeSettings());
         state.save();
         compute = new ComputeNode(spec, pageserver.access(), PostgresBinaries.resolve(), progress);
         startCompute();
@@ -319,6 +333,14 @@ public final class LocalCluster implements AutoCloseable {
             out.append(": ").append(compute.failure().lines().findFirst().orElse(""));
         }
         out.append('\n');
+        out.append("commit path: ").append(compute.commitPath().line());
+        if (compute.wedgeCount() > 0) {
+            out.append(", compute replaced ").append(compute.wedgeCount()).append(" time(s) for a wedged commit path");
+        }
+        out.append('\n');
+        for (var p : compute.commitPath().safekeepers()) {
+            out.append("  ").append(p).append('\n');
+        }
         return out.toString();
     }
 

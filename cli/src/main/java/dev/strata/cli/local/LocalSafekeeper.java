@@ -29,6 +29,11 @@ public interface LocalSafekeeper extends AutoCloseable {
 
     boolean isAlive();
 
+    /** The process id of a child process (to pause it with SIGSTOP in tests); empty in this JVM. */
+    default java.util.OptionalLong pid() {
+        return java.util.OptionalLong.empty();
+    }
+
     @Override
     void close();
 }

@@ -33,8 +33,9 @@ final class LocalSafekeepers {
 
     /** One status line, the same for both kinds: from what the management API reports. */
     private static String line(Dto.Status s) {
-        return String.format("term %d flush %s commit %s WAL from %s", s.promisedTerm(), s.flushLsn(), s.commitLsn(),
-                s.walRetainedFromLsn());
+        // The receiver shows "wal-removed: ..." when the compute no longer has the WAL it needs.
+        return String.format("term %d flush %s commit %s WAL from %s, receiver %s", s.promisedTerm(), s.flushLsn(),
+                s.commitLsn(), s.walRetainedFromLsn(), s.receiver());
     }
 
     private static final class InProcess implements LocalSafekeeper {
@@ -169,6 +170,11 @@ final class LocalSafekeepers {
         @Override
         public boolean isAlive() {
             return process != null && process.isAlive();
+        }
+
+        @Override
+        public java.util.OptionalLong pid() {
+            return isAlive() ? java.util.OptionalLong.of(process.pid()) : java.util.OptionalLong.empty();
         }
 
         @Override

@@ -12,6 +12,9 @@ import java.util.stream.Collectors;
  */
 public final class ComputeSettings {
 
+    /** Default bound on the WAL the compute keeps for a lagging or dead safekeeper. */
+    public static final String DEFAULT_MAX_SLOT_WAL_KEEP_SIZE = "2GB";
+
     private ComputeSettings() {
     }
 
@@ -26,8 +29,12 @@ public final class ComputeSettings {
         s.put("synchronous_standby_names", synchronousStandbyNames(safekeepers));
         s.put("wal_level", "replica");
         s.put("max_wal_senders", Integer.toString(Math.max(10, safekeepers.size() + 5)));
-        // Keep WAL for a safekeeper that is down for a while, so it catches up from the compute.
-        s.put("wal_keep_size", "1GB");
+        // Retention is by the safekeepers' replication slots (decision 0007): the compute keeps
+        // every byte a safekeeper has not flushed, up to max_slot_wal_keep_size, beyond which a
+        // dead safekeeper's slot is given up (it is filled from a peer at the next term) rather
+        // than the compute's disk filling up. wal_keep_size is no longer what protects them.
+        s.put("max_slot_wal_keep_size", DEFAULT_MAX_SLOT_WAL_KEEP_SIZE);
+        s.put("wal_keep_size", "0");
         // The pageserver has no Java redo yet: every record carries the pages it changes.
         s.put("wal_consistency_checking", "all");
         s.put("full_page_writes", "on");

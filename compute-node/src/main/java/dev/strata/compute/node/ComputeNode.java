@@ -3,6 +3,10 @@ package dev.strata.compute.node;
 import dev.strata.compute.activity.Activity;
 import dev.strata.compute.activity.ActivityProbe;
 import dev.strata.compute.basebackup.TarUnpacker;
+import dev.strata.compute.commitpath.BackendSignals;
+import dev.strata.compute.commitpath.CommitPathMonitor;
+import dev.strata.compute.commitpath.CommitPathSettings;
+import dev.strata.compute.commitpath.CommitPathStatus;
 import dev.strata.compute.config.ComputeSettings;
 import dev.strata.compute.pageserver.PageserverAccess;
 import dev.strata.pgcore.fs.FileTrees;
@@ -39,6 +43,12 @@ import org.slf4j.LoggerFactory;
  * the safekeepers to stream from it. Nothing is acknowledged to a client before a majority
  * of safekeepers has it, so the data directory can be thrown away at any moment.
  *
+ * <p>Before the compute is reported ready, the agent creates one physical replication slot per
+ * safekeeper (decision 0007), so PostgreSQL removes no WAL a safekeeper still needs, and starts
+ * the commit-path monitor: it throttles writers while the quorum lags (decision 0008) and, when
+ * commits wait on safekeepers that do not move, marks the compute FAILED with the reason and
+ * kills it, so that its supervisor replaces it (docs/commit-path.md).
+ *
  * <p>Stop is a fast shutdown. The next start is a new term on a new basebackup.
  */
 public final class ComputeNode implements AutoCloseable {
@@ -68,6 +78,10 @@ public final class ComputeNode implements AutoCloseable {
     private final ScheduledExecutorService announcer = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("compute-announcer").daemon(true).unstarted(r));
     private ScheduledFuture<?> announcing;
+    /** Volatile: status readers must not wait for the lock a start holds through its election. */
+    private volatile CommitPathMonitor monitor;
+    private volatile CommitPathStatus lastCommitPath;
+    private final java.util.concurrent.atomic.AtomicLong wedges = new java.util.concurrent.atomic.AtomicLong();
 
     /**
      * @param progress receives one line per step of a start ("electing a term", ...), for
@@ -188,6 +202,14 @@ public final class ComputeNode implements AutoCloseable {
     private StartedCompute launch(Proposer proposer, Proposer.Result elected, TarUnpacker.Unpacked unpacked,
                                   long t0, long t1, long t2, long t3) {
         Path dataDir = spec.dataDir();
+        CommitPathSettings commitPath;
+        try {
+            commitPath = CommitPathSettings.from(spec.settings());
+            commitPath.requireSlotKeepAbove(ComputeSettings.forCompute(spec.safekeepers(), spec.settings())
+                    .get("max_slot_wal_keep_size"));
+        } catch (IllegalArgumentException e) {
+            throw new ComputeStartException("timeline " + spec.timeline() + ": " + e.getMessage(), e);
+        }
         postgres = PostgresServer.builder()
                 .binaries(binaries)
                 .dataDir(dataDir)
@@ -203,6 +225,18 @@ public final class ComputeNode implements AutoCloseable {
             throw new ComputeStartException("timeline " + spec.timeline() + ": PostgreSQL did not start on the "
                     + "basebackup at " + elected.epochStart() + ": " + e.getMessage(), e);
         }
+        // The slots exist before any safekeeper streams and before any client writes: no WAL of
+        // this term can be removed before the safekeepers have it (decision 0007).
+        CommitPathMonitor m = new CommitPathMonitor(spec.timeline().toString(), postgres.jdbcUrl("postgres"), spec.user(),
+                spec.password(), spec.safekeepers().stream().map(Proposer.Member::id).toList(), proposer.quorum(),
+                commitPath, BackendSignals.kill(), this::wedged);
+        try {
+            m.start();
+        } catch (java.sql.SQLException e) {
+            throw new ComputeStartException("timeline " + spec.timeline() + ": cannot create the safekeepers' replication "
+                    + "slots on the compute: " + e.getMessage(), e);
+        }
+        monitor = m;
         long t4 = System.nanoTime();
 
         ComputeAddress address = new ComputeAddress(elected.term(), postgres.host(), postgres.port(), spec.user(),
@@ -289,6 +323,46 @@ public final class ComputeNode implements AutoCloseable {
                 + " holds its shutdown checkpoint)");
     }
 
+    /**
+     * The commit path as the agent last saw it: lag, throttling, each safekeeper's position and
+     * slot, and a wedge's reason. Kept after the compute stops or fails, so the reason stays visible.
+     */
+    public CommitPathStatus commitPath() {
+        CommitPathMonitor m = monitor;
+        if (m != null) {
+            return m.status();
+        }
+        CommitPathStatus last = lastCommitPath;
+        return last != null ? last : CommitPathStatus.notStarted(CommitPathSettings.DEFAULTS.maxReplicationFlushLag());
+    }
+
+    /** How many times this agent declared its compute wedged and replaced it. */
+    public long wedgeCount() {
+        return wedges.get();
+    }
+
+    /**
+     * From the monitor's thread: the commit path is wedged. The compute is marked FAILED with the
+     * reason and killed (an orderly shutdown would wait on the same safekeepers); its supervisor
+     * then starts a new one (a new term and a basebackup), as after any crash. Runs on another
+     * thread so the monitor never waits for this object's lock (stop() holds it while closing
+     * the monitor).
+     */
+    private void wedged(String reason) {
+        announcer.execute(() -> {
+            synchronized (this) {
+                if (state != ComputeState.RUNNING) {
+                    return;
+                }
+                wedges.incrementAndGet();
+                failure = "commit path wedged: " + reason;
+                log.error("timeline={} {}; killing the compute so that a new one replaces it", spec.timeline(), failure);
+                state = ComputeState.FAILED;
+                stopPostgresQuietly(true);
+            }
+        });
+    }
+
     /** Client activity now (open connections, last activity). */
     public Activity activity() throws SQLException {
         ActivityProbe p;
@@ -364,9 +438,22 @@ public final class ComputeNode implements AutoCloseable {
     }
 
     private void stopPostgresQuietly() {
+        stopPostgresQuietly(false);
+    }
+
+    private void stopPostgresQuietly(boolean kill) {
         if (announcing != null) {
             announcing.cancel(false);
             announcing = null;
+        }
+        if (monitor != null) {
+            // First: the monitor continues every backend it stopped before it ends.
+            monitor.close();
+            lastCommitPath = monitor.status();
+            monitor = null;
+        }
+        if (kill && postgres != null) {
+            postgres.kill();
         }
         if (probe != null) {
             probe.close();

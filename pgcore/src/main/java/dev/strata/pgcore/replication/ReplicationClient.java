@@ -33,13 +33,17 @@ import java.util.function.Function;
  */
 public final class ReplicationClient implements AutoCloseable {
 
-    /** Where and how to connect. {@code applicationName} is how the server names this standby. */
     /**
+     * Where and how to connect. {@code applicationName} is how the server names this standby.
+     *
      * @param startupOptions the startup packet's {@code options} ({@code -c name=value ...}), e.g.
      *                       {@code -c timeline_id=<hex>} to pick a safekeeper's timeline; null for none
+     * @param slot           the physical replication slot to stream through
+     *                       ({@code START_REPLICATION SLOT}); null for none
      */
     public record Options(String host, int port, String user, String password, String applicationName,
-                          Duration connectTimeout, String startupOptions, PasswordPolicy passwordPolicy) {
+                          Duration connectTimeout, String startupOptions, PasswordPolicy passwordPolicy,
+                          ReplicationSlotName slot) {
 
         public Options(String host, int port, String user, String password, String applicationName,
                        Duration connectTimeout) {
@@ -49,17 +53,24 @@ public final class ReplicationClient implements AutoCloseable {
         /** SCRAM-SHA-256 only: a server asking for a cleartext or MD5 password gets nothing. */
         public Options(String host, int port, String user, String password, String applicationName,
                        Duration connectTimeout, String startupOptions) {
-            this(host, port, user, password, applicationName, connectTimeout, startupOptions, PasswordPolicy.SCRAM_ONLY);
+            this(host, port, user, password, applicationName, connectTimeout, startupOptions, PasswordPolicy.SCRAM_ONLY,
+                    null);
         }
 
         /** These options with the startup packet's {@code options} set. */
         public Options withStartupOptions(String value) {
-            return new Options(host, port, user, password, applicationName, connectTimeout, value, passwordPolicy);
+            return new Options(host, port, user, password, applicationName, connectTimeout, value, passwordPolicy, slot);
         }
 
         /** These options with another password policy (cleartext and MD5 must be allowed explicitly). */
         public Options withPasswordPolicy(PasswordPolicy policy) {
-            return new Options(host, port, user, password, applicationName, connectTimeout, startupOptions, policy);
+            return new Options(host, port, user, password, applicationName, connectTimeout, startupOptions, policy, slot);
+        }
+
+        /** These options streaming through the physical replication slot {@code value}. */
+        public Options withSlot(ReplicationSlotName value) {
+            return new Options(host, port, user, password, applicationName, connectTimeout, startupOptions, passwordPolicy,
+                    value);
         }
 
         public Options {

@@ -4,6 +4,7 @@ import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.protocol.BackendMessage;
 import dev.strata.pgcore.protocol.FrontendMessage;
 import dev.strata.pgcore.protocol.auth.ClientAuthentication;
+import dev.strata.pgcore.protocol.replication.ReplicationCommands;
 import dev.strata.pgcore.protocol.replication.ReplicationMessage;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -82,7 +83,7 @@ final class ReplicationClientHandler extends SimpleChannelInboundHandler<Backend
             case AWAIT_READY -> {
                 if (msg instanceof BackendMessage.ReadyForQuery) {
                     state = State.IDENTIFYING;
-                    ctx.writeAndFlush(new FrontendMessage.Query("IDENTIFY_SYSTEM"));
+                    ctx.writeAndFlush(new FrontendMessage.Query(ReplicationCommands.identifySystem()));
                 }
             }
             case IDENTIFYING -> identify(ctx, msg);
@@ -138,7 +139,8 @@ final class ReplicationClientHandler extends SimpleChannelInboundHandler<Backend
                     return;
                 }
                 state = State.STARTING;
-                ctx.writeAndFlush(new FrontendMessage.Query("START_REPLICATION PHYSICAL " + startLsn + " TIMELINE " + system.timeline()));
+                ctx.writeAndFlush(new FrontendMessage.Query(ReplicationCommands.startPhysical(options.slot(), startLsn,
+                        system.timeline())));
             }
             default -> { }
         }

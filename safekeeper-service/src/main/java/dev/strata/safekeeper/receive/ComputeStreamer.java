@@ -4,6 +4,8 @@ import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.replication.IdentifySystem;
 import dev.strata.pgcore.replication.ReplicationClient;
+import dev.strata.pgcore.replication.ReplicationException;
+import dev.strata.pgcore.replication.ReplicationSlotName;
 import dev.strata.pgcore.wal.WalDecodeException;
 import dev.strata.safekeeper.election.Acceptor;
 import dev.strata.safekeeper.election.TermRefusedException;
@@ -23,8 +25,18 @@ import org.slf4j.LoggerFactory;
  * more data for now (group commit), and acknowledged with the flush LSN right after each force — that acknowledgement is what lets
  * the compute's synchronous commit return.
  *
+ * <p>Streams through the compute's replication slot for this safekeeper
+ * ({@link ReplicationSlotName#forSafekeeper}, created by the compute agent before the compute
+ * takes client work; decision 0007): the flush position it acknowledges is the slot's restart
+ * LSN, so the compute keeps every byte this safekeeper has not yet made durable (up to the
+ * compute's {@code max_slot_wal_keep_size}).
+ *
  * <p>Reconnects with backoff while the compute's term is the promised term; stops for good
  * the moment the acceptor refuses the term (a higher one was promised) or the WAL is invalid.
+ * A compute that no longer has the WAL this safekeeper needs (its slot was invalidated) is
+ * not a silent reconnect loop: the state says {@code wal-removed: ...}, each occurrence is
+ * counted ({@link #walRemovedCount}) and logged at WARN; the gap is filled from a peer at the
+ * next term's election (decision 0007).
  */
 public final class ComputeStreamer implements AutoCloseable {
 
@@ -45,6 +57,9 @@ public final class ComputeStreamer implements AutoCloseable {
     private volatile boolean stopped;
     private volatile String state = "connecting";
     private volatile ReplicationClient client;
+    private final java.util.concurrent.atomic.AtomicLong walRemoved = new java.util.concurrent.atomic.AtomicLong();
+    /** False once the compute said it has no slot for us (a PostgreSQL not started by the compute agent). */
+    private volatile boolean useSlot = true;
     /** This stream's own thread: socket, append, force and acknowledgement all run on it. */
     private final EventLoopGroup streamLoop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
 
@@ -64,9 +79,14 @@ public final class ComputeStreamer implements AutoCloseable {
         return compute;
     }
 
-    /** "connecting", "streaming", "stopped: reason", for status pages. */
+    /** "connecting", "streaming", "wal-removed: ...", "stopped: reason", for status pages. */
     public String state() {
         return state;
+    }
+
+    /** How often the compute answered that the WAL this safekeeper asked for was already removed. */
+    public long walRemovedCount() {
+        return walRemoved.get();
     }
 
     public boolean isStopped() {
@@ -83,6 +103,9 @@ public final class ComputeStreamer implements AutoCloseable {
                 Throwable cause = ended.get();
                 if (cause instanceof TermRefusedException || cause instanceof WalDecodeException) {
                     stop("stopped: " + cause.getMessage());
+                } else if (!stopped && isWalRemoved(cause)) {
+                    walRemoved(cause);
+                    backoff = MAX_BACKOFF; // asking again soon cannot bring the WAL back
                 } else if (!stopped) {
                     state = "reconnecting: " + (cause == null ? "closed" : cause.getMessage());
                     log.info("node={} timeline={} {} ended ({}); reconnecting", self, timeline, compute,
@@ -95,6 +118,17 @@ public final class ComputeStreamer implements AutoCloseable {
             } catch (java.util.concurrent.ExecutionException e) {
                 if (rootCause(e) instanceof ForeignSystemException foreign) {
                     stop("stopped: " + foreign.getMessage()); // retrying cannot make it the right system
+                } else if (useSlot && rootCause(e) instanceof ReplicationException re && "42704".equals(re.sqlState())) {
+                    // No slot of ours on this server: a PostgreSQL the compute agent did not
+                    // start (tests, a hand-run compute). Stream without one, and say so.
+                    useSlot = false;
+                    log.warn("node={} timeline={} {} has no replication slot {}: streaming without one, so it may "
+                            + "remove WAL this safekeeper has not flushed", self, timeline, compute,
+                            ReplicationSlotName.forSafekeeper(self));
+                    continue;
+                } else if (isWalRemoved(rootCause(e))) {
+                    walRemoved(rootCause(e));
+                    backoff = MAX_BACKOFF;
                 } else {
                     state = "reconnecting: " + rootMessage(e);
                     log.debug("node={} timeline={} cannot stream from {}: {}", self, timeline, compute, rootMessage(e));
@@ -183,11 +217,40 @@ public final class ComputeStreamer implements AutoCloseable {
             }
         };
         ReplicationClient.Options options = new ReplicationClient.Options(compute.host(), compute.port(), compute.user(),
-                compute.password(), self.value(), Duration.ofSeconds(5));
+                compute.password(), self.value(), Duration.ofSeconds(5))
+                .withSlot(useSlot ? ReplicationSlotName.forSafekeeper(self) : null);
         client = ReplicationClient.start(streamLoop, options, system -> checkSystem(system, start), listener)
                 .get(30, TimeUnit.SECONDS);
-        state = "streaming from " + compute + " at " + start;
+        state = "streaming from " + compute + " at " + start + (useSlot ? "" : " without a slot");
         log.info("node={} timeline={} streaming from {} at {}", self, timeline, compute, start);
+    }
+
+    /**
+     * The compute's walsender answered "requested WAL segment ... has already been removed"
+     * (SQLSTATE 58P01, from opening the segment) or refused the slot because it was
+     * invalidated (55000 with "invalidated"/"no longer"): the WAL this safekeeper needs is gone
+     * from the compute.
+     */
+    static boolean isWalRemoved(Throwable cause) {
+        if (!(cause instanceof ReplicationException re) || re.getMessage() == null) {
+            return false;
+        }
+        String m = re.getMessage();
+        return m.contains("has already been removed") || m.contains("58P01")
+                || (m.contains("replication slot") && (m.contains("invalidated") || m.contains("no longer")));
+    }
+
+    private void walRemoved(Throwable cause) {
+        long n = walRemoved.incrementAndGet();
+        Lsn needed = acceptor.state().flushLsn();
+        state = "wal-removed: needs " + needed + ", the compute no longer has it (" + n + " time(s)): "
+                + cause.getMessage();
+        // WARN, not DEBUG: with the slot in place this only happens when max_slot_wal_keep_size
+        // was exceeded, i.e. this safekeeper is out of the quorum until the next term.
+        if (n == 1 || n % 30 == 0) {
+            log.warn("node={} timeline={} compute={} needs={} count={} the compute has removed WAL this safekeeper "
+                    + "needs: {}", self, timeline, compute, needed, n, cause.getMessage());
+        }
     }
 
     private Lsn checkSystem(IdentifySystem system, Lsn start) {

@@ -87,7 +87,9 @@ public final class FakeCompute implements AutoCloseable {
                     ctx.writeAndFlush(BackendMessage.ReadyForQuery.IDLE);
                 }
                 case FrontendMessage.Query q when q.sql().startsWith("START_REPLICATION") -> {
-                    Lsn from = Lsn.parse(q.sql().split("\\s+")[2]);
+                    // START_REPLICATION [SLOT name] PHYSICAL X/Y ...: the position follows PHYSICAL.
+                    List<String> words = List.of(q.sql().split("\\s+"));
+                    Lsn from = Lsn.parse(words.get(words.indexOf("PHYSICAL") + 1));
                     ctx.writeAndFlush(new BackendMessage.CopyBothResponse((byte) 0, List.of()));
                     Lsn end = walStart.plus(wal.length);
                     for (Lsn pos = from; pos.isBefore(end); ) {
