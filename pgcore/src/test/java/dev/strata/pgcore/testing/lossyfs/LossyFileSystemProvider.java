@@ -93,6 +93,7 @@ final class LossyFileSystemProvider extends FileSystemProvider {
             if (append) {
                 opts.add(StandardOpenOption.WRITE);
             }
+            opts.add(StandardOpenOption.READ); // the page cache reads pages in before writing into them
             if (Files.isDirectory(real)) {
                 if (write) {
                     throw new IOException("Is a directory: " + path);
