@@ -103,6 +103,34 @@ final class ClusterClient {
         }
     }
 
+    /**
+     * amcheck's heap check of {@code table}: one line per corruption it reports, empty when the
+     * heap is clean. {@code verify_heapam} returns a row per problem instead of raising an error,
+     * so its rows must be read (a bare {@code SELECT verify_heapam(...)} can never fail).
+     */
+    static List<String> heapCorruption(Connection c, String table) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (Statement s = c.createStatement()) {
+            s.execute("CREATE EXTENSION IF NOT EXISTS amcheck");
+            try (ResultSet rs = s.executeQuery("SELECT blkno, offnum, attnum, msg FROM verify_heapam('"
+                    + table + "'::regclass, check_toast => true)")) {
+                while (rs.next()) {
+                    out.add("block " + rs.getLong(1) + " offset " + rs.getInt(2) + " attribute " + rs.getInt(3)
+                            + ": " + rs.getString(4));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** amcheck's B-tree check with heap verification: raises an error (so throws) on any corruption. */
+    static void checkIndex(Connection c, String index) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("CREATE EXTENSION IF NOT EXISTS amcheck");
+            s.execute("SELECT bt_index_check('" + index + "'::regclass, true)");
+        }
+    }
+
     static void waitFor(BooleanSupplier condition, Duration timeout, String what) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
@@ -169,9 +197,11 @@ final class ClusterClient {
                 }
                 Set<Long> lost = new HashSet<>(acknowledged);
                 lost.removeAll(present);
-                s.execute("CREATE EXTENSION IF NOT EXISTS amcheck");
-                s.execute("SELECT verify_heapam('acked'::regclass)");
-                s.execute("SELECT bt_index_check('acked_pkey'::regclass, true)");
+                List<String> corruption = heapCorruption(conn, "acked");
+                if (!corruption.isEmpty()) {
+                    throw new AssertionError("amcheck found corruption in table acked: " + corruption);
+                }
+                checkIndex(conn, "acked_pkey");
                 return lost;
             }
         }

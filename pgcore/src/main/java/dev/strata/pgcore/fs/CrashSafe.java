@@ -99,6 +99,30 @@ public final class CrashSafe {
         }
     }
 
+    /**
+     * Creates {@code dir} and any missing parents so that they survive a crash: after each
+     * directory is created, its parent is fsynced (a new directory entry is durable only then;
+     * fsyncs of files inside it do not make the directory itself durable).
+     */
+    public static void createDirectoriesDurably(Path dir) throws IOException {
+        Path abs = dir.toAbsolutePath().normalize();
+        java.util.ArrayDeque<Path> missing = new java.util.ArrayDeque<>();
+        for (Path p = abs; p != null && !Files.isDirectory(p); p = p.getParent()) {
+            missing.push(p);
+        }
+        while (!missing.isEmpty()) {
+            Path p = missing.pop();
+            try {
+                Files.createDirectory(p);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (!Files.isDirectory(p)) {
+                    throw e;
+                }
+            }
+            fsyncDirectory(p.getParent());
+        }
+    }
+
     /** Removes a temporary file a crash left behind by {@link #writeAtomically}; true if there was one. */
     public static boolean removeLeftover(Path target) throws IOException {
         return Files.deleteIfExists(target.toAbsolutePath().getParent().resolve(target.getFileName() + TEMP_SUFFIX));

@@ -2,6 +2,7 @@ package dev.strata.pgcore.fs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.strata.pgcore.testing.lossyfs.LossyFileSystem;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,5 +45,18 @@ class CrashSafeTest {
                 .isEqualTo("rw-------");
         assertThat(Files.readString(f)).isEqualTo("password=x");
         assertThat(dir.resolve("secret.properties.strata-tmp")).doesNotExist();
+    }
+
+    @Test
+    void directoriesCreatedDurablySurviveAPowerCutAndPlainOnesDoNot(@TempDir Path dir) throws Exception {
+        LossyFileSystem disk = LossyFileSystem.open(dir.resolve("disk"));
+        CrashSafe.createDirectoriesDurably(disk.getPath("/data/timelines/t1/wal"));
+        Files.createDirectories(disk.getPath("/data/timelines/t2/wal"));
+        CrashSafe.writeAtomically(disk.getPath("/data/timelines/t2/control"), new byte[] {1});
+        disk.powerCut();
+        LossyFileSystem after = LossyFileSystem.open(dir.resolve("disk"));
+        assertThat(Files.isDirectory(after.getPath("/data/timelines/t1/wal"))).isTrue();
+        // t2's own entry was never fsynced in timelines/: the file inside it goes with it.
+        assertThat(Files.exists(after.getPath("/data/timelines/t2"))).isFalse();
     }
 }

@@ -1,5 +1,6 @@
 package dev.strata.safekeeper.timeline;
 
+import dev.strata.pgcore.fs.CrashSafe;
 import dev.strata.pgcore.fs.Fsync;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
@@ -15,7 +16,6 @@ import dev.strata.safekeeper.wal.SegmentedWalStore;
 import dev.strata.safekeeper.wal.WalPrefixScanner;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -63,7 +63,8 @@ public final class Timeline implements AutoCloseable {
                     + "boundary (8-byte aligned), not at " + start);
         }
         try {
-            Files.createDirectories(dir);
+            // Durably: a timeline directory lost in a crash would take its acknowledged WAL with it.
+            CrashSafe.createDirectoriesDurably(dir.resolve("wal"));
         } catch (IOException e) {
             throw new UncheckedIOException("could not create " + dir, e);
         }

@@ -59,8 +59,13 @@ final class Standby {
 
     /** Starts a hot standby on {@code dataDir} streaming {@code timeline} from the safekeeper. */
     static PostgresServer start(Path dataDir, PostgresServer compute, SafekeeperProcess source, String password, TimelineId timeline) throws Exception {
+        return start(dataDir, compute, source.walsenderPort, password, timeline);
+    }
+
+    /** Starts a hot standby on {@code dataDir} streaming {@code timeline} from the safekeeper walsender on {@code walsenderPort}. */
+    static PostgresServer start(Path dataDir, PostgresServer compute, int walsenderPort, String password, TimelineId timeline) throws Exception {
         Files.writeString(dataDir.resolve("standby.signal"), "");
-        String conninfo = "host=127.0.0.1 port=" + source.walsenderPort + " user=strata_replicator password=" + password
+        String conninfo = "host=127.0.0.1 port=" + walsenderPort + " user=strata_replicator password=" + password
                 + " options='-c timeline_id=" + timeline + "' application_name=reader sslmode=disable";
         return PostgresServer.builder()
                 .dataDir(dataDir)
