@@ -16,8 +16,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Compute to client. Until the compute's first ReadyForQuery the stream is decoded (pgcore's
- * {@link PgClientCodec}) so the compute's BackendKeyData can be swapped for a proxy key
- * ({@link CancelKeys}); then the decoder is removed and bytes pass as they are. Backpressure
+ * {@link PgClientCodec}) so the secret key in the compute's BackendKeyData can be swapped for a
+ * proxy secret ({@link CancelKeys}; the pid stays the compute's); then the decoder is removed and bytes pass as they are. Backpressure
  * as in {@link FrontendRelay}: the next read from the compute only after the client took the last.
  */
 public final class BackendRelay extends ChannelInboundHandlerAdapter {
