@@ -69,6 +69,7 @@ class LostUnsyncedWritesTest {
         List<SafekeeperServer> servers = startSafekeepers(disk);
         Set<Long> acknowledged;
         TimelineId tl;
+        Lsn quorumFlushed;
         Path standbyDir = dir.resolve("standby");
         PostgresServer compute = PostgresServer.builder().settings(computeSettings()).start();
         try {
@@ -96,6 +97,8 @@ class LostUnsyncedWritesTest {
             awaitCount(acked, 1500);
 
             // Power cut of the safekeepers' machine in the middle of the load, and the compute dies with it.
+            // What a majority reported as flushed (the compute's acknowledgements rest on it) must survive.
+            quorumFlushed = quorumFlush(servers, tl);
             // ... at a moment when WAL was written but not yet forced, which the cut drops.
             LossyFileSystem.Lost lost = disk.powerCutWhileUnforced(Duration.ofSeconds(30));
             compute.kill();
@@ -117,6 +120,9 @@ class LostUnsyncedWritesTest {
         try {
             Proposer proposer = new Proposer(tl, members(restarted), Duration.ofSeconds(60));
             Proposer.Result term2 = proposer.elect();
+            assertThat(term2.epochStart().isBefore(quorumFlushed))
+                    .as("WAL up to %s was reported flushed by a majority before the power cut; after it the "
+                            + "timeline ends at %s", quorumFlushed, term2.epochStart()).isFalse();
             for (Proposer.Member m : members(restarted)) {
                 if (!term2.voters().contains(m.id())) {
                     assertThat(proposer.bringIn(m, term2)).isTrue();
@@ -181,6 +187,15 @@ class LostUnsyncedWritesTest {
         } catch (RuntimeException e) {
             assertThat(e).hasStackTraceContaining("the power was cut");
         }
+    }
+
+    /** The flush LSN a majority of the safekeepers has reached (the second highest of three). */
+    private static Lsn quorumFlush(List<SafekeeperServer> servers, TimelineId tl) {
+        List<Lsn> flushed = servers.stream()
+                .map(s -> s.node().requireTimeline(tl).status().flushLsn())
+                .sorted((a, b) -> a.isBefore(b) ? 1 : b.isBefore(a) ? -1 : 0)
+                .toList();
+        return flushed.get(SAFEKEEPERS / 2);
     }
 
     private static List<Proposer.Member> members(List<SafekeeperServer> servers) {
