@@ -50,6 +50,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 5, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class LostUnsyncedWritesTest {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(LostUnsyncedWritesTest.class);
     private static final int SAFEKEEPERS = 3;
     private static final int CLIENTS = 4;
     private static final int SEGMENT_SIZE = 16 << 20;
@@ -68,75 +69,88 @@ class LostUnsyncedWritesTest {
         List<SafekeeperServer> servers = startSafekeepers(disk);
         Set<Long> acknowledged;
         TimelineId tl;
+        Lsn quorumFlushed;
         Path standbyDir = dir.resolve("standby");
-        PostgresServer compute = PostgresServer.builder().settings(computeSettings()).start();
-        try {
-            try (Connection c = DriverManager.getConnection(compute.jdbcUrl("postgres")); Statement s = c.createStatement()) {
-                s.execute("SET synchronous_commit = local"); // no safekeeper streams yet
-                s.execute("CREATE TABLE acked (id bigint PRIMARY KEY, client int, pad text)");
-            }
-            Lsn backupStart = Standby.baseBackup(compute, standbyDir);
-            tl = TimelineId.random();
-            long systemId = SafekeeperCluster.systemId(compute);
-            for (SafekeeperServer s : servers) {
-                new SafekeeperClient(s.url()).createTimeline(tl, systemId, SEGMENT_SIZE, backupStart.segmentStart(SEGMENT_SIZE));
-            }
-            Proposer proposer = new Proposer(tl, members(servers), Duration.ofSeconds(60));
-            Proposer.Result term1 = proposer.elect();
-            proposer.streamFrom(SafekeeperCluster.address(term1, compute));
-
-            Set<Long> acked = ConcurrentHashMap.newKeySet();
+        // Closed last: killed at the power cut, it keeps the user the standby logs in as, and its
+        // close removes its temporary data directory.
+        try (PostgresServer compute = PostgresServer.builder().settings(computeSettings()).start()) {
             AtomicBoolean stop = new AtomicBoolean();
-            List<Thread> clients = new ArrayList<>();
-            for (int k = 0; k < CLIENTS; k++) {
-                int client = k;
-                clients.add(Thread.ofPlatform().name("client-" + k).start(() -> load(compute, client, acked, stop)));
-            }
-            awaitCount(acked, 1500);
-
-            // Power cut of the safekeepers' machine in the middle of the load, and the compute dies with it.
-            disk.powerCut();
-            compute.kill();
-            stop.set(true);
-            for (Thread t : clients) {
-                t.join(Duration.ofSeconds(60));
-            }
-            acknowledged = new HashSet<>(acked);
-        } finally {
-            compute.kill();
-            servers.forEach(LostUnsyncedWritesTest::closeDead);
-        }
-
-        // The machine is back: the safekeepers start on what survived the power cut.
-        LossyFileSystem survived = LossyFileSystem.open(backing);
-        List<SafekeeperServer> restarted = startSafekeepers(survived);
-        try {
-            Proposer proposer = new Proposer(tl, members(restarted), Duration.ofSeconds(60));
-            Proposer.Result term2 = proposer.elect();
-            for (Proposer.Member m : members(restarted)) {
-                if (!term2.voters().contains(m.id())) {
-                    assertThat(proposer.bringIn(m, term2)).isTrue();
+            try {
+                try (Connection c = DriverManager.getConnection(compute.jdbcUrl("postgres")); Statement s = c.createStatement()) {
+                    s.execute("SET synchronous_commit = local"); // no safekeeper streams yet
+                    s.execute("CREATE TABLE acked (id bigint PRIMARY KEY, client int, pad text)");
                 }
+                Lsn backupStart = Standby.baseBackup(compute, standbyDir);
+                tl = TimelineId.random();
+                long systemId = SafekeeperCluster.systemId(compute);
+                for (SafekeeperServer s : servers) {
+                    new SafekeeperClient(s.url()).createTimeline(tl, systemId, SEGMENT_SIZE, backupStart.segmentStart(SEGMENT_SIZE));
+                }
+                Proposer proposer = new Proposer(tl, members(servers), Duration.ofSeconds(60));
+                Proposer.Result term1 = proposer.elect();
+                proposer.streamFrom(SafekeeperCluster.address(term1, compute));
+
+                Set<Long> acked = ConcurrentHashMap.newKeySet();
+                List<Thread> clients = new ArrayList<>();
+                for (int k = 0; k < CLIENTS; k++) {
+                    int client = k;
+                    clients.add(Thread.ofPlatform().name("client-" + k).start(() -> load(compute, client, acked, stop)));
+                }
+                awaitCount(acked, 1500);
+
+                // Power cut of the safekeepers' machine in the middle of the load, and the compute dies with it.
+                // What a majority reported as flushed (the compute's acknowledgements rest on it) must survive.
+                quorumFlushed = quorumFlush(servers, tl);
+                // ... at a moment when WAL was written but not yet forced, which the cut drops.
+                LossyFileSystem.Lost lost = disk.powerCutWhileUnforced(Duration.ofSeconds(30));
+                compute.kill();
+                log.info("power cut after {} acknowledged commits: lost {}", acked.size(), lost);
+                assertThat(lost.pages()).as("unforced pages dropped by the power cut").isPositive();
+                stop.set(true);
+                for (Thread t : clients) {
+                    t.join(Duration.ofSeconds(60));
+                }
+                acknowledged = new HashSet<>(acked);
+            } finally {
+                stop.set(true);
+                compute.kill();
+                servers.forEach(LostUnsyncedWritesTest::closeDead);
             }
-            SafekeeperServer reader = restarted.getFirst();
-            awaitCommit(reader, tl, term2.epochStart());
-            try (PostgresServer standby = Standby.start(standbyDir, compute, reader.walsenderPort(), password, tl)) {
-                Standby.awaitReplay(standby, term2.epochStart(), 120_000);
-                Set<Long> present = new HashSet<>();
-                try (Connection c = DriverManager.getConnection(standby.jdbcUrl("postgres"));
-                     Statement s = c.createStatement();
-                     ResultSet rs = s.executeQuery("SELECT id FROM acked")) {
-                    while (rs.next()) {
-                        present.add(rs.getLong(1));
+
+            // The machine is back: the safekeepers start on what survived the power cut.
+            LossyFileSystem survived = LossyFileSystem.open(backing);
+            List<SafekeeperServer> restarted = startSafekeepers(survived);
+            try {
+                Proposer proposer = new Proposer(tl, members(restarted), Duration.ofSeconds(60));
+                Proposer.Result term2 = proposer.elect();
+                assertThat(term2.epochStart().isBefore(quorumFlushed))
+                        .as("WAL up to %s was reported flushed by a majority before the power cut; after it the "
+                                + "timeline ends at %s", quorumFlushed, term2.epochStart()).isFalse();
+                for (Proposer.Member m : members(restarted)) {
+                    if (!term2.voters().contains(m.id())) {
+                        assertThat(proposer.bringIn(m, term2)).isTrue();
                     }
                 }
-                Set<Long> missing = new HashSet<>(acknowledged);
-                missing.removeAll(present);
-                assertThat(missing).as("acknowledged commits lost by the power cut (of %d acknowledged)",
-                        acknowledged.size()).isEmpty();
+                SafekeeperServer reader = restarted.getFirst();
+                awaitCommit(reader, tl, term2.epochStart());
+                try (PostgresServer standby = Standby.start(standbyDir, compute, reader.walsenderPort(), password, tl)) {
+                    Standby.awaitReplay(standby, term2.epochStart(), 120_000);
+                    Set<Long> present = new HashSet<>();
+                    try (Connection c = DriverManager.getConnection(standby.jdbcUrl("postgres"));
+                         Statement s = c.createStatement();
+                         ResultSet rs = s.executeQuery("SELECT id FROM acked")) {
+                        while (rs.next()) {
+                            present.add(rs.getLong(1));
+                        }
+                    }
+                    Set<Long> missing = new HashSet<>(acknowledged);
+                    missing.removeAll(present);
+                    assertThat(missing).as("acknowledged commits lost by the power cut (of %d acknowledged)",
+                            acknowledged.size()).isEmpty();
+                }
+            } finally {
+                restarted.forEach(SafekeeperServer::close);
             }
-        } finally {
-            restarted.forEach(SafekeeperServer::close);
         }
     }
 
@@ -177,6 +191,15 @@ class LostUnsyncedWritesTest {
         } catch (RuntimeException e) {
             assertThat(e).hasStackTraceContaining("the power was cut");
         }
+    }
+
+    /** The flush LSN a majority of the safekeepers has reached (the second highest of three). */
+    private static Lsn quorumFlush(List<SafekeeperServer> servers, TimelineId tl) {
+        List<Lsn> flushed = servers.stream()
+                .map(s -> s.node().requireTimeline(tl).status().flushLsn())
+                .sorted((a, b) -> a.isBefore(b) ? 1 : b.isBefore(a) ? -1 : 0)
+                .toList();
+        return flushed.get(SAFEKEEPERS / 2);
     }
 
     private static List<Proposer.Member> members(List<SafekeeperServer> servers) {

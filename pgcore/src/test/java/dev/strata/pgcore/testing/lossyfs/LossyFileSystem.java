@@ -65,6 +65,16 @@ public final class LossyFileSystem extends FileSystem {
     private final AtomicLong stashed = new AtomicLong();
     private volatile boolean dead;
 
+    /**
+     * What a power cut dropped.
+     *
+     * @param files files with unforced changes
+     * @param pages unforced pages of {@value PageCache#PAGE} bytes
+     * @param names creates, deletes and renames undone
+     */
+    public record Lost(int files, long pages, int names) {
+    }
+
     /** A name operation not yet durable: how to undo it and which directories must be forced. */
     private record PendingName(String what, Set<Path> directories, IoCall<Void> undo) {
     }
@@ -95,33 +105,69 @@ public final class LossyFileSystem extends FileSystem {
      * The machine loses power: unforced writes and names not made durable are lost, and this
      * file system and its channels refuse every later call. Waits for calls in progress.
      */
-    public void powerCut() throws IOException {
+    public Lost powerCut() throws IOException {
         power.writeLock().lock();
         try {
-            if (dead) {
-                return;
-            }
-            dead = true;
-            caches.clear();
-            List<String> failures = new ArrayList<>();
-            synchronized (names) {
-                for (int i = pending.size() - 1; i >= 0; i--) {
-                    PendingName p = pending.get(i);
-                    try {
-                        p.undo().call();
-                    } catch (IOException | RuntimeException e) {
-                        failures.add(p.what() + ": " + e);
-                    }
-                }
-                pending.clear();
-            }
-            FileTrees.deleteRecursively(stash);
-            if (!failures.isEmpty()) {
-                throw new IOException("lossy file system: could not undo " + failures);
-            }
+            return cut();
         } finally {
             power.writeLock().unlock();
         }
+    }
+
+    /**
+     * Cuts the power at a moment when some file holds written but unforced data (so that the cut
+     * drops something: under load that is between a writer's write and its force), checking
+     * about every millisecond until {@code timeout}.
+     *
+     * @throws IllegalStateException if no such moment came in time
+     */
+    public Lost powerCutWhileUnforced(java.time.Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            power.writeLock().lock();
+            try {
+                if (caches.values().stream().anyMatch(c -> c.dirtyPages() > 0)) {
+                    return cut();
+                }
+            } finally {
+                power.writeLock().unlock();
+            }
+            Thread.sleep(1);
+        }
+        throw new IllegalStateException("no unforced write in " + this + " within " + timeout);
+    }
+
+    /** Under the write lock: drop what is not durable, undo names, refuse everything from now on. */
+    private Lost cut() throws IOException {
+        if (dead) {
+            return new Lost(0, 0, 0);
+        }
+        dead = true;
+        long pages = 0;
+        for (PageCache c : caches.values()) {
+            pages += c.dirtyPages();
+        }
+        int files = (int) caches.values().stream().filter(c -> !c.isClean()).count();
+        int undone;
+        caches.clear();
+        List<String> failures = new ArrayList<>();
+        synchronized (names) {
+            for (int i = pending.size() - 1; i >= 0; i--) {
+                PendingName p = pending.get(i);
+                try {
+                    p.undo().call();
+                } catch (IOException | RuntimeException e) {
+                    failures.add(p.what() + ": " + e);
+                }
+            }
+            undone = pending.size();
+            pending.clear();
+        }
+        FileTrees.deleteRecursively(stash);
+        if (!failures.isEmpty()) {
+            throw new IOException("lossy file system: could not undo " + failures);
+        }
+        return new Lost(files, pages, undone);
     }
 
     /** The backing directory that the root of this file system lies over. */
@@ -208,7 +254,12 @@ public final class LossyFileSystem extends FileSystem {
         }
     }
 
-    /** Moves a file or directory aside (a delete or a replaced rename target) so that a power cut can bring it back. */
+    /**
+     * Moves a file or directory aside (a delete or a replaced rename target) so that a power cut
+     * can bring it back. Stashed files stay until the power cut even once their delete is
+     * durable: page caches are keyed by inode, and a freed inode number could be given to a new
+     * file while a channel of the deleted one is still open.
+     */
     Path moveToStash(Path real) throws IOException {
         Path aside = stash.resolve(stashed.incrementAndGet() + "-" + real.getFileName());
         Files.move(real, aside, StandardCopyOption.ATOMIC_MOVE);

@@ -56,7 +56,8 @@ class LossyFileSystemTest {
             assertThat(Files.size(f)).isEqualTo(16);
             assertThat(Files.size(fs.backingDirectory().resolve("f"))).as("backing file: forced bytes only").isEqualTo(7);
         }
-        LossyFileSystem after = reopen(fs);
+        assertThat(fs.powerCut()).isEqualTo(new LossyFileSystem.Lost(1, 1, 0));
+        LossyFileSystem after = LossyFileSystem.open(fs.backingDirectory());
         assertThat(read(after.getPath("/f"))).isEqualTo("durable");
     }
 
@@ -157,6 +158,19 @@ class LossyFileSystemTest {
     private static List<String> names(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void aCutWhileUnforcedWaitsForUnforcedData() throws Exception {
+        LossyFileSystem fs = LossyFileSystem.open(tmp.resolve("disk"));
+        try (FileChannel ch = open(fs.getPath("/f"))) {
+            write(ch, "x", 0);
+            ch.force(false);
+            assertThatThrownBy(() -> fs.powerCutWhileUnforced(java.time.Duration.ofMillis(50)))
+                    .isInstanceOf(IllegalStateException.class);
+            write(ch, "y", 1);
+            assertThat(fs.powerCutWhileUnforced(java.time.Duration.ofSeconds(5)).pages()).isEqualTo(1);
         }
     }
 }

@@ -30,6 +30,10 @@ final class PageCache {
         return size;
     }
 
+    synchronized int dirtyPages() {
+        return dirty.size();
+    }
+
     synchronized boolean isClean() {
         return dirty.isEmpty() && !sizeDirty;
     }
