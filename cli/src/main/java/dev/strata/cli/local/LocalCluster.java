@@ -6,6 +6,7 @@ import dev.strata.compute.node.ComputeState;
 import dev.strata.compute.node.StartedCompute;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.net.LoopbackPorts;
 import dev.strata.pgcore.postgres.PostgresBinaries;
 import dev.strata.proxy.ProxyConfig;
 import dev.strata.proxy.ProxyServer;
@@ -371,18 +372,7 @@ public final class LocalCluster implements AutoCloseable {
     }
 
     private static int freePort() {
-        for (int attempt = 0; attempt < 20; attempt++) {
-            int p;
-            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                p = s.getLocalPort();
-            } catch (IOException e) {
-                throw new IllegalStateException("no free loopback port", e);
-            }
-            if (isFree(p)) {
-                return p;
-            }
-        }
-        throw new IllegalStateException("no loopback port free for both TCP and UDP after 20 tries");
+        return LoopbackPorts.pickTcpAndUdp(); // outside the ephemeral range: children bind it seconds later
     }
 
     /** Stops the compute (fast shutdown), then the pageserver and the safekeepers. */

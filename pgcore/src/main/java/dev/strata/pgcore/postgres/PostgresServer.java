@@ -1,10 +1,9 @@
 package dev.strata.pgcore.postgres;
 
 import dev.strata.pgcore.fs.FileTrees;
+import dev.strata.pgcore.net.LoopbackPorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -352,11 +351,7 @@ public final class PostgresServer implements AutoCloseable {
     }
 
     private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("no free loopback port", e);
-        }
+        return LoopbackPorts.pickTcp(); // the postmaster binds it a moment later
     }
 
     private static String quote(String value) {

@@ -2,14 +2,12 @@ package dev.strata.safekeeper.it;
 
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.net.LoopbackPorts;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
 import dev.strata.safekeeper.client.SafekeeperClient;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.receive.ComputeAddress;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -137,10 +135,8 @@ final class SafekeeperCluster implements AutoCloseable {
         }
     }
 
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return s.getLocalPort();
-        }
+    static int freePort() {
+        return LoopbackPorts.pickTcpAndUdp(); // the child JVM binds it seconds later
     }
 
     @Override

@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A FAKE compute, for fault injection only: it speaks just enough of PostgreSQL's replication
- * protocol (cleartext login, IDENTIFY_SYSTEM, START_REPLICATION) to stream WAL bytes the test
+ * protocol (a login without a password, IDENTIFY_SYSTEM, START_REPLICATION) to stream WAL bytes the test
  * chose — real WAL with a corrupted record, or another system's id — which a real PostgreSQL
  * never sends. Everything else a safekeeper meets in tests is a real PostgreSQL 17.
  */
@@ -70,8 +70,8 @@ public final class FakeCompute implements AutoCloseable {
         protected void channelRead0(ChannelHandlerContext ctx, FrontendMessage msg) {
             switch (msg) {
                 case FrontendMessage.SSLRequest m -> ctx.writeAndFlush(BackendMessage.EncryptionResponse.REFUSED);
-                case FrontendMessage.StartupMessage m -> ctx.writeAndFlush(BackendMessage.AuthenticationCleartextPassword.INSTANCE);
-                case FrontendMessage.PasswordMessage m -> {
+                // Trust: the replication client answers only SCRAM, and a fake has no verifier to run it.
+                case FrontendMessage.StartupMessage m -> {
                     ctx.write(BackendMessage.AuthenticationOk.INSTANCE);
                     ctx.writeAndFlush(BackendMessage.ReadyForQuery.IDLE);
                 }
