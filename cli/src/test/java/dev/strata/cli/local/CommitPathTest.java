@@ -38,7 +38,7 @@ class CommitPathTest {
 
     private static final long MB = 1L << 20;
     /** Small bounds so a bulk load far beyond them takes seconds, not minutes. */
-    private static final long LAG_BOUND = 16 * MB;
+    private static final long LAG_BOUND = 8 * MB;
     private static final long SLOT_KEEP = 64 * MB;
     private static final long MAX_WAL_SIZE = 64 * MB;
     private static final long SEGMENT = 16 * MB;
@@ -153,6 +153,12 @@ class CommitPathTest {
             if (written > SLOT_KEEP + 2 * MAX_WAL_SIZE) {
                 waitFor(() -> c.statusReport().contains("wal-removed"), Duration.ofSeconds(60),
                         "the resumed safekeeper to report its WAL removed from the compute");
+                // The agent re-created the invalidated slot: one slot per safekeeper again.
+                waitFor(() -> c.compute().commitPath().slotsRecreated() >= 1, Duration.ofSeconds(60),
+                        "the invalidated slot to be re-created");
+                try (Connection conn = direct(c)) {
+                    assertThat(slots(conn)).containsOnlyKeys("strata_sk_1", "strata_sk_2", "strata_sk_3");
+                }
             }
             System.out.printf("bulk: %d MB of WAL, max pg_wal %d MB (bound %d MB); %s%n", written >> 20,
                     maxPgWal.get() >> 20, bound >> 20, c.compute().commitPath().line());

@@ -47,7 +47,8 @@ public final class ReplicationSlots {
                     drop.setString(1, name.value());
                     drop.execute();
                 }
-                log.warn("slot={} was invalidated (max_slot_wal_keep_size exceeded); re-created at the redo pointer", name);
+                log.warn("slot={} restartLsn={} walStatus={} was invalidated (max_slot_wal_keep_size exceeded); "
+                        + "re-created at the redo pointer", name, s.restartLsn(), s.walStatus());
                 recreated++;
                 s = null;
             }
@@ -71,9 +72,10 @@ public final class ReplicationSlots {
             while (rs.next()) {
                 ReplicationSlotName name = new ReplicationSlotName(rs.getString(1));
                 String restart = rs.getString(2);
+                String walStatus = rs.getString(3);
                 long pid = rs.getLong(4);
-                out.put(name, new Slot(name, restart == null ? null : Lsn.parse(restart), rs.getString(3),
-                        rs.wasNull() ? null : pid));
+                Long activePid = rs.wasNull() ? null : pid; // wasNull: of the column read last
+                out.put(name, new Slot(name, restart == null ? null : Lsn.parse(restart), walStatus, activePid));
             }
         }
         return out;

@@ -51,8 +51,8 @@ class CommitPathSampleTest {
         // The slot bound must leave room for a throttled quorum (default 2GB vs 256MB: fine).
         CommitPathSettings.DEFAULTS.requireSlotKeepAbove("2GB");
         CommitPathSettings.DEFAULTS.requireSlotKeepAbove("-1");
-        CommitPathSettings.DEFAULTS.requireSlotKeepAbove("1024");
-        assertThatThrownBy(() -> CommitPathSettings.DEFAULTS.requireSlotKeepAbove("512MB"))
-                .hasMessageContaining("max_slot_wal_keep_size 512MB").hasMessageContaining("256MB");
+        CommitPathSettings.DEFAULTS.requireSlotKeepAbove("2048");
+        assertThatThrownBy(() -> CommitPathSettings.DEFAULTS.requireSlotKeepAbove("1GB"))
+                .hasMessageContaining("max_slot_wal_keep_size 1GB").hasMessageContaining("256MB");
     }
 }
