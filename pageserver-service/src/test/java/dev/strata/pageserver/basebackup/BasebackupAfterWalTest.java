@@ -5,6 +5,7 @@ import static dev.strata.pageserver.basebackup.BasebackupFixtures.addComputeConf
 import static dev.strata.pageserver.basebackup.BasebackupFixtures.basebackup;
 import static dev.strata.pageserver.basebackup.BasebackupFixtures.compute;
 import static dev.strata.pageserver.basebackup.BasebackupFixtures.execute;
+import static dev.strata.pageserver.basebackup.BasebackupFixtures.flushedInsertLsn;
 import static dev.strata.pageserver.basebackup.BasebackupFixtures.importInitdb;
 import static dev.strata.pageserver.basebackup.BasebackupFixtures.initdb;
 import static dev.strata.pageserver.basebackup.BasebackupFixtures.log;
@@ -59,7 +60,7 @@ class BasebackupAfterWalTest {
                 workload(primary);
                 expectedCounts = counts(primary);
                 primaryNextXid = Long.parseLong(queryOne(primary, "postgres", "SELECT txid_current()"));
-                Lsn flush = Lsn.parse(queryOne(primary, "postgres", "SELECT pg_current_wal_flush_lsn()"));
+                Lsn flush = flushedInsertLsn(primary);
 
                 WalIngest ingest = new WalIngest(store, RmgrRegistry.defaults(), inspected.dataChecksums(),
                         TimelineBase.IMPORTED, inspected.checkpointLsn());

@@ -98,6 +98,28 @@ final class BasebackupFixtures {
         }
     }
 
+    /**
+     * The end of all WAL inserted so far, once it is flushed. Not simply
+     * {@code pg_current_wal_flush_lsn()}: some records are inserted without a flush (ALTER DATABASE
+     * SET TABLESPACE writes its DROP of the old directory after its transaction committed) and
+     * reach disk only when the walwriter next wakes, later still on a loaded machine; a test
+     * that read the flush LSN too early ingested WAL without them (TablespaceIngestTest failed so).
+     */
+    static Lsn flushedInsertLsn(PostgresServer pg) throws SQLException, InterruptedException {
+        Lsn insert = Lsn.parse(queryOne(pg, "postgres", "SELECT pg_current_wal_insert_lsn()"));
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            Lsn flush = Lsn.parse(queryOne(pg, "postgres", "SELECT pg_current_wal_flush_lsn()"));
+            if (!flush.isBefore(insert)) {
+                return flush;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("WAL inserted up to " + insert + " not flushed after 60 s (flush " + flush + ")");
+            }
+            Thread.sleep(20);
+        }
+    }
+
     static void execute(PostgresServer pg, String db, String... sql) throws SQLException {
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(db)); Statement s = c.createStatement()) {
             for (String q : sql) {
