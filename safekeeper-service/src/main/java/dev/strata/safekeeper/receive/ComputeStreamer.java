@@ -98,9 +98,15 @@ public final class ComputeStreamer implements AutoCloseable {
         while (!stopped) {
             CompletableFuture<Throwable> ended = new CompletableFuture<>();
             try {
+                Lsn before = acceptor.state().flushLsn();
                 streamOnce(ended);
-                backoff = MIN_BACKOFF;
                 Throwable cause = ended.get();
+                // Only a connection that stored something resets the backoff: one that ends at
+                // once (a full disk here, a compute dropping us) would otherwise reconnect every
+                // 50 ms, churning walsenders on the compute and flooding both logs.
+                if (acceptor.state().flushLsn().isAfter(before)) {
+                    backoff = MIN_BACKOFF;
+                }
                 if (cause instanceof TermRefusedException || cause instanceof WalDecodeException) {
                     stop("stopped: " + cause.getMessage());
                 } else if (!stopped && isWalRemoved(cause)) {

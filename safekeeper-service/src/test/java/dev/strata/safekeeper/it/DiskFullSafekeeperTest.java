@@ -39,7 +39,8 @@ class DiskFullSafekeeperTest {
         // Room for two 16 MiB segments: the first is filled before the disk is, the second after it is freed.
         try (SmallFilesystem fs = SmallFilesystem.mountAt(dir.resolve("sk-1"), 40);
              SafekeeperCluster sks = SafekeeperCluster.start(dir, 3);
-             PostgresServer compute = PostgresServer.builder().settings(sks.computeSettings()).start()) {
+             PostgresServer compute = PostgresServer.builder().settings(sks.computeSettings())
+                     .setting("log_replication_commands", "on").start()) {
             TimelineId tl = sks.createTimeline(compute, SafekeeperCluster.currentLsn(compute));
             Proposer proposer = sks.proposer(tl);
             Proposer.Result elected = proposer.elect();
@@ -62,6 +63,14 @@ class DiskFullSafekeeperTest {
                         .isLessThan(committed).isEqualTo(flush(full, tl).segmentStart(16 << 20));
                 assertThat(acknowledgedBy(s, "sk-1")).as("the compute never got a flush position beyond what sk-1 stored")
                         .isLessThanOrEqualTo(flush(full, tl));
+                // A safekeeper whose disk is full backs off: it does not reconnect every 50 ms,
+                // each time starting a walsender on the compute (it used to, ~60 times a second).
+                // sk-2 and sk-3 stay connected, so every new START_REPLICATION now is sk-1's.
+                Thread.sleep(4_000); // the backoff grows to its 2 s ceiling within ~3 s
+                long startsBefore = replicationStarts(compute);
+                Thread.sleep(4_000);
+                assertThat(replicationStarts(compute) - startsBefore).as("sk-1's reconnects in 4 s with its disk full")
+                        .isLessThanOrEqualTo(4);
 
                 // With sk-3 gone, a commit needs sk-1: it must wait, not be acknowledged.
                 sks.node(3).kill9();
@@ -89,6 +98,12 @@ class DiskFullSafekeeperTest {
                     assertThat(rs.getInt(1)).isEqualTo(3);
                 }
             }
+        }
+    }
+
+    private static long replicationStarts(PostgresServer compute) throws java.io.IOException {
+        try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(compute.logFile())) {
+            return lines.filter(l -> l.contains("received replication command: START_REPLICATION")).count();
         }
     }
 
