@@ -1,0 +1,44 @@
+package dev.strata.pgcore.auth;
+
+import java.util.Locale;
+
+/**
+ * What a service token lets its holder do. One scope per token; each listener names the
+ * scopes it accepts (docs/architecture.md §8 lists them per listener). The wire names follow
+ * Neon's where the meaning is the same.
+ */
+public enum Scope {
+    /** The pageserver's management API and its page service, for every timeline. */
+    PAGESERVER_API("pageserverapi"),
+    /** A safekeeper's management API, walsender and peer traffic: WAL and elections. */
+    SAFEKEEPER_DATA("safekeeperdata"),
+    /**
+     * One compute: reads pages and basebackups of the one timeline named in the token's
+     * {@code timeline_id} claim, nothing else (Neon's per-tenant token, narrowed to a timeline).
+     */
+    COMPUTE("compute"),
+    /** The operator: the local cluster's admin port, the proxy's status page. */
+    ADMIN("admin");
+
+    private final String wireName;
+
+    Scope(String wireName) {
+        this.wireName = wireName;
+    }
+
+    /** The value of the token's {@code scope} claim. */
+    public String wireName() {
+        return wireName;
+    }
+
+    /** The scope a {@code scope} claim names. */
+    public static Scope fromWireName(String name) throws AuthException {
+        for (Scope s : values()) {
+            if (s.wireName.equals(name)) {
+                return s;
+            }
+        }
+        throw new AuthException(AuthException.Reason.MALFORMED,
+                "unknown scope '" + (name == null ? "" : name.toLowerCase(Locale.ROOT)) + "'");
+    }
+}
