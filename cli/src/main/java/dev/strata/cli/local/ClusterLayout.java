@@ -12,6 +12,7 @@ import java.nio.file.Path;
  * pageserver/             layer files and timeline metadata
  * computes/main/pgdata    the compute's data directory (a cache: replaced at each start)
  * proxy/                  the local CA and the proxy's certificate
+ * auth/                   the cluster's token signing key, its public key set, each component's token (600)
  * run/                    present while the cluster runs: lock, admin.port, pid, ready
  * </pre>
  */
@@ -43,6 +44,11 @@ public record ClusterLayout(Path root) {
 
     public Path proxyDir() {
         return root.resolve("proxy");
+    }
+
+    /** The signing key, the public keys listeners trust, and each component's token (ClusterAuth). */
+    public Path authDir() {
+        return root.resolve("auth");
     }
 
     public Path runDir() {

@@ -99,6 +99,8 @@ public final class LocalCluster implements AutoCloseable {
     private ComputeNode compute;
     private ProxyServer proxy;
     private LocalComputeControl control;
+    /** Signs the tokens every component presents to the others' listeners. */
+    private final ClusterAuth auth;
     private TimelineId timeline;
     private volatile boolean computeWanted;
     private volatile boolean closing;
@@ -114,6 +116,7 @@ public final class LocalCluster implements AutoCloseable {
         }
         refuseDataWithoutState(layout);
         this.state = ClusterState.loadOrCreate(layout.stateFile());
+        this.auth = ClusterAuth.loadOrCreate(layout.authDir());
         this.progress = progress;
     }
 
