@@ -1,6 +1,9 @@
 package dev.strata.cli;
 
 import dev.strata.cli.local.AdminServer;
+import dev.strata.cli.local.ClusterAuth;
+import dev.strata.pgcore.auth.AuthKeys;
+import dev.strata.pgcore.auth.BearerToken;
 import dev.strata.cli.local.ClusterLayout;
 import dev.strata.cli.local.LocalCluster;
 import dev.strata.cli.local.PrivateFiles;
@@ -166,7 +169,9 @@ public final class StrataCli {
                 cluster.close();
                 stopped.countDown();
             }, "strata-shutdown");
-            try (AdminServer admin = new AdminServer(cluster::statusReport, () -> {
+            // the operator's token for `status` and `down` from other shells (mode 600)
+            cluster.auth().writeAdminToken();
+            try (AdminServer admin = new AdminServer(cluster.auth().verifier(), cluster::statusReport, () -> {
                 step("stopping (strata down)");
                 cluster.close();
                 stopped.countDown();
@@ -281,9 +286,15 @@ public final class StrataCli {
         Long pid = Files.exists(layout.pidFile()) ? Long.parseLong(Files.readString(layout.pidFile()).trim()) : null;
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         try {
-            http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/down"))
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/down"))
+                    .header(BearerToken.HEADER, BearerToken.headerValue(adminToken(layout)))
                     .POST(HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(10)).build(),
                     HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() == 401 || r.statusCode() == 403) {
+                err.println("strata down: the cluster refused the operator token in " + layout.authDir()
+                        + ": " + r.body().trim());
+                return 1;
+            }
         } catch (IOException e) {
             out.println("not running (stale admin port)");
             Files.deleteIfExists(layout.adminPortFile());
@@ -305,6 +316,12 @@ public final class StrataCli {
         return 0;
     }
 
+    /** The operator token `strata up` wrote; "" when there is none (the admin port then says 401). */
+    private static String adminToken(ClusterLayout layout) throws IOException {
+        Path file = ClusterAuth.adminTokenFile(layout.authDir());
+        return Files.exists(file) ? AuthKeys.readToken(file) : "";
+    }
+
     private static Integer adminPort(ClusterLayout layout) throws IOException {
         if (!Files.exists(layout.adminPortFile())) {
             return null;
@@ -324,6 +341,7 @@ public final class StrataCli {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                    .header(BearerToken.HEADER, BearerToken.headerValue(adminToken(layout)))
                     .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? r.body() : null;
         } catch (IOException e) {

@@ -2,11 +2,16 @@ package dev.strata.cli.local;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.strata.pgcore.auth.AuthException;
+import dev.strata.pgcore.auth.BearerToken;
+import dev.strata.pgcore.auth.Scope;
+import dev.strata.pgcore.auth.TokenVerifier;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
@@ -14,16 +19,33 @@ import java.util.function.Supplier;
  * The running cluster's loopback admin port, for {@code strata status} and {@code strata down}
  * from another shell: {@code GET /status} (plain text) and {@code POST /down}. Anything else
  * is a 404/405 with a one-line reason.
+ *
+ * <p>Every request must carry the operator's token ({@code Authorization: Bearer}, scope
+ * {@code admin}; `strata up` writes it to {@code auth/admin.token}, mode 600): without it a
+ * 401, with a token of another scope a 403, and nothing happens. Loopback alone would keep out
+ * other machines but not other users of this one.
  */
 public final class AdminServer implements AutoCloseable {
 
     private final HttpServer server;
 
-    public AdminServer(Supplier<String> status, Runnable down) throws IOException {
+    private static final Set<Scope> ACCEPTED = Set.of(Scope.ADMIN);
+
+    public AdminServer(TokenVerifier verifier, Supplier<String> status, Runnable down) throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/", ex -> {
             try (ex) {
+                try {
+                    verifier.authorize(BearerToken.fromHeader(ex.getRequestHeaders().getFirst(BearerToken.HEADER)),
+                            ACCEPTED);
+                } catch (AuthException e) {
+                    if (e.reason().unauthenticated()) {
+                        ex.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+                    }
+                    reply(ex, e.reason().unauthenticated() ? 401 : 403, e.getMessage() + "\n");
+                    return;
+                }
                 String path = ex.getRequestURI().getPath();
                 String method = ex.getRequestMethod();
                 if (path.equals("/status")) {

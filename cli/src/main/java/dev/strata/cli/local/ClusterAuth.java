@@ -31,6 +31,7 @@ public final class ClusterAuth {
 
     static final String SIGNING_KEY = "signing_key.jwk";
     static final String PUBLIC_KEYS = "public_keys.jwks";
+    static final String ADMIN = "admin";
 
     private final Path dir;
     private final TokenIssuer issuer;
@@ -100,8 +101,13 @@ public final class ClusterAuth {
         return file;
     }
 
-    /** The operator's token, which `strata status` and `strata down` present to the admin port. */
-    public Path adminTokenFile() {
-        return dir.resolve("admin.token");
+    /** Where the operator's token lies, which `strata status` and `strata down` present to the admin port. */
+    public static Path adminTokenFile(Path authDir) {
+        return authDir.resolve(ADMIN + ".token");
+    }
+
+    /** Writes a fresh operator token (scope admin) to {@link #adminTokenFile}. */
+    public Path writeAdminToken() {
+        return tokenFile(Scope.ADMIN, ADMIN);
     }
 }

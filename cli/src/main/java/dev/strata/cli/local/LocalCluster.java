@@ -305,6 +305,11 @@ public final class LocalCluster implements AutoCloseable {
     }
 
     /** Each component and its LSNs, for `strata status`. */
+    /** The cluster's credentials (for the admin port, and tokens for the operator). */
+    public ClusterAuth auth() {
+        return auth;
+    }
+
     public String statusReport() {
         StringBuilder out = new StringBuilder();
         out.append("project ").append(PROJECT).append(", branch ").append(BRANCH).append(": timeline ")
