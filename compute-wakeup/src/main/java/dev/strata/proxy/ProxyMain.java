@@ -1,10 +1,13 @@
 package dev.strata.proxy;
 
+import dev.strata.pgcore.auth.AuthKeys;
+import dev.strata.pgcore.auth.TokenVerifier;
 import dev.strata.proxy.http.StatusHttpServer;
 import dev.strata.proxy.routing.EndpointId;
 import dev.strata.proxy.wake.ComputeAddress;
 import dev.strata.proxy.wake.StaticComputeControl;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -15,7 +18,11 @@ import java.util.concurrent.CountDownLatch;
  * {@link StaticComputeControl}); the local cluster will start the proxy in-process with its
  * own control instead.
  *
- * <pre>ProxyMain [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT] --endpoint ID=HOST:PORT ...</pre>
+ * <pre>ProxyMain [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT --auth-public-keys FILE]
+ *           --endpoint ID=HOST:PORT ...</pre>
+ *
+ * The status port answers only callers with an {@code admin} token signed by a key of the
+ * JWK Set in {@code --auth-public-keys} (docs/architecture.md §8).
  */
 public final class ProxyMain {
 
@@ -26,6 +33,7 @@ public final class ProxyMain {
         ProxyConfig config = ProxyConfig.defaults();
         Map<EndpointId, ComputeAddress> endpoints = new LinkedHashMap<>();
         int statusPort = -1;
+        Path publicKeys = null;
         boolean requireTls = false;
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
@@ -37,6 +45,7 @@ public final class ProxyMain {
                     i--; // a flag without a value
                 }
                 case "--status-port" -> statusPort = Integer.parseInt(require(value, args[i]));
+                case "--auth-public-keys" -> publicKeys = Path.of(require(value, args[i]));
                 case "--endpoint" -> {
                     String v = require(value, args[i]);
                     int eq = v.indexOf('=');
@@ -60,8 +69,20 @@ public final class ProxyMain {
             }
             config = config.withRequireTls(true);
         }
+        TokenVerifier verifier = null;
+        if (statusPort >= 0) {
+            if (publicKeys == null) {
+                usage("--status-port needs --auth-public-keys FILE: the status port answers only operators");
+            }
+            try {
+                verifier = new TokenVerifier(AuthKeys.readPublicKeys(publicKeys));
+            } catch (IOException e) {
+                usage("--auth-public-keys: " + e.getMessage());
+            }
+        }
         ProxyServer proxy = ProxyServer.start(config, new StaticComputeControl(endpoints));
-        StatusHttpServer status = statusPort >= 0 ? StatusHttpServer.start(proxy, config.host(), statusPort) : null;
+        StatusHttpServer status = statusPort >= 0 ? StatusHttpServer.start(proxy, config.host(), statusPort, verifier)
+                : null;
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             if (status != null) {

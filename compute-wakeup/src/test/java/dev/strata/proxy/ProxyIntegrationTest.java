@@ -1,5 +1,8 @@
 package dev.strata.proxy;
 
+import dev.strata.pgcore.auth.BearerToken;
+import dev.strata.pgcore.auth.Scope;
+import dev.strata.pgcore.testing.TestAuth;
 import dev.strata.proxy.http.StatusHttpServer;
 import dev.strata.proxy.testing.FaultyWakes;
 import dev.strata.proxy.testing.LoopbackSocketFactory;
@@ -320,19 +323,36 @@ class ProxyIntegrationTest {
     }
 
     @Test
-    void statusIsServedAsJsonOverHttp() throws Exception {
+    void statusIsServedAsJsonOverHttpToOperatorsOnly() throws Exception {
+        TestAuth auth = new TestAuth();
+        String admin = BearerToken.headerValue(auth.token(Scope.ADMIN));
         try (Connection c = DriverManager.getConnection(jdbcUrl("main"));
-             StatusHttpServer http = StatusHttpServer.start(proxy, "127.0.0.1", 0)) {
+             StatusHttpServer http = StatusHttpServer.start(proxy, "127.0.0.1", 0, auth.verifier())) {
             assertThat(c.isValid(5)).isTrue();
             HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + "/status"))
+            URI status = URI.create("http://127.0.0.1:" + http.port() + "/status");
+            HttpResponse<String> anonymous = client.send(HttpRequest.newBuilder(status).timeout(Duration.ofSeconds(10))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(anonymous.statusCode()).isEqualTo(401);
+            assertThat(anonymous.body()).contains("authentication required").doesNotContain("main");
+            HttpResponse<String> forged = client.send(HttpRequest.newBuilder(status).timeout(Duration.ofSeconds(10))
+                    .header("Authorization", BearerToken.headerValue(auth.stranger().token(Scope.ADMIN)))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(forged.statusCode()).isEqualTo(401);
+            HttpResponse<String> wrongScope = client.send(HttpRequest.newBuilder(status).timeout(Duration.ofSeconds(10))
+                    .header("Authorization", BearerToken.headerValue(auth.token(Scope.PAGESERVER_API)))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(wrongScope.statusCode()).isEqualTo(403);
+            assertThat(wrongScope.body()).doesNotContain("RUNNING");
+
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(status).header("Authorization", admin)
                     .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(r.body()).startsWith("{\"endpoints\":[")
                     .contains("{\"endpoint\":\"main\",\"state\":\"RUNNING\",\"openConnections\":1,")
                     .contains("\"address\":\"127.0.0.1:" + control.compute("main").server.port() + "\"");
             HttpResponse<String> missing = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + "/x"))
-                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+                    .header("Authorization", admin).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(missing.statusCode()).isEqualTo(404);
         }
     }
