@@ -83,8 +83,11 @@ class ClusterFilesPrivacyTest {
             assertThat(mode(layout.proxyDir().resolve("ca.key"))).isEqualTo("rw-------");
             assertThat(mode(layout.proxyDir().resolve("server.key"))).isEqualTo("rw-------");
 
+            Path signingKey = layout.authDir().resolve(ClusterAuth.SIGNING_KEY);
+            assertThat(mode(signingKey)).isEqualTo("rw-------");
+            assertThat(mode(layout.authDir())).isEqualTo("rwx------");
             List<Path> files = List.of(layout.stateFile(), layout.proxyDir().resolve("ca.key"),
-                    layout.proxyDir().resolve("server.key"), layout.logFile(),
+                    layout.proxyDir().resolve("server.key"), layout.logFile(), signingKey,
                     firstFile(layout.pageserverDir(), ""), firstFile(root.resolve("safekeepers"), "0000000"));
             // control: the user can reach .strata itself, so each refusal below is .strata's doing
             assertThat(runAs("nobody", "stat", root.toString())[0]).isEqualTo("0");
@@ -95,6 +98,8 @@ class ClusterFilesPrivacyTest {
             // the postgres user may enter (to reach its data directory) but reads no secret
             assertDenied("postgres", "cat", layout.stateFile().toString());
             assertDenied("postgres", "cat", layout.proxyDir().resolve("ca.key").toString());
+            // the compute runs user SQL as superuser (COPY ... FROM file): it must not mint tokens
+            assertDenied("postgres", "cat", signingKey.toString());
             assertDenied("postgres", "ls", root.toString());
         }
     }
