@@ -2,20 +2,20 @@ package dev.strata.pageserver.pageservice;
 
 import dev.strata.pageserver.timeline.StorageException;
 import dev.strata.pageserver.timeline.TimelineException;
+import dev.strata.pgcore.auth.AuthException;
+import dev.strata.pgcore.auth.Claims;
+import dev.strata.pgcore.auth.Scope;
+import dev.strata.pgcore.auth.TokenVerifier;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
-import dev.strata.pgcore.auth.AuthException;
-import dev.strata.pgcore.auth.Claims;
-import dev.strata.pgcore.auth.Scope;
-import dev.strata.pgcore.auth.TokenVerifier;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.ArrayList;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Executor;
@@ -34,12 +34,12 @@ import org.slf4j.LoggerFactory;
  * socket is not read. A request that fails gets an error frame and the connection lives on; a
  * frame that breaks the protocol gets an error frame (request id 0) and the connection is closed.
  *
- * <p>Authentication (docs/pageserver.md, "Page service protocol"): the first frame must be an
+ * <p>Authentication (docs/pageserver.md, "Authentication"): the first frame must be an
  * AUTHENTICATE whose token verifies with scope {@code pageserverapi} (every timeline) or
  * {@code compute} (its one timeline). Anything else first, a refused token, or a second
  * AUTHENTICATE gets an error frame and the connection is closed; no request is looked at
- * before. The signature is verified once per connection, on the event loop (tens of
- * microseconds, once); each request is then checked against the verified claims: its timeline
+ * before. The signature is verified once per connection, on the event loop (one Ed25519 check:
+ * up to a millisecond on a loaded machine, too much per GetPage); each request is then checked against the verified claims: its timeline
  * (a compute token names one) and the token's expiry, both cheap enough for every GetPage.
  */
 final class PageServiceHandler extends SimpleChannelInboundHandler<ClientFrame> {
