@@ -2,7 +2,6 @@ package dev.strata.pageserver.bench;
 
 import dev.strata.pageserver.testing.TestPageservers;
 import dev.strata.pageserver.client.PageserverClient;
-import dev.strata.pageserver.http.PageserverConfig;
 import dev.strata.pageserver.http.PageserverServer;
 import dev.strata.pageserver.timeline.Timeline;
 import dev.strata.pageserver.timeline.TimelineManager;
