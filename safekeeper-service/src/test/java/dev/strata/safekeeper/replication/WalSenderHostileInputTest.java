@@ -9,8 +9,8 @@ import dev.strata.pgcore.protocol.BackendMessage;
 import dev.strata.pgcore.protocol.FrontendMessage;
 import dev.strata.pgcore.protocol.auth.ClientAuthentication;
 import dev.strata.safekeeper.http.SafekeeperServer;
-import dev.strata.safekeeper.node.SafekeeperConfig;
 import dev.strata.pgcore.testing.PgTestClient;
+import dev.strata.safekeeper.testing.TestSafekeepers;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -50,7 +50,7 @@ class WalSenderHostileInputTest {
 
     @BeforeAll
     static void startSafekeeper() {
-        sk = SafekeeperServer.start(SafekeeperConfig.local(NodeId.of("sk-1"), dir, PASSWORD));
+        sk = SafekeeperServer.start(TestSafekeepers.config(NodeId.of("sk-1"), dir, PASSWORD));
         tl = TimelineId.random();
         sk.node().createTimeline(tl, SYSTEM_ID, 16 << 20, START);
     }
