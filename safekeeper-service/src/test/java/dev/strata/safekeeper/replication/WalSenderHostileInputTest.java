@@ -206,6 +206,21 @@ class WalSenderHostileInputTest {
         }
     }
 
+    /** The walsender's credential is SCRAM: a command sent instead of the SASL exchange streams nothing. */
+    @Test
+    void aCommandBeforeAuthenticationIsRefused() {
+        for (String sql : new String[] {"IDENTIFY_SYSTEM", "START_REPLICATION PHYSICAL " + START}) {
+            try (PgTestClient c = client()) {
+                c.sendUnchecked(FrontendMessage.StartupMessage.of(replicationLogin("strata_replicator", tl.toString())));
+                c.expect(BackendMessage.AuthenticationSASL.class);
+                c.sendUnchecked(new FrontendMessage.Query(sql));
+                BackendMessage.ErrorResponse e = c.expectError();
+                assertThat(e.code()).as(sql).isIn("28000", "08P01");
+                assertThat(c.awaitClosed(5)).as(sql).isTrue();
+            }
+        }
+    }
+
     @Test
     void unsupportedCommandIsAnErrorAndTheSessionGoesOn() {
         try (PgTestClient c = loggedIn()) {
