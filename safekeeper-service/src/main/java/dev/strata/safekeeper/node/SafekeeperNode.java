@@ -1,5 +1,6 @@
 package dev.strata.safekeeper.node;
 
+import dev.strata.pgcore.auth.TokenVerifier;
 import dev.strata.pgcore.fs.FileTrees;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
@@ -77,7 +78,7 @@ public final class SafekeeperNode implements AutoCloseable {
     }
 
     /** Checks the tokens of management API callers. */
-    public dev.strata.pgcore.auth.TokenVerifier verifier() {
+    public TokenVerifier verifier() {
         return config.verifier();
     }
 
