@@ -1,8 +1,11 @@
 package dev.strata.safekeeper;
 
+import dev.strata.pgcore.auth.AuthKeys;
+import dev.strata.pgcore.auth.TokenVerifier;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.safekeeper.http.SafekeeperServer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
+import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,9 +18,14 @@ import java.util.concurrent.CountDownLatch;
  * cluster). Arguments:
  *
  * <pre>
- *   --node-id sk-1 --data-dir DIR [--listen 127.0.0.1] [--http-port 0] [--walsender-port 0]
- *   [--peer sk-2=http://127.0.0.1:7677 ...]
+ *   --node-id sk-1 --data-dir DIR --auth-public-keys FILE --token-file FILE
+ *   [--listen 127.0.0.1] [--http-port 0] [--walsender-port 0] [--peer sk-2=http://127.0.0.1:7677 ...]
  * </pre>
+ *
+ * {@code --auth-public-keys} is the JWK Set whose keys sign the tokens the management API
+ * accepts; {@code --token-file} holds this node's own {@code safekeeperdata} token (mode 600),
+ * presented to peers during recovery (docs/safekeeper.md, "Authentication"). Both are required
+ * and both are paths: no key or token is ever on the command line.
  *
  * The walsender password comes from {@code STRATA_REPLICATION_PASSWORD} (never the command
  * line, which other users can read). Once both ports are bound it prints one line,
@@ -54,6 +62,22 @@ public final class SafekeeperMain {
         if (!opts.containsKey("node-id") || !opts.containsKey("data-dir")) {
             usage("--node-id and --data-dir are required");
         }
+        if (!opts.containsKey("auth-public-keys") || !opts.containsKey("token-file")) {
+            usage("--auth-public-keys and --token-file are required: the management API serves only callers with a"
+                    + " service token, and peers ask for this node's");
+        }
+        TokenVerifier verifier = null;
+        String token = null;
+        try {
+            verifier = new TokenVerifier(AuthKeys.readPublicKeys(Path.of(opts.get("auth-public-keys"))));
+        } catch (IOException | IllegalArgumentException e) {
+            usage("--auth-public-keys: " + e.getMessage());
+        }
+        try {
+            token = AuthKeys.readToken(Path.of(opts.get("token-file")));
+        } catch (IOException e) {
+            usage("--token-file: " + e.getMessage());
+        }
         SafekeeperConfig config = new SafekeeperConfig(
                 NodeId.of(opts.get("node-id")),
                 Path.of(opts.get("data-dir")),
@@ -63,7 +87,9 @@ public final class SafekeeperMain {
                 peers,
                 opts.getOrDefault("replication-user", "strata_replicator"),
                 password,
-                Duration.ofMillis(100));
+                Duration.ofMillis(100),
+                verifier,
+                token);
         SafekeeperServer server = SafekeeperServer.start(config);
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -77,7 +103,8 @@ public final class SafekeeperMain {
 
     private static void usage(String problem) {
         System.err.println("safekeeper: " + problem);
-        System.err.println("usage: --node-id ID --data-dir DIR [--listen HOST] [--http-port N] [--walsender-port N] [--peer ID=URL]...");
+        System.err.println("usage: --node-id ID --data-dir DIR --auth-public-keys FILE --token-file FILE [--listen HOST]"
+                + " [--http-port N] [--walsender-port N] [--peer ID=URL]...");
         System.exit(64);
     }
 }

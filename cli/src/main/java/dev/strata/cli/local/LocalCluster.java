@@ -171,11 +171,15 @@ public final class LocalCluster implements AutoCloseable {
                     peers.put(NodeId.of(other), URI.create("http://127.0.0.1:" + ports.get(other)[0]));
                 }
             }
+            // Each safekeeper checks callers against the cluster's keys and presents a
+            // safekeeperdata token of its own to peers (WAL recovery).
             SafekeeperConfig config = new SafekeeperConfig(NodeId.of(id), layout.safekeeperDir(id), "127.0.0.1",
                     ports.get(id)[1], ports.get(id)[0], peers, REPLICATION_USER, replicationPassword,
-                    Duration.ofMillis(100));
+                    Duration.ofMillis(100), auth.verifier(), auth.token(Scope.SAFEKEEPER_DATA, id));
             safekeepers.add(options.childProcesses()
-                    ? LocalSafekeepers.child(config, layout.root().resolve("safekeepers").resolve(id + ".log"))
+                    ? LocalSafekeepers.child(config, layout.root().resolve("safekeepers").resolve(id + ".log"),
+                            auth.publicKeysFile(), auth.tokenFile(Scope.SAFEKEEPER_DATA, id),
+                            auth.token(Scope.SAFEKEEPER_DATA, "cli"))
                     : LocalSafekeepers.inProcess(config));
         }
 
@@ -222,7 +226,9 @@ public final class LocalCluster implements AutoCloseable {
         for (LocalSafekeeper sk : safekeepers) {
             members.add(new Proposer.Member(sk.id(), sk.url()));
         }
-        ComputeSpec spec = ComputeSpec.local(timeline, members, layout.computeDataDir(ENDPOINT), DB_USER, dbPassword)
+        // The compute agent elects and announces with a token for its own timeline only.
+        ComputeSpec spec = ComputeSpec.local(timeline, members, layout.computeDataDir(ENDPOINT), DB_USER, dbPassword,
+                auth.computeToken(timeline, "compute-" + ENDPOINT))
                 .withPort(port("port.compute")).withSettings(options.computeSettings());
         state.save();
         // The compute agent reads its basebackup with a token for its own timeline only.

@@ -27,8 +27,13 @@ final class LocalSafekeepers {
         return new InProcess(SafekeeperServer.start(config));
     }
 
-    static LocalSafekeeper child(SafekeeperConfig config, Path log) {
-        return new Child(config, log);
+    /**
+     * A safekeeper in a child process. It gets the cluster's public keys and its own token as
+     * paths of 600 files ({@code --auth-public-keys}, {@code --token-file}); the cli calls its
+     * management API with {@code cliToken} (scope {@code safekeeperdata}).
+     */
+    static LocalSafekeeper child(SafekeeperConfig config, Path log, Path publicKeys, Path tokenFile, String cliToken) {
+        return new Child(config, log, publicKeys, tokenFile, cliToken);
     }
 
     /** One status line, the same for both kinds: from what the management API reports. */
@@ -96,15 +101,24 @@ final class LocalSafekeepers {
         }
     }
 
-    /** SafekeeperMain in its own JVM; the password travels in its environment. */
+    /**
+     * SafekeeperMain in its own JVM; the password travels in its environment, the key set and
+     * its token as file paths: no secret on its command line.
+     */
     private static final class Child implements LocalSafekeeper {
         private final SafekeeperConfig config;
         private final Path log;
+        private final Path publicKeys;
+        private final Path tokenFile;
+        private final String cliToken;
         private volatile ChildProcess process;
 
-        Child(SafekeeperConfig config, Path log) {
+        Child(SafekeeperConfig config, Path log, Path publicKeys, Path tokenFile, String cliToken) {
             this.config = config;
             this.log = log;
+            this.publicKeys = publicKeys;
+            this.tokenFile = tokenFile;
+            this.cliToken = cliToken;
             restart();
         }
 
@@ -117,7 +131,8 @@ final class LocalSafekeepers {
                     "--data-dir", config.dataDir().toString(), "--listen", config.listenHost(),
                     "--http-port", Integer.toString(config.httpPort()),
                     "--walsender-port", Integer.toString(config.walsenderPort()),
-                    "--replication-user", config.replicationUser()));
+                    "--replication-user", config.replicationUser(),
+                    "--auth-public-keys", publicKeys.toString(), "--token-file", tokenFile.toString()));
             config.peers().forEach((id, url) -> args.addAll(List.of("--peer", id + "=" + url)));
             process = ChildProcess.start("safekeeper " + config.nodeId(), SafekeeperMain.class.getName(), args,
                     Map.of("STRATA_REPLICATION_PASSWORD", config.replicationPassword()), log, Duration.ofSeconds(60));
@@ -140,7 +155,7 @@ final class LocalSafekeepers {
 
         @Override
         public void createTimeline(TimelineId id, long systemId, int walSegmentSize, Lsn start) {
-            SafekeeperClient c = new SafekeeperClient(url());
+            SafekeeperClient c = new SafekeeperClient(url(), cliToken);
             try {
                 c.createTimeline(id, systemId, walSegmentSize, start);
             } catch (SafekeeperApiException e) {
@@ -156,7 +171,7 @@ final class LocalSafekeepers {
                 return "down (process exited)";
             }
             try {
-                return line(new SafekeeperClient(url()).status(id));
+                return line(new SafekeeperClient(url(), cliToken).status(id));
             } catch (RuntimeException e) {
                 return "unreachable: " + e.getMessage();
             }

@@ -147,7 +147,7 @@ public final class ComputeNode implements AutoCloseable {
         // may have written to it: the mark goes first.
         Lsn reusableAt = ReuseMark.take(reuseMarkFile(), spec.timeline());
         progress.accept("electing a term on " + spec.safekeepers().size() + " safekeepers");
-        Proposer proposer = new Proposer(spec.timeline(), spec.safekeepers(), spec.electionTimeout());
+        Proposer proposer = new Proposer(spec.timeline(), spec.safekeepers(), spec.electionTimeout(), spec.authToken());
         Proposer.Result elected = proposer.elect();
         long t1 = System.nanoTime();
         Path dataDir = spec.dataDir();
@@ -301,7 +301,7 @@ public final class ComputeNode implements AutoCloseable {
         }
         for (Proposer.Member m : spec.safekeepers()) {
             try {
-                SafekeeperClient client = new SafekeeperClient(m.url());
+                SafekeeperClient client = new SafekeeperClient(m.url(), spec.authToken());
                 long promised = client.status(spec.timeline()).promisedTerm();
                 if (promised > e.term().value()) {
                     continue;

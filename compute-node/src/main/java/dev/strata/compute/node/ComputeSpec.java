@@ -19,6 +19,10 @@ import java.util.Objects;
  *                          endpoint's address across restarts)
  * @param user              the database superuser the agent and the safekeepers log in as
  * @param password          its password (the compute never uses {@code trust})
+ * @param authToken         the compute token of {@code timeline} (scope {@code compute}, claim
+ *                          {@code timeline_id}): what the agent presents to the safekeepers, which
+ *                          let it elect, announce and read the status of this timeline only
+ *                          (docs/safekeeper.md, "Authentication"). From configuration, never a command line
  * @param settings          extra {@code postgresql.conf} settings, applied after the compute's own
  * @param electionTimeout   bound on the election
  * @param pageserverTimeout bound on waiting for the pageserver to reach the epoch start
@@ -30,6 +34,7 @@ public record ComputeSpec(
         int port,
         String user,
         String password,
+        String authToken,
         Map<String, String> settings,
         Duration electionTimeout,
         Duration pageserverTimeout) {
@@ -39,6 +44,7 @@ public record ComputeSpec(
         Objects.requireNonNull(dataDir, "dataDir is null");
         Objects.requireNonNull(user, "user is null");
         Objects.requireNonNull(password, "password is null");
+        Objects.requireNonNull(authToken, "authToken is null");
         Objects.requireNonNull(electionTimeout, "electionTimeout is null");
         Objects.requireNonNull(pageserverTimeout, "pageserverTimeout is null");
         safekeepers = List.copyOf(safekeepers);
@@ -52,22 +58,34 @@ public record ComputeSpec(
         if (password.isEmpty()) {
             throw new IllegalArgumentException("the compute's role needs a password: computes never use trust");
         }
+        if (authToken.isBlank()) {
+            throw new IllegalArgumentException("the compute agent needs the compute token of its timeline: every"
+                    + " safekeeper call carries one");
+        }
+    }
+
+    /** Without the password and the token: a spec may be logged. */
+    @Override
+    public String toString() {
+        return "ComputeSpec[timeline=" + timeline + ", safekeepers=" + safekeepers + ", dataDir=" + dataDir + ", port="
+                + port + ", user=" + user + ", settings=" + settings + ", electionTimeout=" + electionTimeout
+                + ", pageserverTimeout=" + pageserverTimeout + "]";
     }
 
     /** Defaults for the local cluster: any port, 30 s election, 60 s for the pageserver. */
     public static ComputeSpec local(TimelineId timeline, List<Proposer.Member> safekeepers, Path dataDir,
-                                    String user, String password) {
-        return new ComputeSpec(timeline, safekeepers, dataDir, 0, user, password, Map.of(),
+                                    String user, String password, String authToken) {
+        return new ComputeSpec(timeline, safekeepers, dataDir, 0, user, password, authToken, Map.of(),
                 Duration.ofSeconds(30), Duration.ofSeconds(60));
     }
 
     public ComputeSpec withPort(int newPort) {
-        return new ComputeSpec(timeline, safekeepers, dataDir, newPort, user, password, settings, electionTimeout,
+        return new ComputeSpec(timeline, safekeepers, dataDir, newPort, user, password, authToken, settings, electionTimeout,
                 pageserverTimeout);
     }
 
     public ComputeSpec withSettings(Map<String, String> newSettings) {
-        return new ComputeSpec(timeline, safekeepers, dataDir, port, user, password, newSettings, electionTimeout,
+        return new ComputeSpec(timeline, safekeepers, dataDir, port, user, password, authToken, newSettings, electionTimeout,
                 pageserverTimeout);
     }
 }

@@ -1,5 +1,6 @@
 package dev.strata.safekeeper.client;
 
+import dev.strata.pgcore.auth.BearerToken;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.term.Term;
@@ -24,6 +25,10 @@ import java.time.Duration;
  * Client of one safekeeper's management API (docs/safekeeper.md), used by the proposer, by
  * peers (position exchange, recovery) and by tools. Every call has a timeout; failures are
  * {@link SafekeeperApiException}s carrying the HTTP status and the safekeeper's message.
+ *
+ * <p>Every request carries {@code Authorization: Bearer <token>}: a {@code safekeeperdata}
+ * token for peers and the cli, the compute token of its timeline for a compute agent
+ * (docs/safekeeper.md, "Authentication"). A refusal is a 401 or 403 {@link SafekeeperApiException}.
  */
 public final class SafekeeperClient {
 
@@ -32,10 +37,16 @@ public final class SafekeeperClient {
     private static final ObjectMapper JSON = ObjectMapper.getDefault();
 
     private final URI base;
+    private final String authorization;
 
-    public SafekeeperClient(URI base) {
+    /** A client of the safekeeper at {@code base} that presents {@code token} on every call. */
+    public SafekeeperClient(URI base, String token) {
         String s = base.toString();
         this.base = URI.create(s.endsWith("/") ? s.substring(0, s.length() - 1) : s);
+        if (token == null || token.isBlank()) {
+            throw new IllegalArgumentException("a safekeeper client needs a token: every call to the management API does");
+        }
+        this.authorization = BearerToken.headerValue(token);
     }
 
     public URI base() {
@@ -89,7 +100,8 @@ public final class SafekeeperClient {
     }
 
     private HttpRequest.Builder request(String method, String path, Object body) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(TIMEOUT);
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(TIMEOUT)
+                .header(BearerToken.HEADER, authorization);
         if (body == null) {
             return b.method(method, HttpRequest.BodyPublishers.noBody());
         }

@@ -51,14 +51,20 @@ public final class Proposer {
     private final TimelineId timeline;
     private final List<Member> members;
     private final Duration timeout;
+    private final String token;
 
-    public Proposer(TimelineId timeline, List<Member> members, Duration timeout) {
+    /**
+     * @param token what it presents to the safekeepers: the compute token of {@code timeline}
+     *              (a compute agent) or a {@code safekeeperdata} token (tools, tests)
+     */
+    public Proposer(TimelineId timeline, List<Member> members, Duration timeout, String token) {
         if (members.isEmpty()) {
             throw new IllegalArgumentException("no safekeepers to elect from");
         }
         this.timeline = timeline;
         this.members = List.copyOf(members);
         this.timeout = timeout;
+        this.token = Objects.requireNonNull(token, "token is null");
     }
 
     public int quorum() {
@@ -202,8 +208,8 @@ public final class Proposer {
         return out;
     }
 
-    private static SafekeeperClient client(Member m) {
-        return new SafekeeperClient(m.url());
+    private SafekeeperClient client(Member m) {
+        return new SafekeeperClient(m.url(), token);
     }
 
     private static void sleep(long millis) {

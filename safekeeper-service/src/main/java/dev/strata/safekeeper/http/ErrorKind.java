@@ -10,6 +10,13 @@ import java.util.Locale;
 public enum ErrorKind {
     /** The request itself is wrong: malformed JSON, a bad id or LSN, a term beyond the allowed step. */
     BAD_REQUEST(400),
+    /**
+     * No valid token: none, not a JWT, forged, expired, {@code alg: none} (docs/safekeeper.md,
+     * "Authentication"). Sent with {@code WWW-Authenticate: Bearer}.
+     */
+    UNAUTHENTICATED(401),
+    /** A valid token that may not do this: another scope, a compute token of another timeline. */
+    FORBIDDEN(403),
     /** The timeline (or path) does not exist here. */
     NOT_FOUND(404),
     /** A message of a term this safekeeper no longer serves, or has not adopted: the sender must stop. */
@@ -45,6 +52,8 @@ public enum ErrorKind {
     /** The kind of an error Micronaut produced itself, from its status (400, 404, 413, 415, ...). */
     public static ErrorKind ofStatus(int status) {
         return switch (status) {
+            case 401 -> UNAUTHENTICATED;
+            case 403 -> FORBIDDEN;
             case 404 -> NOT_FOUND;
             case 409 -> CONFLICT;
             case 507 -> DISK_FULL;

@@ -3,6 +3,7 @@ package dev.strata.safekeeper.http;
 import dev.strata.safekeeper.client.SafekeeperApiException;
 import dev.strata.safekeeper.control.ControlFileException;
 import dev.strata.safekeeper.election.TermRefusedException;
+import dev.strata.safekeeper.node.DonorRefusedException;
 import dev.strata.safekeeper.node.TimelineExistsException;
 import dev.strata.safekeeper.node.TimelineNotFoundException;
 import dev.strata.safekeeper.wal.WalStoreFailedException;
@@ -37,7 +38,9 @@ public final class ErrorMapping implements ExceptionHandler<RuntimeException, Ht
         switch (kind) {
             case INTERNAL, STORAGE_FAILED, CORRUPT -> log.error("{} {} failed", request.getMethod(), request.getPath(), e);
             case DISK_FULL -> log.warn("{} {} failed: {}", request.getMethod(), request.getPath(), e.getMessage());
-            case BAD_REQUEST, NOT_FOUND, TERM_REFUSED, CONFLICT, PEER_UNAVAILABLE -> {
+            case FORBIDDEN -> log.info("{} {} from {} refused: {}", request.getMethod(), request.getPath(),
+                    request.getRemoteAddress(), e.getMessage());
+            case BAD_REQUEST, UNAUTHENTICATED, NOT_FOUND, TERM_REFUSED, CONFLICT, PEER_UNAVAILABLE -> {
                 // the caller's problem, answered in the body
             }
         }
@@ -48,6 +51,7 @@ public final class ErrorMapping implements ExceptionHandler<RuntimeException, Ht
         return switch (e) {
             case IllegalArgumentException x -> ErrorKind.BAD_REQUEST;
             case TimelineNotFoundException x -> ErrorKind.NOT_FOUND;
+            case DonorRefusedException x -> ErrorKind.FORBIDDEN;
             case TermRefusedException x -> ErrorKind.TERM_REFUSED;
             case TimelineExistsException x -> ErrorKind.CONFLICT;
             case SafekeeperApiException x -> ErrorKind.PEER_UNAVAILABLE;

@@ -6,6 +6,9 @@ import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.safekeeper.election.VoteRequest;
 import dev.strata.safekeeper.node.SafekeeperNode;
 import dev.strata.safekeeper.timeline.Timeline;
+import dev.strata.pgcore.auth.Claims;
+import dev.strata.pgcore.auth.Scope;
+import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
@@ -26,6 +29,10 @@ import java.util.List;
  * The safekeeper management API (docs/safekeeper.md). Thin: parses, delegates to
  * {@link SafekeeperNode}, and leaves error mapping to {@link ErrorMapping}. Handlers run on
  * the blocking executor because votes and elections fsync before they answer.
+ *
+ * <p>No handler checks a token: {@link AuthFilter} has let the request through only if the
+ * caller's scope is in the route's row of {@link ApiAccess} (and a compute token names this
+ * timeline). The elected message alone looks at the scope (see {@link #elected}).
  */
 @Requires(property = "strata.service", value = "safekeeper")
 @Controller("/v1")
@@ -74,9 +81,17 @@ public final class SafekeeperController {
         return Dto.VoteResult.of(node.vote(new VoteRequest(TimelineId.parse(id), Dto.parseTerm("term", body.term()))));
     }
 
+    /**
+     * Only a {@code safekeeperdata} caller names the donor's URL: recovery presents this node's
+     * own token there. From anyone else (a compute agent) the donor is taken by id from this
+     * node's peers.
+     */
     @Post("/timelines/{id}/elected")
-    public Dto.ElectedResult elected(@PathVariable String id, @Body Dto.Elected body) {
-        return Dto.ElectedResult.of(node.elected(body.toDomain(TimelineId.parse(id))));
+    public Dto.ElectedResult elected(HttpRequest<?> request, @PathVariable String id, @Body Dto.Elected body) {
+        var elected = body.toDomain(TimelineId.parse(id));
+        boolean peer = request.getAttribute(AuthFilter.CLAIMS, Claims.class)
+                .map(c -> c.scope() == Scope.SAFEKEEPER_DATA).orElse(false);
+        return Dto.ElectedResult.of(peer ? node.elected(elected) : node.electedByCompute(elected));
     }
 
     @Post("/timelines/{id}/compute")

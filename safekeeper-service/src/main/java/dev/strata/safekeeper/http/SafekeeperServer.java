@@ -64,6 +64,11 @@ public final class SafekeeperServer implements AutoCloseable {
                 .start();
     }
 
+    /** The Micronaut context (tests walk its router). */
+    ApplicationContext context() {
+        return context;
+    }
+
     public SafekeeperNode node() {
         return node;
     }

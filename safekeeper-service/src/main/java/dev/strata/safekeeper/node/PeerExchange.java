@@ -60,6 +60,10 @@ final class PeerExchange implements AutoCloseable {
         return peers.size();
     }
 
+    java.util.Optional<URI> url(NodeId id) {
+        return java.util.Optional.ofNullable(peers.get(id));
+    }
+
     boolean isPeer(NodeId id) {
         return peers.containsKey(id);
     }

@@ -21,6 +21,10 @@ import org.slf4j.LoggerFactory;
  * acceptor (which refuses anything beyond the epoch start or of another term) and forces it. A
  * donor that serves bad bytes stops the recovery at the last good record, loudly; the proposer
  * sees progress in the voter's status (flush LSN reaching the epoch start).
+ *
+ * <p>It presents this node's own {@code safekeeperdata} token to the donor, which is why only a
+ * holder of that scope may name the donor's URL (a compute token names the donor by id and the
+ * URL comes from this node's peer list: {@link SafekeeperNode#electedByCompute}).
  */
 final class PeerRecovery {
 
@@ -33,13 +37,13 @@ final class PeerRecovery {
     private static final java.util.Set<Object> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** Starts recovery unless one is already running for this timeline (a repeated elected message). */
-    static void start(Timeline timeline, ElectedRequest elected, NodeId self) {
+    static void start(Timeline timeline, ElectedRequest elected, NodeId self, String token) {
         if (!running.add(timeline)) {
             return;
         }
         Thread.ofVirtual().name("peer-recovery-" + self + "-" + timeline.id()).start(() -> {
             try {
-                run(timeline, elected, self);
+                run(timeline, elected, self, token);
             } finally {
                 running.remove(timeline);
             }
@@ -47,12 +51,12 @@ final class PeerRecovery {
     }
 
     /** Recovers on the calling thread (tests; {@link #start} runs it on its own thread). */
-    static void run(Timeline timeline, ElectedRequest elected, NodeId self) {
+    static void run(Timeline timeline, ElectedRequest elected, NodeId self, String token) {
         SafekeeperState state = timeline.acceptor().state();
         Lsn from = state.flushLsn();
         Lsn to = elected.epochStartLsn();
         log.info("node={} timeline={} recovering WAL [{}, {}) from donor {}", self, timeline.id(), from, to, elected.donor());
-        SafekeeperClient donor = new SafekeeperClient(URI.create(elected.donorUrl()));
+        SafekeeperClient donor = new SafekeeperClient(URI.create(elected.donorUrl()), token);
         try {
             Lsn pos = from;
             byte[] buf = new byte[CHUNK];

@@ -1,5 +1,6 @@
 package dev.strata.safekeeper.node;
 
+import dev.strata.pgcore.auth.TokenVerifier;
 import dev.strata.pgcore.id.NodeId;
 import java.net.URI;
 import java.nio.file.Path;
@@ -19,6 +20,10 @@ import java.util.Objects;
  * @param replicationUser     the user walsender clients log in as
  * @param replicationPassword its password (SCRAM-SHA-256)
  * @param peerExchangeInterval how often (term, flush LSN) is pushed to peers while it changes
+ * @param verifier            checks the token of every management API caller (docs/safekeeper.md,
+ *                            "Authentication"); required: there is no unauthenticated mode
+ * @param token               this node's own token (scope {@code safekeeperdata}), presented to peers
+ *                            when it recovers WAL from a donor; required
  */
 public record SafekeeperConfig(
         NodeId nodeId,
@@ -29,7 +34,9 @@ public record SafekeeperConfig(
         Map<NodeId, URI> peers,
         String replicationUser,
         String replicationPassword,
-        Duration peerExchangeInterval) {
+        Duration peerExchangeInterval,
+        TokenVerifier verifier,
+        String token) {
 
     public SafekeeperConfig {
         Objects.requireNonNull(nodeId, "nodeId is null");
@@ -48,22 +55,39 @@ public record SafekeeperConfig(
         if (replicationPassword.isEmpty()) {
             throw new IllegalArgumentException("the walsender needs a password: there is no unauthenticated access");
         }
+        if (verifier == null) {
+            throw new IllegalArgumentException("no token verifier: the management API accepts only callers with a"
+                    + " service token, so it needs the cluster's public keys (--auth-public-keys)");
+        }
+        if (token == null || token.isBlank()) {
+            throw new IllegalArgumentException("no token of its own: a safekeeper presents one to its peers"
+                    + " (--token-file)");
+        }
+    }
+
+    /** Without the secrets: a config may be logged. */
+    @Override
+    public String toString() {
+        return "SafekeeperConfig[nodeId=" + nodeId + ", dataDir=" + dataDir + ", listen=" + listenHost + ", walsenderPort="
+                + walsenderPort + ", httpPort=" + httpPort + ", peers=" + peers + ", replicationUser=" + replicationUser
+                + ", peerExchangeInterval=" + peerExchangeInterval + "]";
     }
 
     /** Loopback, ephemeral ports, no peers yet: the shape of a local-cluster or test node. */
-    public static SafekeeperConfig local(NodeId nodeId, Path dataDir, String replicationPassword) {
+    public static SafekeeperConfig local(NodeId nodeId, Path dataDir, String replicationPassword,
+                                         TokenVerifier verifier, String token) {
         return new SafekeeperConfig(nodeId, dataDir, "127.0.0.1", 0, 0, Map.of(), "strata_replicator",
-                replicationPassword, Duration.ofMillis(100));
+                replicationPassword, Duration.ofMillis(100), verifier, token);
     }
 
     public SafekeeperConfig withPeers(Map<NodeId, URI> newPeers) {
         return new SafekeeperConfig(nodeId, dataDir, listenHost, walsenderPort, httpPort, newPeers, replicationUser,
-                replicationPassword, peerExchangeInterval);
+                replicationPassword, peerExchangeInterval, verifier, token);
     }
 
     public SafekeeperConfig withPorts(int walsender, int http) {
         return new SafekeeperConfig(nodeId, dataDir, listenHost, walsender, http, peers, replicationUser,
-                replicationPassword, peerExchangeInterval);
+                replicationPassword, peerExchangeInterval, verifier, token);
     }
 
     /** Members of the quorum: this node and its peers. */

@@ -1,5 +1,6 @@
 package dev.strata.safekeeper.node;
 
+import dev.strata.pgcore.auth.TokenVerifier;
 import dev.strata.pgcore.fs.FileTrees;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
@@ -48,6 +49,8 @@ public final class SafekeeperNode implements AutoCloseable {
     private final EventLoopGroup group;
     private final WalSenderServer walSender;
     private final PeerExchange peers;
+    /** This node's management API URL, once its port is bound ({@link #startPositionGossip}). */
+    private volatile URI ownUrl;
 
     public SafekeeperNode(SafekeeperConfig config) {
         this.config = config;
@@ -72,6 +75,11 @@ public final class SafekeeperNode implements AutoCloseable {
 
     public int walsenderPort() {
         return walSender.port();
+    }
+
+    /** Checks the tokens of management API callers. */
+    public TokenVerifier verifier() {
+        return config.verifier();
     }
 
     public String replicationUser() {
@@ -131,14 +139,43 @@ public final class SafekeeperNode implements AutoCloseable {
         return requireTimeline(request.timelineId()).vote(request);
     }
 
-    /** Adopts an elected term; starts recovery from the donor in the background if WAL is missing. */
+    /**
+     * Adopts an elected term; starts recovery from the donor in the background if WAL is missing.
+     * Recovery fetches from {@code request.donorUrl()} with this node's own token: only a caller
+     * of scope {@code safekeeperdata} may name that URL (see {@link #electedByCompute}).
+     */
     public ElectedResponse elected(ElectedRequest request) {
         Timeline t = requireTimeline(request.timelineId());
         ElectedResponse r = t.acceptor().elected(request);
         if (r.needsRecovery()) {
-            PeerRecovery.start(t, request, config.nodeId());
+            PeerRecovery.start(t, request, config.nodeId(), config.token());
         }
         return r;
+    }
+
+    /**
+     * The elected message from a compute agent (a compute token): the donor must be this node or
+     * one of its configured peers, and recovery uses the URL this node has for it, whatever URL the
+     * message names. Otherwise a compute could send this node, with its {@code safekeeperdata}
+     * token, to any address: the token would go to whoever listens there.
+     */
+    public ElectedResponse electedByCompute(ElectedRequest request) {
+        URI donorUrl;
+        if (request.donor().equals(config.nodeId())) {
+            donorUrl = ownUrl;
+            if (donorUrl == null) {
+                throw new IllegalStateException("node " + config.nodeId() + " does not know its own URL yet");
+            }
+        } else {
+            donorUrl = peers.url(request.donor()).orElseThrow(() -> new DonorRefusedException("donor " + request.donor()
+                    + " is not a configured peer of " + config.nodeId() + "; only a safekeeperdata token may name another"));
+        }
+        if (!donorUrl.toString().equals(request.donorUrl())) {
+            log.debug("node={} timeline={} elected by a compute names donor {} at {}; using the configured {}",
+                    config.nodeId(), request.timelineId(), request.donor(), request.donorUrl(), donorUrl);
+        }
+        return elected(new ElectedRequest(request.timelineId(), request.term(), request.history(),
+                request.epochStartLsn(), request.donor(), donorUrl.toString()));
     }
 
     public void streamFrom(TimelineId id, ComputeAddress compute) {
@@ -180,6 +217,7 @@ public final class SafekeeperNode implements AutoCloseable {
      * port is bound.
      */
     public void startPositionGossip(int port) {
+        ownUrl = URI.create("http://" + config.listenHost() + ":" + port);
         peers.start(PositionGossip.bind(config.listenHost(), port, config.replicationPassword(), peers::onDatagram));
     }
 

@@ -12,7 +12,7 @@ import dev.strata.safekeeper.election.ElectedRequest;
 import dev.strata.safekeeper.election.PeerPosition;
 import dev.strata.safekeeper.election.VoteRequest;
 import dev.strata.safekeeper.http.SafekeeperServer;
-import dev.strata.safekeeper.node.SafekeeperConfig;
+import dev.strata.safekeeper.testing.TestSafekeepers;
 import dev.strata.safekeeper.timeline.TimelineStatus;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -49,7 +49,7 @@ class PositionGossipHostileInputTest {
 
     @BeforeAll
     static void start() throws Exception {
-        sk = SafekeeperServer.start(SafekeeperConfig.local(NodeId.of("sk-1"), dir, SECRET));
+        sk = SafekeeperServer.start(TestSafekeepers.config(NodeId.of("sk-1"), dir, SECRET));
         // Peers that are never reached: positions sent to them are lost quietly.
         sk.node().setPeers(Map.of(NodeId.of("sk-2"), URI.create("http://127.0.0.1:9"),
                 NodeId.of("sk-3"), URI.create("http://127.0.0.1:9")));
@@ -119,7 +119,8 @@ class PositionGossipHostileInputTest {
         assertDroppedAndStillServing(new byte[9000], "too long");
         // The management API shows what was dropped, and why.
         java.net.http.HttpResponse<String> answer = java.net.http.HttpClient.newHttpClient().send(
-                java.net.http.HttpRequest.newBuilder(sk.url().resolve("/v1/gossip")).build(),
+                java.net.http.HttpRequest.newBuilder(sk.url().resolve("/v1/gossip"))
+                        .header("Authorization", "Bearer " + TestSafekeepers.dataToken()).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
         assertThat(answer.statusCode()).isEqualTo(200);
         assertThat(answer.body()).contains("\"udpPort\":" + sk.url().getPort()).contains("\"dropped\":")

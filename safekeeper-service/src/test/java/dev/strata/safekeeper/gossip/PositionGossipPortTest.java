@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.safekeeper.http.SafekeeperServer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
+import dev.strata.safekeeper.testing.TestSafekeepers;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -18,7 +19,7 @@ class PositionGossipPortTest {
 
     @Test
     void theManagementPortNumberOverUdp(@TempDir Path dir) {
-        try (SafekeeperServer sk = SafekeeperServer.start(SafekeeperConfig.local(NodeId.of("sk-1"), dir, "pw"))) {
+        try (SafekeeperServer sk = SafekeeperServer.start(TestSafekeepers.config(NodeId.of("sk-1"), dir, "pw"))) {
             assertThat(sk.node().positionGossip().orElseThrow().port()).isEqualTo(sk.url().getPort());
         }
     }
@@ -30,14 +31,14 @@ class PositionGossipPortTest {
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = probe.getLocalPort();
         }
-        SafekeeperConfig config = SafekeeperConfig.local(NodeId.of("sk-1"), dir.resolve("a"), "pw").withPorts(0, port);
+        SafekeeperConfig config = TestSafekeepers.config(NodeId.of("sk-1"), dir.resolve("a"), "pw").withPorts(0, port);
         try (DatagramSocket taken = new DatagramSocket(port, InetAddress.getLoopbackAddress())) {
             assertThatThrownBy(() -> SafekeeperServer.start(config))
                     .hasMessageContaining("UDP").hasMessageContaining(Integer.toString(port));
         }
         // Nothing of the failed start keeps the port: with UDP free it starts on it (Micronaut
         // closes its listening socket asynchronously, so allow it a few seconds).
-        SafekeeperConfig again = SafekeeperConfig.local(NodeId.of("sk-1"), dir.resolve("b"), "pw").withPorts(0, port);
+        SafekeeperConfig again = TestSafekeepers.config(NodeId.of("sk-1"), dir.resolve("b"), "pw").withPorts(0, port);
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (true) {
             try (SafekeeperServer sk = SafekeeperServer.start(again)) {

@@ -6,7 +6,7 @@ import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.testing.SmallFilesystem;
-import dev.strata.safekeeper.node.SafekeeperConfig;
+import dev.strata.safekeeper.testing.TestSafekeepers;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -30,7 +30,8 @@ class DiskFullApiTest {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private static HttpResponse<String> send(URI uri, String method, String json) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json");
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + TestSafekeepers.dataToken());
         b = json == null ? b.GET() : b.method(method, HttpRequest.BodyPublishers.ofString(json));
         return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
@@ -38,7 +39,7 @@ class DiskFullApiTest {
     @Test
     void aVoteOnAFullDiskIs507DiskFullAndIsGrantedOnceSpaceIsFreed(@TempDir Path tmp) throws Exception {
         try (SmallFilesystem fs = SmallFilesystem.mount(tmp, 4);
-             SafekeeperServer sk = SafekeeperServer.start(SafekeeperConfig.local(NodeId.of("sk-1"), fs.root().resolve("data"), "secret"))) {
+             SafekeeperServer sk = SafekeeperServer.start(TestSafekeepers.config(NodeId.of("sk-1"), fs.root().resolve("data"), "secret"))) {
             sk.node().setPeers(Map.of(NodeId.of("sk-2"), URI.create("http://127.0.0.1:9"),
                     NodeId.of("sk-3"), URI.create("http://127.0.0.1:9")));
             TimelineId tl = TimelineId.random();

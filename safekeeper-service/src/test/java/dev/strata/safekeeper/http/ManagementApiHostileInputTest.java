@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
-import dev.strata.safekeeper.node.SafekeeperConfig;
+import dev.strata.safekeeper.testing.TestSafekeepers;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -42,7 +42,7 @@ class ManagementApiHostileInputTest {
 
     @BeforeAll
     static void start() {
-        sk = SafekeeperServer.start(SafekeeperConfig.local(NodeId.of("sk-1"), dir, "secret"));
+        sk = SafekeeperServer.start(TestSafekeepers.config(NodeId.of("sk-1"), dir, "secret"));
         // peers that are never reached: positions pushed to them fail quietly
         sk.node().setPeers(Map.of(NodeId.of("sk-2"), URI.create("http://127.0.0.1:9"),
                 NodeId.of("sk-3"), URI.create("http://127.0.0.1:9")));
@@ -210,7 +210,8 @@ class ManagementApiHostileInputTest {
     }
 
     static Answer send(HttpRequest.Builder b) throws Exception {
-        HttpResponse<String> r = http.send(b.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = http.send(b.timeout(Duration.ofSeconds(10))
+                .header("Authorization", "Bearer " + TestSafekeepers.dataToken()).build(), HttpResponse.BodyHandlers.ofString());
         return new Answer(r.statusCode(), r.body());
     }
 }

@@ -9,6 +9,7 @@ import dev.strata.pgcore.testing.SmallFilesystem;
 import dev.strata.safekeeper.client.SafekeeperClient;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.http.Dto;
+import dev.strata.safekeeper.testing.TestSafekeepers;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -45,7 +46,7 @@ class DiskFullSafekeeperTest {
             Proposer proposer = sks.proposer(tl);
             Proposer.Result elected = proposer.elect();
             proposer.streamFrom(SafekeeperCluster.address(elected, compute));
-            SafekeeperClient full = new SafekeeperClient(sks.node(1).url());
+            SafekeeperClient full = TestSafekeepers.client(sks.node(1).url());
 
             try (Connection c = DriverManager.getConnection(compute.jdbcUrl("postgres"));
                  Statement s = c.createStatement()) {

@@ -8,6 +8,7 @@ import dev.strata.pgcore.postgres.PostgresServer;
 import dev.strata.safekeeper.client.SafekeeperClient;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.http.Dto;
+import dev.strata.safekeeper.testing.TestSafekeepers;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -39,9 +40,9 @@ class DivergentTailTest {
                 s.execute("CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g");   // acknowledged by a quorum
             }
 
-            SafekeeperClient sk3 = new SafekeeperClient(sks.node(3).url());
-            Lsn quorumEnd = Lsn.max(new SafekeeperClient(sks.node(1).url()).status(tl).flush(),
-                    new SafekeeperClient(sks.node(2).url()).status(tl).flush());
+            SafekeeperClient sk3 = TestSafekeepers.client(sks.node(3).url());
+            Lsn quorumEnd = Lsn.max(TestSafekeepers.client(sks.node(1).url()).status(tl).flush(),
+                    TestSafekeepers.client(sks.node(2).url()).status(tl).flush());
             sks.node(1).kill9();
             sks.node(2).kill9();
             // Only sk-3 streams now: this commit can never be acknowledged, but its WAL reaches sk-3.

@@ -13,6 +13,7 @@ import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.http.Dto;
 import dev.strata.safekeeper.http.SafekeeperServer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
+import dev.strata.safekeeper.testing.TestSafekeepers;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -84,9 +85,9 @@ class LostUnsyncedWritesTest {
                 tl = TimelineId.random();
                 long systemId = SafekeeperCluster.systemId(compute);
                 for (SafekeeperServer s : servers) {
-                    new SafekeeperClient(s.url()).createTimeline(tl, systemId, SEGMENT_SIZE, backupStart.segmentStart(SEGMENT_SIZE));
+                    TestSafekeepers.client(s.url()).createTimeline(tl, systemId, SEGMENT_SIZE, backupStart.segmentStart(SEGMENT_SIZE));
                 }
-                Proposer proposer = new Proposer(tl, members(servers), Duration.ofSeconds(60));
+                Proposer proposer = TestSafekeepers.proposer(tl, members(servers), Duration.ofSeconds(60));
                 Proposer.Result term1 = proposer.elect();
                 proposer.streamFrom(SafekeeperCluster.address(term1, compute));
 
@@ -121,7 +122,7 @@ class LostUnsyncedWritesTest {
             LossyFileSystem survived = LossyFileSystem.open(backing);
             List<SafekeeperServer> restarted = startSafekeepers(survived);
             try {
-                Proposer proposer = new Proposer(tl, members(restarted), Duration.ofSeconds(60));
+                Proposer proposer = TestSafekeepers.proposer(tl, members(restarted), Duration.ofSeconds(60));
                 Proposer.Result term2 = proposer.elect();
                 assertThat(term2.epochStart().isBefore(quorumFlushed))
                         .as("WAL up to %s was reported flushed by a majority before the power cut; after it the "
@@ -170,7 +171,7 @@ class LostUnsyncedWritesTest {
                         peers.put(peer, URI.create("http://127.0.0.1:" + p[0]));
                     }
                 });
-                SafekeeperConfig config = SafekeeperConfig.local(id, disk.getPath("/sk-" + i), password)
+                SafekeeperConfig config = TestSafekeepers.config(id, disk.getPath("/sk-" + i), password)
                         .withPorts(ports.get(id)[1], ports.get(id)[0]).withPeers(peers);
                 out.add(SafekeeperServer.start(config));
             }
@@ -249,7 +250,7 @@ class LostUnsyncedWritesTest {
     }
 
     private static void awaitCommit(SafekeeperServer sk, TimelineId tl, Lsn lsn) throws InterruptedException {
-        SafekeeperClient client = new SafekeeperClient(sk.url());
+        SafekeeperClient client = TestSafekeepers.client(sk.url());
         Dto.Status st = null;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {

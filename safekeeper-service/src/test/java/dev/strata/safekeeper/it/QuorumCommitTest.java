@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.postgres.PostgresServer;
-import dev.strata.safekeeper.client.SafekeeperClient;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.http.Dto;
+import dev.strata.safekeeper.testing.TestSafekeepers;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -61,7 +61,7 @@ class QuorumCommitTest {
                     proposer.streamFrom(SafekeeperCluster.address(elected, compute));
                     commit.get(60, TimeUnit.SECONDS);
 
-                    Dto.Status st = new SafekeeperClient(sks.node(2).url()).status(tl);
+                    Dto.Status st = TestSafekeepers.client(sks.node(2).url()).status(tl);
                     assertThat(st.promisedTerm()).isEqualTo(1);
                     assertThat(st.flush()).isGreaterThanOrEqualTo(SafekeeperCluster.currentLsn(compute).segmentStart(16 << 20));
                 }

@@ -5,9 +5,9 @@ import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.net.LoopbackPorts;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
-import dev.strata.safekeeper.client.SafekeeperClient;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.receive.ComputeAddress;
+import dev.strata.safekeeper.testing.TestSafekeepers;
 import java.net.URI;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -84,7 +84,7 @@ final class SafekeeperCluster implements AutoCloseable {
     }
 
     Proposer proposer(TimelineId tl) {
-        return new Proposer(tl, members(), Duration.ofSeconds(60));
+        return TestSafekeepers.proposer(tl, members(), Duration.ofSeconds(60));
     }
 
     /** Settings for a compute whose commits wait for a quorum of these safekeepers. */
@@ -108,7 +108,7 @@ final class SafekeeperCluster implements AutoCloseable {
         TimelineId tl = TimelineId.random();
         long systemId = systemId(compute);
         for (SafekeeperProcess p : nodes) {
-            new SafekeeperClient(p.url()).createTimeline(tl, systemId, SEGMENT_SIZE, from.segmentStart(SEGMENT_SIZE));
+            TestSafekeepers.client(p.url()).createTimeline(tl, systemId, SEGMENT_SIZE, from.segmentStart(SEGMENT_SIZE));
         }
         return tl;
     }

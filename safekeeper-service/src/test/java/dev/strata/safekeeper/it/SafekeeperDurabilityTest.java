@@ -8,6 +8,7 @@ import dev.strata.pgcore.postgres.PostgresServer;
 import dev.strata.safekeeper.client.SafekeeperClient;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.http.Dto;
+import dev.strata.safekeeper.testing.TestSafekeepers;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -139,7 +140,7 @@ class SafekeeperDurabilityTest {
     }
 
     private static void awaitCommit(SafekeeperProcess sk, TimelineId tl, Lsn lsn) throws InterruptedException {
-        SafekeeperClient client = new SafekeeperClient(sk.url());
+        SafekeeperClient client = TestSafekeepers.client(sk.url());
         Dto.Status st = null;
         for (int i = 0; i < 600; i++) {
             st = client.status(tl);

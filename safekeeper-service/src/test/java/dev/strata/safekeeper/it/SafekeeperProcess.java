@@ -46,6 +46,9 @@ final class SafekeeperProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 "dev.strata.safekeeper.SafekeeperMain", "--node-id", id.value(), "--data-dir", dataDir.toString(),
                 "--http-port", Integer.toString(httpPort), "--walsender-port", Integer.toString(walsenderPort)));
+        // The credentials go as paths of 600 files, as the local cluster passes them.
+        Path[] auth = dev.strata.safekeeper.testing.TestSafekeepers.writeFiles(dataDir.resolveSibling(id + "-auth"));
+        cmd.addAll(List.of("--auth-public-keys", auth[0].toString(), "--token-file", auth[1].toString()));
         peers.forEach((peer, url) -> {
             cmd.add("--peer");
             cmd.add(peer + "=" + url);

@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.postgres.PostgresServer;
 import dev.strata.safekeeper.client.SafekeeperApiException;
-import dev.strata.safekeeper.client.SafekeeperClient;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.http.Dto;
+import dev.strata.safekeeper.testing.TestSafekeepers;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -64,7 +64,7 @@ class StaleComputeTest {
                 }
 
                 for (SafekeeperProcess p : sks.nodes) {
-                    Dto.Status st = new SafekeeperClient(p.url()).status(tl);
+                    Dto.Status st = TestSafekeepers.client(p.url()).status(tl);
                     assertThat(st.promisedTerm()).isEqualTo(2);
                     assertThat(st.receiver()).as(p.id + " receiver").doesNotContain("streaming");
                 }
@@ -72,7 +72,7 @@ class StaleComputeTest {
 
                 // end to end: the acceptors refuse the term-1 compute now that they promised term 2
                 for (SafekeeperProcess p : sks.nodes) {
-                    assertThatThrownBy(() -> new SafekeeperClient(p.url()).streamFrom(tl, SafekeeperCluster.address(first, compute)))
+                    assertThatThrownBy(() -> TestSafekeepers.client(p.url()).streamFrom(tl, SafekeeperCluster.address(first, compute)))
                             .isInstanceOfSatisfying(SafekeeperApiException.class, e -> {
                                 assertThat(e.status()).isEqualTo(409);
                                 assertThat(e.getMessage()).contains("promised term is 2");

@@ -32,6 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
 class PeerRecoveryTest {
 
     private static final int SEG = 16 << 20;
+    private static final String TOKEN = "the-voter's-token";
+    /** The Authorization header of each request the fake donor served. */
+    private static final List<String> presented = new java.util.concurrent.CopyOnWriteArrayList<>();
     private static final TimelineId TL = TimelineId.parse("0a0a0000000000000000000000000001");
     private static byte[] wal;
     private static Lsn start;
@@ -52,6 +55,7 @@ class PeerRecoveryTest {
     private static HttpServer donor(byte[] bytes) throws Exception {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/v1/timelines/", exchange -> {
+            presented.add(String.valueOf(exchange.getRequestHeaders().getFirst("Authorization")));
             Map<String, String> q = new HashMap<>();
             for (String kv : exchange.getRequestURI().getQuery().split("&")) {
                 String[] p = kv.split("=", 2);
@@ -98,9 +102,11 @@ class PeerRecoveryTest {
         Lsn epochStart = recordEnds.getLast();
         HttpServer donor = donor(wal);
         try (Timeline t = electedVoter(dir, epochStart, donor)) {
-            PeerRecovery.run(t, elected(epochStart, donor), NodeId.of("sk-voter"));
+            PeerRecovery.run(t, elected(epochStart, donor), NodeId.of("sk-voter"), TOKEN);
             assertThat(t.acceptor().state().flushLsn()).isEqualTo(epochStart);
             assertThat(held(t)).isEqualTo(wal);
+            // The donor is asked with the voter's own token: a safekeeperdata one, in production.
+            assertThat(presented).isNotEmpty().allMatch(h -> h.equals("Bearer " + TOKEN));
         } finally {
             donor.stop(0);
         }
@@ -115,7 +121,7 @@ class PeerRecoveryTest {
         corrupt[(int) (badStart.minus(start) + (recordEnds.get(bad).minus(badStart)) / 2)] ^= 0x5A;
         HttpServer donor = donor(corrupt);
         try (Timeline t = electedVoter(dir, epochStart, donor)) {
-            PeerRecovery.run(t, elected(epochStart, donor), NodeId.of("sk-voter"));
+            PeerRecovery.run(t, elected(epochStart, donor), NodeId.of("sk-voter"), TOKEN);
             Lsn flushed = t.acceptor().state().flushLsn();
             // Before validation, every donor byte was appended and the flush LSN reached the epoch start.
             assertThat(flushed).as("stopped before the corrupt record").isLessThanOrEqualTo(badStart);
@@ -134,7 +140,7 @@ class PeerRecoveryTest {
         new java.util.Random(5).nextBytes(garbage);
         HttpServer donor = donor(garbage);
         try (Timeline t = electedVoter(dir, epochStart, donor)) {
-            PeerRecovery.run(t, elected(epochStart, donor), NodeId.of("sk-voter"));
+            PeerRecovery.run(t, elected(epochStart, donor), NodeId.of("sk-voter"), TOKEN);
             assertThat(t.acceptor().state().flushLsn()).isEqualTo(start);
             assertThat(t.wal().writeLsn()).isEqualTo(start);
         } finally {

@@ -13,8 +13,8 @@ import dev.strata.safekeeper.client.SafekeeperClient;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.http.Dto;
 import dev.strata.safekeeper.http.SafekeeperServer;
-import dev.strata.safekeeper.node.SafekeeperConfig;
 import dev.strata.safekeeper.testing.FakeCompute;
+import dev.strata.safekeeper.testing.TestSafekeepers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -73,19 +73,19 @@ class BadWalFromComputeTest {
         byte[] corrupt = wal.clone();
         corrupt[(int) bad.startLsn().minus(start) + bad.totalLength() / 2] ^= 0x42;
 
-        try (SafekeeperServer sk = SafekeeperServer.start(SafekeeperConfig.local(NodeId.of("sk-1"), dir, "pw"));
+        try (SafekeeperServer sk = SafekeeperServer.start(TestSafekeepers.config(NodeId.of("sk-1"), dir, "pw"));
              FakeCompute compute = new FakeCompute(systemId, start, corrupt)) {
             Dto.Status st = attach(sk, compute, systemId);
             assertThat(st.receiver()).startsWith("stopped").contains(bad.startLsn().toString());
             assertThat(st.flush()).isLessThanOrEqualTo(bad.startLsn()).isGreaterThan(start);
             // The safekeeper keeps serving its API.
-            assertThat(new SafekeeperClient(sk.url()).status(TimelineId.parse(st.timelineId())).promisedTerm()).isEqualTo(1);
+            assertThat(TestSafekeepers.client(sk.url()).status(TimelineId.parse(st.timelineId())).promisedTerm()).isEqualTo(1);
         }
     }
 
     @Test
     void aComputeOfAnotherSystemIsRefused(@TempDir Path dir) throws Exception {
-        try (SafekeeperServer sk = SafekeeperServer.start(SafekeeperConfig.local(NodeId.of("sk-1"), dir, "pw"));
+        try (SafekeeperServer sk = SafekeeperServer.start(TestSafekeepers.config(NodeId.of("sk-1"), dir, "pw"));
              FakeCompute compute = new FakeCompute(systemId + 1, start, wal)) {
             Dto.Status st = attach(sk, compute, systemId);
             assertThat(st.receiver()).startsWith("stopped").contains("system");
@@ -96,9 +96,9 @@ class BadWalFromComputeTest {
     /** Creates a timeline of {@code system}, elects term 1, points the safekeeper at the fake compute; waits until it stopped. */
     private static Dto.Status attach(SafekeeperServer sk, FakeCompute compute, long system) throws Exception {
         TimelineId tl = TimelineId.random();
-        SafekeeperClient client = new SafekeeperClient(sk.url());
+        SafekeeperClient client = TestSafekeepers.client(sk.url());
         client.createTimeline(tl, system, SEG, start);
-        Proposer proposer = new Proposer(tl, List.of(new Proposer.Member(NodeId.of("sk-1"), sk.url())), Duration.ofSeconds(30));
+        Proposer proposer = TestSafekeepers.proposer(tl, List.of(new Proposer.Member(NodeId.of("sk-1"), sk.url())), Duration.ofSeconds(30));
         Proposer.Result elected = proposer.elect();
         assertThat(elected.term()).isEqualTo(Term.of(1));
         proposer.streamFrom(new ComputeAddress(elected.term(), "127.0.0.1", compute.port(), FakeCompute.USER, FakeCompute.PASSWORD));

@@ -9,8 +9,8 @@ import dev.strata.pgcore.protocol.BackendMessage;
 import dev.strata.pgcore.protocol.FrontendMessage;
 import dev.strata.pgcore.protocol.auth.ClientAuthentication;
 import dev.strata.safekeeper.http.SafekeeperServer;
-import dev.strata.safekeeper.node.SafekeeperConfig;
 import dev.strata.pgcore.testing.PgTestClient;
+import dev.strata.safekeeper.testing.TestSafekeepers;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -50,7 +50,7 @@ class WalSenderHostileInputTest {
 
     @BeforeAll
     static void startSafekeeper() {
-        sk = SafekeeperServer.start(SafekeeperConfig.local(NodeId.of("sk-1"), dir, PASSWORD));
+        sk = SafekeeperServer.start(TestSafekeepers.config(NodeId.of("sk-1"), dir, PASSWORD));
         tl = TimelineId.random();
         sk.node().createTimeline(tl, SYSTEM_ID, 16 << 20, START);
     }
@@ -203,6 +203,21 @@ class WalSenderHostileInputTest {
             assertThat(e.code()).isEqualTo("08P01");
             assertThat(e.message()).contains("SASL");
             assertThat(c.awaitClosed(5)).isTrue();
+        }
+    }
+
+    /** The walsender's credential is SCRAM: a command sent instead of the SASL exchange streams nothing. */
+    @Test
+    void aCommandBeforeAuthenticationIsRefused() {
+        for (String sql : new String[] {"IDENTIFY_SYSTEM", "START_REPLICATION PHYSICAL " + START}) {
+            try (PgTestClient c = client()) {
+                c.sendUnchecked(FrontendMessage.StartupMessage.of(replicationLogin("strata_replicator", tl.toString())));
+                c.expect(BackendMessage.AuthenticationSASL.class);
+                c.sendUnchecked(new FrontendMessage.Query(sql));
+                BackendMessage.ErrorResponse e = c.expectError();
+                assertThat(e.code()).as(sql).isIn("28000", "08P01");
+                assertThat(c.awaitClosed(5)).as(sql).isTrue();
+            }
         }
     }
 
