@@ -226,13 +226,12 @@ public final class LocalCluster implements AutoCloseable {
         for (LocalSafekeeper sk : safekeepers) {
             members.add(new Proposer.Member(sk.id(), sk.url()));
         }
-        // The compute agent elects and announces with a token for its own timeline only.
+        // The compute agent elects, announces and reads its basebackup with one token, for its own timeline only.
         ComputeSpec spec = ComputeSpec.local(timeline, members, layout.computeDataDir(ENDPOINT), DB_USER, dbPassword,
                 auth.computeToken(timeline, "compute-" + ENDPOINT))
                 .withPort(port("port.compute")).withSettings(options.computeSettings());
         state.save();
-        // The compute agent reads its basebackup with a token for its own timeline only.
-        compute = new ComputeNode(spec, pageserver.access(auth.computeToken(timeline, "compute-" + ENDPOINT)),
+        compute = new ComputeNode(spec, pageserver.access(spec.authToken()),
                 PostgresBinaries.resolve(), progress);
         startCompute();
         supervisor.scheduleWithFixedDelay(this::superviseCompute, 1, 1, TimeUnit.SECONDS);
