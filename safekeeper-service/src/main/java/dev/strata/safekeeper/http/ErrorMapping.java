@@ -37,6 +37,7 @@ public final class ErrorMapping implements ExceptionHandler<RuntimeException, Ht
         switch (kind) {
             case INTERNAL, STORAGE_FAILED, CORRUPT -> log.error("{} {} failed", request.getMethod(), request.getPath(), e);
             case DISK_FULL -> log.warn("{} {} failed: {}", request.getMethod(), request.getPath(), e.getMessage());
+            case BUSY -> log.info("{} {} refused: {}", request.getMethod(), request.getPath(), e.getMessage());
             case BAD_REQUEST, NOT_FOUND, TERM_REFUSED, CONFLICT, PEER_UNAVAILABLE -> {
                 // the caller's problem, answered in the body
             }
@@ -46,6 +47,7 @@ public final class ErrorMapping implements ExceptionHandler<RuntimeException, Ht
 
     static ErrorKind kindOf(RuntimeException e) {
         return switch (e) {
+            case BusyException x -> ErrorKind.BUSY;
             case IllegalArgumentException x -> ErrorKind.BAD_REQUEST;
             case TimelineNotFoundException x -> ErrorKind.NOT_FOUND;
             case TermRefusedException x -> ErrorKind.TERM_REFUSED;
