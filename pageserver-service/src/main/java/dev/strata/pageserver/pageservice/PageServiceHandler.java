@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -35,13 +34,13 @@ final class PageServiceHandler extends SimpleChannelInboundHandler<PageRequest> 
     static final int BATCH = 16;
 
     private final PageService service;
-    private final Executor executor;
+    private final PageServiceLanes lanes;
     private int inFlight; // event loop only
     private List<PageRequest> pending = new ArrayList<>(); // event loop only: read, not yet dispatched
 
-    PageServiceHandler(PageService service, Executor executor) {
+    PageServiceHandler(PageService service, PageServiceLanes lanes) {
         this.service = service;
-        this.executor = executor;
+        this.lanes = lanes;
     }
 
     @Override
@@ -51,6 +50,10 @@ final class PageServiceHandler extends SimpleChannelInboundHandler<PageRequest> 
         }
         if (request instanceof PageRequest.Basebackup) {
             dispatch(ctx, List.of(request)); // streams for long: never holds up a batch
+            return;
+        }
+        if (service.mayWait(request)) {
+            dispatch(ctx, List.of(request)); // waits for WAL on its own lane, not on a worker
             return;
         }
         pending.add(request);
@@ -73,14 +76,23 @@ final class PageServiceHandler extends SimpleChannelInboundHandler<PageRequest> 
         }
     }
 
+    /** Hands a batch to its lane ({@link PageServiceLanes}): a lone basebackup or wait for WAL gets its own. */
     private void dispatch(ChannelHandlerContext ctx, List<PageRequest> batch) {
+        PageRequest first = batch.get(0);
         try {
-            executor.execute(() -> work(ctx, batch));
-        } catch (RejectedExecutionException e) {
+            if (batch.size() == 1 && first instanceof PageRequest.Basebackup) {
+                lanes.basebackup(() -> work(ctx, batch));
+            } else if (batch.size() == 1 && service.mayWait(first)) {
+                lanes.waits().execute(() -> work(ctx, batch));
+            } else {
+                lanes.main().execute(() -> work(ctx, batch));
+            }
+        } catch (RejectedExecutionException | TimelineException e) {
+            String why = e instanceof TimelineException t ? t.getMessage()
+                    : "page service is at its limit of queued requests; retry";
             List<PageResponse> errors = new ArrayList<>(batch.size());
             for (PageRequest r : batch) {
-                errors.add(new PageResponse.Error(r.requestId(), TimelineException.Kind.OVERLOADED.code(),
-                        "page service is at its limit of queued requests; retry"));
+                errors.add(new PageResponse.Error(r.requestId(), TimelineException.Kind.OVERLOADED.code(), why));
             }
             reply(ctx, errors);
         }
