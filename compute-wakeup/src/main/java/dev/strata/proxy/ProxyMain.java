@@ -15,7 +15,8 @@ import java.util.concurrent.CountDownLatch;
  * {@link StaticComputeControl}); the local cluster will start the proxy in-process with its
  * own control instead.
  *
- * <pre>ProxyMain [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT] --endpoint ID=HOST:PORT ...</pre>
+ * <pre>ProxyMain [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT]"
+                + " [--max-connections 1000] [--max-startup-pending 100] [--max-authenticating 200] --endpoint ID=HOST:PORT ...</pre>
  */
 public final class ProxyMain {
 
@@ -27,6 +28,7 @@ public final class ProxyMain {
         Map<EndpointId, ComputeAddress> endpoints = new LinkedHashMap<>();
         int statusPort = -1;
         boolean requireTls = false;
+        ClientLimits limits = ClientLimits.defaults();
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
@@ -36,6 +38,11 @@ public final class ProxyMain {
                     requireTls = true;
                     i--; // a flag without a value
                 }
+                case "--max-connections" -> config = config.withMaxConnections(Integer.parseInt(require(value, args[i])));
+                case "--max-startup-pending" -> limits = new ClientLimits(Integer.parseInt(require(value, args[i])),
+                        limits.maxAuthenticating());
+                case "--max-authenticating" -> limits = new ClientLimits(limits.maxStartupPending(),
+                        Integer.parseInt(require(value, args[i])));
                 case "--status-port" -> statusPort = Integer.parseInt(require(value, args[i]));
                 case "--endpoint" -> {
                     String v = require(value, args[i]);
@@ -60,7 +67,7 @@ public final class ProxyMain {
             }
             config = config.withRequireTls(true);
         }
-        ProxyServer proxy = ProxyServer.start(config, new StaticComputeControl(endpoints));
+        ProxyServer proxy = ProxyServer.start(config, new StaticComputeControl(endpoints), limits);
         StatusHttpServer status = statusPort >= 0 ? StatusHttpServer.start(proxy, config.host(), statusPort) : null;
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -92,7 +99,8 @@ public final class ProxyMain {
 
     private static void usage(String problem) {
         System.err.println("strata proxy: " + problem);
-        System.err.println("usage: ProxyMain [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT] --endpoint ID=HOST:PORT ...");
+        System.err.println("usage: ProxyMain [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT]"
+                + " [--max-connections 1000] [--max-startup-pending 100] [--max-authenticating 200] --endpoint ID=HOST:PORT ...");
         System.exit(2);
     }
 }
