@@ -1,6 +1,7 @@
 package dev.strata.cli;
 
 import dev.strata.cli.local.AdminServer;
+import dev.strata.cli.local.ClusterJvm;
 import dev.strata.cli.local.ClusterLayout;
 import dev.strata.cli.local.LocalCluster;
 import dev.strata.cli.local.PrivateFiles;
@@ -208,6 +209,7 @@ public final class StrataCli {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.addAll(ClusterJvm.memoryFlags()); // the cluster's one JVM is bounded (docs/local-cluster.md)
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("-Dorg.slf4j.simpleLogger.logFile=" + layout.logFile());
