@@ -30,10 +30,17 @@ URL=$(tail -1 "$DATA_DIR/run/ready")
 PW=$(echo "$URL" | sed -E 's|postgresql://[^:]+:([^@]+)@.*|\1|')
 export PGHOST=127.0.0.1 PGPORT=$PROXY_PORT PGUSER=postgres PGPASSWORD=$PW PGOPTIONS="endpoint=main" PGDATABASE=postgres
 echo "cluster JVM pid $PID: $(tr '\0' ' ' </proc/$PID/cmdline | grep -oE -- '-Xmx[^ ]+|-XX:MaxDirectMemorySize=[^ ]+' | tr '\n' ' ')"
-( while kill -0 "$PID" 2>/dev/null; do awk '/VmRSS/ {print $2}' /proc/$PID/status; sleep 2; done ) >"$DATA_DIR/rss.kb" &
+# RssAnon: heap, direct buffers, metaspace, stacks; RssFile: pages of mmap'ed layer files
+# (page cache the kernel can take back), counted in RSS too.
+( while kill -0 "$PID" 2>/dev/null; do
+    awk '/VmRSS|RssAnon|RssFile/ {printf "%s ", $2} END {print ""}' /proc/$PID/status; sleep 2
+  done ) >"$DATA_DIR/rss.kb" &
 SAMPLER=$!
 pgbench -i -s "$SCALE" -q >/dev/null 2>&1
 pgbench -c "$CLIENTS" -j 2 -T "$SECONDS_RUN" -P 30 2>&1 | grep -E '^progress|^tps|latency average'
-PEAK=$(sort -n "$DATA_DIR/rss.kb" | tail -1)
+PEAK=$(awk '{print $1}' "$DATA_DIR/rss.kb" | sort -n | tail -1)
+ANON=$(awk '{print $2}' "$DATA_DIR/rss.kb" | sort -n | tail -1)
+FILE=$(awk '{print $3}' "$DATA_DIR/rss.kb" | sort -n | tail -1)
 HWM=$(awk '/VmHWM/ {print $2}' /proc/$PID/status)
-echo "pgbench -i -s $SCALE, then -c $CLIENTS -T $SECONDS_RUN: cluster JVM peak RSS sampled $((PEAK / 1024)) MiB, VmHWM $((HWM / 1024)) MiB"
+echo "pgbench -i -s $SCALE, then -c $CLIENTS -T $SECONDS_RUN: cluster JVM peak RSS $((PEAK / 1024)) MiB" \
+     "(peak anonymous $((ANON / 1024)) MiB, peak mapped files $((FILE / 1024)) MiB), VmHWM $((HWM / 1024)) MiB"

@@ -19,6 +19,8 @@ public final class ClusterJvm {
     public static final String DEFAULT_HEAP = "2g";
     /** Direct memory (Netty buffers) unless STRATA_CLUSTER_DIRECT_MEMORY says otherwise. */
     public static final String DEFAULT_DIRECT = "1g";
+    /** Heap of each service JVM when the cluster runs them as child processes (the crash tests). */
+    public static final String CHILD_HEAP = "1g";
 
     private ClusterJvm() {
     }

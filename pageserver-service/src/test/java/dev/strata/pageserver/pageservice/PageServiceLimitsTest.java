@@ -96,13 +96,18 @@ class PageServiceLimitsTest {
                     }
                 }));
             }
-            awaitAtLeast(() -> node.pageServer().waitingForWal(), waits);
+            // Give the waits time to arrive (not asserted here: without the wait lane they sat on
+            // the workers, uncounted, and the GetPage below is what must then fail).
+            for (int i = 0; i < 100 && node.pageServer().waitingForWal() < waits; i++) {
+                Thread.sleep(100);
+            }
             try (PageserverClient reader = client()) {
                 byte[] page = reader.getPageAsync(tl, Lsn.INVALID, 1663, dbOid, relNumber, 0, 0).get(30, TimeUnit.SECONDS);
                 assertThat(page).hasSize(PageProtocol.PAGE_SIZE);
                 assertThat(reader.relationSize(tl, Lsn.INVALID, 1663, dbOid, relNumber, 0)).isPositive();
             }
             assertThat(outcomes).noneMatch(CompletableFuture::isDone); // still waiting: nothing ingested
+            assertThat(node.pageServer().waitingForWal()).isEqualTo(waits);
         } finally {
             waiting.forEach(PageserverClient::close);
         }
