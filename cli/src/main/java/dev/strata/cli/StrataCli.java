@@ -2,11 +2,12 @@ package dev.strata.cli;
 
 import dev.strata.cli.local.AdminServer;
 import dev.strata.cli.local.ClusterAuth;
-import dev.strata.pgcore.auth.AuthKeys;
-import dev.strata.pgcore.auth.BearerToken;
+import dev.strata.cli.local.ClusterJvm;
 import dev.strata.cli.local.ClusterLayout;
 import dev.strata.cli.local.LocalCluster;
 import dev.strata.cli.local.PrivateFiles;
+import dev.strata.pgcore.auth.AuthKeys;
+import dev.strata.pgcore.auth.BearerToken;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
@@ -213,6 +214,7 @@ public final class StrataCli {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.addAll(ClusterJvm.memoryFlags()); // the cluster's one JVM is bounded (docs/local-cluster.md)
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("-Dorg.slf4j.simpleLogger.logFile=" + layout.logFile());

@@ -19,6 +19,7 @@ import java.util.concurrent.CountDownLatch;
  * own control instead.
  *
  * <pre>ProxyMain [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT --auth-public-keys FILE]
+ *           [--max-connections 1000] [--max-startup-pending 100] [--max-authenticating 200]
  *           --endpoint ID=HOST:PORT ...</pre>
  *
  * The status port answers only callers with an {@code admin} token signed by a key of the
@@ -35,6 +36,7 @@ public final class ProxyMain {
         int statusPort = -1;
         Path publicKeys = null;
         boolean requireTls = false;
+        ClientLimits limits = ClientLimits.defaults();
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
@@ -44,6 +46,11 @@ public final class ProxyMain {
                     requireTls = true;
                     i--; // a flag without a value
                 }
+                case "--max-connections" -> config = config.withMaxConnections(Integer.parseInt(require(value, args[i])));
+                case "--max-startup-pending" -> limits = new ClientLimits(Integer.parseInt(require(value, args[i])),
+                        limits.maxAuthenticating());
+                case "--max-authenticating" -> limits = new ClientLimits(limits.maxStartupPending(),
+                        Integer.parseInt(require(value, args[i])));
                 case "--status-port" -> statusPort = Integer.parseInt(require(value, args[i]));
                 case "--auth-public-keys" -> publicKeys = Path.of(require(value, args[i]));
                 case "--endpoint" -> {
@@ -80,7 +87,7 @@ public final class ProxyMain {
                 usage("--auth-public-keys: " + e.getMessage());
             }
         }
-        ProxyServer proxy = ProxyServer.start(config, new StaticComputeControl(endpoints));
+        ProxyServer proxy = ProxyServer.start(config, new StaticComputeControl(endpoints), limits);
         StatusHttpServer status = statusPort >= 0 ? StatusHttpServer.start(proxy, config.host(), statusPort, verifier)
                 : null;
         CountDownLatch stop = new CountDownLatch(1);
@@ -113,7 +120,8 @@ public final class ProxyMain {
 
     private static void usage(String problem) {
         System.err.println("strata proxy: " + problem);
-        System.err.println("usage: ProxyMain [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT] --endpoint ID=HOST:PORT ...");
+        System.err.println("usage: ProxyMain [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT --auth-public-keys FILE]"
+                + " [--max-connections 1000] [--max-startup-pending 100] [--max-authenticating 200] --endpoint ID=HOST:PORT ...");
         System.exit(2);
     }
 }

@@ -54,10 +54,12 @@ public final class ProxyServer implements AutoCloseable {
     private final LocalCertificates certificates;
     private final EventLoopGroup group;
     private final AtomicInteger connections = new AtomicInteger();
+    private final ClientAdmission admission;
     private final Channel server;
 
-    private ProxyServer(ProxyConfig config, ComputeControl control) {
+    private ProxyServer(ProxyConfig config, ComputeControl control, ClientLimits limits) {
         this.config = Objects.requireNonNull(config, "config is null");
+        this.admission = new ClientAdmission(Objects.requireNonNull(limits, "limits is null"));
         this.certificates = config.tlsDirectory() == null ? null : LocalCertificates.inDirectory(config.tlsDirectory());
         this.ssl = certificates == null ? null : certificates.serverContext();
         this.registry = new EndpointRegistry(control, config.wake(), config.defaultIdleTimeout(),
@@ -89,7 +91,12 @@ public final class ProxyServer implements AutoCloseable {
 
     /** Binds and starts serving; close() stops it. */
     public static ProxyServer start(ProxyConfig config, ComputeControl control) {
-        return new ProxyServer(config, control);
+        return start(config, control, ClientLimits.defaults());
+    }
+
+    /** As above with other per-client limits. */
+    public static ProxyServer start(ProxyConfig config, ComputeControl control, ClientLimits limits) {
+        return new ProxyServer(config, control, limits);
     }
 
     private void accept(Channel ch) {
@@ -102,6 +109,7 @@ public final class ProxyServer implements AutoCloseable {
                     "too many connections to the proxy (limit " + config.maxConnections() + ")").toErrorResponse());
             return;
         }
+        admission.admit(ch);
         ch.pipeline()
                 .addLast(StartupHandler.CODEC, new PgServerCodec(ProtocolLimits.PRE_AUTH))
                 .addLast("startup", new StartupHandler(config, ssl, registry, cancelKeys));
@@ -132,6 +140,16 @@ public final class ProxyServer implements AutoCloseable {
     /** Client connections open now (including ones being refused). */
     public int openConnections() {
         return connections.get();
+    }
+
+    /** Clients that have not sent their startup packet yet ({@link ClientLimits#maxStartupPending()}). */
+    public int startupPending() {
+        return admission.startupPending();
+    }
+
+    /** Clients past their startup packet, session not established ({@link ClientLimits#maxAuthenticating()}). */
+    public int authenticating() {
+        return admission.authenticating();
     }
 
     /** Relayed sessions that hold a proxy cancel key. */

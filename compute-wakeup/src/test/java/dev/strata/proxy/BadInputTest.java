@@ -310,7 +310,8 @@ class BadInputTest {
         int limit = (int) Math.min(2000, (os.getMaxFileDescriptorCount() - os.getOpenFileDescriptorCount() - 300) / 2);
         assertThat(limit).as("open-file limit leaves room for a meaningful test").isGreaterThan(200);
         try (ProxyServer limited = ProxyServer.start(ProxyConfig.defaults().withPort(0).withMaxConnections(limit)
-                .withStartupTimeout(Duration.ofSeconds(60)), control)) {
+                .withStartupTimeout(Duration.ofSeconds(60)), control,
+                new ClientLimits(limit, ClientLimits.DEFAULT_MAX_AUTHENTICATING))) { // the total cap, not eviction
             List<Socket> idle = new ArrayList<>();
             try {
                 for (int i = 0; i < limit; i++) {
@@ -337,6 +338,96 @@ class BadInputTest {
             }
             await("idle connections released", () -> limited.openConnections() == 0);
             anotherClientStillWorks(limited);
+        }
+    }
+
+    /**
+     * Hostile input: a thousand clients that connect and send nothing, or only the first byte of
+     * a startup packet, used to take every one of the proxy's connections for the whole startup
+     * timeout (and again right after). Now they only ever hold {@code maxStartupPending} slots, the
+     * oldest evicted with 53300 when a new client arrives, and a real client gets its session.
+     */
+    @Test
+    void aThousandSilentOrTricklingClientsDoNotLockOutARealOne() throws Exception {
+        var os = (com.sun.management.UnixOperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        int slow = (int) Math.min(1000, (os.getMaxFileDescriptorCount() - os.getOpenFileDescriptorCount() - 300) / 2);
+        assertThat(slow).as("open-file limit leaves room for a meaningful test").isGreaterThan(200);
+        int pendingLimit = 50;
+        try (ProxyServer p = ProxyServer.start(ProxyConfig.defaults().withPort(0).withMaxConnections(slow)
+                .withStartupTimeout(Duration.ofSeconds(60)), control, new ClientLimits(pendingLimit, 200))) {
+            List<Socket> sockets = new ArrayList<>();
+            try {
+                for (int i = 0; i < slow; i++) {
+                    Socket s = new Socket();
+                    sockets.add(s);
+                    s.connect(new InetSocketAddress("127.0.0.1", p.port()), 5000);
+                    if (i % 2 == 0) {
+                        s.getOutputStream().write(0); // the first byte of a length, and nothing more
+                    }
+                }
+                assertThat(p.startupPending()).isLessThanOrEqualTo(pendingLimit);
+                await("evicted connections closed", () -> p.openConnections() <= pendingLimit);
+                // The oldest were evicted with a clear error (read from a silent one: closing a
+                // socket with the trickled byte unread may reset it and lose the answer).
+                Socket first = sockets.get(1);
+                first.setSoTimeout(20_000);
+                byte[] answer = first.getInputStream().readAllBytes();
+                assertThat(answer[0]).isEqualTo((byte) 'E');
+                assertThat(new String(answer, StandardCharsets.UTF_8)).contains("53300")
+                        .contains("waiting to send their startup packet");
+                anotherClientStillWorks(p);
+                assertThat(p.authenticating()).isZero();
+            } finally {
+                for (Socket s : sockets) {
+                    try {
+                        s.close();
+                    } catch (IOException ignored) {
+                        // closing all matters more than one failure
+                    }
+                }
+            }
+            await("all released", () -> p.openConnections() == 0 && p.startupPending() == 0);
+        }
+    }
+
+    /** The startup deadline counts from the connect: a byte every 200 ms does not extend it. */
+    @Test
+    void aClientTricklingItsStartupPacketIsClosedAtTheDeadline() throws Exception {
+        try (PgTestClient c = new PgTestClient("127.0.0.1", proxy.port())) {
+            c.sendRaw(new byte[]{0, 0, 0, 60});
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (c.isOpen() && System.nanoTime() < deadline) {
+                c.sendRaw(new byte[]{'x'});
+                Thread.sleep(200);
+            }
+            assertThat(c.isOpen()).as("trickling for 10 s past a 1 s startup timeout").isFalse();
+            assertThat(c.expectError().fields().get('M')).isEqualTo("startup packet not received within 1000 ms");
+        }
+        anotherClientStillWorks(proxy);
+    }
+
+    /**
+     * Clients past their startup packet that do not finish authenticating (the compute waits for
+     * their password) are bounded too: one more is refused with 53300 before a compute is touched.
+     */
+    @Test
+    void clientsStuckAuthenticatingAreBounded() throws Exception {
+        try (ProxyServer p = ProxyServer.start(ProxyConfig.defaults().withPort(0), control, new ClientLimits(100, 1))) {
+            try (PgTestClient stuck = new PgTestClient("127.0.0.1", p.port())) {
+                stuck.sendUnchecked(FrontendMessage.StartupMessage.of(params("ok")));
+                assertThat(stuck.next()).isInstanceOf(BackendMessage.AuthenticationSASL.class); // and never answers
+                assertThat(p.authenticating()).isEqualTo(1);
+                try (PgTestClient refused = new PgTestClient("127.0.0.1", p.port())) {
+                    refused.sendUnchecked(FrontendMessage.StartupMessage.of(params("ok")));
+                    BackendMessage.ErrorResponse e = refused.expectError();
+                    assertThat(e.fields().get('C')).isEqualTo("53300");
+                    assertThat(e.fields().get('M')).contains("authenticating").contains("limit 1");
+                    assertThat(refused.awaitClosed()).isTrue();
+                }
+            }
+            await("the stuck client's slot released", () -> p.authenticating() == 0);
+            anotherClientStillWorks(p);
+            assertThat(p.authenticating()).as("an established session no longer counts").isZero();
         }
     }
 }

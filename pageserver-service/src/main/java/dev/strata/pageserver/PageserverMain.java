@@ -2,6 +2,7 @@ package dev.strata.pageserver;
 
 import dev.strata.pageserver.http.PageserverConfig;
 import dev.strata.pageserver.http.PageserverServer;
+import dev.strata.pageserver.pageservice.PageServiceLimits;
 import dev.strata.pgcore.auth.AuthKeys;
 import dev.strata.pgcore.auth.TokenVerifier;
 import java.io.IOException;
@@ -31,7 +32,8 @@ import java.util.concurrent.CountDownLatch;
 public final class PageserverMain {
 
     private static final String[] OPTIONS = {"data-dir", "auth-public-keys", "listen", "http-port", "pageservice-port",
-        "pageservice-threads", "replication-user"};
+        "pageservice-threads", "replication-user", "pageservice-max-connections", "pageservice-max-waiting",
+        "pageservice-max-basebackups"};
 
     private PageserverMain() {
     }
@@ -74,7 +76,16 @@ public final class PageserverMain {
         } catch (IllegalArgumentException e) {
             usage(e.getMessage());
         }
-        PageserverServer server = PageserverServer.start(config);
+        PageServiceLimits limits = PageServiceLimits.defaults();
+        try {
+            limits = new PageServiceLimits(
+                    count(opts, "pageservice-max-connections", limits.maxConnections()),
+                    count(opts, "pageservice-max-waiting", limits.maxWaiting()),
+                    count(opts, "pageservice-max-basebackups", limits.maxBasebackups()));
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+        }
+        PageserverServer server = PageserverServer.start(config, limits);
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
@@ -94,10 +105,20 @@ public final class PageserverMain {
         }
     }
 
+    private static int count(Map<String, String> opts, String name, int dflt) {
+        String v = opts.get(name);
+        try {
+            return v == null ? dflt : Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--" + name + " must be a number, got '" + v + "'");
+        }
+    }
+
     private static void usage(String problem) {
         System.err.println("pageserver: " + problem);
         System.err.println("usage: --data-dir DIR --auth-public-keys FILE [--listen HOST] [--http-port N] [--pageservice-port N]"
-                + " [--pageservice-threads N] [--replication-user NAME]");
+                + " [--pageservice-threads N] [--replication-user NAME] [--pageservice-max-connections N]"
+                + " [--pageservice-max-waiting N] [--pageservice-max-basebackups N]");
         System.exit(64);
     }
 }

@@ -5,6 +5,7 @@ import dev.strata.pgcore.auth.TokenVerifier;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.safekeeper.http.SafekeeperServer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
+import dev.strata.safekeeper.node.SafekeeperLimits;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
@@ -90,7 +91,12 @@ public final class SafekeeperMain {
                 Duration.ofMillis(100),
                 verifier,
                 token);
-        SafekeeperServer server = SafekeeperServer.start(config);
+        SafekeeperLimits limits = SafekeeperLimits.defaults()
+                .withWalsenderMaxConnections(Integer.parseInt(opts.getOrDefault("walsender-max-connections",
+                        String.valueOf(SafekeeperLimits.DEFAULT_WALSENDER_MAX_CONNECTIONS))))
+                .withWalReadConcurrency(Integer.parseInt(opts.getOrDefault("wal-read-concurrency",
+                        String.valueOf(SafekeeperLimits.DEFAULT_WAL_READ_CONCURRENCY))));
+        SafekeeperServer server = SafekeeperServer.start(config, limits);
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
@@ -104,7 +110,8 @@ public final class SafekeeperMain {
     private static void usage(String problem) {
         System.err.println("safekeeper: " + problem);
         System.err.println("usage: --node-id ID --data-dir DIR --auth-public-keys FILE --token-file FILE [--listen HOST]"
-                + " [--http-port N] [--walsender-port N] [--peer ID=URL]...");
+                + " [--http-port N] [--walsender-port N] [--peer ID=URL]..."
+                + " [--walsender-max-connections N] [--wal-read-concurrency N]");
         System.exit(64);
     }
 }

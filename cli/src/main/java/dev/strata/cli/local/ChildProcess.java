@@ -47,6 +47,7 @@ final class ChildProcess implements AutoCloseable {
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("--enable-native-access=ALL-UNNAMED"); // Netty's native epoll transport
+        cmd.add("-Xmx" + ClusterJvm.CHILD_HEAP); // one service per JVM here; bounded like the cluster JVM
         cmd.add("-Dorg.slf4j.simpleLogger.logFile=" + log);
         cmd.add("-Dorg.slf4j.simpleLogger.showDateTime=true");
         cmd.add(mainClass);

@@ -5,6 +5,7 @@ import dev.strata.pgcore.protocol.FrontendMessage;
 import dev.strata.pgcore.protocol.FrontendMessageEncoder;
 import dev.strata.pgcore.protocol.PgServerCodec;
 import dev.strata.pgcore.protocol.ProtocolException;
+import dev.strata.proxy.ClientAdmission;
 import dev.strata.proxy.ProxyConfig;
 import dev.strata.proxy.cancel.CancelKeys;
 import dev.strata.proxy.relay.Channels;
@@ -142,6 +143,7 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
             throw new ProxyException(ErrorKind.TLS_REQUIRED, "this proxy accepts only TLS connections: connect with"
                     + " sslmode=require (or verify-full with the proxy's CA certificate)");
         }
+        ClientAdmission.startupReceived(ctx.channel()); // may refuse: too many authenticating
         cancelTimeout();
         ctx.channel().config().setAutoRead(false);
         Route route = StartupRouting.route(sniHost, startup);

@@ -2,6 +2,7 @@ package dev.strata.proxy.relay;
 
 import dev.strata.pgcore.protocol.BackendMessage;
 import dev.strata.pgcore.protocol.PgClientCodec;
+import dev.strata.proxy.ClientAdmission;
 import dev.strata.proxy.cancel.CancelKeys;
 import dev.strata.proxy.wake.ComputeAddress;
 import dev.strata.proxy.wake.EndpointRegistry;
@@ -55,6 +56,7 @@ public final class BackendRelay extends ChannelInboundHandlerAdapter {
             }
             case BackendMessage.ReadyForQuery ready -> {
                 lastWrite = client.write(ready);
+                ClientAdmission.established(client);
                 // Session established: from here on the proxy only moves bytes. Bytes the
                 // decoder still holds come back to channelRead as a ByteBuf, in order.
                 ((PgClientCodec) ctx.pipeline().get(CODEC)).removeInboundHandler();

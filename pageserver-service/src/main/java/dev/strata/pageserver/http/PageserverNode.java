@@ -1,6 +1,7 @@
 package dev.strata.pageserver.http;
 
 import dev.strata.pageserver.pageservice.PageServer;
+import dev.strata.pageserver.pageservice.PageServiceLimits;
 import dev.strata.pageserver.pageservice.PageService;
 import dev.strata.pageserver.timeline.TimelineManager;
 import io.netty.channel.EventLoopGroup;
@@ -20,6 +21,10 @@ public final class PageserverNode implements AutoCloseable {
     private final PageServer pageServer;
 
     public PageserverNode(PageserverConfig config) {
+        this(config, PageServiceLimits.defaults());
+    }
+
+    public PageserverNode(PageserverConfig config, PageServiceLimits limits) {
         this.config = config;
         this.walGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         TimelineManager tm = null;
@@ -28,7 +33,7 @@ public final class PageserverNode implements AutoCloseable {
             tm.loadAll();
             this.timelines = tm;
             this.pageServer = PageServer.start(config.listenHost(), config.pageServicePort(), new PageService(tm),
-                    config.pageServiceThreads(), config.verifier());
+                    config.pageServiceThreads(), config.verifier(), limits);
         } catch (RuntimeException e) {
             if (tm != null) {
                 tm.close();
@@ -48,6 +53,11 @@ public final class PageserverNode implements AutoCloseable {
 
     public int pageServicePort() {
         return pageServer.port();
+    }
+
+    /** The page service's listener (its load: connections, waits, basebackups in flight). */
+    public PageServer pageServer() {
+        return pageServer;
     }
 
     /** Stops serving pages, then stops every timeline with a final flush. */

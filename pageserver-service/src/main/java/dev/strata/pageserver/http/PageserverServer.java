@@ -1,5 +1,6 @@
 package dev.strata.pageserver.http;
 
+import dev.strata.pageserver.pageservice.PageServiceLimits;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
 import java.net.URI;
@@ -25,7 +26,12 @@ public final class PageserverServer implements AutoCloseable {
     }
 
     public static PageserverServer start(PageserverConfig config) {
-        PageserverNode node = new PageserverNode(config);
+        return start(config, PageServiceLimits.defaults());
+    }
+
+    /** As above with other page service limits. */
+    public static PageserverServer start(PageserverConfig config, PageServiceLimits limits) {
+        PageserverNode node = new PageserverNode(config, limits);
         try {
             ApplicationContext ctx = ApplicationContext.builder()
                     .properties(Map.of(

@@ -18,7 +18,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -57,16 +56,16 @@ final class PageServiceHandler extends SimpleChannelInboundHandler<ClientFrame> 
     static final Duration EXPIRY_SKEW = Duration.ofSeconds(30);
 
     private final PageService service;
-    private final Executor executor;
+    private final PageServiceLanes lanes;
     private final TokenVerifier verifier;
     private int inFlight; // event loop only
     private List<PageRequest> pending = new ArrayList<>(); // event loop only: read, not yet dispatched
     private Claims claims; // event loop only: null until AUTHENTICATE succeeded
     private boolean refused; // event loop only: an error was sent and the connection is closing
 
-    PageServiceHandler(PageService service, Executor executor, TokenVerifier verifier) {
+    PageServiceHandler(PageService service, PageServiceLanes lanes, TokenVerifier verifier) {
         this.service = service;
-        this.executor = executor;
+        this.lanes = lanes;
         this.verifier = verifier;
     }
 
@@ -101,6 +100,10 @@ final class PageServiceHandler extends SimpleChannelInboundHandler<ClientFrame> 
         }
         if (request instanceof PageRequest.Basebackup) {
             dispatch(ctx, List.of(request)); // streams for long: never holds up a batch
+            return;
+        }
+        if (service.mayWait(request)) {
+            dispatch(ctx, List.of(request)); // waits for WAL on its own lane, not on a worker
             return;
         }
         pending.add(request);
@@ -152,14 +155,23 @@ final class PageServiceHandler extends SimpleChannelInboundHandler<ClientFrame> 
         }
     }
 
+    /** Hands a batch to its lane ({@link PageServiceLanes}): a lone basebackup or wait for WAL gets its own. */
     private void dispatch(ChannelHandlerContext ctx, List<PageRequest> batch) {
+        PageRequest first = batch.get(0);
         try {
-            executor.execute(() -> work(ctx, batch));
-        } catch (RejectedExecutionException e) {
+            if (batch.size() == 1 && first instanceof PageRequest.Basebackup) {
+                lanes.basebackup(() -> work(ctx, batch));
+            } else if (batch.size() == 1 && service.mayWait(first)) {
+                lanes.waits().execute(() -> work(ctx, batch));
+            } else {
+                lanes.main().execute(() -> work(ctx, batch));
+            }
+        } catch (RejectedExecutionException | TimelineException e) {
+            String why = e instanceof TimelineException t ? t.getMessage()
+                    : "page service is at its limit of queued requests; retry";
             List<PageResponse> errors = new ArrayList<>(batch.size());
             for (PageRequest r : batch) {
-                errors.add(new PageResponse.Error(r.requestId(), TimelineException.Kind.OVERLOADED.code(),
-                        "page service is at its limit of queued requests; retry"));
+                errors.add(new PageResponse.Error(r.requestId(), TimelineException.Kind.OVERLOADED.code(), why));
             }
             reply(ctx, errors);
         }

@@ -334,6 +334,13 @@ public final class LayerStore implements AutoCloseable {
         return sizes.size();
     }
 
+    /** Cached relation-size misses (forks without a size), bounded by {@link RelSizeCache#MAX_MISSES}. */
+    int cachedRelationSizeMisses() {
+        synchronized (mapLock) {
+            return sizes.misses();
+        }
+    }
+
     /**
      * The value {@code state} describes: nothing, its base image, or the base (or a will-init
      * record) with the records above it applied by {@code redo}. Shared with compaction.

@@ -19,6 +19,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * put between the start of its search and the fill ({@link #putCount}), so a slow reader cannot
  * install a value that ingest has already superseded. Entries are never evicted: one per
  * relation fork the timeline has read or written (about 100 bytes each).
+ *
+ * <p>Misses (a fork with no size at the last record LSN: PostgreSQL asks about FSM and VM forks
+ * that do not exist all the time, so they are worth caching) are the one kind of entry a caller
+ * can create without ingest writing anything: any page-service client can ask about any
+ * relation number. So at most {@link #MAX_MISSES} miss entries are kept; beyond that a miss is
+ * answered from the layers and not cached. Hits are bounded by the relations WAL created.
  */
 final class RelSizeCache {
 
@@ -26,7 +32,21 @@ final class RelSizeCache {
     record Entry(long since, byte[] value) {
     }
 
+    /** Miss entries kept at most (about 100 bytes each: ~6.5 MB per timeline at the limit). */
+    static final int MAX_MISSES = 65_536;
+
     private final ConcurrentHashMap<Key, Entry> entries = new ConcurrentHashMap<>();
+    private final int maxMisses;
+    /** Entries whose value is null (a miss); changed only under the store's map lock. */
+    private int misses;
+
+    RelSizeCache() {
+        this(MAX_MISSES);
+    }
+
+    RelSizeCache(int maxMisses) {
+        this.maxMisses = maxMisses;
+    }
     /** Size-key puts so far; written only under the store's map lock. */
     private volatile long putCount;
 
@@ -44,7 +64,10 @@ final class RelSizeCache {
     void onPut(Key key, long lsn, Value value) {
         putCount++;
         // A record (not an image) would need redo to know the value: remember only that it changed.
-        entries.put(key, new Entry(lsn, value instanceof Value.Image i ? i.bytes() : UNKNOWN));
+        Entry old = entries.put(key, new Entry(lsn, value instanceof Value.Image i ? i.bytes() : UNKNOWN));
+        if (old != null && old.value == null) {
+            misses--;
+        }
     }
 
     /**
@@ -61,15 +84,29 @@ final class RelSizeCache {
      * the newest truth, whatever the entry held); the caller holds the map lock.
      */
     void fill(Key key, long since, byte[] value, long stamp) {
-        if (putCount == stamp) {
-            // Never replace a newer version (cannot happen when the stamp is right; cheap to keep so).
-            entries.merge(key, new Entry(since, value),
-                    (old, mine) -> Long.compareUnsigned(old.since, mine.since) > 0 ? old : mine);
+        if (putCount != stamp) {
+            return;
         }
+        Entry old = entries.get(key);
+        // Never replace a newer version (cannot happen when the stamp is right; cheap to keep so).
+        if (old != null && Long.compareUnsigned(old.since, since) > 0) {
+            return;
+        }
+        boolean wasMiss = old != null && old.value == null;
+        if (value == null && !wasMiss && misses >= maxMisses) {
+            return; // at the bound: answered from the layers, not remembered
+        }
+        entries.put(key, new Entry(since, value));
+        misses += (value == null ? 1 : 0) - (wasMiss ? 1 : 0);
     }
 
     int size() {
         return entries.size();
+    }
+
+    /** Miss entries held now. */
+    int misses() {
+        return misses;
     }
 
     /** Placeholder value: changed at {@code since}, value unknown; lookups treat it as a miss. */

@@ -174,4 +174,33 @@ class RelSizeCacheTest {
             assertThat(failure.get()).isNull();
         }
     }
+
+    /**
+     * Hostile input: a client asking about relations that do not exist must not grow the cache
+     * without bound (each miss was an entry that nothing ever removed). Past the bound misses are
+     * still answered right, from the layers, and a relation created later is seen.
+     */
+    @Test
+    void missesForManyDistinctMissingRelationsAreCachedOnlyUpToTheBound() {
+        try (LayerStore store = store()) {
+            putSize(store, SIZE, 0x10, 1);
+            int asked = RelSizeCache.MAX_MISSES + 5_000;
+            for (int rel = 0; rel < asked; rel++) {
+                assertThat(size(store, Key.relationSize(1663, 5, 100_000 + rel, 0), 0x10)).isEqualTo(-1);
+            }
+            assertThat(store.cachedRelationSizeMisses()).isEqualTo(RelSizeCache.MAX_MISSES);
+            assertThat(store.cachedRelationSizes()).isLessThanOrEqualTo(RelSizeCache.MAX_MISSES + 1);
+            // A missing relation beyond the bound, then created by ingest: seen from its LSN on.
+            Key late = Key.relationSize(1663, 5, 100_000 + asked - 1, 0);
+            putSize(store, late, 0x20, 7);
+            assertThat(size(store, late, 0x1F)).isEqualTo(-1);
+            assertThat(size(store, late, 0x20)).isEqualTo(7);
+            // One that was cached as a miss, created later: the put replaces the miss entry.
+            Key early = Key.relationSize(1663, 5, 100_000, 0);
+            putSize(store, early, 0x30, 3);
+            assertThat(store.cachedRelationSizeMisses()).isEqualTo(RelSizeCache.MAX_MISSES - 1);
+            assertThat(size(store, early, 0x30)).isEqualTo(3);
+            assertThat(size(store, SIZE, 0x30)).isEqualTo(1);
+        }
+    }
 }

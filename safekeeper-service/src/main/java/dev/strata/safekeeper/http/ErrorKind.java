@@ -25,6 +25,8 @@ public enum ErrorKind {
     CONFLICT(409),
     /** A peer safekeeper this call needed could not be reached or answered with an error. */
     PEER_UNAVAILABLE(502),
+    /** At a limit of concurrent requests of this kind (docs/safekeeper.md, "Limits"): retry shortly. */
+    BUSY(503),
     /** The disk is full: nothing was stored; the same request succeeds once space is freed. */
     DISK_FULL(507),
     /** The timeline's storage stopped after a failed fsync (decision 0010): restart the safekeeper. */
@@ -57,6 +59,7 @@ public enum ErrorKind {
             case 404 -> NOT_FOUND;
             case 409 -> CONFLICT;
             case 507 -> DISK_FULL;
+            case 503 -> BUSY;
             default -> status >= 400 && status < 500 ? BAD_REQUEST : INTERNAL;
         };
     }

@@ -40,6 +40,7 @@ public final class ErrorMapping implements ExceptionHandler<RuntimeException, Ht
             case DISK_FULL -> log.warn("{} {} failed: {}", request.getMethod(), request.getPath(), e.getMessage());
             case FORBIDDEN -> log.info("{} {} from {} refused: {}", request.getMethod(), request.getPath(),
                     request.getRemoteAddress(), e.getMessage());
+            case BUSY -> log.info("{} {} refused: {}", request.getMethod(), request.getPath(), e.getMessage());
             case BAD_REQUEST, UNAUTHENTICATED, NOT_FOUND, TERM_REFUSED, CONFLICT, PEER_UNAVAILABLE -> {
                 // the caller's problem, answered in the body
             }
@@ -49,6 +50,7 @@ public final class ErrorMapping implements ExceptionHandler<RuntimeException, Ht
 
     static ErrorKind kindOf(RuntimeException e) {
         return switch (e) {
+            case BusyException x -> ErrorKind.BUSY;
             case IllegalArgumentException x -> ErrorKind.BAD_REQUEST;
             case TimelineNotFoundException x -> ErrorKind.NOT_FOUND;
             case DonorRefusedException x -> ErrorKind.FORBIDDEN;

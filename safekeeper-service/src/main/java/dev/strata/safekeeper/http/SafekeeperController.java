@@ -22,7 +22,6 @@ import io.micronaut.http.annotation.Produces;
 import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
-import java.io.ByteArrayOutputStream;
 import java.util.List;
 
 /**
@@ -38,9 +37,6 @@ import java.util.List;
 @Controller("/v1")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public final class SafekeeperController {
-
-    /** The most WAL one recovery request returns; the caller asks again for the rest. */
-    static final int MAX_WAL_RESPONSE = 16 << 20;
 
     private final SafekeeperNode node;
 
@@ -101,7 +97,14 @@ public final class SafekeeperController {
         return Dto.Status.of(node.requireTimeline(tl).status());
     }
 
-    /** Raw WAL [from, min(to, from + 16 MiB, flush)) for peer recovery. */
+    /**
+     * Raw WAL [from, min(to, from + walReadMaxBytes, flush)) for peer recovery. Bounded twice, so
+     * callers cannot make the safekeeper hold unbounded memory on the (unbounded) blocking
+     * executor: each answer is at most {@code walReadMaxBytes} (4 MiB by default; the caller asks
+     * again for the rest), read into one array of exactly that size, and at most
+     * {@code walReadConcurrency} answers are built at once; one more is refused at once with 503
+     * {@code busy} rather than queued.
+     */
     @Get("/timelines/{id}/wal")
     @Produces(MediaType.APPLICATION_OCTET_STREAM)
     public byte[] wal(@PathVariable String id, @QueryValue String from, @QueryValue String to) {
@@ -115,17 +118,27 @@ public final class SafekeeperController {
         if (end.isBefore(start)) {
             throw new IllegalArgumentException("empty range: from " + start + " is after to " + end);
         }
-        long want = Math.min(end.minus(start), MAX_WAL_RESPONSE);
-        ByteArrayOutputStream out = new ByteArrayOutputStream((int) want);
-        Lsn pos = start;
-        while (out.size() < want) {
-            byte[] chunk = t.wal().read(pos, (int) (want - out.size()));
-            if (chunk.length == 0) {
-                break;
-            }
-            out.writeBytes(chunk);
-            pos = pos.plus(chunk.length);
+        if (!node.walReads().tryAcquire()) {
+            throw new BusyException("this safekeeper is already serving " + node.limits().walReadConcurrency()
+                    + " WAL reads (its limit); retry shortly");
         }
-        return out.toByteArray();
+        try {
+            int want = (int) Math.min(end.minus(start), node.limits().walReadMaxBytes());
+            byte[] out = new byte[want];
+            int got = 0;
+            Lsn pos = start;
+            while (got < want) {
+                byte[] chunk = t.wal().read(pos, want - got);
+                if (chunk.length == 0) {
+                    break;
+                }
+                System.arraycopy(chunk, 0, out, got, chunk.length);
+                got += chunk.length;
+                pos = pos.plus(chunk.length);
+            }
+            return got == want ? out : java.util.Arrays.copyOf(out, got);
+        } finally {
+            node.walReads().release();
+        }
     }
 }

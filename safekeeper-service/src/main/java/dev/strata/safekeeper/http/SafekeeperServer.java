@@ -1,6 +1,7 @@
 package dev.strata.safekeeper.http;
 
 import dev.strata.safekeeper.node.SafekeeperConfig;
+import dev.strata.safekeeper.node.SafekeeperLimits;
 import dev.strata.safekeeper.node.SafekeeperNode;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
@@ -25,7 +26,12 @@ public final class SafekeeperServer implements AutoCloseable {
     }
 
     public static SafekeeperServer start(SafekeeperConfig config) {
-        SafekeeperNode node = new SafekeeperNode(config);
+        return start(config, SafekeeperLimits.defaults());
+    }
+
+    /** As above with other limits on what clients can make it hold. */
+    public static SafekeeperServer start(SafekeeperConfig config, SafekeeperLimits limits) {
+        SafekeeperNode node = new SafekeeperNode(config, limits);
         try {
             for (int attempt = 1; ; attempt++) {
                 ApplicationContext ctx = startHttp(config, node);

@@ -52,13 +52,24 @@ public final class SafekeeperNode implements AutoCloseable {
     /** This node's management API URL, once its port is bound ({@link #startPositionGossip}). */
     private volatile URI ownUrl;
 
+    private final SafekeeperLimits limits;
+    /** Permits for {@code GET /wal} answers being built (each holds up to walReadMaxBytes). */
+    private final java.util.concurrent.Semaphore walReads;
+
     public SafekeeperNode(SafekeeperConfig config) {
+        this(config, SafekeeperLimits.defaults());
+    }
+
+    public SafekeeperNode(SafekeeperConfig config, SafekeeperLimits limits) {
         this.config = config;
+        this.limits = limits;
+        this.walReads = new java.util.concurrent.Semaphore(limits.walReadConcurrency());
         this.identity = NodeIdentity.establish(config.dataDir(), config.nodeId());
         loadTimelines();
         this.group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         this.walSender = new WalSenderServer(group, config.listenHost(), config.walsenderPort(),
-                WalSenderConfig.defaults(config.replicationUser(), config.replicationPassword()), this::timeline);
+                WalSenderConfig.defaults(config.replicationUser(), config.replicationPassword()), this::timeline,
+                WalSenderServer.IDLE_TIMEOUT, limits.walsenderMaxConnections());
         this.peers = new PeerExchange(this, config.peerExchangeInterval());
         peers.setPeers(config.peers());
         log.info("safekeeper {} started: dataDir={} walsenderPort={} timelines={}", config.nodeId(), config.dataDir(),
@@ -71,6 +82,15 @@ public final class SafekeeperNode implements AutoCloseable {
 
     public NodeIdentity identity() {
         return identity;
+    }
+
+    public SafekeeperLimits limits() {
+        return limits;
+    }
+
+    /** Bounds the {@code GET /wal} answers built at once ({@link SafekeeperLimits#walReadConcurrency()}). */
+    public java.util.concurrent.Semaphore walReads() {
+        return walReads;
     }
 
     public int walsenderPort() {

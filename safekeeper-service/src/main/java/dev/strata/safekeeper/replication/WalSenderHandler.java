@@ -295,8 +295,8 @@ final class WalSenderHandler extends SimpleChannelInboundHandler<FrontendMessage
         if (cause instanceof ProtocolException pe) {
             fatal(ctx, pe.sqlState(), pe.getMessage());
         } else if (cause instanceof ReadTimeoutException) {
-            fatal(ctx, "57014", "terminating connection: nothing received for " + idleTimeout.toMillis()
-                    + " ms (idle timeout)");
+            fatal(ctx, "57014", "terminating connection: no complete message received for "
+                    + idleTimeout.toMillis() + " ms (idle timeout)");
         } else {
             log.warn("walsender connection from {} failed", ctx.channel().remoteAddress(), cause);
             fatal(ctx, "XX000", "internal error: " + cause.getMessage());
