@@ -46,6 +46,13 @@ final class SafekeeperProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 "dev.strata.safekeeper.SafekeeperMain", "--node-id", id.value(), "--data-dir", dataDir.toString(),
                 "--http-port", Integer.toString(httpPort), "--walsender-port", Integer.toString(walsenderPort)));
+        // Extra JVM options for benchmarks (e.g. a flight recording to profile the receive
+        // path): -Dstrata.bench.safekeeperJvmArgs="-XX:StartFlightRecording=filename=%s.jfr",
+        // %s being the node id. Empty in tests.
+        String extra = System.getProperty("strata.bench.safekeeperJvmArgs", "").trim();
+        if (!extra.isEmpty()) {
+            cmd.addAll(1, List.of(extra.replace("%s", id.value()).split("\\s+")));
+        }
         peers.forEach((peer, url) -> {
             cmd.add("--peer");
             cmd.add(peer + "=" + url);
