@@ -169,8 +169,8 @@ public final class ComputeStreamer implements AutoCloseable {
                 try {
                     ValidatedWal.Released ok = validated.accept(at, payload);
                     if (ok != null) {
-                        acceptor.append(compute.term(), ok.start(), ok.bytes(), 0, ok.bytes().length);
-                        sinceForce += ok.bytes().length;
+                        acceptor.append(compute.term(), ok.start(), ok.buffer(), ok.offset(), ok.length());
+                        sinceForce += ok.length();
                         if (sinceForce >= MAX_BYTES_PER_FORCE) {
                             acknowledge(acceptor.flush());
                         }
@@ -178,6 +178,14 @@ public final class ComputeStreamer implements AutoCloseable {
                     return true;
                 } catch (WalDecodeException e) {
                     log.error("node={} timeline={} refusing WAL from {}: {}", self, timeline, compute, e.getMessage());
+                    // The records before the bad one were checked and appended in this read batch
+                    // (which may be many MiB now): make them durable, so the timeline holds every
+                    // valid record it was sent. Nothing is acknowledged: the stream ends here.
+                    try {
+                        acceptor.flush();
+                    } catch (RuntimeException flushFailed) {
+                        e.addSuppressed(flushFailed);
+                    }
                     ended.complete(e);
                     return false;
                 } catch (RuntimeException e) {
