@@ -59,11 +59,7 @@ java -Xmx1g --enable-native-access=ALL-UNNAMED "${JVM_EXTRA[@]}" -cp "$CP" dev.s
     --receivewal "$RECEIVEWAL" --preload "$PRELOAD" --dir "$OUT" "${ARGS[@]}"
 if [ -n "$PROFILE" ]; then
     for f in bench/out/jfr/*.jfr; do
-        echo "== $f: top frames of compute-streamer / stream threads (jdk.ExecutionSample) =="
-        jfr print --events jdk.ExecutionSample "$f" | awk '
-            /sampledThread = / { t = $0; keep = (t ~ /ioEventLoop|compute-streamer|MultiThreadIoEventLoopGroup/) ; top = 1; next }
-            /stackTrace = \[/ { next }
-            keep && top && /line:/ { gsub(/^[ \t]+/, ""); sub(/[ \t]+line:.*/, ""); count[$0]++; top = 0 }
-            END { for (k in count) print count[k], k }' | sort -rn | head -15
+        echo "== $f: the stream thread (socket, validation, append, force) =="
+        python3 bench/support/jfr-thread-profile.py "$JAVA_HOME/bin/jfr" "$f" '^compute-stream-' 12
     done
 fi

@@ -17,7 +17,7 @@ events = json.loads(out)["recording"]["events"]
 
 def name(frame):
     m = frame["method"]
-    return m["type"]["name"] + "." + m["name"]
+    return (m["type"]["name"] + "." + m["name"]).replace("/", ".")
 
 by_kind = collections.Counter()
 tops = collections.Counter()

@@ -61,7 +61,7 @@ public final class ComputeStreamer implements AutoCloseable {
     /** False once the compute said it has no slot for us (a PostgreSQL not started by the compute agent). */
     private volatile boolean useSlot = true;
     /** This stream's own thread: socket, append, force and acknowledgement all run on it. */
-    private final EventLoopGroup streamLoop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final EventLoopGroup streamLoop;
 
     public ComputeStreamer(String timeline, NodeId self, ComputeAddress compute, Acceptor acceptor, long systemId,
                            int pageSize, int segmentSize) {
@@ -72,6 +72,9 @@ public final class ComputeStreamer implements AutoCloseable {
         this.systemId = systemId;
         this.pageSize = pageSize;
         this.segmentSize = segmentSize;
+        // Named, so a profile (bench/safekeeper-throughput.sh --profile) can pick the stream thread out.
+        this.streamLoop = new MultiThreadIoEventLoopGroup(1,
+                new io.netty.util.concurrent.DefaultThreadFactory("compute-stream-" + self, true), NioIoHandler.newFactory());
         this.loop = Thread.ofPlatform().daemon().name("compute-streamer-" + self + "-" + timeline).start(this::run);
     }
 
