@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * Every {@code strata.throttle_period} it samples, over its own superuser connection, the
  * compute's WAL insert position and each safekeeper's slot and walsender, then:
  * <ul>
- *   <li>throttles: while the quorum's flush position lags by more than
- *       {@code strata.max_replication_flush_lag}, the writing backends (client backends and
+ *   <li>throttles: while the quorum's flush position lags, or is about to lag, by more than
+ *       half of {@code strata.max_replication_flush_lag}, the writing backends (client backends and
  *       autovacuum workers, never walsenders or auxiliary processes) are stopped with SIGSTOP for
  *       part of the period and continued with SIGCONT ({@link ThrottlePolicy});</li>
  *   <li>repairs slots PostgreSQL invalidated ({@code max_slot_wal_keep_size}), by re-creating them;</li>
@@ -63,6 +63,12 @@ public final class CommitPathMonitor implements AutoCloseable {
     private long slotsRecreated;
     private boolean wasThrottling;
     private long throttleEpisodeStart;
+    /** The previous sample's lag and time (System.nanoTime), for the lag's growth rate; time 0 before the first. */
+    private long previousLag;
+    private long previousSampleNanos;
+    /** Time the last cycle spent signalling (kill(1) forks): the writers run during it, as during sampling. */
+    private long lastSignalNanos;
+    private long peakLag;
 
     /**
      * @param safekeepers the timeline's safekeepers; each gets a slot
@@ -126,7 +132,7 @@ public final class CommitPathMonitor implements AutoCloseable {
                 CommitPathStatus s = status;
                 status = new CommitPathStatus(Instant.now(), s.insertLsn(), s.quorumFlush(), s.flushLag(), s.writeLag(),
                         s.bound(), false, 0, Duration.ofNanos(throttledNanos), s.commitsWaiting(), s.waitingFor(),
-                        s.safekeepers(), slotsRecreated, s.wedged(), msg);
+                        s.safekeepers(), slotsRecreated, s.wedged(), msg, s.peakFlushLag());
                 log.debug("timeline={} commit-path sample failed: {}", timeline, msg);
                 closeConnection();
                 park(settings.throttlePeriod().toNanos());
@@ -139,19 +145,28 @@ public final class CommitPathMonitor implements AutoCloseable {
         if (connection == null || connection.isClosed()) {
             connection = DriverManager.getConnection(jdbcUrl, props);
         }
+        long sampleStart = System.nanoTime();
         CommitPathSample sample = sample(connection);
+        long sampled = System.nanoTime();
         if (sample.safekeepers().stream().anyMatch(p -> p.slotLost() || "missing".equals(p.walStatus()))) {
             slotsRecreated += ReplicationSlots.ensure(connection, slots.keySet());
         }
         Instant now = Instant.now();
         long lag = sample.flushLag(quorum);
         Lsn quorumFlush = sample.quorumFlush(quorum);
-        DutyCycle duty = policy.decide(lag);
+        // Predict, do not only react (decision 0008): how fast the lag grew since the last sample,
+        // and how long this cycle spends outside its stop and run (the writers run then).
+        double growth = previousSampleNanos == 0 ? 0
+                : (lag - previousLag) / Math.max(1e-3, (sampled - previousSampleNanos) / 1e9);
+        previousLag = lag;
+        previousSampleNanos = sampled;
+        peakLag = Math.max(peakLag, lag);
+        DutyCycle duty = policy.decide(lag, growth, Duration.ofNanos((sampled - sampleStart) + lastSignalNanos));
         Optional<Duration> wedge = detector.observe(now, sample.commitsWaiting() > 0, quorumFlush);
         String wedged = wedge.map(d -> wedgeReason(d, sample, quorumFlush)).orElse(null);
         status = new CommitPathStatus(now, sample.insertLsn(), quorumFlush, lag, sample.writeLag(quorum), policy.bound(),
                 duty.throttling() && wedged == null, duty.stopFraction(), Duration.ofNanos(throttledNanos),
-                sample.commitsWaiting(), detector.waiting(now), sample.safekeepers(), slotsRecreated, wedged, null);
+                sample.commitsWaiting(), detector.waiting(now), sample.safekeepers(), slotsRecreated, wedged, null, peakLag);
         noteTransition(duty, lag);
         if (wedged != null) {
             log.error("timeline={} commit path wedged: {}; replacing the compute", timeline, wedged);
@@ -160,18 +175,25 @@ public final class CommitPathMonitor implements AutoCloseable {
             return;
         }
         if (!duty.throttling()) {
+            lastSignalNanos = 0;
             park(duty.run().toNanos());
             return;
         }
         List<Long> pids = sample.writers().stream().filter(p -> isChildOf(p, sample.postmasterPid())).toList();
         long t0 = System.nanoTime();
+        long stopped = t0;
+        long continued;
         try {
             signals.stop(pids);
+            stopped = System.nanoTime();
             park(duty.stop().toNanos());
         } finally {
             // Always, whatever happened above: a backend is never left stopped.
+            long c0 = System.nanoTime();
             signals.cont(pids);
-            throttledNanos += pids.isEmpty() ? 0 : System.nanoTime() - t0;
+            continued = System.nanoTime();
+            lastSignalNanos = (stopped - t0) + (continued - c0);
+            throttledNanos += pids.isEmpty() ? 0 : continued - t0;
         }
         park(duty.run().toNanos());
     }
@@ -180,9 +202,9 @@ public final class CommitPathMonitor implements AutoCloseable {
         if (duty.throttling() && !wasThrottling) {
             throttleEpisodeStart = System.nanoTime();
             log.info("timeline={} lag={} bound={} the quorum lags the compute's WAL by more than "
-                    + "strata.max_replication_flush_lag: throttling writers", timeline, lag, policy.bound());
+                    + "half of strata.max_replication_flush_lag, or soon will: throttling writers", timeline, lag, policy.bound());
         } else if (!duty.throttling() && wasThrottling) {
-            log.info("timeline={} lag={} throttling ended after {} ms", timeline, lag,
+            log.info("timeline={} lag={} peakLag={} throttling ended after {} ms", timeline, lag, peakLag,
                     (System.nanoTime() - throttleEpisodeStart) / 1_000_000);
         }
         wasThrottling = duty.throttling();

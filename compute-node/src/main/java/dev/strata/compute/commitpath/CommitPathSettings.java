@@ -61,10 +61,10 @@ public record CommitPathSettings(long maxReplicationFlushLag, Duration throttleP
 
     /**
      * Refuses a {@code max_slot_wal_keep_size} (PostgreSQL's unit: MB when bare, -1 for no limit)
-     * that a throttled quorum could still exceed: the throttle holds the lag between one and two
-     * times {@code strata.max_replication_flush_lag} once it acts, but it samples every period and
+     * that a throttled quorum could still exceed: the throttle aims to hold the lag under
+     * {@code strata.max_replication_flush_lag} once it acts, but it samples every period and
      * a starved machine overshoots (measured: a 16MB bound let the quorum fall 70MB behind on two
-     * busy cores); a live safekeeper whose slot is given up leaves the quorum, so the slot bound
+     * busy cores; an 8MB bound, 235MB, with the predictive policy of 2026-12-05); a live safekeeper whose slot is given up leaves the quorum, so the slot bound
      * must be at least eight times the lag bound (the defaults, 2GB and 256MB, are exactly that).
      */
     public void requireSlotKeepAbove(String maxSlotWalKeepSize) {

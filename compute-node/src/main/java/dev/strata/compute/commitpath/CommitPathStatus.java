@@ -18,15 +18,16 @@ import java.util.List;
  * @param waitingFor      how long commits have been waiting without a break
  * @param wedged          why the compute was declared wedged, or null
  * @param error           why the last sample failed, or null
+ * @param peakFlushLag    the largest flush lag sampled since this compute started
  */
 public record CommitPathStatus(Instant sampledAt, Lsn insertLsn, Lsn quorumFlush, long flushLag, long writeLag,
                                long bound, boolean throttling, double stopFraction, Duration throttledTotal,
                                int commitsWaiting, Duration waitingFor, List<SafekeeperPosition> safekeepers,
-                               long slotsRecreated, String wedged, String error) {
+                               long slotsRecreated, String wedged, String error, long peakFlushLag) {
 
     public static CommitPathStatus notStarted(long bound) {
         return new CommitPathStatus(null, Lsn.INVALID, Lsn.INVALID, 0, 0, bound, false, 0, Duration.ZERO, 0,
-                Duration.ZERO, List.of(), 0, null, null);
+                Duration.ZERO, List.of(), 0, null, null, 0);
     }
 
     /** One line for {@code strata status}. */
@@ -35,7 +36,8 @@ public record CommitPathStatus(Instant sampledAt, Lsn insertLsn, Lsn quorumFlush
         b.append(String.format("insert %s, quorum flush %s, lag %.1f MB (write %.1f MB, bound %d MB), throttling %s",
                 insertLsn, quorumFlush, flushLag / 1048576.0, writeLag / 1048576.0, bound >> 20,
                 throttling ? String.format("yes (stopped %.0f%%)", stopFraction * 100) : "no"));
-        b.append(String.format(", throttled %.1f s in all", throttledTotal.toMillis() / 1000.0));
+        b.append(String.format(", throttled %.1f s in all, peak lag %.1f MB", throttledTotal.toMillis() / 1000.0,
+                peakFlushLag / 1048576.0));
         if (commitsWaiting > 0) {
             b.append(String.format(", %d commit(s) waiting on the safekeepers for %.1f s", commitsWaiting,
                     waitingFor.toMillis() / 1000.0));

@@ -71,9 +71,9 @@ final class PeerRecovery {
                             throw new IOException("donor " + elected.donor() + " sent WAL up to " + pos.plus(n)
                                     + ", beyond the requested end " + to);
                         }
-                        ValidatedWal.Released ok = validated.accept(pos, java.util.Arrays.copyOf(buf, n));
+                        ValidatedWal.Released ok = validated.accept(pos, buf, 0, n);
                         if (ok != null) {
-                            timeline.acceptor().appendRecovered(elected.term(), ok.start(), ok.bytes(), 0, ok.bytes().length);
+                            timeline.acceptor().appendRecovered(elected.term(), ok.start(), ok.buffer(), ok.offset(), ok.length());
                         }
                         pos = pos.plus(n);
                     }

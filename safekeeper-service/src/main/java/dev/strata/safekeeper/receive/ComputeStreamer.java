@@ -61,7 +61,7 @@ public final class ComputeStreamer implements AutoCloseable {
     /** False once the compute said it has no slot for us (a PostgreSQL not started by the compute agent). */
     private volatile boolean useSlot = true;
     /** This stream's own thread: socket, append, force and acknowledgement all run on it. */
-    private final EventLoopGroup streamLoop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final EventLoopGroup streamLoop;
 
     public ComputeStreamer(String timeline, NodeId self, ComputeAddress compute, Acceptor acceptor, long systemId,
                            int pageSize, int segmentSize) {
@@ -72,6 +72,9 @@ public final class ComputeStreamer implements AutoCloseable {
         this.systemId = systemId;
         this.pageSize = pageSize;
         this.segmentSize = segmentSize;
+        // Named, so a profile (bench/safekeeper-throughput.sh --profile) can pick the stream thread out.
+        this.streamLoop = new MultiThreadIoEventLoopGroup(1,
+                new io.netty.util.concurrent.DefaultThreadFactory("compute-stream-" + self, true), NioIoHandler.newFactory());
         this.loop = Thread.ofPlatform().daemon().name("compute-streamer-" + self + "-" + timeline).start(this::run);
     }
 
@@ -169,8 +172,8 @@ public final class ComputeStreamer implements AutoCloseable {
                 try {
                     ValidatedWal.Released ok = validated.accept(at, payload);
                     if (ok != null) {
-                        acceptor.append(compute.term(), ok.start(), ok.bytes(), 0, ok.bytes().length);
-                        sinceForce += ok.bytes().length;
+                        acceptor.append(compute.term(), ok.start(), ok.buffer(), ok.offset(), ok.length());
+                        sinceForce += ok.length();
                         if (sinceForce >= MAX_BYTES_PER_FORCE) {
                             acknowledge(acceptor.flush());
                         }
@@ -178,6 +181,14 @@ public final class ComputeStreamer implements AutoCloseable {
                     return true;
                 } catch (WalDecodeException e) {
                     log.error("node={} timeline={} refusing WAL from {}: {}", self, timeline, compute, e.getMessage());
+                    // The records before the bad one were checked and appended in this read batch
+                    // (which may be many MiB now): make them durable, so the timeline holds every
+                    // valid record it was sent. Nothing is acknowledged: the stream ends here.
+                    try {
+                        acceptor.flush();
+                    } catch (RuntimeException flushFailed) {
+                        e.addSuppressed(flushFailed);
+                    }
                     ended.complete(e);
                     return false;
                 } catch (RuntimeException e) {

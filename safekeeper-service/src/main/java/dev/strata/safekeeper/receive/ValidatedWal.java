@@ -17,14 +17,29 @@ import java.util.Arrays;
  */
 public final class ValidatedWal {
 
-    /** Validated bytes that belong at {@code start}. */
-    public record Released(Lsn start, byte[] bytes) {
+    /**
+     * Validated bytes that belong at {@code start}: {@code length} bytes of {@code buffer} from
+     * {@code offset}. The buffer is this object's own and is reused by the next {@link #accept}:
+     * write the bytes out before calling it again (no copy per message: issue 11 item 9).
+     */
+    public record Released(Lsn start, byte[] buffer, int offset, int length) {
+        /** A copy of the released bytes (tests, callers that keep them). */
+        public byte[] bytes() {
+            return Arrays.copyOfRange(buffer, offset, offset + length);
+        }
     }
+
+    /** Above this a buffer that a very large record grew is given back once mostly empty. */
+    private static final int SHRINK_ABOVE = 4 << 20;
 
     private final WalDecoder decoder;
     private final long expectedSystemId;
+    /** LSN of {@code buf[handedOut]}: the first byte not yet released. */
     private Lsn pendingStart;
-    private byte[] pending = new byte[0];
+    /** Bytes received: {@code [0, handedOut)} were released by the last call, {@code [handedOut, len)} are held. */
+    private byte[] buf = new byte[64 * 1024];
+    private int handedOut;
+    private int len;
     private long systemId;
     /** End of an XLOG_SWITCH record whose padding has not all arrived yet, else null. */
     private Lsn switchEnd;
@@ -41,19 +56,24 @@ public final class ValidatedWal {
         this.expectedSystemId = expectedSystemId;
     }
 
-    /**
-     * Takes the next bytes of the stream, which must start where the previous ones ended;
-     * returns the bytes validated by them (possibly from earlier calls), or null if none yet.
-     */
+    /** As {@link #accept(Lsn, byte[], int, int)} for the whole array. */
     public Released accept(Lsn at, byte[] data) {
-        Lsn expected = pendingStart.plus(pending.length);
+        return accept(at, data, 0, data.length);
+    }
+
+    /**
+     * Takes the next {@code length} bytes of the stream from {@code data[offset]}, which must
+     * start where the previous ones ended; returns the bytes validated by them (possibly from
+     * earlier calls), or null if none yet. {@code data} is not kept.
+     */
+    public Released accept(Lsn at, byte[] data, int offset, int length) {
+        java.util.Objects.checkFromIndexSize(offset, length, data.length);
+        Lsn expected = pendingStart.plus(len - handedOut);
         if (!at.equals(expected)) {
             throw new WalDecodeException(at, "WAL stream has a gap or overlap: bytes at " + at + ", expected " + expected);
         }
-        decoder.feed(data);
-        int old = pending.length;
-        pending = Arrays.copyOf(pending, old + data.length);
-        System.arraycopy(data, 0, pending, old, data.length);
+        decoder.feed(data, offset, length);
+        hold(data, offset, length);
 
         Lsn validEnd = switchEnd;
         DecodedRecord r;
@@ -74,14 +94,35 @@ public final class ValidatedWal {
         if (validEnd != null && validEnd.isAfter(pendingStart)) {
             // An XLOG_SWITCH record "ends" at the next segment start: its padding arrives
             // later, so release at most what has arrived.
-            int n = (int) Math.min(validEnd.minus(pendingStart), pending.length);
-            byte[] out = Arrays.copyOf(pending, n);
-            pending = Arrays.copyOfRange(pending, n, pending.length);
+            int n = (int) Math.min(validEnd.minus(pendingStart), len);
+            handedOut = n;
             Lsn at0 = pendingStart;
             pendingStart = at0.plus(n);
-            return new Released(at0, out);
+            return new Released(at0, buf, 0, n);
         }
         return null;
+    }
+
+    /**
+     * Appends to the held bytes, first dropping what the last call released (only the tail of
+     * an incomplete record moves, usually a few KiB; before, every call copied everything held
+     * twice and the released bytes once more).
+     */
+    private void hold(byte[] data, int offset, int length) {
+        int held = len - handedOut;
+        if (handedOut > 0) {
+            System.arraycopy(buf, handedOut, buf, 0, held);
+            handedOut = 0;
+            len = held;
+        }
+        long need = (long) len + length;
+        if (need > buf.length) {
+            buf = Arrays.copyOf(buf, (int) Math.min(Integer.MAX_VALUE - 8, Math.max(need, 2L * buf.length)));
+        } else if (buf.length > SHRINK_ABOVE && need < buf.length / 4) {
+            buf = Arrays.copyOf(buf, (int) Math.max(need * 2, 64 * 1024));
+        }
+        System.arraycopy(data, offset, buf, len, length);
+        len += length;
     }
 
     /** End of the bytes released so far. */

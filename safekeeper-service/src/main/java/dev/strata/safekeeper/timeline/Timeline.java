@@ -74,7 +74,7 @@ public final class Timeline implements AutoCloseable {
         }
         SafekeeperState state = SafekeeperState.create(id, systemId, segmentSize, start);
         store.persist(state);
-        return new Timeline(dir, state, store, new SegmentedWalStore(dir.resolve("wal"), segmentSize, start, start, fsync));
+        return new Timeline(dir, state, store, new SegmentedWalStore(dir.resolve("wal"), segmentSize, start, start, fsync, true));
     }
 
     /**
@@ -95,7 +95,7 @@ public final class Timeline implements AutoCloseable {
         Lsn end = WalPrefixScanner.validEnd(walDir, state.walSegmentSize(), state.timelineStartLsn(), state.flushLsn());
         SafekeeperState recovered = state.withFlushLsn(end);
         return new Timeline(dir, recovered, store,
-                new SegmentedWalStore(walDir, state.walSegmentSize(), state.timelineStartLsn(), end, fsync));
+                new SegmentedWalStore(walDir, state.walSegmentSize(), state.timelineStartLsn(), end, fsync, true));
     }
 
     public TimelineId id() {

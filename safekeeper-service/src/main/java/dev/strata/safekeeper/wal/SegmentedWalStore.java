@@ -41,6 +41,11 @@ import org.slf4j.LoggerFactory;
 public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseable {
 
     public static final String PARTIAL_SUFFIX = ".partial";
+    /**
+     * The zero-filled, forced file the next new segment is renamed from (with preallocation).
+     * Not a segment name: scans, reads, truncation and retention never see it.
+     */
+    static final String SPARE_NAME = "spare-segment.tmp";
     private static final int TIMELINE = 1;
     private static final Logger log = LoggerFactory.getLogger(SegmentedWalStore.class);
 
@@ -61,6 +66,14 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
     }
     /** Completed segments written since the last flush: forced by the next flush. */
     private final List<Unforced> unforced = new ArrayList<>();
+    /**
+     * Whether a spare segment is zero-filled ahead, off the writer's thread ({@link #SPARE_NAME}).
+     * On in production ({@code Timeline}); off in the unit tests that need the zero-fill of a
+     * new segment to happen inside the append that crosses into it (disk-full tests).
+     */
+    private final boolean preallocate;
+    /** The spare being prepared or ready (its file), or null; only touched under this store's lock. */
+    private java.util.concurrent.CompletableFuture<Path> spare;
     /** Set by the first failed force; from then on nothing is written or forced. */
     private volatile FsyncFailedException failure;
 
@@ -74,7 +87,19 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
 
     /** As {@link #SegmentedWalStore(Path, int, Lsn, Lsn)}, forcing through {@code fsync}. */
     public SegmentedWalStore(Path dir, int segmentSize, Lsn startLsn, Lsn end, Fsync fsync) {
+        this(dir, segmentSize, startLsn, end, fsync, false);
+    }
+
+    /**
+     * As {@link #SegmentedWalStore(Path, int, Lsn, Lsn, Fsync)}; with {@code preallocate} the
+     * next segment's file is zero-filled and forced in the background while the current one is
+     * written, so crossing into a new segment costs a rename and a directory fsync instead of
+     * writing and forcing 16 MiB of zeros on the writer's thread (issue 11 item 9: that was the
+     * largest single cost of a safekeeper under a bulk load). Costs one segment of disk.
+     */
+    public SegmentedWalStore(Path dir, int segmentSize, Lsn startLsn, Lsn end, Fsync fsync, boolean preallocate) {
         this.fsync = fsync;
+        this.preallocate = preallocate;
         if (end.isBefore(startLsn)) {
             throw new IllegalArgumentException("WAL end " + end + " is before the timeline start " + startLsn);
         }
@@ -87,6 +112,12 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
             Files.createDirectories(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("could not create " + dir, e);
+        }
+        try {
+            // A spare left by a crash may be half filled: never trust it, make a new one.
+            Files.deleteIfExists(dir.resolve(SPARE_NAME));
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not remove " + dir.resolve(SPARE_NAME), e);
         }
         truncate(end);
         this.retainedStart = firstRetained();
@@ -337,6 +368,16 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
 
     @Override
     public synchronized void close() {
+        java.util.concurrent.CompletableFuture<Path> f = spare;
+        spare = null;
+        if (f != null) {
+            try {
+                f.get(60, java.util.concurrent.TimeUnit.SECONDS); // never leave a thread writing into a closed store's directory
+                Files.deleteIfExists(dir.resolve(SPARE_NAME));
+            } catch (Exception e) {
+                log.debug("spare WAL segment in {}: {}", dir, e.toString());
+            }
+        }
         try {
             closeChannels();
         } catch (IOException e) {
@@ -365,6 +406,9 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
         }
         Path path = dir.resolve(fileName(segNo) + PARTIAL_SUFFIX);
         boolean created = !Files.exists(path);
+        if (created) {
+            takeSpare(path); // if one is ready: a full-size zeroed file, already forced
+        }
         FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             if (ch.size() < segmentSize) {
@@ -390,7 +434,61 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
         channel = ch;
         channelPath = path;
         openSegment = segNo;
+        startSpare();
         return ch;
+    }
+
+    /**
+     * Renames the spare to {@code target} if one was prepared; waits for one being prepared
+     * (what remains of it is less than starting over). A spare that failed for lack of space is
+     * forgotten: the caller zero-fills {@code target} itself and reports the error as before. A
+     * failed force of the spare is a failed fsync like any other (decision 0010).
+     */
+    private void takeSpare(Path target) throws IOException {
+        java.util.concurrent.CompletableFuture<Path> f = spare;
+        spare = null;
+        if (f == null) {
+            return;
+        }
+        Path file;
+        try {
+            file = f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof FsyncFailedException failed) {
+                throw failed;
+            }
+            log.debug("spare WAL segment in {} not usable ({}); zero-filling {} in place", dir, e.getCause().toString(),
+                    target.getFileName());
+            return;
+        }
+        // Same directory, so atomic; the caller fsyncs the directory before any byte in it is
+        // acknowledged (created == true).
+        Files.move(file, target);
+    }
+
+    /** Starts zero-filling the next spare on a virtual thread, unless preallocation is off or one is pending. */
+    private void startSpare() {
+        if (!preallocate || spare != null || failure != null) {
+            return;
+        }
+        Path file = dir.resolve(SPARE_NAME);
+        java.util.concurrent.CompletableFuture<Path> f = new java.util.concurrent.CompletableFuture<>();
+        spare = f;
+        Thread.ofVirtual().name("wal-spare-segment").start(() -> {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                zeroFrom(ch, 0);
+                fsync.force(ch, file, true);
+                f.complete(file);
+            } catch (IOException | RuntimeException e) {
+                try {
+                    Files.deleteIfExists(file); // give the space back (a full disk)
+                } catch (IOException ignored) {
+                    // the next start of the store removes it
+                }
+                f.completeExceptionally(e);
+            }
+        });
     }
 
     private void closeChannels() throws IOException {

@@ -37,8 +37,9 @@ class DiskFullSafekeeperTest {
     @Test
     void aFullSafekeeperAcknowledgesNothingAndResumesOnceSpaceIsFreed(
             @TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir) throws Exception {
-        // Room for two 16 MiB segments: the first is filled before the disk is, the second after it is freed.
-        try (SmallFilesystem fs = SmallFilesystem.mountAt(dir.resolve("sk-1"), 40);
+        // Room for four 16 MiB segments: the first and the spare zero-filled ahead for the next
+        // (SegmentedWalStore preallocation) exist before the disk is filled, the others after it is freed.
+        try (SmallFilesystem fs = SmallFilesystem.mountAt(dir.resolve("sk-1"), 72);
              SafekeeperCluster sks = SafekeeperCluster.start(dir, 3);
              PostgresServer compute = PostgresServer.builder().settings(sks.computeSettings())
                      .setting("log_replication_commands", "on").start()) {
@@ -55,9 +56,12 @@ class DiskFullSafekeeperTest {
                 await(() -> streaming(s) == 3, "all three safekeepers streaming");
 
                 fs.fill();
-                // WAL moves into the next segment, which sk-1 cannot create.
+                // WAL moves into the next segment, which sk-1 has ready (its spare), then into the
+                // one after, which it cannot create.
                 s.execute("SELECT pg_switch_wal()");
                 s.execute("INSERT INTO t VALUES (2)"); // acknowledged by sk-2 and sk-3
+                s.execute("SELECT pg_switch_wal()");
+                s.execute("INSERT INTO t VALUES (2)");
                 Lsn committed = SafekeeperCluster.currentLsn(compute);
                 await(() -> receiver(full, tl).contains("No space left on device"), "sk-1 says its disk is full");
                 assertThat(flush(full, tl)).as("sk-1 holds nothing of the new segment")
@@ -96,7 +100,7 @@ class DiskFullSafekeeperTest {
                 await(() -> !flush(full, tl).isBefore(after), "sk-1 catches up");
                 try (ResultSet rs = s.executeQuery("SELECT count(*) FROM t")) {
                     rs.next();
-                    assertThat(rs.getInt(1)).isEqualTo(3);
+                    assertThat(rs.getInt(1)).isEqualTo(4);
                 }
             }
         }

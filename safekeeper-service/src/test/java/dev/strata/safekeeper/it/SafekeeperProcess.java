@@ -49,6 +49,13 @@ final class SafekeeperProcess implements AutoCloseable {
         // The credentials go as paths of 600 files, as the local cluster passes them.
         Path[] auth = dev.strata.safekeeper.testing.TestSafekeepers.writeFiles(dataDir.resolveSibling(id + "-auth"));
         cmd.addAll(List.of("--auth-public-keys", auth[0].toString(), "--token-file", auth[1].toString()));
+        // Extra JVM options for benchmarks (e.g. a flight recording to profile the receive
+        // path): -Dstrata.bench.safekeeperJvmArgs="-XX:StartFlightRecording=filename=%s.jfr",
+        // %s being the node id. Empty in tests.
+        String extra = System.getProperty("strata.bench.safekeeperJvmArgs", "").trim();
+        if (!extra.isEmpty()) {
+            cmd.addAll(1, List.of(extra.replace("%s", id.value()).split("\\s+")));
+        }
         peers.forEach((peer, url) -> {
             cmd.add("--peer");
             cmd.add(peer + "=" + url);

@@ -51,6 +51,47 @@ class SegmentedWalStoreTest {
     }
 
     @Test
+    void withPreallocationNewSegmentsComeFromAZeroedSpareAndTheSpareNeverOutlivesTheStore(@TempDir Path dir) throws Exception {
+        Files.write(dir.resolve(SegmentedWalStore.SPARE_NAME), new byte[] {1, 2, 3}); // a crash's half-made spare
+        byte[] data = bytes(SEG * 3 + 4321, 3);
+        Path spare = dir.resolve(SegmentedWalStore.SPARE_NAME);
+        try (SegmentedWalStore wal = new SegmentedWalStore(dir, SEG, START, START, dev.strata.pgcore.fs.Fsync.SYSTEM, true)) {
+            assertThat(spare).as("a stale spare is never used").doesNotExist();
+            int off = 0;
+            Random chunks = new Random(4);
+            while (off < data.length) {
+                int n = Math.min(data.length - off, 1 + chunks.nextInt(300_000));
+                wal.append(START.plus(off), data, off, n);
+                off += n;
+            }
+            assertThat(wal.flush()).isEqualTo(START.plus(data.length));
+            byte[] back = new byte[data.length];
+            int pos = 0;
+            while (pos < data.length) {
+                byte[] chunk = wal.read(START.plus(pos), 300_000);
+                System.arraycopy(chunk, 0, back, pos, chunk.length);
+                pos += chunk.length;
+            }
+            assertThat(back).isEqualTo(data);
+            // The open segment, made from a spare, is full size and zero after the data.
+            Path open = dir.resolve("000000010000000000000006.partial");
+            assertThat(open).hasSize(SEG);
+            byte[] tail = Files.readAllBytes(open);
+            int used = data.length - 3 * SEG;
+            assertThat(Arrays.equals(tail, 0, used, data, 3 * SEG, data.length)).isTrue();
+            for (int i = used; i < SEG; i++) {
+                assertThat(tail[i]).as("byte %d of the open segment", i).isZero();
+            }
+        }
+        assertThat(spare).as("removed when the store closes").doesNotExist();
+        // A restart finds the WAL where it was; the spare is not a segment.
+        try (SegmentedWalStore reopened = new SegmentedWalStore(dir, SEG, START, START.plus(data.length),
+                dev.strata.pgcore.fs.Fsync.SYSTEM, true)) {
+            assertThat(reopened.read(START, 100)).isEqualTo(Arrays.copyOf(data, 100));
+        }
+    }
+
+    @Test
     void appendsMustBeContiguous(@TempDir Path dir) {
         try (SegmentedWalStore wal = new SegmentedWalStore(dir, SEG, START, START)) {
             wal.append(START, new byte[100], 0, 100);
