@@ -27,7 +27,7 @@ import java.util.concurrent.CountDownLatch;
  * The {@code strata} command (run through the {@code ./strata} script, which builds first).
  *
  * <pre>
- * strata up [--data-dir DIR] [--detach] [--proxy-port N]
+ * strata up [--data-dir DIR] [--detach] [--proxy-port N] [--child-processes]
  * strata status [--data-dir DIR]
  * strata down [--data-dir DIR]
  * </pre>
@@ -50,8 +50,14 @@ public final class StrataCli {
         System.exit(new StrataCli(System.out, System.err).run(args));
     }
 
-    /** Parsed arguments. */
-    record Args(String command, Path dataDir, boolean detach, boolean daemon, int proxyPort) {
+    /**
+     * Parsed arguments.
+     *
+     * @param childProcesses `up` runs the safekeepers and the pageserver as their own JVMs (pids in
+     *                       `strata status`), so that one can be paused (SIGSTOP), slowed or
+     *                       killed on its own, as bench/throttled-copy.sh does
+     */
+    record Args(String command, Path dataDir, boolean detach, boolean daemon, int proxyPort, boolean childProcesses) {
     }
 
     static Args parse(String[] args) {
@@ -62,12 +68,14 @@ public final class StrataCli {
         Path dataDir = Path.of(System.getenv().getOrDefault("STRATA_DATA_DIR", ".strata"));
         boolean detach = false;
         boolean daemon = false;
+        boolean childProcesses = false;
         int proxyPort = LocalCluster.Options.DEFAULTS.proxyPort();
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--data-dir" -> dataDir = Path.of(value(args, ++i, "--data-dir"));
                 case "--detach", "-d" -> detach = true;
                 case "--daemon" -> daemon = true; // internal: the detached cluster process
+                case "--child-processes" -> childProcesses = true;
                 case "--proxy-port" -> {
                     String v = value(args, ++i, "--proxy-port");
                     try {
@@ -85,7 +93,7 @@ public final class StrataCli {
         if (!List.of("up", "status", "down").contains(command)) {
             throw new UsageException("unknown command '" + command + "'");
         }
-        return new Args(command, dataDir, detach, daemon, proxyPort);
+        return new Args(command, dataDir, detach, daemon, proxyPort, childProcesses);
     }
 
     private static String value(String[] args, int i, String option) {
@@ -101,7 +109,7 @@ public final class StrataCli {
             args = parse(argv);
         } catch (UsageException e) {
             err.println("strata: " + e.getMessage());
-            err.println("usage: strata up [--data-dir DIR] [--detach] [--proxy-port N] | status [--data-dir DIR] "
+            err.println("usage: strata up [--data-dir DIR] [--detach] [--proxy-port N] [--child-processes] | status [--data-dir DIR] "
                     + "| down [--data-dir DIR]");
             return 64;
         }
@@ -159,7 +167,7 @@ public final class StrataCli {
             PrivateFiles.writeSecret(layout.pidFile(), Long.toString(ProcessHandle.current().pid()));
             step("starting the local cluster in " + layout.root() + " (logs: " + layout.logFile() + ")");
             CountDownLatch stopped = new CountDownLatch(1);
-            LocalCluster cluster = LocalCluster.start(layout, new LocalCluster.Options(args.proxyPort(), false,
+            LocalCluster cluster = LocalCluster.start(layout, new LocalCluster.Options(args.proxyPort(), args.childProcesses(),
                     LocalCluster.Options.DEFAULTS.idleTimeout()),
                     this::step);
             Thread hook = new Thread(() -> {

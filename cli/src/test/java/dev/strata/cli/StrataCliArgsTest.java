@@ -22,6 +22,15 @@ class StrataCliArgsTest {
         assertThat(a.dataDir()).isEqualTo(Path.of("/x/y"));
         assertThat(a.detach()).isTrue();
         assertThat(a.proxyPort()).isEqualTo(6543);
+        assertThat(a.childProcesses()).isFalse();
+    }
+
+    @Test
+    void childProcessesIsAnOptionOfUp() {
+        // bench/throttled-copy.sh pauses one safekeeper JVM: it needs them as child processes
+        StrataCli.Args a = StrataCli.parse(new String[] {"up", "--child-processes", "--detach"});
+        assertThat(a.childProcesses()).isTrue();
+        assertThat(a.detach()).isTrue();
     }
 
     @Test

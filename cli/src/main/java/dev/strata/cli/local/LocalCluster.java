@@ -308,8 +308,10 @@ public final class LocalCluster implements AutoCloseable {
                 .append(timeline).append('\n');
         out.append("data directory ").append(layout.root()).append('\n');
         for (LocalSafekeeper sk : safekeepers) {
-            out.append(String.format("safekeeper %-5s http %s walsender %d: %s%n", sk.id(), sk.url().getPort(),
-                    sk.walsenderPort(), sk.status(timeline)));
+            // A child process shows its pid, for whoever wants to pause or kill that one safekeeper.
+            String pid = sk.pid().isPresent() ? " pid " + sk.pid().getAsLong() : "";
+            out.append(String.format("safekeeper %-5s http %s walsender %d%s: %s%n", sk.id(), sk.url().getPort(),
+                    sk.walsenderPort(), pid, sk.status(timeline)));
         }
         for (String line : pageserver.status(timeline)) {
             out.append("pageserver: ").append(line).append('\n');
