@@ -297,6 +297,8 @@ if [ "$CHECKS_ONLY" = 0 ]; then
     for s in "${SUITE_LIST[@]}"; do run_suite strata "$s"; done
     kill "$RSS_PID" 2>/dev/null || true; RSS_PID=""
 fi
+# How long writers were throttled (the commit path's backpressure, docs/commit-path.md).
+COMMIT_PATH=$(status | grep '^commit path' || true)
 T_SUITES=$(( $(date +%s) - T2 ))
 
 # ------------------------------------------------------------------ storage checks
@@ -420,6 +422,7 @@ cat <<EOF | tee "$OUT/summary.txt"
 $(echo "$ROWS" | grep -v SUITE-FAIL)
 outputs:           $OUT/{strata,stock}/{regress,isolation}/ (regression.diffs, results/)
 cluster JVM:       largest resident set ${RSS_MB} MB while the suites ran on Strata
+${COMMIT_PATH:-commit path: (no status)}
 timeline:          $([ "$TIMELINE_OK" = 1 ] && echo active, ingest never stopped || echo NOT ACTIVE)
                    before restart: $PS_BEFORE
                    after restart:  $PS_AFTER
