@@ -250,6 +250,7 @@ status() { ./strata status --data-dir "$DATA_DIR" 2>&1 || true; }
 
 # The cluster JVM's largest resident set while the suites run on it (issue 12 item 3).
 rss_sampler() { # $1 = pid, $2 = output file
+    set +e +o pipefail  # (in its own subshell: a failed read must not end it)
     local max=0 cur
     echo 0 >"$2"
     while kill -0 "$1" 2>/dev/null; do
