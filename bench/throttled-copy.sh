@@ -12,8 +12,11 @@
 # and sk-3 is resumed to show it rejoins. PASS when the COPY committed every row and pg_wal
 # never exceeded the bound.
 # Not part of CI. Usage: bench/throttled-copy.sh [--size-gb N] [--slow-pct P] [--proxy-port N] [--keep]
-# Disk: about 2 x size of WAL with wal_consistency_checking=all (page images), the pageserver's
-# layers, the compute's table and up to the pg_wal bound: allow ~8 x size GB + 5 GB.
+# Disk: measured 63 GB at the end of a 5 GB COPY (10.5 GB of WAL with page images; safekeepers
+# 21 GB, pageserver 34 GB of layers with no GC yet, compute 7.5 GB): the script refuses to start
+# with less than 14 x size + 5 GB free. The table has autovacuum off: a vacuum of 5 GB of fresh
+# rows writes every page again as an image (wal_consistency_checking), another ~6 GB of WAL,
+# which filled a shared disk once.
 # Every process it starts (cluster, duty-cycle loop, samplers, loader) is stopped on exit, and both
 # safekeepers are resumed first.
 set -euo pipefail
@@ -37,6 +40,12 @@ done
 command -v psql >/dev/null || { echo "needs psql (apt-get install postgresql-client)" >&2; exit 1; }
 log() { echo "$(date +%H:%M:%S)  $*"; }
 now_ms() { date +%s%3N; }
+NEED_GB=$(python3 -c "print(int(14 * $SIZE_GB + 5))")
+FREE_GB=$(( $(df -Pk /tmp | awk 'NR == 2 {print $4}') >> 20 ))
+if [ "$FREE_GB" -lt "$NEED_GB" ]; then
+    echo "needs ~${NEED_GB} GB free in /tmp for a ${SIZE_GB} GB COPY, has ${FREE_GB} GB (use a smaller --size-gb)" >&2
+    exit 1
+fi
 [ -n "$PROXY_PORT" ] || PROXY_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 DIR=$(mktemp -d /tmp/strata-throttled.XXXXXX)
@@ -95,7 +104,7 @@ SETTINGS=$(q "SELECT string_agg(name || '=' || current_setting(name), ' ' ORDER 
            ('max_slot_wal_keep_size', 'max_wal_size', 'wal_segment_size', 'wal_consistency_checking', 'synchronous_standby_names')")
 LAG_BOUND=$(status | sed -nE 's/.*bound ([0-9]+ MB).*/\1/p' | head -1)
 log "compute: $SETTINGS; pg_wal bound $(( BOUND >> 20 )) MB; throttle lag bound ${LAG_BOUND:-?}"
-q "CREATE TABLE bulk (id bigint, pad text)" >/dev/null
+q "CREATE TABLE bulk (id bigint, pad text) WITH (autovacuum_enabled = false)" >/dev/null
 
 # Samplers: pg_wal every 0.5 s (max and a time series), strata status every 10 s.
 PGWAL=$DATA/computes/main/pgdata/pg_wal
@@ -154,19 +163,14 @@ N=$(q "SELECT count(*) FROM bulk" || echo "?")
 SIZE=$(q "SELECT pg_total_relation_size('bulk')" || echo 0)
 FINAL=$(status | grep -E '^(commit path|  sk-)' || true)
 
-# Resume both safekeepers; sk-3 should catch up (from the compute while its slot holds, else from
-# its peers at the next term).
+# Resume both safekeepers. sk-3 catches up from the compute only while its slot still holds what
+# it needs (less than max_slot_wal_keep_size behind); past that it stays out of the quorum until
+# the next term fills it from its peers (docs/commit-path.md): its state is shown, not waited for.
 kill "$SLOW_LOOP" 2>/dev/null || true; wait "$SLOW_LOOP" 2>/dev/null || true
 kill -CONT "$SK_SLOW" "$SK_STOPPED"
-log "sk-2 and sk-3 resumed; waiting up to 120 s for sk-3 to reach the compute's flush position"
-FLUSH=$(q "SELECT pg_current_wal_flush_lsn()")
-lsn2int() { python3 -c "import sys; a,b=sys.argv[1].split('/'); print((int(a,16)<<32)|int(b,16))" "$1"; }
-SK3=""
-for _ in $(seq 1 120); do
-    SK3=$(status | sed -nE 's/^safekeeper sk-3 .* flush ([0-9A-F]+\/[0-9A-F]+) .*/\1/p')
-    if [ -n "$SK3" ] && [ "$(lsn2int "$SK3")" -ge "$(lsn2int "$FLUSH")" ]; then break; fi
-    sleep 1
-done
+log "sk-2 and sk-3 resumed; sk-3 30 s later:"
+sleep 30
+SK3=$(status | grep -E '^(safekeeper sk-3|  sk-3)' || true)
 MAX=$(cat "$OUT/pgwal.max")
 
 VERDICT=PASS
@@ -180,7 +184,8 @@ COPY:              rc $COPY_RC, $N of $ROWS rows, $(( (T1 - T0) / 1000 )) s, tab
 largest pg_wal:    $(( MAX >> 20 )) MB (bound $(( BOUND >> 20 )) MB = max_slot_wal_keep_size + 3 x max_wal_size + 2 segments; sampled every 0.5 s: $OUT/pgwal.series)
 commit path at the end of the COPY:
 $FINAL
-sk-3 after resume: flush ${SK3:-?} (compute flush $FLUSH)
+sk-3 30 s after resume:
+${SK3:-?}
 status every 10 s: $OUT/status.series
 VERDICT:           $VERDICT
 EOF
