@@ -10,6 +10,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
@@ -38,12 +39,20 @@ public final class StrataCli {
 
     private static final String LOG_FILE_PROPERTY = "org.slf4j.simpleLogger.logFile";
     private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
+    private static final Duration STATUS_TIMEOUT = Duration.ofSeconds(20);
     private final PrintStream out;
     private final PrintStream err;
+    private final Duration statusTimeout;
 
     StrataCli(PrintStream out, PrintStream err) {
+        this(out, err, STATUS_TIMEOUT);
+    }
+
+    /** @param statusTimeout how long `status` waits for the cluster's report (tests shorten it) */
+    StrataCli(PrintStream out, PrintStream err, Duration statusTimeout) {
         this.out = out;
         this.err = err;
+        this.statusTimeout = statusTimeout;
     }
 
     public static void main(String[] args) {
@@ -270,7 +279,16 @@ public final class StrataCli {
     }
 
     private int status(ClusterLayout layout) throws IOException, InterruptedException {
-        String body = adminPort(layout) == null ? null : get(layout, "/status");
+        String body;
+        try {
+            body = adminPort(layout) == null ? null : get(layout, "/status", statusTimeout);
+        } catch (HttpTimeoutException e) {
+            // The admin port took the request: the cluster runs, but its report did not come
+            // (a component paused or overloaded). "not running" here misled scripts that poll.
+            out.println("running, but its status did not answer within " + statusTimeout.toSeconds()
+                    + " s (a component may be paused or overloaded; see " + layout.logFile() + ")");
+            return 1;
+        }
         if (body == null) {
             out.println("not running" + (Files.exists(layout.stateFile()) ? " (data kept in " + layout.root()
                     + "; `./strata up` starts it)" : " (no cluster in " + layout.root() + ")"));
@@ -325,6 +343,19 @@ public final class StrataCli {
     }
 
     private static String get(ClusterLayout layout, String path) throws IOException, InterruptedException {
+        try {
+            return get(layout, path, STATUS_TIMEOUT);
+        } catch (HttpTimeoutException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The admin port's answer, or null if nothing listens there (or it refused); throws
+     * {@link HttpTimeoutException} if it took the request and did not answer in time.
+     */
+    private static String get(ClusterLayout layout, String path, Duration timeout)
+            throws IOException, InterruptedException {
         Integer port = adminPort(layout);
         if (port == null) {
             return null;
@@ -332,8 +363,10 @@ public final class StrataCli {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                    .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+                    .timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? r.body() : null;
+        } catch (HttpTimeoutException e) {
+            throw e;
         } catch (IOException e) {
             return null;
         }

@@ -61,6 +61,31 @@ class StrataCliArgsTest {
     }
 
     @Test
+    void statusThatDoesNotAnswerIsNotReportedAsNotRunning() throws Exception {
+        // A real socket that takes the request and never answers: the fault of a cluster whose
+        // report is stuck behind a paused safekeeper.
+        try (java.net.ServerSocket admin = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Thread acceptor = Thread.ofVirtual().start(() -> {
+                try (java.net.Socket s = admin.accept()) {
+                    Thread.sleep(10_000);
+                } catch (Exception ignored) {
+                    // closed by the test
+                }
+            });
+            Path dir = tmp.resolve("stuck");
+            java.nio.file.Files.createDirectories(dir.resolve("run"));
+            java.nio.file.Files.writeString(dir.resolve("run").resolve("admin.port"), Integer.toString(admin.getLocalPort()));
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            int code = new StrataCli(new PrintStream(out, true, StandardCharsets.UTF_8), System.err,
+                    java.time.Duration.ofSeconds(1)).run(new String[] {"status", "--data-dir", dir.toString()});
+            assertThat(code).isEqualTo(1);
+            assertThat(out.toString(StandardCharsets.UTF_8)).contains("running, but its status did not answer within 1 s")
+                    .doesNotContain("not running");
+            acceptor.interrupt();
+        }
+    }
+
+    @Test
     void statusOfADirectoryWithoutAClusterSaysSo() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int code = new StrataCli(new PrintStream(out, true, StandardCharsets.UTF_8), System.err)
