@@ -41,7 +41,7 @@ sample_max() {
     local dir=$1 out=$2 max=0 cur
     echo 0 >"$out"
     while true; do
-        cur=$(find "$dir" -maxdepth 1 -type f -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {print s+0}')
+        cur=$(find "$dir" -maxdepth 1 -type f -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {printf "%.0f\n", s}')
         if [ "$cur" -gt "$max" ]; then max=$cur; echo "$max" >"$out"; fi
         sleep 0.2
     done

@@ -1,99 +1,235 @@
 #!/usr/bin/env bash
-# PostgreSQL 17.6's own regression suite (pg_regress, parallel_schedule) against a Strata local
-# cluster, then checks that the storage holds the result:
+# PostgreSQL 17.6's own test suites against a Strata local cluster (`./strata up`, through the
+# proxy, as the bootstrap superuser `postgres`), next to a stock PostgreSQL 17.6 server with the
+# compute's settings (wal_consistency_checking=all included) measured in the same run:
+#   - the regression suite (pg_regress, parallel_schedule: 222 tests);
+#   - the isolation suite (pg_isolation_regress + isolationtester, isolation_schedule: 117 specs;
+#     it needs PQbackendPID() == pg_backend_pid() through the proxy, decision 0014).
+# For each suite and server: pass counts, wall time, WAL written; then the ratio Strata / stock.
+# The stock server is the very binary the compute runs (/proc/<compute pid>/exe), initdb'd with
+# the compute's locale and encoding, with every setting the compute has from its configuration
+# file (read from pg_settings) except the ones that name its port and its safekeepers. Both
+# stock suites run first, stock is stopped, then both suites run on Strata (so neither server
+# runs while the other is measured; Strata's cluster is up but idle during the stock runs).
+# Then the storage checks on Strata:
 #   1. the pageserver timeline is still active (ingest did not stop on any record);
 #   2. after the pageserver caught up, the compute is killed with kill -9 and the cluster replaces
 #      it from a pageserver basebackup; an md5 of every permanent table of the regression database
-#      must be the same before and after;
-#   3. amcheck on the new compute: verify_heapam on every permanent table, bt_index_check (heapallindexed)
-#      on every valid permanent btree index.
+#      (isolation_regression if only the isolation suite ran) must be the same before and after;
+#   3. amcheck on the new compute: verify_heapam on every permanent table, bt_index_check
+#      (heapallindexed) on every valid permanent btree index.
 # pg_regress runs as installcheck does (no --use-existing: it drops and creates database
-# regression itself; with --use-existing it would expect that database to exist).
+# regression itself; pg_isolation_regress likewise isolation_regression).
 # Not part of CI. Usage:
-#   bench/pg-regress.sh [--schedule parallel|serial] [--keep] [--tests "t1 t2 ..."] [--data-dir DIR]
+#   bench/pg-regress.sh [--suites regress|isolation|regress,isolation] [--no-stock]
+#                       [--schedule parallel|serial] [--tests "t1 t2"] [--isolation-tests "s1 s2"]
+#                       [--regress-timeout S] [--isolation-timeout S] [--proxy-port N]
+#                       [--keep] [--data-dir DIR]
 #   bench/pg-regress.sh --checks-only --data-dir DIR   (storage checks on a cluster left by --keep)
-# Disk: with wal_consistency_checking=all the suite writes ~10 GB of WAL; the pageserver keeps
-# ~24 GB of layers (no GC yet); safekeepers remove WAL once the pageserver has flushed it, but
-# keep it while the pageserver lags: allow ~60 GB until the cluster is removed.
-# The PG 17.6 client side (psql, libpq, pg_regress, regress.so, refint.so, autoinc.so) is built
-# once from a source tree into $STRATA_CACHE/pg-17.6-src (/var/cache/strata as root, else
-# ~/.cache/strata): from $PG_SRC_GIT (a git checkout of a 17.6 snapshot; default
-# /work/.mirror/uyghfjhh+pg17.6/repo, its first commit is the stock tree) or the 17.6 tarball
-# from ftp.postgresql.org. Needs gcc, make, bison, flex (apt-get install bison flex).
+# Each suite run is bounded by its timeout (defaults 3600 s / 2400 s; on expiry the suite's whole
+# process group is killed and its unfinished tests count as failed). Every process the script
+# starts (cluster, stock server, suites, sampler) is stopped on exit, also on Ctrl-C.
+# Disk: with wal_consistency_checking=all the regression suite writes ~10 GB of WAL on each
+# server; the pageserver keeps ~24 GB of layers (no GC yet); safekeepers remove WAL once the
+# pageserver has flushed it: allow ~60 GB until the cluster is removed.
+# The PG 17.6 client side (psql, libpq, pg_regress, regress.so, refint.so, autoinc.so,
+# pg_isolation_regress, isolationtester) is built once from a source tree into
+# $STRATA_CACHE/pg-17.6-src (/var/cache/strata as root, else ~/.cache/strata): from $PG_SRC_GIT
+# (a git checkout of a 17.6 snapshot whose first commit is the stock tree; default
+# /work/.mirror/uyghfjhh+pg17.6/repo), else $PG_SRC_TARBALL (a postgresql-17.6.tar.bz2 file), else
+# the tarball downloaded from ftp.postgresql.org. Needs gcc, make, bison, flex (installed with
+# apt-get when missing, as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
+SUITES="regress,isolation"
+STOCK=1
 SCHEDULE=parallel
 KEEP=0
 TESTS=""
+ISO_TESTS=""
 DATA_DIR=""
 CHECKS_ONLY=0
+REGRESS_TIMEOUT=3600
+ISOLATION_TIMEOUT=2400
+PROXY_PORT=""
+usage() {
+    echo "usage: $0 [--suites regress|isolation|regress,isolation] [--no-stock] [--schedule parallel|serial]" >&2
+    echo "          [--tests \"t1 t2\"] [--isolation-tests \"s1 s2\"] [--regress-timeout S] [--isolation-timeout S]" >&2
+    echo "          [--proxy-port N] [--keep] [--data-dir DIR] | --checks-only --data-dir DIR" >&2
+    exit 64
+}
 while [ $# -gt 0 ]; do
     case "$1" in
+        --suites) SUITES=$2; shift 2 ;;
+        --no-stock) STOCK=0; shift ;;
         --schedule) SCHEDULE=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
         --tests) TESTS=$2; shift 2 ;;
+        --isolation-tests) ISO_TESTS=$2; shift 2 ;;
+        --regress-timeout) REGRESS_TIMEOUT=$2; shift 2 ;;
+        --isolation-timeout) ISOLATION_TIMEOUT=$2; shift 2 ;;
+        --proxy-port) PROXY_PORT=$2; shift 2 ;;
         --data-dir) DATA_DIR=$2; shift 2 ;;
         --checks-only) CHECKS_ONLY=1; KEEP=1; shift ;;
-        *) echo "usage: $0 [--schedule parallel|serial] [--keep] [--tests \"t1 t2\"] [--data-dir DIR]" >&2; exit 64 ;;
+        *) usage ;;
     esac
 done
+SUITE_LIST=()
+for s in ${SUITES//,/ }; do
+    case "$s" in regress|isolation) SUITE_LIST+=("$s") ;; both) SUITE_LIST+=(regress isolation) ;; *) usage ;; esac
+done
+[ "${#SUITE_LIST[@]}" -gt 0 ] || usage
+case "$SCHEDULE" in parallel|serial) ;; *) usage ;; esac
+for n in "$REGRESS_TIMEOUT" "$ISOLATION_TIMEOUT" ${PROXY_PORT:+"$PROXY_PORT"}; do
+    [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || usage
+done
+has_suite() { [[ " ${SUITE_LIST[*]} " == *" $1 "* ]]; }
 
 log() { echo "$(date +%H:%M:%S)  $*"; }
+now_ms() { date +%s%3N; }
 T0=$(date +%s)
 
 # ------------------------------------------------------------------ build (cached)
 if [ "$(id -u)" = 0 ]; then CACHE=${STRATA_CACHE:-/var/cache/strata}; else CACHE=${STRATA_CACHE:-$HOME/.cache/strata}; fi
 SRC=$CACHE/pg-17.6-src
 PG_SRC_GIT=${PG_SRC_GIT:-/work/.mirror/uyghfjhh+pg17.6/repo}
-if [ ! -f "$SRC/build.done" ] || [ "$(cat "$SRC/build.done")" != BUILD-OK ]; then
-    log "building PostgreSQL 17.6 psql + pg_regress into $SRC (once; ~3 min on 2 cores)"
-    command -v bison >/dev/null && command -v flex >/dev/null || apt-get install -y bison flex >/dev/null
+BUILD_MARK="BUILD-OK regress isolation"
+if [ ! -f "$SRC/build.done" ] || [ "$(cat "$SRC/build.done")" != "$BUILD_MARK" ]; then
+    log "building PostgreSQL 17.6 psql, pg_regress, pg_isolation_regress into $SRC (once; ~3 min on 2 cores)"
+    if ! command -v bison >/dev/null || ! command -v flex >/dev/null || ! command -v make >/dev/null \
+            || ! command -v gcc >/dev/null; then
+        [ "$(id -u)" = 0 ] || { echo "needs gcc, make, bison, flex: apt-get install gcc make bison flex" >&2; exit 1; }
+        apt-get install -y gcc make bison flex >/dev/null 2>&1 \
+            || { apt-get update >/dev/null && apt-get install -y gcc make bison flex >/dev/null; }
+    fi
     if [ ! -f "$SRC/configure" ]; then
         rm -rf "$SRC.tmp"; mkdir -p "$SRC.tmp"
         if [ -d "$PG_SRC_GIT" ]; then
             (cd "$PG_SRC_GIT" && git archive "$(git rev-list --max-parents=0 HEAD)") | tar -x -C "$SRC.tmp"
+        elif [ -n "${PG_SRC_TARBALL:-}" ]; then
+            tar -xjf "$PG_SRC_TARBALL" -C "$SRC.tmp" --strip-components=1
         else
             curl -fsSL https://ftp.postgresql.org/pub/source/v17.6/postgresql-17.6.tar.bz2 \
-                | tar -xj -C "$SRC.tmp" --strip-components=1
+                | tar -xj -C "$SRC.tmp" --strip-components=1 \
+                || { echo "no PostgreSQL 17.6 source: set PG_SRC_GIT or PG_SRC_TARBALL" >&2; exit 1; }
         fi
         mv "$SRC.tmp" "$SRC"
     fi
+    # make is incremental: a tree built by an older version of this script (no isolation) only
+    # builds the isolation tester here.
     (cd "$SRC" && { [ -f config.status ] || ./configure --without-icu --without-readline --prefix="$CACHE/pg-17.6" \
             >configure.log 2>&1; } \
         && make -C src/backend generated-headers >make-headers.log 2>&1 \
         && make -j2 -C src/bin/psql >make-psql.log 2>&1 \
-        && make -j2 -C src/test/regress >make-regress.log 2>&1) || { echo BUILD-FAIL >"$SRC/build.done";
+        && make -j2 -C src/test/regress >make-regress.log 2>&1 \
+        && make -j2 -C src/test/isolation >make-isolation.log 2>&1) || { echo BUILD-FAIL >"$SRC/build.done";
             echo "build failed: see $SRC/*.log" >&2; exit 1; }
-    echo BUILD-OK >"$SRC/build.done"
+    echo "$BUILD_MARK" >"$SRC/build.done"
 fi
 REGRESS=$SRC/src/test/regress
+ISOLATION=$SRC/src/test/isolation
 mkdir -p "$CACHE/pg-17.6-bin"
 ln -sf "$SRC/src/bin/psql/psql" "$CACHE/pg-17.6-bin/psql"
 export LD_LIBRARY_PATH=$SRC/src/interfaces/libpq${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 PSQL=$CACHE/pg-17.6-bin/psql
-# The compute runs as the postgres OS user: it loads regress.so and reads data/*.data from here.
+# The servers run as the postgres OS user: they load regress.so and read data/*.data from here.
 chmod -R a+rX "$SRC/src/test/regress"
 T_BUILD=$(( $(date +%s) - T0 ))
 
-# ------------------------------------------------------------------ cluster
+# ------------------------------------------------------------------ processes and cleanup
 OWN_DIR=0
 if [ -z "$DATA_DIR" ]; then DATA_DIR=$(mktemp -d /tmp/strata-regress.XXXXXX); OWN_DIR=1; fi
+DATA_DIR=$(realpath -m "$DATA_DIR")
 OUT=$DATA_DIR/regress-out
 if [ "$CHECKS_ONLY" = 1 ] && [ ! -f "$DATA_DIR/run/ready" ]; then echo "--checks-only needs --data-dir of a running cluster" >&2; exit 64; fi
-mkdir -p "$OUT/results"; chmod 777 "$OUT" "$OUT/results" # COPY TO / lo_export write here as the postgres OS user
+mkdir -p "$OUT"; chmod 777 "$OUT"
 chmod a+x "$DATA_DIR"
-PROXY_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+if [ -z "$PROXY_PORT" ]; then
+    PROXY_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+fi
+AS_PG=""
+if [ "$(id -u)" = 0 ]; then AS_PG="setpriv --reuid=postgres --regid=postgres --init-groups"; fi
+STOCK_DIR=$DATA_DIR/stock
+PGBIN=""
+SUITE_PID=""   # a running suite: `timeout` made it a process group of its own (pgid = pid)
+RSS_PID=""     # the cluster JVM's memory sampler
+stop_stock() {
+    if [ -n "$PGBIN" ] && [ -f "$STOCK_DIR/pgdata/postmaster.pid" ]; then
+        $AS_PG "$PGBIN/pg_ctl" -D "$STOCK_DIR/pgdata" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+}
 cleanup() {
+    local rc=$?
+    if [ -n "$SUITE_PID" ]; then kill -KILL -- "-$SUITE_PID" 2>/dev/null || true; fi
+    if [ -n "$RSS_PID" ]; then kill "$RSS_PID" 2>/dev/null || true; fi
+    stop_stock
     if [ "$KEEP" = 0 ]; then
+        local daemon=""
+        [ -f "$DATA_DIR/run/pid" ] && daemon=$(cat "$DATA_DIR/run/pid" 2>/dev/null || true)
         ./strata down --data-dir "$DATA_DIR" >/dev/null 2>&1 || true
-        # ~60 GB: keep only the pg_regress output and the summary
+        # `down` failed or the daemon hangs: both it and its compute were started by this script.
+        if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then kill -KILL "$daemon" 2>/dev/null || true; fi
+        local pm; pm=$(head -1 "$DATA_DIR/computes/main/pgdata/postmaster.pid" 2>/dev/null || true)
+        if [ -n "$pm" ] && kill -0 "$pm" 2>/dev/null && [ "$(readlink "/proc/$pm/cwd" 2>/dev/null)" = "$DATA_DIR/computes/main/pgdata" ]; then
+            kill -KILL "$pm" 2>/dev/null || true
+        fi
+        # ~60 GB: keep only the suites' output and the summary
         if [ "$OWN_DIR" = 1 ]; then rm -rf "$ROOT/bench/out/pg-regress"; mkdir -p "$ROOT/bench/out";
             cp -r "$OUT" "$ROOT/bench/out/pg-regress"; rm -rf "$DATA_DIR"; fi
     fi
+    exit $rc
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+q() { "$PSQL" -X -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+
+# run_suite TARGET SUITE: runs one suite against the server that PG* point at; writes
+# "$OUT/TARGET.SUITE.result" = rc wall_ms wal_bytes tests ok failed ignored failed-names...
+run_suite() {
+    local target=$1 suite=$2 out=$OUT/$1/$2 bin to args
+    mkdir -p "$out/results"; chmod 777 "$out" "$out/results"  # COPY TO / lo_export write here as postgres
+    if [ "$suite" = regress ]; then
+        bin=$REGRESS/pg_regress; to=$REGRESS_TIMEOUT
+        args=(--inputdir="$REGRESS" --expecteddir="$REGRESS" --dlpath="$REGRESS" --max-connections=20)
+        if [ -n "$TESTS" ]; then args+=($TESTS); else args+=(--schedule="$REGRESS/${SCHEDULE}_schedule"); fi
+    else
+        # pg_isolation_regress finds isolationtester beside itself; specs in --inputdir/specs.
+        bin=$ISOLATION/pg_isolation_regress; to=$ISOLATION_TIMEOUT
+        args=(--inputdir="$ISOLATION" --expecteddir="$ISOLATION" --max-connections=20)
+        if [ -n "$ISO_TESTS" ]; then args+=($ISO_TESTS); else args+=(--schedule="$ISOLATION/isolation_schedule"); fi
+    fi
+    local lsn0 lsn1 t0 t1 rc wal
+    lsn0=$(q postgres "SELECT pg_current_wal_insert_lsn()")
+    log "$suite suite on $target (timeout ${to}s; output $out)"
+    t0=$(now_ms)
+    # psql (root, as the script) and the server (the postgres OS user) write some results files
+    # in turn (psql's \o, then COPY TO the same file): umask 000 lets either overwrite the other's.
+    # timeout runs the suite in a process group of its own and kills all of it on expiry.
+    (umask 000; exec timeout -k 30 "$to" "$bin" --bindir="$CACHE/pg-17.6-bin" --outputdir="$out" "${args[@]}") \
+        >"$out/$suite.out" 2>&1 &
+    SUITE_PID=$!
+    set +e; wait "$SUITE_PID"; rc=$?; set -e
+    SUITE_PID=""
+    t1=$(now_ms)
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then log "$suite on $target: TIMED OUT after ${to}s"; fi
+    lsn1=$(q postgres "SELECT pg_current_wal_insert_lsn()")
+    wal=$(q postgres "SELECT pg_wal_lsn_diff('$lsn1', '$lsn0')::bigint")
+    local n ok fail ign failed
+    n=$(grep -cE '^(ok|not ok) ' "$out/$suite.out" || true)
+    fail=$(grep -cE '^not ok ' "$out/$suite.out" || true)
+    ign=$(grep -cE '^ok .*# \(ignored\)' "$out/$suite.out" || true)
+    ok=$(( n - fail ))
+    # (a pipeline whose grep finds nothing fails under pipefail: the || true keeps a clean run alive)
+    failed=$( { grep -E '^not ok ' "$out/$suite.out" || true; } | sed -E 's/^not ok +[0-9]+ +[-+] +([^ ]+).*/\1/' | tr '\n' ' ' | sed 's/ $//')
+    echo "$rc $(( t1 - t0 )) $wal $n $ok $fail $ign $failed" >"$OUT/$target.$suite.result"
+    log "$suite on $target: $ok/$n ok, $fail failed${failed:+ ($failed)}, $(( (t1 - t0) / 1000 )) s, $(( wal >> 20 )) MB WAL"
+    tail -3 "$out/$suite.out" | sed 's/^/    /'
+}
+
+# ------------------------------------------------------------------ cluster
 T1=$(date +%s)
 if [ "$CHECKS_ONLY" = 0 ]; then
     log "starting the local cluster in $DATA_DIR (proxy port $PROXY_PORT)"
@@ -105,72 +241,108 @@ T_UP=$(( $(date +%s) - T1 ))
 # postgresql://postgres:<password>@127.0.0.1:<port>/postgres?options=endpoint%3Dmain
 PW=$(echo "$URL" | sed -E 's|postgresql://[^:]+:([^@]+)@.*|\1|')
 PROXY_PORT=$(echo "$URL" | sed -E 's|.*@127.0.0.1:([0-9]+)/.*|\1|')
-export PGHOST=127.0.0.1 PGPORT=$PROXY_PORT PGUSER=postgres PGPASSWORD=$PW PGOPTIONS="endpoint=main"
+strata_env() { export PGHOST=127.0.0.1 PGPORT=$PROXY_PORT PGUSER=postgres PGPASSWORD=$PW PGOPTIONS="endpoint=main"; }
+strata_env
 export PGCONNECT_TIMEOUT=60
 status() { ./strata status --data-dir "$DATA_DIR" 2>&1 || true; }
-q() { "$PSQL" -X -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+[ "$(q postgres "SELECT rolsuper FROM pg_roles WHERE oid = 10 AND rolname = current_user")" = t ] \
+    || { echo "not connected as the bootstrap superuser" >&2; exit 1; }
 
-# ------------------------------------------------------------------ pg_regress
-T2=$(date +%s)
-REGRESS_RC=skipped
-if [ "$CHECKS_ONLY" = 0 ]; then
-log "running pg_regress ($SCHEDULE schedule) through the proxy"
-if [ -n "$TESTS" ]; then SCHED_ARGS=($TESTS); else SCHED_ARGS=(--schedule="$REGRESS/${SCHEDULE}_schedule"); fi
-set +e
-# psql (root, as the script) and the server (the postgres OS user) write some results files in
-# turn (psql's \o, then COPY TO the same file): let either overwrite the other's.
-umask 000
-"$REGRESS/pg_regress" --bindir="$CACHE/pg-17.6-bin" --inputdir="$REGRESS" \
-    --expecteddir="$REGRESS" --outputdir="$OUT" --dlpath="$REGRESS" --max-connections=20 \
-    "${SCHED_ARGS[@]}" >"$OUT/pg_regress.out" 2>&1
-REGRESS_RC=$?
-set -e
+# The cluster JVM's largest resident set while the suites run on it (issue 12 item 3).
+rss_sampler() { # $1 = pid, $2 = output file
+    set +e +o pipefail  # (in its own subshell: a failed read must not end it)
+    local max=0 cur
+    echo 0 >"$2"
+    while kill -0 "$1" 2>/dev/null; do
+        cur=$(awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0)
+        if [ -n "$cur" ] && [ "$cur" -gt "$max" ]; then max=$cur; echo "$max" >"$2"; fi
+        sleep 2
+    done
+}
+
+# ------------------------------------------------------------------ stock PostgreSQL 17.6
+if [ "$CHECKS_ONLY" = 0 ] && [ "$STOCK" = 1 ]; then
+    CPM=$(head -1 "$DATA_DIR/computes/main/pgdata/postmaster.pid")
+    PGBIN=$(dirname "$(readlink "/proc/$CPM/exe")")
+    STOCK_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    # Same binary, locale, encoding and configuration-file settings as the compute, minus those
+    # that name its port, socket and safekeepers (synchronous_commit=on without standbys waits
+    # for nothing, as a commit on stock does).
+    read -r ENC COLL CTYPE < <(q postgres "SELECT pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datname = 'template1'" | tr '|' ' ')
+    SETTINGS=$(q postgres "SELECT name || ' = ' || quote_literal(current_setting(name)) FROM pg_settings
+        WHERE source = 'configuration file' AND name NOT IN ('port', 'listen_addresses', 'unix_socket_directories',
+        'synchronous_standby_names') ORDER BY name")
+    rm -rf "$STOCK_DIR"; mkdir -p "$STOCK_DIR"
+    (umask 077; echo "$PW" >"$STOCK_DIR/pwfile")
+    [ -n "$AS_PG" ] && chown -R postgres "$STOCK_DIR"
+    log "stock PostgreSQL ($PGBIN/postgres, the compute's binary) on port $STOCK_PORT: initdb -E $ENC --lc-collate=$COLL --lc-ctype=$CTYPE"
+    $AS_PG "$PGBIN/initdb" -D "$STOCK_DIR/pgdata" -U postgres -A scram-sha-256 --pwfile="$STOCK_DIR/pwfile" \
+        -E "$ENC" --lc-collate="$COLL" --lc-ctype="$CTYPE" >"$STOCK_DIR/initdb.log" 2>&1 \
+        || { cat "$STOCK_DIR/initdb.log"; exit 1; }
+    { echo "# the compute's settings (pg_settings, source = configuration file)"; echo "$SETTINGS"
+      echo "port = $STOCK_PORT"; echo "listen_addresses = '127.0.0.1'"; echo "unix_socket_directories = ''"; } \
+        >>"$STOCK_DIR/pgdata/postgresql.conf"
+    cp "$STOCK_DIR/pgdata/postgresql.conf" "$OUT/stock.postgresql.conf"
+    $AS_PG "$PGBIN/pg_ctl" -D "$STOCK_DIR/pgdata" -l "$STOCK_DIR/server.log" -w -t 120 start >/dev/null \
+        || { tail -20 "$STOCK_DIR/server.log"; exit 1; }
+    export PGPORT=$STOCK_PORT PGOPTIONS=""
+    for s in "${SUITE_LIST[@]}"; do run_suite stock "$s"; done
+    stop_stock
+    strata_env
 fi
-T_REGRESS=$(( $(date +%s) - T2 ))
-tail -5 "$OUT/pg_regress.out"
-N_OK=$(grep -cE '^(ok|not ok) ' "$OUT/pg_regress.out" || true)
-N_FAIL=$(grep -cE '^not ok ' "$OUT/pg_regress.out" || true)
-N_IGN=$(grep -cE '^ok .*# \(ignored\)' "$OUT/pg_regress.out" || true)
-FAILED=$(grep -E '^not ok ' "$OUT/pg_regress.out" | sed -E 's/^not ok +[0-9]+ +[-+] +([^ ]+).*/\1/' | tr '\n' ' ')
+
+# ------------------------------------------------------------------ the suites on Strata
+T2=$(date +%s)
+if [ "$CHECKS_ONLY" = 0 ]; then
+    rss_sampler "$(cat "$DATA_DIR/run/pid")" "$OUT/cluster-rss.kb" & RSS_PID=$!
+    for s in "${SUITE_LIST[@]}"; do run_suite strata "$s"; done
+    kill "$RSS_PID" 2>/dev/null || true; RSS_PID=""
+fi
+# How long writers were throttled (the commit path's backpressure, docs/commit-path.md).
+COMMIT_PATH=$(status | grep '^commit path' || true)
+T_SUITES=$(( $(date +%s) - T2 ))
 
 # ------------------------------------------------------------------ storage checks
+if has_suite regress; then CHECK_DB=regression; else CHECK_DB=isolation_regression; fi
 ps_line() { status | grep '^pageserver:'; }
 PS_BEFORE=$(ps_line)
-log "pageserver after the suite: $PS_BEFORE"
+log "pageserver after the suites: $PS_BEFORE"
 TIMELINE_OK=1
 echo "$PS_BEFORE" | grep -q '^pageserver: active' || TIMELINE_OK=0
 
 # Wait until the pageserver has ingested everything the compute flushed.
 FLUSH=$(q postgres "SELECT pg_current_wal_flush_lsn()")
 lsn2int() { python3 -c "import sys; a,b=sys.argv[1].split('/'); print((int(a,16)<<32)|int(b,16))" "$1"; }
-for _ in $(seq 1 120); do
+LAST=""
+for _ in $(seq 1 300); do
     LAST=$(ps_line | sed -nE 's/.*last record ([0-9A-F]+\/[0-9A-F]+).*/\1/p')
     if [ -n "$LAST" ] && [ "$(lsn2int "$LAST")" -ge "$(lsn2int "$FLUSH")" ]; then break; fi
     sleep 1
 done
 log "compute flush LSN $FLUSH, pageserver last record ${LAST:-?}"
 
-# One md5 per permanent table of the regression database (unlogged tables are reset by any crash
+# One md5 per permanent table of the checked database (unlogged tables are reset by any crash
 # restart, temporary ones belong to sessions; both are left out and counted).
 TABLES_SQL="SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'm') AND c.relpersistence = 'p' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1"
 checksums() { # $1 = output file
-    q regression "$TABLES_SQL" >"$1.tables"
+    q "$CHECK_DB" "$TABLES_SQL" >"$1.tables"
     : >"$1.sql"
     while read -r t; do
         echo "SELECT '$t', (SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) || ' ' || count(*) FROM $t t);" >>"$1.sql"
     done <"$1.tables"
-    "$PSQL" -X -At -F ' ' -d regression -f "$1.sql" >"$1" 2>"$1.err" || true
+    "$PSQL" -X -At -F ' ' -d "$CHECK_DB" -f "$1.sql" >"$1" 2>"$1.err" || true
 }
-SKIPPED_UNLOGGED=$(q regression "SELECT count(*) FROM pg_class WHERE relkind IN ('r','m') AND relpersistence = 'u'")
-log "checksumming every permanent table of the regression database"
+SKIPPED_UNLOGGED=$(q "$CHECK_DB" "SELECT count(*) FROM pg_class WHERE relkind IN ('r','m') AND relpersistence = 'u'")
+log "checksumming every permanent table of database $CHECK_DB"
 checksums "$OUT/checksums.before"
 N_TABLES=$(wc -l <"$OUT/checksums.before")
 OLD_PID=$(head -1 "$DATA_DIR/computes/main/pgdata/postmaster.pid")
 log "kill -9 of the compute's postmaster (pid $OLD_PID); the cluster replaces it from the pageserver"
 T3=$(date +%s)
 kill -9 "$OLD_PID"
+NEW_PID=""
 for _ in $(seq 1 120); do
     sleep 1
     NEW_PID=$(head -1 "$DATA_DIR/computes/main/pgdata/postmaster.pid" 2>/dev/null || true)
@@ -184,7 +356,7 @@ MISMATCH=$(diff "$OUT/checksums.before" "$OUT/checksums.after" | grep -c '^[<>]'
 diff "$OUT/checksums.before" "$OUT/checksums.after" >"$OUT/checksums.diff" || true
 
 log "amcheck on the new compute"
-"$PSQL" -X -At -d regression >"$OUT/amcheck.out" 2>&1 <<'SQL' || true
+"$PSQL" -X -At -d "$CHECK_DB" >"$OUT/amcheck.out" 2>&1 <<'SQL' || true
 CREATE EXTENSION IF NOT EXISTS amcheck;
 DO $$
 DECLARE r record; k bigint; heaps int := 0; heap_bad int := 0; idx int := 0; idx_bad int := 0;
@@ -215,7 +387,7 @@ AMCHECK=$(grep -oE 'AMCHECK .*' "$OUT/amcheck.out" || echo "AMCHECK did not run 
 PS_AFTER=$(ps_line)
 echo "$PS_AFTER" | grep -q '^pageserver: active' || TIMELINE_OK=0
 # A write on the new compute, and the pageserver still ingesting it.
-q regression "CREATE TABLE IF NOT EXISTS strata_after_restart AS SELECT 1 AS x" >/dev/null 2>&1 || true
+q "$CHECK_DB" "CREATE TABLE IF NOT EXISTS strata_after_restart AS SELECT 1 AS x" >/dev/null 2>&1 || true
 
 # ------------------------------------------------------------------ summary
 AM_BAD=$(echo "$AMCHECK" | sed -nE 's/.*heap_bad=([0-9]+) .*btree_bad=([0-9]+)/\1 \2/p')
@@ -223,18 +395,42 @@ VERDICT=PASS
 [ "$TIMELINE_OK" = 1 ] || VERDICT=FAIL
 [ "$MISMATCH" = 0 ] && [ "$N_TABLES" -gt 0 ] || VERDICT=FAIL
 [ "$AM_BAD" = "0 0" ] || VERDICT=FAIL
+RSS_MB=$(( $(cat "$OUT/cluster-rss.kb" 2>/dev/null || echo 0) / 1024 ))
+suite_rows() {
+    local s t rc ms wal n ok fail ign failed sms pms
+    printf '%-10s %-7s %6s %6s %7s %9s %9s   %s\n' suite server tests ok failed "wall s" "WAL MB" "failed tests"
+    for s in "${SUITE_LIST[@]}"; do
+        for t in stock strata; do
+            [ -f "$OUT/$t.$s.result" ] || continue
+            read -r rc ms wal n ok fail ign failed <"$OUT/$t.$s.result"
+            printf '%-10s %-7s %6d %6d %7d %9.1f %9d   %s\n' "$s" "$t" "$n" "$ok" "$fail" \
+                "$(echo "$ms/1000" | bc -l)" $(( wal >> 20 )) "${failed:-none}$([ "$ign" -gt 0 ] && echo " ($ign ignored)")"
+            if [ "$t" = strata ] && { [ "$fail" != 0 ] || [ "$n" = 0 ] || [ "$rc" != 0 ]; }; then echo "SUITE-FAIL"; fi
+        done
+        if [ -f "$OUT/stock.$s.result" ] && [ -f "$OUT/strata.$s.result" ]; then
+            pms=$(awk '{print $2}' "$OUT/stock.$s.result"); sms=$(awk '{print $2}' "$OUT/strata.$s.result")
+            printf '%-10s ratio Strata / stock, wall time: %.2fx; WAL: %.2fx\n' "$s" "$(echo "$sms/$pms" | bc -l)" \
+                "$(echo "$(awk '{print $3}' "$OUT/strata.$s.result")/$(awk '{print $3}' "$OUT/stock.$s.result")" | bc -l)"
+        fi
+    done
+}
+ROWS=$(suite_rows)
+if echo "$ROWS" | grep -q SUITE-FAIL; then VERDICT=FAIL; fi
+if [ "$CHECKS_ONLY" = 0 ] && [ ! -f "$OUT/strata.${SUITE_LIST[0]}.result" ]; then VERDICT=FAIL; fi
 cat <<EOF | tee "$OUT/summary.txt"
 
-==== PostgreSQL 17.6 regression suite on Strata ($SCHEDULE schedule) ====
-pg_regress:        $N_OK tests, $((N_OK - N_FAIL)) ok ($N_IGN of them ignored failures), $N_FAIL failed (rc $REGRESS_RC)
-failed tests:      ${FAILED:-none}   (diffs: $OUT/regression.diffs)
+==== PostgreSQL 17.6 suites on Strata (through the proxy) and on stock PostgreSQL 17.6, same run ====
+$(echo "$ROWS" | grep -v SUITE-FAIL)
+outputs:           $OUT/{strata,stock}/{regress,isolation}/ (regression.diffs, results/)
+cluster JVM:       largest resident set ${RSS_MB} MB while the suites ran on Strata
+${COMMIT_PATH:-commit path: (no status)}
 timeline:          $([ "$TIMELINE_OK" = 1 ] && echo active, ingest never stopped || echo NOT ACTIVE)
                    before restart: $PS_BEFORE
                    after restart:  $PS_AFTER
-tables compared:   $N_TABLES permanent tables of database regression ($SKIPPED_UNLOGGED unlogged left out)
+tables compared:   $N_TABLES permanent tables of database $CHECK_DB ($SKIPPED_UNLOGGED unlogged left out)
 checksums:         $MISMATCH lines differ after kill -9 + new compute from the pageserver ($OUT/checksums.diff)
 amcheck:           $AMCHECK
-timings:           build ${T_BUILD}s, cluster up ${T_UP}s, pg_regress ${T_REGRESS}s, compute replaced in ${T_RESTART}s, total $(( $(date +%s) - T0 ))s
+timings:           build ${T_BUILD}s, cluster up ${T_UP}s, Strata suites ${T_SUITES}s, compute replaced in ${T_RESTART}s, total $(( $(date +%s) - T0 ))s
 data directory:    $DATA_DIR $([ "$KEEP" = 1 ] && echo "(kept; ./strata down --data-dir $DATA_DIR)" || echo "(cluster stopped; removed if the script made it, output copied to bench/out/pg-regress)")
 VERDICT:           $VERDICT
 EOF

@@ -14,6 +14,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +32,7 @@ import java.util.concurrent.CountDownLatch;
  * The {@code strata} command (run through the {@code ./strata} script, which builds first).
  *
  * <pre>
- * strata up [--data-dir DIR] [--detach] [--proxy-port N]
+ * strata up [--data-dir DIR] [--detach] [--proxy-port N] [--child-processes]
  * strata status [--data-dir DIR]
  * strata down [--data-dir DIR]
  * </pre>
@@ -42,20 +43,34 @@ public final class StrataCli {
 
     private static final String LOG_FILE_PROPERTY = "org.slf4j.simpleLogger.logFile";
     private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
+    private static final Duration STATUS_TIMEOUT = Duration.ofSeconds(20);
     private final PrintStream out;
     private final PrintStream err;
+    private final Duration statusTimeout;
 
     StrataCli(PrintStream out, PrintStream err) {
+        this(out, err, STATUS_TIMEOUT);
+    }
+
+    /** @param statusTimeout how long `status` waits for the cluster's report (tests shorten it) */
+    StrataCli(PrintStream out, PrintStream err, Duration statusTimeout) {
         this.out = out;
         this.err = err;
+        this.statusTimeout = statusTimeout;
     }
 
     public static void main(String[] args) {
         System.exit(new StrataCli(System.out, System.err).run(args));
     }
 
-    /** Parsed arguments. */
-    record Args(String command, Path dataDir, boolean detach, boolean daemon, int proxyPort) {
+    /**
+     * Parsed arguments.
+     *
+     * @param childProcesses `up` runs the safekeepers and the pageserver as their own JVMs (pids in
+     *                       `strata status`), so that one can be paused (SIGSTOP), slowed or
+     *                       killed on its own, as bench/throttled-copy.sh does
+     */
+    record Args(String command, Path dataDir, boolean detach, boolean daemon, int proxyPort, boolean childProcesses) {
     }
 
     static Args parse(String[] args) {
@@ -66,12 +81,14 @@ public final class StrataCli {
         Path dataDir = Path.of(System.getenv().getOrDefault("STRATA_DATA_DIR", ".strata"));
         boolean detach = false;
         boolean daemon = false;
+        boolean childProcesses = false;
         int proxyPort = LocalCluster.Options.DEFAULTS.proxyPort();
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--data-dir" -> dataDir = Path.of(value(args, ++i, "--data-dir"));
                 case "--detach", "-d" -> detach = true;
                 case "--daemon" -> daemon = true; // internal: the detached cluster process
+                case "--child-processes" -> childProcesses = true;
                 case "--proxy-port" -> {
                     String v = value(args, ++i, "--proxy-port");
                     try {
@@ -89,7 +106,7 @@ public final class StrataCli {
         if (!List.of("up", "status", "down").contains(command)) {
             throw new UsageException("unknown command '" + command + "'");
         }
-        return new Args(command, dataDir, detach, daemon, proxyPort);
+        return new Args(command, dataDir, detach, daemon, proxyPort, childProcesses);
     }
 
     private static String value(String[] args, int i, String option) {
@@ -105,7 +122,7 @@ public final class StrataCli {
             args = parse(argv);
         } catch (UsageException e) {
             err.println("strata: " + e.getMessage());
-            err.println("usage: strata up [--data-dir DIR] [--detach] [--proxy-port N] | status [--data-dir DIR] "
+            err.println("usage: strata up [--data-dir DIR] [--detach] [--proxy-port N] [--child-processes] | status [--data-dir DIR] "
                     + "| down [--data-dir DIR]");
             return 64;
         }
@@ -163,7 +180,7 @@ public final class StrataCli {
             PrivateFiles.writeSecret(layout.pidFile(), Long.toString(ProcessHandle.current().pid()));
             step("starting the local cluster in " + layout.root() + " (logs: " + layout.logFile() + ")");
             CountDownLatch stopped = new CountDownLatch(1);
-            LocalCluster cluster = LocalCluster.start(layout, new LocalCluster.Options(args.proxyPort(), false,
+            LocalCluster cluster = LocalCluster.start(layout, new LocalCluster.Options(args.proxyPort(), args.childProcesses(),
                     LocalCluster.Options.DEFAULTS.idleTimeout()),
                     this::step);
             Thread hook = new Thread(() -> {
@@ -269,7 +286,16 @@ public final class StrataCli {
     }
 
     private int status(ClusterLayout layout) throws IOException, InterruptedException {
-        String body = adminPort(layout) == null ? null : get(layout, "/status");
+        String body;
+        try {
+            body = adminPort(layout) == null ? null : get(layout, "/status", statusTimeout);
+        } catch (HttpTimeoutException e) {
+            // The admin port took the request: the cluster runs, but its report did not come
+            // (a component paused or overloaded). "not running" here misled scripts that poll.
+            out.println("running, but its status did not answer within " + statusTimeout.toSeconds()
+                    + " s (a component may be paused or overloaded; see " + layout.logFile() + ")");
+            return 1;
+        }
         if (body == null) {
             out.println("not running" + (Files.exists(layout.stateFile()) ? " (data kept in " + layout.root()
                     + "; `./strata up` starts it)" : " (no cluster in " + layout.root() + ")"));
@@ -336,6 +362,19 @@ public final class StrataCli {
     }
 
     private static String get(ClusterLayout layout, String path) throws IOException, InterruptedException {
+        try {
+            return get(layout, path, STATUS_TIMEOUT);
+        } catch (HttpTimeoutException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The admin port's answer, or null if nothing listens there (or it refused); throws
+     * {@link HttpTimeoutException} if it took the request and did not answer in time.
+     */
+    private static String get(ClusterLayout layout, String path, Duration timeout)
+            throws IOException, InterruptedException {
         Integer port = adminPort(layout);
         if (port == null) {
             return null;
@@ -344,8 +383,10 @@ public final class StrataCli {
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                     .header(BearerToken.HEADER, BearerToken.headerValue(adminToken(layout)))
-                    .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+                    .timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? r.body() : null;
+        } catch (HttpTimeoutException e) {
+            throw e;
         } catch (IOException e) {
             return null;
         }

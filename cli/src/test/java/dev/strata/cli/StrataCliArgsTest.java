@@ -22,6 +22,15 @@ class StrataCliArgsTest {
         assertThat(a.dataDir()).isEqualTo(Path.of("/x/y"));
         assertThat(a.detach()).isTrue();
         assertThat(a.proxyPort()).isEqualTo(6543);
+        assertThat(a.childProcesses()).isFalse();
+    }
+
+    @Test
+    void childProcessesIsAnOptionOfUp() {
+        // bench/throttled-copy.sh pauses one safekeeper JVM: it needs them as child processes
+        StrataCli.Args a = StrataCli.parse(new String[] {"up", "--child-processes", "--detach"});
+        assertThat(a.childProcesses()).isTrue();
+        assertThat(a.detach()).isTrue();
     }
 
     @Test
@@ -49,6 +58,31 @@ class StrataCliArgsTest {
                 StandardCharsets.UTF_8)).run(new String[] {"launch"});
         assertThat(code).isEqualTo(64);
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("unknown command 'launch'").contains("usage:");
+    }
+
+    @Test
+    void statusThatDoesNotAnswerIsNotReportedAsNotRunning() throws Exception {
+        // A real socket that takes the request and never answers: the fault of a cluster whose
+        // report is stuck behind a paused safekeeper.
+        try (java.net.ServerSocket admin = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Thread acceptor = Thread.ofVirtual().start(() -> {
+                try (java.net.Socket s = admin.accept()) {
+                    Thread.sleep(10_000);
+                } catch (Exception ignored) {
+                    // closed by the test
+                }
+            });
+            Path dir = tmp.resolve("stuck");
+            java.nio.file.Files.createDirectories(dir.resolve("run"));
+            java.nio.file.Files.writeString(dir.resolve("run").resolve("admin.port"), Integer.toString(admin.getLocalPort()));
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            int code = new StrataCli(new PrintStream(out, true, StandardCharsets.UTF_8), System.err,
+                    java.time.Duration.ofSeconds(1)).run(new String[] {"status", "--data-dir", dir.toString()});
+            assertThat(code).isEqualTo(1);
+            assertThat(out.toString(StandardCharsets.UTF_8)).contains("running, but its status did not answer within 1 s")
+                    .doesNotContain("not running");
+            acceptor.interrupt();
+        }
     }
 
     @Test

@@ -30,7 +30,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -313,20 +316,47 @@ public final class LocalCluster implements AutoCloseable {
                 + "@127.0.0.1:" + proxy.port() + "/postgres?options=endpoint%3D" + ENDPOINT;
     }
 
-    /** Each component and its LSNs, for `strata status`. */
+    private static String answer(Future<String> status) {
+        try {
+            return status.get();
+        } catch (ExecutionException e) {
+            return "status failed: " + e.getCause();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "status interrupted";
+        }
+    }
+
     /** The cluster's credentials (for the admin port, and tokens for the operator). */
     public ClusterAuth auth() {
         return auth;
     }
 
+    /** Each component and its LSNs, for `strata status`. */
     public String statusReport() {
         StringBuilder out = new StringBuilder();
         out.append("project ").append(PROJECT).append(", branch ").append(BRANCH).append(": timeline ")
                 .append(timeline).append('\n');
         out.append("data directory ").append(layout.root()).append('\n');
-        for (LocalSafekeeper sk : safekeepers) {
-            out.append(String.format("safekeeper %-5s http %s walsender %d: %s%n", sk.id(), sk.url().getPort(),
-                    sk.walsenderPort(), sk.status(timeline)));
+        // Asked in parallel: a paused or overloaded safekeeper then costs its client's timeout
+        // (10 s) once, not once per safekeeper; asked in turn, two paused safekeepers made the
+        // report outlast the CLI's 20 s and `strata status` said "not running".
+        List<String> skStatus = new ArrayList<>();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<String>> asked = new ArrayList<>();
+            for (LocalSafekeeper sk : safekeepers) {
+                asked.add(pool.submit(() -> sk.status(timeline)));
+            }
+            for (Future<String> f : asked) {
+                skStatus.add(answer(f));
+            }
+        }
+        for (int i = 0; i < safekeepers.size(); i++) {
+            LocalSafekeeper sk = safekeepers.get(i);
+            // A child process shows its pid, for whoever wants to pause or kill that one safekeeper.
+            String pid = sk.pid().isPresent() ? " pid " + sk.pid().getAsLong() : "";
+            out.append(String.format("safekeeper %-5s http %s walsender %d%s: %s%n", sk.id(), sk.url().getPort(),
+                    sk.walsenderPort(), pid, skStatus.get(i)));
         }
         for (String line : pageserver.status(timeline)) {
             out.append("pageserver: ").append(line).append('\n');

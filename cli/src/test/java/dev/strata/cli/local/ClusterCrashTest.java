@@ -57,6 +57,11 @@ class ClusterCrashTest {
             assertThat(writers.stopAndFindLost(c)).as("acknowledged commits lost after killing every process").isEmpty();
             assertThat(acknowledgedBeforeCrash).isGreaterThanOrEqualTo(500);
             assertThat(c.statusReport()).doesNotContain("down (process exited)");
+            // child safekeepers show their (new) pids, which bench/throttled-copy.sh pauses
+            for (LocalSafekeeper sk : c.safekeepers()) {
+                assertThat(c.statusReport()).contains("safekeeper " + String.format("%-5s", sk.id()))
+                        .contains(" pid " + sk.pid().orElseThrow() + ": ");
+            }
         }
     }
 
