@@ -97,6 +97,11 @@ public final class SafekeeperNode implements AutoCloseable {
         return walSender.port();
     }
 
+    /** Walsender connections open now (admitted, not yet closed). */
+    public int walsenderConnections() {
+        return walSender.openConnections();
+    }
+
     /** Checks the tokens of management API callers. */
     public TokenVerifier verifier() {
         return config.verifier();

@@ -38,6 +38,7 @@ public final class WalSenderServer implements AutoCloseable {
     public static final int DEFAULT_MAX_CONNECTIONS = 100;
 
     private final Channel serverChannel;
+    private final ConnectionLimit limit;
 
     public WalSenderServer(EventLoopGroup group, String host, int port, WalSenderConfig config,
                            Function<TimelineId, Optional<Timeline>> timelines) {
@@ -55,6 +56,7 @@ public final class WalSenderServer implements AutoCloseable {
                            Function<TimelineId, Optional<Timeline>> timelines, Duration idleTimeout,
                            int maxConnections) {
         ConnectionLimit limit = new ConnectionLimit("safekeeper walsender", maxConnections);
+        this.limit = limit;
         long idleMillis = idleTimeout.toMillis();
         if (idleMillis < 1) {
             throw new IllegalArgumentException("idle timeout must be at least 1 ms, got " + idleTimeout);
@@ -83,6 +85,14 @@ public final class WalSenderServer implements AutoCloseable {
 
     public int port() {
         return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    }
+
+    /**
+     * Connections admitted and not yet closed. A client's connect() returns when the kernel
+     * accepts; the listener counts the connection a moment later, on its event loop.
+     */
+    public int openConnections() {
+        return limit.open();
     }
 
     @Override

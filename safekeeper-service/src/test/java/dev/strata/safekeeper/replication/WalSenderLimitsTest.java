@@ -67,6 +67,13 @@ class WalSenderLimitsTest {
             held.add(loggedIn(sk.walsenderPort()));
             held.add(loggedIn(sk.walsenderPort()));
             held.add(new PgTestClient("127.0.0.1", sk.walsenderPort())); // silent: counts as well
+            // connect() returns at the kernel's accept; the listener counts the connection a
+            // moment later on one of its event loops. Wait for it, or the next connection can
+            // overtake it and be admitted in its place.
+            for (int i = 0; i < 100 && sk.node().walsenderConnections() < 3; i++) {
+                sleep(50);
+            }
+            assertThat(sk.node().walsenderConnections()).as("connections the walsender counts").isEqualTo(3);
             try (PgTestClient over = new PgTestClient("127.0.0.1", sk.walsenderPort())) {
                 BackendMessage.ErrorResponse e = over.expectError();
                 assertThat(e.code()).isEqualTo("53300");
