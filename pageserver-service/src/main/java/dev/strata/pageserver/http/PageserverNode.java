@@ -2,6 +2,9 @@ package dev.strata.pageserver.http;
 
 import dev.strata.pageserver.pageservice.PageServer;
 import dev.strata.pageserver.pageservice.PageService;
+import dev.strata.pageserver.remote.RemoteStorage;
+import dev.strata.pageserver.remote.RemoteStorageConfig;
+import dev.strata.pageserver.timeline.RemoteTimeline;
 import dev.strata.pageserver.timeline.TimelineManager;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -18,13 +21,21 @@ public final class PageserverNode implements AutoCloseable {
     private final EventLoopGroup walGroup;
     private final TimelineManager timelines;
     private final PageServer pageServer;
+    private final RemoteStorage remoteStorage;
 
     public PageserverNode(PageserverConfig config) {
+        this(config, null);
+    }
+
+    /** With {@code remote} (null: none), timelines upload their history to S3 and can be attached from it. */
+    public PageserverNode(PageserverConfig config, RemoteStorageConfig remote) {
         this.config = config;
         this.walGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        this.remoteStorage = remote == null ? null : remote.open();
         TimelineManager tm = null;
         try {
-            tm = new TimelineManager(config.dataDir(), config.storage(), config.timelineOptions(), walGroup);
+            tm = new TimelineManager(config.dataDir(), config.storage(), config.timelineOptions(), walGroup,
+                    remote == null ? null : new RemoteTimeline(remoteStorage, remote.generation()));
             tm.loadAll();
             this.timelines = tm;
             this.pageServer = PageServer.start(config.listenHost(), config.pageServicePort(), new PageService(tm),
@@ -34,6 +45,9 @@ public final class PageserverNode implements AutoCloseable {
                 tm.close();
             }
             walGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            if (remoteStorage != null) {
+                remoteStorage.close();
+            }
             throw e;
         }
     }
@@ -58,6 +72,9 @@ public final class PageserverNode implements AutoCloseable {
         } finally {
             timelines.close();
             walGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            if (remoteStorage != null) {
+                remoteStorage.close(); // after the timelines: their final uploads use it
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.strata.pageserver.http;
 
+import dev.strata.pageserver.remote.RemoteStorageConfig;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
 import java.net.URI;
@@ -25,7 +26,12 @@ public final class PageserverServer implements AutoCloseable {
     }
 
     public static PageserverServer start(PageserverConfig config) {
-        PageserverNode node = new PageserverNode(config);
+        return start(config, null);
+    }
+
+    /** With remote storage (null: none); see {@link PageserverNode#PageserverNode(PageserverConfig, RemoteStorageConfig)}. */
+    public static PageserverServer start(PageserverConfig config, RemoteStorageConfig remote) {
+        PageserverNode node = new PageserverNode(config, remote);
         try {
             ApplicationContext ctx = ApplicationContext.builder()
                     .properties(Map.of(

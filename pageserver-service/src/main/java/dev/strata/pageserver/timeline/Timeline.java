@@ -150,6 +150,9 @@ public final class Timeline implements AutoCloseable {
     /** Gives the timeline its uploader (before {@link #activate}, which starts it). */
     void uploadWith(TimelineUploader u) {
         this.uploader = u;
+        // Safekeepers keep WAL until it is in S3, not merely on this disk (decision 0016). Never
+        // above the disk-consistent LSN: after a restart ingest resumes there.
+        ingest.durableLsnSource(() -> Lsn.min(u.remoteConsistentLsn(), store.diskConsistentLsn()));
     }
 
     /** Where the timeline stands in object storage; null without remote storage. */
