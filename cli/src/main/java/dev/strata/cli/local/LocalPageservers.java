@@ -8,6 +8,8 @@ import dev.strata.pageserver.http.Dto;
 import dev.strata.pageserver.http.PageserverConfig;
 import dev.strata.pageserver.http.PageserverServer;
 import dev.strata.pageserver.key.Key;
+import dev.strata.pageserver.remote.RemoteStorageConfig;
+import dev.strata.pageserver.remote.S3Config;
 import dev.strata.pageserver.timeline.Timeline;
 import dev.strata.pageserver.timeline.TimelineException;
 import dev.strata.pageserver.timeline.TimelineManager;
@@ -27,6 +29,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
@@ -39,7 +43,12 @@ public final class LocalPageservers {
 
     /** The pageserver in this JVM, on its data directory; the compute reaches it over its page service. */
     public static LocalPageserver inProcess(Path dataDir) {
-        return new InProcess(PageserverServer.start(PageserverConfig.local(dataDir)));
+        return inProcess(dataDir, null);
+    }
+
+    /** As {@link #inProcess(Path)}, uploading its history to {@code remote} (null: none). */
+    public static LocalPageserver inProcess(Path dataDir, RemoteStorageConfig remote) {
+        return new InProcess(PageserverServer.start(PageserverConfig.local(dataDir), remote));
     }
 
     private static final class InProcess implements LocalPageserver {
@@ -128,7 +137,13 @@ public final class LocalPageservers {
 
     /** The pageserver as its own JVM ({@code PageserverMain}), reached over its HTTP API and page service. */
     public static LocalPageserver child(Path dataDir, int httpPort, int pageServicePort, Path log) {
-        return new Child(dataDir, httpPort, pageServicePort, log);
+        return child(dataDir, httpPort, pageServicePort, log, null);
+    }
+
+    /** As {@link #child(Path, int, int, Path)}, uploading its history to {@code remote} (null: none). */
+    public static LocalPageserver child(Path dataDir, int httpPort, int pageServicePort, Path log,
+                                        RemoteStorageConfig remote) {
+        return new Child(dataDir, httpPort, pageServicePort, log, remote);
     }
 
     private static final class Child implements LocalPageserver {
@@ -137,14 +152,16 @@ public final class LocalPageservers {
         private final int httpPort;
         private final int pageServicePort;
         private final Path log;
+        private final RemoteStorageConfig remote;
         private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         private volatile ChildProcess process;
 
-        Child(Path dataDir, int httpPort, int pageServicePort, Path log) {
+        Child(Path dataDir, int httpPort, int pageServicePort, Path log, RemoteStorageConfig remote) {
             this.dataDir = dataDir;
             this.httpPort = httpPort;
             this.pageServicePort = pageServicePort;
             this.log = log;
+            this.remote = remote;
             restart();
         }
 
@@ -153,9 +170,19 @@ public final class LocalPageservers {
             if (process != null && process.isAlive()) {
                 return;
             }
-            process = ChildProcess.start("pageserver", PageserverMain.class.getName(), List.of("--data-dir",
-                    dataDir.toString(), "--http-port", Integer.toString(httpPort), "--pageservice-port",
-                    Integer.toString(pageServicePort)), Map.of(), log, Duration.ofSeconds(120));
+            List<String> args = new ArrayList<>(List.of("--data-dir", dataDir.toString(), "--http-port",
+                    Integer.toString(httpPort), "--pageservice-port", Integer.toString(pageServicePort)));
+            Map<String, String> env = new HashMap<>();
+            if (remote != null) {
+                S3Config s3 = remote.s3();
+                args.addAll(List.of("--remote-storage-bucket", s3.bucket(), "--remote-storage-endpoint",
+                        s3.endpoint().toString(), "--remote-storage-region", s3.region(), "--generation",
+                        remote.generation().toString()));
+                env.put("STRATA_PAGESERVER_S3_ACCESS_KEY", s3.accessKey()); // secrets: environment only
+                env.put("STRATA_PAGESERVER_S3_SECRET_KEY", s3.secretKey());
+            }
+            process = ChildProcess.start("pageserver", PageserverMain.class.getName(), args, env, log,
+                    Duration.ofSeconds(120));
         }
 
         @Override
@@ -279,7 +306,17 @@ public final class LocalPageservers {
                         + "%d in memory; WAL receiver %s", t.state(), t.lastRecordLsn(), t.prevRecordLsn(),
                 t.diskConsistentLsn(), t.layers().delta(), t.layers().image(),
                 t.layers().inMemory() + t.layers().frozen(), t.walReceiver().state());
-        return t.reason() == null || t.reason().isEmpty() ? List.of(line) : List.of(line, "stopped because: " + t.reason());
+        List<String> lines = new ArrayList<>(List.of(line));
+        Dto.Remote r = t.remote();
+        if (r != null) {
+            lines.add(String.format("S3: remote-consistent %s (generation %d), %d layers waiting, %d uploaded (%d bytes)%s",
+                    r.remoteConsistentLsn(), r.generation(), r.pendingLayers(), r.layersUploaded(), r.bytesUploaded(),
+                    r.lastError() == null ? "" : "; failing: " + r.lastError()));
+        }
+        if (t.reason() != null && !t.reason().isEmpty()) {
+            lines.add("stopped because: " + t.reason());
+        }
+        return lines;
     }
 
     /** Reads a basebackup over the page service (a real client on loopback) as a stream. */
