@@ -5,6 +5,9 @@ import dev.strata.pageserver.http.PageserverServer;
 import dev.strata.pageserver.remote.Generation;
 import dev.strata.pageserver.remote.RemoteStorageConfig;
 import dev.strata.pageserver.remote.S3Config;
+import dev.strata.pgcore.auth.AuthKeys;
+import dev.strata.pgcore.auth.TokenVerifier;
+import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -16,11 +19,15 @@ import java.util.concurrent.CountDownLatch;
  * {@code STRATA_PAGESERVER_<NAME>}, upper case, dashes as underscores; arguments win):
  *
  * <pre>
- *   --data-dir DIR [--listen 127.0.0.1] [--http-port 0] [--pageservice-port 0]
+ *   --data-dir DIR --auth-public-keys FILE [--listen 127.0.0.1] [--http-port 0] [--pageservice-port 0]
  *   [--pageservice-threads N] [--replication-user strata_replicator]
  *   [--remote-storage-bucket B --generation N [--remote-storage-endpoint http://127.0.0.1:9000]
  *    [--remote-storage-region us-east-1] [--remote-storage-prefix path/]]
  * </pre>
+ *
+ * {@code --auth-public-keys} is a JWK Set (pgcore {@code AuthKeys}): both listeners accept only
+ * callers whose token one of its keys signed (docs/pageserver.md, "Authentication"). It is
+ * required; a path, never a key or token on the command line.
  *
  * With a bucket, history goes to S3 as well (decision 0016): every key carries the attach
  * generation N (1 .. 2^32-1), which whoever places the pageserver must raise at each placement.
@@ -35,7 +42,7 @@ import java.util.concurrent.CountDownLatch;
  */
 public final class PageserverMain {
 
-    private static final String[] OPTIONS = {"data-dir", "listen", "http-port", "pageservice-port",
+    private static final String[] OPTIONS = {"data-dir", "auth-public-keys", "listen", "http-port", "pageservice-port",
         "pageservice-threads", "replication-user", "remote-storage-bucket", "remote-storage-endpoint",
         "remote-storage-region", "remote-storage-prefix", "generation"};
 
@@ -60,14 +67,23 @@ public final class PageserverMain {
         if (!opts.containsKey("data-dir")) {
             usage("--data-dir is required");
         }
-        PageserverConfig config = PageserverConfig.local(Path.of(opts.get("data-dir")));
+        if (!opts.containsKey("auth-public-keys")) {
+            usage("--auth-public-keys is required: the pageserver serves only callers with a service token");
+        }
+        TokenVerifier verifier = null;
+        try {
+            verifier = new TokenVerifier(AuthKeys.readPublicKeys(Path.of(opts.get("auth-public-keys"))));
+        } catch (IOException e) {
+            usage("--auth-public-keys: " + e.getMessage());
+        }
+        PageserverConfig config = PageserverConfig.local(Path.of(opts.get("data-dir")), verifier);
         try {
             config = new PageserverConfig(config.dataDir(), opts.getOrDefault("listen", PageserverConfig.DEFAULT_HOST),
                     port(opts, "http-port"), port(opts, "pageservice-port"),
                     opts.containsKey("pageservice-threads") ? Integer.parseInt(opts.get("pageservice-threads"))
                             : config.pageServiceThreads(),
                     opts.getOrDefault("replication-user", PageserverConfig.DEFAULT_REPLICATION_USER),
-                    config.storage(), config.timelineOptions());
+                    config.storage(), config.timelineOptions(), verifier);
         } catch (IllegalArgumentException e) {
             usage(e.getMessage());
         }
@@ -126,7 +142,7 @@ public final class PageserverMain {
 
     private static void usage(String problem) {
         System.err.println("pageserver: " + problem);
-        System.err.println("usage: --data-dir DIR [--listen HOST] [--http-port N] [--pageservice-port N]"
+        System.err.println("usage: --data-dir DIR --auth-public-keys FILE [--listen HOST] [--http-port N] [--pageservice-port N]"
                 + " [--pageservice-threads N] [--replication-user NAME]"
                 + " [--remote-storage-bucket B --generation N [--remote-storage-endpoint URL] [--remote-storage-region R]"
                 + " [--remote-storage-prefix P/]]");

@@ -6,6 +6,7 @@ import dev.strata.compute.node.ComputeState;
 import dev.strata.compute.node.StartedCompute;
 import dev.strata.pageserver.remote.Generation;
 import dev.strata.pageserver.remote.RemoteStorageConfig;
+import dev.strata.pgcore.auth.Scope;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.net.LoopbackPorts;
@@ -194,9 +195,10 @@ public final class LocalCluster implements AutoCloseable {
             int pageService = port("port.pageserver.pageservice");
             state.save();
             pageserver = LocalPageservers.child(layout.pageserverDir(), http, pageService,
-                    layout.root().resolve("pageserver.log"), remote);
+                    layout.root().resolve("pageserver.log"), auth.publicKeysFile(),
+                    auth.token(Scope.PAGESERVER_API, "cli"), remote);
         } else {
-            pageserver = LocalPageservers.inProcess(layout.pageserverDir(), remote);
+            pageserver = LocalPageservers.inProcess(layout.pageserverDir(), auth.verifier(), remote);
         }
 
         if (firstRun) {
@@ -233,7 +235,9 @@ public final class LocalCluster implements AutoCloseable {
         ComputeSpec spec = ComputeSpec.local(timeline, members, layout.computeDataDir(ENDPOINT), DB_USER, dbPassword)
                 .withPort(port("port.compute")).withSettings(options.computeSettings());
         state.save();
-        compute = new ComputeNode(spec, pageserver.access(), PostgresBinaries.resolve(), progress);
+        // The compute agent reads its basebackup with a token for its own timeline only.
+        compute = new ComputeNode(spec, pageserver.access(auth.computeToken(timeline, "compute-" + ENDPOINT)),
+                PostgresBinaries.resolve(), progress);
         startCompute();
         supervisor.scheduleWithFixedDelay(this::superviseCompute, 1, 1, TimeUnit.SECONDS);
 

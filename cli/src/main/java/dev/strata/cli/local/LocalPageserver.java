@@ -24,8 +24,11 @@ public interface LocalPageserver extends AutoCloseable {
     /** Where the timeline's WAL comes from (set at every start: safekeeper ports may change). */
     void setWalSources(TimelineId id, List<WalSource> sources);
 
-    /** Wait-for-LSN and basebackup, for the compute agent. */
-    PageserverAccess access();
+    /**
+     * Wait-for-LSN and basebackup over the page service, for the compute agent, presenting
+     * {@code computeToken} (the compute's own, scope compute, its timeline only).
+     */
+    PageserverAccess access(String computeToken);
 
     /** Human-readable status lines for the timeline (state and LSNs). */
     List<String> status(TimelineId id);

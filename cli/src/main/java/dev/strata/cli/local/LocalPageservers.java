@@ -13,6 +13,8 @@ import dev.strata.pageserver.remote.S3Config;
 import dev.strata.pageserver.timeline.Timeline;
 import dev.strata.pageserver.timeline.TimelineException;
 import dev.strata.pageserver.timeline.TimelineManager;
+import dev.strata.pgcore.auth.BearerToken;
+import dev.strata.pgcore.auth.TokenVerifier;
 import dev.strata.pgcore.control.ControlFile;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
@@ -41,14 +43,18 @@ public final class LocalPageservers {
     private LocalPageservers() {
     }
 
-    /** The pageserver in this JVM, on its data directory; the compute reaches it over its page service. */
-    public static LocalPageserver inProcess(Path dataDir) {
-        return inProcess(dataDir, null);
+    /**
+     * The pageserver in this JVM, on its data directory; the compute reaches it over its page
+     * service. Its listeners accept tokens {@code verifier} trusts; the cluster manages it by
+     * direct calls, not over HTTP.
+     */
+    public static LocalPageserver inProcess(Path dataDir, TokenVerifier verifier) {
+        return inProcess(dataDir, verifier, null);
     }
 
-    /** As {@link #inProcess(Path)}, uploading its history to {@code remote} (null: none). */
-    public static LocalPageserver inProcess(Path dataDir, RemoteStorageConfig remote) {
-        return new InProcess(PageserverServer.start(PageserverConfig.local(dataDir), remote));
+    /** As {@link #inProcess(Path, TokenVerifier)}, uploading its history to {@code remote} (null: none). */
+    public static LocalPageserver inProcess(Path dataDir, TokenVerifier verifier, RemoteStorageConfig remote) {
+        return new InProcess(PageserverServer.start(PageserverConfig.local(dataDir, verifier), remote));
     }
 
     private static final class InProcess implements LocalPageserver {
@@ -89,11 +95,12 @@ public final class LocalPageservers {
         }
 
         @Override
-        public PageserverAccess access() {
+        public PageserverAccess access(String computeToken) {
             return new PageserverAccess() {
                 @Override
                 public void awaitLsn(TimelineId timeline, Lsn lsn, Duration timeout) {
                     try {
+                        // In this JVM the wait needs no listener; the basebackup goes over the page service.
                         timelines().get(timeline).awaitLsn(lsn, timeout);
                     } catch (TimelineException e) {
                         throw new ComputeStartException("timeline " + timeline + ": the pageserver did not reach the "
@@ -103,7 +110,7 @@ public final class LocalPageservers {
 
                 @Override
                 public InputStream basebackup(TimelineId timeline, Lsn lsn) {
-                    return streamBasebackup(server.pageServicePort(), timeline, lsn);
+                    return streamBasebackup(server.pageServicePort(), computeToken, timeline, lsn);
                 }
             };
         }
@@ -135,15 +142,21 @@ public final class LocalPageservers {
         }
     }
 
-    /** The pageserver as its own JVM ({@code PageserverMain}), reached over its HTTP API and page service. */
-    public static LocalPageserver child(Path dataDir, int httpPort, int pageServicePort, Path log) {
-        return child(dataDir, httpPort, pageServicePort, log, null);
+    /**
+     * The pageserver as its own JVM ({@code PageserverMain}), reached over its HTTP API and page
+     * service. It trusts the keys in {@code publicKeysFile} (a path on its command line, not a
+     * secret); this side calls its management API with {@code apiToken} (scope pageserverapi),
+     * kept in memory.
+     */
+    public static LocalPageserver child(Path dataDir, int httpPort, int pageServicePort, Path log, Path publicKeysFile,
+                                        String apiToken) {
+        return child(dataDir, httpPort, pageServicePort, log, publicKeysFile, apiToken, null);
     }
 
-    /** As {@link #child(Path, int, int, Path)}, uploading its history to {@code remote} (null: none). */
-    public static LocalPageserver child(Path dataDir, int httpPort, int pageServicePort, Path log,
-                                        RemoteStorageConfig remote) {
-        return new Child(dataDir, httpPort, pageServicePort, log, remote);
+    /** As {@link #child(Path, int, int, Path, Path, String)}, uploading its history to {@code remote} (null: none). */
+    public static LocalPageserver child(Path dataDir, int httpPort, int pageServicePort, Path log, Path publicKeysFile,
+                                        String apiToken, RemoteStorageConfig remote) {
+        return new Child(dataDir, httpPort, pageServicePort, log, publicKeysFile, apiToken, remote);
     }
 
     private static final class Child implements LocalPageserver {
@@ -152,15 +165,20 @@ public final class LocalPageservers {
         private final int httpPort;
         private final int pageServicePort;
         private final Path log;
+        private final Path publicKeysFile;
+        private final String apiToken;
         private final RemoteStorageConfig remote;
         private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         private volatile ChildProcess process;
 
-        Child(Path dataDir, int httpPort, int pageServicePort, Path log, RemoteStorageConfig remote) {
+        Child(Path dataDir, int httpPort, int pageServicePort, Path log, Path publicKeysFile, String apiToken,
+              RemoteStorageConfig remote) {
             this.dataDir = dataDir;
             this.httpPort = httpPort;
             this.pageServicePort = pageServicePort;
             this.log = log;
+            this.publicKeysFile = publicKeysFile;
+            this.apiToken = apiToken;
             this.remote = remote;
             restart();
         }
@@ -170,8 +188,9 @@ public final class LocalPageservers {
             if (process != null && process.isAlive()) {
                 return;
             }
-            List<String> args = new ArrayList<>(List.of("--data-dir", dataDir.toString(), "--http-port",
-                    Integer.toString(httpPort), "--pageservice-port", Integer.toString(pageServicePort)));
+            List<String> args = new ArrayList<>(List.of("--data-dir", dataDir.toString(), "--auth-public-keys",
+                    publicKeysFile.toString(), "--http-port", Integer.toString(httpPort), "--pageservice-port",
+                    Integer.toString(pageServicePort)));
             Map<String, String> env = new HashMap<>();
             if (remote != null) {
                 S3Config s3 = remote.s3();
@@ -197,7 +216,8 @@ public final class LocalPageservers {
 
         private String call(String method, String path, String body, Duration timeout) {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + process.port("http") + path))
-                    .timeout(timeout).header("Content-Type", "application/json");
+                    .timeout(timeout).header("Content-Type", "application/json")
+                    .header(BearerToken.HEADER, BearerToken.headerValue(apiToken));
             b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
             try {
                 HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
@@ -263,11 +283,11 @@ public final class LocalPageservers {
         }
 
         @Override
-        public PageserverAccess access() {
+        public PageserverAccess access(String computeToken) {
             return new PageserverAccess() {
                 @Override
                 public void awaitLsn(TimelineId timeline, Lsn lsn, Duration timeout) {
-                    try (PageserverClient c = new PageserverClient("127.0.0.1", process.port("pageservice"))) {
+                    try (PageserverClient c = new PageserverClient("127.0.0.1", process.port("pageservice"), computeToken)) {
                         c.waitForLsn(timeline, lsn, timeout);
                     } catch (RuntimeException e) {
                         throw new ComputeStartException("timeline " + timeline + ": the pageserver did not reach the "
@@ -277,7 +297,7 @@ public final class LocalPageservers {
 
                 @Override
                 public InputStream basebackup(TimelineId timeline, Lsn lsn) {
-                    return streamBasebackup(process.port("pageservice"), timeline, lsn);
+                    return streamBasebackup(process.port("pageservice"), computeToken, timeline, lsn);
                 }
             };
         }
@@ -319,8 +339,8 @@ public final class LocalPageservers {
         return lines;
     }
 
-    /** Reads a basebackup over the page service (a real client on loopback) as a stream. */
-    static InputStream streamBasebackup(int pageServicePort, TimelineId timeline, Lsn lsn) {
+    /** Reads a basebackup over the page service (a real client on loopback, presenting {@code token}) as a stream. */
+    static InputStream streamBasebackup(int pageServicePort, String token, TimelineId timeline, Lsn lsn) {
         PipedInputStream in = new PipedInputStream(1 << 20);
         PipedOutputStream out;
         try {
@@ -330,10 +350,17 @@ public final class LocalPageservers {
         }
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread.ofVirtual().name("basebackup-" + timeline).start(() -> {
-            try (PageserverClient client = new PageserverClient("127.0.0.1", pageServicePort); out) {
-                client.basebackup(timeline, lsn, out);
-            } catch (Throwable t) {
-                failure.set(t);
+            // The failure must be recorded before `out` closes: the reader takes the close as the
+            // end and asks for a failure only then (a try-with-resources closes before its catch
+            // runs, which once let a refused basebackup read as an empty tar).
+            try (out) {
+                try (PageserverClient client = new PageserverClient("127.0.0.1", pageServicePort, token)) {
+                    client.basebackup(timeline, lsn, out);
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            } catch (IOException e) {
+                failure.compareAndSet(null, e);
             }
         });
         return new FilterInputStream(in) {

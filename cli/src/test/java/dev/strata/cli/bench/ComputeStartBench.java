@@ -58,7 +58,7 @@ public final class ComputeStartBench {
             System.out.printf("loaded %d MB in %.1f s; waiting for the pageserver to ingest up to %s%n", sizeMb,
                     (System.nanoTime() - t) / 1e9, end);
             t = System.nanoTime();
-            c.pageserver().access().awaitLsn(c.timeline(), end, Duration.ofMinutes(30));
+            c.pageserver().access(c.auth().computeToken(c.timeline(), "bench")).awaitLsn(c.timeline(), end, Duration.ofMinutes(30));
             System.out.printf("ingested in %.1f s%n", (System.nanoTime() - t) / 1e9);
 
             List<Double> wake = new ArrayList<>();

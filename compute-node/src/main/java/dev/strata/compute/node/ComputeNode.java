@@ -14,6 +14,7 @@ import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresBinaries;
 import dev.strata.pgcore.postgres.PostgresServer;
+import dev.strata.pgcore.postgres.StalePostmaster;
 import dev.strata.safekeeper.client.SafekeeperClient;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.receive.ComputeAddress;
@@ -141,6 +142,7 @@ public final class ComputeNode implements AutoCloseable {
 
     private StartedCompute startSequence() {
         long t0 = System.nanoTime();
+        stopStalePostmaster();
         // Whatever happens to this start, the directory is not reusable any more once Postgres
         // may have written to it: the mark goes first.
         Lsn reusableAt = ReuseMark.take(reuseMarkFile(), spec.timeline());
@@ -172,6 +174,22 @@ public final class ComputeNode implements AutoCloseable {
                     unpacked.files(), unpacked.bytes() / 1e6));
         }
         return launch(proposer, elected, unpacked, t0, t1, t2, t3);
+    }
+
+    /**
+     * A postmaster that outlived an earlier agent (kill -9 of the cluster's JVM leaves its
+     * PostgreSQL running) must not serve from, or write into, the directory this start
+     * replaces; it cannot commit (its term is over) but it holds memory and direct clients.
+     */
+    private void stopStalePostmaster() {
+        try {
+            StalePostmaster.stop(spec.dataDir(), Duration.ofSeconds(5)).ifPresent(pid ->
+                    progress.accept("stopped PostgreSQL pid " + pid + " left running in " + spec.dataDir()
+                            + " by an earlier agent"));
+        } catch (IOException e) {
+            throw new ComputeStartException("timeline " + spec.timeline() + ": a PostgreSQL left running in "
+                    + spec.dataDir() + " could not be stopped: " + e.getMessage(), e);
+        }
     }
 
     private TarUnpacker.Unpacked fetchBasebackup(Path dataDir, Proposer.Result elected) {

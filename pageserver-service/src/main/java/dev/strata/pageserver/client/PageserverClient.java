@@ -2,6 +2,7 @@ package dev.strata.pageserver.client;
 
 import dev.strata.pageserver.datadir.DbDirectory;
 import dev.strata.pageserver.datadir.RelDirectory;
+import dev.strata.pageserver.pageservice.ClientFrame;
 import dev.strata.pageserver.pageservice.PageCodec;
 import dev.strata.pageserver.pageservice.PageProtocol;
 import dev.strata.pageserver.pageservice.PageRequest;
@@ -33,6 +34,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * variants that pipeline: many requests in flight, answers matched by request id. A failed
  * request throws {@link TimelineException} with the server's kind and message; the connection
  * stays usable. Thread-safe.
+ *
+ * <p>The connection authenticates when it opens: the constructor sends AUTHENTICATE with the
+ * caller's service token and waits for the answer, so a refused token fails there (kind
+ * {@code UNAUTHENTICATED} or {@code FORBIDDEN}, with the server's reason) rather than at the
+ * first request.
  */
 public final class PageserverClient implements AutoCloseable {
 
@@ -51,7 +57,11 @@ public final class PageserverClient implements AutoCloseable {
     private record Pending(CompletableFuture<PageResponse> future, OutputStream sink) {
     }
 
-    public PageserverClient(String host, int port) {
+    /**
+     * Connects and authenticates with {@code token} (scope {@code pageserverapi}, or a compute's
+     * token, which reads only its own timeline).
+     */
+    public PageserverClient(String host, int port, String token) {
         try {
             socket = new Socket();
             socket.setTcpNoDelay(true);
@@ -62,6 +72,12 @@ public final class PageserverClient implements AutoCloseable {
             throw new UncheckedIOException("cannot connect to page service " + host + ":" + port, e);
         }
         reader = Thread.ofPlatform().daemon().name("pageserver-client-" + port).start(this::readLoop);
+        try {
+            await(send(new ClientFrame.Authenticate(ids.incrementAndGet(), token), null));
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
     }
 
     /** The wait for WAL every later request asks for (0: the server's default, 30 s). */
@@ -110,7 +126,7 @@ public final class PageserverClient implements AutoCloseable {
                 waitMillis), sink));
     }
 
-    private CompletableFuture<PageResponse> send(PageRequest r, OutputStream sink) {
+    private CompletableFuture<PageResponse> send(ClientFrame r, OutputStream sink) {
         CompletableFuture<PageResponse> f = new CompletableFuture<>();
         IOException b = broken;
         if (b != null) {
@@ -118,7 +134,14 @@ public final class PageserverClient implements AutoCloseable {
             return f;
         }
         pending.put(r.requestId(), new Pending(f, sink));
-        byte[] frame = PageCodec.encodeRequest(r);
+        byte[] frame;
+        try {
+            frame = PageCodec.encode(r);
+        } catch (IllegalArgumentException e) {
+            pending.remove(r.requestId());
+            f.completeExceptionally(new TimelineException(TimelineException.Kind.BAD_REQUEST, e.getMessage()));
+            return f;
+        }
         try {
             synchronized (out) {
                 out.write(frame);

@@ -39,7 +39,7 @@ public final class PageserverNode implements AutoCloseable {
             tm.loadAll();
             this.timelines = tm;
             this.pageServer = PageServer.start(config.listenHost(), config.pageServicePort(), new PageService(tm),
-                    config.pageServiceThreads());
+                    config.pageServiceThreads(), config.verifier());
         } catch (RuntimeException e) {
             if (tm != null) {
                 tm.close();

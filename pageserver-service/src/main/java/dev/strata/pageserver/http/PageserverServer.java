@@ -54,6 +54,11 @@ public final class PageserverServer implements AutoCloseable {
         }
     }
 
+    /** The Micronaut context (tests look at its router). */
+    public ApplicationContext context() {
+        return context;
+    }
+
     public PageserverNode node() {
         return node;
     }

@@ -4,6 +4,7 @@ import static dev.strata.pageserver.pageservice.PageProtocol.*;
 
 import dev.strata.pageserver.datadir.DbDirectory;
 import dev.strata.pageserver.datadir.RelDirectory;
+import dev.strata.pgcore.auth.TokenVerifier;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import io.netty.buffer.ByteBuf;
@@ -24,6 +25,30 @@ public final class PageCodec {
     }
 
     // ---- requests -------------------------------------------------------------------------
+
+    /** The whole frame of any client frame, length prefix included. */
+    public static byte[] encode(ClientFrame f) {
+        return switch (f) {
+            case ClientFrame.Authenticate a -> encodeAuthenticate(a);
+            case PageRequest r -> encodeRequest(r);
+        };
+    }
+
+    /**
+     * The whole AUTHENTICATE frame. The token must be 1..{@link TokenVerifier#MAX_TOKEN_CHARS}
+     * ASCII characters (a compact JWS is base64url and dots), one byte each on the wire.
+     */
+    public static byte[] encodeAuthenticate(ClientFrame.Authenticate a) {
+        String token = a.token();
+        if (token == null || token.isEmpty() || token.length() > TokenVerifier.MAX_TOKEN_CHARS
+                || !StandardCharsets.US_ASCII.newEncoder().canEncode(token)) {
+            throw new IllegalArgumentException("a page service token is 1.." + TokenVerifier.MAX_TOKEN_CHARS
+                    + " ASCII characters");
+        }
+        byte[] t = token.getBytes(StandardCharsets.US_ASCII);
+        return ByteBuffer.allocate(4 + 1 + 4 + t.length).putInt(1 + 4 + t.length).put((byte) AUTHENTICATE)
+                .putInt(a.requestId()).put(t).array();
+    }
 
     /** The whole frame, length prefix included. */
     public static byte[] encodeRequest(PageRequest r) {
@@ -61,9 +86,25 @@ public final class PageCodec {
         return b.array();
     }
 
-    /** Decodes one request frame: {@code frame} holds type, request id and body (no length). */
-    public static PageRequest decodeRequest(ByteBuffer frame) {
+    /**
+     * Decodes one client frame: {@code frame} holds type, request id and body (no length).
+     * Whether an AUTHENTICATE is where it belongs (first) is the handler's business, as is
+     * whether its token is any good: the codec only bounds and carries it.
+     */
+    public static ClientFrame decodeRequest(ByteBuffer frame) {
         int length = frame.remaining();
+        if (length >= 5 && (frame.get(frame.position()) & 0xFF) == AUTHENTICATE) {
+            frame.get();
+            int id = frame.getInt();
+            if (frame.remaining() > TokenVerifier.MAX_TOKEN_CHARS) {
+                throw new ProtocolException("request " + id + ": a token of " + frame.remaining()
+                        + " bytes is longer than " + TokenVerifier.MAX_TOKEN_CHARS);
+            }
+            byte[] token = new byte[frame.remaining()];
+            frame.get(token);
+            // ISO-8859-1 maps each byte to one char: junk stays junk (and as long) for the verifier to refuse.
+            return new ClientFrame.Authenticate(id, new String(token, StandardCharsets.ISO_8859_1));
+        }
         if (length < COMMON_REQUEST_BYTES) {
             throw new ProtocolException("request frame of " + length + " bytes is shorter than the "
                     + COMMON_REQUEST_BYTES + "-byte common header");
@@ -141,6 +182,7 @@ public final class PageCodec {
                     .writeLong(e.lsn().value()).writeLong(e.prev().value());
             case PageResponse.LsnReached l -> out.writeByte(LSN_REACHED).writeInt(l.requestId())
                     .writeLong(l.lastRecordLsn().value());
+            case PageResponse.Authenticated a -> out.writeByte(AUTHENTICATED).writeInt(a.requestId());
             case PageResponse.Error e -> {
                 byte[] msg = truncatedUtf8(e.message());
                 out.writeByte(ERROR).writeInt(e.requestId()).writeShort(e.code()).writeShort(msg.length).writeBytes(msg);
@@ -207,6 +249,7 @@ public final class PageCodec {
                 }
                 case BASEBACKUP_END -> new PageResponse.BasebackupEnd(id, new Lsn(f.getLong()), new Lsn(f.getLong()));
                 case LSN_REACHED -> new PageResponse.LsnReached(id, new Lsn(f.getLong()));
+                case AUTHENTICATED -> new PageResponse.Authenticated(id);
                 case ERROR -> {
                     int code = f.getShort() & 0xFFFF;
                     int len = f.getShort() & 0xFFFF;

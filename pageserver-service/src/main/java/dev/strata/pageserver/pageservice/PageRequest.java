@@ -7,9 +7,7 @@ import dev.strata.pgcore.lsn.Lsn;
  * A decoded page-service request. {@code lsn} INVALID means "the last record LSN";
  * {@code waitMillis} is already defaulted and bounded by the decoder.
  */
-public sealed interface PageRequest {
-
-    int requestId();
+public sealed interface PageRequest extends ClientFrame {
 
     TimelineId timeline();
 

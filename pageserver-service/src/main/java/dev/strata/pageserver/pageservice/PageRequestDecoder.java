@@ -6,9 +6,11 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
 
 /**
- * Frames and decodes page-service requests: {@code u32 length}, then that many bytes (at most
- * {@link PageProtocol#MAX_REQUEST_FRAME}). A bad frame raises a {@link ProtocolException} once;
- * everything after it is discarded (the handler answers with an error frame and closes).
+ * Frames and decodes page-service client frames: {@code u32 length}, then that many bytes (at
+ * most {@link PageProtocol#MAX_REQUEST_FRAME}; an {@link PageProtocol#AUTHENTICATE} frame, which
+ * carries a token, at most {@link PageProtocol#MAX_AUTHENTICATE_FRAME}). A bad frame raises a
+ * {@link ProtocolException} once; everything after it is discarded (the handler answers with an
+ * error frame and closes). Nothing here knows about authentication beyond that bound.
  */
 public final class PageRequestDecoder extends ByteToMessageDecoder {
 
@@ -22,11 +24,21 @@ public final class PageRequestDecoder extends ByteToMessageDecoder {
         }
         while (in.readableBytes() >= 4) {
             long length = in.getUnsignedInt(in.readerIndex());
-            if (length < 1 || length > PageProtocol.MAX_REQUEST_FRAME) {
-                failed = true;
-                in.skipBytes(in.readableBytes());
+            if (length > PageProtocol.MAX_REQUEST_FRAME && length <= PageProtocol.MAX_AUTHENTICATE_FRAME) {
+                if (in.readableBytes() < 5) {
+                    return; // the type decides which bound applies
+                }
+                if ((in.getUnsignedByte(in.readerIndex() + 4)) != PageProtocol.AUTHENTICATE) {
+                    fail(in);
+                    throw new ProtocolException("request frame length " + length + " is outside 1.."
+                            + PageProtocol.MAX_REQUEST_FRAME + " (only AUTHENTICATE may be up to "
+                            + PageProtocol.MAX_AUTHENTICATE_FRAME + ")");
+                }
+            } else if (length < 1 || length > PageProtocol.MAX_REQUEST_FRAME) {
+                fail(in);
                 throw new ProtocolException("request frame length " + length + " is outside 1.."
-                        + PageProtocol.MAX_REQUEST_FRAME);
+                        + PageProtocol.MAX_REQUEST_FRAME + " (AUTHENTICATE: 1.." + PageProtocol.MAX_AUTHENTICATE_FRAME
+                        + ")");
             }
             if (in.readableBytes() < 4 + length) {
                 return;
@@ -36,10 +48,14 @@ public final class PageRequestDecoder extends ByteToMessageDecoder {
             try {
                 out.add(PageCodec.decodeRequest(frame.nioBuffer()));
             } catch (ProtocolException e) {
-                failed = true;
-                in.skipBytes(in.readableBytes());
+                fail(in);
                 throw e;
             }
         }
+    }
+
+    private void fail(ByteBuf in) {
+        failed = true;
+        in.skipBytes(in.readableBytes());
     }
 }

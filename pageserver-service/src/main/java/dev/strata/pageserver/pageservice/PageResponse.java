@@ -34,6 +34,10 @@ public sealed interface PageResponse {
     record LsnReached(int requestId, Lsn lastRecordLsn) implements PageResponse {
     }
 
+    /** The connection's AUTHENTICATE was accepted: requests may follow. */
+    record Authenticated(int requestId) implements PageResponse {
+    }
+
     /** The request failed; the connection stays usable. {@code code} is a {@code TimelineException.Kind} code. */
     record Error(int requestId, int code, String message) implements PageResponse {
     }

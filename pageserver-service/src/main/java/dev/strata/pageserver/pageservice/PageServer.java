@@ -1,5 +1,6 @@
 package dev.strata.pageserver.pageservice;
 
+import dev.strata.pgcore.auth.TokenVerifier;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -24,6 +25,7 @@ import org.slf4j.LoggerFactory;
  * ({@link PageRequestDecoder}), {@code encoder} ({@link PageResponseEncoder}), {@code handler}
  * ({@link PageServiceHandler}). Requests run on a bounded executor ({@code threads} workers,
  * {@link #QUEUE_LIMIT} queued); when the queue is full a request is answered "overloaded".
+ * Every connection authenticates first with a token {@code verifier} accepts (the handler).
  */
 public final class PageServer implements AutoCloseable {
 
@@ -43,7 +45,8 @@ public final class PageServer implements AutoCloseable {
         this.channel = channel;
     }
 
-    public static PageServer start(String host, int port, PageService service, int threads) {
+    public static PageServer start(String host, int port, PageService service, int threads, TokenVerifier verifier) {
+        java.util.Objects.requireNonNull(verifier, "the page service needs a token verifier");
         AtomicInteger n = new AtomicInteger();
         ThreadPoolExecutor executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(QUEUE_LIMIT),
@@ -62,7 +65,7 @@ public final class PageServer implements AutoCloseable {
                                     .addLast("flush", new FlushConsolidationHandler(64, true))
                                     .addLast("decoder", new PageRequestDecoder())
                                     .addLast("encoder", encoder)
-                                    .addLast("handler", new PageServiceHandler(service, executor));
+                                    .addLast("handler", new PageServiceHandler(service, executor, verifier));
                         }
                     })
                     .bind(new InetSocketAddress(host, port)).syncUninterruptibly().channel();

@@ -2,6 +2,10 @@ package dev.strata.pageserver.pageservice;
 
 import dev.strata.pageserver.timeline.StorageException;
 import dev.strata.pageserver.timeline.TimelineException;
+import dev.strata.pgcore.auth.AuthException;
+import dev.strata.pgcore.auth.Claims;
+import dev.strata.pgcore.auth.Scope;
+import dev.strata.pgcore.auth.TokenVerifier;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -9,8 +13,11 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -26,28 +33,71 @@ import org.slf4j.LoggerFactory;
  * {@link PageProtocol#MAX_IN_FLIGHT} requests per connection are worked on; beyond that the
  * socket is not read. A request that fails gets an error frame and the connection lives on; a
  * frame that breaks the protocol gets an error frame (request id 0) and the connection is closed.
+ *
+ * <p>Authentication (docs/pageserver.md, "Authentication"): the first frame must be an
+ * AUTHENTICATE whose token verifies with scope {@code pageserverapi} (every timeline) or
+ * {@code compute} (its one timeline). Anything else first, a refused token, or a second
+ * AUTHENTICATE gets an error frame and the connection is closed; no request is looked at
+ * before. The signature is verified once per connection, on the event loop (one Ed25519 check:
+ * up to a millisecond on a loaded machine, too much per GetPage); each request is then checked against the verified claims: its timeline
+ * (a compute token names one) and the token's expiry, both cheap enough for every GetPage.
  */
-final class PageServiceHandler extends SimpleChannelInboundHandler<PageRequest> {
+final class PageServiceHandler extends SimpleChannelInboundHandler<ClientFrame> {
 
     private static final Logger log = LoggerFactory.getLogger(PageServiceHandler.class);
 
     /** Requests per executor task: large enough to amortise the handoffs, small enough to spread a burst over workers. */
     static final int BATCH = 16;
+    /** Scopes whose tokens may open a connection. */
+    static final Set<Scope> ACCEPTED = Set.of(Scope.PAGESERVER_API, Scope.COMPUTE);
+    /**
+     * How long after its {@code exp} a token still counts on an open connection: the clock skew
+     * {@link TokenVerifier} tolerates at AUTHENTICATE, so both checks agree.
+     */
+    static final Duration EXPIRY_SKEW = Duration.ofSeconds(30);
 
     private final PageService service;
     private final Executor executor;
+    private final TokenVerifier verifier;
     private int inFlight; // event loop only
     private List<PageRequest> pending = new ArrayList<>(); // event loop only: read, not yet dispatched
+    private Claims claims; // event loop only: null until AUTHENTICATE succeeded
+    private boolean refused; // event loop only: an error was sent and the connection is closing
 
-    PageServiceHandler(PageService service, Executor executor) {
+    PageServiceHandler(PageService service, Executor executor, TokenVerifier verifier) {
         this.service = service;
         this.executor = executor;
+        this.verifier = verifier;
     }
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, PageRequest request) {
+    protected void channelRead0(ChannelHandlerContext ctx, ClientFrame frame) {
+        if (refused) {
+            return; // frames decoded from the same read as the refused one
+        }
+        if (frame instanceof ClientFrame.Authenticate a) {
+            authenticate(ctx, a);
+            return;
+        }
+        PageRequest request = (PageRequest) frame;
+        if (claims == null) {
+            refuse(ctx, 0, TimelineException.Kind.UNAUTHENTICATED, "authentication required: the first frame of a "
+                    + "connection must be AUTHENTICATE (0x07) with a token; got request " + request.requestId());
+            return;
+        }
+        if (claims.expiresAt().isPresent() && Instant.now().isAfter(claims.expiresAt().get().plus(EXPIRY_SKEW))) {
+            refuse(ctx, 0, TimelineException.Kind.UNAUTHENTICATED, "the connection's token expired at "
+                    + claims.expiresAt().get() + "; reconnect with a new one");
+            return;
+        }
         if (++inFlight >= PageProtocol.MAX_IN_FLIGHT) {
             ctx.channel().config().setAutoRead(false);
+        }
+        if (claims.timeline().isPresent() && !claims.timeline().get().equals(request.timeline())) {
+            // Before any work, so nothing about the other timeline (not even whether it exists) leaks.
+            reply(ctx, List.of(new PageResponse.Error(request.requestId(), TimelineException.Kind.FORBIDDEN.code(),
+                    "this token is for timeline " + claims.timeline().get() + ", not " + request.timeline())));
+            return;
         }
         if (request instanceof PageRequest.Basebackup) {
             dispatch(ctx, List.of(request)); // streams for long: never holds up a batch
@@ -57,6 +107,35 @@ final class PageServiceHandler extends SimpleChannelInboundHandler<PageRequest> 
         if (pending.size() >= BATCH) {
             dispatchPending(ctx);
         }
+    }
+
+    private void authenticate(ChannelHandlerContext ctx, ClientFrame.Authenticate a) {
+        if (claims != null) {
+            refuse(ctx, a.requestId(), TimelineException.Kind.BAD_REQUEST, "this connection is authenticated already;"
+                    + " AUTHENTICATE is its first frame only");
+            return;
+        }
+        try {
+            claims = verifier.authorize(a.token(), ACCEPTED);
+        } catch (AuthException e) {
+            log.info("page service client {} refused ({}): {}", ctx.channel().remoteAddress(), e.reason(),
+                    e.getMessage());
+            refuse(ctx, a.requestId(), e.reason().unauthenticated() ? TimelineException.Kind.UNAUTHENTICATED
+                    : TimelineException.Kind.FORBIDDEN, e.getMessage());
+            return;
+        }
+        log.debug("page service client {} authenticated as {} ({})", ctx.channel().remoteAddress(), claims.subject(),
+                claims.scope().wireName());
+        ctx.writeAndFlush(new PageResponse.Authenticated(a.requestId()));
+    }
+
+    /** Sends one error frame and closes; reads nothing more from this connection. */
+    private void refuse(ChannelHandlerContext ctx, int requestId, TimelineException.Kind kind, String message) {
+        refused = true;
+        pending.clear();
+        ctx.channel().config().setAutoRead(false);
+        ctx.writeAndFlush(new PageResponse.Error(requestId, kind.code(), message))
+                .addListener(ChannelFutureListener.CLOSE);
     }
 
     @Override

@@ -26,7 +26,14 @@ public final class TimelineException extends RuntimeException {
         /** The server is at its limit of concurrent requests; retry later. */
         OVERLOADED(8, 503),
         /** Anything unexpected (a bug, a damaged file). */
-        INTERNAL(9, 500);
+        INTERNAL(9, 500),
+        /**
+         * No valid token: none, malformed, forged, expired (the page service then closes the
+         * connection). Not a timeline's doing, but callers map every failure through this enum.
+         */
+        UNAUTHENTICATED(10, 401),
+        /** A valid token that does not allow this: another scope, or a compute token of another timeline. */
+        FORBIDDEN(11, 403);
 
         private final int code;
         private final int httpStatus;

@@ -1,7 +1,7 @@
 package dev.strata.pageserver.bench;
 
+import dev.strata.pageserver.testing.TestPageservers;
 import dev.strata.pageserver.client.PageserverClient;
-import dev.strata.pageserver.http.PageserverConfig;
 import dev.strata.pageserver.http.PageserverServer;
 import dev.strata.pageserver.timeline.Timeline;
 import dev.strata.pageserver.timeline.TimelineManager;
@@ -60,7 +60,7 @@ public final class PageserverBench {
             Lsn target = Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()"));
             target = end;
 
-            PageserverServer ps = PageserverServer.start(PageserverConfig.local(dir));
+            PageserverServer ps = PageserverServer.start(TestPageservers.config(dir));
             try {
                 TimelineId tl = TimelineId.random();
                 long t0 = System.nanoTime();
@@ -77,7 +77,7 @@ public final class PageserverBench {
                 while (t.store().layerMap().open().size() > 0 && t.layerCounts().delta() == 0 && System.nanoTime() < deadline) {
                     Thread.sleep(100);
                 }
-                try (PageserverClient client = new PageserverClient("127.0.0.1", ps.pageServicePort())) {
+                try (PageserverClient client = TestPageservers.client(ps)) {
                     Random rnd = new Random(1);
                     int db = (int) dbOid;
                     int rel = (int) relNumber;

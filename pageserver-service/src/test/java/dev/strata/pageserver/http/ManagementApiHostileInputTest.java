@@ -1,5 +1,6 @@
 package dev.strata.pageserver.http;
 
+import dev.strata.pageserver.testing.TestPageservers;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.pgcore.id.TimelineId;
@@ -35,7 +36,7 @@ class ManagementApiHostileInputTest {
 
     @BeforeAll
     static void start() throws Exception {
-        ps = PageserverServer.start(PageserverConfig.local(dir));
+        ps = PageserverServer.start(TestPageservers.config(dir));
         Answer a = send("POST", "/v1/timelines", "{\"timelineId\":\"" + tl + "\",\"startLsn\":\"0/1000000\"}");
         assertThat(a.status()).as(a.body()).isEqualTo(201);
     }
@@ -159,7 +160,7 @@ class ManagementApiHostileInputTest {
     }
 
     static Answer send(String method, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(ps.url().resolve(path)).timeout(Duration.ofSeconds(20));
+        HttpRequest.Builder b = TestPageservers.authorized(HttpRequest.newBuilder(ps.url().resolve(path))).timeout(Duration.ofSeconds(20));
         b = body == null ? b.method(method, HttpRequest.BodyPublishers.noBody())
                 : b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body));
         HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());

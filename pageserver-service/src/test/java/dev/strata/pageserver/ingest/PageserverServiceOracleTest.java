@@ -1,5 +1,6 @@
 package dev.strata.pageserver.ingest;
 
+import dev.strata.pageserver.testing.TestPageservers;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -60,7 +61,7 @@ class PageserverServiceOracleTest {
             Lsn switched = Lsn.parse(scalar(s, "SELECT pg_switch_wal()"));
             Lsn start = Lsn.ofSegment(Lsn.of(switched.value() - 1).segmentNumber(SEGMENT) + 1, SEGMENT);
             TimelineId tl = TimelineId.random();
-            PageserverConfig config = PageserverConfig.local(dir.resolve("ps"))
+            PageserverConfig config = TestPageservers.config(dir.resolve("ps"))
                     .withTimelineOptions(new Timeline.Options(Duration.ofSeconds(1), 4, Duration.ofSeconds(5), "ps-test"));
 
             PageserverServer ps = PageserverServer.start(config);
@@ -84,7 +85,7 @@ class PageserverServiceOracleTest {
             }
 
             ps = PageserverServer.start(config);
-            try (PageserverClient client = new PageserverClient("127.0.0.1", ps.pageServicePort())) {
+            try (PageserverClient client = TestPageservers.client(ps)) {
                 String status = send(ps.url(), "GET", "/v1/timelines/" + tl, null).body();
                 assertThat(status).contains("\"state\":\"active\"");
                 Timeline t = ps.node().timelines().get(tl);
@@ -155,7 +156,7 @@ class PageserverServiceOracleTest {
     }
 
     static HttpResponse<String> send(URI base, String method, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(90));
+        HttpRequest.Builder b = TestPageservers.authorized(HttpRequest.newBuilder(base.resolve(path))).timeout(Duration.ofSeconds(90));
         b = body == null ? b.method(method, HttpRequest.BodyPublishers.noBody())
                 : b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body));
         return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());

@@ -44,6 +44,41 @@ class PageCodecTest {
     }
 
     @Test
+    void authenticateCarriesATokenLongerThanOtherFramesMayBe() {
+        String longest = "a".repeat(dev.strata.pgcore.auth.TokenVerifier.MAX_TOKEN_CHARS);
+        List<ClientFrame> all = List.of(new ClientFrame.Authenticate(1, "eyJ.x.y"), new ClientFrame.Authenticate(2, longest),
+                new PageRequest.WaitLsn(3, TL, Lsn.parse("0/1"), 1));
+        EmbeddedChannel ch = new EmbeddedChannel(new PageRequestDecoder());
+        ByteBuf bytes = Unpooled.buffer();
+        for (ClientFrame f : all) {
+            bytes.writeBytes(PageCodec.encode(f));
+        }
+        while (bytes.isReadable()) { // byte by byte: the type byte decides the bound only once it is there
+            ch.writeInbound(bytes.readRetainedSlice(1));
+        }
+        for (ClientFrame f : all) {
+            assertThat((Object) ch.readInbound()).isEqualTo(f);
+        }
+        assertThat(new ClientFrame.Authenticate(1, "secret-token").toString()).doesNotContain("secret");
+    }
+
+    @Test
+    void tokensTooLongOrNotAsciiAreNotEncodedAndNotDecoded() {
+        String tooLong = "a".repeat(dev.strata.pgcore.auth.TokenVerifier.MAX_TOKEN_CHARS + 1);
+        for (String bad : new String[] {"", tooLong, "tokén"}) {
+            assertThatThrownBy(() -> PageCodec.encode(new ClientFrame.Authenticate(1, bad)))
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+        ByteBuf frame = Unpooled.buffer().writeInt(PageProtocol.MAX_AUTHENTICATE_FRAME + 1)
+                .writeByte(PageProtocol.AUTHENTICATE).writeInt(1);
+        assertThatThrownBy(() -> new EmbeddedChannel(new PageRequestDecoder()).writeInbound(frame))
+                .isInstanceOf(ProtocolException.class).hasMessageContaining("outside");
+        ByteBuf other = Unpooled.buffer().writeInt(PageProtocol.MAX_REQUEST_FRAME + 1).writeByte(PageProtocol.GET_PAGE);
+        assertThatThrownBy(() -> new EmbeddedChannel(new PageRequestDecoder()).writeInbound(other))
+                .isInstanceOf(ProtocolException.class).hasMessageContaining("only AUTHENTICATE");
+    }
+
+    @Test
     void waitZeroBecomesTheDefault() {
         EmbeddedChannel ch = new EmbeddedChannel(new PageRequestDecoder());
         ch.writeInbound(Unpooled.wrappedBuffer(PageCodec.encodeRequest(new PageRequest.WaitLsn(9, TL, Lsn.parse("0/1"), 0))));
@@ -115,7 +150,7 @@ class PageCodecTest {
                 ch.writeInbound(Unpooled.wrappedBuffer(junk));
                 Object o;
                 while ((o = ch.readInbound()) != null) {
-                    assertThat(o).isInstanceOf(PageRequest.class);
+                    assertThat(o).isInstanceOf(ClientFrame.class);
                 }
             } catch (ProtocolException e) {
                 refused++;
@@ -134,6 +169,7 @@ class PageCodecTest {
                 new PageResponse.Databases(3, Lsn.parse("0/5"), List.of(new DbDirectory.Db(1663, 5))),
                 new PageResponse.BasebackupEnd(4, Lsn.parse("0/50"), Lsn.parse("0/20")),
                 new PageResponse.LsnReached(5, Lsn.parse("0/60")),
+                new PageResponse.Authenticated(7),
                 new PageResponse.Error(6, 5, "x".repeat(5000)));
         EmbeddedChannel ch = new EmbeddedChannel(new PageResponseEncoder());
         ch.writeOutbound(new PageResponse.Page(9, Lsn.parse("0/9"), page));
