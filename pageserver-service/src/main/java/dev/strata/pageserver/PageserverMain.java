@@ -3,9 +3,13 @@ package dev.strata.pageserver;
 import dev.strata.pageserver.http.PageserverConfig;
 import dev.strata.pageserver.http.PageserverServer;
 import dev.strata.pageserver.pageservice.PageServiceLimits;
+import dev.strata.pageserver.remote.Generation;
+import dev.strata.pageserver.remote.RemoteStorageConfig;
+import dev.strata.pageserver.remote.S3Config;
 import dev.strata.pgcore.auth.AuthKeys;
 import dev.strata.pgcore.auth.TokenVerifier;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -18,11 +22,19 @@ import java.util.concurrent.CountDownLatch;
  * <pre>
  *   --data-dir DIR --auth-public-keys FILE [--listen 127.0.0.1] [--http-port 0] [--pageservice-port 0]
  *   [--pageservice-threads N] [--replication-user strata_replicator]
+ *   [--remote-storage-bucket B --generation N [--remote-storage-endpoint http://127.0.0.1:9000]
+ *    [--remote-storage-region us-east-1] [--remote-storage-prefix path/]]
  * </pre>
  *
  * {@code --auth-public-keys} is a JWK Set (pgcore {@code AuthKeys}): both listeners accept only
  * callers whose token one of its keys signed (docs/pageserver.md, "Authentication"). It is
  * required; a path, never a key or token on the command line.
+ *
+ * With a bucket, history goes to S3 as well (decision 0016): every key carries the attach
+ * generation N (1 .. 2^32-1), which whoever places the pageserver must raise at each placement.
+ * S3 credentials come only from the environment: {@code STRATA_PAGESERVER_S3_ACCESS_KEY} and
+ * {@code STRATA_PAGESERVER_S3_SECRET_KEY}, else the AWS SDK's default chain (never arguments,
+ * which other users can read in the process list).
  *
  * Every WAL source is created with its own password through the management API; there is no
  * default password (it would go to any host a caller names). Once both ports are bound it prints one line,
@@ -33,7 +45,8 @@ public final class PageserverMain {
 
     private static final String[] OPTIONS = {"data-dir", "auth-public-keys", "listen", "http-port", "pageservice-port",
         "pageservice-threads", "replication-user", "pageservice-max-connections", "pageservice-max-waiting",
-        "pageservice-max-basebackups"};
+        "pageservice-max-basebackups", "remote-storage-bucket", "remote-storage-endpoint",
+        "remote-storage-region", "remote-storage-prefix", "generation"};
 
     private PageserverMain() {
     }
@@ -77,15 +90,17 @@ public final class PageserverMain {
             usage(e.getMessage());
         }
         PageServiceLimits limits = PageServiceLimits.defaults();
+        RemoteStorageConfig remote = null;
         try {
             limits = new PageServiceLimits(
                     count(opts, "pageservice-max-connections", limits.maxConnections()),
                     count(opts, "pageservice-max-waiting", limits.maxWaiting()),
                     count(opts, "pageservice-max-basebackups", limits.maxBasebackups()));
+            remote = remoteStorage(opts);
         } catch (IllegalArgumentException e) {
             usage(e.getMessage());
         }
-        PageserverServer server = PageserverServer.start(config, limits);
+        PageserverServer server = PageserverServer.start(config, remote, limits);
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
@@ -94,6 +109,33 @@ public final class PageserverMain {
         System.out.println("READY http=" + server.httpPort() + " pageservice=" + server.pageServicePort());
         System.out.flush();
         stop.await();
+    }
+
+    /** The remote storage options, or null without a bucket. */
+    static RemoteStorageConfig remoteStorage(Map<String, String> opts) {
+        String bucket = opts.get("remote-storage-bucket");
+        if (bucket == null) {
+            for (String o : opts.keySet()) {
+                if (o.startsWith("remote-storage-") || o.equals("generation")) {
+                    throw new IllegalArgumentException("--" + o + " needs --remote-storage-bucket");
+                }
+            }
+            return null;
+        }
+        if (!opts.containsKey("generation")) {
+            throw new IllegalArgumentException("--remote-storage-bucket needs --generation (this pageserver's attach generation)");
+        }
+        Generation generation;
+        try {
+            generation = Generation.of(Long.parseLong(opts.get("generation")));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--generation must be a number, got '" + opts.get("generation") + "'");
+        }
+        String endpoint = opts.get("remote-storage-endpoint");
+        S3Config s3 = new S3Config(endpoint == null ? null : URI.create(endpoint),
+                opts.getOrDefault("remote-storage-region", "us-east-1"), bucket, opts.getOrDefault("remote-storage-prefix", ""),
+                System.getenv("STRATA_PAGESERVER_S3_ACCESS_KEY"), System.getenv("STRATA_PAGESERVER_S3_SECRET_KEY"), null);
+        return new RemoteStorageConfig(s3, generation, null);
     }
 
     private static int port(Map<String, String> opts, String name) {
@@ -118,7 +160,9 @@ public final class PageserverMain {
         System.err.println("pageserver: " + problem);
         System.err.println("usage: --data-dir DIR --auth-public-keys FILE [--listen HOST] [--http-port N] [--pageservice-port N]"
                 + " [--pageservice-threads N] [--replication-user NAME] [--pageservice-max-connections N]"
-                + " [--pageservice-max-waiting N] [--pageservice-max-basebackups N]");
+                + " [--pageservice-max-waiting N] [--pageservice-max-basebackups N]"
+                + " [--remote-storage-bucket B --generation N [--remote-storage-endpoint URL] [--remote-storage-region R]"
+                + " [--remote-storage-prefix P/]]");
         System.exit(64);
     }
 }

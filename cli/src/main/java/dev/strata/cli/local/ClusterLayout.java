@@ -38,6 +38,11 @@ public record ClusterLayout(Path root) {
         return root.resolve("pageserver");
     }
 
+    /** The local object store (S3Proxy's filesystem store): the pageserver's history (decision 0016). */
+    public Path objectStoreDir() {
+        return root.resolve("s3");
+    }
+
     public Path computeDataDir(String endpoint) {
         return root.resolve("computes").resolve(endpoint).resolve("pgdata");
     }

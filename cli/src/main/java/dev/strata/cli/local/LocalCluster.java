@@ -4,6 +4,8 @@ import dev.strata.compute.node.ComputeNode;
 import dev.strata.compute.node.ComputeSpec;
 import dev.strata.compute.node.ComputeState;
 import dev.strata.compute.node.StartedCompute;
+import dev.strata.pageserver.remote.Generation;
+import dev.strata.pageserver.remote.RemoteStorageConfig;
 import dev.strata.pgcore.auth.Scope;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
@@ -100,6 +102,7 @@ public final class LocalCluster implements AutoCloseable {
     private final ScheduledExecutorService supervisor = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("strata-supervisor").daemon(true).unstarted(r));
     private LocalPageserver pageserver;
+    private LocalObjectStore objectStore;
     private ComputeNode compute;
     private ProxyServer proxy;
     private LocalComputeControl control;
@@ -186,16 +189,23 @@ public final class LocalCluster implements AutoCloseable {
                     : LocalSafekeepers.inProcess(config));
         }
 
-        progress.accept("starting the pageserver");
+        progress.accept("starting the object store (S3) and the pageserver");
+        objectStore = LocalObjectStore.start(layout.objectStoreDir(), port("port.s3"), state.secret("s3.secret"));
+        // A new attach generation at every start (decision 0016): whatever an earlier run of this
+        // pageserver left running could write only keys of its own, older generation.
+        long generation = Long.parseLong(state.get("pageserver.generation").orElse("0")) + 1;
+        state.put("pageserver.generation", Long.toString(generation));
+        state.save();
+        RemoteStorageConfig remote = new RemoteStorageConfig(objectStore.config(), Generation.of(generation), null);
         if (options.childProcesses()) {
             int http = port("port.pageserver.http");
             int pageService = port("port.pageserver.pageservice");
             state.save();
             pageserver = LocalPageservers.child(layout.pageserverDir(), http, pageService,
                     layout.root().resolve("pageserver.log"), auth.publicKeysFile(),
-                    auth.token(Scope.PAGESERVER_API, "cli"));
+                    auth.token(Scope.PAGESERVER_API, "cli"), remote);
         } else {
-            pageserver = LocalPageservers.inProcess(layout.pageserverDir(), auth.verifier());
+            pageserver = LocalPageservers.inProcess(layout.pageserverDir(), auth.verifier(), remote);
         }
 
         if (firstRun) {
@@ -452,6 +462,13 @@ public final class LocalCluster implements AutoCloseable {
                 sk.close();
             } catch (RuntimeException e) {
                 log.warn("closing safekeeper {} failed: {}", sk.id(), e.getMessage());
+            }
+        }
+        if (objectStore != null) { // after the pageserver: its last uploads go here
+            try {
+                objectStore.close();
+            } catch (RuntimeException e) {
+                log.warn("closing the object store failed: {}", e.getMessage());
             }
         }
     }

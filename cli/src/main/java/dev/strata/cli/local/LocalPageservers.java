@@ -8,6 +8,8 @@ import dev.strata.pageserver.http.Dto;
 import dev.strata.pageserver.http.PageserverConfig;
 import dev.strata.pageserver.http.PageserverServer;
 import dev.strata.pageserver.key.Key;
+import dev.strata.pageserver.remote.RemoteStorageConfig;
+import dev.strata.pageserver.remote.S3Config;
 import dev.strata.pageserver.timeline.Timeline;
 import dev.strata.pageserver.timeline.TimelineException;
 import dev.strata.pageserver.timeline.TimelineManager;
@@ -29,6 +31,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
@@ -45,7 +49,12 @@ public final class LocalPageservers {
      * direct calls, not over HTTP.
      */
     public static LocalPageserver inProcess(Path dataDir, TokenVerifier verifier) {
-        return new InProcess(PageserverServer.start(PageserverConfig.local(dataDir, verifier)));
+        return inProcess(dataDir, verifier, null);
+    }
+
+    /** As {@link #inProcess(Path, TokenVerifier)}, uploading its history to {@code remote} (null: none). */
+    public static LocalPageserver inProcess(Path dataDir, TokenVerifier verifier, RemoteStorageConfig remote) {
+        return new InProcess(PageserverServer.start(PageserverConfig.local(dataDir, verifier), remote));
     }
 
     private static final class InProcess implements LocalPageserver {
@@ -141,7 +150,13 @@ public final class LocalPageservers {
      */
     public static LocalPageserver child(Path dataDir, int httpPort, int pageServicePort, Path log, Path publicKeysFile,
                                         String apiToken) {
-        return new Child(dataDir, httpPort, pageServicePort, log, publicKeysFile, apiToken);
+        return child(dataDir, httpPort, pageServicePort, log, publicKeysFile, apiToken, null);
+    }
+
+    /** As {@link #child(Path, int, int, Path, Path, String)}, uploading its history to {@code remote} (null: none). */
+    public static LocalPageserver child(Path dataDir, int httpPort, int pageServicePort, Path log, Path publicKeysFile,
+                                        String apiToken, RemoteStorageConfig remote) {
+        return new Child(dataDir, httpPort, pageServicePort, log, publicKeysFile, apiToken, remote);
     }
 
     private static final class Child implements LocalPageserver {
@@ -152,16 +167,19 @@ public final class LocalPageservers {
         private final Path log;
         private final Path publicKeysFile;
         private final String apiToken;
+        private final RemoteStorageConfig remote;
         private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         private volatile ChildProcess process;
 
-        Child(Path dataDir, int httpPort, int pageServicePort, Path log, Path publicKeysFile, String apiToken) {
+        Child(Path dataDir, int httpPort, int pageServicePort, Path log, Path publicKeysFile, String apiToken,
+              RemoteStorageConfig remote) {
             this.dataDir = dataDir;
             this.httpPort = httpPort;
             this.pageServicePort = pageServicePort;
             this.log = log;
             this.publicKeysFile = publicKeysFile;
             this.apiToken = apiToken;
+            this.remote = remote;
             restart();
         }
 
@@ -170,9 +188,20 @@ public final class LocalPageservers {
             if (process != null && process.isAlive()) {
                 return;
             }
-            process = ChildProcess.start("pageserver", PageserverMain.class.getName(), List.of("--data-dir",
-                    dataDir.toString(), "--auth-public-keys", publicKeysFile.toString(), "--http-port", Integer.toString(httpPort), "--pageservice-port",
-                    Integer.toString(pageServicePort)), Map.of(), log, Duration.ofSeconds(120));
+            List<String> args = new ArrayList<>(List.of("--data-dir", dataDir.toString(), "--auth-public-keys",
+                    publicKeysFile.toString(), "--http-port", Integer.toString(httpPort), "--pageservice-port",
+                    Integer.toString(pageServicePort)));
+            Map<String, String> env = new HashMap<>();
+            if (remote != null) {
+                S3Config s3 = remote.s3();
+                args.addAll(List.of("--remote-storage-bucket", s3.bucket(), "--remote-storage-endpoint",
+                        s3.endpoint().toString(), "--remote-storage-region", s3.region(), "--generation",
+                        remote.generation().toString()));
+                env.put("STRATA_PAGESERVER_S3_ACCESS_KEY", s3.accessKey()); // secrets: environment only
+                env.put("STRATA_PAGESERVER_S3_SECRET_KEY", s3.secretKey());
+            }
+            process = ChildProcess.start("pageserver", PageserverMain.class.getName(), args, env, log,
+                    Duration.ofSeconds(120));
         }
 
         @Override
@@ -297,7 +326,17 @@ public final class LocalPageservers {
                         + "%d in memory; WAL receiver %s", t.state(), t.lastRecordLsn(), t.prevRecordLsn(),
                 t.diskConsistentLsn(), t.layers().delta(), t.layers().image(),
                 t.layers().inMemory() + t.layers().frozen(), t.walReceiver().state());
-        return t.reason() == null || t.reason().isEmpty() ? List.of(line) : List.of(line, "stopped because: " + t.reason());
+        List<String> lines = new ArrayList<>(List.of(line));
+        Dto.Remote r = t.remote();
+        if (r != null) {
+            lines.add(String.format("S3: remote-consistent %s (generation %d), %d layers waiting, %d uploaded (%d bytes)%s",
+                    r.remoteConsistentLsn(), r.generation(), r.pendingLayers(), r.layersUploaded(), r.bytesUploaded(),
+                    r.lastError() == null ? "" : "; failing: " + r.lastError()));
+        }
+        if (t.reason() != null && !t.reason().isEmpty()) {
+            lines.add("stopped because: " + t.reason());
+        }
+        return lines;
     }
 
     /** Reads a basebackup over the page service (a real client on loopback, presenting {@code token}) as a stream. */

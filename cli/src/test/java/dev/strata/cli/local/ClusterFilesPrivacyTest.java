@@ -100,6 +100,12 @@ class ClusterFilesPrivacyTest {
             assertDenied("postgres", "cat", layout.proxyDir().resolve("ca.key").toString());
             // the compute runs user SQL as superuser (COPY ... FROM file): it must not mint tokens
             assertDenied("postgres", "cat", signingKey.toString());
+            // nor read the history in the local object store (layer files hold pg_authid too), whose
+            // paths it could guess from its own timeline id
+            assertThat(mode(layout.objectStoreDir())).isEqualTo("rwx------");
+            Path s3File = firstFile(layout.objectStoreDir(), "");
+            assertDenied("postgres", "cat", s3File.toString());
+            assertDenied("postgres", "ls", layout.objectStoreDir().toString());
             assertDenied("postgres", "ls", root.toString());
         }
     }

@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.strata.compute.node.ComputeState;
 import dev.strata.compute.node.StartedCompute;
 import dev.strata.proxy.wake.EndpointState;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -43,9 +44,14 @@ class LocalClusterTest {
                 s.execute("INSERT INTO kept SELECT g, repeat('x', 100) FROM generate_series(1, 5000) g");
             }
             assertThat(c.statusReport()).contains("sk-1").contains("commit")
-                    .contains("compute (endpoint main): running").contains("endpoint main (proxy");
+                    .contains("compute (endpoint main): running").contains("endpoint main (proxy")
+                    .contains("pageserver: S3: remote-consistent").contains("(generation 1)");
         }
         try (LocalCluster c = start(dir, Duration.ofSeconds(300)); Connection conn = connect(c)) {
+            // Each up is a new attach generation; the history the first run uploaded is in s3/.
+            assertThat(c.statusReport()).contains("(generation 2)");
+            assertThat(Files.list(dir.resolve("s3").resolve("strata").resolve("pageserver").resolve("v1")
+                    .resolve("timelines")).count()).isEqualTo(1);
             assertThat(count(conn, "SELECT count(*) FROM kept")).isEqualTo(5000);
             assertThat(ClusterClient.heapCorruption(conn, "kept")).as("amcheck heap corruption").isEmpty();
             ClusterClient.checkIndex(conn, "kept_pkey");

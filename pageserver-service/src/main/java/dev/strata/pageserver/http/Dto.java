@@ -106,7 +106,8 @@ public final class Dto {
     public record TimelineStatus(String timelineId, String state, String reason, String startLsn, String lastRecordLsn,
                                  String prevRecordLsn, String diskConsistentLsn, String diskConsistentPrevRecordLsn,
                                  boolean dataChecksums, String base, @Nullable String systemId,
-                                 @Nullable Integer walSegmentSize, Layers layers, WalReceiver walReceiver) {
+                                 @Nullable Integer walSegmentSize, Layers layers, WalReceiver walReceiver,
+                                 @Nullable Remote remote) {
         public static TimelineStatus of(Timeline t) {
             Timeline.LastRecord last = t.lastRecord();
             Timeline.LayerCounts c = t.layerCounts();
@@ -125,7 +126,18 @@ public final class Dto {
                     control == null ? null : Long.toUnsignedString(control.systemIdentifier()),
                     control == null ? null : control.walSegmentSize(),
                     new Layers(c.inMemory(), c.frozen(), c.delta(), c.image()),
-                    new WalReceiver(t.walReceiverState(), t.config().walSources().stream().map(Source::of).toList()));
+                    new WalReceiver(t.walReceiverState(), t.config().walSources().stream().map(Source::of).toList()),
+                    Remote.of(t.remoteStatus()));
+        }
+    }
+
+    /** The timeline in object storage (decision 0016); absent without remote storage. */
+    @Serdeable
+    public record Remote(String remoteConsistentLsn, long generation, int pendingLayers, @Nullable String lastError,
+                         boolean stale, long layersUploaded, long bytesUploaded) {
+        static Remote of(Timeline.RemoteStatus r) {
+            return r == null ? null : new Remote(r.remoteConsistentLsn().toString(), r.generation(), r.pendingLayers(),
+                    r.lastError(), r.stale(), r.layersUploaded(), r.bytesUploaded());
         }
     }
 

@@ -1,8 +1,11 @@
 package dev.strata.pageserver.http;
 
 import dev.strata.pageserver.pageservice.PageServer;
-import dev.strata.pageserver.pageservice.PageServiceLimits;
 import dev.strata.pageserver.pageservice.PageService;
+import dev.strata.pageserver.pageservice.PageServiceLimits;
+import dev.strata.pageserver.remote.RemoteStorage;
+import dev.strata.pageserver.remote.RemoteStorageConfig;
+import dev.strata.pageserver.timeline.RemoteTimeline;
 import dev.strata.pageserver.timeline.TimelineManager;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -19,17 +22,30 @@ public final class PageserverNode implements AutoCloseable {
     private final EventLoopGroup walGroup;
     private final TimelineManager timelines;
     private final PageServer pageServer;
+    private final RemoteStorage remoteStorage;
 
     public PageserverNode(PageserverConfig config) {
-        this(config, PageServiceLimits.defaults());
+        this(config, null, PageServiceLimits.defaults());
     }
 
     public PageserverNode(PageserverConfig config, PageServiceLimits limits) {
+        this(config, null, limits);
+    }
+
+    /** With {@code remote} (null: none), timelines upload their history to S3 and can be attached from it. */
+    public PageserverNode(PageserverConfig config, RemoteStorageConfig remote) {
+        this(config, remote, PageServiceLimits.defaults());
+    }
+
+    /** With remote storage (null: none) and the page service's limits. */
+    public PageserverNode(PageserverConfig config, RemoteStorageConfig remote, PageServiceLimits limits) {
         this.config = config;
         this.walGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        this.remoteStorage = remote == null ? null : remote.open();
         TimelineManager tm = null;
         try {
-            tm = new TimelineManager(config.dataDir(), config.storage(), config.timelineOptions(), walGroup);
+            tm = new TimelineManager(config.dataDir(), config.storage(), config.timelineOptions(), walGroup,
+                    remote == null ? null : new RemoteTimeline(remoteStorage, remote.generation()));
             tm.loadAll();
             this.timelines = tm;
             this.pageServer = PageServer.start(config.listenHost(), config.pageServicePort(), new PageService(tm),
@@ -39,6 +55,9 @@ public final class PageserverNode implements AutoCloseable {
                 tm.close();
             }
             walGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            if (remoteStorage != null) {
+                remoteStorage.close();
+            }
             throw e;
         }
     }
@@ -68,6 +87,9 @@ public final class PageserverNode implements AutoCloseable {
         } finally {
             timelines.close();
             walGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            if (remoteStorage != null) {
+                remoteStorage.close(); // after the timelines: their final uploads use it
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.strata.pageserver.http;
 
 import dev.strata.pageserver.pageservice.PageServiceLimits;
+import dev.strata.pageserver.remote.RemoteStorageConfig;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
 import java.net.URI;
@@ -26,12 +27,22 @@ public final class PageserverServer implements AutoCloseable {
     }
 
     public static PageserverServer start(PageserverConfig config) {
-        return start(config, PageServiceLimits.defaults());
+        return start(config, null, PageServiceLimits.defaults());
     }
 
     /** As above with other page service limits. */
     public static PageserverServer start(PageserverConfig config, PageServiceLimits limits) {
-        PageserverNode node = new PageserverNode(config, limits);
+        return start(config, null, limits);
+    }
+
+    /** With remote storage (null: none); see {@link PageserverNode#PageserverNode(PageserverConfig, RemoteStorageConfig)}. */
+    public static PageserverServer start(PageserverConfig config, RemoteStorageConfig remote) {
+        return start(config, remote, PageServiceLimits.defaults());
+    }
+
+    /** With remote storage (null: none) and other page service limits. */
+    public static PageserverServer start(PageserverConfig config, RemoteStorageConfig remote, PageServiceLimits limits) {
+        PageserverNode node = new PageserverNode(config, remote, limits);
         try {
             ApplicationContext ctx = ApplicationContext.builder()
                     .properties(Map.of(

@@ -14,6 +14,7 @@ import dev.strata.pgcore.wal.DecodedRecord;
 public final class WalIngest {
 
     private final LayerStore store;
+    private volatile java.util.function.Supplier<Lsn> durableLsnSource;
     private final RmgrRegistry registry;
     private final IngestContext context;
     private Lsn lastRecordLsn;
@@ -88,11 +89,20 @@ public final class WalIngest {
     }
 
     /**
-     * Everything at or below this LSN is in layer files on disk: after a crash ingest resumes
-     * here, so the WAL below it is no longer needed by this pageserver.
+     * The LSN this pageserver reports to its WAL sources as durable (the flush position of its
+     * status updates), below which a safekeeper may remove WAL: the disk-consistent LSN (in layer
+     * files; after a crash ingest resumes there), or, with remote storage, what {@link
+     * #durableLsnSource} says (the remote-consistent LSN: in S3, so that losing this disk loses
+     * no WAL that is not in S3 yet; decision 0016).
      */
     public Lsn durableLsn() {
-        return store.diskConsistentLsn();
+        java.util.function.Supplier<Lsn> source = durableLsnSource;
+        return source == null ? store.diskConsistentLsn() : source.get();
+    }
+
+    /** Replaces what {@link #durableLsn()} answers (null: the disk-consistent LSN). */
+    public void durableLsnSource(java.util.function.Supplier<Lsn> source) {
+        this.durableLsnSource = source;
     }
 
     /** Start LSN of the last ingested record: the {@code xl_prev} the next record must carry. */

@@ -77,6 +77,10 @@ public final class LayerStore implements AutoCloseable {
     private final Map<InMemoryLayer, Lsn> prevAtFreeze = new IdentityHashMap<>();
     /** Latest relation sizes, so GetPage's size check does not search the layers. */
     private final RelSizeCache sizes = new RelSizeCache();
+    /** What the metadata file says now (replaced after every successful metadata write). */
+    private volatile TimelineMetadata durable;
+    /** Told (on the flusher's thread, after the metadata write) whenever {@link #durable} changes. */
+    private volatile Runnable durableListener = () -> { };
 
     LayerStore(Path dir, TimelineId timelineId, StorageConfig config, LayerMap map, Lsn diskConsistentLsn,
                Lsn diskConsistentPrevLsn, Fsync fsync) {
@@ -89,6 +93,7 @@ public final class LayerStore implements AutoCloseable {
         this.diskConsistentPrevLsn = diskConsistentPrevLsn;
         this.lastRecordLsn = diskConsistentLsn;
         this.prevRecordLsn = diskConsistentPrevLsn;
+        this.durable = new TimelineMetadata(timelineId, diskConsistentLsn, diskConsistentPrevLsn, map.persistentNames());
     }
 
     /** Creates an empty timeline in {@code dir}; the first put must be above {@code startLsn}. */
@@ -141,6 +146,22 @@ public final class LayerStore implements AutoCloseable {
     /** Every put at or below this LSN is in a durable layer file. */
     public Lsn diskConsistentLsn() {
         return diskConsistentLsn;
+    }
+
+    /**
+     * The state the metadata file holds now: disk-consistent LSN, its prev record LSN and every
+     * layer file, consistent with each other. What the remote uploader copies to object storage.
+     */
+    public TimelineMetadata durableMetadata() {
+        return durable;
+    }
+
+    /**
+     * {@code listener} runs after every change of {@link #durableMetadata()} (a flush or a
+     * compaction), on the thread that made it: it must only wake someone, never do I/O.
+     */
+    public void onDurableChange(Runnable listener) {
+        this.durableListener = listener == null ? () -> { } : listener;
     }
 
     /** The prev record LSN persisted with the disk-consistent LSN (INVALID if unknown). */
@@ -412,6 +433,8 @@ public final class LayerStore implements AutoCloseable {
                 }
                 diskConsistentPrevLsn = meta.prevRecordLsn();
                 diskConsistentLsn = meta.diskConsistentLsn();
+                durable = meta;
+                durableListener.run();
                 synchronized (flushed) {
                     flushed.notifyAll();
                 }
@@ -459,6 +482,8 @@ public final class LayerStore implements AutoCloseable {
                         map = map.withImage(image);
                     }
                 }
+                durable = meta;
+                durableListener.run();
                 LOG.info("compacted timeline={} image_layers={} lsn={}", timelineId, created.size(), at);
             }
             return created;

@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
 public final class Timeline implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Timeline.class);
+    /** How long a graceful shutdown waits for the uploader to put the final flush in S3. */
+    private static final Duration UPLOAD_DRAIN = Duration.ofSeconds(20);
 
     /**
      * @param flushInterval   freeze the open layer once it has held data this long
@@ -78,6 +80,8 @@ public final class Timeline implements AutoCloseable {
     private volatile boolean flushEnabled = true;
     /** Why the last flush could not write (the disk is full), while it is retried; null when flushes succeed. */
     private volatile String flushProblem;
+    /** Copies layers and index to object storage; null when the pageserver has no remote storage. */
+    private volatile TimelineUploader uploader;
 
     /** A timeline over an opened or created store; {@link #activate} starts ingest and flushing. */
     public Timeline(java.nio.file.Path dir, TimelineConfig config, LayerStore store, EventLoopGroup group,
@@ -143,11 +147,56 @@ public final class Timeline implements AutoCloseable {
         return reason;
     }
 
-    /** Starts the flusher and, if the timeline has WAL sources, the WAL receiver. */
+    /** Gives the timeline its uploader (before {@link #activate}, which starts it). */
+    void uploadWith(TimelineUploader u) {
+        this.uploader = u;
+        // Safekeepers keep WAL until it is in S3, not merely on this disk (decision 0016). Never
+        // above the disk-consistent LSN: after a restart ingest resumes there.
+        ingest.durableLsnSource(() -> Lsn.min(u.remoteConsistentLsn(), store.diskConsistentLsn()));
+    }
+
+    /** Where the timeline stands in object storage; null without remote storage. */
+    public record RemoteStatus(Lsn remoteConsistentLsn, long generation, int pendingLayers, String lastError,
+                               boolean stale, long layersUploaded, long bytesUploaded, long indexesUploaded) {
+    }
+
+    public RemoteStatus remoteStatus() {
+        TimelineUploader u = uploader;
+        if (u == null) {
+            return null;
+        }
+        return new RemoteStatus(u.remoteConsistentLsn(), u.generation().value(), u.pendingLayers(), u.lastError(),
+                u.stale(), u.layersUploaded(), u.bytesUploaded(), u.indexesUploaded());
+    }
+
+    /**
+     * What the timeline's newest index in object storage covers (decision 0016): every value at or
+     * below it survives the loss of this pageserver's disk. INVALID before the first index is
+     * uploaded; null without remote storage.
+     */
+    public Lsn remoteConsistentLsn() {
+        TimelineUploader u = uploader;
+        return u == null ? null : u.remoteConsistentLsn();
+    }
+
+    /**
+     * Waits until the remote-consistent LSN reaches {@code lsn} (tests, and callers that need
+     * history in S3 before they go on); false after {@code timeout} or without remote storage.
+     */
+    public boolean awaitRemoteConsistent(Lsn lsn, Duration timeout) throws InterruptedException {
+        TimelineUploader u = uploader;
+        return u != null && u.awaitRemoteConsistent(lsn, timeout);
+    }
+
+    /** Starts the flusher, the uploader and, if the timeline has WAL sources, the WAL receiver. */
     public void activate() {
         synchronized (lifecycle) {
             move(TimelineState.ACTIVE, "");
             flusher.start();
+            TimelineUploader u = uploader;
+            if (u != null) {
+                u.start();
+            }
             startReceiver(config.walSources());
         }
         log.info("timeline={} active start_lsn={} disk_consistent_lsn={} sources={}", id(), config.startLsn(),
@@ -449,6 +498,12 @@ public final class Timeline implements AutoCloseable {
                     log.error("timeline={} final flush failed; WAL after {} is re-ingested at the next start",
                             id(), store.diskConsistentLsn(), e);
                 }
+            }
+            TimelineUploader u = uploader;
+            if (u != null) {
+                // Graceful: give the uploader a bounded while to put the final flush in S3 too;
+                // whatever is left is uploaded at the next start (the layers stay on disk).
+                u.close(flush && before == TimelineState.ACTIVE ? UPLOAD_DRAIN : Duration.ZERO);
             }
             store.close();
         }

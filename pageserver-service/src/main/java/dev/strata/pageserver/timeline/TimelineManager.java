@@ -2,6 +2,7 @@ package dev.strata.pageserver.timeline;
 
 import dev.strata.pageserver.ingest.TimelineBase;
 import dev.strata.pageserver.initdb.InitdbImport;
+import dev.strata.pageserver.remote.IndexPart;
 import dev.strata.pgcore.fs.CrashSafe;
 import dev.strata.pgcore.fs.FileTrees;
 import dev.strata.pgcore.id.TimelineId;
@@ -86,8 +87,20 @@ public final class TimelineManager implements AutoCloseable {
     private final EventLoopGroup group;
     private final Map<TimelineId, Timeline> timelines = new ConcurrentHashMap<>();
     private final Map<TimelineId, Boolean> busy = new ConcurrentHashMap<>();
+    /** Object storage for history (decision 0016); null: local disk only. */
+    private final RemoteTimeline remote;
 
     public TimelineManager(Path dataDir, StorageConfig storage, Timeline.Options options, EventLoopGroup group) {
+        this(dataDir, storage, options, group, null);
+    }
+
+    /**
+     * With {@code remote} (may be null), every timeline's layers and index are uploaded to object
+     * storage in the background, and {@link #attach} can bring a timeline back from there.
+     */
+    public TimelineManager(Path dataDir, StorageConfig storage, Timeline.Options options, EventLoopGroup group,
+                           RemoteTimeline remote) {
+        this.remote = remote;
         this.root = dataDir.resolve("timelines");
         this.storage = storage;
         this.options = options;
@@ -136,6 +149,7 @@ public final class TimelineManager implements AutoCloseable {
                 continue;
             }
             Timeline t = new Timeline(d, config, store, group, options);
+            withUploader(t, null);
             timelines.put(id, t);
             t.activate();
         }
@@ -181,6 +195,7 @@ public final class TimelineManager implements AutoCloseable {
             Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
             CrashSafe.fsyncDirectory(root);
             Timeline t = new Timeline(target, config, LayerStore.open(target.resolve(LAYERS), storage), group, options);
+            withUploader(t, null);
             timelines.put(id, t);
             t.activate();
             log.info("created timeline={} start_lsn={} base={}", id, config.startLsn(), config.base());
@@ -191,6 +206,74 @@ public final class TimelineManager implements AutoCloseable {
         } catch (IOException e) {
             FileTrees.deleteRecursively(staging);
             throw new UncheckedIOException("cannot create timeline " + id + " in " + target, e);
+        } catch (RuntimeException e) {
+            FileTrees.deleteRecursively(staging);
+            throw e;
+        } finally {
+            busy.remove(id);
+        }
+    }
+
+    private void withUploader(Timeline t, IndexPart seed) {
+        if (remote != null) {
+            t.uploadWith(new TimelineUploader(t.config(), t.directory().resolve(LAYERS), t.store(), remote, seed));
+        }
+    }
+
+    /** The remote storage this manager uploads to, or null. */
+    public RemoteTimeline remote() {
+        return remote;
+    }
+
+    /**
+     * Brings a timeline this pageserver does not have back from object storage (decision 0016):
+     * reads the newest index of a generation at or below ours, downloads every layer it lists
+     * (checking size and CRC-32C), writes the metadata and {@code timeline.conf} as a create
+     * would, and activates the timeline: it serves reads at once, ingest resumes after the
+     * index's disk-consistent LSN from {@code walSources}, and its uploader writes our own
+     * generation's index (referencing the layers where they are). Like a create, everything is
+     * prepared in {@code <id>.creating} and renamed into place when complete.
+     *
+     * <p>Every layer is downloaded before the timeline serves (no on-demand download yet).
+     */
+    public Timeline attach(TimelineId id, List<WalSource> walSources) {
+        if (remote == null) {
+            throw new TimelineException(TimelineException.Kind.UNSUPPORTED, "timeline " + id
+                    + ": this pageserver has no remote storage to attach from");
+        }
+        if (timelines.containsKey(id) || busy.putIfAbsent(id, Boolean.TRUE) != null) {
+            throw new TimelineException(TimelineException.Kind.CONFLICT, "timeline " + id + " already exists");
+        }
+        Path staging = root.resolve(id + CREATING_SUFFIX);
+        Path target = root.resolve(id.toString());
+        try {
+            if (Files.exists(target)) {
+                throw new TimelineException(TimelineException.Kind.CONFLICT, "timeline " + id + " already exists on disk");
+            }
+            FileTrees.deleteRecursively(staging);
+            Path layers = staging.resolve(LAYERS);
+            Files.createDirectories(layers);
+            long started = System.nanoTime();
+            IndexPart index = RemoteAttach.newestIndex(remote, id);
+            long bytes = RemoteAttach.downloadLayers(remote.storage(), id, index, layers);
+            TimelineMetadataFile.write(layers, new TimelineMetadata(id, index.diskConsistentLsn(), index.prevRecordLsn(),
+                    List.copyOf(index.layers().keySet())));
+            TimelineConfig config = new TimelineConfig(id, index.startLsn(), index.base(), index.dataChecksums(),
+                    walSources == null ? List.of() : walSources);
+            config.write(staging);
+            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+            CrashSafe.fsyncDirectory(root);
+            Timeline t = new Timeline(target, config, LayerStore.open(target.resolve(LAYERS), storage), group, options);
+            withUploader(t, index);
+            timelines.put(id, t);
+            t.activate();
+            log.info("attached timeline={} from generation={} (ours {}) layers={} bytes={} disk_consistent_lsn={} in {} ms",
+                    id, index.generation(), remote.generation(), index.layers().size(), bytes, index.diskConsistentLsn(),
+                    (System.nanoTime() - started) / 1_000_000);
+            return t;
+        } catch (IOException e) {
+            FileTrees.deleteRecursively(staging);
+            throw new UncheckedIOException("cannot attach timeline " + id + " in " + target, e);
         } catch (RuntimeException e) {
             FileTrees.deleteRecursively(staging);
             throw e;

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# History in S3 (issue 13), on loopback against the embedded S3Proxy (filesystem store):
+# MB megabytes of random 8 KiB page images in delta layers of LAYER_MB are flushed and uploaded
+# by the timeline uploader; then the pageserver's directory is deleted and the timeline is
+# attached from S3 on an empty disk. Prints put+flush and upload rates, S3 PUTs per GB, attach
+# time and download rate, and the time to the first value read after the attach began.
+#   bench/pageserver-s3.sh [MB=512] [LAYER_MB=64]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/java-env.sh
+strata_java_env
+mkdir -p bench/out
+mvn -q -o -pl pageserver-service -am test-compile dependency:build-classpath -Dmdep.includeScope=test \
+    -Dmdep.outputFile="$PWD/bench/out/pageserver-s3-classpath.txt" >/dev/null
+CP="pageserver-service/target/test-classes:pageserver-service/target/classes:pgcore/target/classes:pgcore/target/test-classes:$(cat bench/out/pageserver-s3-classpath.txt)"
+exec java -Xmx3g --enable-native-access=ALL-UNNAMED -cp "$CP" dev.strata.pageserver.bench.RemoteStorageBench "$@"

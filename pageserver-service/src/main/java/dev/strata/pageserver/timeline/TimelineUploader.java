@@ -1,0 +1,364 @@
+package dev.strata.pageserver.timeline;
+
+import dev.strata.pageserver.layer.LayerName;
+import dev.strata.pageserver.remote.Checksums;
+import dev.strata.pageserver.remote.Generation;
+import dev.strata.pageserver.remote.IndexPart;
+import dev.strata.pageserver.remote.IndexPartCodec;
+import dev.strata.pageserver.remote.RemoteLayout;
+import dev.strata.pageserver.remote.RemoteStorage;
+import dev.strata.pageserver.remote.RemoteStorageException;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Copies one timeline's layers and index to object storage, on its own thread, never on the
+ * ingest or GetPage path (decision 0016).
+ *
+ * <p>The upload queue is the store's durable metadata ({@link LayerStore#durableMetadata()}):
+ * a flush or compaction replaces it and wakes this thread, which then uploads every listed
+ * layer not yet in S3, oldest first, and after them an index listing exactly those layers with
+ * the metadata's disk-consistent LSN. Newer metadata supersedes older metadata not yet
+ * uploaded, so the queue is bounded by the layers on local disk (which are there anyway) and a
+ * flush never waits for S3: during an outage ingest and flushes go on, the remote-consistent
+ * LSN stays, and uploads resume where they stopped when S3 answers again.
+ *
+ * <p>Ordering: an index is put only after every layer it lists is in S3 (each upload returned),
+ * so an index in S3 never names a missing object; the remote-consistent LSN moves only after
+ * the index put returned. Every key carries this pageserver's generation, so nothing here can
+ * overwrite another generation's objects. A layer already in S3 (named by the index found at
+ * start, of this or an older generation) is referenced where it is, not uploaded again.
+ *
+ * <p>At start the newest index of a generation at or below ours is read. If an index of a newer
+ * generation exists, another pageserver has attached the timeline since: this one stops
+ * uploading (and says so in its status) rather than write history nobody will read.
+ */
+final class TimelineUploader implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(TimelineUploader.class);
+    private static final long MIN_BACKOFF_MS = 500;
+    private static final long MAX_BACKOFF_MS = 30_000;
+
+    private final TimelineId id;
+    private final Path layersDir;
+    private final LayerStore store;
+    private final RemoteStorage remote;
+    private final Generation generation;
+    private final TimelineConfig config;
+    private final Thread thread;
+    private final Object wake = new Object();
+    private volatile boolean stopping;
+    private volatile boolean woken;
+
+    /** Layers in S3 (by name) and where; only this thread changes it after start. */
+    private final Map<LayerName, IndexPart.LayerMeta> uploaded = new HashMap<>();
+    /** The index found at start (null: none yet, or not read yet), only this thread reads it. */
+    private IndexPart seed;
+    private boolean seeded;
+    private volatile TimelineMetadata lastUploaded;
+    private volatile Lsn remoteConsistentLsn = Lsn.INVALID;
+    private volatile int pendingLayers;
+    private volatile String lastError;
+    private volatile boolean stale;
+    private volatile long layersUploaded;
+    private volatile long bytesUploaded;
+    private volatile long indexesUploaded;
+
+    /**
+     * @param seed the index this timeline was attached from, if it was (saves the listing at start)
+     */
+    TimelineUploader(TimelineConfig config, Path layersDir, LayerStore store, RemoteTimeline remote, IndexPart seed) {
+        this.id = config.id();
+        this.config = config;
+        this.layersDir = layersDir;
+        this.store = store;
+        this.remote = remote.storage();
+        this.generation = remote.generation();
+        if (seed != null) {
+            seedFrom(seed);
+        }
+        this.thread = Thread.ofPlatform().daemon().name("upload-" + id).unstarted(this::run);
+    }
+
+    void start() {
+        store.onDurableChange(this::wake);
+        thread.start();
+    }
+
+    /** Asks for an upload pass (cheap, any thread). */
+    void wake() {
+        synchronized (wake) {
+            woken = true;
+            wake.notifyAll();
+        }
+    }
+
+    /** What the newest index in S3 covers: every value at or below it can be attached from S3. */
+    Lsn remoteConsistentLsn() {
+        return remoteConsistentLsn;
+    }
+
+    Generation generation() {
+        return generation;
+    }
+
+    /** Layers of the durable metadata not yet in S3 (the upload queue's length). */
+    int pendingLayers() {
+        TimelineMetadata m = store.durableMetadata();
+        return m == lastUploaded ? 0 : Math.max(pendingLayers, 0);
+    }
+
+    /** The last upload failure while it is being retried, or why uploads stopped; null when all is well. */
+    String lastError() {
+        return lastError;
+    }
+
+    boolean stale() {
+        return stale;
+    }
+
+    long layersUploaded() {
+        return layersUploaded;
+    }
+
+    long bytesUploaded() {
+        return bytesUploaded;
+    }
+
+    long indexesUploaded() {
+        return indexesUploaded;
+    }
+
+    /**
+     * Waits until the remote-consistent LSN reaches {@code lsn}; false after {@code timeout}
+     * (tests and graceful shutdown).
+     */
+    boolean awaitRemoteConsistent(Lsn lsn, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (this) {
+            while (remoteConsistentLsn.compareTo(lsn) < 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || stopping) {
+                    return remoteConsistentLsn.compareTo(lsn) >= 0;
+                }
+                wait(Math.max(1, Math.min(left / 1_000_000, 200)));
+            }
+            return true;
+        }
+    }
+
+    /**
+     * Stops the thread. With {@code drainTimeout} above zero it first lets the thread upload
+     * what is durable now, for at most that long (graceful shutdown after the final flush).
+     */
+    void close(Duration drainTimeout) {
+        if (!drainTimeout.isZero() && !stale) {
+            wake();
+            try {
+                if (!awaitRemoteConsistent(store.durableMetadata().diskConsistentLsn(), drainTimeout)) {
+                    log.warn("timeline={} not everything was uploaded before shutdown: remote_consistent_lsn={} "
+                            + "disk_consistent_lsn={} (the next start uploads the rest)", id, remoteConsistentLsn,
+                            store.durableMetadata().diskConsistentLsn());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        stopping = true;
+        store.onDurableChange(null);
+        wake();
+        thread.interrupt();
+        try {
+            thread.join(30_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ZERO);
+    }
+
+    private void run() {
+        long backoff = MIN_BACKOFF_MS;
+        while (!stopping) {
+            try {
+                if (!seeded) {
+                    readRemoteIndex();
+                }
+                if (!stale) {
+                    uploadOnce();
+                }
+                if (lastError != null && !stale) {
+                    log.info("timeline={} uploads succeed again; remote_consistent_lsn={}", id, remoteConsistentLsn);
+                    lastError = null;
+                }
+                backoff = MIN_BACKOFF_MS;
+                awaitWake(1_000);
+            } catch (RemoteStorageException | UncheckedIOException | IndexPartCodec.IndexFormatException e) {
+                if (stopping) {
+                    return;
+                }
+                if (!e.getMessage().equals(lastError)) {
+                    log.warn("timeline={} upload failed, retrying in {} ms: {}", id, backoff, e.getMessage());
+                }
+                lastError = e.getMessage();
+                // Not woken by flushes meanwhile: S3 is failing, so waiting longer is the point.
+                sleep(backoff);
+                backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+            } catch (RuntimeException e) {
+                if (stopping) {
+                    return;
+                }
+                log.error("timeline={} uploader failed; retrying in {} ms", id, MAX_BACKOFF_MS, e);
+                lastError = e.toString();
+                sleep(MAX_BACKOFF_MS);
+            }
+        }
+    }
+
+    private void awaitWake(long ms) {
+        synchronized (wake) {
+            if (!woken && !stopping) {
+                try {
+                    wake.wait(ms);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+            woken = false;
+        }
+    }
+
+    private void sleep(long ms) {
+        long deadline = System.nanoTime() + ms * 1_000_000;
+        while (!stopping) {
+            long left = (deadline - System.nanoTime()) / 1_000_000;
+            if (left <= 0) {
+                return;
+            }
+            try {
+                Thread.sleep(Math.min(left, 200));
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** Finds the newest index at or below our generation; a newer one means we are stale. */
+    private void readRemoteIndex() {
+        List<RemoteStorage.RemoteObject> objects = remote.list(RemoteLayout.indexPrefix(id));
+        Generation newest = null;
+        Generation newestOwn = null;
+        for (RemoteStorage.RemoteObject o : objects) {
+            Generation g = RemoteLayout.indexGeneration(id, o.key());
+            if (g == null) {
+                continue;
+            }
+            if (newest == null || g.compareTo(newest) > 0) {
+                newest = g;
+            }
+            if (g.compareTo(generation) <= 0 && (newestOwn == null || g.compareTo(newestOwn) > 0)) {
+                newestOwn = g;
+            }
+        }
+        if (newest != null && newest.compareTo(generation) > 0) {
+            stale = true;
+            lastError = "uploads stopped: generation " + newest + " has attached this timeline since (ours is "
+                    + generation + "); this pageserver must not write its history";
+            log.error("timeline={} {}", id, lastError);
+        } else if (newestOwn != null) {
+            String key = RemoteLayout.indexKey(id, newestOwn);
+            seedFrom(IndexPartCodec.decode(remote.get(key), id, key));
+        }
+        seeded = true;
+    }
+
+    private void seedFrom(IndexPart index) {
+        seed = index;
+        seeded = true;
+        // Only layers whose local file has the size the index says are taken as uploaded; a
+        // different file of the same name (a flush redone after a crash) goes up again, as ours.
+        for (var e : index.layers().entrySet()) {
+            Path local = layersDir.resolve(e.getKey().toString());
+            try {
+                if (!Files.exists(local) || Files.size(local) == e.getValue().size()) {
+                    uploaded.put(e.getKey(), e.getValue());
+                }
+            } catch (IOException ex) {
+                // not taken: uploaded again if it is still listed
+            }
+        }
+        remoteConsistentLsn = index.diskConsistentLsn();
+        synchronized (this) {
+            notifyAll();
+        }
+    }
+
+    private void uploadOnce() {
+        TimelineMetadata m = store.durableMetadata();
+        if (m == lastUploaded) {
+            return;
+        }
+        SortedMap<LayerName, IndexPart.LayerMeta> listed = new TreeMap<>();
+        int missing = 0;
+        for (LayerName name : m.layers()) {
+            if (!uploaded.containsKey(name)) {
+                missing++;
+            }
+        }
+        pendingLayers = missing;
+        // Oldest first, so that a pass cut short leaves S3 holding a prefix of history.
+        List<LayerName> order = m.layers().stream()
+                .sorted((a, b) -> a.lsnRange().start().compareTo(b.lsnRange().start())).toList();
+        for (LayerName name : order) {
+            IndexPart.LayerMeta have = uploaded.get(name);
+            if (have == null) {
+                if (stopping) {
+                    return;
+                }
+                Path file = layersDir.resolve(name.toString());
+                long size;
+                try {
+                    size = Files.size(file);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot read layer " + file + " to upload it", e);
+                }
+                int crc = Checksums.crc32c(file); // layer files are immutable: the upload sends these bytes
+                remote.upload(RemoteLayout.layerKey(id, name, generation), file, crc);
+                have = new IndexPart.LayerMeta(size, crc, generation);
+                uploaded.put(name, have);
+                layersUploaded++;
+                bytesUploaded += size;
+                pendingLayers = --missing;
+                log.debug("timeline={} uploaded layer={} bytes={}", id, name, size);
+            }
+            listed.put(name, have);
+        }
+        IndexPart index = new IndexPart(id, generation, m.diskConsistentLsn(), m.prevRecordLsn(), config.startLsn(),
+                config.base(), config.dataChecksums(), null, Lsn.INVALID, Lsn.INVALID, listed);
+        remote.put(RemoteLayout.indexKey(id, generation), IndexPartCodec.encode(index));
+        indexesUploaded++;
+        lastUploaded = m;
+        pendingLayers = 0;
+        synchronized (this) {
+            remoteConsistentLsn = m.diskConsistentLsn();
+            notifyAll();
+        }
+        log.debug("timeline={} uploaded index generation={} remote_consistent_lsn={} layers={}", id, generation,
+                m.diskConsistentLsn(), listed.size());
+    }
+}

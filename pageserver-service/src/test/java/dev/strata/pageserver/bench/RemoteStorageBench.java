@@ -1,0 +1,110 @@
+package dev.strata.pageserver.bench;
+
+import dev.strata.pageserver.key.Key;
+import dev.strata.pageserver.layer.Value;
+import dev.strata.pageserver.remote.EmbeddedS3;
+import dev.strata.pageserver.remote.Generation;
+import dev.strata.pageserver.remote.RemoteStorage;
+import dev.strata.pageserver.remote.RetryingRemoteStorage;
+import dev.strata.pageserver.remote.S3RemoteStorage;
+import dev.strata.pageserver.timeline.RemoteTimeline;
+import dev.strata.pageserver.timeline.StorageConfig;
+import dev.strata.pageserver.timeline.Timeline;
+import dev.strata.pageserver.timeline.TimelineManager;
+import dev.strata.pgcore.fs.FileTrees;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * History in S3 on loopback (bench/pageserver-s3.sh): a timeline of MB megabytes of random 8 KiB
+ * page images in delta layers of LAYER_MB, uploaded to S3Proxy (filesystem store) by the
+ * timeline uploader; then the pageserver's directory is deleted and the timeline attached from
+ * S3 on an empty disk. Prints flush and upload rates, S3 PUTs per GB, attach time and download
+ * rate, and the time to the first value read after the attach began.
+ *   RemoteStorageBench [MB=512] [LAYER_MB=64]
+ */
+public final class RemoteStorageBench {
+
+    public static void main(String[] args) throws Exception {
+        int mb = args.length > 0 ? Integer.parseInt(args[0]) : 512;
+        int layerMb = args.length > 1 ? Integer.parseInt(args[1]) : 64;
+        int pagesPerLayer = layerMb * 128;
+        int layers = Math.max(1, mb / layerMb);
+        Path tmp = Files.createTempDirectory("strata-s3-bench");
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        try (EmbeddedS3 s3 = EmbeddedS3.start(tmp.resolve("s3"));
+             RemoteStorage storage = new RetryingRemoteStorage(new S3RemoteStorage(s3.config()),
+                     RetryingRemoteStorage.Policy.DEFAULTS)) {
+            TimelineId id = TimelineId.random();
+            Lsn start = Lsn.ofSegment(1, 16 << 20);
+            Path dataA = tmp.resolve("ps-a");
+            // Big open layers: each round is frozen and flushed by hand, one delta layer each.
+            StorageConfig storageConfig = new StorageConfig(4L << 30, 1_000_000, 16384);
+            Lsn last;
+            long bytes;
+            long puts;
+            try (TimelineManager a = new TimelineManager(dataA, storageConfig, Timeline.Options.DEFAULTS, group,
+                    new RemoteTimeline(storage, Generation.of(1)))) {
+                Timeline t = a.create(new TimelineManager.CreateRequest(id, start, false, false, List.of()));
+                byte[] page = new byte[8192];
+                long t0 = System.nanoTime();
+                last = start;
+                for (int l = 0; l < layers; l++) {
+                    last = start.plus(0x100L * (l + 1));
+                    for (int p = 0; p < pagesPerLayer; p++) {
+                        ThreadLocalRandom.current().nextBytes(page);
+                        t.store().put(Key.relationBlock(1663, 5, 16384, 0, l * pagesPerLayer + p), last,
+                                new Value.Image(page.clone()));
+                    }
+                    t.store().freezeAndFlush();
+                }
+                long flushed = System.nanoTime();
+                if (!t.awaitRemoteConsistent(last, Duration.ofMinutes(30))) {
+                    throw new IllegalStateException("upload did not finish: " + t.remoteStatus());
+                }
+                long uploaded = System.nanoTime();
+                Timeline.RemoteStatus r = t.remoteStatus();
+                bytes = r.bytesUploaded();
+                puts = r.layersUploaded() + r.indexesUploaded();
+                System.out.printf("data: %d layers, %.1f MB of layer files%n", r.layersUploaded(), bytes / 1e6);
+                System.out.printf("put+flush: %.2f s (%.1f MB/s); upload done %.2f s after the first put, %.2f s after "
+                                + "the last flush; upload rate over the whole run %.1f MB/s%n",
+                        sec(flushed - t0), bytes / 1e6 / sec(flushed - t0), sec(uploaded - t0), sec(uploaded - flushed),
+                        bytes / 1e6 / sec(uploaded - t0));
+                System.out.printf("S3 PUTs: %d (%d layers, %d indexes) = %.0f per GB of layers%n", puts, r.layersUploaded(),
+                        r.indexesUploaded(), puts / (bytes / 1e9));
+            }
+            FileTrees.deleteRecursively(dataA);
+            try (TimelineManager b = new TimelineManager(tmp.resolve("ps-b"), storageConfig, Timeline.Options.DEFAULTS,
+                    group, new RemoteTimeline(storage, Generation.of(2)))) {
+                long t0 = System.nanoTime();
+                Timeline t = b.attach(id, List.of());
+                long attached = System.nanoTime();
+                byte[] v = t.store().getValue(Key.relationBlock(1663, 5, 16384, 0, 0), last, t.redo());
+                long first = System.nanoTime();
+                if (v == null || v.length != 8192) {
+                    throw new IllegalStateException("attached timeline has no page 0");
+                }
+                System.out.printf("attach (every layer downloaded and verified): %.2f s, %.1f MB/s; first value %.1f ms "
+                        + "after the attach began%n", sec(attached - t0), bytes / 1e6 / sec(attached - t0),
+                        (first - t0) / 1e6);
+            }
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            FileTrees.deleteRecursively(tmp);
+        }
+    }
+
+    private static double sec(long nanos) {
+        return nanos / 1e9;
+    }
+}
