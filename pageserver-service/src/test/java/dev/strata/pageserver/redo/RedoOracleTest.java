@@ -192,6 +192,9 @@ class RedoOracleTest {
             ((PGConnection) c.unwrap(PGConnection.class)).getCopyAPI()
                     .copyIn("COPY c FROM STDIN", new StringReader(rows.toString()));
             s.execute("INSERT INTO c SELECT g, NULL FROM generate_series(1, 50) g"); // null bitmap tuples
+            // From here the first change of each page also carries a real full-page write (an
+            // image with BKPIMAGE_APPLY): not compared, and the next record replays on it.
+            s.execute("CHECKPOINT");
             // Updates: HOT (no indexed column changes, room on the page thanks to fillfactor),
             // non-HOT (indexed column), and to another page (large new values).
             s.execute("UPDATE t SET v = v || 'h' WHERE id % 3 = 0");
@@ -237,6 +240,20 @@ class RedoOracleTest {
                 s.execute("UPDATE hot SET n = n + 1");
                 s.execute("SELECT count(*) FROM hot");
             }
+            // COPY FREEZE into a table created in the same transaction: MULTI_INSERT with
+            // XLH_INSERT_ALL_FROZEN_SET (the page is all-visible at once).
+            c.setAutoCommit(false);
+            s.execute("CREATE TABLE f (id int, pad text)");
+            ((PGConnection) c.unwrap(PGConnection.class)).getCopyAPI()
+                    .copyIn("COPY f FROM STDIN WITH (FREEZE)", new StringReader(rows.toString()));
+            c.commit();
+            c.setAutoCommit(true);
+            // An update that moves a row to another partition deletes it with IS_PARTITION_MOVE.
+            s.execute("CREATE TABLE pt (id int, r int) PARTITION BY RANGE (r)");
+            s.execute("CREATE TABLE pt0 PARTITION OF pt FOR VALUES FROM (0) TO (10)");
+            s.execute("CREATE TABLE pt1 PARTITION OF pt FOR VALUES FROM (10) TO (100)");
+            s.execute("INSERT INTO pt SELECT g, g % 10 FROM generate_series(1, 100) g");
+            s.execute("UPDATE pt SET r = r + 10 WHERE id % 4 = 0");
             // VACUUM: prune/freeze scan, cleanup (dead to unused), VISIBLE; in-place pg_class updates.
             s.execute("VACUUM t");
             s.execute("VACUUM c");
