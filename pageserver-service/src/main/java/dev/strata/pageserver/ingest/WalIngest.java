@@ -1,5 +1,6 @@
 package dev.strata.pageserver.ingest;
 
+import dev.strata.pageserver.redo.RedoOracle;
 import dev.strata.pageserver.timeline.LayerStore;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.wal.DecodedRecord;
@@ -17,6 +18,7 @@ public final class WalIngest {
     private volatile java.util.function.Supplier<Lsn> durableLsnSource;
     private final RmgrRegistry registry;
     private final IngestContext context;
+    private final RedoOracle oracle;
     private Lsn lastRecordLsn;
     private Lsn prevRecordLsn = Lsn.INVALID;
     private IngestException stopped;
@@ -39,7 +41,17 @@ public final class WalIngest {
      */
     public WalIngest(LayerStore store, RmgrRegistry registry, boolean dataChecksums, TimelineBase base,
                      Lsn prevRecordLsn) {
+        this(store, registry, dataChecksums, base, prevRecordLsn, RedoOracle.defaults());
+    }
+
+    /**
+     * @param oracle checks the Java redo routines against the consistency-check images records
+     *               carry (see {@link RedoOracle}); it never changes what is stored
+     */
+    public WalIngest(LayerStore store, RmgrRegistry registry, boolean dataChecksums, TimelineBase base,
+                     Lsn prevRecordLsn, RedoOracle oracle) {
         this.store = store;
+        this.oracle = oracle;
         this.registry = registry;
         this.context = new IngestContext(store, base, dataChecksums);
         this.lastRecordLsn = store.lastRecordLsn();
@@ -63,6 +75,8 @@ public final class WalIngest {
                 throw new IngestException(record, "no ingest for this resource manager (custom or unsupported)");
             }
             context.begin(record);
+            // Before the handler: the previous versions are the store's, not this record's images.
+            oracle.check(record, b -> context.latestPage(b.locator(), b.forkNumber(), b.blockNumber()));
             handler.ingest(record, context);
             // xact.c: every xid in WAL was assigned, so nextXid must pass it.
             context.advanceNextXid((int) record.xid());
@@ -123,6 +137,11 @@ public final class WalIngest {
     /** How many records changed the timeline's CheckPoint value (it is put only when it changes). */
     public long checkpointUpdates() {
         return context.checkpointPuts();
+    }
+
+    /** The redo oracle's counters for this timeline's ingest. */
+    public RedoOracle redoOracle() {
+        return oracle;
     }
 
     /** The error that stopped this timeline's ingest, or null. */

@@ -118,6 +118,11 @@ public final class Timeline implements AutoCloseable {
         return store;
     }
 
+    /** Counters of the Java redo checked against the images in WAL (docs/redo.md). */
+    public dev.strata.pageserver.redo.RedoOracle redoOracle() {
+        return ingest.redoOracle();
+    }
+
     public Redo redo() {
         return redo;
     }
@@ -479,6 +484,7 @@ public final class Timeline implements AutoCloseable {
             if (r != null) {
                 r.close(); // joins the ingest thread: WalIngest is quiet from here on
             }
+            ingest.redoOracle().logSummary();
             flushEnabled = false;
             synchronized (flushWake) {
                 flushWake.notifyAll();

@@ -1,0 +1,32 @@
+package dev.strata.pageserver.redo;
+
+import dev.strata.pgcore.wal.BlockReference;
+import dev.strata.pgcore.wal.DecodedRecord;
+
+/**
+ * Java redo for one resource manager: what PostgreSQL's {@code rm_redo} does to the pages a
+ * record registers, one block at a time (a routine that touches two blocks, like a heap
+ * update across pages, is asked once per block). Implementations are stateless.
+ */
+public interface RmgrRedo {
+
+    /** True if this record type has a routine here (false: the oracle counts it as no-routine). */
+    boolean handles(DecodedRecord record);
+
+    /**
+     * Applies the record to one of its blocks, in place.
+     *
+     * @param page the block's previous version (8 KiB), or an all-zero page when the block
+     *             will be initialised ({@link BlockReference#willInit()}) or is read with
+     *             RBM_ZERO_ON_ERROR and did not exist; the routine stamps no LSN (callers do)
+     * @throws RuntimeException where PostgreSQL would PANIC: the page or the record is not what
+     *                          the routine expects
+     */
+    void redo(DecodedRecord record, BlockReference block, byte[] page);
+
+    /**
+     * The {@code rm_mask} PostgreSQL applies to this manager's pages before comparing them
+     * ({@code verifyBackupPageConsistency}), in place.
+     */
+    void mask(byte[] page, long blockNumber);
+}
