@@ -1,6 +1,6 @@
 package dev.strata.cli.local;
 
-import dev.strata.pageserver.remote.S3Config;
+import dev.strata.remote.S3Config;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;

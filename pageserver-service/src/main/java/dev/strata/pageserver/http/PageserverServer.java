@@ -1,7 +1,7 @@
 package dev.strata.pageserver.http;
 
 import dev.strata.pageserver.pageservice.PageServiceLimits;
-import dev.strata.pageserver.remote.RemoteStorageConfig;
+import dev.strata.remote.RemoteStorageConfig;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
 import java.net.URI;

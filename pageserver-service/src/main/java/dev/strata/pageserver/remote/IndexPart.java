@@ -4,6 +4,7 @@ import dev.strata.pageserver.ingest.TimelineBase;
 import dev.strata.pageserver.layer.LayerName;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.remote.Generation;
 import java.util.Collections;
 import java.util.SortedMap;
 import java.util.TreeMap;

@@ -9,6 +9,8 @@ import dev.strata.pageserver.ingest.TimelineBase;
 import dev.strata.pageserver.layer.LayerName;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.remote.Checksums;
+import dev.strata.remote.Generation;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -2,6 +2,7 @@ package dev.strata.pageserver.remote;
 
 import dev.strata.pageserver.layer.LayerName;
 import dev.strata.pgcore.id.TimelineId;
+import dev.strata.remote.Generation;
 
 /**
  * The object keys of a pageserver's history (decision 0016), relative to the configured prefix:

@@ -1,7 +1,7 @@
 package dev.strata.pageserver.timeline;
 
-import dev.strata.pageserver.remote.Generation;
-import dev.strata.pageserver.remote.RemoteStorage;
+import dev.strata.remote.Generation;
+import dev.strata.remote.RemoteStorage;
 
 /**
  * Remote storage as a {@link TimelineManager} uses it: where objects go and the attach

@@ -1,13 +1,13 @@
 package dev.strata.pageserver.timeline;
 
 import dev.strata.pageserver.layer.LayerName;
-import dev.strata.pageserver.remote.Checksums;
-import dev.strata.pageserver.remote.Generation;
+import dev.strata.remote.Checksums;
+import dev.strata.remote.Generation;
 import dev.strata.pageserver.remote.IndexPart;
 import dev.strata.pageserver.remote.IndexPartCodec;
 import dev.strata.pageserver.remote.RemoteLayout;
-import dev.strata.pageserver.remote.RemoteStorage;
-import dev.strata.pageserver.remote.RemoteStorageException;
+import dev.strata.remote.RemoteStorage;
+import dev.strata.remote.RemoteStorageException;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import java.io.IOException;

@@ -2,11 +2,11 @@ package dev.strata.pageserver.bench;
 
 import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.layer.Value;
-import dev.strata.pageserver.remote.EmbeddedS3;
-import dev.strata.pageserver.remote.Generation;
-import dev.strata.pageserver.remote.RemoteStorage;
-import dev.strata.pageserver.remote.RetryingRemoteStorage;
-import dev.strata.pageserver.remote.S3RemoteStorage;
+import dev.strata.remote.EmbeddedS3;
+import dev.strata.remote.Generation;
+import dev.strata.remote.RemoteStorage;
+import dev.strata.remote.RetryingRemoteStorage;
+import dev.strata.remote.S3RemoteStorage;
 import dev.strata.pageserver.timeline.RemoteTimeline;
 import dev.strata.pageserver.timeline.StorageConfig;
 import dev.strata.pageserver.timeline.Timeline;

@@ -9,6 +9,7 @@ import dev.strata.pageserver.layer.LayerName;
 import dev.strata.pageserver.layer.LsnRange;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.remote.Generation;
 import java.nio.charset.StandardCharsets;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;

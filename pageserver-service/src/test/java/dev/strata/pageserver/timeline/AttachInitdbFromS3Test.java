@@ -3,11 +3,11 @@ package dev.strata.pageserver.timeline;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.pageserver.basebackup.Basebackup;
-import dev.strata.pageserver.remote.EmbeddedS3;
-import dev.strata.pageserver.remote.Generation;
-import dev.strata.pageserver.remote.RemoteStorage;
-import dev.strata.pageserver.remote.RetryingRemoteStorage;
-import dev.strata.pageserver.remote.S3RemoteStorage;
+import dev.strata.remote.EmbeddedS3;
+import dev.strata.remote.Generation;
+import dev.strata.remote.RemoteStorage;
+import dev.strata.remote.RetryingRemoteStorage;
+import dev.strata.remote.S3RemoteStorage;
 import dev.strata.pgcore.fs.FileTrees;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;

@@ -1,4 +1,4 @@
-package dev.strata.pageserver.remote;
+package dev.strata.remote;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -31,7 +31,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 /**
  * {@link RemoteStorage} on S3 with the AWS SDK for Java v2: real AWS, or an S3-compatible server
  * through an endpoint override (path-style requests, as local servers need). The HTTP client is
- * the JDK's ({@code url-connection-client}): no second Netty next to the pageserver's own.
+ * the JDK's ({@code url-connection-client}): no second Netty next to the service's own.
  *
  * <p>No retries here (the SDK's are turned off): failures are classified into
  * {@link RemoteStorageException.Kind}s and {@link RetryingRemoteStorage} retries the transient

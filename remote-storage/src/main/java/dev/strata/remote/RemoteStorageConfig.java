@@ -1,4 +1,4 @@
-package dev.strata.pageserver.remote;
+package dev.strata.remote;
 
 /**
  * A pageserver's remote storage settings (optional: without them it keeps history on local disk

@@ -1,4 +1,4 @@
-package dev.strata.pageserver.remote;
+package dev.strata.remote;
 
 /**
  * A remote storage call that failed, with what kind of failure it was: a caller retries

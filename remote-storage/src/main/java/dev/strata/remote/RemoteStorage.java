@@ -1,10 +1,10 @@
-package dev.strata.pageserver.remote;
+package dev.strata.remote;
 
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Object storage as the pageserver sees it: whole immutable objects under string keys. The S3
+ * Object storage as Strata's services see it: whole immutable objects under string keys. The S3
  * implementation is {@link S3RemoteStorage}; {@link RetryingRemoteStorage} adds retries with
  * backoff around any implementation. Keys are built by {@link RemoteLayout} only.
  *

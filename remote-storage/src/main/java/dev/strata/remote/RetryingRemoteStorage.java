@@ -1,4 +1,4 @@
-package dev.strata.pageserver.remote;
+package dev.strata.remote;
 
 import java.nio.file.Path;
 import java.time.Duration;

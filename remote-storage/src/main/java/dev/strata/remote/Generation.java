@@ -1,10 +1,10 @@
-package dev.strata.pageserver.remote;
+package dev.strata.remote;
 
 /**
  * An attach generation (Neon's): a number that grows each time a timeline is attached to a
  * pageserver, handed out by whoever decides placement (today the operator or {@code strata up};
  * later the control plane). Every object a pageserver writes carries its generation in the key
- * ({@link RemoteLayout}), so two pageservers that both believe they own a timeline never write
+ * (the pageserver's {@code RemoteLayout}), so two pageservers that both believe they own a timeline never write
  * the same key; the newest generation wins when a timeline is attached. 1 .. 2^32-1.
  */
 public record Generation(long value) implements Comparable<Generation> {

@@ -1,10 +1,10 @@
-package dev.strata.pageserver.remote;
+package dev.strata.remote;
 
 import java.net.URI;
 import java.time.Duration;
 
 /**
- * Where a pageserver keeps its history in S3.
+ * Where a service (pageserver, safekeeper) keeps its objects in S3.
  *
  * @param endpoint  null for AWS itself (the region's endpoint); else an S3-compatible server,
  *                  e.g. {@code http://127.0.0.1:9000} for the embedded one (path-style requests)

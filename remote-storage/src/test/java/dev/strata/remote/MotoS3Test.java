@@ -1,4 +1,4 @@
-package dev.strata.pageserver.remote;
+package dev.strata.remote;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 

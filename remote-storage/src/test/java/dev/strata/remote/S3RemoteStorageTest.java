@@ -1,4 +1,4 @@
-package dev.strata.pageserver.remote;
+package dev.strata.remote;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
