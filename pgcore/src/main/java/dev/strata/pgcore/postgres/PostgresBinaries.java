@@ -94,7 +94,8 @@ public final class PostgresBinaries {
         return version;
     }
 
-    static Path defaultCacheDir() {
+    /** Where downloaded tools are unpacked: $STRATA_CACHE_DIR, /var/cache/strata as root, else ~/.cache/strata. */
+    public static Path defaultCacheDir() {
         String env = System.getenv(CACHE_ENV);
         if (env != null && !env.isBlank()) {
             return Path.of(env);
