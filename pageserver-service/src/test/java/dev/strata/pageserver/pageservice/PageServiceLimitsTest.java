@@ -123,7 +123,9 @@ class PageServiceLimitsTest {
                 Socket s = new Socket();
                 s.setReceiveBufferSize(4096);
                 s.connect(new InetSocketAddress("127.0.0.1", node.pageServicePort()), 5000);
-                s.getOutputStream().write(PageCodec.encodeRequest(new PageRequest.Basebackup(1, tl, Lsn.INVALID, 0)));
+                // Authenticated like any client (the Authenticated reply is never read either).
+                s.getOutputStream().write(PageCodec.encode(new ClientFrame.Authenticate(1, TestPageservers.token())));
+                s.getOutputStream().write(PageCodec.encodeRequest(new PageRequest.Basebackup(2, tl, Lsn.INVALID, 0)));
                 s.getOutputStream().flush();
                 stalled.add(s);
             }
