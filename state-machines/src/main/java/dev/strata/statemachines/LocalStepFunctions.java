@@ -64,6 +64,7 @@ public final class LocalStepFunctions implements AutoCloseable {
     private final ObjectMapper json = new ObjectMapper();
     private final Path workDir;
     private final TaskEndpoint tasks;
+    private final String secret;
     private final Process process;
     private final OutputStream stdin;
     private final Map<String, CompletableFuture<JsonNode>> pending = new ConcurrentHashMap<>();
@@ -72,9 +73,10 @@ public final class LocalStepFunctions implements AutoCloseable {
     private final CompletableFuture<String> ready = new CompletableFuture<>();
     private volatile boolean closed;
 
-    private LocalStepFunctions(Path workDir, TaskEndpoint tasks, Process process) {
+    private LocalStepFunctions(Path workDir, TaskEndpoint tasks, String secret, Process process) {
         this.workDir = workDir;
         this.tasks = tasks;
+        this.secret = secret;
         this.process = process;
         this.stdin = process.getOutputStream();
     }
@@ -105,7 +107,7 @@ public final class LocalStepFunctions implements AutoCloseable {
             pb.environment().put("STRATA_TASK_URL", tasks.uri().toString());
             pb.environment().put("STRATA_TASK_SECRET", secret);
             process = pb.start();
-            LocalStepFunctions sfn = new LocalStepFunctions(workDir, tasks, process);
+            LocalStepFunctions sfn = new LocalStepFunctions(workDir, tasks, secret, process);
             sfn.startReaders();
             sfn.awaitReady();
             return sfn;
@@ -288,6 +290,11 @@ public final class LocalStepFunctions implements AutoCloseable {
     /** The URI of the task endpoint (tests call it directly to check what it refuses). */
     java.net.URI taskEndpoint() {
         return tasks.uri();
+    }
+
+    /** The task endpoint's secret (tests send well-authenticated garbage with it). */
+    String taskSecret() {
+        return secret;
     }
 
     private void readStdout() {

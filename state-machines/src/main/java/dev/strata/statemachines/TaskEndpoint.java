@@ -44,6 +44,8 @@ final class TaskEndpoint implements AutoCloseable {
 
     /** Step Functions' payload limit is 256 KiB; the envelope and escaping get the same again. */
     static final int MAX_REQUEST_BYTES = 512 * 1024;
+    /** How much of an oversized request is read and dropped before answering 413; the rest closes the connection. */
+    private static final long MAX_DRAIN_BYTES = 16L * 1024 * 1024;
     /** Handlers running at once; more calls queue (a workflow runs one task at a time). */
     private static final int HANDLER_THREADS = 16;
     private static final Pattern LAMBDA_ARN =
@@ -103,6 +105,7 @@ final class TaskEndpoint implements AutoCloseable {
             }
             byte[] body = readBounded(ex.getRequestBody());
             if (body == null) {
+                drain(ex.getRequestBody());
                 refuse(ex, 413, "Strata.PayloadTooLarge", "request over " + MAX_REQUEST_BYTES + " bytes");
                 return;
             }
@@ -180,6 +183,19 @@ final class TaskEndpoint implements AutoCloseable {
     private static final class InputMismatch extends RuntimeException {
         InputMismatch(String message) {
             super(message);
+        }
+    }
+
+    /**
+     * Reads (and drops) what is left of an oversized body, up to {@link #MAX_DRAIN_BYTES}, so the client
+     * has finished sending when the 413 arrives instead of seeing its connection reset mid-write.
+     */
+    private static void drain(InputStream in) throws IOException {
+        long left = MAX_DRAIN_BYTES;
+        byte[] buf = new byte[64 * 1024];
+        int n;
+        while (left > 0 && (n = in.read(buf, 0, (int) Math.min(buf.length, left))) > 0) {
+            left -= n;
         }
     }
 
