@@ -6,8 +6,10 @@
 //   {"run": "<execution id>", "definition": {...ASL...}, "input": <JSON>,
 //    "retryIntervalMs": <number, optional: every Retry waits this long instead of its backoff>}
 //   {"abort": "<execution id>"}
+//   {"prepare": "<request id>", "definition": {...}}   validate and cache the machine, run nothing
 // stdout, one JSON object per line:
 //   {"ready": true, "engine": "<version>"}                        once, at start
+//   {"id": "...", "status": "PREPARED"}                            the answer to prepare
 //   {"id": "...", "status": "SUCCEEDED", "output": <JSON>, "events": [...]}
 //   {"id": "...", "status": "FAILED" | "TIMED_OUT" | "ABORTED", "error": "...", "cause": "...", "events": [...]}
 //   {"id": "..." | null, "status": "REJECTED", "error": "Strata.InvalidRequest" | "Strata.InvalidDefinition", "cause": "..."}
@@ -201,6 +203,13 @@ lines.on('line', (line) => {
   }
   if (req === null || typeof req !== 'object' || Array.isArray(req)) {
     send({ id: null, status: 'REJECTED', error: 'Strata.InvalidRequest', cause: 'a request is a JSON object' });
+  } else if (typeof req.prepare === 'string') {
+    try {
+      machineFor(req.definition);
+      send({ id: req.prepare, status: 'PREPARED' });
+    } catch (e) {
+      send({ id: req.prepare, status: 'REJECTED', error: 'Strata.InvalidDefinition', cause: String(e && e.message || e) });
+    }
   } else if (typeof req.abort === 'string') {
     const abort = running.get(req.abort);
     if (abort) abort();

@@ -228,6 +228,50 @@ class LocalStepFunctionsTest {
     }
 
     @Test
+    void prepareValidatesOnceAndRefusesAnInvalidDefinition() {
+        engine.prepareAll();
+        engine.prepare(ECHO);
+
+        assertThatThrownBy(() -> engine.prepare("""
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}"""))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Nowhere");
+        engineStillServes();
+    }
+
+    @Test
+    void anEngineThatDiesFailsThePendingExecutionWithAClearError() throws Exception {
+        LocalStepFunctions own = LocalStepFunctions.start();
+        java.util.concurrent.CountDownLatch called = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        LambdaHandlers blocking = new LambdaHandlers().add("echo", Map.class, (in, ctx) -> {
+            called.countDown();
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return Map.of();
+        });
+        ExecutorService runner = Executors.newSingleThreadExecutor();
+        try {
+            Future<ExecutionResult> pendingRun = runner.submit(() -> own.run(ECHO, "{}", blocking, OPTIONS));
+            assertThat(called.await(30, TimeUnit.SECONDS)).isTrue();
+
+            ProcessHandle.of(own.pid()).orElseThrow().destroyForcibly();
+
+            assertThatThrownBy(() -> pendingRun.get(30, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(IllegalStateException.class)
+                    .cause().hasMessageContaining("exited unexpectedly");
+            assertThatThrownBy(() -> own.run(ECHO, "{}", echo(), OPTIONS)).isInstanceOf(IllegalStateException.class);
+        } finally {
+            release.countDown();
+            runner.shutdownNow();
+            own.close();
+        }
+        assertThat(own.isAlive()).isFalse();
+    }
+
+    @Test
     void closeStopsTheEngineAndLaterRunsFailClearly() {
         LocalStepFunctions own = LocalStepFunctions.start();
         assertThat(own.isAlive()).isTrue();
