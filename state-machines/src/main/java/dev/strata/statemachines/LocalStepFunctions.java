@@ -323,7 +323,7 @@ public final class LocalStepFunctions implements AutoCloseable {
         }
     }
 
-    /** Lines the driver refused without being able to name an execution (malformed requests). */
+    /** Answers no caller waits for: refused malformed lines, and executions abandoned after their bound. */
     long rejectedLines() {
         return rejectedLines.get();
     }
