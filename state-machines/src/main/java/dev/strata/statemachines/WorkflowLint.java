@@ -72,8 +72,7 @@ public final class WorkflowLint {
         if (start == null || !states.has(start)) {
             problems.add("StartAt '" + start + "' is not a state");
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = states.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : states.properties()) {
             checkState(e.getKey(), e.getValue(), states, problems);
         }
         if (start != null && states.has(start)) {

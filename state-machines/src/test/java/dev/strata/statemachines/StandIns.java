@@ -21,6 +21,7 @@ final class StandIns {
             Map.entry("strata-mark-endpoint-suspended", Map.of("state", "suspended")),
             Map.entry("strata-record-operation-failure", Map.of("state", "failed")),
             Map.entry("strata-check-activity", Map.of("idle", true, "sessions", 0)),
+            Map.entry("strata-complete-operation", Map.of("state", "skipped")),
             Map.entry("strata-mark-endpoint-suspending", Map.of("state", "suspending")),
             Map.entry("strata-stop-postgres", Map.of("stopped", true)),
             Map.entry("strata-mark-endpoint-failed", Map.of("state", "failed")),

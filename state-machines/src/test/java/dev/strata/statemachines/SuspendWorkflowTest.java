@@ -23,6 +23,7 @@ class SuspendWorkflowTest extends WorkflowTestBase {
         assertThat(standIns.get("release-agent").inputs()).singleElement()
                 .satisfies(in -> assertThat(in).containsEntry("agentId", "agent-1"));
         assertThat(standIns.get("mark-endpoint-failed").calls()).isZero();
+        assertThat(standIns.get("complete-operation").calls()).isZero();
     }
 
     @Test
@@ -32,8 +33,10 @@ class SuspendWorkflowTest extends WorkflowTestBase {
         ExecutionResult r = run(Workflow.SUSPEND, INPUT);
 
         assertThat(r.status()).isEqualTo(ExecutionStatus.SUCCEEDED);
-        assertThat(r.statesVisited()).containsExactly("CheckActivity", "IsIdle", "StillActive");
+        assertThat(r.statesVisited()).containsExactly("CheckActivity", "IsIdle", "SkipSuspend", "StillActive");
         assertThat(r.output().path("activity").path("sessions").asInt()).isEqualTo(2);
+        assertThat(standIns.get("complete-operation").inputs()).singleElement().satisfies(in -> assertThat(in)
+                .containsEntry("operationId", "op-2").containsEntry("outcome", "skipped").containsEntry("sessions", 2));
         assertThat(standIns.get("stop-postgres").calls()).isZero();
         assertThat(standIns.get("mark-endpoint-suspending").calls()).isZero();
     }
