@@ -1,8 +1,10 @@
 package dev.strata.pageserver.redo;
 
+import dev.strata.pageserver.redo.btree.BtreeRedo;
 import dev.strata.pageserver.redo.heap.Heap2Redo;
 import dev.strata.pageserver.redo.heap.HeapRedo;
 import dev.strata.pageserver.redo.page.Page;
+import dev.strata.pageserver.redo.sequence.SequenceRedo;
 import dev.strata.pgcore.wal.BlockReference;
 import dev.strata.pgcore.wal.DecodedRecord;
 import dev.strata.pgcore.wal.ForkNumber;
@@ -70,11 +72,13 @@ public final class RedoOracle {
         this.enabled = enabled;
     }
 
-    /** The routines Strata has: heap and heap2. */
+    /** The routines Strata has: heap, heap2, btree and sequence. */
     public static Map<Integer, RmgrRedo> defaultRoutines() {
         Map<Integer, RmgrRedo> m = new LinkedHashMap<>();
         m.put(RmgrId.HEAP.id(), new HeapRedo());
         m.put(RmgrId.HEAP2.id(), new Heap2Redo());
+        m.put(RmgrId.BTREE.id(), new BtreeRedo());
+        m.put(RmgrId.SEQUENCE.id(), new SequenceRedo());
         return m;
     }
 

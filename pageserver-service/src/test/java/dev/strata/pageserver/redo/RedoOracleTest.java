@@ -116,7 +116,7 @@ class RedoOracleTest {
             Map<String, RedoOracle.Counts> counts = oracle.snapshot();
             long records = counts.values().stream().mapToLong(RedoOracle.Counts::seen).sum();
             log.info("redo oracle, wal_level={}, wal_consistency_checking=all, workload of RedoOracleTest:\n{}"
-                    + "oracle time on the ingest thread: {} ms for {} heap/heap2 records", walLevel, oracle.table(),
+                    + "oracle time on the ingest thread: {} ms for {} records", walLevel, oracle.table(),
                     oracle.nanosSpent() / 1_000_000, records);
             log.info("same WAL with a deliberately broken INSERT routine:\n{}", faulty.table());
             assertThat(oracle.mismatches()).as("records whose Java redo disagrees with the image (see the WARN lines)")

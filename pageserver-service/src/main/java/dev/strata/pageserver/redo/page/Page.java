@@ -264,6 +264,187 @@ public final class Page {
         setFlag(p, PD_HAS_FREE_LINES, setHint);
     }
 
+    /**
+     * {@code PageAddItem(page, item, size, offnum, overwrite=false, is_heap=false)}, the form
+     * index redo uses: the item goes to {@code offnum}, which may be any offset up to one past
+     * the last; line pointers from {@code offnum} on move up by one. {@code size} bytes are
+     * copied to the top of the free space (MAXALIGNed); the pointer's length is {@code size}.
+     *
+     * @return {@code offnum}; throws where PostgreSQL returns InvalidOffsetNumber
+     */
+    public static int addItem(byte[] p, byte[] item, int itemOffset, int size, int offnum) {
+        checkPointers(p);
+        int limit = maxOffset(p) + 1;
+        if (offnum < 1 || offnum > limit) {
+            throw new IllegalStateException("item offset " + offnum + " out of range 1.." + limit);
+        }
+        int lower = lower(p) + ItemId.SIZE;
+        int upper = upper(p) - maxAlign(size);
+        if (lower > upper) {
+            throw new IllegalStateException("no room for an item of " + size + " bytes (lower " + lower(p)
+                    + ", upper " + upper(p) + ")");
+        }
+        if (offnum < limit) {
+            int from = ItemId.position(offnum);
+            System.arraycopy(p, from, p, from + ItemId.SIZE, (limit - offnum) * ItemId.SIZE);
+        }
+        ItemId.setNormal(p, offnum, upper, size);
+        System.arraycopy(item, itemOffset, p, upper, size);
+        setLower(p, lower);
+        setUpper(p, upper);
+        return offnum;
+    }
+
+    /**
+     * {@code PageIndexTupleDelete}: removes line pointer {@code offnum} (the later ones move
+     * down one) and closes the gap its tuple leaves by moving the tuple data below it up; the
+     * physical order of the remaining tuples does not change.
+     */
+    public static void indexTupleDelete(byte[] p, int offnum) {
+        checkIndexPointers(p);
+        int nline = maxOffset(p);
+        if (offnum <= 0 || offnum > nline) {
+            throw new IllegalStateException("invalid index offnum: " + offnum);
+        }
+        int size = ItemId.length(p, offnum);
+        int offset = ItemId.offset(p, offnum);
+        int upper = upper(p);
+        if (offset < upper || offset + size > special(p) || offset != maxAlign(offset)) {
+            throw new IllegalStateException("corrupted line pointer: offset " + offset + ", size " + size);
+        }
+        size = maxAlign(size);
+        int next = ItemId.position(offnum + 1);
+        int nbytes = lower(p) - next;
+        if (nbytes > 0) {
+            System.arraycopy(p, next, p, next - ItemId.SIZE, nbytes);
+        }
+        if (offset > upper) {
+            System.arraycopy(p, upper, p, upper + size, offset - upper);
+        }
+        setUpper(p, upper + size);
+        setLower(p, lower(p) - ItemId.SIZE);
+        if (lower(p) > HEADER_SIZE) { // !PageIsEmpty
+            for (int i = 1; i <= nline - 1; i++) {
+                if (ItemId.offset(p, i) <= offset) {
+                    ItemId.setOffset(p, i, ItemId.offset(p, i) + size);
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code PageIndexMultiDelete}: removes the given line pointers (sorted ascending). Up to
+     * two go one by one through {@link #indexTupleDelete} (last first), which keeps the
+     * physical order; more are removed at once and the remaining tuples are compacted in line
+     * pointer order down from pd_special ({@code compactify_tuples}). The two give different
+     * layouts, which is why both are here.
+     */
+    public static void indexMultiDelete(byte[] p, int[] itemnos, int nitems) {
+        if (nitems <= 2) {
+            for (int i = nitems - 1; i >= 0; i--) {
+                indexTupleDelete(p, itemnos[i]);
+            }
+            return;
+        }
+        checkIndexPointers(p);
+        int upperBefore = upper(p);
+        int special = special(p);
+        int nline = maxOffset(p);
+        int[] keptWords = new int[nline];
+        int nused = 0;
+        int next = 0;
+        int totalLen = 0;
+        for (int off = 1; off <= nline; off++) {
+            int size = ItemId.length(p, off);
+            int offset = ItemId.offset(p, off);
+            if (offset < upperBefore || offset + size > special || offset != maxAlign(offset)) {
+                throw new IllegalStateException("corrupted line pointer: offset " + offset + ", size " + size);
+            }
+            if (next < nitems && off == itemnos[next]) {
+                next++;
+            } else {
+                keptWords[nused++] = ItemId.word(p, off);
+                totalLen += maxAlign(size);
+            }
+        }
+        if (next != nitems) {
+            throw new IllegalStateException("incorrect index offsets supplied");
+        }
+        if (totalLen > special - lower(p)) {
+            throw new IllegalStateException("corrupted item lengths: total " + totalLen);
+        }
+        for (int i = 0; i < nused; i++) {
+            putU32(p, ItemId.position(i + 1), keptWords[i]);
+        }
+        setLower(p, HEADER_SIZE + nused * ItemId.SIZE);
+        if (nused == 0) {
+            setUpper(p, special);
+            return;
+        }
+        compactify(p, nused);
+    }
+
+    /** {@code compactify_tuples}: items 1..n placed in line pointer order down from pd_special. */
+    private static void compactify(byte[] p, int n) {
+        byte[] copy = p.clone();
+        int upper = special(p);
+        for (int i = 1; i <= n; i++) {
+            int off = ItemId.offset(copy, i);
+            int alen = maxAlign(ItemId.length(copy, i));
+            upper -= alen;
+            System.arraycopy(copy, off, p, upper, alen);
+            ItemId.setOffset(p, i, upper);
+        }
+        setUpper(p, upper);
+    }
+
+    /**
+     * {@code PageIndexTupleOverwrite}: replaces the tuple of {@code offnum} by {@code newSize}
+     * bytes, moving the tuple data below it by the difference in aligned size; the line
+     * pointer keeps its flags.
+     */
+    public static void indexTupleOverwrite(byte[] p, int offnum, byte[] tuple, int newSize) {
+        checkIndexPointers(p);
+        int count = maxOffset(p);
+        if (offnum <= 0 || offnum > count) {
+            throw new IllegalStateException("invalid index offnum: " + offnum);
+        }
+        int oldSize = ItemId.length(p, offnum);
+        int offset = ItemId.offset(p, offnum);
+        int upper = upper(p);
+        if (offset < upper || offset + oldSize > special(p) || offset != maxAlign(offset)) {
+            throw new IllegalStateException("corrupted line pointer: offset " + offset + ", size " + oldSize);
+        }
+        oldSize = maxAlign(oldSize);
+        int aligned = maxAlign(newSize);
+        if (aligned > oldSize + (upper - lower(p))) {
+            throw new IllegalStateException("failed to overwrite item " + offnum + ": no room");
+        }
+        int diff = oldSize - aligned;
+        if (diff != 0) {
+            System.arraycopy(p, upper, p, upper + diff, offset - upper);
+            setUpper(p, upper + diff);
+            for (int i = 1; i <= count; i++) {
+                if (ItemId.hasStorage(p, i) && ItemId.offset(p, i) <= offset) {
+                    ItemId.setOffset(p, i, ItemId.offset(p, i) + diff);
+                }
+            }
+        }
+        ItemId.set(p, offnum, offset + diff, ItemId.flags(p, offnum), newSize);
+        System.arraycopy(tuple, 0, p, offset + diff, newSize);
+    }
+
+    /** The checks PageIndex* do first ("paranoia seems justified"). */
+    private static void checkIndexPointers(byte[] p) {
+        int lower = lower(p);
+        int upper = upper(p);
+        int special = special(p);
+        if (lower < HEADER_SIZE || lower > upper || upper > special || special > SIZE || special != maxAlign(special)) {
+            throw new IllegalStateException("corrupted page pointers: lower " + lower + " upper " + upper
+                    + " special " + special);
+        }
+    }
+
     private static void checkPointers(byte[] p) {
         int lower = lower(p);
         int upper = upper(p);

@@ -81,4 +81,14 @@ public final class PageMasks {
             }
         }
     }
+
+    /** {@code mask_lp_flags}: every used line pointer's flags become LP_UNUSED (offset and length stay). */
+    public static void lpFlags(byte[] p) {
+        int max = Page.maxOffset(p);
+        for (int off = 1; off <= max; off++) {
+            if (ItemId.isUsed(p, off)) {
+                ItemId.set(p, off, ItemId.offset(p, off), ItemId.LP_UNUSED, ItemId.length(p, off));
+            }
+        }
+    }
 }
