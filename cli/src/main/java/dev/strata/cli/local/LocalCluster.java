@@ -13,7 +13,7 @@ import dev.strata.pgcore.net.LoopbackPorts;
 import dev.strata.pgcore.postgres.PostgresBinaries;
 import dev.strata.proxy.ProxyConfig;
 import dev.strata.proxy.ProxyServer;
-import dev.strata.proxy.routing.EndpointId;
+import dev.strata.pgcore.id.EndpointId;
 import dev.strata.proxy.wake.EndpointStatus;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
