@@ -24,6 +24,11 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
  * was written survives a restart on the same directory. {@link #close()} stops the process and
  * anything it started.
  *
+ * <p>Its pid is kept in {@code <dir>/dynalite.pid}: a dynalite left running by a JVM that died
+ * (kill -9: children outlive their parent) still holds the LevelDB lock, so the next start on
+ * the same directory stops it first, if that pid is still a process whose command line names
+ * this directory's {@code db} (a reused pid is left alone).
+ *
  * <p>dynalite has no transactions; the metadata store never uses them (docs/control-plane.md).
  */
 public final class LocalDynamo implements AutoCloseable {
@@ -32,6 +37,7 @@ public final class LocalDynamo implements AutoCloseable {
     /** A loaded machine may take a while to start node; the wait is bounded, not timed. */
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(20);
+    static final String PID_FILE = "dynalite.pid";
 
     private final Path dir;
     private final int port;
@@ -56,8 +62,9 @@ public final class LocalDynamo implements AutoCloseable {
         Path logFile = dir.resolve("dynalite.log");
         try {
             Files.createDirectories(db);
+            stopStale(dir.resolve(PID_FILE), db);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create " + db, e);
+            throw new UncheckedIOException("cannot prepare " + db, e);
         }
         // createTableMs 0: a table is ACTIVE at once (dynalite's default pretends to take 500 ms).
         List<String> cmd = NodeTools.get().command("dynalite", "--host", "127.0.0.1", "--port", Integer.toString(port),
@@ -80,8 +87,67 @@ public final class LocalDynamo implements AutoCloseable {
             dynamo.close();
             throw e;
         }
+        try {
+            Files.writeString(dir.resolve(PID_FILE), Long.toString(p.pid()) + "\n");
+        } catch (IOException e) {
+            dynamo.close();
+            throw new UncheckedIOException("cannot write " + dir.resolve(PID_FILE), e);
+        }
         log.info("dynalite (pid {}) answers on {} with its data in {}", p.pid(), endpoint, db);
         return dynamo;
+    }
+
+    /** Stops the dynalite a previous, dead owner left serving {@code db}, if there is one. */
+    static void stopStale(Path pidFile, Path db) throws IOException {
+        if (!Files.exists(pidFile)) {
+            return;
+        }
+        long pid;
+        try {
+            pid = Long.parseLong(Files.readString(pidFile).trim());
+        } catch (NumberFormatException e) {
+            log.warn("ignoring {}: not a pid", pidFile);
+            return;
+        }
+        ProcessHandle old = ProcessHandle.of(pid).orElse(null);
+        if (old == null || !old.isAlive() || !commandLine(pid).contains(db.toString())) {
+            return; // gone, or the pid now belongs to something else
+        }
+        log.warn("a dynalite (pid {}) from an earlier run still serves {}; stopping it", pid, db);
+        List<ProcessHandle> children = old.descendants().toList();
+        old.destroy();
+        children.forEach(ProcessHandle::destroy);
+        try {
+            old.onExit().get(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            old.destroyForcibly();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while stopping the old dynalite " + pid, e);
+        }
+        children.forEach(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + STOP_TIMEOUT.toNanos();
+        while (old.isAlive() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while stopping the old dynalite " + pid, e);
+            }
+        }
+        if (old.isAlive()) {
+            throw new IOException("the old dynalite (pid " + pid + ") serving " + db + " did not exit");
+        }
+    }
+
+    /** The process's arguments, NUL-separated in /proc; empty where that cannot be read. */
+    private static String commandLine(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
+                    StandardCharsets.UTF_8).replace('\0', ' ');
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     private void awaitAnswer(Path logFile) {

@@ -45,4 +45,30 @@ class LocalDynamoTest {
             assertThat(dynamo.directory().resolve("db")).isDirectory();
         }
     }
+
+    /** A JVM killed with -9 leaves its dynalite running, holding the LevelDB lock: the next start stops it. */
+    @Test
+    void aDynaliteLeftByADeadOwnerIsStoppedAtTheNextStart() {
+        LocalDynamo orphan = LocalDynamo.start(dir).createTables(TABLE); // never closed by its "owner"
+        try {
+            Project written = new MetadataStore(orphan.client(), TABLE)
+                    .createProject(Project.create(ProjectId.random(), "orphaned", Instant.parse("2026-12-05T10:00:00Z")));
+            try (LocalDynamo next = LocalDynamo.start(dir).createTables(TABLE)) {
+                assertThat(orphan.isRunning()).as("the old dynalite was stopped").isFalse();
+                assertThat(new MetadataStore(next.client(), TABLE).getProject(written.id())).contains(written);
+            }
+        } finally {
+            orphan.close();
+        }
+    }
+
+    @Test
+    void aPidFileNamingAnotherProcessIsLeftAlone() throws Exception {
+        java.nio.file.Files.createDirectories(dir.resolve("db"));
+        java.nio.file.Files.writeString(dir.resolve(LocalDynamo.PID_FILE), ProcessHandle.current().pid() + "\n");
+        try (LocalDynamo dynamo = LocalDynamo.start(dir)) {
+            assertThat(dynamo.isRunning()).isTrue();
+            assertThat(ProcessHandle.current().isAlive()).isTrue();
+        }
+    }
 }
