@@ -69,6 +69,7 @@ public final class LocalDynamo implements AutoCloseable {
         // createTableMs 0: a table is ACTIVE at once (dynalite's default pretends to take 500 ms).
         List<String> cmd = NodeTools.get().command("dynalite", "--host", "127.0.0.1", "--port", Integer.toString(port),
                 "--path", db.toString(), "--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0");
+        long started = System.nanoTime();
         Process p;
         try {
             p = new ProcessBuilder(cmd).redirectErrorStream(true)
@@ -93,7 +94,8 @@ public final class LocalDynamo implements AutoCloseable {
             dynamo.close();
             throw new UncheckedIOException("cannot write " + dir.resolve(PID_FILE), e);
         }
-        log.info("dynalite (pid {}) answers on {} with its data in {}", p.pid(), endpoint, db);
+        log.info("dynalite (pid {}) answers on {} after {} ms, with its data in {}", p.pid(), endpoint,
+                (System.nanoTime() - started) / 1_000_000, db);
         return dynamo;
     }
 
