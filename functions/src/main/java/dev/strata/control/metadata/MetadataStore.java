@@ -46,7 +46,10 @@ import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
  *   <li>{@code delete*(read)} deletes if the item still has {@code read}'s version.
  * </ul>
  * A write that loses to another writer throws {@link MetadataException.VersionConflict} (or
- * {@link MetadataException.NotFound} if the item is gone): read again and decide again. Reads
+ * {@link MetadataException.NotFound} if the item is gone): read again and decide again. A create
+ * or update repeated with the same records after it succeeded (a retried step, or the SDK
+ * retrying after a lost response) returns the stored record instead: every write is idempotent.
+ * A repeated delete finds the item gone: {@code NotFound}, which a deleting step treats as done. Reads
  * by key are strongly consistent; listings go through the index {@code gsi1} and are eventually
  * consistent on AWS, so a listing is a hint and a write decides (the conditions hold anyway).
  *
@@ -116,16 +119,8 @@ public final class MetadataStore {
         } catch (SdkException e) {
             throw unavailable("claim the name of " + Codecs.BRANCH.what(b), e);
         }
-        try {
-            return create(Codecs.BRANCH, b, Branch::withVersion);
-        } catch (MetadataException.AlreadyExists e) {
-            // A retry after the branch was written: the same branch is there, the claim is its own.
-            Branch existing = getBranch(b.project(), b.id()).orElseThrow(() -> e);
-            if (existing.withVersion(0).equals(b)) {
-                return existing;
-            }
-            throw e;
-        }
+        // a retry after the branch was written returns it (create is idempotent for identical records)
+        return create(Codecs.BRANCH, b, Branch::withVersion);
     }
 
     public Optional<Branch> getBranch(ProjectId project, BranchId id) {
@@ -341,9 +336,29 @@ public final class MetadataStore {
                     .expressionAttributeNames(Map.of("#pk", MetadataTable.PK)));
             return stored;
         } catch (ConditionalCheckFailedException e) {
+            if (isStored(codec, codec.key(stored), stored)) {
+                return stored; // this very create, retried (by the step, or by the SDK after a lost response)
+            }
             throw new MetadataException.AlreadyExists(codec.what(value) + " already exists");
         } catch (SdkException e) {
             throw unavailable("create " + codec.what(value), e);
+        }
+    }
+
+    /**
+     * Whether the item at {@code key} is exactly {@code expected}. After a failed condition this
+     * tells our own earlier write (a retry whose first attempt succeeded but whose response was
+     * lost) from another writer's, so a retried step is not mistaken for a conflict.
+     */
+    private <T> boolean isStored(Codec<T> codec, Key key, T expected) {
+        Map<String, AttributeValue> now = getItem(key);
+        if (now == null) {
+            return false;
+        }
+        try {
+            return codec.fromItem(now).equals(expected);
+        } catch (MetadataException.CorruptItem e) {
+            return false;
         }
     }
 
@@ -371,6 +386,9 @@ public final class MetadataStore {
                     .expressionAttributeNames(c.names).expressionAttributeValues(c.values));
             return stored;
         } catch (ConditionalCheckFailedException e) {
+            if (isStored(codec, key, stored)) {
+                return stored; // this very update, retried after its response was lost
+            }
             throw lost(codec, key, read, from);
         } catch (SdkException e) {
             throw unavailable("update " + codec.what(read), e);

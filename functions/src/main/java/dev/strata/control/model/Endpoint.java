@@ -40,6 +40,9 @@ public record Endpoint(EndpointId id, ProjectId project, BranchId branch, Comput
         if (state == EndpointState.SUSPENDED && (address.isPresent() || agent.isPresent())) {
             throw new IllegalArgumentException("endpoint " + id + " is SUSPENDED but still has an address or agent");
         }
+        if (state != EndpointState.SUSPENDED && agent.isEmpty()) {
+            throw new IllegalArgumentException("endpoint " + id + " is " + state + " without a compute agent");
+        }
         Names.checkVersion(version);
     }
 

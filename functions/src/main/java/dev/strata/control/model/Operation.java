@@ -4,6 +4,7 @@ import dev.strata.pgcore.id.BranchId;
 import dev.strata.pgcore.id.EndpointId;
 import dev.strata.pgcore.id.ProjectId;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -26,8 +27,9 @@ public record Operation(OperationId id, ProjectId project, OperationKind kind, O
         executionArn.ifPresent(a -> Names.check("execution ARN", a, Names.MAX_ARN_LENGTH));
         Objects.requireNonNull(error, "error is null");
         error = error.map(Names::cut);
-        Objects.requireNonNull(createdAt, "createdAt is null");
-        Objects.requireNonNull(updatedAt, "updatedAt is null");
+        // stored as epoch milliseconds: keep only what survives the round trip
+        createdAt = Objects.requireNonNull(createdAt, "createdAt is null").truncatedTo(ChronoUnit.MILLIS);
+        updatedAt = Objects.requireNonNull(updatedAt, "updatedAt is null").truncatedTo(ChronoUnit.MILLIS);
         Names.checkVersion(version);
     }
 

@@ -2,6 +2,7 @@ package dev.strata.control.model;
 
 import dev.strata.pgcore.id.ProjectId;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Objects;
 
 /** A project: owns branches and endpoints. */
@@ -10,7 +11,8 @@ public record Project(ProjectId id, String name, Instant createdAt, long version
     public Project {
         Objects.requireNonNull(id, "id is null");
         Names.check("project name", name, Names.MAX_NAME_LENGTH);
-        Objects.requireNonNull(createdAt, "createdAt is null");
+        // stored as epoch milliseconds: keep only what survives the round trip
+        createdAt = Objects.requireNonNull(createdAt, "createdAt is null").truncatedTo(ChronoUnit.MILLIS);
         Names.checkVersion(version);
     }
 

@@ -120,6 +120,51 @@ abstract class MetadataStoreContract {
         assertThat(store.getProject(p.id())).contains(v2);
     }
 
+    /** A step retried after its write succeeded (its response lost) gets the stored record, not a conflict. */
+    @Test
+    void repeatingTheSameWriteIsIdempotent() {
+        Project p = Project.create(ProjectId.random(), "retried", NOW);
+        Project first = store.createProject(p);
+        assertThat(store.createProject(p)).isEqualTo(first);
+        Project renamed = store.updateProject(first, first.withName("renamed"));
+        assertThat(store.updateProject(first, first.withName("renamed"))).isEqualTo(renamed);
+        assertThat(store.getProject(p.id()).orElseThrow().version()).isEqualTo(2);
+        // but a different write from the same stale read is a conflict
+        assertThatThrownBy(() -> store.updateProject(first, first.withName("other")))
+                .isInstanceOf(MetadataException.VersionConflict.class);
+    }
+
+    @Test
+    void timesRoundTripAsStored() {
+        Instant withNanos = Instant.parse("2026-12-05T10:00:00.123456789Z");
+        Project p = store.createProject(Project.create(ProjectId.random(), "nanos", withNanos));
+        assertThat(p.createdAt()).isEqualTo(Instant.parse("2026-12-05T10:00:00.123Z"));
+        assertThat(store.getProject(p.id())).contains(p);
+    }
+
+    @Test
+    void anOperationWithEveryOptionalAttributeRoundTrips() {
+        Project p = newProject();
+        Operation o = store.createOperation(Operation.schedule(OperationId.random(), p.id(), OperationKind.RESTORE_BRANCH,
+                Optional.of(BranchId.random()), Optional.of(EndpointId.random()), NOW));
+        Operation running = store.updateOperation(o, o.running("arn:aws:states:eu-west-1:1:execution:restore:x", NOW));
+        Operation failed = store.updateOperation(running, running.failed("pageserver: timeline not found", NOW));
+        assertThat(store.getOperation(o.id())).contains(failed);
+        assertThat(failed.branch()).isPresent();
+        assertThat(failed.endpoint()).isPresent();
+        assertThat(failed.executionArn()).isPresent();
+        assertThat(failed.error()).contains("pageserver: timeline not found");
+    }
+
+    /** The name is part of the claim's sort key: the longest name in 3-byte UTF-8 still fits DynamoDB's 1 KB key. */
+    @Test
+    void theLongestBranchNameFitsItsKey() {
+        Project p = newProject();
+        String longest = "\u20ac".repeat(Names.MAX_NAME_LENGTH);
+        Branch b = store.createBranch(Branch.root(p.id(), BranchId.random(), longest, TimelineId.random()));
+        assertThat(store.getBranchByName(p.id(), longest)).contains(b);
+    }
+
     @Test
     void missingItemsReadAsEmpty() {
         assertThat(store.getProject(ProjectId.random())).isEmpty();
@@ -359,6 +404,11 @@ abstract class MetadataStoreContract {
         assertThatThrownBy(() -> Branch.root(p.id(), BranchId.random(), "a\u0000b", TimelineId.random()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("control character");
         assertThatThrownBy(() -> new ComputeSettings(1, 1024)).isInstanceOf(IllegalArgumentException.class);
+        Endpoint e = Endpoint.create(EndpointId.random(), p.id(), BranchId.random(), ComputeSettings.DEFAULT,
+                Duration.ofMinutes(5));
+        assertThatThrownBy(() -> new Endpoint(e.id(), e.project(), e.branch(), e.compute(), EndpointState.WAKING,
+                Optional.empty(), Optional.empty(), e.idleTimeout(), 0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("without a compute agent");
         assertThatThrownBy(() -> Endpoint.create(EndpointId.random(), p.id(), BranchId.random(), ComputeSettings.DEFAULT,
                 Duration.ZERO)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("idle timeout");
         // the longest name and non-ASCII text round-trip
