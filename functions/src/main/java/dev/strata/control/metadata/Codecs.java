@@ -117,6 +117,11 @@ final class Codecs {
         return "POOL#" + state;
     }
 
+    /** The gsi1 sort-key prefix of the agents claimed by {@code endpoint} ('#' is in no id). */
+    static String claimedSortPrefix(EndpointId endpoint) {
+        return endpoint + "#";
+    }
+
     /** Operations sort by creation time within their project: 13-digit epoch millis, then the id. */
     static String operationSortKey(Instant createdAt, OperationId id) {
         return "OPERATION#" + String.format("%013d", createdAt.toEpochMilli()) + "#" + id;
@@ -279,8 +284,10 @@ final class Codecs {
         }
 
         public Map<String, AttributeValue> toItem(ComputeAgent c) {
+            // a claimed agent sorts under its endpoint, so a retried wake finds it with one query
+            String sortKey = c.claimedBy().map(e -> claimedSortPrefix(e) + c.id()).orElse(c.id().value());
             return base(this, key(c), c.version()).s(MetadataTable.GSI1_PK, poolPartition(c.state()))
-                    .s(MetadataTable.GSI1_SK, c.id()).s("id", c.id()).s("address", c.address())
+                    .s(MetadataTable.GSI1_SK, sortKey).s("id", c.id()).s("address", c.address())
                     .s(STATE, c.state().name()).s("claimedBy", c.claimedBy()).build();
         }
 

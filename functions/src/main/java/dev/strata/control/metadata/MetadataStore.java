@@ -270,20 +270,28 @@ public final class MetadataStore {
      * a conditional write wins. Empty if the pool is empty.
      */
     public Optional<ComputeAgent> claimAgent(EndpointId endpoint) {
-        for (ComputeAgent held : listAgents(AgentState.CLAIMED)) {
-            if (held.claimedBy().equals(Optional.of(endpoint))) {
-                // the index may lag: confirm with a consistent read
-                Optional<ComputeAgent> fresh = getAgent(held.id());
-                if (fresh.isPresent() && fresh.get().claimedBy().equals(Optional.of(endpoint))) {
-                    return fresh;
-                }
-            }
+        Optional<ComputeAgent> held = findAgentClaimedBy(endpoint);
+        if (held.isPresent()) {
+            return held;
         }
         for (ComputeAgent idle : listAgents(AgentState.IDLE)) {
             try {
                 return Optional.of(updateAgent(idle, idle.claimedBy(endpoint)));
             } catch (MetadataException.VersionConflict | MetadataException.NotFound lost) {
                 // another wake took it (or the index was stale): try the next one
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The agent claimed by {@code endpoint}, if any: one index query, confirmed by a consistent read. */
+    public Optional<ComputeAgent> findAgentClaimedBy(EndpointId endpoint) {
+        for (ComputeAgent held : query(Codecs.AGENT, Codecs.poolPartition(AgentState.CLAIMED),
+                Codecs.claimedSortPrefix(endpoint))) {
+            // the index may lag behind a release: the item decides
+            Optional<ComputeAgent> fresh = getAgent(held.id());
+            if (fresh.isPresent() && fresh.get().claimedBy().equals(Optional.of(endpoint))) {
+                return fresh;
             }
         }
         return Optional.empty();

@@ -362,6 +362,8 @@ abstract class MetadataStoreContract {
         assertThat(claimed.claimedBy()).contains(first);
         // a retried wake step gets the agent it already holds, not a second one
         assertThat(pool.claimAgent(first)).contains(claimed);
+        assertThat(pool.findAgentClaimedBy(first)).contains(claimed);
+        assertThat(pool.findAgentClaimedBy(EndpointId.random())).isEmpty();
         assertThat(pool.listAgents(AgentState.IDLE)).hasSize(2);
 
         // 6 wakes race for the 2 idle agents: each agent goes to exactly one of them
@@ -385,6 +387,7 @@ abstract class MetadataStoreContract {
         assertThat(pool.claimAgent(EndpointId.random())).isEmpty();
 
         ComputeAgent released = pool.updateAgent(claimed, claimed.released());
+        assertThat(pool.findAgentClaimedBy(first)).isEmpty();
         assertThat(pool.listAgents(AgentState.IDLE)).containsExactly(released);
         ComputeAgent retired = pool.updateAgent(released, released.retired());
         assertThatThrownBy(() -> pool.updateAgent(retired, retired.claimedBy(first)))
