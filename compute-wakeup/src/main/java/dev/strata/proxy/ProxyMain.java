@@ -3,7 +3,7 @@ package dev.strata.proxy;
 import dev.strata.pgcore.auth.AuthKeys;
 import dev.strata.pgcore.auth.TokenVerifier;
 import dev.strata.proxy.http.StatusHttpServer;
-import dev.strata.proxy.routing.EndpointId;
+import dev.strata.pgcore.id.EndpointId;
 import dev.strata.proxy.wake.ComputeAddress;
 import dev.strata.proxy.wake.StaticComputeControl;
 

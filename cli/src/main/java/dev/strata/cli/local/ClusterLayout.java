@@ -43,6 +43,11 @@ public record ClusterLayout(Path root) {
         return root.resolve("s3");
     }
 
+    /** The control plane's metadata: dynalite's LevelDB and log (decision 0017). */
+    public Path dynamoDir() {
+        return root.resolve("dynamo");
+    }
+
     public Path computeDataDir(String endpoint) {
         return root.resolve("computes").resolve(endpoint).resolve("pgdata");
     }

@@ -4,16 +4,18 @@ import dev.strata.compute.node.ComputeNode;
 import dev.strata.compute.node.ComputeSpec;
 import dev.strata.compute.node.ComputeState;
 import dev.strata.compute.node.StartedCompute;
+import dev.strata.control.local.LocalDynamo;
+import dev.strata.control.metadata.MetadataTable;
 import dev.strata.remote.Generation;
 import dev.strata.remote.RemoteStorageConfig;
 import dev.strata.pgcore.auth.Scope;
+import dev.strata.pgcore.id.EndpointId;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.net.LoopbackPorts;
 import dev.strata.pgcore.postgres.PostgresBinaries;
 import dev.strata.proxy.ProxyConfig;
 import dev.strata.proxy.ProxyServer;
-import dev.strata.proxy.routing.EndpointId;
 import dev.strata.proxy.wake.EndpointStatus;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
@@ -103,6 +105,7 @@ public final class LocalCluster implements AutoCloseable {
             r -> Thread.ofPlatform().name("strata-supervisor").daemon(true).unstarted(r));
     private LocalPageserver pageserver;
     private LocalObjectStore objectStore;
+    private LocalDynamo dynamo;
     private ComputeNode compute;
     private ProxyServer proxy;
     private LocalComputeControl control;
@@ -188,6 +191,18 @@ public final class LocalCluster implements AutoCloseable {
                             auth.token(Scope.SAFEKEEPER_DATA, "cli"))
                     : LocalSafekeepers.inProcess(config));
         }
+
+        // The control plane's metadata (decision 0017). Nothing reads it yet: the handlers and
+        // workflows that will (issue 15) come next; it runs now so its directory and port are
+        // part of every cluster from here on.
+        progress.accept("starting the metadata store (dynalite)");
+        try {
+            PrivateFiles.createPrivateDirectory(layout.dynamoDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + layout.dynamoDir() + ": " + e.getMessage(), e);
+        }
+        dynamo = LocalDynamo.start(layout.dynamoDir(), port("port.dynamo")).createTables(MetadataTable.DEFAULT_NAME);
+        state.save();
 
         progress.accept("starting the object store (S3) and the pageserver");
         objectStore = LocalObjectStore.start(layout.objectStoreDir(), port("port.s3"), state.secret("s3.secret"));
@@ -348,6 +363,8 @@ public final class LocalCluster implements AutoCloseable {
         out.append("project ").append(PROJECT).append(", branch ").append(BRANCH).append(": timeline ")
                 .append(timeline).append('\n');
         out.append("data directory ").append(layout.root()).append('\n');
+        out.append(String.format("metadata: dynalite pid %d on %s, table %s%n", dynamo.pid(), dynamo.endpoint(),
+                MetadataTable.DEFAULT_NAME));
         // Asked in parallel: a paused or overloaded safekeeper then costs its client's timeout
         // (10 s) once, not once per safekeeper; asked in turn, two paused safekeepers made the
         // report outlast the CLI's 20 s and `strata status` said "not running".
@@ -462,6 +479,13 @@ public final class LocalCluster implements AutoCloseable {
                 sk.close();
             } catch (RuntimeException e) {
                 log.warn("closing safekeeper {} failed: {}", sk.id(), e.getMessage());
+            }
+        }
+        if (dynamo != null) {
+            try {
+                dynamo.close();
+            } catch (RuntimeException e) {
+                log.warn("closing the metadata store failed: {}", e.getMessage());
             }
         }
         if (objectStore != null) { // after the pageserver: its last uploads go here

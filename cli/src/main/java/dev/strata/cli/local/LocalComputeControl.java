@@ -1,7 +1,7 @@
 package dev.strata.cli.local;
 
 import dev.strata.compute.node.StartedCompute;
-import dev.strata.proxy.routing.EndpointId;
+import dev.strata.pgcore.id.EndpointId;
 import dev.strata.proxy.wake.ComputeAddress;
 import dev.strata.proxy.wake.ComputeControl;
 import dev.strata.proxy.wake.EndpointSpec;

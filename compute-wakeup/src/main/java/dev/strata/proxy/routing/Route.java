@@ -1,5 +1,6 @@
 package dev.strata.proxy.routing;
 
+import dev.strata.pgcore.id.EndpointId;
 import dev.strata.pgcore.protocol.FrontendMessage;
 
 import java.util.Objects;

@@ -2,7 +2,7 @@ package dev.strata.proxy.wake;
 
 import dev.strata.proxy.protocol.ErrorKind;
 import dev.strata.proxy.protocol.ProxyException;
-import dev.strata.proxy.routing.EndpointId;
+import dev.strata.pgcore.id.EndpointId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,6 +1,6 @@
 package dev.strata.proxy.wake;
 
-import dev.strata.proxy.routing.EndpointId;
+import dev.strata.pgcore.id.EndpointId;
 
 import java.time.Duration;
 import java.util.Objects;

@@ -1,6 +1,6 @@
 package dev.strata.proxy.testing;
 
-import dev.strata.proxy.routing.EndpointId;
+import dev.strata.pgcore.id.EndpointId;
 import dev.strata.proxy.wake.ComputeAddress;
 import dev.strata.proxy.wake.ComputeControl;
 import dev.strata.proxy.wake.EndpointSpec;

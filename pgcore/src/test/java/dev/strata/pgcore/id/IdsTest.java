@@ -31,4 +31,31 @@ class IdsTest {
             assertThatThrownBy(() -> NodeId.of(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
         }
     }
+
+    @Test
+    void controlPlaneIdsAreLowerCaseDnsLabels() {
+        assertThat(ProjectId.of("My-Project").value()).isEqualTo("my-project");
+        assertThat(BranchId.of("br-main")).isEqualTo(BranchId.of("BR-MAIN"));
+        assertThat(EndpointId.of("a".repeat(63)).value()).hasSize(63);
+        assertThat(ProjectId.random().value()).matches("p-[a-z2-9]{16}");
+        assertThat(BranchId.random().value()).startsWith("br-");
+        assertThat(EndpointId.random()).isNotEqualTo(EndpointId.random());
+    }
+
+    @Test
+    void controlPlaneIdsRejectBadTextWithAClearMessage() {
+        for (String bad : new String[] {"", "-ep", "ep-", "ep_1", "ep 1", "ep.1", "a".repeat(64), "ep\u0000", "\u00e9p", "../x"}) {
+            assertThatThrownBy(() -> EndpointId.of(bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("invalid endpoint id").hasMessageContaining("1 to 63 characters");
+            assertThatThrownBy(() -> ProjectId.of(bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("invalid project id");
+            assertThatThrownBy(() -> BranchId.of(bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("invalid branch id");
+        }
+        assertThatThrownBy(() -> ProjectId.of(null)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("project id is required");
+        // a long hostile value is cut in the message, control characters masked
+        assertThatThrownBy(() -> EndpointId.of("x".repeat(10_000) + "\n"))
+                .hasMessageNotContaining("x".repeat(100)).hasMessageNotContaining("\n");
+    }
 }

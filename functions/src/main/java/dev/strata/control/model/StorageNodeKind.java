@@ -1,0 +1,7 @@
+package dev.strata.control.model;
+
+/** The storage services the control plane places timelines on. */
+public enum StorageNodeKind {
+    SAFEKEEPER,
+    PAGESERVER
+}
