@@ -181,20 +181,30 @@ public final class ComputeStreamer implements AutoCloseable {
                     return true;
                 } catch (WalDecodeException e) {
                     log.error("node={} timeline={} refusing WAL from {}: {}", self, timeline, compute, e.getMessage());
-                    // The records before the bad one were checked and appended in this read batch
-                    // (which may be many MiB now): make them durable, so the timeline holds every
-                    // valid record it was sent. Nothing is acknowledged: the stream ends here.
-                    try {
-                        acceptor.flush();
-                    } catch (RuntimeException flushFailed) {
-                        e.addSuppressed(flushFailed);
-                    }
-                    ended.complete(e);
+                    endAfterForcingWhatWasAppended(e);
                     return false;
                 } catch (RuntimeException e) {
-                    ended.complete(e); // a higher term was promised, or the disk failed: stop reading
+                    // A higher term was promised, or the disk failed (full: the next segment could
+                    // not be created after this batch filled the one before it).
+                    endAfterForcingWhatWasAppended(e);
                     return false;
                 }
+            }
+
+            /**
+             * The records appended before the failure (this read batch may be many MiB, spanning
+             * segments) are made durable before the stream ends and the failure is reported, so
+             * the timeline holds, and its status shows, every valid byte that reached the disk.
+             * Nothing is acknowledged: the stream ends here. A store stopped by a failed fsync
+             * refuses the force (decision 0010), which is added to the failure.
+             */
+            private void endAfterForcingWhatWasAppended(Exception e) {
+                try {
+                    acceptor.flush();
+                } catch (RuntimeException flushFailed) {
+                    e.addSuppressed(flushFailed);
+                }
+                ended.complete(e);
             }
 
             @Override
