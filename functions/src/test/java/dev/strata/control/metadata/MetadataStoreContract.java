@@ -264,7 +264,7 @@ abstract class MetadataStoreContract {
     void endpointRefusesASkippedState() {
         Endpoint e = newEndpoint(newProject().id());
         Endpoint tooFast = new Endpoint(e.id(), e.project(), e.branch(), e.compute(), EndpointState.RUNNING,
-                Optional.of("127.0.0.1:1"), Optional.of(NodeId.of("agent-1")), e.idleTimeout(), e.version());
+                Optional.of("127.0.0.1:1"), Optional.of(NodeId.of("agent-1")), e.idleTimeout(), Optional.empty(), e.version());
         assertThatThrownBy(() -> store.updateEndpoint(e, tooFast))
                 .isInstanceOf(MetadataException.IllegalTransition.class).hasMessageContaining("SUSPENDED to RUNNING");
         assertThat(store.getEndpoint(e.id())).contains(e);
@@ -410,7 +410,7 @@ abstract class MetadataStoreContract {
         Endpoint e = Endpoint.create(EndpointId.random(), p.id(), BranchId.random(), ComputeSettings.DEFAULT,
                 Duration.ofMinutes(5));
         assertThatThrownBy(() -> new Endpoint(e.id(), e.project(), e.branch(), e.compute(), EndpointState.WAKING,
-                Optional.empty(), Optional.empty(), e.idleTimeout(), 0)).isInstanceOf(IllegalArgumentException.class)
+                Optional.empty(), Optional.empty(), e.idleTimeout(), Optional.empty(), 0)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("without a compute agent");
         assertThatThrownBy(() -> Endpoint.create(EndpointId.random(), p.id(), BranchId.random(), ComputeSettings.DEFAULT,
                 Duration.ZERO)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("idle timeout");
