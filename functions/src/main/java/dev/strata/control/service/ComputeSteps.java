@@ -41,6 +41,8 @@ public final class ComputeSteps {
     private static final Set<OperationKind> WAKE_OR_SUSPEND = Set.of(OperationKind.START_COMPUTE,
             OperationKind.SUSPEND_COMPUTE);
 
+    private static final int RELEASE_ATTEMPTS = 5;
+
     private final MetadataStore store;
     private final Operations operations;
     private final Supplier<ComputeProvisioner> compute;
@@ -255,10 +257,26 @@ public final class ComputeSteps {
 
     // ---------------------------------------------------------------- helpers
 
+    /**
+     * The agent back to the pool if it is still claimed by the endpoint. Another release (a
+     * concurrent loser of the same race that found the same agent) may change it between the read
+     * and the write: read again, at most {@link #RELEASE_ATTEMPTS} times, rather than leave the
+     * step to a retry that no longer knows which agent it claimed.
+     */
     private void releaseIfClaimedBy(NodeId agentId, EndpointId endpointId) {
-        Optional<ComputeAgent> a = store.getAgent(agentId);
-        if (a.isPresent() && a.get().claimedBy().equals(Optional.of(endpointId))) {
-            store.updateAgent(a.get(), a.get().released());
+        for (int attempt = 1; ; attempt++) {
+            Optional<ComputeAgent> a = store.getAgent(agentId);
+            if (a.isEmpty() || !a.get().claimedBy().equals(Optional.of(endpointId))) {
+                return;
+            }
+            try {
+                store.updateAgent(a.get(), a.get().released());
+                return;
+            } catch (MetadataException.VersionConflict changed) {
+                if (attempt == RELEASE_ATTEMPTS) {
+                    throw changed;
+                }
+            }
         }
     }
 
