@@ -261,6 +261,25 @@ abstract class MetadataStoreContract {
     }
 
     @Test
+    void endpointKeepsTheOperationThatHoldsIt() {
+        Endpoint e = newEndpoint(newProject().id());
+        OperationId wake = OperationId.random();
+        Endpoint waking = store.updateEndpoint(e, e.waking(NodeId.of("agent-1"), wake));
+        assertThat(store.getEndpoint(e.id())).contains(waking);
+        assertThat(waking.heldBy(wake)).isTrue();
+        Endpoint running = store.updateEndpoint(waking, waking.running("127.0.0.1:5432"));
+        assertThat(store.getEndpoint(e.id()).orElseThrow().operation()).contains(wake);
+        OperationId suspend = OperationId.random();
+        Endpoint suspending = store.updateEndpoint(running, running.suspending(suspend));
+        assertThat(store.getEndpoint(e.id()).orElseThrow().operation()).contains(suspend);
+        Endpoint suspended = store.updateEndpoint(suspending, suspending.suspended());
+        assertThat(store.getEndpoint(e.id()).orElseThrow().operation()).isEmpty();
+        assertThatThrownBy(() -> new Endpoint(e.id(), e.project(), e.branch(), e.compute(), EndpointState.SUSPENDED,
+                Optional.empty(), Optional.empty(), e.idleTimeout(), Optional.of(wake), suspended.version()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("operation");
+    }
+
+    @Test
     void endpointRefusesASkippedState() {
         Endpoint e = newEndpoint(newProject().id());
         Endpoint tooFast = new Endpoint(e.id(), e.project(), e.branch(), e.compute(), EndpointState.RUNNING,
