@@ -17,7 +17,11 @@ public final class NagRules {
     }
 
     public static void suppress(StrataStack stack) {
-        // The one public entry point.
+        // The one public entry point (also acknowledged to CDK's own CloudFormation validation).
+        software.amazon.awscdk.Validations.of(stack.network().nlb()).acknowledge(
+                software.amazon.awscdk.Acknowledgment.builder().id("CloudFormation-Validate::W2508")
+                        .reason("PostgreSQL port 5432 open to the internet on the NLB's group only: the product's"
+                                + " public entry, with TLS at the proxy and SCRAM at the compute.").build());
         NagSuppressions.addResourceSuppressions(stack.network().nlb(), List.of(rule("AwsSolutions-EC23",
                 "The proxy's NLB is the product's public entry: PostgreSQL clients connect from anywhere on the proxy"
                         + " port (5432) only, with TLS and SCRAM; every other group admits only named groups.")), true);
