@@ -77,6 +77,8 @@ public final class ControlPlaneFunctions extends Construct {
             if (h.readsComputes()) {
                 data.computeAdminPassword().grantRead(fn);
             }
+            software.amazon.awscdk.Annotations.of(fn).acknowledgeWarning("@aws-cdk/aws-lambda:snapStartRequirePublish",
+                    "every deploy publishes a version (currentVersion) and points the live alias at it");
             Alias alias = Alias.Builder.create(this, cid + "Alias").aliasName(ALIAS).version(fn.getCurrentVersion()).build();
             functions.put(h.functionName(), fn);
             aliases.put(h.functionName(), alias);

@@ -71,8 +71,8 @@ public final class Network extends Construct {
         compute = group("Compute", "warm pool computes: PostgreSQL and the compute agent");
         safekeeper = group("Safekeeper", "the three safekeepers");
         pageserver = group("Pageserver", "the pageserver");
-        functions = group("Functions", "the control plane's Lambda functions");
-        fileSystems = group("FileSystems", "the EFS mount targets of the storage services' volumes");
+        functions = group("Functions", "the control plane Lambda functions");
+        fileSystems = group("FileSystems", "the EFS mount targets of the volumes of the storage services");
 
         // Clients -> NLB -> proxy: the only flow from outside the VPC.
         nlb.addIngressRule(Peer.anyIpv4(), Port.tcp(Ports.PROXY_CLIENT), "PostgreSQL clients (TLS, SNI) from the internet");
