@@ -44,7 +44,7 @@ class ControlPlaneDataTest {
     }
 
     @Test
-    void fourSecretsAreCreated() {
-        t.resourceCountIs("AWS::SecretsManager::Secret", 4);
+    void fiveSecretsAreCreated() {
+        t.resourceCountIs("AWS::SecretsManager::Secret", 5);
     }
 }

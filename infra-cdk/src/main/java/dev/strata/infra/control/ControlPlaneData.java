@@ -37,6 +37,7 @@ public final class ControlPlaneData extends Construct {
     private final Secret jwtPublicKeys;
     private final Secret replicationPassword;
     private final Secret computeAdminPassword;
+    private final Secret safekeeperToken;
 
     public ControlPlaneData(Construct scope, String id, String envName) {
         super(scope, id);
@@ -108,6 +109,11 @@ public final class ControlPlaneData extends Construct {
                 .description("Strata: password of the control plane's role on every compute (check-activity).")
                 .generateSecretString(SecretStringGenerator.builder().passwordLength(40).excludePunctuation(true).build())
                 .build();
+        safekeeperToken = Secret.Builder.create(this, "SafekeeperToken")
+                .secretName(prefix + "safekeeper-token")
+                .description("Strata: the safekeeperdata token the safekeepers present to their peers (decision 0015)."
+                        + " Created with a random placeholder; replace it with a token signed by the JWT key.")
+                .build();
     }
 
     public Table table() { return table; }
@@ -116,4 +122,5 @@ public final class ControlPlaneData extends Construct {
     public Secret jwtPublicKeys() { return jwtPublicKeys; }
     public Secret replicationPassword() { return replicationPassword; }
     public Secret computeAdminPassword() { return computeAdminPassword; }
+    public Secret safekeeperToken() { return safekeeperToken; }
 }

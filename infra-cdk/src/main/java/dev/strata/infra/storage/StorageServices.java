@@ -102,6 +102,7 @@ public final class StorageServices extends Construct {
                     .fileSystemId(volume.getRef()).securityGroup(network.fileSystems()).build());
             List<String> command = new ArrayList<>(List.of("safekeeper",
                     "--node-id", name,
+                    "--listen", "0.0.0.0",
                     "--data-dir", DATA_PATH + "/" + name,
                     "--http-port", Integer.toString(Ports.SAFEKEEPER_HTTP),
                     "--walsender-port", Integer.toString(Ports.SAFEKEEPER_WALSENDER)));
@@ -113,7 +114,8 @@ public final class StorageServices extends Construct {
             }
             FargateService svc = service(cid, name, images.of("safekeeper"), fs, "/" + name, 1024, 2048, command,
                     Map.of("STRATA_REPLICATION_PASSWORD", Secret.fromSecretsManager(data.replicationPassword()),
-                            "STRATA_AUTH_PUBLIC_KEYS", Secret.fromSecretsManager(data.jwtPublicKeys())),
+                            "STRATA_AUTH_PUBLIC_KEYS", Secret.fromSecretsManager(data.jwtPublicKeys()),
+                            "STRATA_SERVICE_TOKEN", Secret.fromSecretsManager(data.safekeeperToken())),
                     Map.of("STRATA_NODE_ID", name),
                     List.of(PortMapping.builder().containerPort(Ports.SAFEKEEPER_HTTP)
                                     .protocol(software.amazon.awscdk.services.ecs.Protocol.TCP).build(),
@@ -143,8 +145,7 @@ public final class StorageServices extends Construct {
                         "--http-port", Integer.toString(Ports.PAGESERVER_HTTP),
                         "--pageservice-port", Integer.toString(Ports.PAGESERVER_PAGESERVICE)),
                 Map.of("STRATA_AUTH_PUBLIC_KEYS", Secret.fromSecretsManager(data.jwtPublicKeys())),
-                Map.of("STRATA_PAGESERVER_REMOTE_STORAGE_BUCKET", data.history().getBucketName(),
-                        "STRATA_PAGESERVER_REMOTE_STORAGE_PREFIX", ""),
+                Map.of("STRATA_PAGESERVER_REMOTE_STORAGE_BUCKET", data.history().getBucketName()),
                 List.of(PortMapping.builder().containerPort(Ports.PAGESERVER_HTTP).build(),
                         PortMapping.builder().containerPort(Ports.PAGESERVER_PAGESERVICE).build()),
                 network.selection(Network.STORAGE), network.pageserver(), envName);
