@@ -55,7 +55,7 @@ public final class ComputePool extends Construct {
                 .image(images.of("compute"))
                 .command(List.of("compute-agent", "--agent-port", Integer.toString(Ports.COMPUTE_AGENT),
                         "--pg-port", Integer.toString(Ports.COMPUTE_POSTGRES)))
-                .environment(Map.of("STRATA_TABLE", data.table().getTableName(),
+                .environment(Map.of("STRATA_METADATA_TABLE", data.table().getTableName(),
                         "STRATA_PAGESERVER", "pageserver." + StorageServices.namespace() + ":" + Ports.PAGESERVER_PAGESERVICE))
                 .secrets(Map.of("STRATA_AUTH_PUBLIC_KEYS", Secret.fromSecretsManager(data.jwtPublicKeys()),
                         "STRATA_COMPUTE_ADMIN_PASSWORD", Secret.fromSecretsManager(data.computeAdminPassword())))

@@ -46,7 +46,7 @@ public final class ControlPlaneFunctions extends Construct {
                     .removalPolicy(RemovalPolicy.DESTROY)
                     .build();
             Map<String, String> env = new LinkedHashMap<>();
-            env.put("STRATA_TABLE", data.table().getTableName());
+            env.put("STRATA_METADATA_TABLE", data.table().getTableName());
             env.put("STRATA_ENV", envName);
             if (h.callsStorage()) {
                 env.put("STRATA_JWT_SIGNING_KEY_SECRET", data.jwtSigningKey().getSecretArn());

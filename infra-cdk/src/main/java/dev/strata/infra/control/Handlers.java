@@ -8,10 +8,10 @@ import java.util.Optional;
  * machines call ({@code strata-<step>}, docs/control-plane.md "Steps") and the Java handler class
  * in {@code functions/}.
  *
- * <p>The class names are this app's assumption, written while the handlers were being written:
+ * <p>The class names follow the handlers on the {@code cp-handlers} branch (written concurrently):
  * {@code dev.strata.control.handlers.<Step>Handler}, each a
  * {@code com.amazonaws.services.lambda.runtime.RequestHandler}. When a handler lands under another
- * name, change it here; {@code HandlersTest} checks the list against the state machines' task
+ * name, change it here; {@code FunctionsAndWorkflowsTest} checks the list against the state machines' task
  * ARNs, so no state can call a function this app does not create.
  *
  * @param step               the step name; the function is {@code strata-<step>}

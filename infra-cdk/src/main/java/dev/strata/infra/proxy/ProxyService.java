@@ -77,7 +77,7 @@ public final class ProxyService extends Construct {
                         "--status-port", Integer.toString(Ports.PROXY_STATUS)))
                 .environment(Map.of(
                         "STRATA_DOMAIN", props.domainName(),
-                        "STRATA_TABLE", data.table().getTableName(),
+                        "STRATA_METADATA_TABLE", data.table().getTableName(),
                         "STRATA_WAKE_STATE_MACHINE", workflows.machines().get("wake").getStateMachineArn(),
                         "STRATA_SUSPEND_STATE_MACHINE", workflows.machines().get("suspend").getStateMachineArn()))
                 .secrets(Map.of(
