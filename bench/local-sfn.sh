@@ -2,7 +2,8 @@
 # The local Step Functions engine's per-execution overhead (issue 15): aws-local-stepfunctions in one
 # Node 22 driver process, Lambda tasks routed to Java handlers over the loopback endpoint. Prints the
 # engine start and p50/p99/mean of a one-state Pass machine and of the wake workflow with stand-in
-# handlers that return at once. About 30 s with defaults.
+# handlers that return at once, and wake/suspend cycles with the real handlers over dynalite. About
+# 60 s with defaults.
 #   bench/local-sfn.sh [executions 200] [warmup 30]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -56,17 +56,22 @@ final class ChildProcess implements AutoCloseable {
         pb.environment().putAll(env);
         try {
             Process p = pb.start();
-            CompletableFuture<Map<String, Integer>> ready = CompletableFuture.supplyAsync(() -> readReady(p));
+            // One platform thread per child reads its READY line, then drains its stdout for as
+            // long as it lives, so that it never blocks on a full pipe. Not a virtual thread: a
+            // blocking read of a pipe holds its carrier, and with one per child the cluster JVM's
+            // few carriers were all held, starving every other virtual thread (seen: `strata
+            // status` hung, its per-safekeeper tasks never ran).
+            CompletableFuture<Map<String, Integer>> ready = new CompletableFuture<>();
+            Thread.ofPlatform().daemon().name("stdout-" + name).start(() -> {
+                try {
+                    ready.complete(readReady(p));
+                    p.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+                } catch (IOException | RuntimeException e) {
+                    ready.completeExceptionally(e); // no effect once READY was read: then it exited
+                }
+            });
             try {
                 Map<String, Integer> ports = ready.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-                // Keep draining its stdout so that it never blocks on a full pipe.
-                Thread.ofVirtual().start(() -> {
-                    try {
-                        p.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
-                    } catch (IOException ignored) {
-                        // it exited
-                    }
-                });
                 return new ChildProcess(name, p, ports);
             } catch (TimeoutException e) {
                 p.destroyForcibly();

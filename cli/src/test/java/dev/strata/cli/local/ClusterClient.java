@@ -78,15 +78,22 @@ final class ClusterClient {
                 s.execute("INSERT INTO ballast SELECT g, repeat('y', 200) FROM generate_series(1, 20000) g");
             }
         }
-        waitFor(() -> {
-            List<Lsn> now = walFrom(c);
-            for (int i = 0; i < now.size(); i++) {
-                if (now.get(i).minus(before.get(i)) < (segments - 1) * (16L << 20)) {
-                    return false;
+        try {
+            waitFor(() -> {
+                List<Lsn> now = walFrom(c);
+                for (int i = 0; i < now.size(); i++) {
+                    if (now.get(i).minus(before.get(i)) < (segments - 1) * (16L << 20)) {
+                        return false;
+                    }
                 }
-            }
-            return true;
-        }, timeout, "every safekeeper to remove " + (segments - 1) + " WAL segments");
+                return true;
+            }, timeout, "every safekeeper to remove " + (segments - 1) + " WAL segments");
+        } catch (AssertionError e) {
+            // What holds removal back (the pageserver's remote-consistent LSN, a peer's position)
+            // is in the status: say it, since the cluster's directory is gone after the test.
+            throw new AssertionError(e.getMessage() + "; WAL from before: " + before + "; status now:\n"
+                    + c.statusReport(), e);
+        }
     }
 
     private static long lsn(Statement s, String sql) throws SQLException {

@@ -1,11 +1,11 @@
 package dev.strata.proxy.bench;
 
+import dev.strata.pgcore.testing.Bench;
 import dev.strata.proxy.ProxyConfig;
 import dev.strata.proxy.ProxyServer;
 import dev.strata.proxy.testing.PostgresComputeControl;
 import dev.strata.proxy.wake.EndpointState;
 import dev.strata.proxy.wake.EndpointStatus;
-
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -50,25 +50,18 @@ public final class ProxyBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> opt = new LinkedHashMap<>();
-        opt.put("wakes", "20");
-        opt.put("duration", "10");
-        opt.put("clients", "1,4");
-        opt.put("threads", "2");
-        opt.put("scale", "10");
-        opt.put("rounds", "3");
-        opt.put("warmup", "5");
-        opt.put("io-threads", "2");
-        opt.put("pgbench", "/usr/bin/pgbench");
-        opt.put("pgbouncer", "/usr/sbin/pgbouncer");
-        for (int i = 0; i < args.length; i++) {
-            String k = args[i].replaceFirst("^--", "");
-            if (!opt.containsKey(k) || i + 1 >= args.length) {
-                System.err.println("usage: ProxyBench " + opt.keySet().stream().map(o -> "[--" + o + " " + opt.get(o) + "]").toList());
-                System.exit(2);
-            }
-            opt.put(k, args[++i]);
-        }
+        Map<String, String> defaults = new LinkedHashMap<>();
+        defaults.put("wakes", "20");
+        defaults.put("duration", "10");
+        defaults.put("clients", "1,4");
+        defaults.put("threads", "2");
+        defaults.put("scale", "10");
+        defaults.put("rounds", "3");
+        defaults.put("warmup", "5");
+        defaults.put("io-threads", "2");
+        defaults.put("pgbench", "/usr/bin/pgbench");
+        defaults.put("pgbouncer", "/usr/sbin/pgbouncer");
+        Map<String, String> opt = Bench.options("ProxyBench", defaults, args);
         try (PostgresComputeControl control = new PostgresComputeControl()) {
             control.add("sleepy", Duration.ofMillis(200));
             control.add("steady", null);
@@ -303,7 +296,6 @@ public final class ProxyBench {
     }
 
     private static double median(List<Double> v) {
-        double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+        return Bench.median(v.stream().mapToDouble(Double::doubleValue).toArray());
     }
 }

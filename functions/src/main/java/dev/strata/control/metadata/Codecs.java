@@ -209,7 +209,8 @@ final class Codecs {
                     .s(MetadataTable.GSI1_SK, "ENDPOINT#" + e.id()).s("id", e.id()).s("project", e.project())
                     .s("branch", e.branch()).n("cpuMillis", e.compute().cpuMillis())
                     .n("memoryMib", e.compute().memoryMib()).s(STATE, e.state().name()).s("address", e.address())
-                    .s("agent", e.agent()).n("idleTimeoutMs", e.idleTimeout().toMillis()).build();
+                    .s("agent", e.agent()).n("idleTimeoutMs", e.idleTimeout().toMillis())
+                    .s("operation", e.operation()).build();
         }
 
         public Endpoint fromItem(Map<String, AttributeValue> item) {
@@ -223,10 +224,11 @@ final class Codecs {
             var address = a.optionalString("address");
             var agent = a.optionalParsed("agent", NodeId::of);
             long idleMs = a.number("idleTimeoutMs");
+            var operation = a.optionalParsed("operation", OperationId::of);
             long version = a.number(VERSION);
             return a.build(() -> new Endpoint(id, project, branch,
                     new ComputeSettings(Math.toIntExact(cpu), Math.toIntExact(mem)), state, address, agent,
-                    Duration.ofMillis(idleMs), version));
+                    Duration.ofMillis(idleMs), operation, version));
         }
     };
 

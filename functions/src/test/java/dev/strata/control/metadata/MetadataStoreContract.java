@@ -261,10 +261,29 @@ abstract class MetadataStoreContract {
     }
 
     @Test
+    void endpointKeepsTheOperationThatHoldsIt() {
+        Endpoint e = newEndpoint(newProject().id());
+        OperationId wake = OperationId.random();
+        Endpoint waking = store.updateEndpoint(e, e.waking(NodeId.of("agent-1"), wake));
+        assertThat(store.getEndpoint(e.id())).contains(waking);
+        assertThat(waking.heldBy(wake)).isTrue();
+        Endpoint running = store.updateEndpoint(waking, waking.running("127.0.0.1:5432"));
+        assertThat(store.getEndpoint(e.id()).orElseThrow().operation()).contains(wake);
+        OperationId suspend = OperationId.random();
+        Endpoint suspending = store.updateEndpoint(running, running.suspending(suspend));
+        assertThat(store.getEndpoint(e.id()).orElseThrow().operation()).contains(suspend);
+        Endpoint suspended = store.updateEndpoint(suspending, suspending.suspended());
+        assertThat(store.getEndpoint(e.id()).orElseThrow().operation()).isEmpty();
+        assertThatThrownBy(() -> new Endpoint(e.id(), e.project(), e.branch(), e.compute(), EndpointState.SUSPENDED,
+                Optional.empty(), Optional.empty(), e.idleTimeout(), Optional.of(wake), suspended.version()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("operation");
+    }
+
+    @Test
     void endpointRefusesASkippedState() {
         Endpoint e = newEndpoint(newProject().id());
         Endpoint tooFast = new Endpoint(e.id(), e.project(), e.branch(), e.compute(), EndpointState.RUNNING,
-                Optional.of("127.0.0.1:1"), Optional.of(NodeId.of("agent-1")), e.idleTimeout(), e.version());
+                Optional.of("127.0.0.1:1"), Optional.of(NodeId.of("agent-1")), e.idleTimeout(), Optional.empty(), e.version());
         assertThatThrownBy(() -> store.updateEndpoint(e, tooFast))
                 .isInstanceOf(MetadataException.IllegalTransition.class).hasMessageContaining("SUSPENDED to RUNNING");
         assertThat(store.getEndpoint(e.id())).contains(e);
@@ -410,7 +429,7 @@ abstract class MetadataStoreContract {
         Endpoint e = Endpoint.create(EndpointId.random(), p.id(), BranchId.random(), ComputeSettings.DEFAULT,
                 Duration.ofMinutes(5));
         assertThatThrownBy(() -> new Endpoint(e.id(), e.project(), e.branch(), e.compute(), EndpointState.WAKING,
-                Optional.empty(), Optional.empty(), e.idleTimeout(), 0)).isInstanceOf(IllegalArgumentException.class)
+                Optional.empty(), Optional.empty(), e.idleTimeout(), Optional.empty(), 0)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("without a compute agent");
         assertThatThrownBy(() -> Endpoint.create(EndpointId.random(), p.id(), BranchId.random(), ComputeSettings.DEFAULT,
                 Duration.ZERO)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("idle timeout");

@@ -19,9 +19,10 @@ final class Processes {
         try {
             Process p = pb.start();
             // Output is small for these commands; reading it on this thread before waitFor
-            // would block forever on a hung program, so read it in the background.
+            // would block forever on a hung program, so read it in the background, on a platform
+            // thread: a virtual one would hold its carrier for as long as the read blocks.
             var output = new java.util.concurrent.CompletableFuture<String>();
-            Thread.ofVirtual().start(() -> {
+            Thread.ofPlatform().daemon().name("output-" + java.nio.file.Path.of(command.get(0)).getFileName()).start(() -> {
                 try {
                     output.complete(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
                 } catch (IOException e) {

@@ -3,6 +3,7 @@ package dev.strata.safekeeper.it;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
+import dev.strata.pgcore.testing.Bench;
 import dev.strata.safekeeper.election.Proposer;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -16,15 +17,14 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * Issue 3's benchmark: pgbench against one PG17 compute whose commits wait for {@code ANY 2} of
@@ -50,29 +50,20 @@ public final class CommitBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> opt = new LinkedHashMap<>();
-        opt.put("duration", "30");
-        opt.put("clients", "8");
-        opt.put("threads", "2");
-        opt.put("scale", "10");
-        opt.put("rounds", "2");
-        opt.put("warmup", "10");
-        opt.put("builtin", "simple-update");
-        opt.put("pgbench", "/usr/bin/pgbench");
-        opt.put("dir", "bench/out/safekeeper-commit");
-        opt.put("only", "AB");
-        for (int i = 0; i < args.length; i++) {
-            String k = args[i].replaceFirst("^--", "");
-            if (!opt.containsKey(k) || i + 1 >= args.length) {
-                System.err.println("usage: CommitBench " + opt.keySet().stream().map(o -> "[--" + o + " " + opt.get(o) + "]").toList());
-                System.exit(2);
-            }
-            opt.put(k, args[++i]);
-        }
+        Map<String, String> defaults = new LinkedHashMap<>();
+        defaults.put("duration", "30");
+        defaults.put("clients", "8");
+        defaults.put("threads", "2");
+        defaults.put("scale", "10");
+        defaults.put("rounds", "2");
+        defaults.put("warmup", "10");
+        defaults.put("builtin", "simple-update");
+        defaults.put("pgbench", "/usr/bin/pgbench");
+        defaults.put("dir", "bench/out/safekeeper-commit");
+        defaults.put("only", "AB");
+        Map<String, String> opt = Bench.options("CommitBench", defaults, args);
         int rounds = Integer.parseInt(opt.get("rounds"));
-        Path root = Path.of(opt.get("dir")).toAbsolutePath();
-        dev.strata.pgcore.fs.FileTrees.deleteRecursively(root);
-        Files.createDirectories(root);
+        Path root = Bench.freshDirectory(opt.get("dir"));
 
         List<Result> results = new ArrayList<>();
         long t0 = System.nanoTime();
@@ -182,10 +173,12 @@ public final class CommitBench {
     }
 
     private static void report(Map<String, String> opt, Map<String, String> settings, List<Result> results, double seconds) {
-        double tpsA = median(results, "A", true);
-        double tpsB = median(results, "B", true);
-        double latA = median(results, "A", false);
-        double latB = median(results, "B", false);
+        Predicate<Result> a = r -> r.setup.startsWith("A");
+        Predicate<Result> b = r -> r.setup.startsWith("B");
+        double tpsA = Bench.median(results, a, Result::tps);
+        double tpsB = Bench.median(results, b, Result::tps);
+        double latA = Bench.median(results, a, Result::latencyMs);
+        double latB = Bench.median(results, b, Result::latencyMs);
         StringBuilder s = new StringBuilder();
         s.append("== safekeeper commit benchmark (issue 3) ==\n");
         s.append(String.format("pgbench -b %s -c %s -j %s -T %s, scale %s; %s s unmeasured warm-up each, then %s rounds alternating A,B; total %.0f s%n",
@@ -200,16 +193,12 @@ public final class CommitBench {
         }
         s.append(String.format("%nmedian %-13s %10.1f %14.3f%n", "A standbys", tpsA, latA));
         s.append(String.format("median %-13s %10.1f %14.3f%n", "B safekeepers", tpsB, latB));
-        s.append(String.format("ratio safekeepers/standbys: tps %.2fx, mean latency %.2fx (goal: tps >= 1.0x)%n", tpsB / tpsA, latB / latA));
+        s.append("median of per-round ratios safekeepers/standbys: tps ")
+                .append(Bench.ratioSummary(Bench.perRoundRatios(results, Result::round, a, b, Result::tps)))
+                .append(", mean latency ")
+                .append(Bench.ratioSummary(Bench.perRoundRatios(results, Result::round, a, b, Result::latencyMs)))
+                .append(" (goal: tps >= 1.0x)\n");
         System.out.print(s);
-    }
-
-    private static double median(List<Result> results, String prefix, boolean tps) {
-        double[] v = results.stream().filter(r -> r.setup.startsWith(prefix)).mapToDouble(r -> tps ? r.tps : r.latencyMs).sorted().toArray();
-        if (v.length == 0) {
-            return Double.NaN;
-        }
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
     /** Waits until {@code n} synchronous candidates stream from {@code compute} and a test commit returns. */

@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -136,14 +135,7 @@ class LostUnsyncedWritesTest {
                 awaitCommit(reader, tl, term2.epochStart());
                 try (PostgresServer standby = Standby.start(standbyDir, compute, reader.walsenderPort(), password, tl)) {
                     Standby.awaitReplay(standby, term2.epochStart(), 120_000);
-                    Set<Long> present = new HashSet<>();
-                    try (Connection c = DriverManager.getConnection(standby.jdbcUrl("postgres"));
-                         Statement s = c.createStatement();
-                         ResultSet rs = s.executeQuery("SELECT id FROM acked")) {
-                        while (rs.next()) {
-                            present.add(rs.getLong(1));
-                        }
-                    }
+                    Set<Long> present = Standby.ackedIds(standby);
                     Set<Long> missing = new HashSet<>(acknowledged);
                     missing.removeAll(present);
                     assertThat(missing).as("acknowledged commits lost by the power cut (of %d acknowledged)",

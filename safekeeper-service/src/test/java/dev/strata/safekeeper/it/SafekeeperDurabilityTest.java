@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.HashSet;
 import java.util.List;
@@ -94,14 +93,7 @@ class SafekeeperDurabilityTest {
 
             try (PostgresServer standby = Standby.start(backup, compute, sks.node(1), sks.password, tl)) {
                 Standby.awaitReplay(standby, term2.epochStart(), 120_000);
-                Set<Long> present = new HashSet<>();
-                try (Connection c = DriverManager.getConnection(standby.jdbcUrl("postgres"));
-                     Statement s = c.createStatement();
-                     ResultSet rs = s.executeQuery("SELECT id FROM acked")) {
-                    while (rs.next()) {
-                        present.add(rs.getLong(1));
-                    }
-                }
+                Set<Long> present = Standby.ackedIds(standby);
                 Set<Long> missing = new HashSet<>(acknowledged);
                 missing.removeAll(present);
                 assertThat(missing).as("acknowledged commits missing after kill -9 and re-election").isEmpty();

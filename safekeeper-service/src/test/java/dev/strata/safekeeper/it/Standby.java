@@ -78,6 +78,19 @@ final class Standby {
                 .start();
     }
 
+    /** The ids in the workload's {@code acked} table as the standby sees them (after {@link #awaitReplay}). */
+    static Set<Long> ackedIds(PostgresServer standby) throws Exception {
+        Set<Long> present = new java.util.HashSet<>();
+        try (Connection c = DriverManager.getConnection(standby.jdbcUrl("postgres"));
+             Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT id FROM acked")) {
+            while (rs.next()) {
+                present.add(rs.getLong(1));
+            }
+        }
+        return present;
+    }
+
     /** Waits (bounded) until the standby has replayed every record that ends at or before {@code lsn}. */
     static void awaitReplay(PostgresServer standby, Lsn lsn, long timeoutMillis) throws Exception {
         long deadline = System.currentTimeMillis() + timeoutMillis;

@@ -3,6 +3,7 @@ package dev.strata.safekeeper.it;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
+import dev.strata.pgcore.testing.Bench;
 import dev.strata.safekeeper.election.Proposer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -53,27 +54,18 @@ public final class ThroughputBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> opt = new LinkedHashMap<>();
-        opt.put("rounds", "3");
-        opt.put("rows", "200000");
-        opt.put("pad", "200");
-        opt.put("warmup-rows", "50000");
-        opt.put("receivewal", "/usr/lib/postgresql/15/bin/pg_receivewal");
-        opt.put("preload", "");
-        opt.put("dir", "bench/out/safekeeper-throughput");
-        opt.put("only", "ABC");
-        for (int i = 0; i < args.length; i++) {
-            String k = args[i].replaceFirst("^--", "");
-            if (!opt.containsKey(k) || i + 1 >= args.length) {
-                System.err.println("usage: ThroughputBench " + opt.keySet().stream().map(o -> "[--" + o + " " + opt.get(o) + "]").toList());
-                System.exit(2);
-            }
-            opt.put(k, args[++i]);
-        }
+        Map<String, String> defaults = new LinkedHashMap<>();
+        defaults.put("rounds", "3");
+        defaults.put("rows", "200000");
+        defaults.put("pad", "200");
+        defaults.put("warmup-rows", "50000");
+        defaults.put("receivewal", "/usr/lib/postgresql/15/bin/pg_receivewal");
+        defaults.put("preload", "");
+        defaults.put("dir", "bench/out/safekeeper-throughput");
+        defaults.put("only", "ABC");
+        Map<String, String> opt = Bench.options("ThroughputBench", defaults, args);
         int rounds = Integer.parseInt(opt.get("rounds"));
-        Path root = Path.of(opt.get("dir")).toAbsolutePath();
-        dev.strata.pgcore.fs.FileTrees.deleteRecursively(root);
-        Files.createDirectories(root);
+        Path root = Bench.freshDirectory(opt.get("dir"));
 
         List<Result> results = new ArrayList<>();
         long t0 = System.nanoTime();
@@ -209,35 +201,19 @@ public final class ThroughputBench {
         for (Result r : results) {
             s.append(String.format("%-5d %-16s %9.0f %9.2f %9.1f%n", r.round, r.setup, r.walBytes / 1048576.0, r.seconds, r.mbPerSecond()));
         }
-        List<Double> ratios = new ArrayList<>();
-        for (int round = 1; round <= Integer.parseInt(opt.get("rounds")); round++) {
-            final int rr = round;
-            Result a = results.stream().filter(x -> x.round == rr && x.setup.startsWith("A")).findFirst().orElse(null);
-            Result b = results.stream().filter(x -> x.round == rr && x.setup.startsWith("B")).findFirst().orElse(null);
-            if (a != null && b != null) {
-                ratios.add(b.mbPerSecond() / a.mbPerSecond());
-            }
-        }
-        s.append(String.format("%nmedian A pg_receivewal  %7.1f MB/s%n", median(results.stream().filter(x -> x.setup.startsWith("A"))
-                .mapToDouble(Result::mbPerSecond).toArray())));
-        s.append(String.format("median B safekeepers   %7.1f MB/s%n", median(results.stream().filter(x -> x.setup.startsWith("B"))
-                .mapToDouble(Result::mbPerSecond).toArray())));
-        s.append(String.format("median C compute alone %7.1f MB/s%n", median(results.stream().filter(x -> x.setup.startsWith("C"))
-                .mapToDouble(Result::mbPerSecond).toArray())));
-        s.append(String.format("per-round ratios B/A: %s%n", ratios.stream().map(x -> String.format("%.2fx", x)).toList()));
-        s.append(String.format("median of per-round ratios safekeepers/pg_receivewal: %.2fx (goal >= 1.0x)%n",
-                median(ratios.stream().mapToDouble(Double::doubleValue).toArray())));
+        List<Double> ratios = Bench.perRoundRatios(results, Result::round, x -> x.setup.startsWith("A"),
+                x -> x.setup.startsWith("B"), Result::mbPerSecond);
+        s.append(String.format("%nmedian A pg_receivewal  %7.1f MB/s%n",
+                Bench.median(results, x -> x.setup.startsWith("A"), Result::mbPerSecond)));
+        s.append(String.format("median B safekeepers   %7.1f MB/s%n",
+                Bench.median(results, x -> x.setup.startsWith("B"), Result::mbPerSecond)));
+        s.append(String.format("median C compute alone %7.1f MB/s%n",
+                Bench.median(results, x -> x.setup.startsWith("C"), Result::mbPerSecond)));
+        s.append("median of per-round ratios safekeepers/pg_receivewal: ").append(Bench.ratioSummary(ratios))
+                .append(" (goal >= 1.0x)\n");
         System.out.print(s);
     }
 
-    private static double median(double[] v) {
-        if (v.length == 0) {
-            return Double.NaN;
-        }
-        double[] sorted = v.clone();
-        Arrays.sort(sorted);
-        return sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-    }
 
     /** pg_receivewal keeps every segment; completed ones are not needed by the benchmark. */
     private static void removeCompleteSegments(Path root, int n) throws IOException {
