@@ -1,0 +1,64 @@
+package dev.strata.infra.control;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The control plane's Lambda handlers as this app deploys them: the function name the state
+ * machines call ({@code strata-<step>}, docs/control-plane.md "Steps") and the Java handler class
+ * in {@code functions/}.
+ *
+ * <p>The class names follow the handlers on the {@code cp-handlers} branch (written concurrently):
+ * {@code dev.strata.control.handlers.<Step>Handler}, each a
+ * {@code com.amazonaws.services.lambda.runtime.RequestHandler}. When a handler lands under another
+ * name, change it here; {@code FunctionsAndWorkflowsTest} checks the list against the state machines' task
+ * ARNs, so no state can call a function this app does not create.
+ *
+ * @param step               the step name; the function is {@code strata-<step>}
+ * @param simpleClassName    the handler class in {@link #PACKAGE}
+ * @param timeoutSeconds     the function timeout: the Task state's {@code TimeoutSeconds}
+ * @param callsStorage       mints tokens for safekeepers, pageservers or agents (reads the signing key)
+ * @param readsComputes      connects to computes as the control plane's role (reads its password)
+ */
+public record Handlers(String step, String simpleClassName, int timeoutSeconds, boolean callsStorage,
+        boolean readsComputes) {
+
+    /** The package of the handler classes. */
+    public static final String PACKAGE = "dev.strata.control.handlers";
+
+    /** Every handler, one per function. */
+    public static final List<Handlers> ALL = List.of(
+            new Handlers("claim-agent", "ClaimAgentHandler", 10, false, false),
+            new Handlers("elect", "ElectHandler", 20, true, false),
+            new Handlers("start-postgres", "StartPostgresHandler", 60, true, false),
+            new Handlers("mark-endpoint-running", "MarkEndpointRunningHandler", 10, false, false),
+            new Handlers("release-agent", "ReleaseAgentHandler", 60, true, false),
+            new Handlers("mark-endpoint-suspended", "MarkEndpointSuspendedHandler", 10, false, false),
+            new Handlers("record-operation-failure", "RecordOperationFailureHandler", 10, false, false),
+            new Handlers("check-activity", "CheckActivityHandler", 10, true, true),
+            new Handlers("complete-operation", "CompleteOperationHandler", 10, false, false),
+            new Handlers("mark-endpoint-suspending", "MarkEndpointSuspendingHandler", 10, false, false),
+            new Handlers("stop-postgres", "StopPostgresHandler", 60, true, false),
+            new Handlers("mark-endpoint-failed", "MarkEndpointFailedHandler", 10, false, false),
+            new Handlers("create-project-record", "CreateProjectRecordHandler", 10, false, false),
+            new Handlers("create-timeline", "CreateTimelineHandler", 120, true, false),
+            new Handlers("create-endpoint", "CreateEndpointHandler", 10, false, false),
+            new Handlers("activate-project", "ActivateProjectHandler", 10, false, false),
+            new Handlers("delete-timeline", "DeleteTimelineHandler", 120, true, false),
+            new Handlers("mark-project-failed", "MarkProjectFailedHandler", 10, false, false));
+
+    /** The Lambda function name, as the state machines' task ARNs spell it. */
+    public String functionName() {
+        return "strata-" + step;
+    }
+
+    /** The Lambda {@code handler} setting. */
+    public String handler() {
+        return PACKAGE + "." + simpleClassName + "::handleRequest";
+    }
+
+    /** The handler of a function name, if this app deploys one. */
+    public static Optional<Handlers> byFunctionName(String functionName) {
+        return ALL.stream().filter(h -> h.functionName().equals(functionName)).findFirst();
+    }
+}
