@@ -22,7 +22,7 @@ class WalRetentionTest {
     }
 
     private static Optional<Lsn> horizon(String commit, String remote, Map<NodeId, PeerPosition> known) {
-        return WalRetention.horizon(Lsn.parse(commit), Lsn.parse(remote), known, PEERS);
+        return WalRetention.horizon(Lsn.parse(commit), Lsn.parse(remote), Lsn.INVALID, known, PEERS);
     }
 
     @Test
