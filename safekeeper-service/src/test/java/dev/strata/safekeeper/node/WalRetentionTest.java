@@ -34,6 +34,17 @@ class WalRetentionTest {
     }
 
     @Test
+    void withOffloadNothingAboveTheOffloadedLsnIsRemoved() {
+        Map<NodeId, PeerPosition> known = Map.of(SK2, at(SK2, "0/9000000"), SK3, at(SK3, "0/9000000"));
+        assertThat(WalRetention.horizon(Lsn.parse("0/A000000"), Lsn.parse("0/9000000"), Lsn.parse("0/3000000"), known,
+                PEERS)).as("S3 has less than the pageserver").contains(Lsn.parse("0/3000000"));
+        assertThat(WalRetention.horizon(Lsn.parse("0/A000000"), Lsn.parse("0/2000000"), Lsn.parse("0/3000000"), known,
+                PEERS)).as("the pageserver has less than S3").contains(Lsn.parse("0/2000000"));
+        assertThat(WalRetention.horizon(Lsn.parse("0/A000000"), Lsn.parse("0/0"), Lsn.parse("0/3000000"), known,
+                PEERS)).as("offloaded but no pageserver report").isEmpty();
+    }
+
+    @Test
     void nothingIsRemovedWhileAnythingIsUnknown() {
         Map<NodeId, PeerPosition> known = Map.of(SK2, at(SK2, "0/9000000"), SK3, at(SK3, "0/9000000"));
         assertThat(horizon("0/A000000", "0/0", known)).as("no pageserver has reported").isEmpty();

@@ -143,6 +143,30 @@ final class OffloadCluster implements AutoCloseable {
         return currentLsn();
     }
 
+    /**
+     * Makes the compute drop the timeline's first segment (as a production compute, which keeps
+     * little, has long done), so that a safekeeper lacking it cannot stream it from the compute.
+     */
+    void computeDropsOldWal() throws Exception {
+        String name = start.walFileName(1, SEGMENT); // the first segment of the timeline: the oldest
+        try (Connection c = DriverManager.getConnection(compute.jdbcUrl("postgres")); Statement s = c.createStatement()) {
+            s.execute("ALTER SYSTEM SET wal_keep_size = 0");
+            s.execute("SELECT pg_reload_conf()");
+            for (int i = 0; i < 20; i++) {
+                s.execute("INSERT INTO t VALUES (-1, 'drop')");
+                s.execute("SELECT pg_switch_wal()");
+                s.execute("CHECKPOINT");
+                try (ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_ls_waldir() WHERE name = '" + name + "'")) {
+                    rs.next();
+                    if (rs.getLong(1) == 0) {
+                        return;
+                    }
+                }
+            }
+        }
+        throw new AssertionError("the compute still holds " + name + " after 20 checkpoints");
+    }
+
     Lsn currentLsn() throws Exception {
         try (Connection c = DriverManager.getConnection(compute.jdbcUrl("postgres")); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT pg_current_wal_insert_lsn()")) {
