@@ -56,6 +56,16 @@ final class OffloadCluster implements AutoCloseable {
     /** Starts S3, the safekeepers and the compute, creates the timeline and streams into it. */
     static OffloadCluster start(Path root) throws Exception {
         OffloadCluster c = new OffloadCluster(root);
+        // initdb and the server start take seconds: meanwhile the safekeepers start.
+        java.util.concurrent.CompletableFuture<PostgresServer> pg = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> PostgresServer.builder().initdbOption("--wal-segsize=1").settings(Map.of(
+                        "wal_level", "replica",
+                        "max_wal_senders", "10",
+                        "synchronous_commit", "on",
+                        "synchronous_standby_names", "ANY 2 (\"sk-1\", \"sk-2\", \"sk-3\")",
+                        "fsync", "off",
+                        "wal_keep_size", "1GB")).start(),
+                r -> Thread.ofPlatform().name("compute-start").start(r));
         try {
             for (int i = 0; i < 3; i++) {
                 c.configs[i] = TestSafekeepers.config(NodeId.of("sk-" + (i + 1)), root.resolve("sk-" + (i + 1)), c.password)
@@ -66,13 +76,7 @@ final class OffloadCluster implements AutoCloseable {
             for (int i = 0; i < 3; i++) {
                 c.nodes[i].node().setPeers(c.peersOf(i));
             }
-            c.compute = PostgresServer.builder().initdbOption("--wal-segsize=1").settings(Map.of(
-                    "wal_level", "replica",
-                    "max_wal_senders", "10",
-                    "synchronous_commit", "on",
-                    "synchronous_standby_names", "ANY 2 (\"sk-1\", \"sk-2\", \"sk-3\")",
-                    "fsync", "off",
-                    "wal_keep_size", "1GB")).start();
+            c.compute = pg.get(120, java.util.concurrent.TimeUnit.SECONDS);
             c.systemId = c.queryLong("SELECT system_identifier FROM pg_control_system()");
             c.start = c.currentLsn().segmentStart(SEGMENT);
             c.timeline = TimelineId.random();
@@ -81,6 +85,13 @@ final class OffloadCluster implements AutoCloseable {
             }
             c.elect();
         } catch (Exception | Error e) {
+            if (c.compute == null) {
+                try {
+                    c.compute = pg.get(120, java.util.concurrent.TimeUnit.SECONDS); // to stop it
+                } catch (Exception ignored) {
+                    // it did not start
+                }
+            }
             c.close();
             throw e;
         }
