@@ -33,7 +33,6 @@ public final class WalOffloader implements AutoCloseable {
     private final BooleanSupplier isUploader;
     private final String who;
     private final Thread thread;
-    private final Object wake = new Object();
     private volatile boolean closed;
     private volatile String lastError = "";
     private volatile long segmentsUploaded;
@@ -90,13 +89,6 @@ public final class WalOffloader implements AutoCloseable {
         return uploaded;
     }
 
-    /** Wakes the thread for a pass now (tests; new commits are noticed by polling). */
-    public void wake() {
-        synchronized (wake) {
-            wake.notifyAll();
-        }
-    }
-
     private void run() {
         long backoff = MIN_BACKOFF.toMillis();
         while (!closed) {
@@ -121,12 +113,10 @@ public final class WalOffloader implements AutoCloseable {
                 sleep = backoff;
                 backoff = Math.min(MAX_BACKOFF.toMillis(), backoff * 2);
             }
-            synchronized (wake) {
-                try {
-                    wake.wait(sleep);
-                } catch (InterruptedException e) {
-                    return;
-                }
+            try {
+                Thread.sleep(sleep); // polling: a new complete segment waits at most this long
+            } catch (InterruptedException e) {
+                return;
             }
         }
     }
