@@ -32,7 +32,7 @@ import java.util.function.BooleanSupplier;
  * Three safekeepers in this JVM offloading to a real S3-compatible server (EmbeddedS3, S3Proxy on
  * loopback), and a real PostgreSQL 17 compute with 1 MiB WAL segments, so that a test fills
  * several segments in a second. Ports: every server binds port 0 and the fixture reads back what
- * it got; a restarted safekeeper binds the same numbers again (its peers know it by them).
+ * it got, a restarted one too (its peers are told the new URL).
  */
 final class OffloadCluster implements AutoCloseable {
 
@@ -128,7 +128,12 @@ final class OffloadCluster implements AutoCloseable {
         nodes[i - 1] = null;
     }
 
-    /** Starts safekeeper {@code i} again on its ports; with {@code wipe} its whole directory is gone first. */
+    /**
+     * Starts safekeeper {@code i} again; with {@code wipe} its whole directory is gone first. It
+     * binds new ports (port 0, read back) and every live member is told its new URL, as a
+     * replaced task's peers would be: binding the old numbers again could race with any other
+     * process that took them meanwhile.
+     */
     void restart(int i, boolean wipe) {
         if (nodes[i - 1] != null) {
             stop(i);
@@ -136,7 +141,14 @@ final class OffloadCluster implements AutoCloseable {
         if (wipe) {
             FileTrees.deleteRecursively(configs[i - 1].dataDir());
         }
-        nodes[i - 1] = SafekeeperServer.start(configs[i - 1].withPeers(peersOf(i - 1)));
+        SafekeeperServer s = SafekeeperServer.start(configs[i - 1].withPorts(0, 0).withPeers(peersOf(i - 1)));
+        nodes[i - 1] = s;
+        configs[i - 1] = configs[i - 1].withPorts(s.walsenderPort(), s.url().getPort());
+        for (int j = 0; j < 3; j++) {
+            if (nodes[j] != null) {
+                nodes[j].node().setPeers(peersOf(j));
+            }
+        }
     }
 
     Timeline timeline(int i) {
