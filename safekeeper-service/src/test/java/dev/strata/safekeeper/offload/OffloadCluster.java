@@ -40,6 +40,8 @@ final class OffloadCluster implements AutoCloseable {
 
     final Path root;
     final EmbeddedS3 s3;
+    /** What the safekeepers reach S3 through: {@link OutageRelay#setDown} makes an outage. */
+    final OutageRelay s3Relay;
     final String password = UUID.randomUUID().toString();
     final SafekeeperServer[] nodes = new SafekeeperServer[3];
     private final SafekeeperConfig[] configs = new SafekeeperConfig[3];
@@ -51,6 +53,14 @@ final class OffloadCluster implements AutoCloseable {
     private OffloadCluster(Path root) throws Exception {
         this.root = root;
         this.s3 = EmbeddedS3.start(root.resolve("s3"));
+        this.s3Relay = new OutageRelay(s3.endpoint().getPort());
+    }
+
+    /** The bucket as the safekeepers reach it: through the relay. */
+    private dev.strata.remote.S3Config viaRelay() {
+        dev.strata.remote.S3Config direct = s3.config();
+        return new dev.strata.remote.S3Config(s3Relay.endpoint(), direct.region(), direct.bucket(), direct.prefix(),
+                direct.accessKey(), direct.secretKey(), java.time.Duration.ofSeconds(20));
     }
 
     /** Starts S3, the safekeepers and the compute, creates the timeline and streams into it. */
@@ -69,7 +79,7 @@ final class OffloadCluster implements AutoCloseable {
         try {
             for (int i = 0; i < 3; i++) {
                 c.configs[i] = TestSafekeepers.config(NodeId.of("sk-" + (i + 1)), root.resolve("sk-" + (i + 1)), c.password)
-                        .withRemoteStorage(c.s3.config());
+                        .withRemoteStorage(c.viaRelay());
                 c.nodes[i] = SafekeeperServer.start(c.configs[i]);
                 c.configs[i] = c.configs[i].withPorts(c.nodes[i].walsenderPort(), c.nodes[i].url().getPort());
             }
@@ -240,6 +250,7 @@ final class OffloadCluster implements AutoCloseable {
         if (compute != null) {
             compute.close();
         }
+        s3Relay.close();
         s3.close();
     }
 }

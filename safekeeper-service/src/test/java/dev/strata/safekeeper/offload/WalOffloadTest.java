@@ -31,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * WAL offload with a real S3-compatible server and a real PostgreSQL 17 compute: complete
  * segments go to object storage, checksummed, from one uploader; a segment leaves a disk only
  * once it is offloaded and the pageserver has it; readers are served from object storage what
- * is no longer on disk; an outage of S3 keeps the WAL on disk and the uploads catch up after.
+ * is no longer on disk; an outage of S3 (every connection to it closed, by {@link OutageRelay}) keeps
+ * the WAL on disk and the uploads catch up after.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class WalOffloadTest {
@@ -107,7 +108,7 @@ class WalOffloadTest {
             Lsn before = c.writeWal(2).segmentStart(SEGMENT);
             await(WAIT, "first segments offloaded", () -> !c.timeline(1).offloadedLsn().isBefore(before));
 
-            c.s3.stop();
+            c.s3Relay.setDown(true); // S3 unreachable
             Lsn during = c.writeWal(4);
             // Commits went on without S3 (the compute's commits waited for the quorum); sk-1 learns the commit LSN.
             await(WAIT, "sk-1 learns the commit LSN " + during.segmentStart(SEGMENT),
@@ -126,7 +127,7 @@ class WalOffloadTest {
                 assertThat(t.status().offloadBacklogBytes(SEGMENT)).isPositive();
             }
 
-            c.s3.start();
+            c.s3Relay.setDown(false);
             Lsn target = during.segmentStart(SEGMENT);
             for (int i = 1; i <= 3; i++) {
                 Timeline t = c.timeline(i);
