@@ -3,6 +3,7 @@ package dev.strata.safekeeper;
 import dev.strata.pgcore.auth.AuthKeys;
 import dev.strata.pgcore.auth.TokenVerifier;
 import dev.strata.pgcore.id.NodeId;
+import dev.strata.remote.S3Config;
 import dev.strata.safekeeper.http.SafekeeperServer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
 import dev.strata.safekeeper.node.SafekeeperLimits;
@@ -21,7 +22,14 @@ import java.util.concurrent.CountDownLatch;
  * <pre>
  *   --node-id sk-1 --data-dir DIR --auth-public-keys FILE --token-file FILE
  *   [--listen 127.0.0.1] [--http-port 0] [--walsender-port 0] [--peer sk-2=http://127.0.0.1:7677 ...]
+ *   [--remote-storage-bucket B [--remote-storage-endpoint http://127.0.0.1:9000]
+ *    [--remote-storage-region us-east-1] [--remote-storage-prefix path/]]
  * </pre>
+ *
+ * With {@code --remote-storage-bucket} the safekeeper offloads WAL to S3 (docs/safekeeper.md,
+ * "WAL offload"). S3 credentials come only from the environment, as the pageserver's:
+ * {@code STRATA_SAFEKEEPER_S3_ACCESS_KEY} and {@code STRATA_SAFEKEEPER_S3_SECRET_KEY}, else the
+ * AWS SDK's default chain (never arguments, which other users can read).
  *
  * {@code --auth-public-keys} is the JWK Set whose keys sign the tokens the management API
  * accepts; {@code --token-file} holds this node's own {@code safekeeperdata} token (mode 600),
@@ -79,6 +87,12 @@ public final class SafekeeperMain {
         } catch (IOException e) {
             usage("--token-file: " + e.getMessage());
         }
+        S3Config remote = null;
+        try {
+            remote = remoteStorage(opts);
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+        }
         SafekeeperConfig config = new SafekeeperConfig(
                 NodeId.of(opts.get("node-id")),
                 Path.of(opts.get("data-dir")),
@@ -90,7 +104,8 @@ public final class SafekeeperMain {
                 password,
                 Duration.ofMillis(100),
                 verifier,
-                token);
+                token,
+                remote);
         SafekeeperLimits limits = SafekeeperLimits.defaults()
                 .withWalsenderMaxConnections(Integer.parseInt(opts.getOrDefault("walsender-max-connections",
                         String.valueOf(SafekeeperLimits.DEFAULT_WALSENDER_MAX_CONNECTIONS))))
@@ -107,11 +122,31 @@ public final class SafekeeperMain {
         stop.await();
     }
 
+    /** The {@code --remote-storage-*} options, or null without a bucket (no offload). */
+    static S3Config remoteStorage(Map<String, String> opts) {
+        String bucket = opts.get("remote-storage-bucket");
+        if (bucket == null) {
+            for (String o : opts.keySet()) {
+                if (o.startsWith("remote-storage-")) {
+                    throw new IllegalArgumentException("--" + o + " needs --remote-storage-bucket");
+                }
+            }
+            return null;
+        }
+        String endpoint = opts.get("remote-storage-endpoint");
+        return new S3Config(endpoint == null ? null : URI.create(endpoint),
+                opts.getOrDefault("remote-storage-region", "us-east-1"), bucket,
+                opts.getOrDefault("remote-storage-prefix", ""),
+                System.getenv("STRATA_SAFEKEEPER_S3_ACCESS_KEY"), System.getenv("STRATA_SAFEKEEPER_S3_SECRET_KEY"), null);
+    }
+
     private static void usage(String problem) {
         System.err.println("safekeeper: " + problem);
         System.err.println("usage: --node-id ID --data-dir DIR --auth-public-keys FILE --token-file FILE [--listen HOST]"
                 + " [--http-port N] [--walsender-port N] [--peer ID=URL]..."
-                + " [--walsender-max-connections N] [--wal-read-concurrency N]");
+                + " [--walsender-max-connections N] [--wal-read-concurrency N]"
+                + " [--remote-storage-bucket B [--remote-storage-endpoint URL] [--remote-storage-region R]"
+                + " [--remote-storage-prefix P/]]");
         System.exit(64);
     }
 }

@@ -167,6 +167,11 @@ public final class LocalCluster implements AutoCloseable {
         String dbPassword = state.secret("db.password");
         state.save();
 
+        // The object store first: the safekeepers offload WAL to it (docs/safekeeper.md, "WAL offload").
+        progress.accept("starting the object store (S3)");
+        objectStore = LocalObjectStore.start(layout.objectStoreDir(), port("port.s3"), state.secret("s3.secret"));
+        state.save();
+
         progress.accept("starting 3 safekeepers");
         Map<String, int[]> ports = new HashMap<>();
         for (String id : SAFEKEEPERS) {
@@ -184,7 +189,7 @@ public final class LocalCluster implements AutoCloseable {
             // safekeeperdata token of its own to peers (WAL recovery).
             SafekeeperConfig config = new SafekeeperConfig(NodeId.of(id), layout.safekeeperDir(id), "127.0.0.1",
                     ports.get(id)[1], ports.get(id)[0], peers, REPLICATION_USER, replicationPassword,
-                    Duration.ofMillis(100), auth.verifier(), auth.token(Scope.SAFEKEEPER_DATA, id));
+                    Duration.ofMillis(100), auth.verifier(), auth.token(Scope.SAFEKEEPER_DATA, id), objectStore.config());
             safekeepers.add(options.childProcesses()
                     ? LocalSafekeepers.child(config, layout.root().resolve("safekeepers").resolve(id + ".log"),
                             auth.publicKeysFile(), auth.tokenFile(Scope.SAFEKEEPER_DATA, id),
@@ -204,8 +209,7 @@ public final class LocalCluster implements AutoCloseable {
         dynamo = LocalDynamo.start(layout.dynamoDir(), port("port.dynamo")).createTables(MetadataTable.DEFAULT_NAME);
         state.save();
 
-        progress.accept("starting the object store (S3) and the pageserver");
-        objectStore = LocalObjectStore.start(layout.objectStoreDir(), port("port.s3"), state.secret("s3.secret"));
+        progress.accept("starting the pageserver");
         // A new attach generation at every start (decision 0016): whatever an earlier run of this
         // pageserver left running could write only keys of its own, older generation.
         long generation = Long.parseLong(state.get("pageserver.generation").orElse("0")) + 1;

@@ -3,6 +3,7 @@ package dev.strata.cli.local;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.remote.S3Config;
 import dev.strata.safekeeper.SafekeeperMain;
 import dev.strata.safekeeper.client.SafekeeperApiException;
 import dev.strata.safekeeper.client.SafekeeperClient;
@@ -39,8 +40,10 @@ final class LocalSafekeepers {
     /** One status line, the same for both kinds: from what the management API reports. */
     private static String line(Dto.Status s) {
         // The receiver shows "wal-removed: ..." when the compute no longer has the WAL it needs.
-        return String.format("term %d flush %s commit %s WAL from %s, receiver %s", s.promisedTerm(), s.flushLsn(),
-                s.commitLsn(), s.walRetainedFromLsn(), s.receiver());
+        String offload = Lsn.parse(s.offloadedLsn()).isValid()
+                ? String.format(" offloaded %s (backlog %d MiB)", s.offloadedLsn(), s.offloadBacklogBytes() >> 20) : "";
+        return String.format("term %d flush %s commit %s%s WAL from %s, receiver %s", s.promisedTerm(), s.flushLsn(),
+                s.commitLsn(), offload, s.walRetainedFromLsn(), s.receiver());
     }
 
     private static final class InProcess implements LocalSafekeeper {
@@ -76,7 +79,7 @@ final class LocalSafekeepers {
 
         @Override
         public String status(TimelineId id) {
-            return server.node().timeline(id).map(t -> line(Dto.Status.of(t.status()))).orElse("no timeline " + id);
+            return server.node().timeline(id).map(t -> line(Dto.Status.of(t))).orElse("no timeline " + id);
         }
 
         @Override
@@ -134,8 +137,23 @@ final class LocalSafekeepers {
                     "--replication-user", config.replicationUser(),
                     "--auth-public-keys", publicKeys.toString(), "--token-file", tokenFile.toString()));
             config.peers().forEach((id, url) -> args.addAll(List.of("--peer", id + "=" + url)));
+            Map<String, String> env = new java.util.HashMap<>(Map.of("STRATA_REPLICATION_PASSWORD", config.replicationPassword()));
+            S3Config s3 = config.remoteStorage();
+            if (s3 != null) {
+                args.addAll(List.of("--remote-storage-bucket", s3.bucket(), "--remote-storage-region", s3.region()));
+                if (s3.endpoint() != null) {
+                    args.addAll(List.of("--remote-storage-endpoint", s3.endpoint().toString()));
+                }
+                if (!s3.prefix().isEmpty()) {
+                    args.addAll(List.of("--remote-storage-prefix", s3.prefix()));
+                }
+                if (s3.accessKey() != null) {
+                    env.put("STRATA_SAFEKEEPER_S3_ACCESS_KEY", s3.accessKey()); // secrets: environment only
+                    env.put("STRATA_SAFEKEEPER_S3_SECRET_KEY", s3.secretKey());
+                }
+            }
             process = ChildProcess.start("safekeeper " + config.nodeId(), SafekeeperMain.class.getName(), args,
-                    Map.of("STRATA_REPLICATION_PASSWORD", config.replicationPassword()), log, Duration.ofSeconds(60));
+                    env, log, Duration.ofSeconds(60));
         }
 
         @Override

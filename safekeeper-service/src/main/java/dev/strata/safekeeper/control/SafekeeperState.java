@@ -81,6 +81,11 @@ public record SafekeeperState(
                 flushLsn, commitLsn, offloadedLsn, remoteConsistentLsn);
     }
 
+    public SafekeeperState withOffloadedLsn(Lsn lsn) {
+        return new SafekeeperState(timelineId, systemId, walSegmentSize, promisedTerm, termHistory, timelineStartLsn,
+                flushLsn, commitLsn, lsn, remoteConsistentLsn);
+    }
+
     public SafekeeperState withRemoteConsistentLsn(Lsn lsn) {
         return new SafekeeperState(timelineId, systemId, walSegmentSize, promisedTerm, termHistory, timelineStartLsn,
                 flushLsn, commitLsn, offloadedLsn, lsn);

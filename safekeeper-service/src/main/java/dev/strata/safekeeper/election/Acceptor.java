@@ -169,6 +169,18 @@ public final class Acceptor {
         }
     }
 
+    /**
+     * Raises the offloaded LSN (WAL below it is in object storage); never lowers it. Returns
+     * whether it moved. Persisted by the caller: at once by the uploader, lazily by the others.
+     */
+    public synchronized boolean advanceOffloadedLsn(Lsn lsn) {
+        if (!lsn.isAfter(state.offloadedLsn())) {
+            return false;
+        }
+        state = state.withOffloadedLsn(lsn);
+        return true;
+    }
+
     /** Persists the current state (commit LSN, flush LSN) now; used for lazy persistence. */
     public synchronized void persist() {
         SafekeeperState next = state.withFlushLsn(wal.flushLsn());

@@ -17,17 +17,18 @@ import javax.crypto.ShortBufferException;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * The wire format of position datagrams (version 1, big-endian), signed with the cluster's
+ * The wire format of position datagrams (version 2, big-endian), signed with the cluster's
  * shared secret so that nobody without it can speak for a safekeeper:
  *
  * <pre>
  *   4  magic "SKPG"
- *   1  version (1)
+ *   1  version (2; version 1, before WAL offload, had no offloaded LSN and is refused by name)
  *   1  sender id length n (1..63), then n bytes of the sender's node id (ASCII)
  *   8  sequence
  *   2  entry count k (1..{@value #MAX_ENTRIES})
- *   k x 56: timeline id (16), promised term (8), last log term (8), flush LSN (8), commit LSN (8),
- *           the pageserver's remote-consistent LSN as this node knows it (8)
+ *   k x 64: timeline id (16), promised term (8), last log term (8), flush LSN (8), commit LSN (8),
+ *           the pageserver's remote-consistent LSN as this node knows it (8),
+ *           the offloaded LSN as this node knows it (8: WAL below it is in object storage)
  *  16  HMAC-SHA256 of every byte above, truncated to 16 bytes
  * </pre>
  *
@@ -40,8 +41,10 @@ import javax.crypto.spec.SecretKeySpec;
 public final class PositionCodec {
 
     static final byte[] MAGIC = {'S', 'K', 'P', 'G'};
-    static final int VERSION = 1;
-    static final int ENTRY_BYTES = TimelineId.BYTES + 5 * Long.BYTES;
+    static final int VERSION = 2;
+    /** The format before WAL offload (no offloaded LSN); refused with a message that says so. */
+    static final int VERSION_BEFORE_OFFLOAD = 1;
+    static final int ENTRY_BYTES = TimelineId.BYTES + 6 * Long.BYTES;
     static final int MAC_BYTES = 16;
     /** Entries per datagram: with a 63-byte sender id the datagram stays within {@value #MAX_DATAGRAM} bytes. */
     public static final int MAX_ENTRIES = 20;
@@ -84,7 +87,8 @@ public final class PositionCodec {
                     .putLong(p.lastLogTerm().value())
                     .putLong(p.flushLsn().value())
                     .putLong(p.commitLsn().value())
-                    .putLong(p.remoteConsistentLsn().value());
+                    .putLong(p.remoteConsistentLsn().value())
+                    .putLong(p.offloadedLsn().value());
         }
         byte[] out = b.array();
         sign(out, b.position());
@@ -119,6 +123,11 @@ public final class PositionCodec {
             }
         }
         int version = data[4] & 0xFF;
+        if (version == VERSION_BEFORE_OFFLOAD) {
+            throw new MalformedDatagramException("version " + version + " is from a safekeeper built before WAL offload"
+                    + " (this node speaks " + VERSION + ", which adds the offloaded LSN); upgrade every safekeeper of"
+                    + " the cluster together");
+        }
         if (version != VERSION) {
             throw new MalformedDatagramException("unsupported version " + version + " (this node speaks " + VERSION + ")");
         }
@@ -155,10 +164,11 @@ public final class PositionCodec {
             long flush = b.getLong();
             long commit = b.getLong();
             long remoteConsistent = b.getLong();
+            long offloaded = b.getLong();
             try {
                 entries.add(new PositionDatagram.Entry(TimelineId.of(tl),
                         new PeerPosition(sender, Term.of(promised), Term.of(lastLog), new Lsn(flush), new Lsn(commit),
-                                new Lsn(remoteConsistent))));
+                                new Lsn(remoteConsistent), new Lsn(offloaded))));
             } catch (IllegalArgumentException e) {
                 throw new MalformedDatagramException("entry " + i + " from " + sender + ": " + e.getMessage());
             }

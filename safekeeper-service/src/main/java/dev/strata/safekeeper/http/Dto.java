@@ -102,12 +102,24 @@ public final class Dto {
     @Serdeable
     public record Status(String timelineId, long promisedTerm, long lastLogTerm, List<TermLsnJson> termHistory,
                          String timelineStartLsn, String flushLsn, String commitLsn, String remoteConsistentLsn,
-                         String walRetainedFromLsn, String receiver) {
-        public static Status of(TimelineStatus s) {
+                         String walRetainedFromLsn, String receiver, String offloadedLsn, long offloadBacklogBytes) {
+        /**
+         * {@code offloadedLsn}: WAL below it is in object storage ("0/0" without remote storage);
+         * {@code offloadBacklogBytes}: committed WAL in complete segments not yet uploaded.
+         */
+        public static Status of(TimelineStatus s, int segmentSize) {
             return new Status(s.timelineId().toString(), s.promisedTerm().value(), s.lastLogTerm().value(),
                     historyJson(s.termHistory()), s.timelineStartLsn().toString(), s.flushLsn().toString(),
                     s.commitLsn().toString(), s.remoteConsistentLsn().toString(), s.walRetainedFromLsn().toString(),
-                    s.receiver());
+                    s.receiver(), s.offloadedLsn().toString(), s.offloadBacklogBytes(segmentSize));
+        }
+
+        public static Status of(dev.strata.safekeeper.timeline.Timeline t) {
+            return of(t.status(), t.wal().segmentSize());
+        }
+
+        public Lsn offloaded() {
+            return Lsn.parse(offloadedLsn);
         }
 
         public Lsn flush() {

@@ -46,7 +46,7 @@ public final class SafekeeperController {
 
     @Get("/status")
     public List<Dto.Status> all() {
-        return node.statuses().stream().map(Dto.Status::of).toList();
+        return node.timelineList().stream().map(Dto.Status::of).toList();
     }
 
     /** Position datagrams taken and dropped by this node: a forged or misconfigured peer shows here. */
@@ -58,12 +58,12 @@ public final class SafekeeperController {
     @Post("/timelines")
     public HttpResponse<Dto.Status> create(@Body Dto.CreateTimeline body) {
         Timeline t = node.createTimeline(body.id(), body.system(), body.walSegmentSize(), body.start());
-        return HttpResponse.created(Dto.Status.of(t.status()));
+        return HttpResponse.created(Dto.Status.of(t));
     }
 
     @Get("/timelines/{id}")
     public Dto.Status status(@PathVariable String id) {
-        return Dto.Status.of(node.requireTimeline(TimelineId.parse(id)).status());
+        return Dto.Status.of(node.requireTimeline(TimelineId.parse(id)));
     }
 
     @Delete("/timelines/{id}")
@@ -94,7 +94,7 @@ public final class SafekeeperController {
     public Dto.Status streamFrom(@PathVariable String id, @Body Dto.StreamFrom body) {
         TimelineId tl = TimelineId.parse(id);
         node.streamFrom(tl, body.toDomain());
-        return Dto.Status.of(node.requireTimeline(tl).status());
+        return Dto.Status.of(node.requireTimeline(tl));
     }
 
     /**
@@ -128,7 +128,7 @@ public final class SafekeeperController {
             int got = 0;
             Lsn pos = start;
             while (got < want) {
-                byte[] chunk = t.wal().read(pos, want - got);
+                byte[] chunk = t.readWal(pos, want - got); // from object storage when offloaded and removed here
                 if (chunk.length == 0) {
                     break;
                 }

@@ -79,6 +79,7 @@ final class PeerExchange implements AutoCloseable {
     /** A datagram from a peer: each known timeline's tracker learns the position. */
     void onDatagram(PositionDatagram d) {
         node.checkPeer(d.sender());
+        node.heardFrom(d.sender());
         for (PositionDatagram.Entry e : d.entries()) {
             // A timeline this node does not hold (being created, or deleted here) is not news to it.
             node.timeline(e.timeline()).ifPresent(t -> node.onPeerPosition(t, e.position()));

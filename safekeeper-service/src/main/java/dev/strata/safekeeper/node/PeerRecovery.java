@@ -22,6 +22,10 @@ import org.slf4j.LoggerFactory;
  * donor that serves bad bytes stops the recovery at the last good record, loudly; the proposer
  * sees progress in the voter's status (flush LSN reaching the epoch start).
  *
+ * <p>With WAL offload, WAL below the offloaded LSN (as this node learned it from its peers) is
+ * read from object storage instead of the donor, and checked the same way: a safekeeper that
+ * lost its disk recovers old WAL the donor may have removed.
+ *
  * <p>It presents this node's own {@code safekeeperdata} token to the donor, which is why only a
  * holder of that scope may name the donor's URL (a compute token names the donor by id and the
  * URL comes from this node's peer list: {@link SafekeeperNode#electedByCompute}).
@@ -60,10 +64,26 @@ final class PeerRecovery {
         try {
             Lsn pos = from;
             byte[] buf = new byte[CHUNK];
+            long fromStorage = 0;
             ValidatedWal validated = new ValidatedWal(from, Timeline.WAL_PAGE_SIZE, state.walSegmentSize(), state.systemId());
             // The donor answers at most a bounded range per request: ask until the epoch start.
             while (pos.isBefore(to)) {
                 Lsn before = pos;
+                if (timeline.offloading() && pos.isBefore(timeline.offloadedLsn())) {
+                    // Old WAL from object storage (the donor may no longer hold it either), checked
+                    // exactly like the donor's; the rest, above the offloaded LSN, from the donor.
+                    byte[] chunk = timeline.readOffloaded(pos, (int) Math.min(CHUNK, to.minus(pos)));
+                    ValidatedWal.Released ok = validated.accept(pos, chunk, 0, chunk.length);
+                    if (ok != null) {
+                        timeline.acceptor().appendRecovered(elected.term(), ok.start(), ok.buffer(), ok.offset(), ok.length());
+                    }
+                    pos = pos.plus(chunk.length);
+                    fromStorage += chunk.length;
+                    if (pos.equals(before)) {
+                        throw new IOException("object storage returned no WAL at " + pos);
+                    }
+                    continue;
+                }
                 try (InputStream in = donor.readWal(elected.timelineId(), pos, to)) {
                     int n;
                     while ((n = in.readNBytes(buf, 0, CHUNK)) > 0) {
@@ -91,7 +111,8 @@ final class PeerRecovery {
             if (flushed.isBefore(to)) {
                 log.warn("node={} timeline={} recovery stopped at {} short of {}", self, timeline.id(), flushed, to);
             } else {
-                log.info("node={} timeline={} recovered up to {}", self, timeline.id(), flushed);
+                log.info("node={} timeline={} recovered up to {} ({} bytes from object storage)", self, timeline.id(),
+                        flushed, fromStorage);
             }
         } catch (WalDecodeException e) {
             // Nothing from the bad record on was stored; the valid records below it are kept.

@@ -2,6 +2,7 @@ package dev.strata.safekeeper.node;
 
 import dev.strata.pgcore.auth.TokenVerifier;
 import dev.strata.pgcore.id.NodeId;
+import dev.strata.remote.S3Config;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,6 +25,8 @@ import java.util.Objects;
  *                            "Authentication"); required: there is no unauthenticated mode
  * @param token               this node's own token (scope {@code safekeeperdata}), presented to peers
  *                            when it recovers WAL from a donor; required
+ * @param remoteStorage       where WAL is offloaded (docs/safekeeper.md, "WAL offload"); null: no
+ *                            offload, WAL is removed once the pageserver and the peers have it
  */
 public record SafekeeperConfig(
         NodeId nodeId,
@@ -36,7 +39,16 @@ public record SafekeeperConfig(
         String replicationPassword,
         Duration peerExchangeInterval,
         TokenVerifier verifier,
-        String token) {
+        String token,
+        S3Config remoteStorage) {
+
+    /** Without remote storage. */
+    public SafekeeperConfig(NodeId nodeId, Path dataDir, String listenHost, int walsenderPort, int httpPort,
+                            Map<NodeId, URI> peers, String replicationUser, String replicationPassword,
+                            Duration peerExchangeInterval, TokenVerifier verifier, String token) {
+        this(nodeId, dataDir, listenHost, walsenderPort, httpPort, peers, replicationUser, replicationPassword,
+                peerExchangeInterval, verifier, token, null);
+    }
 
     public SafekeeperConfig {
         Objects.requireNonNull(nodeId, "nodeId is null");
@@ -70,7 +82,8 @@ public record SafekeeperConfig(
     public String toString() {
         return "SafekeeperConfig[nodeId=" + nodeId + ", dataDir=" + dataDir + ", listen=" + listenHost + ", walsenderPort="
                 + walsenderPort + ", httpPort=" + httpPort + ", peers=" + peers + ", replicationUser=" + replicationUser
-                + ", peerExchangeInterval=" + peerExchangeInterval + "]";
+                + ", peerExchangeInterval=" + peerExchangeInterval + ", remoteStorage="
+                + (remoteStorage == null ? "none" : remoteStorage) + "]";
     }
 
     /** Loopback, ephemeral ports, no peers yet: the shape of a local-cluster or test node. */
@@ -82,12 +95,18 @@ public record SafekeeperConfig(
 
     public SafekeeperConfig withPeers(Map<NodeId, URI> newPeers) {
         return new SafekeeperConfig(nodeId, dataDir, listenHost, walsenderPort, httpPort, newPeers, replicationUser,
-                replicationPassword, peerExchangeInterval, verifier, token);
+                replicationPassword, peerExchangeInterval, verifier, token, remoteStorage);
+    }
+
+    /** The same node offloading its WAL to {@code s3} (null: no offload). */
+    public SafekeeperConfig withRemoteStorage(S3Config s3) {
+        return new SafekeeperConfig(nodeId, dataDir, listenHost, walsenderPort, httpPort, peers, replicationUser,
+                replicationPassword, peerExchangeInterval, verifier, token, s3);
     }
 
     public SafekeeperConfig withPorts(int walsender, int http) {
         return new SafekeeperConfig(nodeId, dataDir, listenHost, walsender, http, peers, replicationUser,
-                replicationPassword, peerExchangeInterval, verifier, token);
+                replicationPassword, peerExchangeInterval, verifier, token, remoteStorage);
     }
 
     /** Members of the quorum: this node and its peers. */

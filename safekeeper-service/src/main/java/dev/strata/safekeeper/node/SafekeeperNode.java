@@ -12,6 +12,11 @@ import dev.strata.safekeeper.election.PeerPosition;
 import dev.strata.safekeeper.election.VoteRequest;
 import dev.strata.safekeeper.election.VoteResponse;
 import dev.strata.safekeeper.gossip.PositionGossip;
+import dev.strata.safekeeper.offload.RemoteWal;
+import dev.strata.safekeeper.offload.UploaderChoice;
+import dev.strata.safekeeper.offload.WalOffloader;
+import dev.strata.remote.RetryingRemoteStorage;
+import dev.strata.remote.S3RemoteStorage;
 import dev.strata.safekeeper.receive.ComputeAddress;
 import dev.strata.safekeeper.replication.WalSenderConfig;
 import dev.strata.safekeeper.replication.WalSenderServer;
@@ -52,6 +57,20 @@ public final class SafekeeperNode implements AutoCloseable {
     /** This node's management API URL, once its port is bound ({@link #startPositionGossip}). */
     private volatile URI ownUrl;
 
+    /**
+     * A peer silent for this long no longer counts as live when the timeline's uploader is chosen
+     * ({@link UploaderChoice}); positions are resent every second, so three are missed first.
+     */
+    static final java.time.Duration UPLOADER_LIVE_WINDOW = java.time.Duration.ofSeconds(3);
+
+    /** Object storage for offloaded WAL, or null when none is configured. */
+    private final RemoteWal remoteWal;
+    private final Map<TimelineId, WalOffloader> offloaders = new ConcurrentHashMap<>();
+    /** When each peer's last datagram arrived ({@link System#nanoTime()}). */
+    private final Map<NodeId, Long> lastHeard = new ConcurrentHashMap<>();
+    /** When the peer list was last set: the node must hear its peers before it takes the upload. */
+    private volatile long peersSetNanos = System.nanoTime();
+
     private final SafekeeperLimits limits;
     /** Permits for {@code GET /wal} answers being built (each holds up to walReadMaxBytes). */
     private final java.util.concurrent.Semaphore walReads;
@@ -65,6 +84,9 @@ public final class SafekeeperNode implements AutoCloseable {
         this.limits = limits;
         this.walReads = new java.util.concurrent.Semaphore(limits.walReadConcurrency());
         this.identity = NodeIdentity.establish(config.dataDir(), config.nodeId());
+        this.remoteWal = config.remoteStorage() == null ? null
+                : new RemoteWal(new RetryingRemoteStorage(new S3RemoteStorage(config.remoteStorage()),
+                        RetryingRemoteStorage.Policy.DEFAULTS));
         loadTimelines();
         this.group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         this.walSender = new WalSenderServer(group, config.listenHost(), config.walsenderPort(),
@@ -72,8 +94,10 @@ public final class SafekeeperNode implements AutoCloseable {
                 WalSenderServer.IDLE_TIMEOUT, limits.walsenderMaxConnections());
         this.peers = new PeerExchange(this, config.peerExchangeInterval());
         peers.setPeers(config.peers());
-        log.info("safekeeper {} started: dataDir={} walsenderPort={} timelines={}", config.nodeId(), config.dataDir(),
-                walSender.port(), timelines.size());
+        timelines.values().forEach(this::startOffload);
+        log.info("safekeeper {} started: dataDir={} walsenderPort={} timelines={} offload={}", config.nodeId(),
+                config.dataDir(), walSender.port(), timelines.size(),
+                config.remoteStorage() == null ? "off" : config.remoteStorage());
     }
 
     public NodeId nodeId() {
@@ -117,6 +141,7 @@ public final class SafekeeperNode implements AutoCloseable {
             throw new IllegalArgumentException("node " + config.nodeId() + " cannot be its own peer");
         }
         peers.setPeers(peerUrls);
+        peersSetNanos = System.nanoTime();
     }
 
     int quorum() {
@@ -135,6 +160,11 @@ public final class SafekeeperNode implements AutoCloseable {
         return t;
     }
 
+    /** Every timeline held here. */
+    public List<Timeline> timelineList() {
+        return List.copyOf(timelines.values());
+    }
+
     public List<TimelineStatus> statuses() {
         return timelines.values().stream().map(Timeline::status).toList();
     }
@@ -145,6 +175,7 @@ public final class SafekeeperNode implements AutoCloseable {
         }
         Timeline t = Timeline.create(timelineDir(id), id, systemId, segmentSize, start);
         timelines.put(id, t);
+        startOffload(t);
         log.info("node={} created timeline={} start={}", config.nodeId(), id, start);
         return t;
     }
@@ -155,6 +186,10 @@ public final class SafekeeperNode implements AutoCloseable {
             throw new TimelineNotFoundException(id);
         }
         commits.remove(id);
+        WalOffloader o = offloaders.remove(id);
+        if (o != null) {
+            o.close();
+        }
         t.close();
         FileTrees.deleteRecursively(t.directory());
         log.info("node={} deleted timeline={}", config.nodeId(), id);
@@ -224,6 +259,45 @@ public final class SafekeeperNode implements AutoCloseable {
         if (position.remoteConsistentLsn().isValid()) {
             t.advanceRemoteConsistentLsn(position.remoteConsistentLsn()); // the pageserver streams from one of us
         }
+        if (position.offloadedLsn().isValid()) {
+            t.advanceOffloadedLsn(position.offloadedLsn()); // the uploader moved it
+        }
+    }
+
+    /** A datagram from {@code peer} arrived: it is live for the choice of uploaders. */
+    void heardFrom(NodeId peer) {
+        lastHeard.put(peer, System.nanoTime());
+    }
+
+    /**
+     * Whether this node uploads the WAL of its timelines now: it is the lowest live member, and
+     * its peers were set one live window ago (time to hear from them: a node just started must
+     * not take over from a live uploader it has not heard yet).
+     */
+    public boolean isUploader() {
+        long now = System.nanoTime();
+        if (now - peersSetNanos < UPLOADER_LIVE_WINDOW.toNanos()) {
+            return false;
+        }
+        Map<NodeId, Long> heard = new java.util.HashMap<>(lastHeard);
+        heard.keySet().retainAll(peers.peerIds());
+        return UploaderChoice.choose(config.nodeId(), heard, now, UPLOADER_LIVE_WINDOW.toNanos()).equals(config.nodeId());
+    }
+
+    /** The offloader of {@code id}, when this node has remote storage. */
+    public Optional<WalOffloader> offloader(TimelineId id) {
+        return Optional.ofNullable(offloaders.get(id));
+    }
+
+    /** The node's object storage for WAL, when configured. */
+    public Optional<RemoteWal> remoteWal() {
+        return Optional.ofNullable(remoteWal);
+    }
+
+    private void startOffload(Timeline t) {
+        if (remoteWal != null) {
+            offloaders.put(t.id(), new WalOffloader(t, remoteWal, this::isUploader, config.nodeId().value()));
+        }
     }
 
     /**
@@ -232,8 +306,8 @@ public final class SafekeeperNode implements AutoCloseable {
      */
     void removeUnneededWal(Timeline t) {
         TimelineStatus s = t.status();
-        WalRetention.horizon(s.commitLsn(), s.remoteConsistentLsn(), tracker(t.id()).positions(), peers.peerIds())
-                .ifPresent(t::removeWalBelow);
+        WalRetention.horizon(s.commitLsn(), s.remoteConsistentLsn(), s.offloadedLsn(), tracker(t.id()).positions(),
+                peers.peerIds()).ifPresent(t::removeWalBelow);
     }
 
     /**
@@ -255,7 +329,7 @@ public final class SafekeeperNode implements AutoCloseable {
     PeerPosition ownPosition(Timeline t) {
         TimelineStatus s = t.status();
         return new PeerPosition(config.nodeId(), s.promisedTerm(), s.lastLogTerm(), s.flushLsn(), s.commitLsn(),
-                s.remoteConsistentLsn());
+                s.remoteConsistentLsn(), s.offloadedLsn());
     }
 
     void updateCommit(Timeline t) {
@@ -294,10 +368,14 @@ public final class SafekeeperNode implements AutoCloseable {
 
     @Override
     public void close() {
+        offloaders.values().forEach(WalOffloader::close);
         peers.close();
         walSender.close();
         timelines.values().forEach(Timeline::close);
         group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        if (remoteWal != null) {
+            remoteWal.close();
+        }
         log.info("safekeeper {} stopped", config.nodeId());
     }
 }

@@ -21,8 +21,11 @@ import java.util.Set;
  * </ul>
  * A read replica streaming from a safekeeper is not waited for: one that falls behind the
  * horizon gets PostgreSQL's "requested WAL segment has already been removed" and needs a new
- * base backup, as with a stock primary without a replication slot. With S3 offload the
- * offloaded LSN will join the list.
+ * base backup, as with a stock primary without a replication slot.
+ *
+ * <p>With WAL offload (remote storage configured), also the offloaded LSN: a segment leaves
+ * this disk only once it is in object storage, whoever uploaded it (docs/safekeeper.md, "WAL
+ * offload"). Without remote storage ({@code offloaded} INVALID) it is not an input.
  */
 final class WalRetention {
 
@@ -30,11 +33,15 @@ final class WalRetention {
     }
 
     /** The horizon, or empty while any input is unknown. */
-    static Optional<Lsn> horizon(Lsn commit, Lsn remoteConsistent, Map<NodeId, PeerPosition> known, Set<NodeId> peers) {
+    static Optional<Lsn> horizon(Lsn commit, Lsn remoteConsistent, Lsn offloaded, Map<NodeId, PeerPosition> known,
+                                 Set<NodeId> peers) {
         if (!remoteConsistent.isValid() || !commit.isValid()) {
             return Optional.empty();
         }
         Lsn h = Lsn.min(commit, remoteConsistent);
+        if (offloaded.isValid()) {
+            h = Lsn.min(h, offloaded);
+        }
         for (NodeId peer : peers) {
             PeerPosition p = known.get(peer);
             if (p == null) {

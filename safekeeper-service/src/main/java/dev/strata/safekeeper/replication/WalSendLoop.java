@@ -61,7 +61,7 @@ final class WalSendLoop {
                 Lsn end = timeline.servableEnd();
                 if (pos.isBefore(end)) {
                     awaitWritable();
-                    byte[] wal = timeline.wal().read(pos, (int) Math.min(config.maxChunk(), end.minus(pos)));
+                    byte[] wal = timeline.readWal(pos, (int) Math.min(config.maxChunk(), end.minus(pos)));
                     var x = new ReplicationMessage.XLogData(pos, end, PgTimestamp.now(), wal);
                     channel.writeAndFlush(new BackendMessage.CopyData(x.encode()));
                     pos = pos.plus(wal.length);

@@ -191,7 +191,7 @@ final class WalSenderHandler extends SimpleChannelInboundHandler<FrontendMessage
         }
         Lsn from = start.start();
         Lsn begin = timeline.wal().startLsn();
-        Lsn retained = timeline.wal().retainedStart();
+        Lsn retained = timeline.readableStart(); // below the local WAL when it was offloaded
         Lsn end = timeline.servableEnd();
         if (from.isBefore(begin)) {
             error(ctx, "58P01", "requested starting point " + from + " is before the WAL held for timeline "
@@ -201,7 +201,9 @@ final class WalSenderHandler extends SimpleChannelInboundHandler<FrontendMessage
         if (from.isBefore(retained)) {
             // As PostgreSQL says when a standby asks for a recycled segment.
             error(ctx, "58P01", "requested WAL segment at " + from + " has already been removed: timeline "
-                    + timeline.id() + " holds WAL from " + retained + " (the pageserver and every safekeeper had it)");
+                    + timeline.id() + " holds WAL from " + retained + " (the pageserver and every safekeeper had it"
+                    + (timeline.offloading() ? ", and object storage holds it only below " + timeline.offloadedLsn() : "")
+                    + ")");
             return;
         }
         if (from.isAfter(end)) {

@@ -10,6 +10,7 @@ import dev.strata.safekeeper.control.SafekeeperState;
 import dev.strata.safekeeper.election.Acceptor;
 import dev.strata.safekeeper.election.VoteRequest;
 import dev.strata.safekeeper.election.VoteResponse;
+import dev.strata.safekeeper.offload.RemoteWal;
 import dev.strata.safekeeper.receive.ComputeAddress;
 import dev.strata.safekeeper.receive.ComputeStreamer;
 import dev.strata.safekeeper.wal.SegmentedWalStore;
@@ -35,6 +36,8 @@ public final class Timeline implements AutoCloseable {
     private final Object progress = new Object();
     private volatile ComputeStreamer streamer;
     private volatile SafekeeperState lastPersisted;
+    /** Object storage holding this timeline's offloaded WAL, or null without remote storage. */
+    private volatile RemoteWal remote;
 
     private Timeline(Path dir, SafekeeperState state, ControlFileStore store, SegmentedWalStore wal) {
         this.dir = dir;
@@ -119,7 +122,7 @@ public final class Timeline implements AutoCloseable {
         ComputeStreamer st = streamer;
         return new TimelineStatus(s.timelineId(), s.promisedTerm(), s.termHistory(), s.timelineStartLsn(),
                 s.flushLsn(), s.commitLsn(), s.remoteConsistentLsn(), wal.retainedStart(),
-                st == null ? "idle" : st.state());
+                st == null ? "idle" : st.state(), remote == null ? Lsn.INVALID : s.offloadedLsn());
     }
 
     /**
@@ -194,7 +197,8 @@ public final class Timeline implements AutoCloseable {
         SafekeeperState now = acceptor.state();
         SafekeeperState last = lastPersisted;
         if (!now.commitLsn().equals(last.commitLsn()) || !now.flushLsn().equals(last.flushLsn())
-                || !now.remoteConsistentLsn().equals(last.remoteConsistentLsn())) {
+                || !now.remoteConsistentLsn().equals(last.remoteConsistentLsn())
+                || !now.offloadedLsn().equals(last.offloadedLsn())) {
             acceptor.persist();
         }
     }
@@ -205,6 +209,109 @@ public final class Timeline implements AutoCloseable {
      */
     public void advanceRemoteConsistentLsn(Lsn durable) {
         acceptor.advanceRemoteConsistentLsn(Lsn.min(durable, wal.flushLsn()));
+    }
+
+    /**
+     * Turns on reads of offloaded WAL from {@code remoteWal} (WAL offload: docs/safekeeper.md);
+     * the node's {@code WalOffloader} does the uploads.
+     */
+    public void enableOffload(RemoteWal remoteWal) {
+        this.remote = remoteWal;
+    }
+
+    /** Whether this timeline's WAL is offloaded to object storage. */
+    public boolean offloading() {
+        return remote != null;
+    }
+
+    /** Everything below it is in object storage (the timeline start until the first upload). */
+    public Lsn offloadedLsn() {
+        return acceptor.state().offloadedLsn();
+    }
+
+    /** A peer reports a higher offloaded LSN (the uploader moved it): persisted lazily. */
+    public void advanceOffloadedLsn(Lsn lsn) {
+        if (remote != null) {
+            acceptor.advanceOffloadedLsn(lsn);
+        }
+    }
+
+    /**
+     * The uploader put every segment below {@code lsn} in object storage: raises the offloaded
+     * LSN and persists it (fsynced) before returning, so a restart resumes from there.
+     */
+    public void recordOffloaded(Lsn lsn) {
+        if (acceptor.advanceOffloadedLsn(lsn)) {
+            acceptor.persist(); // the store callback records it as lastPersisted
+        }
+    }
+
+    /**
+     * The lowest LSN a reader can be served from: the timeline start when object storage holds
+     * everything below the WAL still on disk, else where the local WAL begins.
+     */
+    public Lsn readableStart() {
+        Lsn retained = wal.retainedStart();
+        if (remote != null && !offloadedLsn().isBefore(retained)) {
+            return wal.startLsn();
+        }
+        return retained;
+    }
+
+    /**
+     * Reads up to {@code max} bytes at {@code from} as {@link SegmentedWalStore#read} does, from
+     * object storage when they are no longer on this disk but were offloaded (walsender, the
+     * {@code GET /wal} of a donor). Never beyond one segment per call.
+     */
+    public byte[] readWal(Lsn from, int max) {
+        if (remote != null && from.isBefore(wal.retainedStart()) && !from.isBefore(wal.startLsn())
+                && from.isBefore(offloadedLsn())) {
+            return readOffloaded(from, max);
+        }
+        try {
+            return wal.read(from, max);
+        } catch (IllegalArgumentException e) {
+            // Removed between our look and the read: it was offloaded, since removal waits for that.
+            if (remote != null && from.isBefore(wal.retainedStart()) && from.isBefore(offloadedLsn())) {
+                return readOffloaded(from, max);
+            }
+            throw e;
+        }
+    }
+
+    /** Up to {@code max} bytes at {@code from} from object storage; {@code from} must be below the offloaded LSN. */
+    public byte[] readOffloaded(Lsn from, int max) {
+        RemoteWal r = remote;
+        Lsn offloaded = offloadedLsn();
+        if (r == null || !from.isBefore(offloaded) || from.isBefore(wal.startLsn())) {
+            throw new IllegalArgumentException("WAL at " + from + " of timeline " + id() + " is not in object storage"
+                    + (r == null ? " (no remote storage configured)" : "; it holds [" + wal.startLsn() + ", " + offloaded + ")"));
+        }
+        int size = wal.segmentSize();
+        long seg = from.segmentNumber(size);
+        byte[] segment = r.read(id(), wal.fileName(seg), size);
+        int off = from.segmentOffset(size);
+        int n = (int) Math.min(Math.min(max, size - off), offloaded.minus(from));
+        return java.util.Arrays.copyOfRange(segment, off, off + n);
+    }
+
+    /** The bytes of complete segment {@code segNo} from this disk (the uploader's source). */
+    public byte[] readLocalSegment(long segNo) {
+        int size = wal.segmentSize();
+        byte[] out = new byte[size];
+        Lsn begin = Lsn.ofSegment(segNo, size);
+        // Below the timeline start (a timeline imported mid-segment) the segment holds zeros.
+        Lsn pos = Lsn.max(begin, wal.startLsn());
+        while (pos.isBefore(begin.plus(size))) {
+            byte[] chunk = wal.read(pos, (int) begin.plus(size).minus(pos));
+            if (chunk.length == 0) {
+                throw new IllegalStateException("segment " + wal.fileName(segNo) + " of timeline " + id()
+                        + " is not complete on this disk (it ends at " + pos + ")");
+            }
+            System.arraycopy(chunk, 0, out, (int) pos.minus(begin), chunk.length);
+            pos = pos.plus(chunk.length);
+        }
+        return out;
     }
 
     /** The flush LSN in the control file on disk: where a restart's scan for the WAL end begins. */

@@ -29,7 +29,9 @@ class PositionCodecTest {
         List<PositionDatagram.Entry> entries = List.of(entry(SK2, 7, 6, 0x1_2345_6789L, 0x1_0000_0000L),
                 entry(SK2, Long.MAX_VALUE, 0, -1L, 0),
                 new PositionDatagram.Entry(TimelineId.random(), new PeerPosition(SK2, Term.of(3), Term.of(3),
-                        new Lsn(0x5000000), new Lsn(0x4000000), new Lsn(0x3000000))));
+                        new Lsn(0x5000000), new Lsn(0x4000000), new Lsn(0x3000000))),
+                new PositionDatagram.Entry(TimelineId.random(), new PeerPosition(SK2, Term.of(3), Term.of(3),
+                        new Lsn(0x5000000), new Lsn(0x4000000), new Lsn(0x3000000), new Lsn(0x2000000))));
         PositionDatagram d = new PositionDatagram(SK2, 1_733_000_000_000_000L, entries);
         byte[] wire = codec.encode(d);
         assertThat(new PositionCodec("secret").decode(wire, wire.length)).isEqualTo(d);
@@ -82,6 +84,18 @@ class PositionCodecTest {
         assertThatThrownBy(() -> codec.decode(wire, wire.length - 1)).isInstanceOf(MalformedDatagramException.class);
     }
 
+    /** A safekeeper built before WAL offload sends version 1: refused, saying what to do, not "bad signature". */
+    @Test
+    void theVersionBeforeOffloadIsRefusedByName() {
+        PositionCodec codec = new PositionCodec("secret");
+        byte[] wire = codec.encode(new PositionDatagram(SK2, 5, List.of(entry(SK2, 1, 1, 0, 0))));
+        byte[] old = wire.clone();
+        old[4] = 1;
+        assertThatThrownBy(() -> codec.decode(old, old.length)).isInstanceOf(MalformedDatagramException.class)
+                .hasMessageContaining("version 1").hasMessageContaining("before WAL offload")
+                .hasMessageContaining("upgrade every safekeeper");
+    }
+
     /** Well signed (a holder of the secret) but inconsistent inside: still refused, with the reason. */
     @Test
     void signedButInconsistentContentIsRefused() {
@@ -107,7 +121,7 @@ class PositionCodecTest {
             r.nextBytes(junk);
             if (junk.length > 4 && r.nextBoolean()) {
                 System.arraycopy(PositionCodec.MAGIC, 0, junk, 0, 4);
-                junk[4] = 1;
+                junk[4] = (byte) PositionCodec.VERSION;
             }
             assertThatThrownBy(() -> codec.decode(junk, junk.length)).isInstanceOf(MalformedDatagramException.class);
         }
@@ -125,7 +139,7 @@ class PositionCodecTest {
     private static byte[] signed(PositionCodec codec, int idLenField, String id, int count, int entryBytes) {
         byte[] idBytes = id.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 + 1 + 1 + idBytes.length + 8 + 2 + entryBytes + 16);
-        b.put(PositionCodec.MAGIC).put((byte) 1).put((byte) idLenField).put(idBytes).putLong(1).putShort((short) count);
+        b.put(PositionCodec.MAGIC).put((byte) PositionCodec.VERSION).put((byte) idLenField).put(idBytes).putLong(1).putShort((short) count);
         return resign(codec, b.array());
     }
 

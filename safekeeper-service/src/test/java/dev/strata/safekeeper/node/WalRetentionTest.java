@@ -22,7 +22,7 @@ class WalRetentionTest {
     }
 
     private static Optional<Lsn> horizon(String commit, String remote, Map<NodeId, PeerPosition> known) {
-        return WalRetention.horizon(Lsn.parse(commit), Lsn.parse(remote), known, PEERS);
+        return WalRetention.horizon(Lsn.parse(commit), Lsn.parse(remote), Lsn.INVALID, known, PEERS);
     }
 
     @Test
@@ -31,6 +31,17 @@ class WalRetentionTest {
         assertThat(horizon("0/A000000", "0/B000000", known)).contains(Lsn.parse("0/8000000")); // a lagging peer
         assertThat(horizon("0/A000000", "0/7000000", known)).contains(Lsn.parse("0/7000000")); // the pageserver
         assertThat(horizon("0/6000000", "0/B000000", known)).contains(Lsn.parse("0/6000000")); // the commit LSN
+    }
+
+    @Test
+    void withOffloadNothingAboveTheOffloadedLsnIsRemoved() {
+        Map<NodeId, PeerPosition> known = Map.of(SK2, at(SK2, "0/9000000"), SK3, at(SK3, "0/9000000"));
+        assertThat(WalRetention.horizon(Lsn.parse("0/A000000"), Lsn.parse("0/9000000"), Lsn.parse("0/3000000"), known,
+                PEERS)).as("S3 has less than the pageserver").contains(Lsn.parse("0/3000000"));
+        assertThat(WalRetention.horizon(Lsn.parse("0/A000000"), Lsn.parse("0/2000000"), Lsn.parse("0/3000000"), known,
+                PEERS)).as("the pageserver has less than S3").contains(Lsn.parse("0/2000000"));
+        assertThat(WalRetention.horizon(Lsn.parse("0/A000000"), Lsn.parse("0/0"), Lsn.parse("0/3000000"), known,
+                PEERS)).as("offloaded but no pageserver report").isEmpty();
     }
 
     @Test
