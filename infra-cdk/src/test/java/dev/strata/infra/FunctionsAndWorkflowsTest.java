@@ -2,17 +2,26 @@ package dev.strata.infra;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.strata.infra.control.ControlPlaneFunctions;
 import dev.strata.infra.control.Handlers;
 import dev.strata.infra.control.Workflows;
 import dev.strata.infra.testing.Synthesized;
 import dev.strata.statemachines.Workflow;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import software.amazon.awscdk.assertions.Match;
 import software.amazon.awscdk.assertions.Template;
 
 /** Lambda functions (ControlPlaneFunctions) and state machines (Workflows). */
 class FunctionsAndWorkflowsTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Template t = Synthesized.get().template;
 
@@ -46,20 +55,80 @@ class FunctionsAndWorkflowsTest {
         String region = "eu-west-1";
         String account = "123456789012";
         for (Workflows.Definition d : Workflows.ALL) {
-            Map<String, Map<String, Object>> sms = t.findResources("AWS::StepFunctions::StateMachine",
-                    Match.objectLike(Map.of("Properties", Match.objectLike(Map.of(
-                            "StateMachineName", "strata-test-" + d.name())))));
-            assertThat(sms).hasSize(1);
-            @SuppressWarnings("unchecked")
-            Map<String, Object> props = (Map<String, Object>) sms.values().iterator().next().get("Properties");
+            Map<String, Object> props = properties(machine(d));
             String inTemplate = (String) props.get("DefinitionString");
             assertThat(inTemplate).isEqualTo(Workflows.read(Synthesized.repoRoot(), d.file()));
-            assertThat(props.get("DefinitionSubstitutions"))
-                    .isEqualTo(Map.of("Region", Map.of("Ref", "AWS::Region"), "Account", Map.of("Ref", "AWS::AccountId")));
-            String deployed = inTemplate.replace("${Region}", region).replace("${Account}", account);
+            assertThat(props.get("DefinitionSubstitutions")).isEqualTo(Map.of(
+                    "Region", Map.of("Ref", "AWS::Region"), "Account", Map.of("Ref", "AWS::AccountId"),
+                    "Alias", ControlPlaneFunctions.ALIAS));
+            String deployed = inTemplate.replace("${Region}", region).replace("${Account}", account)
+                    .replace("${Alias}", ControlPlaneFunctions.ALIAS);
             Workflow oracle = Workflow.valueOf(d.name().toUpperCase().replace('-', '_'));
             assertThat(oracle.fileName()).isEqualTo(d.file());
-            assertThat(deployed).isEqualTo(oracle.definition(region, account));
+            assertThat(deployed).isEqualTo(oracle.definition(region, account, ControlPlaneFunctions.ALIAS));
+        }
+    }
+
+    /** SnapStart applies only to published versions: every task calls the alias the functions publish. */
+    @Test
+    void everyTaskResourceNamesTheAliasTheFunctionsPublish() throws Exception {
+        t.allResourcesProperties("AWS::Lambda::Alias", Match.objectLike(Map.of("Name", ControlPlaneFunctions.ALIAS)));
+        for (Workflows.Definition d : Workflows.ALL) {
+            Map<String, Object> props = properties(machine(d));
+            @SuppressWarnings("unchecked")
+            String alias = ((Map<String, String>) props.get("DefinitionSubstitutions")).get("Alias");
+            List<String> resources = new ArrayList<>();
+            JSON.readTree((String) props.get("DefinitionString")).path("States").forEach(s -> {
+                if (s.path("Type").asText().equals("Task")) {
+                    resources.add(s.path("Resource").asText());
+                }
+            });
+
+            assertThat(alias).isEqualTo(ControlPlaneFunctions.ALIAS);
+            assertThat(resources).as(d.name()).isNotEmpty().allMatch(r -> r.matches(
+                    "arn:aws:lambda:\\$\\{Region}:\\$\\{Account}:function:strata-[a-z-]+:\\$\\{Alias}"));
+        }
+    }
+
+    /** Least privilege: a machine may invoke the aliases of the functions it names, nothing else. */
+    @Test
+    void eachMachineMayInvokeOnlyTheAliasesOfItsOwnFunctions() {
+        Map<String, String> functionByLogicalId = new HashMap<>();
+        t.findResources("AWS::Lambda::Function").forEach((id, r) ->
+                functionByLogicalId.put(id, (String) properties(r).get("FunctionName")));
+        Map<String, String> functionByAliasId = new HashMap<>();
+        t.findResources("AWS::Lambda::Alias").forEach((id, r) -> {
+            Object fn = properties(r).get("FunctionName");
+            functionByAliasId.put(id, functionByLogicalId.get(((Map<?, ?>) fn).get("Ref")));
+        });
+        assertThat(functionByAliasId).hasSize(Handlers.ALL.size()).doesNotContainValue(null);
+
+        for (Workflows.Definition d : Workflows.ALL) {
+            Map<String, Object> props = properties(machine(d));
+            Object role = ((List<?>) ((Map<?, ?>) props.get("RoleArn")).get("Fn::GetAtt")).get(0);
+            Set<String> invoked = new HashSet<>();
+            t.findResources("AWS::IAM::Policy").values().stream()
+                    .filter(p -> ((List<?>) properties(p).get("Roles")).contains(Map.of("Ref", role)))
+                    .forEach(p -> {
+                        for (Object st : (List<?>) ((Map<?, ?>) properties(p).get("PolicyDocument")).get("Statement")) {
+                            Map<?, ?> statement = (Map<?, ?>) st;
+                            Object action = statement.get("Action");
+                            if (!(action instanceof List<?> l ? l.stream().anyMatch(a -> a.toString().startsWith("lambda:"))
+                                    : action.toString().startsWith("lambda:"))) {
+                                continue;
+                            }
+                            assertThat(action).as(d.name()).isEqualTo("lambda:InvokeFunction");
+                            Object res = statement.get("Resource");
+                            for (Object r : res instanceof List<?> l ? l : List.of(res)) {
+                                assertThat(r).as(d.name() + ": an alias of this stack, by Ref").isInstanceOf(Map.class);
+                                String aliasId = (String) ((Map<?, ?>) r).get("Ref");
+                                assertThat(functionByAliasId).as(d.name() + " invokes " + r).containsKey(aliasId);
+                                invoked.add(functionByAliasId.get(aliasId));
+                            }
+                        }
+                    });
+
+            assertThat(invoked).as(d.name()).isEqualTo(Workflows.taskFunctions(Workflows.read(Synthesized.repoRoot(), d.file())));
         }
     }
 
@@ -73,5 +142,18 @@ class FunctionsAndWorkflowsTest {
     @Test
     void logGroupsHaveRetention() {
         t.allResourcesProperties("AWS::Logs::LogGroup", Match.objectLike(Map.of("RetentionInDays", Match.anyValue())));
+    }
+
+    private Map<String, Object> machine(Workflows.Definition d) {
+        Map<String, Map<String, Object>> sms = t.findResources("AWS::StepFunctions::StateMachine",
+                Match.objectLike(Map.of("Properties", Match.objectLike(Map.of(
+                        "StateMachineName", "strata-test-" + d.name())))));
+        assertThat(sms).hasSize(1);
+        return sms.values().iterator().next();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> properties(Map<String, Object> resource) {
+        return (Map<String, Object>) resource.get("Properties");
     }
 }

@@ -7,7 +7,7 @@ import java.util.Map;
 
 /**
  * Routes every Lambda function the workflows call ({@code strata-<step>}, the name after
- * {@code function:} in a Task's ARN) to the functions module's handler of that name on one
+ * {@code function:} in a Task's ARN, before its alias qualifier) to the functions module's handler of that name on one
  * {@link ControlPlane}: locally the workflows run the very handlers Lambda runs, in this JVM.
  */
 public final class ControlPlaneFunctions {

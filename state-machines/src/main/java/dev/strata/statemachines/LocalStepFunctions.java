@@ -191,7 +191,10 @@ public final class LocalStepFunctions implements AutoCloseable {
         }
     }
 
-    /** Runs a workflow's local definition (task ARNs in the local region and account). */
+    /**
+     * Runs a workflow's local definition (task ARNs in the local region and account, qualified by
+     * {@link Workflow#LOCAL_ALIAS}; routing goes by the function name whatever the qualifier).
+     */
     public ExecutionResult run(Workflow workflow, String inputJson, LambdaHandlers handlers, RunOptions options) {
         return run(workflow.localDefinition(), inputJson, handlers, options);
     }

@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The loopback HTTP endpoint the engine's task states call: {@code POST /invoke} with
  * {@code Authorization: Bearer <secret>} and {@code {"executionId","state","resource","payload"}}.
- * It finds the execution's {@link LambdaHandlers}, the function named by the resource ARN, runs the
- * handler and answers {@code 200 {"payload": ...}}; a handler exception answers
+ * It finds the execution's {@link LambdaHandlers}, the function named by the resource ARN (whatever its
+ * qualifier: {@code function:strata-elect:live}, {@code :7} and unqualified all route to
+ * {@code strata-elect}, as there is one local version of each handler), runs the handler and answers {@code 200 {"payload": ...}}; a handler exception answers
  * {@code 500 {"errorType": <class name>, "errorMessage": ...}}, which the driver turns into the task's
  * error. Refusals name what was wrong: 401 (no or wrong secret), 400 (not JSON, missing field, not a
  * Lambda ARN), 404 (unknown execution or function), 405, 413 (over {@link #MAX_REQUEST_BYTES}).

@@ -20,13 +20,14 @@ import java.util.regex.Pattern;
  * <ul>
  * <li>every transition ({@code StartAt}, {@code Next}, {@code Default}, a choice's or catcher's
  *     {@code Next}) names a state, every state is reachable, and a state that can go on says where;</li>
- * <li>every Task calls a {@code strata-} Lambda function by a placeholder ARN, has a
+ * <li>every Task calls a {@code strata-} Lambda function by a placeholder ARN qualified by
+ *     {@code ${Alias}} (an unqualified ARN runs {@code $LATEST}, without SnapStart), has a
  *     {@code TimeoutSeconds}, retries exactly {@link WorkflowErrors#RETRIED} with backoff, and catches
  *     {@code States.ALL} last, keeping its input ({@code ResultPath} set) for the compensation;</li>
  * <li>a catcher leads to a compensation (a Task whose {@code Comment} starts "Compensation:") or a Fail
  *     state, and from there every path ends in a Fail state: a failed operation never reports success;</li>
- * <li>JSONPath only, an execution {@code TimeoutSeconds}, no placeholder but {@code ${Region}} and
- *     {@code ${Account}}.</li>
+ * <li>JSONPath only, an execution {@code TimeoutSeconds}, no placeholder but {@code ${Region}},
+ *     {@code ${Account}} and {@code ${Alias}}.</li>
  * </ul>
  */
 public final class WorkflowLint {
@@ -34,7 +35,9 @@ public final class WorkflowLint {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern TASK_ARN = Pattern.compile(
             Pattern.quote("arn:aws:lambda:" + Workflow.REGION_PLACEHOLDER + ":" + Workflow.ACCOUNT_PLACEHOLDER
-                    + ":function:") + "strata-[a-z][a-z-]*");
+                    + ":function:") + "strata-[a-z][a-z-]*" + Pattern.quote(":" + Workflow.ALIAS_PLACEHOLDER));
+    private static final Set<String> PLACEHOLDERS =
+            Set.of(Workflow.REGION_PLACEHOLDER, Workflow.ACCOUNT_PLACEHOLDER, Workflow.ALIAS_PLACEHOLDER);
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{[^}]*}");
     private static final String COMPENSATION = "Compensation:";
 
@@ -46,8 +49,9 @@ public final class WorkflowLint {
         List<String> problems = new ArrayList<>();
         Matcher m = PLACEHOLDER.matcher(rawDefinition);
         while (m.find()) {
-            if (!m.group().equals(Workflow.REGION_PLACEHOLDER) && !m.group().equals(Workflow.ACCOUNT_PLACEHOLDER)) {
-                problems.add("unknown placeholder " + m.group() + " (only ${Region} and ${Account} are substituted)");
+            if (!PLACEHOLDERS.contains(m.group())) {
+                problems.add("unknown placeholder " + m.group()
+                        + " (only ${Region}, ${Account} and ${Alias} are substituted)");
             }
         }
         JsonNode def;
@@ -125,8 +129,8 @@ public final class WorkflowLint {
 
     private static void checkTask(String name, JsonNode s, JsonNode states, List<String> problems) {
         if (!TASK_ARN.matcher(s.path("Resource").asText()).matches()) {
-            problems.add(name + ": Resource must be arn:aws:lambda:${Region}:${Account}:function:strata-<step>, got '"
-                    + s.path("Resource").asText() + "'");
+            problems.add(name + ": Resource must be arn:aws:lambda:${Region}:${Account}:function:strata-<step>:${Alias}"
+                    + " (an unqualified ARN runs $LATEST, without SnapStart), got '" + s.path("Resource").asText() + "'");
         }
         if (!s.path("TimeoutSeconds").canConvertToInt() || s.path("TimeoutSeconds").asInt() < 1) {
             problems.add(name + ": a Task without TimeoutSeconds");

@@ -182,7 +182,8 @@ class ControlPlaneWorkflowsTest {
             states.forEach(s -> {
                 if (s.path("Type").asText().equals("Task")) {
                     String arn = s.path("Resource").asText();
-                    called.add(arn.substring(arn.lastIndexOf(':') + 1));
+                    assertThat(arn).endsWith(":" + Workflow.LOCAL_ALIAS);
+                    called.add(arn.substring(arn.indexOf(":function:") + ":function:".length(), arn.lastIndexOf(':')));
                 }
             });
         }

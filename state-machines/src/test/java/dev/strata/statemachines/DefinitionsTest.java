@@ -3,6 +3,8 @@ package dev.strata.statemachines;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.strata.pgcore.tools.NodeTools;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -25,7 +27,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class DefinitionsTest {
 
     private static final String VALID_TASK = """
-            "Type": "Task", "Resource": "arn:aws:lambda:${Region}:${Account}:function:strata-claim-agent",
+            "Type": "Task", "Resource": "arn:aws:lambda:${Region}:${Account}:function:strata-claim-agent:${Alias}",
             "TimeoutSeconds": 5,
             "Retry": [{"ErrorEquals": ["Lambda.ServiceException", "Lambda.AWSLambdaException",
                 "Lambda.SdkClientException", "Lambda.TooManyRequestsException",
@@ -40,7 +42,7 @@ class DefinitionsTest {
         List<Path> files = new ArrayList<>();
         for (Workflow w : Workflow.values()) {
             Path file = dir.resolve(w.fileName());
-            Files.writeString(file, w.definition("eu-west-1", "123456789012"));
+            Files.writeString(file, w.definition("eu-west-1", "123456789012", "live"));
             files.add(file);
         }
         deployed = aslValidator(files);
@@ -77,26 +79,67 @@ class DefinitionsTest {
 
     @ParameterizedTest
     @EnumSource(Workflow.class)
-    void usesOnlyTheRegionAndAccountPlaceholders(Workflow w) {
-        assertThat(w.rawDefinition()).contains(Workflow.REGION_PLACEHOLDER, Workflow.ACCOUNT_PLACEHOLDER);
-        assertThat(w.definition("eu-west-1", "123456789012")).doesNotContain("${")
+    void usesOnlyTheRegionAccountAndAliasPlaceholders(Workflow w) {
+        assertThat(w.rawDefinition())
+                .contains(Workflow.REGION_PLACEHOLDER, Workflow.ACCOUNT_PLACEHOLDER, Workflow.ALIAS_PLACEHOLDER);
+        assertThat(w.definition("eu-west-1", "123456789012", "live")).doesNotContain("${")
                 .contains("arn:aws:lambda:eu-west-1:123456789012:function:strata-");
         assertThat(w.localDefinition()).contains(":" + Workflow.LOCAL_ACCOUNT + ":");
     }
 
+    /** SnapStart applies only to published versions: every task must call the alias, never $LATEST. */
+    @ParameterizedTest
+    @EnumSource(Workflow.class)
+    void everyTaskCallsTheAliasNotLatest(Workflow w) throws Exception {
+        JsonNode states = new ObjectMapper().readTree(w.definition("eu-west-1", "123456789012", "live")).path("States");
+        List<String> resources = new ArrayList<>();
+        states.forEach(s -> {
+            if (s.path("Type").asText().equals("Task")) {
+                resources.add(s.path("Resource").asText());
+            }
+        });
+
+        assertThat(resources).isNotEmpty().allMatch(
+                r -> r.matches("arn:aws:lambda:eu-west-1:123456789012:function:strata-[a-z-]+:live"), "qualified by the alias");
+    }
+
     @Test
-    void substitutionRefusesWhatIsNotARegionOrAnAccount() {
-        assertThatThrownBy(() -> Workflow.WAKE.definition("\"; drop", "123456789012"))
+    void substitutionRefusesWhatIsNotARegionAnAccountOrAnAlias() {
+        assertThatThrownBy(() -> Workflow.WAKE.definition("\"; drop", "123456789012", "live"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("region");
-        assertThatThrownBy(() -> Workflow.WAKE.definition("us-east-1", "1234"))
+        assertThatThrownBy(() -> Workflow.WAKE.definition("us-east-1", "1234", "live"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("12 digits");
+        for (String bad : List.of("", "$LATEST", "7", "live:1", "li\"ve", "x".repeat(129))) {
+            assertThatThrownBy(() -> Workflow.WAKE.definition("us-east-1", "123456789012", bad)).as(bad)
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("alias");
+        }
+        assertThat(Workflow.WAKE.definition("us-east-1", "123456789012", "blue_2-canary"))
+                .contains("function:strata-elect:blue_2-canary\"");
+    }
+
+    @Test
+    void lintRefusesAnUnqualifiedTaskArnAndUnknownPlaceholders() {
+        String def = """
+                {"StartAt": "A", "TimeoutSeconds": 60, "States": {
+                  "A": {%s, "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "B"}],
+                        "Next": "B"},
+                  "B": {"Type": "Task", "Resource": "arn:aws:lambda:${Region}:${Account}:function:strata-x:${Version}",
+                        "TimeoutSeconds": 5, "Next": "Failed"},
+                  "Failed": {"Type": "Fail", "Error": "X"}}}"""
+                .formatted(VALID_TASK.replace(":${Alias}\"", "\""));
+
+        List<String> problems = WorkflowLint.check(def);
+
+        assertThat(problems).anyMatch(p -> p.startsWith("A: Resource must be") && p.contains("$LATEST"));
+        assertThat(problems).anyMatch(p -> p.startsWith("B: Resource must be"));
+        assertThat(problems).anyMatch(p -> p.startsWith("unknown placeholder ${Version}"));
     }
 
     @Test
     void lintFindsATaskWithoutRetryOrCatch() {
         String def = """
                 {"StartAt": "A", "TimeoutSeconds": 60, "States": {
-                  "A": {"Type": "Task", "Resource": "arn:aws:lambda:${Region}:${Account}:function:strata-x",
+                  "A": {"Type": "Task", "Resource": "arn:aws:lambda:${Region}:${Account}:function:strata-x:${Alias}",
                         "TimeoutSeconds": 5, "Next": "Done"},
                   "Done": {"Type": "Succeed"}}}""";
 
@@ -132,7 +175,7 @@ class DefinitionsTest {
     void lintFindsARetryOfPermanentErrorsAndACatchThatDropsTheInput() {
         String def = """
                 {"StartAt": "A", "TimeoutSeconds": 60, "States": {
-                  "A": {"Type": "Task", "Resource": "arn:aws:lambda:${Region}:${Account}:function:strata-x",
+                  "A": {"Type": "Task", "Resource": "arn:aws:lambda:${Region}:${Account}:function:strata-x:${Alias}",
                         "TimeoutSeconds": 5,
                         "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "BackoffRate": 1.0, "MaxAttempts": 3}],
                         "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}], "End": true},

@@ -72,6 +72,22 @@ class LocalStepFunctionsTest {
     }
 
     @Test
+    void aQualifiedArnRoutesByFunctionNameAndIsTheInvokedArn() {
+        for (String qualifier : List.of(Workflow.LOCAL_ALIAS, "7")) {
+            String arn = "arn:aws:lambda:us-east-1:000000000000:function:echo:" + qualifier;
+            String def = ECHO.replace("function:echo\"", "function:echo:" + qualifier + "\"");
+            LambdaHandlers h = new LambdaHandlers().add("echo", Map.class,
+                    (in, ctx) -> Map.of("fn", ctx.getFunctionName(), "arn", ctx.getInvokedFunctionArn()));
+
+            ExecutionResult r = engine.run(def, "{}", h, OPTIONS);
+
+            assertThat(r.status()).as(qualifier).isEqualTo(ExecutionStatus.SUCCEEDED);
+            assertThat(r.output().path("fn").asText()).isEqualTo("echo");
+            assertThat(r.output().path("arn").asText()).isEqualTo(arn);
+        }
+    }
+
+    @Test
     void definitionOrInputThatIsNotJsonIsRefusedBeforeTheEngine() {
         assertThatThrownBy(() -> engine.run("{\"StartAt\": ", "{}", echo(), OPTIONS))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("definition is not JSON");

@@ -14,7 +14,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import software.amazon.awscdk.RemovalPolicy;
 import software.amazon.awscdk.Stack;
-import software.amazon.awscdk.services.lambda.Function;
+import software.amazon.awscdk.services.lambda.Alias;
 import software.amazon.awscdk.services.logs.LogGroup;
 import software.amazon.awscdk.services.logs.RetentionDays;
 import software.amazon.awscdk.services.stepfunctions.DefinitionBody;
@@ -26,10 +26,12 @@ import software.constructs.Construct;
 
 /**
  * The Step Functions state machines, from the very files in {@code state-machines/} (read from the
- * checkout, not copied): the definition goes into the template unchanged, and its two placeholders
- * {@code ${Region}} and {@code ${Account}} become Step Functions definition substitutions with the
- * stack's region and account (docs/control-plane.md, "Workflows"). Each state machine may invoke
- * exactly the functions its task ARNs name.
+ * checkout, not copied): the definition goes into the template unchanged, and its three placeholders
+ * become Step Functions definition substitutions: {@code ${Region}} and {@code ${Account}} the stack's,
+ * {@code ${Alias}} the alias {@link ControlPlaneFunctions#ALIAS} every function's deployment points at
+ * its new published version (docs/control-plane.md, "Workflows"). Tasks thus run the published,
+ * SnapStart-enabled version, never {@code $LATEST}. Each state machine may invoke exactly the aliases
+ * of the functions its task ARNs name (not the functions' other versions or {@code $LATEST}).
  */
 public final class Workflows extends Construct {
 
@@ -46,7 +48,11 @@ public final class Workflows extends Construct {
             new Definition("create-project", "create-project.asl.json"));
 
     private static final Pattern TASK_FUNCTION =
-            Pattern.compile("arn:aws:lambda:\\$\\{Region}:\\$\\{Account}:function:([a-z0-9-]+)\"");
+            Pattern.compile("arn:aws:lambda:\\$\\{Region}:\\$\\{Account}:function:([a-z0-9-]+):\\$\\{Alias}\"");
+    /** Any Lambda ARN in a definition, whatever follows the function name. */
+    private static final Pattern ANY_FUNCTION =
+            Pattern.compile("arn:aws:lambda:[^\"]*:function:[a-z0-9-]+(:[^\"]*)?\"");
+    private static final Set<String> SUBSTITUTED = Set.of("Region", "Account", "Alias");
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([A-Za-z]+)}");
 
     private final Map<String, StateMachine> machines = new LinkedHashMap<>();
@@ -61,9 +67,9 @@ public final class Workflows extends Construct {
             while (pm.find()) {
                 placeholders.add(pm.group(1));
             }
-            if (!Set.of("Region", "Account").containsAll(placeholders)) {
+            if (!SUBSTITUTED.containsAll(placeholders)) {
                 throw new IllegalStateException(d.file() + " uses placeholders " + placeholders
-                        + "; this app substitutes only Region and Account");
+                        + "; this app substitutes only " + SUBSTITUTED);
             }
             String cid = ControlPlaneFunctions.constructId(d.name());
             LogGroup logs = LogGroup.Builder.create(this, cid + "Logs")
@@ -75,17 +81,28 @@ public final class Workflows extends Construct {
                     .stateMachineName("strata-" + envName + "-" + d.name())
                     .stateMachineType(StateMachineType.STANDARD)
                     .definitionBody(DefinitionBody.fromString(text))
-                    .definitionSubstitutions(Map.of("Region", stack.getRegion(), "Account", stack.getAccount()))
+                    .definitionSubstitutions(Map.of("Region", stack.getRegion(), "Account", stack.getAccount(),
+                            "Alias", ControlPlaneFunctions.ALIAS))
                     .logs(LogOptions.builder().destination(logs).level(LogLevel.ALL).includeExecutionData(true).build())
                     .tracingEnabled(true)
                     .build();
-            for (String fn : taskFunctions(text)) {
-                Function f = functions.functions().get(fn);
-                if (f == null) {
+            Matcher any = ANY_FUNCTION.matcher(text);
+            while (any.find()) {
+                if (!TASK_FUNCTION.matcher(any.group()).matches()) {
+                    throw new IllegalStateException(d.file() + " calls " + any.group() + "; a task must call"
+                            + " arn:aws:lambda:${Region}:${Account}:function:<name>:${Alias} (an unqualified ARN runs"
+                            + " $LATEST, without SnapStart)");
+                }
+            }
+            Set<String> called = taskFunctions(text);
+            for (String fn : called) {
+                Alias alias = functions.aliases().get(fn);
+                if (alias == null) {
                     throw new IllegalStateException(d.file() + " calls " + fn + ", which this app does not deploy"
                             + " (add it to " + Handlers.class.getName() + ")");
                 }
-                f.grantInvoke(sm);
+                // The alias ARN only: lambda:InvokeFunction on what the tasks call, nothing else of the function.
+                alias.grantInvoke(sm);
             }
             machines.put(d.name(), sm);
         }
@@ -96,7 +113,7 @@ public final class Workflows extends Construct {
         return machines;
     }
 
-    /** The function names a definition's Task states call. */
+    /** The function names a definition's Task states call by their alias-qualified ARN. */
     public static Set<String> taskFunctions(String definition) {
         Set<String> names = new LinkedHashSet<>();
         Matcher m = TASK_FUNCTION.matcher(definition);
