@@ -146,7 +146,10 @@ public final class LayerFileHandle {
                 wait = loading;
             }
             if (mine) {
-                load(wait);
+                LayerFile pinned = load(wait);
+                if (pinned != null) {
+                    return pinned; // pinned for us before the cache could evict it
+                }
             }
             try {
                 wait.join();
@@ -169,7 +172,8 @@ public final class LayerFileHandle {
         }
     }
 
-    private void load(CompletableFuture<Void> done) {
+    /** Opens or downloads the file; returns it pinned for the caller, or null if it failed ({@code done} says why). */
+    private LayerFile load(CompletableFuture<Void> done) {
         LayerFile opened = null;
         RuntimeException failure = null;
         long bytes = 0;
@@ -210,6 +214,7 @@ public final class LayerFileHandle {
                     failure = new IllegalStateException("layer " + name + " of timeline " + timelineId + " is closed");
                 } else {
                     file = opened;
+                    pins++;
                 }
             }
         }
@@ -225,6 +230,7 @@ public final class LayerFileHandle {
         } else {
             done.complete(null);
         }
+        return opened;
     }
 
     /**
