@@ -71,13 +71,25 @@ public final class LocalCluster implements AutoCloseable {
      *                       crash, or be killed by a test, without the others); else in this JVM
      * @param idleTimeout    how long the endpoint may have no client connection before its compute
      *                       is suspended (the next connection wakes it)
+     * @param safekeepersInProcess with {@code childProcesses}: the safekeepers still in this JVM,
+     *                       only the pageserver a child (tests that kill the pageserver alone
+     *                       start three JVMs fewer)
      */
     public record Options(int proxyPort, boolean childProcesses, Duration idleTimeout,
-                          Map<String, String> computeSettings) {
+                          Map<String, String> computeSettings, boolean safekeepersInProcess) {
         public static final Options DEFAULTS = new Options(ProxyConfig.DEFAULT_PORT, false, Duration.ofSeconds(300));
 
         public Options(int proxyPort, boolean childProcesses, Duration idleTimeout) {
             this(proxyPort, childProcesses, idleTimeout, Map.of());
+        }
+
+        public Options(int proxyPort, boolean childProcesses, Duration idleTimeout, Map<String, String> computeSettings) {
+            this(proxyPort, childProcesses, idleTimeout, computeSettings, false);
+        }
+
+        /** These options with the safekeepers in this JVM (and the pageserver a child if {@code childProcesses}). */
+        public Options withSafekeepersInProcess() {
+            return new Options(proxyPort, childProcesses, idleTimeout, computeSettings, true);
         }
 
         public Options {
@@ -92,7 +104,7 @@ public final class LocalCluster implements AutoCloseable {
          * {@code strata.*} ones such as {@code strata.max_replication_flush_lag}).
          */
         public Options withComputeSettings(Map<String, String> settings) {
-            return new Options(proxyPort, childProcesses, idleTimeout, settings);
+            return new Options(proxyPort, childProcesses, idleTimeout, settings, safekeepersInProcess);
         }
     }
 
@@ -187,7 +199,7 @@ public final class LocalCluster implements AutoCloseable {
             SafekeeperConfig config = new SafekeeperConfig(NodeId.of(id), layout.safekeeperDir(id), "127.0.0.1",
                     ports.get(id)[1], ports.get(id)[0], peers, REPLICATION_USER, replicationPassword,
                     Duration.ofMillis(100), auth.verifier(), auth.token(Scope.SAFEKEEPER_DATA, id));
-            safekeepers.add(options.childProcesses()
+            safekeepers.add(options.childProcesses() && !options.safekeepersInProcess()
                     ? LocalSafekeepers.child(config, layout.root().resolve("safekeepers").resolve(id + ".log"),
                             auth.publicKeysFile(), auth.tokenFile(Scope.SAFEKEEPER_DATA, id),
                             auth.token(Scope.SAFEKEEPER_DATA, "cli"))

@@ -33,7 +33,7 @@ class PageserverDiskLossTest {
 
     @Test
     void aPageserverThatLostItsDiskAttachesFromS3AndNoAcknowledgedCommitIsLost() throws Exception {
-        LocalCluster.Options options = new LocalCluster.Options(0, true, Duration.ofSeconds(300));
+        LocalCluster.Options options = new LocalCluster.Options(0, true, Duration.ofSeconds(300)).withSafekeepersInProcess();
         ClusterLayout layout = new ClusterLayout(tmp.resolve("cluster"));
         try (LocalCluster c = LocalCluster.start(layout, options, s -> { })) {
             ClusterClient.Writers writers = new ClusterClient.Writers(c, 2);
