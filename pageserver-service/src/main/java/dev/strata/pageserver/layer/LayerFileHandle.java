@@ -111,11 +111,12 @@ public final class LayerFileHandle {
         return remote != null;
     }
 
-    /** Records that object storage holds the layer (a durable index lists it): from now on evictable. */
+    /**
+     * Records that object storage holds the layer (a durable index lists it): from now on
+     * evictable. The newest index's entry wins (it is what an attach would read).
+     */
     public void inRemote(Download download) {
-        if (remote == null) {
-            remote = download;
-        }
+        remote = download;
     }
 
     long lastUse() {
@@ -238,19 +239,19 @@ public final class LayerFileHandle {
      * returns the bytes freed (0: not evicted).
      */
     long tryEvict() {
-        LayerFile f;
         synchronized (this) {
             if (closed || file == null || pins > 0 || loading != null || remote == null) {
                 return 0;
             }
-            f = file;
+            // Under the lock: a reader that comes next must find the file gone and download it,
+            // not open the file this is about to delete.
+            file.close();
             file = null;
-        }
-        f.close();
-        try {
-            Files.deleteIfExists(path);
-        } catch (IOException e) {
-            LOG.warn("could not delete evicted layer file {}: {}", path, e.toString());
+            try {
+                Files.deleteIfExists(path);
+            } catch (IOException e) {
+                LOG.warn("could not delete evicted layer file {}: {}", path, e.toString());
+            }
         }
         return uncount();
     }
