@@ -2,9 +2,10 @@
 # History in S3 (issue 13), on loopback against the embedded S3Proxy (filesystem store):
 # MB megabytes of random 8 KiB page images in delta layers of LAYER_MB are flushed and uploaded
 # by the timeline uploader; then the pageserver's directory is deleted and the timeline is
-# attached from S3 on an empty disk. Prints put+flush and upload rates, S3 PUTs per GB, attach
-# time and download rate, and the time to the first value read after the attach began.
-#   bench/pageserver-s3.sh [MB=512] [LAYER_MB=64]
+# attached from S3 on an empty disk (index only). Prints put+flush and upload rates, attach time
+# and the time to the first GetPage (one layer downloaded on demand), the full download rate
+# (one GetPage per layer), and S3 requests per GB uploaded and downloaded. Not run by the tests.
+#   bench/pageserver-s3.sh [MB=512] [LAYER_MB=64]      (e.g. 10240 256 for a 10 GB timeline)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/java-env.sh

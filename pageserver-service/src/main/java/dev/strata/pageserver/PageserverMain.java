@@ -23,8 +23,12 @@ import java.util.concurrent.CountDownLatch;
  *   --data-dir DIR --auth-public-keys FILE [--listen 127.0.0.1] [--http-port 0] [--pageservice-port 0]
  *   [--pageservice-threads N] [--replication-user strata_replicator]
  *   [--remote-storage-bucket B --generation N [--remote-storage-endpoint http://127.0.0.1:9000]
- *    [--remote-storage-region us-east-1] [--remote-storage-prefix path/]]
+ *    [--remote-storage-region us-east-1] [--remote-storage-prefix path/] [--layer-cache-budget 16G]]
  * </pre>
+ *
+ * {@code --layer-cache-budget} (bytes, or with a K/M/G suffix; default 16G): local layer files
+ * above it are evicted, least recently used first, when S3 holds them, and downloaded again
+ * when read (docs/pageserver.md, "Layer cache"). Without remote storage nothing is evicted.
  *
  * {@code --auth-public-keys} is a JWK Set (pgcore {@code AuthKeys}): both listeners accept only
  * callers whose token one of its keys signed (docs/pageserver.md, "Authentication"). It is
@@ -46,7 +50,7 @@ public final class PageserverMain {
     private static final String[] OPTIONS = {"data-dir", "auth-public-keys", "listen", "http-port", "pageservice-port",
         "pageservice-threads", "replication-user", "pageservice-max-connections", "pageservice-max-waiting",
         "pageservice-max-basebackups", "remote-storage-bucket", "remote-storage-endpoint",
-        "remote-storage-region", "remote-storage-prefix", "generation"};
+        "remote-storage-region", "remote-storage-prefix", "generation", "layer-cache-budget"};
 
     private PageserverMain() {
     }
@@ -85,7 +89,9 @@ public final class PageserverMain {
                     opts.containsKey("pageservice-threads") ? Integer.parseInt(opts.get("pageservice-threads"))
                             : config.pageServiceThreads(),
                     opts.getOrDefault("replication-user", PageserverConfig.DEFAULT_REPLICATION_USER),
-                    config.storage(), config.timelineOptions(), verifier);
+                    opts.containsKey("layer-cache-budget")
+                            ? config.storage().withLayerCacheBudgetBytes(bytes(opts.get("layer-cache-budget")))
+                            : config.storage(), config.timelineOptions(), verifier);
         } catch (IllegalArgumentException e) {
             usage(e.getMessage());
         }
@@ -138,6 +144,30 @@ public final class PageserverMain {
         return new RemoteStorageConfig(s3, generation, null);
     }
 
+    /** A byte count: digits with an optional K, M or G suffix (powers of 1024). */
+    static long bytes(String text) {
+        String t = text.trim().toUpperCase();
+        long unit = 1;
+        if (t.endsWith("K") || t.endsWith("M") || t.endsWith("G")) {
+            unit = switch (t.charAt(t.length() - 1)) {
+                case 'K' -> 1L << 10;
+                case 'M' -> 1L << 20;
+                default -> 1L << 30;
+            };
+            t = t.substring(0, t.length() - 1);
+        }
+        long n;
+        try {
+            n = Long.parseLong(t);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--layer-cache-budget must be a byte count like 512M or 16G, got '" + text + "'");
+        }
+        if (n <= 0 || n > Long.MAX_VALUE / unit) {
+            throw new IllegalArgumentException("--layer-cache-budget must be positive and below 8 EiB, got '" + text + "'");
+        }
+        return n * unit;
+    }
+
     private static int port(Map<String, String> opts, String name) {
         String v = opts.getOrDefault(name, "0");
         try {
@@ -162,7 +192,7 @@ public final class PageserverMain {
                 + " [--pageservice-threads N] [--replication-user NAME] [--pageservice-max-connections N]"
                 + " [--pageservice-max-waiting N] [--pageservice-max-basebackups N]"
                 + " [--remote-storage-bucket B --generation N [--remote-storage-endpoint URL] [--remote-storage-region R]"
-                + " [--remote-storage-prefix P/]]");
+                + " [--remote-storage-prefix P/] [--layer-cache-budget 16G]]");
         System.exit(64);
     }
 }

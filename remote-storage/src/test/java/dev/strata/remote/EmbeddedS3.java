@@ -44,6 +44,9 @@ public final class EmbeddedS3 implements AutoCloseable {
                 .blobStore(new FilesystemNio2BlobStore(dir.toString()))
                 .endpoint(URI.create("http://127.0.0.1:" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
+                // Uploads are plain signed bodies (not aws-chunked); S3Proxy refuses those above its
+                // default limit, which large layer files exceed. S3's own single-PUT limit: 5 GiB.
+                .v4MaxNonChunkedRequestSize(5L << 30)
                 .jettyMaxThreads(16)
                 .stopTimeout(0) // no graceful stop: it waits for idle keep-alive connections and times out
                 .build();

@@ -9,23 +9,23 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the next {@link #failNext} calls throw a transient error first (as a 503 SlowDown or a cut
  * connection would), and {@link #failAlways} makes every call fail until cleared. Counts calls.
  */
-final class FaultyRemoteStorage implements RemoteStorage {
+public final class FaultyRemoteStorage implements RemoteStorage {
 
     private final RemoteStorage real;
     private final AtomicInteger failures = new AtomicInteger();
     private volatile boolean always;
-    final AtomicInteger calls = new AtomicInteger();
-    final AtomicInteger injected = new AtomicInteger();
+    public final AtomicInteger calls = new AtomicInteger();
+    public final AtomicInteger injected = new AtomicInteger();
 
-    FaultyRemoteStorage(RemoteStorage real) {
+    public FaultyRemoteStorage(RemoteStorage real) {
         this.real = real;
     }
 
-    void failNext(int n) {
+    public void failNext(int n) {
         failures.set(n);
     }
 
-    void failAlways(boolean on) {
+    public void failAlways(boolean on) {
         always = on;
     }
 

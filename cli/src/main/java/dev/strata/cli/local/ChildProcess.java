@@ -79,6 +79,10 @@ final class ChildProcess implements AutoCloseable {
             } catch (java.util.concurrent.ExecutionException e) {
                 p.destroyForcibly();
                 throw new IllegalStateException(name + " failed to start: " + e.getCause().getMessage() + "; see " + log);
+            } catch (InterruptedException e) {
+                // Nobody will own it: without this a test timeout left the child running for good.
+                p.destroyForcibly();
+                throw e;
             }
         } catch (IOException e) {
             throw new UncheckedIOException("could not start " + name, e);

@@ -71,13 +71,25 @@ public final class LocalCluster implements AutoCloseable {
      *                       crash, or be killed by a test, without the others); else in this JVM
      * @param idleTimeout    how long the endpoint may have no client connection before its compute
      *                       is suspended (the next connection wakes it)
+     * @param safekeepersInProcess with {@code childProcesses}: the safekeepers still in this JVM,
+     *                       only the pageserver a child (tests that kill the pageserver alone
+     *                       start three JVMs fewer)
      */
     public record Options(int proxyPort, boolean childProcesses, Duration idleTimeout,
-                          Map<String, String> computeSettings) {
+                          Map<String, String> computeSettings, boolean safekeepersInProcess) {
         public static final Options DEFAULTS = new Options(ProxyConfig.DEFAULT_PORT, false, Duration.ofSeconds(300));
 
         public Options(int proxyPort, boolean childProcesses, Duration idleTimeout) {
             this(proxyPort, childProcesses, idleTimeout, Map.of());
+        }
+
+        public Options(int proxyPort, boolean childProcesses, Duration idleTimeout, Map<String, String> computeSettings) {
+            this(proxyPort, childProcesses, idleTimeout, computeSettings, false);
+        }
+
+        /** These options with the safekeepers in this JVM (and the pageserver a child if {@code childProcesses}). */
+        public Options withSafekeepersInProcess() {
+            return new Options(proxyPort, childProcesses, idleTimeout, computeSettings, true);
         }
 
         public Options {
@@ -92,7 +104,7 @@ public final class LocalCluster implements AutoCloseable {
          * {@code strata.*} ones such as {@code strata.max_replication_flush_lag}).
          */
         public Options withComputeSettings(Map<String, String> settings) {
-            return new Options(proxyPort, childProcesses, idleTimeout, settings);
+            return new Options(proxyPort, childProcesses, idleTimeout, settings, safekeepersInProcess);
         }
     }
 
@@ -112,6 +124,8 @@ public final class LocalCluster implements AutoCloseable {
     /** Signs the tokens every component presents to the others' listeners. */
     private final ClusterAuth auth;
     private TimelineId timeline;
+    /** The safekeepers' walsenders, as the pageserver is told at every start. */
+    private List<LocalPageserver.WalSource> walSources = List.of();
     private volatile boolean computeWanted;
     private volatile boolean closing;
     private int restarts;
@@ -190,7 +204,7 @@ public final class LocalCluster implements AutoCloseable {
             SafekeeperConfig config = new SafekeeperConfig(NodeId.of(id), layout.safekeeperDir(id), "127.0.0.1",
                     ports.get(id)[1], ports.get(id)[0], peers, REPLICATION_USER, replicationPassword,
                     Duration.ofMillis(100), auth.verifier(), auth.token(Scope.SAFEKEEPER_DATA, id), objectStore.config());
-            safekeepers.add(options.childProcesses()
+            safekeepers.add(options.childProcesses() && !options.safekeepersInProcess()
                     ? LocalSafekeepers.child(config, layout.root().resolve("safekeepers").resolve(id + ".log"),
                             auth.publicKeysFile(), auth.tokenFile(Scope.SAFEKEEPER_DATA, id),
                             auth.token(Scope.SAFEKEEPER_DATA, "cli"))
@@ -210,12 +224,7 @@ public final class LocalCluster implements AutoCloseable {
         state.save();
 
         progress.accept("starting the pageserver");
-        // A new attach generation at every start (decision 0016): whatever an earlier run of this
-        // pageserver left running could write only keys of its own, older generation.
-        long generation = Long.parseLong(state.get("pageserver.generation").orElse("0")) + 1;
-        state.put("pageserver.generation", Long.toString(generation));
-        state.save();
-        RemoteStorageConfig remote = new RemoteStorageConfig(objectStore.config(), Generation.of(generation), null);
+        RemoteStorageConfig remote = nextGeneration();
         if (options.childProcesses()) {
             int http = port("port.pageserver.http");
             int pageService = port("port.pageserver.pageservice");
@@ -226,6 +235,12 @@ public final class LocalCluster implements AutoCloseable {
         } else {
             pageserver = LocalPageservers.inProcess(layout.pageserverDir(), auth.verifier(), remote);
         }
+        List<LocalPageserver.WalSource> sources = new ArrayList<>();
+        for (LocalSafekeeper sk : safekeepers) {
+            sources.add(new LocalPageserver.WalSource("127.0.0.1", sk.walsenderPort(), REPLICATION_USER,
+                    replicationPassword));
+        }
+        walSources = List.copyOf(sources);
 
         if (firstRun) {
             timeline = TimelineId.random();
@@ -241,16 +256,7 @@ public final class LocalCluster implements AutoCloseable {
             state.save();
         } else {
             timeline = TimelineId.parse(state.require("timeline"));
-            if (!pageserver.hasTimeline(timeline)) {
-                throw new IllegalStateException("the pageserver in " + layout.pageserverDir() + " has no timeline "
-                        + timeline + " of branch " + BRANCH + "; the data directory " + layout.root()
-                        + " is incomplete (remove it to start over)");
-            }
-        }
-        List<LocalPageserver.WalSource> sources = new ArrayList<>();
-        for (LocalSafekeeper sk : safekeepers) {
-            sources.add(new LocalPageserver.WalSource("127.0.0.1", sk.walsenderPort(), REPLICATION_USER,
-                    replicationPassword));
+            attachIfLost(remote);
         }
         pageserver.setWalSources(timeline, sources);
 
@@ -273,6 +279,56 @@ public final class LocalCluster implements AutoCloseable {
         control = new LocalComputeControl(this, EndpointId.of(ENDPOINT), options.idleTimeout());
         proxy = ProxyServer.start(ProxyConfig.defaults().withPort(options.proxyPort())
                 .withTlsDirectory(layout.proxyDir()), control);
+    }
+
+    /**
+     * A new attach generation (decision 0016), raised at every start of the pageserver and saved
+     * before it runs: whatever an earlier run left running could write only keys of its own,
+     * older generation.
+     */
+    private RemoteStorageConfig nextGeneration() {
+        long generation = Long.parseLong(state.get("pageserver.generation").orElse("0")) + 1;
+        state.put("pageserver.generation", Long.toString(generation));
+        state.save();
+        return new RemoteStorageConfig(objectStore.config(), Generation.of(generation), null);
+    }
+
+    /**
+     * If the pageserver's directory lost the timeline (a deleted or replaced disk), attaches it
+     * from the object store: the index only, layers on demand, WAL from the safekeepers after
+     * the remote-consistent LSN (docs/pageserver.md, "Attach").
+     */
+    private void attachIfLost(RemoteStorageConfig remote) {
+        if (pageserver.hasTimeline(timeline)) {
+            return;
+        }
+        progress.accept("the pageserver in " + layout.pageserverDir() + " has no timeline " + timeline
+                + ": attaching it from the object store (generation " + remote.generation() + ")");
+        try {
+            pageserver.attachTimeline(timeline, walSources);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("the pageserver in " + layout.pageserverDir() + " has no timeline "
+                    + timeline + " of branch " + BRANCH + " and the object store in " + layout.objectStoreDir()
+                    + " could not give it back (" + e.getMessage() + "); the data directory " + layout.root()
+                    + " is incomplete (remove it to start over)", e);
+        }
+        log.info("timeline={} attached from the object store under generation {}", timeline, remote.generation());
+    }
+
+    /**
+     * Starts the (killed) pageserver again under a new generation, as {@code strata up} would:
+     * if its directory is gone, it attaches the timeline from the object store and catches up
+     * from the safekeepers. Child processes only.
+     */
+    public synchronized void restartPageserver() {
+        if (pageserver.isAlive()) {
+            pageserver.kill();
+        }
+        RemoteStorageConfig remote = nextGeneration();
+        progress.accept("starting the pageserver again (generation " + remote.generation() + ")");
+        pageserver.restart(remote);
+        attachIfLost(remote);
+        pageserver.setWalSources(timeline, walSources);
     }
 
     /** The proxy (the address applications use). */

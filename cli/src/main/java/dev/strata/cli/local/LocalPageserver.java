@@ -21,6 +21,13 @@ public interface LocalPageserver extends AutoCloseable {
     /** Runs initdb (superuser {@code user} with {@code password}) and imports it as a new timeline. */
     CreatedTimeline createTimeline(TimelineId id, String user, String password);
 
+    /**
+     * Attaches a timeline this pageserver does not have from the object store (its directory
+     * was lost): reads the newest index only, layers come on demand, and ingest resumes at the
+     * remote-consistent LSN from {@code sources}.
+     */
+    void attachTimeline(TimelineId id, List<WalSource> sources);
+
     /** Where the timeline's WAL comes from (set at every start: safekeeper ports may change). */
     void setWalSources(TimelineId id, List<WalSource> sources);
 
@@ -38,6 +45,12 @@ public interface LocalPageserver extends AutoCloseable {
 
     /** Starts it again after {@link #kill} on the same ports and data (child processes only). */
     void restart();
+
+    /**
+     * Starts it again after {@link #kill} on the same ports and data, writing to object storage
+     * under {@code remote}'s (new) generation (child processes only).
+     */
+    void restart(dev.strata.remote.RemoteStorageConfig remote);
 
     boolean isAlive();
 

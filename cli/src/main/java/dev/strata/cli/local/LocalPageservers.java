@@ -89,9 +89,18 @@ public final class LocalPageservers {
 
         @Override
         public void setWalSources(TimelineId id, List<WalSource> sources) {
-            timelines().get(id).setWalSources(sources.stream()
+            timelines().get(id).setWalSources(domain(sources));
+        }
+
+        @Override
+        public void attachTimeline(TimelineId id, List<WalSource> sources) {
+            timelines().attach(id, domain(sources));
+        }
+
+        private static List<dev.strata.pageserver.timeline.WalSource> domain(List<WalSource> sources) {
+            return sources.stream()
                     .map(s -> new dev.strata.pageserver.timeline.WalSource(s.host(), s.port(), s.user(), s.password()))
-                    .toList());
+                    .toList();
         }
 
         @Override
@@ -132,6 +141,11 @@ public final class LocalPageservers {
         }
 
         @Override
+        public void restart(RemoteStorageConfig remote) {
+            restart();
+        }
+
+        @Override
         public boolean isAlive() {
             return true;
         }
@@ -167,7 +181,7 @@ public final class LocalPageservers {
         private final Path log;
         private final Path publicKeysFile;
         private final String apiToken;
-        private final RemoteStorageConfig remote;
+        private volatile RemoteStorageConfig remote;
         private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         private volatile ChildProcess process;
 
@@ -202,6 +216,15 @@ public final class LocalPageservers {
             }
             process = ChildProcess.start("pageserver", PageserverMain.class.getName(), args, env, log,
                     Duration.ofSeconds(120));
+        }
+
+        @Override
+        public synchronized void restart(RemoteStorageConfig next) {
+            if (process != null && process.isAlive()) {
+                throw new IllegalStateException("the pageserver is running; kill it before starting it under a new generation");
+            }
+            this.remote = next;
+            restart();
         }
 
         @Override
@@ -273,13 +296,26 @@ public final class LocalPageservers {
         @Override
         public void setWalSources(TimelineId id, List<WalSource> sources) {
             try {
-                List<Map<String, Object>> list = sources.stream().map(s -> Map.<String, Object>of("host", s.host(),
-                        "port", s.port(), "user", s.user(), "password", s.password())).toList();
-                call("PUT", "/v1/timelines/" + id + "/wal-sources", JSON.writeValueAsString(Map.of("walSources", list)),
-                        Duration.ofSeconds(30));
+                call("PUT", "/v1/timelines/" + id + "/wal-sources", JSON.writeValueAsString(Map.of("walSources",
+                        json(sources))), Duration.ofSeconds(30));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
+        }
+
+        @Override
+        public void attachTimeline(TimelineId id, List<WalSource> sources) {
+            try {
+                call("POST", "/v1/timelines/" + id + "/attach", JSON.writeValueAsString(Map.of("walSources",
+                        json(sources))), Duration.ofMinutes(2));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        private static List<Map<String, Object>> json(List<WalSource> sources) {
+            return sources.stream().map(s -> Map.<String, Object>of("host", s.host(), "port", s.port(), "user", s.user(),
+                    "password", s.password())).toList();
         }
 
         @Override
@@ -329,9 +365,10 @@ public final class LocalPageservers {
         List<String> lines = new ArrayList<>(List.of(line));
         Dto.Remote r = t.remote();
         if (r != null) {
-            lines.add(String.format("S3: remote-consistent %s (generation %d), %d layers waiting, %d uploaded (%d bytes)%s",
+            lines.add(String.format("S3: remote-consistent %s (generation %d), %d layers waiting, %d uploaded (%d bytes); "
+                            + "layers on local disk %d, only in S3 %d%s",
                     r.remoteConsistentLsn(), r.generation(), r.pendingLayers(), r.layersUploaded(), r.bytesUploaded(),
-                    r.lastError() == null ? "" : "; failing: " + r.lastError()));
+                    r.localLayers(), r.remoteOnlyLayers(), r.lastError() == null ? "" : "; failing: " + r.lastError()));
         }
         if (t.reason() != null && !t.reason().isEmpty()) {
             lines.add("stopped because: " + t.reason());

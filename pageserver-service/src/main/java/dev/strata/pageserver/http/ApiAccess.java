@@ -27,6 +27,8 @@ final class ApiAccess {
             "POST /v1/timelines", MANAGE,
             "DELETE /v1/timelines/{id}", MANAGE,
             "PUT /v1/timelines/{id}/wal-sources", MANAGE,
+            "POST /v1/timelines/{id}/attach", MANAGE,
+            "POST /v1/timelines/{id}/detach", MANAGE,
             // Holds a blocking thread for up to 10 minutes: not for a status reader.
             "GET /v1/timelines/{id}/wait", MANAGE);
 

@@ -94,6 +94,27 @@ public final class Dto {
     public record WalSources(List<Source> walSources) {
     }
 
+    /** Attach a timeline from object storage; ingest resumes from these WAL sources (may be none yet). */
+    @Serdeable
+    @JsonIgnoreProperties(ignoreUnknown = false)
+    public record AttachTimeline(@Nullable List<Source> walSources) {
+    }
+
+    /** A detached timeline: what object storage holds of it. */
+    @Serdeable
+    public record Detached(String timelineId, String remoteConsistentLsn) {
+    }
+
+    /** The pageserver's local layer files as a cache of object storage (docs/pageserver.md, "Layer cache"). */
+    @Serdeable
+    public record LayerCacheStatus(long budgetBytes, long localBytes, long downloads, long downloadedBytes,
+                                   long downloadFailures, long evictions, long evictedBytes) {
+        static LayerCacheStatus of(dev.strata.pageserver.layer.LayerCache c) {
+            return new LayerCacheStatus(c.budgetBytes(), c.localBytes(), c.downloads(), c.downloadedBytes(),
+                    c.downloadFailures(), c.evictions(), c.evictedBytes());
+        }
+    }
+
     @Serdeable
     public record Layers(int inMemory, int frozen, int delta, int image) {
     }
@@ -127,22 +148,27 @@ public final class Dto {
                     control == null ? null : control.walSegmentSize(),
                     new Layers(c.inMemory(), c.frozen(), c.delta(), c.image()),
                     new WalReceiver(t.walReceiverState(), t.config().walSources().stream().map(Source::of).toList()),
-                    Remote.of(t.remoteStatus()));
+                    Remote.of(t));
         }
     }
 
     /** The timeline in object storage (decision 0016); absent without remote storage. */
     @Serdeable
     public record Remote(String remoteConsistentLsn, long generation, int pendingLayers, @Nullable String lastError,
-                         boolean stale, long layersUploaded, long bytesUploaded) {
-        static Remote of(Timeline.RemoteStatus r) {
-            return r == null ? null : new Remote(r.remoteConsistentLsn().toString(), r.generation(), r.pendingLayers(),
-                    r.lastError(), r.stale(), r.layersUploaded(), r.bytesUploaded());
+                         boolean stale, long layersUploaded, long bytesUploaded, int localLayers, int remoteOnlyLayers) {
+        static Remote of(Timeline t) {
+            Timeline.RemoteStatus r = t.remoteStatus();
+            if (r == null) {
+                return null;
+            }
+            var where = t.store().residence();
+            return new Remote(r.remoteConsistentLsn().toString(), r.generation(), r.pendingLayers(), r.lastError(),
+                    r.stale(), r.layersUploaded(), r.bytesUploaded(), where.local(), where.remoteOnly());
         }
     }
 
     @Serdeable
-    public record Status(int timelines, int pageServicePort, List<String> broken) {
+    public record Status(int timelines, int pageServicePort, List<String> broken, LayerCacheStatus layerCache) {
     }
 
     @Serdeable

@@ -44,6 +44,15 @@ public final class ErrorMapping implements ExceptionHandler<RuntimeException, Ht
                 kind = "conflict";
                 status = 409;
             }
+            // Object storage failed (an attach's index read, a layer download): worth a retry.
+            case dev.strata.remote.RemoteStorageException r -> {
+                kind = "unavailable";
+                status = 503;
+            }
+            case dev.strata.pageserver.layer.LayerDownloadException d -> {
+                kind = "unavailable";
+                status = 503;
+            }
             default -> {
                 kind = "internal";
                 status = 500;

@@ -16,6 +16,7 @@ import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import dev.strata.pgcore.id.TimelineId;
 import java.time.Duration;
 import java.util.List;
 
@@ -42,7 +43,8 @@ public final class PageserverController {
     public Dto.Status status() {
         List<Timeline> all = node.timelines().list();
         return new Dto.Status(all.size(), node.pageServicePort(),
-                all.stream().filter(t -> t.state() == TimelineState.BROKEN).map(t -> t.id().toString()).toList());
+                all.stream().filter(t -> t.state() == TimelineState.BROKEN).map(t -> t.id().toString()).toList(),
+                Dto.LayerCacheStatus.of(node.timelines().layerCache()));
     }
 
     @Post("/timelines")
@@ -65,6 +67,24 @@ public final class PageserverController {
     public HttpResponse<Void> delete(@PathVariable String id) {
         node.timelines().delete(Dto.parseTimelineId("timeline id", id));
         return HttpResponse.status(HttpStatus.NO_CONTENT);
+    }
+
+    /**
+     * Attaches a timeline this pageserver does not have from object storage: reads its newest
+     * index only; layers are downloaded when reads need them (docs/pageserver.md, "Attach").
+     */
+    @Post("/timelines/{id}/attach")
+    public HttpResponse<Dto.TimelineStatus> attach(@PathVariable String id, @Body Dto.AttachTimeline body) {
+        TimelineId tid = Dto.parseTimelineId("timeline id", id);
+        Timeline t = node.timelines().attach(tid, Dto.sources(body.walSources(), node.config().replicationUser()));
+        return HttpResponse.created(Dto.TimelineStatus.of(t));
+    }
+
+    /** Stops the timeline, lets its final flush reach S3 (bounded), and removes its local files. */
+    @Post("/timelines/{id}/detach")
+    public Dto.Detached detach(@PathVariable String id) {
+        TimelineId tid = Dto.parseTimelineId("timeline id", id);
+        return new Dto.Detached(tid.toString(), node.timelines().detach(tid).toString());
     }
 
     @Put("/timelines/{id}/wal-sources")

@@ -14,86 +14,128 @@ import java.util.function.Consumer;
  */
 public final class DeltaLayer implements Layer, AutoCloseable {
 
-    private final LayerFile file;
+    private final LayerFileHandle handle;
 
-    private DeltaLayer(LayerFile file) {
-        this.file = file;
+    private DeltaLayer(LayerFileHandle handle) {
+        this.handle = handle;
     }
 
     /** Opens and verifies a delta layer file of {@code timeline}. */
     public static DeltaLayer open(Path path, TimelineId timeline) {
+        return open(path, timeline, null);
+    }
+
+    /** Opens and verifies a delta layer file of {@code timeline}, counted in {@code cache} (may be null). */
+    public static DeltaLayer open(Path path, TimelineId timeline, LayerCache cache) {
         LayerFile f = LayerFile.open(path, timeline);
         if (f.name().image()) {
             f.close();
             throw new CorruptLayerException(path, 6, "is an image layer, expected a delta layer");
         }
-        return new DeltaLayer(f);
+        return new DeltaLayer(LayerFileHandle.local(f, cache));
+    }
+
+    /**
+     * A delta layer that is only in object storage: downloaded to {@code path} by the first read
+     * that needs it (and verified then, as {@link #open} does).
+     */
+    public static DeltaLayer remote(Path path, LayerName name, TimelineId timeline, LayerFileHandle.Download download,
+                                    LayerCache cache) {
+        if (name.image()) {
+            throw new IllegalArgumentException(name + " is an image layer, expected a delta layer");
+        }
+        return new DeltaLayer(LayerFileHandle.remote(path, name, timeline, download, cache));
     }
 
     public LayerName name() {
-        return file.name();
+        return handle.name();
     }
 
     public Path path() {
-        return file.path();
+        return handle.path();
+    }
+
+    /** The file's residence (local or only remote); what the layer cache and the uploader manage. */
+    public LayerFileHandle handle() {
+        return handle;
     }
 
     public long entryCount() {
-        return file.entryCount();
+        LayerFile file = handle.acquire();
+        try {
+            return file.entryCount();
+        } finally {
+            handle.release();
+        }
     }
 
     @Override
     public KeyRange keyRange() {
-        return file.name().keyRange();
+        return handle.name().keyRange();
     }
 
     @Override
     public long lsnStart() {
-        return file.name().lsnRange().start().value();
+        return handle.name().lsnRange().start().value();
     }
 
     @Override
     public long lsnEnd() {
-        return file.name().lsnRange().end().value();
+        return handle.name().lsnRange().end().value();
     }
 
     @Override
     public boolean collect(Key key, long floor, long ceiling, ReconstructState state) {
-        long i = file.lastBefore(key, ceiling);
-        while (i >= 0 && file.keyEquals(i, key) && Long.compareUnsigned(file.lsn(i), floor) >= 0) {
-            if (state.add(file.value(i), file.lsn(i))) {
-                return true;
+        LayerFile file = handle.acquire();
+        try {
+            long i = file.lastBefore(key, ceiling);
+            while (i >= 0 && file.keyEquals(i, key) && Long.compareUnsigned(file.lsn(i), floor) >= 0) {
+                if (state.add(file.value(i), file.lsn(i))) {
+                    return true;
+                }
+                i--;
             }
-            i--;
+            return false;
+        } finally {
+            handle.release();
         }
-        return false;
     }
 
     /** Calls {@code action} once per distinct key, in key order. */
     public void forEachKey(Consumer<Key> action) {
-        Key last = null;
-        for (long i = 0; i < file.entryCount(); i++) {
-            if (last == null || !file.keyEquals(i, last)) {
-                last = file.key(i);
-                action.accept(last);
+        LayerFile file = handle.acquire();
+        try {
+            Key last = null;
+            for (long i = 0; i < file.entryCount(); i++) {
+                if (last == null || !file.keyEquals(i, last)) {
+                    last = file.key(i);
+                    action.accept(last);
+                }
             }
+        } finally {
+            handle.release();
         }
     }
 
     /** Calls {@code action} for every entry in (key, LSN) order, reading and verifying each value. */
     public void forEachEntry(EntryConsumer action) {
-        for (long i = 0; i < file.entryCount(); i++) {
-            action.accept(file.key(i), new Lsn(file.lsn(i)), file.value(i));
+        LayerFile file = handle.acquire();
+        try {
+            for (long i = 0; i < file.entryCount(); i++) {
+                action.accept(file.key(i), new Lsn(file.lsn(i)), file.value(i));
+            }
+        } finally {
+            handle.release();
         }
     }
 
     @Override
     public void close() {
-        file.close();
+        handle.close();
     }
 
     @Override
     public String toString() {
-        return "delta " + file.name();
+        return "delta " + handle.name();
     }
 }

@@ -32,7 +32,12 @@ public final class DeltaLayerWriter implements AutoCloseable {
 
     /** Makes the file durable and opens it. */
     public DeltaLayer finish() {
-        return DeltaLayer.open(writer.finish(), timeline);
+        return finish(null);
+    }
+
+    /** Makes the file durable and opens it, counted in {@code cache} (may be null). */
+    public DeltaLayer finish(LayerCache cache) {
+        return DeltaLayer.open(writer.finish(), timeline, cache);
     }
 
     @Override

@@ -34,7 +34,12 @@ public final class ImageLayerWriter implements AutoCloseable {
 
     /** Makes the file durable and opens it. */
     public ImageLayer finish() {
-        return ImageLayer.open(writer.finish(), timeline);
+        return finish(null);
+    }
+
+    /** Makes the file durable and opens it, counted in {@code cache} (may be null). */
+    public ImageLayer finish(LayerCache cache) {
+        return ImageLayer.open(writer.finish(), timeline, cache);
     }
 
     @Override

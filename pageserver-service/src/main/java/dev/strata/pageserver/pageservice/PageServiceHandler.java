@@ -210,6 +210,8 @@ final class PageServiceHandler extends SimpleChannelInboundHandler<ClientFrame> 
             case IllegalArgumentException x -> TimelineException.Kind.BAD_REQUEST;
             case UnsupportedOperationException x -> TimelineException.Kind.UNSUPPORTED;
             case StorageException s when s.category() == StorageException.Category.MISSING -> TimelineException.Kind.NOT_FOUND;
+            // S3 failed for a layer not on local disk: transient, the next request downloads again.
+            case dev.strata.pageserver.layer.LayerDownloadException d -> TimelineException.Kind.UNAVAILABLE;
             default -> TimelineException.Kind.INTERNAL;
         };
         if (kind == TimelineException.Kind.INTERNAL) {

@@ -5,6 +5,7 @@ import dev.strata.pageserver.key.KeyRange;
 import dev.strata.pageserver.layer.DeltaLayer;
 import dev.strata.pageserver.layer.ImageLayer;
 import dev.strata.pageserver.layer.ImageLayerWriter;
+import dev.strata.pageserver.layer.LayerCache;
 import dev.strata.pgcore.fs.Fsync;
 import dev.strata.pageserver.layer.LayerMap;
 import dev.strata.pageserver.layer.ReconstructState;
@@ -31,9 +32,12 @@ final class ImageCompactor {
     private final Lsn at;
     private final Redo redo;
     private final Fsync fsync;
+    private final LayerCache cache;
 
-    ImageCompactor(Path dir, TimelineId timelineId, StorageConfig config, LayerMap map, Lsn at, Redo redo, Fsync fsync) {
+    ImageCompactor(Path dir, TimelineId timelineId, StorageConfig config, LayerMap map, Lsn at, Redo redo, Fsync fsync,
+                   LayerCache cache) {
         this.fsync = fsync;
+        this.cache = cache;
         this.dir = dir;
         this.timelineId = timelineId;
         this.config = config;
@@ -104,7 +108,7 @@ final class ImageCompactor {
                     w.add(key, value);
                 }
             }
-            return w.finish();
+            return w.finish(cache);
         }
     }
 }

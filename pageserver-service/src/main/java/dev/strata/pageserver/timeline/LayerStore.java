@@ -5,7 +5,10 @@ import dev.strata.pageserver.layer.DeltaLayer;
 import dev.strata.pageserver.layer.DeltaLayerWriter;
 import dev.strata.pageserver.layer.ImageLayer;
 import dev.strata.pageserver.layer.InMemoryLayer;
+import dev.strata.pageserver.layer.LayerCache;
+import dev.strata.pageserver.layer.LayerFileHandle;
 import dev.strata.pageserver.layer.LayerMap;
+import dev.strata.pageserver.layer.LayerName;
 import dev.strata.pageserver.layer.ReconstructState;
 import dev.strata.pageserver.layer.Redo;
 import dev.strata.pageserver.layer.Value;
@@ -81,6 +84,8 @@ public final class LayerStore implements AutoCloseable {
     private volatile TimelineMetadata durable;
     /** Told (on the flusher's thread, after the metadata write) whenever {@link #durable} changes. */
     private volatile Runnable durableListener = () -> { };
+    /** Where new layer files are counted (docs/pageserver.md, "Layer cache"); null: not counted, never evicted. */
+    private volatile LayerCache cache;
 
     LayerStore(Path dir, TimelineId timelineId, StorageConfig config, LayerMap map, Lsn diskConsistentLsn,
                Lsn diskConsistentPrevLsn, Fsync fsync) {
@@ -127,7 +132,69 @@ public final class LayerStore implements AutoCloseable {
 
     /** As {@link #open(Path, StorageConfig)}, forcing every file through {@code fsync}. */
     public static LayerStore open(Path dir, StorageConfig config, Fsync fsync) {
-        return TimelineLoader.load(dir, config, fsync);
+        return TimelineLoader.load(dir, config, fsync, null, null);
+    }
+
+    /**
+     * As {@link #open(Path, StorageConfig)}, with the layer files counted in {@code cache} (may be
+     * null), and a listed layer missing from {@code dir} taken from object storage where
+     * {@code remote} finds it (downloaded when first read) instead of refusing the timeline.
+     */
+    static LayerStore open(Path dir, StorageConfig config, LayerCache cache, RemoteLayers remote) {
+        return TimelineLoader.load(dir, config, Fsync.SYSTEM, cache, remote);
+    }
+
+    void cache(LayerCache cache) {
+        this.cache = cache;
+    }
+
+    /**
+     * Records that object storage holds these layers under a durable index (the uploader calls
+     * it after each index put): they become evictable, and the cache evicts if it is over budget.
+     */
+    void markInRemote(Map<LayerName, LayerFileHandle.Download> held) {
+        LayerMap m = map;
+        for (DeltaLayer d : m.deltas()) {
+            LayerFileHandle.Download where = held.get(d.name());
+            if (where != null) {
+                d.handle().inRemote(where);
+            }
+        }
+        for (ImageLayer i : m.images()) {
+            LayerFileHandle.Download where = held.get(i.name());
+            if (where != null) {
+                i.handle().inRemote(where);
+            }
+        }
+        LayerCache c = cache;
+        if (c != null) {
+            c.evictIfOverBudget();
+        }
+    }
+
+    /** Layer files on local disk now, and those only in object storage. */
+    public record Residence(int local, int remoteOnly) {
+    }
+
+    public Residence residence() {
+        LayerMap m = map;
+        int local = 0;
+        int remote = 0;
+        for (DeltaLayer d : m.deltas()) {
+            if (d.handle().isLocal()) {
+                local++;
+            } else {
+                remote++;
+            }
+        }
+        for (ImageLayer i : m.images()) {
+            if (i.handle().isLocal()) {
+                local++;
+            } else {
+                remote++;
+            }
+        }
+        return new Residence(local, remote);
     }
 
     /** Why the store stopped writing (a failed force), or null while it works. */
@@ -457,7 +524,7 @@ public final class LayerStore implements AutoCloseable {
         try {
             checkWritable();
             Lsn at = diskConsistentLsn;
-            List<ImageLayer> created = guarded(() -> new ImageCompactor(dir, timelineId, config, map, at, redo, fsync).run(),
+            List<ImageLayer> created = guarded(() -> new ImageCompactor(dir, timelineId, config, map, at, redo, fsync, cache).run(),
                     "write image layers");
             if (!created.isEmpty()) {
                 TimelineMetadata meta;
@@ -594,7 +661,7 @@ public final class LayerStore implements AutoCloseable {
     private DeltaLayer writeDelta(InMemoryLayer layer) {
         try (DeltaLayerWriter w = new DeltaLayerWriter(dir, timelineId, layer.keyRange(), layer.lsnRange(), fsync)) {
             layer.forEachEntry(w::add);
-            return w.finish();
+            return w.finish(cache);
         }
     }
 }

@@ -15,8 +15,16 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.channels.FileChannel;
+import java.util.HashMap;
+import java.util.Map;
+import dev.strata.pageserver.layer.LayerFileHandle;
 
-/** The object-storage half of {@link TimelineManager#attach}: find the index, fetch the layers. */
+/**
+ * The object-storage half of {@link TimelineManager#attach}: find the index, and how to fetch
+ * each layer when a read first needs it (no layer is downloaded by the attach itself).
+ */
 final class RemoteAttach {
 
     private RemoteAttach() {
@@ -44,37 +52,58 @@ final class RemoteAttach {
     }
 
     /**
-     * Downloads every layer of {@code index} into {@code dir}: each to a temporary name, checked
-     * against the index's size and CRC-32C, renamed, then the directory forced. Returns the bytes.
+     * How to download one layer of {@code index}: from the key of the generation that wrote it,
+     * to a temporary name beside {@code target}, checked against the index's size and CRC-32C,
+     * forced, renamed into place, the directory forced. A mismatch is refused with the key named
+     * and nothing is renamed.
      */
-    static long downloadLayers(RemoteStorage storage, TimelineId id, IndexPart index, Path dir) throws IOException {
-        long bytes = 0;
-        for (var e : index.layers().entrySet()) {
-            LayerName name = e.getKey();
-            IndexPart.LayerMeta meta = e.getValue();
-            String key = RemoteLayout.layerKey(id, name, meta.generation());
-            Path tmp = dir.resolve(name + ".download");
-            storage.download(key, tmp);
-            long size = Files.size(tmp);
-            int crc;
-            try {
-                crc = Checksums.crc32c(tmp);
-            } catch (UncheckedIOException ex) {
-                throw ex.getCause();
+    static LayerFileHandle.Download download(RemoteStorage storage, TimelineId id, LayerName name, IndexPart.LayerMeta meta) {
+        String key = RemoteLayout.layerKey(id, name, meta.generation());
+        return new LayerFileHandle.Download() {
+            @Override
+            public void into(Path target) throws IOException {
+                Path tmp = target.resolveSibling(name + ".download");
+                try {
+                    storage.download(key, tmp);
+                    long size = Files.size(tmp);
+                    int crc;
+                    try {
+                        crc = Checksums.crc32c(tmp);
+                    } catch (UncheckedIOException ex) {
+                        throw ex.getCause();
+                    }
+                    if (size != meta.size() || crc != meta.crc32c()) {
+                        throw new RemoteStorageException(RemoteStorageException.Kind.PERMANENT, "timeline " + id + ": layer "
+                                + key + " downloaded as " + size + " bytes with CRC-32C " + Checksums.hex(crc)
+                                + ", the index says " + meta.size() + " bytes, " + Checksums.hex(meta.crc32c()));
+                    }
+                    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                        ch.force(true);
+                    }
+                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+                } finally {
+                    Files.deleteIfExists(tmp);
+                }
+                CrashSafe.fsyncDirectory(target.getParent());
             }
-            if (size != meta.size() || crc != meta.crc32c()) {
-                Files.deleteIfExists(tmp);
-                throw new RemoteStorageException(RemoteStorageException.Kind.PERMANENT, "timeline " + id + ": layer " + key
-                        + " downloaded as " + size + " bytes with CRC-32C " + Checksums.hex(crc) + ", the index says "
-                        + meta.size() + " bytes, " + Checksums.hex(meta.crc32c()) + ": refusing to attach from it");
+
+            @Override
+            public long size() {
+                return meta.size();
             }
-            try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-                ch.force(true);
+
+            @Override
+            public String describe() {
+                return key;
             }
-            Files.move(tmp, dir.resolve(name.toString()), StandardCopyOption.ATOMIC_MOVE);
-            bytes += size;
-        }
-        CrashSafe.fsyncDirectory(dir);
-        return bytes;
+        };
+    }
+
+    /** Downloads for every layer {@code index} lists, by name. */
+    static Map<LayerName, LayerFileHandle.Download> downloads(RemoteStorage storage, TimelineId id,
+                                                               Map<LayerName, IndexPart.LayerMeta> layers) {
+        Map<LayerName, LayerFileHandle.Download> all = new HashMap<>();
+        layers.forEach((name, meta) -> all.put(name, download(storage, id, name, meta)));
+        return all;
     }
 }

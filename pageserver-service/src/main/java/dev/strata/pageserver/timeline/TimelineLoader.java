@@ -2,6 +2,8 @@ package dev.strata.pageserver.timeline;
 
 import dev.strata.pageserver.layer.DeltaLayer;
 import dev.strata.pageserver.layer.ImageLayer;
+import dev.strata.pageserver.layer.LayerCache;
+import dev.strata.pageserver.layer.LayerFileHandle;
 import dev.strata.pageserver.layer.LayerMap;
 import dev.strata.pageserver.layer.LayerName;
 import dev.strata.pgcore.fs.CrashSafe;
@@ -22,7 +24,9 @@ import org.slf4j.LoggerFactory;
  * Rebuilds a {@link LayerStore} from its directory after a restart. The metadata file is the
  * truth: listed layers must exist and verify; a layer file it does not list was written by a
  * flush or compaction that crashed before its metadata update and is removed (it may hold
- * WAL beyond the disk-consistent LSN, which ingest will replay); temp files are removed.
+ * WAL beyond the disk-consistent LSN, which ingest will replay); temp files are removed. With
+ * remote storage a listed layer may be missing locally (evicted, or never downloaded after an
+ * attach): it is then taken from object storage, downloaded when first read.
  */
 final class TimelineLoader {
 
@@ -32,7 +36,7 @@ final class TimelineLoader {
     private TimelineLoader() {
     }
 
-    static LayerStore load(Path dir, StorageConfig config, Fsync fsync) {
+    static LayerStore load(Path dir, StorageConfig config, Fsync fsync, LayerCache cache, RemoteLayers remote) {
         if (!Files.isDirectory(dir)) {
             throw new StorageException(StorageException.Category.MISSING, "timeline directory " + dir + " does not exist");
         }
@@ -44,7 +48,7 @@ final class TimelineLoader {
             for (Path f : files) {
                 String name = f.getFileName().toString();
                 LayerName layer = LayerName.tryParse(name);
-                if (name.endsWith(TEMP_SUFFIX)) {
+                if (name.endsWith(TEMP_SUFFIX) || name.endsWith(".download")) {
                     LOG.info("removing leftover temp file timeline={} file={}", meta.timelineId(), f);
                     Files.delete(f);
                     removed = true;
@@ -69,6 +73,19 @@ final class TimelineLoader {
         List<ImageLayer> images = new ArrayList<>();
         try {
             for (LayerName name : meta.layers()) {
+                Path path = dir.resolve(name.toString());
+                if (!present.contains(name) && remote != null) {
+                    // Evicted, or attached without downloading: read from object storage on demand.
+                    LayerFileHandle.Download where = remote.find(name);
+                    if (where != null) {
+                        if (name.image()) {
+                            images.add(ImageLayer.remote(path, name, meta.timelineId(), where, cache));
+                        } else {
+                            deltas.add(DeltaLayer.remote(path, name, meta.timelineId(), where, cache));
+                        }
+                        continue;
+                    }
+                }
                 if (!present.contains(name)) {
                     throw new StorageException(StorageException.Category.MISSING, "timeline " + meta.timelineId()
                             + ": metadata lists layer " + name + ", which is missing from " + dir);
@@ -77,11 +94,10 @@ final class TimelineLoader {
                     throw new StorageException(StorageException.Category.CORRUPT, "timeline " + meta.timelineId()
                             + ": layer " + name + " reaches beyond the disk-consistent LSN " + meta.diskConsistentLsn());
                 }
-                Path path = dir.resolve(name.toString());
                 if (name.image()) {
-                    images.add(ImageLayer.open(path, meta.timelineId()));
+                    images.add(ImageLayer.open(path, meta.timelineId(), cache));
                 } else {
-                    deltas.add(DeltaLayer.open(path, meta.timelineId()));
+                    deltas.add(DeltaLayer.open(path, meta.timelineId(), cache));
                 }
             }
         } catch (RuntimeException e) {
@@ -93,7 +109,9 @@ final class TimelineLoader {
         images.sort((a, b) -> Long.compareUnsigned(a.lsnStart(), b.lsnStart()));
         LOG.info("opened timeline storage timeline={} dir={} delta_layers={} image_layers={} disk_consistent_lsn={}",
                 meta.timelineId(), dir, deltas.size(), images.size(), meta.diskConsistentLsn());
-        return new LayerStore(dir, meta.timelineId(), config, new LayerMap(null, List.of(), deltas, images),
+        LayerStore store = new LayerStore(dir, meta.timelineId(), config, new LayerMap(null, List.of(), deltas, images),
                 meta.diskConsistentLsn(), meta.prevRecordLsn(), fsync);
+        store.cache(cache);
+        return store;
     }
 }

@@ -2,6 +2,9 @@ package dev.strata.pageserver.timeline;
 
 import dev.strata.pageserver.ingest.TimelineBase;
 import dev.strata.pageserver.initdb.InitdbImport;
+import dev.strata.pageserver.layer.LayerCache;
+import dev.strata.pageserver.layer.LayerFileHandle;
+import dev.strata.pageserver.layer.LayerName;
 import dev.strata.pageserver.remote.IndexPart;
 import dev.strata.pgcore.fs.CrashSafe;
 import dev.strata.pgcore.fs.FileTrees;
@@ -89,6 +92,8 @@ public final class TimelineManager implements AutoCloseable {
     private final Map<TimelineId, Boolean> busy = new ConcurrentHashMap<>();
     /** Object storage for history (decision 0016); null: local disk only. */
     private final RemoteTimeline remote;
+    /** Every timeline's local layer files, with the eviction budget (docs/pageserver.md, "Layer cache"). */
+    private final LayerCache cache;
 
     public TimelineManager(Path dataDir, StorageConfig storage, Timeline.Options options, EventLoopGroup group) {
         this(dataDir, storage, options, group, null);
@@ -101,6 +106,7 @@ public final class TimelineManager implements AutoCloseable {
     public TimelineManager(Path dataDir, StorageConfig storage, Timeline.Options options, EventLoopGroup group,
                            RemoteTimeline remote) {
         this.remote = remote;
+        this.cache = new LayerCache(storage.layerCacheBudgetBytes());
         this.root = dataDir.resolve("timelines");
         this.storage = storage;
         this.options = options;
@@ -143,7 +149,7 @@ public final class TimelineManager implements AutoCloseable {
             }
             LayerStore store;
             try {
-                store = LayerStore.open(d.resolve(LAYERS), storage);
+                store = LayerStore.open(d.resolve(LAYERS), storage, cache, remoteLayers(id));
             } catch (RuntimeException e) {
                 log.error("timeline={} cannot be loaded: {}", id, e.getMessage());
                 continue;
@@ -194,7 +200,8 @@ public final class TimelineManager implements AutoCloseable {
             config.write(staging);
             Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
             CrashSafe.fsyncDirectory(root);
-            Timeline t = new Timeline(target, config, LayerStore.open(target.resolve(LAYERS), storage), group, options);
+            Timeline t = new Timeline(target, config, LayerStore.open(target.resolve(LAYERS), storage, cache, null), group,
+                    options);
             withUploader(t, null);
             timelines.put(id, t);
             t.activate();
@@ -226,15 +233,41 @@ public final class TimelineManager implements AutoCloseable {
     }
 
     /**
+     * Where a loaded timeline's layers are in object storage, for those evicted from local disk:
+     * the newest index at or below our generation, read only if a listed layer is missing.
+     */
+    private RemoteLayers remoteLayers(TimelineId id) {
+        if (remote == null) {
+            return null;
+        }
+        return new RemoteLayers() {
+            private Map<LayerName, LayerFileHandle.Download> known;
+
+            @Override
+            public LayerFileHandle.Download find(LayerName name) {
+                if (known == null) {
+                    IndexPart index = RemoteAttach.newestIndex(remote, id);
+                    known = RemoteAttach.downloads(remote.storage(), id, index.layers());
+                }
+                return known.get(name);
+            }
+        };
+    }
+
+    /** The local layer files of every timeline, and their budget. */
+    public LayerCache layerCache() {
+        return cache;
+    }
+
+    /**
      * Brings a timeline this pageserver does not have back from object storage (decision 0016):
-     * reads the newest index of a generation at or below ours, downloads every layer it lists
-     * (checking size and CRC-32C), writes the metadata and {@code timeline.conf} as a create
-     * would, and activates the timeline: it serves reads at once, ingest resumes after the
-     * index's disk-consistent LSN from {@code walSources}, and its uploader writes our own
-     * generation's index (referencing the layers where they are). Like a create, everything is
-     * prepared in {@code <id>.creating} and renamed into place when complete.
-     *
-     * <p>Every layer is downloaded before the timeline serves (no on-demand download yet).
+     * reads the newest index of a generation at or below ours and nothing else, writes the
+     * metadata and {@code timeline.conf} as a create would, and activates the timeline. Its
+     * layers stay in S3 until a read needs one (downloaded on demand, then kept in the layer
+     * cache); ingest resumes after the index's disk-consistent LSN (the remote-consistent LSN)
+     * from {@code walSources}, and the uploader writes our own generation's index (referencing
+     * the layers where they are). Like a create, everything is prepared in {@code <id>.creating}
+     * and renamed into place when complete.
      */
     public Timeline attach(TimelineId id, List<WalSource> walSources) {
         if (remote == null) {
@@ -255,7 +288,6 @@ public final class TimelineManager implements AutoCloseable {
             Files.createDirectories(layers);
             long started = System.nanoTime();
             IndexPart index = RemoteAttach.newestIndex(remote, id);
-            long bytes = RemoteAttach.downloadLayers(remote.storage(), id, index, layers);
             TimelineMetadataFile.write(layers, new TimelineMetadata(id, index.diskConsistentLsn(), index.prevRecordLsn(),
                     List.copyOf(index.layers().keySet())));
             TimelineConfig config = new TimelineConfig(id, index.startLsn(), index.base(), index.dataChecksums(),
@@ -263,13 +295,21 @@ public final class TimelineManager implements AutoCloseable {
             config.write(staging);
             Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
             CrashSafe.fsyncDirectory(root);
-            Timeline t = new Timeline(target, config, LayerStore.open(target.resolve(LAYERS), storage), group, options);
+            Map<LayerName, LayerFileHandle.Download> where = RemoteAttach.downloads(remote.storage(), id, index.layers());
+            LayerStore store;
+            try {
+                store = LayerStore.open(target.resolve(LAYERS), storage, cache, where::get);
+            } catch (RuntimeException e) {
+                FileTrees.deleteRecursively(target);
+                throw e;
+            }
+            Timeline t = new Timeline(target, config, store, group, options);
             withUploader(t, index);
             timelines.put(id, t);
             t.activate();
-            log.info("attached timeline={} from generation={} (ours {}) layers={} bytes={} disk_consistent_lsn={} in {} ms",
-                    id, index.generation(), remote.generation(), index.layers().size(), bytes, index.diskConsistentLsn(),
-                    (System.nanoTime() - started) / 1_000_000);
+            log.info("attached timeline={} from generation={} (ours {}) layers={} remote_consistent_lsn={} in {} ms "
+                    + "(layers are downloaded when read)", id, index.generation(), remote.generation(),
+                    index.layers().size(), index.diskConsistentLsn(), (System.nanoTime() - started) / 1_000_000);
             return t;
         } catch (IOException e) {
             FileTrees.deleteRecursively(staging);
@@ -277,6 +317,45 @@ public final class TimelineManager implements AutoCloseable {
         } catch (RuntimeException e) {
             FileTrees.deleteRecursively(staging);
             throw e;
+        } finally {
+            busy.remove(id);
+        }
+    }
+
+    /**
+     * Hands a timeline back to object storage: stops ingest, flushes what is in memory, gives the
+     * uploader a bounded while to put it in S3, then removes the local directory. Needs remote
+     * storage (without it the history would be gone). History not in S3 by then is still in the
+     * safekeepers' WAL: they keep everything above the remote-consistent LSN this pageserver
+     * reported, and the next attach resumes ingest there. Returns the remote-consistent LSN.
+     */
+    public Lsn detach(TimelineId id) {
+        if (remote == null) {
+            throw new TimelineException(TimelineException.Kind.UNSUPPORTED, "timeline " + id + ": this pageserver has no "
+                    + "remote storage; detaching would lose its history (delete it instead if that is meant)");
+        }
+        if (busy.putIfAbsent(id, Boolean.TRUE) != null) {
+            throw new TimelineException(TimelineException.Kind.CONFLICT, "timeline " + id + " is being created or deleted");
+        }
+        try {
+            Timeline t = get(id);
+            t.shutdown(true);
+            Lsn remoteConsistent = t.remoteConsistentLsn();
+            Lsn diskConsistent = t.store().diskConsistentLsn();
+            timelines.remove(id);
+            Path dead = root.resolve(id + DELETING_SUFFIX);
+            Files.move(t.directory(), dead, StandardCopyOption.ATOMIC_MOVE);
+            CrashSafe.fsyncDirectory(root);
+            FileTrees.deleteRecursively(dead);
+            if (remoteConsistent.compareTo(diskConsistent) < 0) {
+                log.warn("detached timeline={} with remote_consistent_lsn={} below disk_consistent_lsn={}: the rest is "
+                        + "re-ingested from the safekeepers at the next attach", id, remoteConsistent, diskConsistent);
+            } else {
+                log.info("detached timeline={} remote_consistent_lsn={}", id, remoteConsistent);
+            }
+            return remoteConsistent;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot detach timeline " + id, e);
         } finally {
             busy.remove(id);
         }

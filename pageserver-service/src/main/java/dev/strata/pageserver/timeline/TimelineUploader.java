@@ -67,6 +67,7 @@ final class TimelineUploader implements AutoCloseable {
     /** The index found at start (null: none yet, or not read yet), only this thread reads it. */
     private IndexPart seed;
     private boolean seeded;
+    private boolean seedPublished;
     private volatile TimelineMetadata lastUploaded;
     private volatile Lsn remoteConsistentLsn = Lsn.INVALID;
     private volatile int pendingLayers;
@@ -198,6 +199,11 @@ final class TimelineUploader implements AutoCloseable {
             try {
                 if (!seeded) {
                     readRemoteIndex();
+                }
+                if (!seedPublished && !stale) {
+                    // What an index in S3 lists already (this or an older generation) may be evicted.
+                    store.markInRemote(RemoteAttach.downloads(remote, id, uploaded));
+                    seedPublished = true;
                 }
                 if (!stale) {
                     uploadOnce();
@@ -352,6 +358,8 @@ final class TimelineUploader implements AutoCloseable {
                 config.base(), config.dataChecksums(), null, Lsn.INVALID, Lsn.INVALID, listed);
         remote.put(RemoteLayout.indexKey(id, generation), IndexPartCodec.encode(index));
         indexesUploaded++;
+        // The index listing them is durable: from now on the local files are a cache.
+        store.markInRemote(RemoteAttach.downloads(remote, id, listed));
         lastUploaded = m;
         pendingLayers = 0;
         synchronized (this) {

@@ -23,13 +23,16 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import dev.strata.pageserver.layer.LayerCache;
 
 /**
  * History in S3 on loopback (bench/pageserver-s3.sh): a timeline of MB megabytes of random 8 KiB
  * page images in delta layers of LAYER_MB, uploaded to S3Proxy (filesystem store) by the
  * timeline uploader; then the pageserver's directory is deleted and the timeline attached from
- * S3 on an empty disk. Prints flush and upload rates, S3 PUTs per GB, attach time and download
- * rate, and the time to the first value read after the attach began.
+ * S3 on an empty disk (the index only). Prints flush and upload rates, S3 requests per GB both
+ * ways, attach time, the time to the first GetPage (one on-demand download), and the full
+ * download rate (one GetPage per layer, each downloading its layer).
  *   RemoteStorageBench [MB=512] [LAYER_MB=64]
  */
 public final class RemoteStorageBench {
@@ -42,8 +45,8 @@ public final class RemoteStorageBench {
         Path tmp = Files.createTempDirectory("strata-s3-bench");
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         try (EmbeddedS3 s3 = EmbeddedS3.start(tmp.resolve("s3"));
-             RemoteStorage storage = new RetryingRemoteStorage(new S3RemoteStorage(s3.config()),
-                     RetryingRemoteStorage.Policy.DEFAULTS)) {
+             Counting storage = new Counting(new RetryingRemoteStorage(new S3RemoteStorage(s3.config()),
+                     RetryingRemoteStorage.Policy.DEFAULTS))) {
             TimelineId id = TimelineId.random();
             Lsn start = Lsn.ofSegment(1, 16 << 20);
             Path dataA = tmp.resolve("ps-a");
@@ -82,7 +85,10 @@ public final class RemoteStorageBench {
                         bytes / 1e6 / sec(uploaded - t0));
                 System.out.printf("S3 PUTs: %d (%d layers, %d indexes) = %.0f per GB of layers%n", puts, r.layersUploaded(),
                         r.indexesUploaded(), puts / (bytes / 1e9));
+                System.out.printf("S3 requests while uploading: %s = %.0f per GB of layers%n", storage,
+                        storage.total() / (bytes / 1e9));
             }
+            storage.reset();
             FileTrees.deleteRecursively(dataA);
             try (TimelineManager b = new TimelineManager(tmp.resolve("ps-b"), storageConfig, Timeline.Options.DEFAULTS,
                     group, new RemoteTimeline(storage, Generation.of(2)))) {
@@ -94,13 +100,100 @@ public final class RemoteStorageBench {
                 if (v == null || v.length != 8192) {
                     throw new IllegalStateException("attached timeline has no page 0");
                 }
-                System.out.printf("attach (every layer downloaded and verified): %.2f s, %.1f MB/s; first value %.1f ms "
-                        + "after the attach began%n", sec(attached - t0), bytes / 1e6 / sec(attached - t0),
-                        (first - t0) / 1e6);
+                System.out.printf("attach (index only, no layer downloaded): %.1f ms; first GetPage answered %.1f ms "
+                        + "after the attach began, having downloaded %d layers on demand (a read walks every delta "
+                        + "layer covering its key: L0 deltas cover all keys)%n", (attached - t0) / 1e6,
+                        (first - t0) / 1e6, b.layerCache().downloads());
+                // Full download: one page of every other layer, each read downloading its layer.
+                long d0 = System.nanoTime();
+                for (int l = 1; l < layers; l++) {
+                    if (t.store().getValue(Key.relationBlock(1663, 5, 16384, 0, l * pagesPerLayer), last, t.redo()) == null) {
+                        throw new IllegalStateException("attached timeline has no page of layer " + l);
+                    }
+                }
+                long d1 = System.nanoTime();
+                LayerCache cache = b.layerCache();
+                double downloadedMb = cache.downloadedBytes() / 1e6;
+                System.out.printf("full download on demand: %d layers, %.1f MB in %.2f s = %.1f MB/s (one GetPage per "
+                        + "layer, sequential)%n", cache.downloads(), downloadedMb,
+                        sec(d1 - t0), downloadedMb / sec(d1 - t0));
+                System.out.printf("  of which after the first GetPage: %.2f s%n", sec(d1 - d0));
+                System.out.printf("S3 requests for attach + full download: %s = %.0f per GB downloaded%n", storage,
+                        storage.total() / (cache.downloadedBytes() / 1e9));
             }
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
             FileTrees.deleteRecursively(tmp);
+        }
+    }
+
+    /** Counts requests by kind on their way to the real store (before its retries). */
+    private static final class Counting implements RemoteStorage {
+        private final RemoteStorage real;
+        private final AtomicLong puts = new AtomicLong();
+        private final AtomicLong gets = new AtomicLong();
+        private final AtomicLong lists = new AtomicLong();
+        private final AtomicLong deletes = new AtomicLong();
+
+        Counting(RemoteStorage real) {
+            this.real = real;
+        }
+
+        long total() {
+            return puts.get() + gets.get() + lists.get() + deletes.get();
+        }
+
+        void reset() {
+            puts.set(0);
+            gets.set(0);
+            lists.set(0);
+            deletes.set(0);
+        }
+
+        @Override
+        public void upload(String key, Path file, int crc32c) {
+            puts.incrementAndGet();
+            real.upload(key, file, crc32c);
+        }
+
+        @Override
+        public void put(String key, byte[] bytes) {
+            puts.incrementAndGet();
+            real.put(key, bytes);
+        }
+
+        @Override
+        public byte[] get(String key) {
+            gets.incrementAndGet();
+            return real.get(key);
+        }
+
+        @Override
+        public void download(String key, Path target) {
+            gets.incrementAndGet();
+            real.download(key, target);
+        }
+
+        @Override
+        public List<RemoteObject> list(String prefix) {
+            lists.incrementAndGet();
+            return real.list(prefix);
+        }
+
+        @Override
+        public void delete(String key) {
+            deletes.incrementAndGet();
+            real.delete(key);
+        }
+
+        @Override
+        public void close() {
+            real.close();
+        }
+
+        @Override
+        public String toString() {
+            return total() + " (PUT " + puts + ", GET " + gets + ", LIST " + lists + ", DELETE " + deletes + ")";
         }
     }
 

@@ -85,7 +85,9 @@ class ManagementApiAuthTest {
                 new Call("DELETE", "/v1/timelines/" + tl, null),
                 new Call("PUT", "/v1/timelines/" + tl + "/wal-sources",
                         "{\"walSources\":[{\"host\":\"10.9.9.9\",\"port\":5432,\"user\":\"evil\",\"password\":\"x\"}]}"),
-                new Call("GET", "/v1/timelines/" + tl + "/wait?lsn=0/1000000&timeout=0", null));
+                new Call("GET", "/v1/timelines/" + tl + "/wait?lsn=0/1000000&timeout=0", null),
+                new Call("POST", "/v1/timelines/" + tl + "/attach", "{}"),
+                new Call("POST", "/v1/timelines/" + tl + "/detach", null));
     }
 
     /**
