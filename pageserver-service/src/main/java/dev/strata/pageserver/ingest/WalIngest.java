@@ -139,6 +139,14 @@ public final class WalIngest {
         return context.checkpointPuts();
     }
 
+    /**
+     * Blocks ingest stored as PostgreSQL records, replayed by Java redo when read (no image:
+     * the manager is out of wal_consistency_checking), per record type. Any thread.
+     */
+    public java.util.Map<String, Long> storedRecordCounts() {
+        return context.storedRecordCounts();
+    }
+
     /** The redo oracle's counters for this timeline's ingest. */
     public RedoOracle redoOracle() {
         return oracle;
