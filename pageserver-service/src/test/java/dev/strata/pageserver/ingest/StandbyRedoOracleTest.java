@@ -111,12 +111,16 @@ class StandbyRedoOracleTest {
                         inspected.checkpointLsn(), List.of(source), group).start();
                      Connection c = connect(primary, "postgres")) {
                     setup(c);
-                    Random rnd = new Random(20261206L);
-                    workload(c, rnd, 150);
+                    // Fixed by default; -Dstrata.redo.oracle.seed / .steps for longer soak runs by hand.
+                    long seed = Long.getLong("strata.redo.oracle.seed", 20261206L);
+                    int steps = Integer.getInteger("strata.redo.oracle.steps", 150);
+                    log.info("workload seed {}, {} steps per third", seed, steps);
+                    Random rnd = new Random(seed);
+                    workload(c, rnd, steps);
                     pauseAndCompare("after the first third", c, rx, false);
-                    workload(c, rnd, 150);
+                    workload(c, rnd, steps);
                     pauseAndCompare("after the second third", c, rx, false);
-                    workload(c, rnd, 150);
+                    workload(c, rnd, steps);
                     last = pauseAndCompare("at the end", c, rx, true);
                     assertThat(rx.failure()).isNull();
                 }
