@@ -52,6 +52,14 @@ public final class IngestContext {
     private final Map<Key, Object> pendingCache = new HashMap<>();
     /** This record's puts in order (a key put twice keeps its last value), until commit. */
     private final Map<Key, Value> pending = new LinkedHashMap<>();
+    /**
+     * Records stored per block since its last image, as far as this ingest saw (ingest thread
+     * only; forgotten wholesale past {@link #CHAIN_KEYS_TRACKED} keys, and at a restart, so a
+     * chain may grow to about twice the cap before it is cut).
+     */
+    private final Map<Key, Integer> chains = new HashMap<>();
+    private static final int CHAIN_KEYS_TRACKED = 1 << 20;
+    private int maxRecordChain = Integer.getInteger("strata.redo.max-record-chain", DEFAULT_MAX_RECORD_CHAIN);
     private DecodedRecord record;
     private long skippedOnUnseenForks;
     /** Blocks stored as PostgreSQL records (for Java redo on read), per record type; guarded by itself. */
@@ -63,6 +71,12 @@ public final class IngestContext {
     private boolean checkpointLoaded;
     private CheckPoint pendingCheckpoint;
     private long checkpointPuts;
+
+    /**
+     * Records a block may pile up above its last image before ingest stores the page replayed
+     * instead ({@link #putRecord}): bounds what one GetPage replays until image layers take over.
+     */
+    static final int DEFAULT_MAX_RECORD_CHAIN = 128;
 
     IngestContext(LayerStore store, TimelineBase base, boolean dataChecksums) {
         this.store = store;
@@ -235,18 +249,44 @@ public final class IngestContext {
             putPage(rel, fork, blockNo, page);
             return;
         }
-        pending.put(blockKey(rel, fork, blockNo), new Value.WalRecord(
-                PgRecordPayload.encode(r, b.id(), dataChecksums), b.willInit()));
+        Key key = blockKey(rel, fork, blockNo);
+        Value.WalRecord value = new Value.WalRecord(PgRecordPayload.encode(r, b.id(), dataChecksums), b.willInit());
+        int chain = b.willInit() ? 1 : chains.getOrDefault(key, 0) + 1;
+        if (chain >= maxRecordChain) {
+            // The chain is long enough: store the page as it is after this record instead.
+            byte[] older = b.willInit() ? null : store.getValue(key, store.lastRecordLsn(), redo);
+            putPage(rel, fork, blockNo, redo.apply(key, older, java.util.List.of(value)));
+            count("materialized (chain of " + maxRecordChain + ")");
+            return;
+        }
+        if (chains.size() >= CHAIN_KEYS_TRACKED && !chains.containsKey(key)) {
+            chains.clear();
+        }
+        chains.put(key, chain);
+        pending.put(key, value);
         extendTo(rel, fork, blockNo, size);
+        count(dev.strata.pgcore.wal.RmgrId.nameOf(r.rmid()) + "/" + r.recordTypeName());
+    }
+
+    private void count(String what) {
         synchronized (storedRecords) {
-            storedRecords.computeIfAbsent(dev.strata.pgcore.wal.RmgrId.nameOf(r.rmid()) + "/" + r.recordTypeName(),
-                    k -> new long[1])[0]++;
+            storedRecords.computeIfAbsent(what, k -> new long[1])[0]++;
         }
     }
 
+    /** Changes {@link #DEFAULT_MAX_RECORD_CHAIN} (tests). */
+    void maxRecordChain(int records) {
+        if (records < 1) {
+            throw new IllegalArgumentException("max record chain " + records);
+        }
+        this.maxRecordChain = records;
+    }
+
     /**
-     * Blocks stored as records for redo on read, per record type ({@code Heap/INSERT}, ...);
-     * counted when put (a record that stops ingest afterwards is counted too). Any thread.
+     * Blocks stored as records for redo on read, per record type ({@code Heap/INSERT}, ...),
+     * and how many times a chain reached the cap and the replayed page was stored instead
+     * ({@code materialized ...}); counted when put (a record that stops ingest afterwards is
+     * counted too). Any thread.
      */
     Map<String, Long> storedRecordCounts() {
         Map<String, Long> out = new java.util.TreeMap<>();
@@ -275,7 +315,9 @@ public final class IngestContext {
         if (dataChecksums && !isZero(page)) { // an all-zero page is valid without a checksum (PageIsVerified)
             PageChecksum.set(page, blockNo);
         }
-        pending.put(blockKey(rel, fork, blockNo), new Value.Image(page));
+        Key key = blockKey(rel, fork, blockNo);
+        pending.put(key, new Value.Image(page));
+        chains.remove(key);
         extendTo(rel, fork, blockNo, relationSize(rel, fork));
     }
 

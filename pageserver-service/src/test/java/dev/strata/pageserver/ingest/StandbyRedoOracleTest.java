@@ -58,7 +58,8 @@ import org.slf4j.LoggerFactory;
  * at each, every page of every compared fork (main, and the VM of tables) must equal ours after
  * {@link PageMask}, and every non-zero page of ours must carry a valid checksum. At the last
  * pause the store is also flushed to layer files, compacted (image layers made through redo),
- * closed and reopened, and compared again at the same LSN.
+ * closed and reopened, and compared again at the same LSN. Chains are cut at 16 records (a page
+ * replayed at ingest and stored as an image), so both that and replay on read are compared.
  */
 class StandbyRedoOracleTest {
 
@@ -104,6 +105,9 @@ class StandbyRedoOracleTest {
                 standby = sb;
                 WalIngest ingest = new WalIngest(store, RmgrRegistry.defaults(), true, TimelineBase.IMPORTED,
                         inspected.checkpointLsn());
+                // Below the default (128), so that both paths are taken often: chains replayed on
+                // read, and chains cut by storing the replayed page.
+                ingest.maxRecordChain(16);
                 ReplicationClient.Options source = new ReplicationClient.Options(primary.host(), primary.port(),
                         primary.user(), primary.password(), "pageserver-redo-oracle", Duration.ofSeconds(5));
                 Lsn last;
@@ -133,7 +137,7 @@ class StandbyRedoOracleTest {
                         "Heap2/PRUNE_ON_ACCESS", "Heap2/PRUNE_VACUUM_SCAN", "Heap2/PRUNE_VACUUM_CLEANUP",
                         "Heap2/VISIBLE", "Btree/INSERT_LEAF", "Btree/INSERT_UPPER", "Btree/SPLIT_R",
                         "Btree/SPLIT_L", "Btree/VACUUM", "Btree/NEWROOT", "Btree/MARK_PAGE_HALFDEAD",
-                        "Btree/UNLINK_PAGE", "Sequence/LOG")) {
+                        "Btree/UNLINK_PAGE", "Sequence/LOG", "materialized (chain of 16)")) {
                     assertThat(stored.getOrDefault(type, 0L)).as("blocks of " + type + " stored as records")
                             .isPositive();
                 }
