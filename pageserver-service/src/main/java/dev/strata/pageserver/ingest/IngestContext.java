@@ -254,7 +254,7 @@ public final class IngestContext {
         int chain = b.willInit() ? 1 : chains.getOrDefault(key, 0) + 1;
         if (chain >= maxRecordChain) {
             // The chain is long enough: store the page as it is after this record instead.
-            byte[] older = b.willInit() ? null : store.getValue(key, store.lastRecordLsn(), redo);
+            byte[] older = b.willInit() ? null : latest(key); // this record's puts included
             putPage(rel, fork, blockNo, redo.apply(key, older, java.util.List.of(value)));
             count("materialized (chain of " + maxRecordChain + ")");
             return;
