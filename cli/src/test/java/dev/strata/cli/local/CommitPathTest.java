@@ -106,8 +106,10 @@ class CommitPathTest {
 
     @Test
     void aBulkTransactionWithOneSafekeeperPausedCommitsAndPgWalStaysBounded() throws Exception {
+        // wal_consistency_checking=all: every row carries its page, so the load writes far beyond the bounds.
         Map<String, String> settings = Map.of("strata.max_replication_flush_lag", (LAG_BOUND >> 20) + "MB",
-                "max_slot_wal_keep_size", (SLOT_KEEP >> 20) + "MB", "max_wal_size", (MAX_WAL_SIZE >> 20) + "MB");
+                "max_slot_wal_keep_size", (SLOT_KEEP >> 20) + "MB", "max_wal_size", (MAX_WAL_SIZE >> 20) + "MB",
+                "wal_consistency_checking", "all");
         try (LocalCluster c = start(true, settings)) {
             LocalSafekeeper paused = c.safekeepers().get(2);
             long pid = paused.pid().orElseThrow();

@@ -15,6 +15,13 @@ public final class ComputeSettings {
     /** Default bound on the WAL the compute keeps for a lagging or dead safekeeper. */
     public static final String DEFAULT_MAX_SLOT_WAL_KEEP_SIZE = "2GB";
 
+    /**
+     * Every PG 17 resource manager with an {@code rm_mask} except heap, heap2, btree and
+     * sequence, which the pageserver replays in Java (decision 0019): records of those four carry
+     * only PostgreSQL's own full-page writes; the others still carry the pages they change.
+     */
+    public static final String WAL_CONSISTENCY_CHECKING = "hash,gin,gist,spgist,brin,generic";
+
     private ComputeSettings() {
     }
 
@@ -35,8 +42,9 @@ public final class ComputeSettings {
         // than the compute's disk filling up. wal_keep_size is no longer what protects them.
         s.put("max_slot_wal_keep_size", DEFAULT_MAX_SLOT_WAL_KEEP_SIZE);
         s.put("wal_keep_size", "0");
-        // The pageserver has no Java redo yet: every record carries the pages it changes.
-        s.put("wal_consistency_checking", "all");
+        // The pageserver replays heap, heap2, btree and sequence records in Java (decision 0019);
+        // records of the other managers must still carry the pages they change.
+        s.put("wal_consistency_checking", WAL_CONSISTENCY_CHECKING);
         s.put("full_page_writes", "on");
         // The compute's disk is not durable; the safekeepers are.
         s.put("fsync", "off");

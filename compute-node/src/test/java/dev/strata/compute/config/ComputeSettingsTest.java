@@ -31,7 +31,8 @@ class ComputeSettingsTest {
     void operatorSettingsWin() {
         Map<String, String> s = ComputeSettings.forCompute(THREE, Map.of("fsync", "on", "work_mem", "64MB"));
         assertThat(s).containsEntry("fsync", "on").containsEntry("work_mem", "64MB")
-                .containsEntry("wal_consistency_checking", "all").containsEntry("synchronous_commit", "on");
+                .containsEntry("wal_consistency_checking", "hash,gin,gist,spgist,brin,generic")
+                .containsEntry("synchronous_commit", "on");
     }
 
     @Test
@@ -47,6 +48,11 @@ class ComputeSettingsTest {
                     + "('wal_consistency_checking','fsync','restart_after_crash') AND source = 'configuration file'")) {
                 rs.next();
                 assertThat(rs.getInt(1)).isEqualTo(3);
+            }
+            // Java redo covers heap, heap2, btree and sequence: PostgreSQL accepts the list as it is.
+            try (ResultSet rs = s.executeQuery("SHOW wal_consistency_checking")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo(ComputeSettings.WAL_CONSISTENCY_CHECKING);
             }
             // The parsed standby list is the three safekeepers (a typo would leave it empty).
             try (ResultSet rs = s.executeQuery("SELECT setting FROM pg_settings WHERE name = 'synchronous_commit'")) {

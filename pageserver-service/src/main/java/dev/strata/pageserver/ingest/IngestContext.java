@@ -8,6 +8,7 @@ import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.key.SlruKind;
 import dev.strata.pageserver.layer.Value;
 import dev.strata.pageserver.redo.PageserverRedo;
+import dev.strata.pageserver.redo.PgRecordPayload;
 import dev.strata.pageserver.timeline.LayerStore;
 import dev.strata.pgcore.control.CheckPoint;
 import dev.strata.pgcore.lsn.Lsn;
@@ -51,8 +52,18 @@ public final class IngestContext {
     private final Map<Key, Object> pendingCache = new HashMap<>();
     /** This record's puts in order (a key put twice keeps its last value), until commit. */
     private final Map<Key, Value> pending = new LinkedHashMap<>();
+    /**
+     * Records stored per block since its last image, as far as this ingest saw (ingest thread
+     * only; forgotten wholesale past {@link #CHAIN_KEYS_TRACKED} keys, and at a restart, so a
+     * chain may grow to about twice the cap before it is cut).
+     */
+    private final Map<Key, Integer> chains = new HashMap<>();
+    private static final int CHAIN_KEYS_TRACKED = 1 << 20;
+    private int maxRecordChain = Integer.getInteger("strata.redo.max-record-chain", DEFAULT_MAX_RECORD_CHAIN);
     private DecodedRecord record;
     private long skippedOnUnseenForks;
+    /** Blocks stored as PostgreSQL records (for Java redo on read), per record type; guarded by itself. */
+    private final Map<String, long[]> storedRecords = new java.util.TreeMap<>();
     private long skippedSlruChanges;
 
     /** The CheckPoint as of the last committed record; null if the timeline has none (not loaded: {@link #checkpointLoaded}). */
@@ -60,6 +71,12 @@ public final class IngestContext {
     private boolean checkpointLoaded;
     private CheckPoint pendingCheckpoint;
     private long checkpointPuts;
+
+    /**
+     * Records a block may pile up above its last image before ingest stores the page replayed
+     * instead ({@link #putRecord}): bounds what one GetPage replays until image layers take over.
+     */
+    static final int DEFAULT_MAX_RECORD_CHAIN = 128;
 
     IngestContext(LayerStore store, TimelineBase base, boolean dataChecksums) {
         this.store = store;
@@ -179,19 +196,104 @@ public final class IngestContext {
     // ---------------------------------------------------------------- pages and sizes
 
     /**
-     * The default for block references: each must carry an image (a full-page write, or a
-     * consistency-check image, which is the page after the change) and becomes that page;
-     * a reference without one stops ingest, since this manager has no Java redo yet.
+     * The default for block references. A block with an image (a full-page write, or a
+     * consistency-check image, which is the page after the change) becomes that page. A block
+     * without one is stored as the record ({@link #putRecord}) if its resource manager has a
+     * Java redo that handles the record type; otherwise ingest stops, naming the record, since
+     * nothing could rebuild the page.
      */
     public void putImagesOrStop(DecodedRecord r) {
+        Boolean replayable = null;
         for (BlockReference b : r.blocks()) {
-            if (!b.hasImage()) {
+            if (b.hasImage()) {
+                putImage(b);
+                continue;
+            }
+            if (replayable == null) {
+                replayable = PageserverRedo.canReplay(r);
+            }
+            if (!replayable) {
                 throw new IngestException(r, "block " + b.locator() + " fork " + b.forkNumber() + " blk " + b.blockNumber()
                         + " is modified without a page image, and this record type has no redo in the pageserver yet"
                         + " (enable wal_consistency_checking for it, or implement it)");
             }
-            putImage(b);
+            putRecord(r, b);
         }
+    }
+
+    /**
+     * Stores block {@code b} of {@code r} as the record itself ({@link PgRecordPayload}), replayed
+     * by {@link PageserverRedo} when the page is read, and extends the fork if needed. A block at
+     * or past the fork's end (or in a fork we do not have) starts from zeros: a will-init record
+     * needs nothing else; a visibility-map page is read by PostgreSQL's redo with
+     * RBM_ZERO_ON_ERROR and initialised, so it is replayed here on a zero page and stored as an
+     * image (the store may hold a version from before a truncation, which must not be its base).
+     * Any other block past the end has no page to replay on (PostgreSQL would not apply the
+     * record either; on a WAL-only timeline it is a relation older than the start): ingest stops.
+     */
+    void putRecord(DecodedRecord r, BlockReference b) {
+        RelFileLocator rel = b.locator();
+        int fork = b.forkNumber();
+        long blockNo = b.blockNumber();
+        long size = relationSize(rel, fork);
+        boolean pastEnd = size < 0 || blockNo >= size;
+        if (pastEnd && !b.willInit()) {
+            if (fork != dev.strata.pgcore.wal.ForkNumber.VISIBILITY_MAP.ordinal()) {
+                throw new IngestException(r, "block " + rel + " fork " + fork + " blk " + blockNo
+                        + " is modified without a page image, past the end of its fork ("
+                        + (size < 0 ? "a fork we do not have: a relation older than a WAL-only start?" : size + " blocks")
+                        + "), and the record does not initialise it: nothing to replay it on");
+            }
+            byte[] page = redo.apply(blockKey(rel, fork, blockNo), null, java.util.List.of(
+                    new Value.WalRecord(PgRecordPayload.encode(r, b.id(), dataChecksums), true)));
+            putPage(rel, fork, blockNo, page);
+            return;
+        }
+        Key key = blockKey(rel, fork, blockNo);
+        Value.WalRecord value = new Value.WalRecord(PgRecordPayload.encode(r, b.id(), dataChecksums), b.willInit());
+        int chain = b.willInit() ? 1 : chains.getOrDefault(key, 0) + 1;
+        if (chain >= maxRecordChain) {
+            // The chain is long enough: store the page as it is after this record instead.
+            byte[] older = b.willInit() ? null : latest(key); // this record's puts included
+            putPage(rel, fork, blockNo, redo.apply(key, older, java.util.List.of(value)));
+            count("materialized (chain of " + maxRecordChain + ")");
+            return;
+        }
+        if (chains.size() >= CHAIN_KEYS_TRACKED && !chains.containsKey(key)) {
+            chains.clear();
+        }
+        chains.put(key, chain);
+        pending.put(key, value);
+        extendTo(rel, fork, blockNo, size);
+        count(dev.strata.pgcore.wal.RmgrId.nameOf(r.rmid()) + "/" + r.recordTypeName());
+    }
+
+    private void count(String what) {
+        synchronized (storedRecords) {
+            storedRecords.computeIfAbsent(what, k -> new long[1])[0]++;
+        }
+    }
+
+    /** Changes {@link #DEFAULT_MAX_RECORD_CHAIN} (tests). */
+    void maxRecordChain(int records) {
+        if (records < 1) {
+            throw new IllegalArgumentException("max record chain " + records);
+        }
+        this.maxRecordChain = records;
+    }
+
+    /**
+     * Blocks stored as records for redo on read, per record type ({@code Heap/INSERT}, ...),
+     * and how many times a chain reached the cap and the replayed page was stored instead
+     * ({@code materialized ...}); counted when put (a record that stops ingest afterwards is
+     * counted too). Any thread.
+     */
+    Map<String, Long> storedRecordCounts() {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        synchronized (storedRecords) {
+            storedRecords.forEach((k, v) -> out.put(k, v[0]));
+        }
+        return out;
     }
 
     /** Puts the block's restored image, stamped with the record's end LSN, and extends the fork if needed. */
@@ -213,8 +315,14 @@ public final class IngestContext {
         if (dataChecksums && !isZero(page)) { // an all-zero page is valid without a checksum (PageIsVerified)
             PageChecksum.set(page, blockNo);
         }
-        pending.put(blockKey(rel, fork, blockNo), new Value.Image(page));
-        long size = relationSize(rel, fork);
+        Key key = blockKey(rel, fork, blockNo);
+        pending.put(key, new Value.Image(page));
+        chains.remove(key);
+        extendTo(rel, fork, blockNo, relationSize(rel, fork));
+    }
+
+    /** Makes the fork (of {@code size} blocks, -1 if we do not have it) cover {@code blockNo}. */
+    private void extendTo(RelFileLocator rel, int fork, long blockNo, long size) {
         if (blockNo + 1 > Math.max(size, 0)) {
             // Redo extends a fork when a block beyond its end is written (XLogReadBufferExtended),
             // and the blocks in between become zero pages. Write those zeros explicitly: after a

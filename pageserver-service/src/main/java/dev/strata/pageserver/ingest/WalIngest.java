@@ -139,6 +139,23 @@ public final class WalIngest {
         return context.checkpointPuts();
     }
 
+    /**
+     * Blocks ingest stored as PostgreSQL records, replayed by Java redo when read (no image:
+     * the manager is out of wal_consistency_checking), per record type. Any thread.
+     */
+    public java.util.Map<String, Long> storedRecordCounts() {
+        return context.storedRecordCounts();
+    }
+
+    /**
+     * How many records a block may pile up above its last image before ingest stores the
+     * replayed page instead (default 128, or the system property
+     * {@code strata.redo.max-record-chain}); for tests.
+     */
+    void maxRecordChain(int records) {
+        context.maxRecordChain(records);
+    }
+
     /** The redo oracle's counters for this timeline's ingest. */
     public RedoOracle redoOracle() {
         return oracle;

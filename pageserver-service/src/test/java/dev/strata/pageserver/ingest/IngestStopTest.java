@@ -25,11 +25,11 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Without wal_consistency_checking, CREATE TABLE's catalog inserts (pg_type, pg_class: pages
- * already logged since the last checkpoint) are Heap INSERT records with no image, which
- * this slice cannot redo: ingest must stop at the first one with an error naming the
- * record, and readers must get that error (not a timeout, not a page). Before that, a
- * reader asking for an LSN nobody will reach gets a bounded wait.
+ * Without wal_consistency_checking, heap and btree records without images are stored for Java
+ * redo, but a hash index has no Java redo: CREATE INDEX ... USING hash writes Hash
+ * INIT_META_PAGE (a will-init page, so no image), and ingest must stop there with an error
+ * naming the record, and readers must get that error (not a timeout, not a page). Before that,
+ * a reader asking for an LSN nobody will reach gets a bounded wait.
  */
 class IngestStopTest {
 
@@ -57,15 +57,20 @@ class IngestStopTest {
 
                 s.execute("CREATE TABLE t (id int)");
                 s.execute("INSERT INTO t VALUES (1)");
+                Lsn heapDone = Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()"));
+                receiver.awaitLsn(heapDone, Duration.ofSeconds(60)); // heap records: Java redo, no stop
+                s.execute("CREATE INDEX t_h ON t USING hash (id)");
                 Lsn end = Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()"));
 
                 assertThatThrownBy(() -> receiver.awaitLsn(end, Duration.ofSeconds(60)))
                         .isInstanceOf(IllegalStateException.class)
-                        .hasMessageContaining("(rmgr Heap, INSERT")
+                        .hasMessageContaining("(rmgr Hash, INIT_META_PAGE")
                         .hasMessageContaining("without a page image");
                 IngestException stop = (IngestException) receiver.failure();
-                assertThat(stop.rmgr()).isEqualTo("Heap");
-                assertThat(stop.recordType()).startsWith("INSERT");
+                assertThat(stop.rmgr()).isEqualTo("Hash");
+                assertThat(stop.recordType()).isEqualTo("INIT_META_PAGE");
+                assertThat(stop.lsn()).isGreaterThan(heapDone);
+                assertThat(ingest.storedRecordCounts()).containsKey("Heap/INSERT+INIT");
                 assertThat(stop.lsn()).isGreaterThan(start);
                 assertThat(stop.getMessage()).contains(stop.lsn().toString());
                 assertThat(receiver.state()).startsWith("stopped: ");

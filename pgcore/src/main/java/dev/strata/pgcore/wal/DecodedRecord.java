@@ -136,6 +136,36 @@ public final class DecodedRecord {
         return toplevelXid;
     }
 
+    /**
+     * Copies the record as assembled ({@code xl_tot_len} bytes: header, block headers, images,
+     * block data, main data; CRC included) into {@code dst} at {@code offset}: what
+     * {@link #decode} takes back.
+     */
+    public void copyAssembled(byte[] dst, int offset) {
+        System.arraycopy(raw, 0, dst, offset, totalLength());
+    }
+
+    /**
+     * Decodes a record kept as assembled bytes ({@link #copyAssembled}), e.g. by a store that
+     * replays it later: the header and CRC are checked again, and every length against the bytes.
+     *
+     * @param assembled exactly {@code xl_tot_len} bytes; the record owns them from here on
+     */
+    public static DecodedRecord decode(Lsn startLsn, Lsn endLsn, byte[] assembled) {
+        if (assembled.length < RecordHeader.SIZE) {
+            throw new WalDecodeException(startLsn, "record of " + assembled.length + " bytes is shorter than its header");
+        }
+        RecordHeader header = RecordHeader.parse(assembled, 0);
+        if (header.totalLength() != assembled.length) {
+            throw new WalDecodeException(startLsn, "xl_tot_len " + header.totalLength() + " but " + assembled.length
+                    + " bytes kept");
+        }
+        if (!RmgrId.isValid(header.rmid())) {
+            throw new WalDecodeException(startLsn, "invalid resource manager ID " + header.rmid());
+        }
+        return RecordParser.parse(startLsn, endLsn, header, assembled);
+    }
+
     /** True for {@code XLOG_SWITCH}: the rest of the segment after it is unused. */
     public boolean isSwitch() {
         return isSwitch(header.rmid(), header.info());
