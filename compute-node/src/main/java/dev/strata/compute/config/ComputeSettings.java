@@ -17,7 +17,7 @@ public final class ComputeSettings {
 
     /**
      * Every PG 17 resource manager with an {@code rm_mask} except heap, heap2, btree and
-     * sequence, which the pageserver replays in Java (decision 0019): records of those four carry
+     * sequence, which the pageserver replays in Java (decision 0021): records of those four carry
      * only PostgreSQL's own full-page writes; the others still carry the pages they change.
      */
     public static final String WAL_CONSISTENCY_CHECKING = "hash,gin,gist,spgist,brin,generic";
@@ -42,7 +42,7 @@ public final class ComputeSettings {
         // than the compute's disk filling up. wal_keep_size is no longer what protects them.
         s.put("max_slot_wal_keep_size", DEFAULT_MAX_SLOT_WAL_KEEP_SIZE);
         s.put("wal_keep_size", "0");
-        // The pageserver replays heap, heap2, btree and sequence records in Java (decision 0019);
+        // The pageserver replays heap, heap2, btree and sequence records in Java (decision 0021);
         // records of the other managers must still carry the pages they change.
         s.put("wal_consistency_checking", WAL_CONSISTENCY_CHECKING);
         s.put("full_page_writes", "on");
