@@ -26,7 +26,28 @@ import java.util.Arrays;
  */
 final class PageMask {
 
-    enum Kind { HEAP, BTREE, HASH, GIN, GIST, SPGIST, BRIN, SEQUENCE, VISIBILITY_MAP }
+    enum Kind {
+        HEAP, BTREE, HASH, GIN, GIST, SPGIST, BRIN, SEQUENCE, VISIBILITY_MAP;
+
+        /** The mask for a relation's main fork, from {@code pg_class.relkind} and its index access method. */
+        static Kind of(String relkind, String am) {
+            if (relkind.equals("S")) {
+                return SEQUENCE;
+            }
+            if (!relkind.equals("i")) {
+                return HEAP;
+            }
+            return switch (am) {
+                case "btree" -> BTREE;
+                case "hash" -> HASH;
+                case "gin" -> GIN;
+                case "gist" -> GIST;
+                case "spgist" -> SPGIST;
+                case "brin" -> BRIN;
+                default -> throw new AssertionError("index access method " + am);
+            };
+        }
+    }
 
     private static final int PAGE = 8192;
     private static final int HEADER = 24;

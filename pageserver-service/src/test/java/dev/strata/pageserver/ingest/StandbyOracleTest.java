@@ -498,7 +498,7 @@ class StandbyOracleTest {
                     continue;
                 }
                 standbyRels.add(relNumber);
-                PageMask.Kind kind = kindOf((String) r[1], (String) r[2]);
+                PageMask.Kind kind = PageMask.Kind.of((String) r[1], (String) r[2]);
                 compareFork(c, label, spc, dbOid, (String) r[0], relNumber, 0, kind, dir, at, mismatches);
                 if (kind == PageMask.Kind.HEAP) {
                     compareFork(c, label, spc, dbOid, (String) r[0], relNumber, 2, PageMask.Kind.VISIBILITY_MAP, dir,
@@ -517,23 +517,6 @@ class StandbyOracleTest {
         }
     }
 
-    private static PageMask.Kind kindOf(String relkind, String am) {
-        if (relkind.equals("S")) {
-            return PageMask.Kind.SEQUENCE;
-        }
-        if (!relkind.equals("i")) {
-            return PageMask.Kind.HEAP;
-        }
-        return switch (am) {
-            case "btree" -> PageMask.Kind.BTREE;
-            case "hash" -> PageMask.Kind.HASH;
-            case "gin" -> PageMask.Kind.GIN;
-            case "gist" -> PageMask.Kind.GIST;
-            case "spgist" -> PageMask.Kind.SPGIST;
-            case "brin" -> PageMask.Kind.BRIN;
-            default -> throw new AssertionError("index access method " + am);
-        };
-    }
 
     private void compareFork(Connection c, String db, int spc, long dbOid, String name, long relNumber, int fork,
                              PageMask.Kind kind, RelDirectory dir, Lsn at, List<String> mismatches) throws Exception {

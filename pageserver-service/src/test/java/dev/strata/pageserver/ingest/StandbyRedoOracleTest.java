@@ -310,7 +310,7 @@ class StandbyRedoOracleTest {
                 }
             }
             for (Object[] r : rels) {
-                PageMask.Kind kind = kindOf((String) r[1], (String) r[2]);
+                PageMask.Kind kind = PageMask.Kind.of((String) r[1], (String) r[2]);
                 long relNumber = (Long) r[3];
                 compareFork(c, spc, dbOid, (String) r[0], relNumber, 0, kind, dir, at, mismatches);
                 if (kind == PageMask.Kind.HEAP) {
@@ -322,23 +322,6 @@ class StandbyRedoOracleTest {
         }
     }
 
-    private static PageMask.Kind kindOf(String relkind, String am) {
-        if (relkind.equals("S")) {
-            return PageMask.Kind.SEQUENCE;
-        }
-        if (!relkind.equals("i")) {
-            return PageMask.Kind.HEAP;
-        }
-        return switch (am) {
-            case "btree" -> PageMask.Kind.BTREE;
-            case "hash" -> PageMask.Kind.HASH;
-            case "gin" -> PageMask.Kind.GIN;
-            case "gist" -> PageMask.Kind.GIST;
-            case "spgist" -> PageMask.Kind.SPGIST;
-            case "brin" -> PageMask.Kind.BRIN;
-            default -> throw new AssertionError("index access method " + am);
-        };
-    }
 
     private void compareFork(Connection c, int spc, long dbOid, String name, long relNumber, int fork,
                              PageMask.Kind kind, RelDirectory dir, Lsn at, List<String> mismatches) throws Exception {
