@@ -20,7 +20,6 @@ import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.core.sync.ResponseTransformer;
-import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -44,48 +43,37 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 public final class S3RemoteStorage implements RemoteStorage {
 
     private final S3Config config;
-    /** Requests with small or no bodies: puts of index files, gets, lists, deletes. */
     private final S3Client s3;
-    /** Uploads of files (layers, WAL segments), streamed. */
-    private final S3Client streaming;
-    private final SdkHttpClient http;
 
     public S3RemoteStorage(S3Config config) {
         this.config = config;
         AwsCredentialsProvider credentials = config.accessKey() == null ? DefaultCredentialsProvider.builder().build()
                 : StaticCredentialsProvider.create(AwsBasicCredentials.create(config.accessKey(), config.secretKey()));
-        this.http = UrlConnectionHttpClient.builder()
-                .connectionTimeout(Duration.ofSeconds(10))
-                .socketTimeout(config.requestTimeout())
-                .build();
-        // Two signing modes, one per kind of body; real S3 takes both, and S3Proxy (the local and
-        // test server) is right only with this split:
-        // - small bodies are sent plain with a signed payload hash: sent as aws-chunked (the SDK's
-        //   default over plain HTTP), S3Proxy cut about one reused connection in thirty in the
-        //   middle of such a body ("Error writing request body to server": 4-6 failures in 200
-        //   rounds of RemoteStorageContract, 0 in 500 plain);
-        // - files are streamed as aws-chunked with chunk signatures: sent plain, every try of an
-        //   85 MB layer upload failed the same way in a cluster JVM holding the store next to a
-        //   pageserver (not reproduced with the store alone, up to 100 MB; S3Proxy checks a plain
-        //   body's hash before storing it, so it buffers the body, which is the likely cause).
-        this.s3 = client(credentials, false);
-        this.streaming = client(credentials, true);
-    }
-
-    private S3Client client(AwsCredentialsProvider credentials, boolean chunked) {
         S3ClientBuilder b = S3Client.builder()
                 .region(Region.of(config.region()))
                 .credentialsProvider(credentials)
-                .httpClient(http)
+                .httpClient(UrlConnectionHttpClient.builder()
+                        .connectionTimeout(Duration.ofSeconds(10))
+                        .socketTimeout(config.requestTimeout())
+                        .build())
                 .overrideConfiguration(ClientOverrideConfiguration.builder()
                         .retryStrategy(AwsRetryStrategy.doNotRetry())
                         .apiCallAttemptTimeout(config.requestTimeout())
                         .build())
-                .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(chunked).build());
+                // Plain bodies with a signed payload hash, never aws-chunked. Over plain HTTP the SDK
+                // otherwise sends bodies as aws-chunked with chunk signatures, and S3Proxy (the local
+                // and test server) then fails such a request on a reused keep-alive connection about
+                // once in thirty ("Error writing request body to server": 4-6 in 200 rounds of
+                // RemoteStorageContract; an upload after puts in backToBackRequests...). Plain: 0 in
+                // 500 rounds. S3Proxy checks a plain body's hash before storing it, so it refuses
+                // one above its v4MaxNonChunkedRequestSize: EmbeddedS3 and the local cluster's
+                // store raise that to S3's own single-PUT limit. The cost here is one extra read of
+                // an uploaded file to hash it.
+                .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build());
         if (config.endpoint() != null) {
             b.endpointOverride(config.endpoint()).forcePathStyle(true);
         }
-        return b.build();
+        this.s3 = b.build();
     }
 
     public S3Config config() {
@@ -95,7 +83,7 @@ public final class S3RemoteStorage implements RemoteStorage {
     @Override
     public void upload(String key, Path file, int crc32c) {
         String crc = base64Crc32c(crc32c);
-        call("upload " + file.getFileName() + " to", key, () -> streaming.putObject(r -> r.bucket(config.bucket())
+        call("upload " + file.getFileName() + " to", key, () -> s3.putObject(r -> r.bucket(config.bucket())
                 .key(fullKey(key)).checksumCRC32C(crc), RequestBody.fromFile(file)));
     }
 
@@ -143,8 +131,6 @@ public final class S3RemoteStorage implements RemoteStorage {
     @Override
     public void close() {
         s3.close();
-        streaming.close();
-        http.close();
     }
 
     private String fullKey(String key) {
