@@ -18,11 +18,7 @@ import dev.strata.remote.EmbeddedS3;
 import dev.strata.remote.FaultyRemoteStorage;
 import dev.strata.remote.Generation;
 import dev.strata.remote.RemoteStorage;
-import dev.strata.remote.RetryingRemoteStorage;
 import dev.strata.remote.S3RemoteStorage;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,7 +26,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -55,37 +50,26 @@ class LayerCacheTest {
 
     @TempDir
     Path tmp;
+    S3TimelineFixture fx;
     EmbeddedS3 s3;
-    EventLoopGroup group;
-    final List<AutoCloseable> toClose = new ArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
-        s3 = EmbeddedS3.start(tmp.resolve("s3"));
-        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        fx = S3TimelineFixture.start(tmp.resolve("s3"));
+        s3 = fx.s3();
     }
 
     @AfterEach
     void stop() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-        s3.close();
+        fx.close();
     }
 
     private RemoteStorage storage() {
-        RemoteStorage s = new RetryingRemoteStorage(new S3RemoteStorage(s3.config("cluster/")),
-                new RetryingRemoteStorage.Policy(3, Duration.ofMillis(20), Duration.ofMillis(200)));
-        toClose.add(s);
-        return s;
+        return fx.storage();
     }
 
     private TimelineManager manager(Path dataDir, long generation, long budget, RemoteStorage storage) {
-        TimelineManager m = new TimelineManager(dataDir, StorageConfig.DEFAULTS.withLayerCacheBudgetBytes(budget),
-                Timeline.Options.DEFAULTS, group, new RemoteTimeline(storage, Generation.of(generation)));
-        toClose.add(m);
-        return m;
+        return fx.manager(dataDir, generation, StorageConfig.DEFAULTS.withLayerCacheBudgetBytes(budget), storage);
     }
 
     private static Key block(int n) {

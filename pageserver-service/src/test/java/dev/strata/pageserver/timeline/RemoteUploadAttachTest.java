@@ -13,14 +13,10 @@ import dev.strata.pageserver.remote.IndexPart;
 import dev.strata.pageserver.remote.IndexPartCodec;
 import dev.strata.pageserver.remote.RemoteLayout;
 import dev.strata.remote.RemoteStorage;
-import dev.strata.remote.RetryingRemoteStorage;
 import dev.strata.remote.S3RemoteStorage;
 import dev.strata.pgcore.fs.FileTrees;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +25,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,37 +42,26 @@ class RemoteUploadAttachTest {
 
     @TempDir
     Path tmp;
+    S3TimelineFixture fx;
     EmbeddedS3 s3;
-    EventLoopGroup group;
-    final List<AutoCloseable> toClose = new ArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
-        s3 = EmbeddedS3.start(tmp.resolve("s3"));
-        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        fx = S3TimelineFixture.start(tmp.resolve("s3"));
+        s3 = fx.s3();
     }
 
     @AfterEach
     void stop() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-        s3.close();
+        fx.close();
     }
 
     private RemoteStorage storage() {
-        RemoteStorage s = new RetryingRemoteStorage(new S3RemoteStorage(s3.config("cluster/")),
-                new RetryingRemoteStorage.Policy(3, Duration.ofMillis(20), Duration.ofMillis(200)));
-        toClose.add(s);
-        return s;
+        return fx.storage();
     }
 
     private TimelineManager manager(Path dataDir, long generation) {
-        TimelineManager m = new TimelineManager(dataDir, StorageConfig.DEFAULTS, Timeline.Options.DEFAULTS, group,
-                new RemoteTimeline(storage(), Generation.of(generation)));
-        toClose.add(m);
-        return m;
+        return fx.manager(dataDir, generation, StorageConfig.DEFAULTS, storage());
     }
 
     private static Key block(int n) {
