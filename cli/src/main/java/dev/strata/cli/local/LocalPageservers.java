@@ -31,9 +31,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -85,6 +87,30 @@ public final class LocalPageservers {
             byte[] control = t.getValue(Key.controlFile(), start, Duration.ofSeconds(1));
             ControlFile cf = ControlFile.decode(control);
             return new CreatedTimeline(cf.systemIdentifier(), cf.walSegmentSize(), start);
+        }
+
+        @Override
+        public BranchedTimeline branchTimeline(TimelineId child, TimelineId parent, Lsn at, List<WalSource> sources) {
+            Timeline t = timelines().branch(child, parent, at, domain(sources));
+            return branched(Dto.TimelineStatus.of(t));
+        }
+
+        @Override
+        public LsnAtTime lsnForTimestamp(TimelineId id, Instant time) {
+            var found = timelines().get(id).lsnForTimestamp(time);
+            return new LsnAtTime(found.lsn(), found.kind().name().toLowerCase(Locale.ROOT));
+        }
+
+        @Override
+        public Lsn lastRecordLsn(TimelineId id) {
+            return timelines().get(id).lastRecordLsn();
+        }
+
+        @Override
+        public void deleteTimeline(TimelineId id) {
+            if (hasTimeline(id)) {
+                timelines().delete(id);
+            }
         }
 
         @Override
@@ -246,7 +272,7 @@ public final class LocalPageservers {
                 HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() / 100 != 2) {
                     throw new IllegalStateException("pageserver " + method + " " + path + ": HTTP " + r.statusCode() + " "
-                            + r.body());
+                            + errorMessage(r.body()));
                 }
                 return r.body();
             } catch (IOException e) {
@@ -254,6 +280,16 @@ public final class LocalPageservers {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted", e);
+            }
+        }
+
+        /** The message of the pageserver's JSON error ({@code {"kind":..,"message":..}}), else the raw body. */
+        private static String errorMessage(String body) {
+            try {
+                Dto.Error e = JSON.readValue(body, Dto.Error.class);
+                return e != null && e.message() != null ? e.message() : body;
+            } catch (IOException | RuntimeException notJson) {
+                return body;
             }
         }
 
@@ -290,6 +326,44 @@ public final class LocalPageservers {
                         Lsn.parse(t.lastRecordLsn()));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public BranchedTimeline branchTimeline(TimelineId child, TimelineId parent, Lsn at, List<WalSource> sources) {
+            try {
+                Map<String, Object> body = new HashMap<>(Map.of("timelineId", child.toString(), "ancestorTimelineId",
+                        parent.toString(), "walSources", json(sources)));
+                if (at != null) {
+                    body.put("ancestorLsn", at.toString());
+                }
+                return branched(JSON.readValue(call("POST", "/v1/timelines", JSON.writeValueAsString(body),
+                        Duration.ofMinutes(1)), Dto.TimelineStatus.class));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public LsnAtTime lsnForTimestamp(TimelineId id, Instant time) {
+            try {
+                Map<?, ?> r = JSON.readValue(call("GET", "/v1/timelines/" + id + "/lsn-by-timestamp?timestamp="
+                        + time, null, Duration.ofSeconds(30)), Map.class);
+                return new LsnAtTime(Lsn.parse(String.valueOf(r.get("lsn"))), String.valueOf(r.get("kind")));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public Lsn lastRecordLsn(TimelineId id) {
+            return Lsn.parse(timeline(id).lastRecordLsn());
+        }
+
+        @Override
+        public void deleteTimeline(TimelineId id) {
+            if (hasTimeline(id)) {
+                call("DELETE", "/v1/timelines/" + id, null, Duration.ofMinutes(1));
             }
         }
 
@@ -354,6 +428,16 @@ public final class LocalPageservers {
         public void close() {
             process.close();
         }
+    }
+
+    /** What the safekeepers need of a new branch timeline, from the pageserver's status of it. */
+    static LocalPageserver.BranchedTimeline branched(Dto.TimelineStatus t) {
+        if (t.ancestorLsn() == null || t.systemId() == null || t.walSegmentSize() == null) {
+            throw new IllegalStateException("the pageserver made timeline " + t.timelineId() + " but reports no "
+                    + "branch point or cluster identity for it");
+        }
+        return new LocalPageserver.BranchedTimeline(Lsn.parse(t.ancestorLsn()), Long.parseUnsignedLong(t.systemId()),
+                t.walSegmentSize());
     }
 
     /** The status lines of a timeline, the same for both kinds: from what the management API reports. */

@@ -11,6 +11,7 @@ import dev.strata.safekeeper.http.Dto;
 import dev.strata.safekeeper.http.SafekeeperServer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
 import dev.strata.safekeeper.node.TimelineExistsException;
+import dev.strata.safekeeper.node.TimelineNotFoundException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -74,6 +75,15 @@ final class LocalSafekeepers {
                 server.node().createTimeline(id, systemId, walSegmentSize, start);
             } catch (TimelineExistsException e) {
                 // a first run that stopped after this step
+            }
+        }
+
+        @Override
+        public void deleteTimeline(TimelineId id) {
+            try {
+                server.node().deleteTimeline(id);
+            } catch (TimelineNotFoundException e) {
+                // deleted before: deletion is idempotent
             }
         }
 
@@ -178,6 +188,17 @@ final class LocalSafekeepers {
                 c.createTimeline(id, systemId, walSegmentSize, start);
             } catch (SafekeeperApiException e) {
                 if (e.status() != 409) {
+                    throw e;
+                }
+            }
+        }
+
+        @Override
+        public void deleteTimeline(TimelineId id) {
+            try {
+                new SafekeeperClient(url(), cliToken).deleteTimeline(id);
+            } catch (SafekeeperApiException e) {
+                if (e.status() != 404) {
                     throw e;
                 }
             }
