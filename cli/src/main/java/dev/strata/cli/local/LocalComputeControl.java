@@ -13,7 +13,8 @@ import java.util.concurrent.Executors;
 
 /**
  * The proxy's control plane in the local cluster: one endpoint per branch, woken by starting
- * its compute (election, basebackup, PostgreSQL) and suspended by stopping it. The work runs on
+ * its compute (election, basebackup, PostgreSQL) and suspended by stopping it, unless the compute
+ * has clients of its own ({@link LocalEndpoint#suspendIfIdle}). The work runs on
  * virtual threads, never on the proxy's event loops.
  */
 final class LocalComputeControl implements ComputeControl, AutoCloseable {
@@ -51,7 +52,7 @@ final class LocalComputeControl implements ComputeControl, AutoCloseable {
         if (endpoint.isEmpty()) {
             return CompletableFuture.completedFuture(null); // deleted meanwhile: nothing runs
         }
-        return CompletableFuture.runAsync(endpoint.get()::stop, executor);
+        return CompletableFuture.runAsync(() -> endpoint.get().suspendIfIdle(idleTimeout), executor);
     }
 
     @Override

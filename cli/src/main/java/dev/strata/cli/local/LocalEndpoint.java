@@ -3,7 +3,10 @@ package dev.strata.cli.local;
 import dev.strata.compute.node.ComputeNode;
 import dev.strata.compute.node.ComputeState;
 import dev.strata.compute.node.StartedCompute;
+import dev.strata.compute.activity.Activity;
 import dev.strata.pgcore.id.EndpointId;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -25,6 +28,14 @@ final class LocalEndpoint {
     private volatile LocalBranch branch;
     private volatile ComputeNode compute;
     private volatile boolean wanted;
+    /**
+     * The proxy found the endpoint idle but the compute has clients of its own (sessions that
+     * did not come through the proxy: a direct connection, a replication client): it keeps
+     * running, and {@link #supervise} suspends it once the compute itself has been idle for
+     * {@link #idleTimeout}.
+     */
+    private volatile boolean keptForActivity;
+    private volatile Duration idleTimeout = Duration.ofMinutes(5);
     private int restarts;
 
     LocalEndpoint(LocalBranch branch, Function<LocalBranch, ComputeNode> computes, Consumer<String> progress) {
@@ -57,6 +68,7 @@ final class LocalEndpoint {
     /** Starts the compute (if it is not running); returns its address. */
     synchronized StartedCompute start() {
         wanted = true;
+        keptForActivity = false; // the proxy routes to it again and will say when it is idle
         StartedCompute s = compute.started();
         if (s != null) {
             return s;
@@ -72,7 +84,35 @@ final class LocalEndpoint {
     /** Stops the compute (suspend); the next {@link #start} starts a new one. */
     synchronized void stop() {
         wanted = false;
+        keptForActivity = false;
         compute.stop();
+    }
+
+    /**
+     * The proxy's idle suspend: stops the compute unless the compute itself reports clients
+     * (its {@code pg_stat_activity}) or activity within {@code idle}; then it stays up until
+     * it is idle by its own account (issue 15: activity is the compute's, not only the proxy's).
+     */
+    synchronized void suspendIfIdle(Duration idle) {
+        idleTimeout = idle;
+        if (compute.started() != null && busy(idle)) {
+            keptForActivity = true;
+            log.info("branch={} idle at the proxy, but its compute has clients of its own; kept running",
+                    branch.name());
+            return;
+        }
+        stop();
+    }
+
+    /** True if the compute reports client connections or activity within {@code idle}; false if it cannot tell. */
+    private boolean busy(Duration idle) {
+        try {
+            Activity a = compute.activity();
+            return a.openConnections() > 0 || a.lastActivity().isAfter(Instant.now().minus(idle));
+        } catch (Exception e) {
+            log.info("branch={} compute activity unknown ({}); suspending", branch.name(), e.getMessage());
+            return false;
+        }
     }
 
     /**
@@ -92,6 +132,11 @@ final class LocalEndpoint {
 
     /** Called every second: a wanted compute that died is started again from the pageserver. */
     synchronized void supervise() {
+        if (wanted && keptForActivity && compute.state() == ComputeState.RUNNING && !busy(idleTimeout)) {
+            log.info("branch={} its compute's own clients are gone; suspending", branch.name());
+            stop();
+            return;
+        }
         if (!wanted || compute.state() != ComputeState.FAILED) {
             return;
         }
@@ -108,6 +153,7 @@ final class LocalEndpoint {
     /** Stops the compute for good (cluster shutdown, branch deletion). */
     synchronized void close() {
         wanted = false;
+        keptForActivity = false;
         compute.stop();
     }
 }
