@@ -141,6 +141,10 @@ public final class Timeline implements AutoCloseable {
      * below {@code lsn}, so that no new branch or read can need it.
      */
     public void advanceGcCutoff(Lsn lsn) {
+        if (lsn.isAfter(lastRecordLsn())) {
+            throw new IllegalArgumentException("timeline " + id() + ": GC cutoff " + lsn + " is above the last record LSN "
+                    + lastRecordLsn());
+        }
         synchronized (lifecycle) {
             if (lsn.isAfter(gcCutoff)) {
                 gcCutoff = lsn;

@@ -168,6 +168,14 @@ class BranchTest {
             assertKind(() -> a.delete(two.id()), TimelineException.Kind.CONFLICT, grand.toString());
             assertKind(() -> a.delete(root), TimelineException.Kind.CONFLICT, "branches");
 
+            // Below the GC cutoff (what GC will set; GC itself is not built yet) branches and reads are refused.
+            rootTl.advanceGcCutoff(lsns.get(2));
+            assertKind(() -> a.branch(TimelineId.random(), root, lsns.get(0), List.of()),
+                    TimelineException.Kind.LSN_OUT_OF_RANGE, "GC cutoff " + lsns.get(2));
+            assertKind(() -> rootTl.awaitLsn(lsns.get(1), Duration.ofSeconds(1)),
+                    TimelineException.Kind.LSN_OUT_OF_RANGE, "GC cutoff " + lsns.get(2));
+            assertThat(countAt(a.get(children.get(0)), a.get(children.get(0)).lastRecordLsn())).isEqualTo(counts.get(0));
+
             // Deleting a branch leaves its parent alone.
             a.delete(great);
             a.delete(empty);
