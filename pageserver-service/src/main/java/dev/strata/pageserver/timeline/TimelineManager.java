@@ -296,6 +296,7 @@ public final class TimelineManager implements AutoCloseable {
         }
         Path staging = root.resolve(child + CREATING_SUFFIX);
         Path target = root.resolve(child.toString());
+        long started = System.nanoTime();
         try {
             Timeline p = timelines.get(parent);
             if (p == null) {
@@ -329,8 +330,8 @@ public final class TimelineManager implements AutoCloseable {
                 timelines.put(child, t);
             }
             t.activate();
-            log.info("branched timeline={} from parent={} at lsn={} (requested {}) prev={}", child, parent, point.lsn(),
-                    at == null ? "last record" : at, point.prev());
+            log.info("branched timeline={} from parent={} at lsn={} (requested {}) prev={} in {} ms", child, parent,
+                    point.lsn(), at == null ? "last record" : at, point.prev(), (System.nanoTime() - started) / 1_000_000);
             return t;
         } catch (IOException e) {
             FileTrees.deleteRecursively(staging);
@@ -346,9 +347,14 @@ public final class TimelineManager implements AutoCloseable {
     /** Where a branch of {@code p} at {@code at} starts, after waiting for the parent's WAL; see {@link #branch}. */
     private static Timeline.RecordEnd branchPoint(TimelineId child, Timeline p, Lsn at, Duration wait) {
         String what = "timeline " + child + ": cannot branch from " + p.id() + " at " + (at == null ? "its last record" : at);
+        Timeline.RecordEnd lastPoint = null;
         if (at == null) {
+            // The last record and its start, read together: the parent may ingest on meanwhile.
             Timeline.LastRecord last = p.lastRecord();
             at = last.lsn();
+            if (last.prev().isValid()) {
+                lastPoint = new Timeline.RecordEnd(last.lsn(), last.prev());
+            }
         }
         Lsn oldest = p.config().startLsn();
         if (at.isBefore(oldest)) {
@@ -373,7 +379,7 @@ public final class TimelineManager implements AutoCloseable {
             }
             throw e;
         }
-        Timeline.RecordEnd point = p.recordEndAtOrBelow(at);
+        Timeline.RecordEnd point = lastPoint != null ? lastPoint : p.recordEndAtOrBelow(at);
         if (point == null) {
             throw new TimelineException(TimelineException.Kind.BAD_REQUEST, what + ": no record end at or below it whose "
                     + "start is known (no transaction ended between the parent's start " + oldest + " and it); branch at"
