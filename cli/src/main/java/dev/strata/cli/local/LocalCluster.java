@@ -436,15 +436,15 @@ public final class LocalCluster implements AutoCloseable {
     }
 
     /**
-     * Deletes a branch: refused for the root branch and for a branch that others were made from.
+     * Deletes a branch: refused for {@code main} and for a branch that others were made from.
      * The record goes first, then the compute, the timeline on the safekeepers and the
      * pageserver: a crash between leaves an unused timeline behind, never a branch without one.
      */
     public void deleteBranch(String name) {
         synchronized (branchLock) {
             LocalBranch b = branch(name);
-            if (b.isRoot()) {
-                throw new IllegalArgumentException("branch '" + name + "' is the project's root branch and cannot be "
+            if (name.equals(BRANCH)) {
+                throw new IllegalArgumentException("branch '" + name + "' is the project's main branch and cannot be "
                         + "deleted (restore it to an earlier point instead)");
             }
             List<String> children = branches.children(name);
@@ -543,7 +543,7 @@ public final class LocalCluster implements AutoCloseable {
      */
     private Lsn resolve(LocalBranch branch, BranchPoint point) {
         return switch (point) {
-            case BranchPoint.Head h -> null;
+            case BranchPoint.Head h -> committedHead(branch.timeline());
             case BranchPoint.AtLsn l -> l.lsn();
             case BranchPoint.AtTime t -> {
                 LocalPageserver.LsnAtTime found = pageserver.lsnForTimestamp(branch.timeline(), t.time());
@@ -556,6 +556,33 @@ public final class LocalCluster implements AutoCloseable {
                 };
             }
         };
+    }
+
+    /**
+     * The newest WAL a quorum of safekeepers holds of the timeline: every commit acknowledged to
+     * a client is below it. The pageserver ingests asynchronously, so its own newest WAL may not
+     * have the commit a user just made; a branch "at head" must. Null (the pageserver's newest)
+     * if fewer than a quorum answer. The pageserver waits for this LSN and branches at the
+     * newest transaction end at or below it (decision 0022).
+     */
+    private Lsn committedHead(TimelineId timeline) {
+        List<Lsn> flushed = new ArrayList<>();
+        Lsn commit = Lsn.INVALID;
+        for (LocalSafekeeper sk : safekeepers) {
+            try {
+                LocalSafekeeper.Positions p = sk.positions(timeline);
+                flushed.add(p.flush());
+                commit = Lsn.max(commit, p.commit());
+            } catch (RuntimeException e) {
+                log.info("timeline={} safekeeper {} did not give its position: {}", timeline, sk.id(), e.getMessage());
+            }
+        }
+        int quorum = safekeepers.size() / 2 + 1;
+        if (flushed.size() < quorum) {
+            return null;
+        }
+        flushed.sort(java.util.Comparator.reverseOrder());
+        return Lsn.max(commit, flushed.get(quorum - 1)); // the highest LSN a quorum has flushed
     }
 
     /** The timeline on the pageserver, then on every safekeeper; undone if a step fails. */

@@ -88,6 +88,12 @@ final class LocalSafekeepers {
         }
 
         @Override
+        public Positions positions(TimelineId id) {
+            Dto.Status st = Dto.Status.of(server.node().requireTimeline(id));
+            return new Positions(Lsn.parse(st.flushLsn()), Lsn.parse(st.commitLsn()));
+        }
+
+        @Override
         public String status(TimelineId id) {
             return server.node().timeline(id).map(t -> line(Dto.Status.of(t))).orElse("no timeline " + id);
         }
@@ -202,6 +208,12 @@ final class LocalSafekeepers {
                     throw e;
                 }
             }
+        }
+
+        @Override
+        public Positions positions(TimelineId id) {
+            Dto.Status st = new SafekeeperClient(url(), cliToken).status(id);
+            return new Positions(Lsn.parse(st.flushLsn()), Lsn.parse(st.commitLsn()));
         }
 
         @Override

@@ -110,7 +110,7 @@ class BranchAndRestoreTest {
                     .isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> c.deleteBranch("at-lsn-0")).hasMessageContaining("grandchild")
                     .hasMessageContaining("delete them first");
-            assertThatThrownBy(() -> c.deleteBranch("main")).hasMessageContaining("root branch");
+            assertThatThrownBy(() -> c.deleteBranch("main")).hasMessageContaining("main branch");
             c.deleteBranch("great-grandchild");
             c.deleteBranch("grandchild");
             c.deleteBranch("at-lsn-0");
