@@ -18,7 +18,11 @@ import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import dev.strata.pgcore.id.TimelineId;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The pageserver management API (docs/pageserver.md). Thin: parses, delegates to the
@@ -117,15 +121,15 @@ public final class PageserverController {
         if (timestamp == null) {
             throw new IllegalArgumentException("timestamp is missing (ISO-8601, e.g. 2026-12-06T14:03:27Z)");
         }
-        java.time.Instant at;
+        Instant at;
         try {
-            at = java.time.OffsetDateTime.parse(timestamp).toInstant();
-        } catch (java.time.format.DateTimeParseException e) {
+            at = OffsetDateTime.parse(timestamp).toInstant();
+        } catch (DateTimeParseException e) {
             throw new IllegalArgumentException("timestamp '" + (timestamp.length() > 64 ? timestamp.substring(0, 64) + "…"
                     : timestamp) + "' is not an ISO-8601 date-time with an offset (e.g. 2026-12-06T14:03:27Z)");
         }
         var r = t.lsnForTimestamp(at);
-        return new Dto.LsnByTimestamp(r.lsn().toString(), r.kind().name().toLowerCase(java.util.Locale.ROOT));
+        return new Dto.LsnByTimestamp(r.lsn().toString(), r.kind().name().toLowerCase(Locale.ROOT));
     }
 
     /** Waits until WAL up to {@code lsn} is ingested ({@code timeout} ms, default 30 000). */

@@ -1,5 +1,6 @@
 package dev.strata.pageserver.timeline;
 
+import dev.strata.pageserver.datadir.XactEnds;
 import dev.strata.pageserver.ingest.RmgrRegistry;
 import dev.strata.pageserver.ingest.TimelineBase;
 import dev.strata.pageserver.ingest.WalIngest;
@@ -16,7 +17,9 @@ import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.replication.ReplicationClient;
 import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -121,10 +124,10 @@ public final class Timeline implements AutoCloseable {
     }
 
     /** The parent timeline and branch LSN of a branch; empty for a root. */
-    public java.util.Optional<TimelineAncestor> ancestor() {
+    public Optional<TimelineAncestor> ancestor() {
         TimelineConfig c = config;
-        return c.isBranch() ? java.util.Optional.of(new TimelineAncestor(c.ancestorId(), c.ancestorLsn()))
-                : java.util.Optional.empty();
+        return c.isBranch() ? Optional.of(new TimelineAncestor(c.ancestorId(), c.ancestorLsn()))
+                : Optional.empty();
     }
 
     /**
@@ -199,7 +202,7 @@ public final class Timeline implements AutoCloseable {
             best = new RecordEnd(c.startLsn(), c.startPrevRecordLsn());
         }
         if (!lsn.isBefore(c.startLsn())) {
-            dev.strata.pageserver.datadir.XactEnds ends = dev.strata.pageserver.datadir.XactEnds.decode(
+            XactEnds ends = XactEnds.decode(
                     readNow(Key.xactEnds(), lsn));
             if (ends != null && !ends.lastEnd().isBefore(c.startLsn())
                     && (best == null || ends.lastEnd().isAfter(best.lsn()))) {
@@ -216,24 +219,24 @@ public final class Timeline implements AutoCloseable {
      * transaction-ends key), so it works after a restart, an attach and on a branch (whose
      * history below its start is its parent's, not searched: the result is at or above the start).
      */
-    public LsnForTimestamp lsnForTimestamp(java.time.Instant time) {
+    public LsnForTimestamp lsnForTimestamp(Instant time) {
         long t;
         try {
-            t = dev.strata.pageserver.datadir.XactEnds.toPgTime(time);
+            t = XactEnds.toPgTime(time);
         } catch (ArithmeticException e) {
             throw new TimelineException(TimelineException.Kind.BAD_REQUEST, "timestamp " + time + " is out of range");
         }
         checkReadable(config.startLsn());
         Lsn lo = oldestReadableLsn();
         Lsn hi = lastRecordLsn();
-        dev.strata.pageserver.datadir.XactEnds top = dev.strata.pageserver.datadir.XactEnds.decode(readNow(Key.xactEnds(), hi));
+        XactEnds top = XactEnds.decode(readNow(Key.xactEnds(), hi));
         if (top == null || !top.hasCommit()) {
             return new LsnForTimestamp(hi, LsnForTimestamp.Kind.NODATA);
         }
         if (top.maxCommitTime() <= t) {
             return new LsnForTimestamp(hi, LsnForTimestamp.Kind.FUTURE);
         }
-        dev.strata.pageserver.datadir.XactEnds bottom = dev.strata.pageserver.datadir.XactEnds.decode(
+        XactEnds bottom = XactEnds.decode(
                 readNow(Key.xactEnds(), lo));
         if (bottom != null && bottom.hasCommit() && bottom.maxCommitTime() > t) {
             return new LsnForTimestamp(lo, LsnForTimestamp.Kind.PAST);
@@ -244,7 +247,7 @@ public final class Timeline implements AutoCloseable {
         long b = hi.value();
         while (Long.compareUnsigned(b - a, 1) > 0) {
             long mid = a + ((b - a) >>> 1);
-            dev.strata.pageserver.datadir.XactEnds v = dev.strata.pageserver.datadir.XactEnds.decode(
+            XactEnds v = XactEnds.decode(
                     readNow(Key.xactEnds(), new Lsn(mid)));
             if (v == null || !v.hasCommit() || v.maxCommitTime() <= t) {
                 a = mid;
@@ -252,7 +255,7 @@ public final class Timeline implements AutoCloseable {
                 b = mid;
             }
         }
-        dev.strata.pageserver.datadir.XactEnds at = dev.strata.pageserver.datadir.XactEnds.decode(
+        XactEnds at = XactEnds.decode(
                 readNow(Key.xactEnds(), new Lsn(a)));
         if (at == null || !at.hasCommit()) {
             return new LsnForTimestamp(lo, LsnForTimestamp.Kind.PAST);

@@ -19,7 +19,10 @@ import java.util.Map;
 /**
  * What a timeline is, beyond its layers: id, start LSN (the bottom of its history: nothing
  * below it is served), whether relations older than the start were imported, whether the cluster
- * has data checksums, and where its WAL comes from. Kept in {@code timeline.conf} (text,
+ * has data checksums, where its WAL comes from, and for a branch its ancestor (parent timeline
+ * and ancestor LSN, which is also its start) and the start of the record ending at its start
+ * (the {@code xl_prev} its first record and a basebackup there need; known for branches and
+ * initdb timelines, else INVALID). Kept in {@code timeline.conf} (text,
  * {@code key=value} lines, mode 0600 because it holds replication passwords), replaced
  * atomically on change.
  */

@@ -20,6 +20,8 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -133,8 +135,8 @@ public final class TimelineManager implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + root, e);
         }
-        Map<TimelineId, TimelineConfig> configs = new java.util.LinkedHashMap<>();
-        Map<TimelineId, Path> where = new java.util.HashMap<>();
+        Map<TimelineId, TimelineConfig> configs = new LinkedHashMap<>();
+        Map<TimelineId, Path> where = new HashMap<>();
         for (Path d : dirs) {
             String name = d.getFileName().toString();
             if (name.endsWith(CREATING_SUFFIX) || name.endsWith(DELETING_SUFFIX)) {

@@ -26,9 +26,11 @@ class BranchApiTest {
 
     @Test
     void branchesOverHttpAndBadRequestsAreRefused() throws Exception {
+        String token = TestPageservers.token();
+        TimelineId root = TimelineId.random();
+        TimelineId child = TimelineId.random();
+        TimelineId unknown = TimelineId.random();
         try (PageserverServer ps = PageserverServer.start(TestPageservers.config(tmp.resolve("ps")))) {
-            String token = TestPageservers.token();
-            TimelineId root = TimelineId.random();
             ManagementApiHostileInputTest.Answer created = send(ps, "POST", "/v1/timelines",
                     "{\"timelineId\":\"" + root + "\",\"initdb\":true}", token);
             assertThat(created.status()).as(created.body()).isEqualTo(201);
@@ -36,7 +38,6 @@ class BranchApiTest {
             assertThat(created.body()).doesNotContain("ancestorTimelineId").doesNotContain("ancestorLsn");
             String start = ps.node().timelines().get(root).config().startLsn().toString();
 
-            TimelineId child = TimelineId.random();
             String branch = "{\"timelineId\":\"" + child + "\",\"ancestorTimelineId\":\"" + root + "\"";
             // Scopes: as timeline create.
             assertThat(send(ps, "POST", "/v1/timelines", branch + "}", null).status()).isEqualTo(401);
@@ -44,7 +45,6 @@ class BranchApiTest {
                     .isEqualTo(403);
 
             // Bad input.
-            TimelineId unknown = TimelineId.random();
             assertError(send(ps, "POST", "/v1/timelines", "{\"timelineId\":\"" + child + "\",\"ancestorTimelineId\":\""
                     + unknown + "\"}", token), 404, unknown.toString());
             assertError(send(ps, "POST", "/v1/timelines", branch + ",\"ancestorLsn\":\"zz\"}", token), 400, "ancestorLsn");
@@ -69,6 +69,15 @@ class BranchApiTest {
             assertThat(send(ps, "GET", "/v1/timelines/" + child, null, TestPageservers.AUTH.token(Scope.ADMIN)).body())
                     .contains("\"ancestorTimelineId\":\"" + root + "\"");
 
+            // The page service's basebackup of the branch at its branch LSN (the parent's data, the branch's prev).
+            try (var client = TestPageservers.client(ps)) {
+                java.io.ByteArrayOutputStream tar = new java.io.ByteArrayOutputStream();
+                var end = client.basebackup(child, dev.strata.pgcore.lsn.Lsn.parse(start), tar);
+                assertThat(end.lsn().toString()).isEqualTo(start);
+                assertThat(end.prev()).isEqualTo(ps.node().timelines().get(root).config().startPrevRecordLsn());
+                assertThat(tar.size()).isGreaterThan(1 << 20);
+            }
+
             // LSN for a timestamp: scopes as timeline get; an initdb import has no commits.
             String byTime = "/v1/timelines/" + child + "/lsn-by-timestamp?timestamp=2026-01-01T00:00:00Z";
             assertThat(send(ps, "GET", byTime, null, null).status()).isEqualTo(401);
@@ -83,6 +92,21 @@ class BranchApiTest {
                     null, token), 400, "ISO-8601");
             assertError(send(ps, "GET", "/v1/timelines/" + unknown + "/lsn-by-timestamp?timestamp=2026-01-01T00:00:00Z",
                     null, token), 404, unknown.toString());
+
+        }
+
+        // Restart without the parent's directory: the branch is not loaded (logged: its ancestor is
+        // missing) and the server serves; with it back, both load, ancestors first.
+        Path timelines = tmp.resolve("ps").resolve("timelines");
+        java.nio.file.Files.move(timelines.resolve(root.toString()), tmp.resolve("away"));
+        try (PageserverServer ps = PageserverServer.start(TestPageservers.config(tmp.resolve("ps")))) {
+            assertError(send(ps, "GET", "/v1/timelines/" + child, null, token), 404, child.toString());
+            assertThat(send(ps, "GET", "/v1/status", null, token).body()).contains("\"timelines\":0");
+        }
+        java.nio.file.Files.move(tmp.resolve("away"), timelines.resolve(root.toString()));
+        try (PageserverServer ps = PageserverServer.start(TestPageservers.config(tmp.resolve("ps")))) {
+            assertThat(send(ps, "GET", "/v1/timelines/" + child, null, token).body())
+                    .contains("\"ancestorTimelineId\":\"" + root + "\"").contains("\"state\":\"active\"");
 
             // A parent with branches is not deleted; its branch is, and then the parent.
             assertError(send(ps, "DELETE", "/v1/timelines/" + root, null, token), 409, child.toString());

@@ -174,7 +174,6 @@ class BranchTest {
                     TimelineException.Kind.LSN_OUT_OF_RANGE, "GC cutoff " + lsns.get(2));
             assertKind(() -> rootTl.awaitLsn(lsns.get(1), Duration.ofSeconds(1)),
                     TimelineException.Kind.LSN_OUT_OF_RANGE, "GC cutoff " + lsns.get(2));
-            assertThat(countAt(a.get(children.get(0)), a.get(children.get(0)).lastRecordLsn())).isEqualTo(counts.get(0));
 
             // Deleting a branch leaves its parent alone.
             a.delete(great);
@@ -195,7 +194,7 @@ class BranchTest {
                 assertThat(t2.ancestor().get().timelineId()).isEqualTo(root);
                 assertThat(t2.lastRecordLsn()).isEqualTo(twoLast);
                 assertThat(countAt(t2, twoLast)).isEqualTo(counts.get(1) + 50);
-                assertThat(countAt(again.get(grand), again.get(grand).lastRecordLsn())).isEqualTo(counts.get(1) + 50);
+                assertThat(again.get(grand).ancestor()).contains(new TimelineAncestor(two.id(), grandTl.config().startLsn()));
                 assertThat(again.get(root).lsnForTimestamp(times.get(2))).isEqualTo(afterTwo);
                 for (TimelineId id : List.of(root, two.id())) {
                     Timeline t = again.get(id);
@@ -212,7 +211,7 @@ class BranchTest {
                 Timeline t2 = b.attach(two.id(), List.of());
                 assertThat(t2.ancestor()).contains(new TimelineAncestor(root, two.config().startLsn()));
                 assertThat(countAt(t2, t2.lastRecordLsn())).isEqualTo(counts.get(1) + 50);
-                assertThat(countAt(r, r.lastRecordLsn())).isEqualTo(counts.get(BATCHES - 1));
+                assertThat(r.ancestor()).isEmpty();
                 assertThat(r.lsnForTimestamp(times.get(2))).isEqualTo(afterTwo);
             }
         }
