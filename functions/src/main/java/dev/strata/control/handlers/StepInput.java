@@ -54,6 +54,16 @@ public final class StepInput {
         return parsed("timelineId", TimelineId::parse);
     }
 
+    /** A branch id under another field name ({@code parentBranchId}, {@code sourceBranchId}). */
+    public BranchId parsedBranch(String name) {
+        return parsed(name, BranchId::of);
+    }
+
+    /** A timeline id under another field name ({@code parentTimelineId}). */
+    public TimelineId parsedTimeline(String name) {
+        return parsed(name, TimelineId::parse);
+    }
+
     public Lsn lsn(String name) {
         return parsed(name, Lsn::parse);
     }
@@ -68,6 +78,33 @@ public final class StepInput {
                     + v.getClass().getSimpleName());
         }
         return s;
+    }
+
+    /** A string field that may be missing or empty: empty then. */
+    public java.util.Optional<String> optionalString(String name) {
+        Object v = fields.get(name);
+        if (v == null || "".equals(v)) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(string(name));
+    }
+
+    public boolean bool(String name) {
+        Object v = fields.get(name);
+        if (v instanceof Boolean b) {
+            return b;
+        }
+        throw new IllegalArgumentException(function + ": input field '" + name + "' must be true or false, got "
+                + (v == null ? "nothing" : "'" + v + "'"));
+    }
+
+    /** A branch target object ({@link dev.strata.control.storage.BranchTarget#fromJson}). */
+    public dev.strata.control.storage.BranchTarget target(String name) {
+        try {
+            return dev.strata.control.storage.BranchTarget.fromJson(fields.get(name));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(function + ": input field '" + name + "': " + e.getMessage(), e);
+        }
     }
 
     public long number(String name) {
