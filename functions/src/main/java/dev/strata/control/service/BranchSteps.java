@@ -116,14 +116,22 @@ public final class BranchSteps {
                 throw new StepFailedException(e.getMessage(), e);
             }
         }
-        touchParent(projectId, parentId);
+        touchParent(projectId, parentId, parent.timeline());
         return new BranchCreated(b.id(), b.timeline(), parent.timeline(), b.branchLsn().orElseThrow());
     }
 
-    /** The parent rewritten, READY, under the version read: the child exists before this write. */
-    private void touchParent(ProjectId projectId, BranchId parentId) {
+    /**
+     * The parent rewritten, READY and still on {@code resolvedOn} (a restore repointing it between the
+     * resolution and this write fails the creation), under the version read: the child exists before
+     * this write.
+     */
+    private void touchParent(ProjectId projectId, BranchId parentId, TimelineId resolvedOn) {
         Branch p = branch(projectId, parentId);
         requireReady(p);
+        if (!p.timeline().equals(resolvedOn)) {
+            throw new StepFailedException("branch '" + p.name() + "' was restored while the branch was being created "
+                    + "(it moved from timeline " + resolvedOn + " to " + p.timeline() + "); create the branch again");
+        }
         store.updateBranch(p, p);
     }
 

@@ -24,7 +24,13 @@ import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.ProjectId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.control.testing.Faults;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
@@ -187,6 +193,34 @@ class BranchStepHandlersTest {
         // another execution's compensation leaves the operation's work alone
         assertThat(call("strata-discard-branch", with("strata-discard-branch", "executionArn", "arn:other")))
                 .isEqualTo(Map.of("outcome", "not-running"));
+    }
+
+    @Test
+    void aParentRestoredOrDeletedDuringTheCreationFailsIt() throws Exception {
+        h.schedule(CREATE, OperationKind.CREATE_BRANCH, PROJECT);
+        Faults.Gate resolving = h.storage.faults().blockNext("resolveBranchPoint");
+        ExecutorService thread = Executors.newSingleThreadExecutor();
+        try {
+            Future<Map<String, Object>> create = thread.submit(() -> call("strata-create-branch-record",
+                    StepHandlersTest.fixture("strata-create-branch-record")));
+            assertThat(resolving.awaitArrival(Duration.ofSeconds(20))).isTrue();
+            Branch main = branch(MAIN); // a restore repoints main while the point is being resolved
+            h.store.updateBranch(main, main.repointed(CHILD_TIMELINE, CHILD, Lsn.parse("0/2000000")));
+            resolving.open();
+            assertThatThrownBy(() -> create.get(20, TimeUnit.SECONDS)).hasCauseInstanceOf(StepFailedException.class)
+                    .hasMessageContaining("'main' was restored while the branch was being created");
+        } finally {
+            thread.shutdownNow();
+        }
+        // and a parent being deleted is refused before anything is written
+        OperationId second = OperationId.of("op-fixturebranch2");
+        h.schedule(second, OperationKind.CREATE_BRANCH, PROJECT);
+        Branch main = branch(MAIN);
+        h.store.updateBranch(main, main.withState(BranchState.DELETING));
+        assertThatThrownBy(() -> call("strata-create-branch-record", with("strata-create-branch-record",
+                "operationId", second.toString(), "name", "dev2")))
+                .isInstanceOf(StepFailedException.class).hasMessageContaining("is DELETING, not READY");
+        assertThat(h.store.getBranch(PROJECT, StepIds.newBranch(second))).isEmpty();
     }
 
     // ---------------------------------------------------------------- delete-branch
