@@ -2,7 +2,6 @@ package dev.strata.statemachines;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.strata.control.handlers.StepHandlers;
 import dev.strata.control.model.AgentState;
 import dev.strata.control.model.Branch;
 import dev.strata.control.model.ComputeAgent;
@@ -12,18 +11,14 @@ import dev.strata.control.model.Operation;
 import dev.strata.control.model.OperationId;
 import dev.strata.control.model.OperationKind;
 import dev.strata.control.model.OperationState;
-import dev.strata.control.runtime.ControlPlane;
 import dev.strata.control.service.StepIds;
 import dev.strata.control.storage.BranchTarget;
 import dev.strata.pgcore.id.TimelineId;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -37,10 +32,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * timeline belongs to a branch, no endpoint is left waking or suspending, no agent is left claimed
  * without a compute, and a completed restore's backup branch holds the old timeline.
  *
- * <p>The crash: the k-th task call runs its handler (its writes and storage calls happen) and its
- * response is lost; every later call fails before reaching a handler, compensations included. That
- * is what the metadata and the storage see when the engine process is killed or the execution is
- * abandoned after step k. Recovery is the documented procedure (docs/control-plane.md, "Crash
+ * <p>The crash is {@link CrashAfter}: the k-th task call runs and its response is lost, nothing runs
+ * after it. Recovery is the documented procedure (docs/control-plane.md, "Crash
  * recovery"): an operation still SCHEDULED or RUNNING is run again, same input, with
  * {@code recoversExecution} naming the dead execution; a finished one is left as it is.
  */
@@ -52,43 +45,6 @@ class RestoreCrashRecoveryTest extends BranchWorkflowBase {
             "strata-mark-endpoint-suspending", "strata-stop-postgres", "strata-release-agent",
             "strata-mark-endpoint-suspended", "strata-claim-agent", "strata-elect", "strata-start-postgres",
             "strata-mark-endpoint-running", "strata-complete-operation");
-
-    /** What no handler throws: the engine died (or the execution was abandoned) here. */
-    static final class SimulatedCrash extends RuntimeException {
-        SimulatedCrash(String message) {
-            super(message);
-        }
-    }
-
-    /** The handlers, with every call after the {@code after}-th one refused and the {@code after}-th one's response lost. */
-    static final class CrashAfter {
-        final int after;
-        final AtomicInteger calls = new AtomicInteger();
-        /** The functions whose handler was called (it ran, or threw its own error). */
-        final List<String> ran = Collections.synchronizedList(new ArrayList<>());
-
-        CrashAfter(int after) {
-            this.after = after;
-        }
-
-        LambdaHandlers on(ControlPlane cp) {
-            LambdaHandlers routes = new LambdaHandlers();
-            StepHandlers.all(cp).forEach((fn, handler) -> routes.add(fn, Map.class, (in, ctx) -> {
-                int n = calls.incrementAndGet();
-                if (n > after) {
-                    throw new SimulatedCrash("the engine is gone: " + fn + " never ran");
-                }
-                ran.add(fn);
-                @SuppressWarnings("unchecked")
-                Map<String, Object> result = handler.handleRequest((Map<String, Object>) in, ctx);
-                if (n == after) {
-                    throw new SimulatedCrash(fn + " ran; its response was lost");
-                }
-                return result;
-            }));
-            return routes;
-        }
-    }
 
     static Stream<Integer> forwardCrashPoints() {
         return IntStream.rangeClosed(0, FORWARD.size()).boxed();
