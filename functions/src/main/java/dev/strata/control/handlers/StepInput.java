@@ -1,6 +1,7 @@
 package dev.strata.control.handlers;
 
 import dev.strata.control.model.OperationId;
+import dev.strata.control.storage.BranchTarget;
 import dev.strata.pgcore.id.BranchId;
 import dev.strata.pgcore.id.EndpointId;
 import dev.strata.pgcore.id.NodeId;
@@ -9,6 +10,7 @@ import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -81,12 +83,12 @@ public final class StepInput {
     }
 
     /** A string field that may be missing or empty: empty then. */
-    public java.util.Optional<String> optionalString(String name) {
+    public Optional<String> optionalString(String name) {
         Object v = fields.get(name);
         if (v == null || "".equals(v)) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
-        return java.util.Optional.of(string(name));
+        return Optional.of(string(name));
     }
 
     public boolean bool(String name) {
@@ -98,10 +100,10 @@ public final class StepInput {
                 + (v == null ? "nothing" : "'" + v + "'"));
     }
 
-    /** A branch target object ({@link dev.strata.control.storage.BranchTarget#fromJson}). */
-    public dev.strata.control.storage.BranchTarget target(String name) {
+    /** A branch target object ({@link BranchTarget#fromJson}). */
+    public BranchTarget target(String name) {
         try {
-            return dev.strata.control.storage.BranchTarget.fromJson(fields.get(name));
+            return BranchTarget.fromJson(fields.get(name));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(function + ": input field '" + name + "': " + e.getMessage(), e);
         }
