@@ -15,6 +15,7 @@
  * <tr><td>relmapper file</td><td>the 524-byte {@code pg_filenode.map} ({@code sizeof(RelMapFile)} on PG17)</td></tr>
  * <tr><td>checkpoint</td><td>pgcore {@code CheckPoint} (88 bytes)</td></tr>
  * <tr><td>control file</td><td>initdb's 8192-byte {@code pg_control}</td></tr>
+ * <tr><td>transaction ends</td><td>{@link XactEnds} (41 bytes)</td></tr>
  * </table>
  *
  * Directories are whole-value images (small, rewritten on change), each starting with a

@@ -20,17 +20,19 @@ final class ApiAccess {
     private static final Set<Scope> MANAGE = Set.of(Scope.PAGESERVER_API);
     private static final Set<Scope> READ_STATUS = Set.of(Scope.PAGESERVER_API, Scope.ADMIN);
 
-    static final Map<String, Set<Scope>> RULES = Map.of(
-            "GET /v1/status", READ_STATUS,
-            "GET /v1/timelines", READ_STATUS,
-            "GET /v1/timelines/{id}", READ_STATUS,
-            "POST /v1/timelines", MANAGE,
-            "DELETE /v1/timelines/{id}", MANAGE,
-            "PUT /v1/timelines/{id}/wal-sources", MANAGE,
-            "POST /v1/timelines/{id}/attach", MANAGE,
-            "POST /v1/timelines/{id}/detach", MANAGE,
+    static final Map<String, Set<Scope>> RULES = Map.ofEntries(
+            Map.entry("GET /v1/status", READ_STATUS),
+            Map.entry("GET /v1/timelines", READ_STATUS),
+            Map.entry("GET /v1/timelines/{id}", READ_STATUS),
+            // Reads history like a status (a bounded search, no wait).
+            Map.entry("GET /v1/timelines/{id}/lsn-by-timestamp", READ_STATUS),
+            Map.entry("POST /v1/timelines", MANAGE),
+            Map.entry("DELETE /v1/timelines/{id}", MANAGE),
+            Map.entry("PUT /v1/timelines/{id}/wal-sources", MANAGE),
+            Map.entry("POST /v1/timelines/{id}/attach", MANAGE),
+            Map.entry("POST /v1/timelines/{id}/detach", MANAGE),
             // Holds a blocking thread for up to 10 minutes: not for a status reader.
-            "GET /v1/timelines/{id}/wait", MANAGE);
+            Map.entry("GET /v1/timelines/{id}/wait", MANAGE));
 
     /**
      * What a request for which no route matched (an unknown path or method) needs to learn

@@ -75,18 +75,48 @@ public final class Dto {
 
     /**
      * Create a timeline: with {@code initdb: true} from initdb's output, or WAL-only at
-     * {@code startLsn} (a segment start).
+     * {@code startLsn} (a segment start), or, with {@code ancestorTimelineId}, a branch of that
+     * timeline at {@code ancestorLsn} (absent: the parent's last record LSN), which inherits
+     * everything else from its parent (so initdb, startLsn, dataChecksums and the password must
+     * be absent).
      */
     @Serdeable
     @JsonIgnoreProperties(ignoreUnknown = false)
     public record CreateTimeline(String timelineId, @Nullable String startLsn, @Nullable Boolean initdb,
                                  @Nullable Boolean dataChecksums, @Nullable List<Source> walSources,
-                                 @Nullable String superuserPassword) {
+                                 @Nullable String superuserPassword, @Nullable String ancestorTimelineId,
+                                 @Nullable String ancestorLsn) {
+
+        boolean isBranch() {
+            return ancestorTimelineId != null;
+        }
+
+        /** The branch's parent and LSN (null: the parent's last record), after checking nothing else was asked. */
+        Branch toBranch() {
+            if (Boolean.TRUE.equals(initdb) || startLsn != null || dataChecksums != null || superuserPassword != null) {
+                throw new IllegalArgumentException("a branch (ancestorTimelineId) inherits its cluster from the parent: "
+                        + "initdb, startLsn, dataChecksums and superuserPassword must be absent");
+            }
+            return new Branch(parseTimelineId("timelineId", timelineId), parseTimelineId("ancestorTimelineId",
+                    ancestorTimelineId), ancestorLsn == null ? null : parseLsn("ancestorLsn", ancestorLsn));
+        }
+
         TimelineManager.CreateRequest toDomain(String user) {
+            if (ancestorLsn != null) {
+                throw new IllegalArgumentException("ancestorLsn needs ancestorTimelineId");
+            }
             return new TimelineManager.CreateRequest(parseTimelineId("timelineId", timelineId),
                     startLsn == null ? null : parseLsn("startLsn", startLsn), Boolean.TRUE.equals(initdb),
                     Boolean.TRUE.equals(dataChecksums), sources(walSources, user), superuserPassword);
         }
+    }
+
+    record Branch(TimelineId child, TimelineId parent, @Nullable Lsn at) {
+    }
+
+    /** {@code GET /v1/timelines/{id}/lsn-by-timestamp}: kind is present, past, future or nodata. */
+    @Serdeable
+    public record LsnByTimestamp(String lsn, String kind) {
     }
 
     @Serdeable
@@ -128,7 +158,8 @@ public final class Dto {
                                  String prevRecordLsn, String diskConsistentLsn, String diskConsistentPrevRecordLsn,
                                  boolean dataChecksums, String base, @Nullable String systemId,
                                  @Nullable Integer walSegmentSize, Layers layers, WalReceiver walReceiver,
-                                 @Nullable Remote remote) {
+                                 @Nullable Remote remote, @Nullable String ancestorTimelineId,
+                                 @Nullable String ancestorLsn) {
         public static TimelineStatus of(Timeline t) {
             Timeline.LastRecord last = t.lastRecord();
             Timeline.LayerCounts c = t.layerCounts();
@@ -148,7 +179,8 @@ public final class Dto {
                     control == null ? null : control.walSegmentSize(),
                     new Layers(c.inMemory(), c.frozen(), c.delta(), c.image()),
                     new WalReceiver(t.walReceiverState(), t.config().walSources().stream().map(Source::of).toList()),
-                    Remote.of(t));
+                    Remote.of(t), t.ancestor().map(a -> a.timelineId().toString()).orElse(null),
+                    t.ancestor().map(a -> a.lsn().toString()).orElse(null));
         }
     }
 

@@ -18,7 +18,11 @@ import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import dev.strata.pgcore.id.TimelineId;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The pageserver management API (docs/pageserver.md). Thin: parses, delegates to the
@@ -49,7 +53,17 @@ public final class PageserverController {
 
     @Post("/timelines")
     public HttpResponse<Dto.TimelineStatus> create(@Body Dto.CreateTimeline body) {
-        Timeline t = node.timelines().create(body.toDomain(node.config().replicationUser()));
+        if (body == null) {
+            throw new IllegalArgumentException("the request body is missing");
+        }
+        Timeline t;
+        if (body.isBranch()) {
+            Dto.Branch b = body.toBranch();
+            t = node.timelines().branch(b.child(), b.parent(), b.at(),
+                    Dto.sources(body.walSources(), node.config().replicationUser()));
+        } else {
+            t = node.timelines().create(body.toDomain(node.config().replicationUser()));
+        }
         return HttpResponse.created(Dto.TimelineStatus.of(t));
     }
 
@@ -95,6 +109,27 @@ public final class PageserverController {
         }
         t.setWalSources(Dto.sources(body.walSources(), node.config().replicationUser()));
         return Dto.TimelineStatus.of(t);
+    }
+
+    /**
+     * The LSN at which the timeline's data is as of {@code timestamp} (ISO-8601, e.g.
+     * {@code 2026-12-06T14:03:27.5Z}): docs/pageserver.md, "Branches".
+     */
+    @Get("/timelines/{id}/lsn-by-timestamp")
+    public Dto.LsnByTimestamp lsnByTimestamp(@PathVariable String id, @QueryValue @Nullable String timestamp) {
+        Timeline t = node.timelines().get(Dto.parseTimelineId("timeline id", id));
+        if (timestamp == null) {
+            throw new IllegalArgumentException("timestamp is missing (ISO-8601, e.g. 2026-12-06T14:03:27Z)");
+        }
+        Instant at;
+        try {
+            at = OffsetDateTime.parse(timestamp).toInstant();
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException("timestamp '" + (timestamp.length() > 64 ? timestamp.substring(0, 64) + "…"
+                    : timestamp) + "' is not an ISO-8601 date-time with an offset (e.g. 2026-12-06T14:03:27Z)");
+        }
+        var r = t.lsnForTimestamp(at);
+        return new Dto.LsnByTimestamp(r.lsn().toString(), r.kind().name().toLowerCase(Locale.ROOT));
     }
 
     /** Waits until WAL up to {@code lsn} is ingested ({@code timeout} ms, default 30 000). */

@@ -4,6 +4,7 @@ import dev.strata.pageserver.datadir.BlockCount;
 import dev.strata.pageserver.datadir.DbDirectory;
 import dev.strata.pageserver.datadir.NumberSet;
 import dev.strata.pageserver.datadir.RelDirectory;
+import dev.strata.pageserver.datadir.XactEnds;
 import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.key.SlruKind;
 import dev.strata.pageserver.layer.Value;
@@ -536,6 +537,19 @@ public final class IngestContext {
             NumberSet next = dir.without(xid);
             putDecoded(Key.twoPhaseDirectory(), next, next.encode());
         }
+    }
+
+    // ---------------------------------------------------------------- transaction ends
+
+    /**
+     * Records that this record ends a transaction (commit, abort, prepare): the transaction-ends
+     * value ({@link XactEnds}) moves to it; {@code time} is the commit's {@code xact_time}.
+     */
+    void transactionEnded(boolean commit, long time) {
+        XactEnds now = decoded(Key.xactEnds(), XactEnds::decode);
+        Lsn start = record.startLsn();
+        XactEnds next = now == null ? XactEnds.first(start, lsn(), commit, time) : now.then(start, lsn(), commit, time);
+        putDecoded(Key.xactEnds(), next, next.encode());
     }
 
     // ---------------------------------------------------------------- checkpoint values

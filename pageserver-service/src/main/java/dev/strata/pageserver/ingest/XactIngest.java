@@ -100,8 +100,12 @@ final class XactIngest implements RmgrIngest {
                 if (prepared) {
                     ctx.removeTwoPhaseFile(xid);
                 }
+                ctx.transactionEnded(commit, r.mainDataBuffer().getLong(0));
             }
-            case PREPARE -> prepare(r, ctx);
+            case PREPARE -> {
+                prepare(r, ctx);
+                ctx.transactionEnded(false, 0);
+            }
             case ASSIGNMENT -> {
                 ByteBuffer m = r.mainDataBuffer();
                 try {

@@ -118,6 +118,14 @@ public record Key(int field1, int field2, int field3, int field4, int field5, in
         return new Key(NS_CLUSTER, 0, 0, 0, 0, 3);
     }
 
+    /**
+     * The transaction ends so far (newest commit/abort/prepare record, commit timestamps): what
+     * branches and "LSN for a timestamp" read ({@code datadir.XactEnds}).
+     */
+    public static Key xactEnds() {
+        return new Key(NS_CLUSTER, 0, 0, 0, 0, 4);
+    }
+
     public boolean isRelationBlock() {
         return field1 == NS_RELATION && field4 != 0 && field6 != SIZE_MARKER;
     }

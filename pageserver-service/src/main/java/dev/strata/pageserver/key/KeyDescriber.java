@@ -69,6 +69,7 @@ final class KeyDescriber {
             case 1 -> "checkpoint";
             case 2 -> "control";
             case 3 -> "tblspcdir";
+            case 4 -> "xact ends";
             default -> null;
         };
     }

@@ -132,9 +132,16 @@ public final class PageService {
             } else if (t.store().diskConsistentLsn().equals(lsn)) {
                 prev = t.store().diskConsistentPrevRecordLsn();
             } else {
-                throw new TimelineException(TimelineException.Kind.BAD_REQUEST, "timeline " + t.id()
-                        + ": basebackup at " + lsn + " needs the start of the record ending there; known only for the"
-                        + " last record LSN " + last.lsn() + " and the disk-consistent LSN " + t.store().diskConsistentLsn());
+                Lsn known = t.prevRecordAt(lsn);
+                if (known == null) {
+                    Timeline.RecordEnd below = t.recordEndAtOrBelow(lsn);
+                    throw new TimelineException(TimelineException.Kind.BAD_REQUEST, "timeline " + t.id()
+                            + ": basebackup at " + lsn + " needs the start of the record ending there; known for the"
+                            + " last record LSN " + last.lsn() + ", the disk-consistent LSN "
+                            + t.store().diskConsistentLsn() + ", the start and every transaction end"
+                            + (below == null ? "" : " (the newest at or below it: " + below.lsn() + ")"));
+                }
+                prev = known;
             }
         }
         if (!prev.isValid()) {

@@ -26,12 +26,23 @@ import java.util.TreeMap;
  * @param ancestorTimelineId for a branch (later): the parent timeline, else null
  * @param ancestorLsn        for a branch (later): where it branched, else INVALID
  * @param gcCutoffLsn        history below it may be gone (later, with GC); INVALID: none removed
+ * @param startPrevRecordLsn start of the record ending at the start LSN (a branch's first
+ *                           {@code xl_prev}); INVALID if unknown. Optional in the JSON (older indexes lack it)
  * @param layers             every layer of the timeline with its size, CRC-32C and the generation
  *                           whose key holds it
  */
 public record IndexPart(TimelineId timelineId, Generation generation, Lsn diskConsistentLsn, Lsn prevRecordLsn,
                         Lsn startLsn, TimelineBase base, boolean dataChecksums, TimelineId ancestorTimelineId,
-                        Lsn ancestorLsn, Lsn gcCutoffLsn, SortedMap<LayerName, LayerMeta> layers) {
+                        Lsn ancestorLsn, Lsn gcCutoffLsn, Lsn startPrevRecordLsn,
+                        SortedMap<LayerName, LayerMeta> layers) {
+
+    /** Without the start's prev record LSN (unknown). */
+    public IndexPart(TimelineId timelineId, Generation generation, Lsn diskConsistentLsn, Lsn prevRecordLsn,
+                     Lsn startLsn, TimelineBase base, boolean dataChecksums, TimelineId ancestorTimelineId,
+                     Lsn ancestorLsn, Lsn gcCutoffLsn, SortedMap<LayerName, LayerMeta> layers) {
+        this(timelineId, generation, diskConsistentLsn, prevRecordLsn, startLsn, base, dataChecksums, ancestorTimelineId,
+                ancestorLsn, gcCutoffLsn, Lsn.INVALID, layers);
+    }
 
     /** The format this build writes; it reads only this one (a newer index is refused, never guessed at). */
     public static final int FORMAT_VERSION = 1;
@@ -46,6 +57,7 @@ public record IndexPart(TimelineId timelineId, Generation generation, Lsn diskCo
     }
 
     public IndexPart {
+        startPrevRecordLsn = startPrevRecordLsn == null ? Lsn.INVALID : startPrevRecordLsn;
         if (timelineId == null || generation == null || diskConsistentLsn == null || prevRecordLsn == null
                 || startLsn == null || base == null || ancestorLsn == null || gcCutoffLsn == null || layers == null) {
             throw new IllegalArgumentException("index fields must not be null (ancestor timeline aside)");

@@ -27,6 +27,7 @@ import java.util.TreeMap;
  *  "disk_consistent_lsn": "0/3000028", "prev_record_lsn": "0/3000000",
  *  "start_lsn": "0/14EE5B0", "base": "imported", "data_checksums": false,
  *  "ancestor_timeline_id": null, "ancestor_lsn": "0/0", "gc_cutoff_lsn": "0/0",
+ *  "start_prev_record_lsn": "0/14EE538" (optional: only when known),
  *  "layers": {"&lt;layer file name&gt;": {"size": 123, "crc32c": "1a2b3c4d", "generation": 3}, …}}
  * </pre>
  *
@@ -68,6 +69,9 @@ public final class IndexPartCodec {
             }
             g.writeStringField("ancestor_lsn", p.ancestorLsn().toString());
             g.writeStringField("gc_cutoff_lsn", p.gcCutoffLsn().toString());
+            if (p.startPrevRecordLsn().isValid()) {
+                g.writeStringField("start_prev_record_lsn", p.startPrevRecordLsn().toString());
+            }
             g.writeObjectFieldStart("layers");
             for (var e : p.layers().entrySet()) {
                 g.writeRaw('\n');
@@ -92,7 +96,7 @@ public final class IndexPartCodec {
             Integer version = null;
             TimelineId tl = null;
             Generation gen = null;
-            Lsn dcl = null, prev = null, start = null, ancestorLsn = null, gc = null;
+            Lsn dcl = null, prev = null, start = null, ancestorLsn = null, gc = null, startPrev = Lsn.INVALID;
             TimelineBase base = null;
             Boolean checksums = null;
             TimelineId ancestor = null;
@@ -124,6 +128,7 @@ public final class IndexPartCodec {
                     }
                     case "ancestor_lsn" -> ancestorLsn = Lsn.parse(text(p, t, field));
                     case "gc_cutoff_lsn" -> gc = Lsn.parse(text(p, t, field));
+                    case "start_prev_record_lsn" -> startPrev = Lsn.parse(text(p, t, field));
                     case "layers" -> layers = layers(p, t);
                     default -> throw new IndexFormatException("unknown field '" + field + "'", null);
                 }
@@ -133,7 +138,7 @@ public final class IndexPartCodec {
                     && base != null && checksums != null && ancestorSeen && ancestorLsn != null && gc != null
                     && layers != null, "a field is missing");
             expect(tl.equals(expected), "it belongs to timeline " + tl + ", not " + expected);
-            return new IndexPart(tl, gen, dcl, prev, start, base, checksums, ancestor, ancestorLsn, gc, layers);
+            return new IndexPart(tl, gen, dcl, prev, start, base, checksums, ancestor, ancestorLsn, gc, startPrev, layers);
         } catch (IndexFormatException e) {
             throw new IndexFormatException("remote index " + key + ": " + e.getMessage(), e.getCause());
         } catch (IOException | IllegalArgumentException e) {

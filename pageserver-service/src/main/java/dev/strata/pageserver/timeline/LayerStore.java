@@ -84,6 +84,8 @@ public final class LayerStore implements AutoCloseable {
     private volatile TimelineMetadata durable;
     /** Told (on the flusher's thread, after the metadata write) whenever {@link #durable} changes. */
     private volatile Runnable durableListener = () -> { };
+    /** The timeline this one branched from and where; null for a root (docs/pageserver.md, "Branches"). */
+    private volatile Ancestor ancestor;
     /** Where new layer files are counted (docs/pageserver.md, "Layer cache"); null: not counted, never evicted. */
     private volatile LayerCache cache;
 
@@ -99,6 +101,55 @@ public final class LayerStore implements AutoCloseable {
         this.lastRecordLsn = diskConsistentLsn;
         this.prevRecordLsn = diskConsistentPrevLsn;
         this.durable = new TimelineMetadata(timelineId, diskConsistentLsn, diskConsistentPrevLsn, map.persistentNames());
+    }
+
+    /**
+     * A branch's parent store and the LSN it branched at. Reads of this store below its own
+     * layers continue in {@code store} at {@code min(L, lsn)}.
+     */
+    public record Ancestor(LayerStore store, Lsn lsn) {
+        public Ancestor {
+            if (store == null || lsn == null || !lsn.isValid()) {
+                throw new IllegalArgumentException("an ancestor needs a store and a valid LSN");
+            }
+        }
+    }
+
+    /**
+     * Makes this store a branch of {@code parent} at {@code lsn}: a key this store's own layers
+     * do not complete is read on in the parent's history at {@code min(L, lsn)}, recursively.
+     * Set once, before the store is read.
+     */
+    void ancestor(Ancestor link) {
+        if (link.store() == this) {
+            throw new IllegalArgumentException("timeline " + timelineId + " cannot be its own ancestor");
+        }
+        this.ancestor = link;
+    }
+
+    /** The parent and branch LSN, or null for a root. */
+    public Ancestor ancestor() {
+        return ancestor;
+    }
+
+    /**
+     * Collects what reconstructing {@code key} at {@code lsn} needs from this store's layers and,
+     * while that is incomplete, from each ancestor's at min(L, ancestor LSN).
+     */
+    void searchHistory(Key key, long lsn, ReconstructState state) {
+        LayerStore s = this;
+        long at = lsn;
+        while (true) {
+            s.map.search(key, at, state);
+            Ancestor a = s.ancestor;
+            if (state.complete() || a == null) {
+                return;
+            }
+            if (Long.compareUnsigned(a.lsn().value(), at) < 0) {
+                at = a.lsn().value();
+            }
+            s = a.store();
+        }
     }
 
     /** Creates an empty timeline in {@code dir}; the first put must be above {@code startLsn}. */
@@ -119,6 +170,19 @@ public final class LayerStore implements AutoCloseable {
         TimelineMetadataFile.write(fsync, dir, new TimelineMetadata(timelineId, startLsn, List.of()));
         LOG.info("created timeline storage timeline={} dir={} start_lsn={}", timelineId, dir, startLsn);
         return new LayerStore(dir, timelineId, config, LayerMap.empty(), startLsn, Lsn.INVALID, fsync);
+    }
+
+    /**
+     * Creates an empty timeline whose history starts at {@code startLsn}, the end of a record that
+     * starts at {@code prevRecordLsn} (a branch: its WAL continues there with that {@code xl_prev}).
+     */
+    static void createEmpty(Path dir, TimelineId timelineId, Lsn startLsn, Lsn prevRecordLsn) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create timeline directory " + dir, e);
+        }
+        TimelineMetadataFile.write(Fsync.SYSTEM, dir, new TimelineMetadata(timelineId, startLsn, prevRecordLsn, List.of()));
     }
 
     /**
@@ -377,7 +441,7 @@ public final class LayerStore implements AutoCloseable {
         }
         ReconstructState state = STATE.get();
         state.reset();
-        map.search(key, lsn.value(), state);
+        searchHistory(key, lsn.value(), state);
         return reconstruct(timelineId, key, lsn, state, redo);
     }
 
@@ -402,7 +466,7 @@ public final class LayerStore implements AutoCloseable {
         ReconstructState state = STATE.get();
         if (lsn.compareTo(last) <= 0) {
             state.reset();
-            map.search(key, last.value(), state);
+            searchHistory(key, last.value(), state);
             long since = state.newestLsn();
             byte[] value = reconstruct(timelineId, key, last, state, redo);
             synchronized (mapLock) {
@@ -413,7 +477,7 @@ public final class LayerStore implements AutoCloseable {
             }
         }
         state.reset();
-        map.search(key, lsn.value(), state);
+        searchHistory(key, lsn.value(), state);
         return reconstruct(timelineId, key, lsn, state, redo);
     }
 
@@ -523,6 +587,12 @@ public final class LayerStore implements AutoCloseable {
         fileLock.lock();
         try {
             checkWritable();
+            if (ancestor != null) {
+                // An image layer is complete for its key range, and this store's keys are only
+                // those the branch changed: an image of them would hide the parent's other keys.
+                // Branches are not image-compacted yet (issue 16, item 5).
+                return List.of();
+            }
             Lsn at = diskConsistentLsn;
             List<ImageLayer> created = guarded(() -> new ImageCompactor(dir, timelineId, config, map, at, redo, fsync, cache).run(),
                     "write image layers");

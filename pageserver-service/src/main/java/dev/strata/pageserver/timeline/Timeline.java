@@ -1,5 +1,6 @@
 package dev.strata.pageserver.timeline;
 
+import dev.strata.pageserver.datadir.XactEnds;
 import dev.strata.pageserver.ingest.RmgrRegistry;
 import dev.strata.pageserver.ingest.TimelineBase;
 import dev.strata.pageserver.ingest.WalIngest;
@@ -16,7 +17,9 @@ import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.replication.ReplicationClient;
 import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,6 +78,8 @@ public final class Timeline implements AutoCloseable {
     private volatile WalReceiver receiver;
     private volatile TimelineState state = TimelineState.CREATING;
     private volatile String reason = "";
+    /** See {@link #gcCutoffLsn()}. */
+    private volatile Lsn gcCutoff = Lsn.INVALID;
     private volatile long openSinceNanos;
     private volatile Lsn lastSeenOpenLsn = Lsn.INVALID;
     private volatile boolean flushEnabled = true;
@@ -116,6 +121,147 @@ public final class Timeline implements AutoCloseable {
 
     public LayerStore store() {
         return store;
+    }
+
+    /** The parent timeline and branch LSN of a branch; empty for a root. */
+    public Optional<TimelineAncestor> ancestor() {
+        TimelineConfig c = config;
+        return c.isBranch() ? Optional.of(new TimelineAncestor(c.ancestorId(), c.ancestorLsn()))
+                : Optional.empty();
+    }
+
+    /**
+     * History below this LSN may be gone (GC, issue 16 item 4): branches and reads below it are
+     * refused with this LSN named. INVALID while nothing was collected (GC is not built yet, so
+     * the bottom of history is the start LSN).
+     */
+    public Lsn gcCutoffLsn() {
+        return gcCutoff;
+    }
+
+    /**
+     * Raises the GC cutoff (never lowers it): what a GC pass calls before it removes history
+     * below {@code lsn}, so that no new branch or read can need it.
+     */
+    public void advanceGcCutoff(Lsn lsn) {
+        if (lsn.isAfter(lastRecordLsn())) {
+            throw new IllegalArgumentException("timeline " + id() + ": GC cutoff " + lsn + " is above the last record LSN "
+                    + lastRecordLsn());
+        }
+        synchronized (lifecycle) {
+            if (lsn.isAfter(gcCutoff)) {
+                gcCutoff = lsn;
+            }
+        }
+    }
+
+    /** The lowest LSN this timeline serves: its start, or the GC cutoff if that is higher. */
+    public Lsn oldestReadableLsn() {
+        Lsn gc = gcCutoff;
+        return gc.isAfter(config.startLsn()) ? gc : config.startLsn();
+    }
+
+    /** A value at {@code lsn} without waiting (the caller knows WAL up to it is ingested). */
+    private byte[] readNow(Key key, Lsn lsn) {
+        return store.getValue(key, lsn, redo);
+    }
+
+    /** A record end below or at an LSN whose start is known: where a branch or basebackup can start. */
+    public record RecordEnd(Lsn lsn, Lsn prev) {
+    }
+
+    /**
+     * The start of the record that ends at {@code lsn}, if the pageserver knows it: the last record
+     * LSN, the disk-consistent LSN, the timeline's start, or the end of a transaction (commit,
+     * abort, prepare: kept in history by ingest, {@code XactEnds}). Null otherwise.
+     */
+    public Lsn prevRecordAt(Lsn lsn) {
+        RecordEnd e = recordEndAtOrBelow(lsn);
+        return e != null && e.lsn().equals(lsn) ? e.prev() : null;
+    }
+
+    /**
+     * The newest record end at or below {@code lsn} (and at or above the start) whose start is
+     * known, or null. Between it and {@code lsn} no transaction ends, so the committed data at
+     * both is the same. WAL up to {@code lsn} must be ingested.
+     */
+    public RecordEnd recordEndAtOrBelow(Lsn lsn) {
+        RecordEnd best = null;
+        LastRecord last = lastRecord();
+        if (last.lsn().equals(lsn) && last.prev().isValid()) {
+            return new RecordEnd(lsn, last.prev());
+        }
+        Lsn dcl = store.diskConsistentLsn();
+        Lsn dclPrev = store.diskConsistentPrevRecordLsn();
+        if (dclPrev.isValid() && dcl.compareTo(lsn) <= 0 && !dcl.isBefore(config.startLsn())) {
+            best = new RecordEnd(dcl, dclPrev);
+        }
+        TimelineConfig c = config;
+        if (c.startPrevRecordLsn().isValid() && c.startLsn().compareTo(lsn) <= 0
+                && (best == null || c.startLsn().isAfter(best.lsn()))) {
+            best = new RecordEnd(c.startLsn(), c.startPrevRecordLsn());
+        }
+        if (!lsn.isBefore(c.startLsn())) {
+            XactEnds ends = XactEnds.decode(
+                    readNow(Key.xactEnds(), lsn));
+            if (ends != null && !ends.lastEnd().isBefore(c.startLsn())
+                    && (best == null || ends.lastEnd().isAfter(best.lsn()))) {
+                best = new RecordEnd(ends.lastEnd(), ends.lastStart());
+            }
+        }
+        return best;
+    }
+
+    /**
+     * The LSN at which this timeline's data is as of {@code time} (docs/pageserver.md, "Branches"):
+     * a binary search over the LSNs of its history for the newest point at which the running
+     * maximum of commit timestamps is still at or before {@code time}. Reads history only (the
+     * transaction-ends key), so it works after a restart, an attach and on a branch (whose
+     * history below its start is its parent's, not searched: the result is at or above the start).
+     */
+    public LsnForTimestamp lsnForTimestamp(Instant time) {
+        long t;
+        try {
+            t = XactEnds.toPgTime(time);
+        } catch (ArithmeticException e) {
+            throw new TimelineException(TimelineException.Kind.BAD_REQUEST, "timestamp " + time + " is out of range");
+        }
+        checkReadable(config.startLsn());
+        Lsn lo = oldestReadableLsn();
+        Lsn hi = lastRecordLsn();
+        XactEnds top = XactEnds.decode(readNow(Key.xactEnds(), hi));
+        if (top == null || !top.hasCommit()) {
+            return new LsnForTimestamp(hi, LsnForTimestamp.Kind.NODATA);
+        }
+        if (top.maxCommitTime() <= t) {
+            return new LsnForTimestamp(hi, LsnForTimestamp.Kind.FUTURE);
+        }
+        XactEnds bottom = XactEnds.decode(
+                readNow(Key.xactEnds(), lo));
+        if (bottom != null && bottom.hasCommit() && bottom.maxCommitTime() > t) {
+            return new LsnForTimestamp(lo, LsnForTimestamp.Kind.PAST);
+        }
+        // Invariant: commits up to lo are all at or before t, hi has one after t. Find the
+        // largest LSN whose running maximum is still at or before t.
+        long a = lo.value();
+        long b = hi.value();
+        while (Long.compareUnsigned(b - a, 1) > 0) {
+            long mid = a + ((b - a) >>> 1);
+            XactEnds v = XactEnds.decode(
+                    readNow(Key.xactEnds(), new Lsn(mid)));
+            if (v == null || !v.hasCommit() || v.maxCommitTime() <= t) {
+                a = mid;
+            } else {
+                b = mid;
+            }
+        }
+        XactEnds at = XactEnds.decode(
+                readNow(Key.xactEnds(), new Lsn(a)));
+        if (at == null || !at.hasCommit()) {
+            return new LsnForTimestamp(lo, LsnForTimestamp.Kind.PAST);
+        }
+        Lsn commit = at.lastCommitEnd();
+        return new LsnForTimestamp(commit.isBefore(lo) ? lo : commit, LsnForTimestamp.Kind.PRESENT);
     }
 
     /** Counters of the Java redo checked against the images in WAL (docs/redo.md). */
@@ -253,7 +399,7 @@ public final class Timeline implements AutoCloseable {
                         // pageserver's durable LSN, below which the safekeeper may remove WAL.
                         .withStartupOptions("-c strata.timeline_id=" + id() + " -c strata.role=pageserver"))
                 .toList();
-        if (config.base() == TimelineBase.IMPORTED) {
+        if (config.base() == TimelineBase.IMPORTED || config.isBranch()) {
             // Starts right after initdb's checkpoint record (mid-segment), whose start is the
             // first record's xl_prev; fails over between the sources.
             receiver = new WalReceiver(id().toString(), ingest, config.startLsn(), ingest.prevRecordLsn(), all, group)
@@ -359,6 +505,11 @@ public final class Timeline implements AutoCloseable {
         if (lsn.isBefore(config.startLsn())) {
             throw new TimelineException(TimelineException.Kind.LSN_OUT_OF_RANGE, "timeline " + id() + ": LSN " + lsn
                     + " is below the timeline's history, which starts at " + config.startLsn());
+        }
+        Lsn gc = gcCutoff;
+        if (lsn.isBefore(gc)) {
+            throw new TimelineException(TimelineException.Kind.LSN_OUT_OF_RANGE, "timeline " + id() + ": LSN " + lsn
+                    + " is below the GC cutoff " + gc + "; history below it may be gone");
         }
     }
 

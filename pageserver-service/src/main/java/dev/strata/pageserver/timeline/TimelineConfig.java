@@ -19,12 +19,16 @@ import java.util.Map;
 /**
  * What a timeline is, beyond its layers: id, start LSN (the bottom of its history: nothing
  * below it is served), whether relations older than the start were imported, whether the cluster
- * has data checksums, and where its WAL comes from. Kept in {@code timeline.conf} (text,
+ * has data checksums, where its WAL comes from, and for a branch its ancestor (parent timeline
+ * and ancestor LSN, which is also its start) and the start of the record ending at its start
+ * (the {@code xl_prev} its first record and a basebackup there need; known for branches and
+ * initdb timelines, else INVALID). Kept in {@code timeline.conf} (text,
  * {@code key=value} lines, mode 0600 because it holds replication passwords), replaced
  * atomically on change.
  */
 public record TimelineConfig(TimelineId id, Lsn startLsn, TimelineBase base, boolean dataChecksums,
-                             List<WalSource> walSources) {
+                             List<WalSource> walSources, TimelineId ancestorId, Lsn ancestorLsn,
+                             Lsn startPrevRecordLsn) {
 
     public static final String FILE_NAME = "timeline.conf";
     /** More sources than this is a mistake, not a configuration. */
@@ -43,10 +47,38 @@ public record TimelineConfig(TimelineId id, Lsn startLsn, TimelineBase base, boo
                     + MAX_WAL_SOURCES);
         }
         walSources = List.copyOf(walSources);
+        ancestorLsn = ancestorLsn == null ? Lsn.INVALID : ancestorLsn;
+        startPrevRecordLsn = startPrevRecordLsn == null ? Lsn.INVALID : startPrevRecordLsn;
+        if ((ancestorId == null) != !ancestorLsn.isValid()) {
+            throw new IllegalArgumentException("timeline " + id + ": ancestor timeline and ancestor LSN go together");
+        }
+        if (ancestorId != null && !ancestorLsn.equals(startLsn)) {
+            throw new IllegalArgumentException("timeline " + id + ": a branch starts at its ancestor LSN " + ancestorLsn
+                    + ", not " + startLsn);
+        }
+        if (ancestorId != null && ancestorId.equals(id)) {
+            throw new IllegalArgumentException("timeline " + id + " cannot be its own ancestor");
+        }
+        if (startPrevRecordLsn.isValid() && !startPrevRecordLsn.isBefore(startLsn)) {
+            throw new IllegalArgumentException("timeline " + id + ": the record ending at the start " + startLsn
+                    + " cannot start at " + startPrevRecordLsn);
+        }
+    }
+
+    /** A root timeline (no ancestor), start record's start unknown. */
+    public TimelineConfig(TimelineId id, Lsn startLsn, TimelineBase base, boolean dataChecksums,
+                          List<WalSource> walSources) {
+        this(id, startLsn, base, dataChecksums, walSources, null, Lsn.INVALID, Lsn.INVALID);
     }
 
     public TimelineConfig withWalSources(List<WalSource> sources) {
-        return new TimelineConfig(id, startLsn, base, dataChecksums, sources);
+        return new TimelineConfig(id, startLsn, base, dataChecksums, sources, ancestorId, ancestorLsn,
+                startPrevRecordLsn);
+    }
+
+    /** True for a branch (it has an ancestor). */
+    public boolean isBranch() {
+        return ancestorId != null;
     }
 
     public void write(Path dir) {
@@ -55,6 +87,13 @@ public record TimelineConfig(TimelineId id, Lsn startLsn, TimelineBase base, boo
         b.append("start_lsn=").append(startLsn).append('\n');
         b.append("base=").append(base.name()).append('\n');
         b.append("data_checksums=").append(dataChecksums).append('\n');
+        if (ancestorId != null) {
+            b.append("ancestor_timeline_id=").append(ancestorId).append('\n');
+            b.append("ancestor_lsn=").append(ancestorLsn).append('\n');
+        }
+        if (startPrevRecordLsn.isValid()) {
+            b.append("start_prev_record_lsn=").append(startPrevRecordLsn).append('\n');
+        }
         for (int i = 0; i < walSources.size(); i++) {
             WalSource s = walSources.get(i);
             b.append("source.").append(i).append(".host=").append(s.host()).append('\n');
@@ -100,8 +139,14 @@ public record TimelineConfig(TimelineId id, Lsn startLsn, TimelineBase base, boo
                         Integer.parseInt(need(kv, "source." + i + ".port")),
                         need(kv, "source." + i + ".user"), need(kv, "source." + i + ".password")));
             }
+            String ancestor = kv.get("ancestor_timeline_id");
+            String ancestorLsn = kv.get("ancestor_lsn");
+            String startPrev = kv.get("start_prev_record_lsn");
             return new TimelineConfig(TimelineId.parse(need(kv, "id")), Lsn.parse(need(kv, "start_lsn")),
-                    TimelineBase.valueOf(need(kv, "base")), Boolean.parseBoolean(need(kv, "data_checksums")), sources);
+                    TimelineBase.valueOf(need(kv, "base")), Boolean.parseBoolean(need(kv, "data_checksums")), sources,
+                    ancestor == null ? null : TimelineId.parse(ancestor),
+                    ancestorLsn == null ? Lsn.INVALID : Lsn.parse(ancestorLsn),
+                    startPrev == null ? Lsn.INVALID : Lsn.parse(startPrev));
         } catch (IllegalArgumentException e) {
             throw corrupt(file, e.getMessage());
         }
@@ -122,6 +167,6 @@ public record TimelineConfig(TimelineId id, Lsn startLsn, TimelineBase base, boo
     @Override
     public String toString() {
         return "TimelineConfig[id=" + id + ", start=" + startLsn + ", base=" + base + ", checksums=" + dataChecksums
-                + ", sources=" + walSources + "]";
+                + ", sources=" + walSources + (ancestorId == null ? "" : ", ancestor=" + ancestorId + "@" + ancestorLsn) + "]";
     }
 }

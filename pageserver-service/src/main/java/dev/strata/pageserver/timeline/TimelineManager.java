@@ -17,8 +17,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -90,6 +93,8 @@ public final class TimelineManager implements AutoCloseable {
     private final EventLoopGroup group;
     private final Map<TimelineId, Timeline> timelines = new ConcurrentHashMap<>();
     private final Map<TimelineId, Boolean> busy = new ConcurrentHashMap<>();
+    /** Held while a branch registers under its parent and while a delete or detach checks for branches. */
+    private final Object topology = new Object();
     /** Object storage for history (decision 0016); null: local disk only. */
     private final RemoteTimeline remote;
     /** Every timeline's local layer files, with the eviction budget (docs/pageserver.md, "Layer cache"). */
@@ -118,7 +123,11 @@ public final class TimelineManager implements AutoCloseable {
         }
     }
 
-    /** Loads every timeline found on disk and activates it; one that fails to load is logged and left out (its files stay for inspection). */
+    /**
+     * Loads every timeline found on disk and activates it, ancestors before their branches; one
+     * that fails to load (or whose ancestor is not here) is logged and left out (its files stay
+     * for inspection).
+     */
     public void loadAll() {
         List<Path> dirs;
         try (Stream<Path> s = Files.list(root)) {
@@ -126,6 +135,8 @@ public final class TimelineManager implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + root, e);
         }
+        Map<TimelineId, TimelineConfig> configs = new LinkedHashMap<>();
+        Map<TimelineId, Path> where = new HashMap<>();
         for (Path d : dirs) {
             String name = d.getFileName().toString();
             if (name.endsWith(CREATING_SUFFIX) || name.endsWith(DELETING_SUFFIX)) {
@@ -140,24 +151,46 @@ public final class TimelineManager implements AutoCloseable {
                 log.warn("ignoring {}: not a timeline directory name", d);
                 continue;
             }
-            TimelineConfig config;
             try {
-                config = TimelineConfig.read(d);
+                configs.put(id, TimelineConfig.read(d));
+                where.put(id, d);
             } catch (RuntimeException e) {
                 log.error("timeline={} cannot be loaded: {}", id, e.getMessage());
-                continue;
             }
-            LayerStore store;
-            try {
-                store = LayerStore.open(d.resolve(LAYERS), storage, cache, remoteLayers(id));
-            } catch (RuntimeException e) {
-                log.error("timeline={} cannot be loaded: {}", id, e.getMessage());
-                continue;
+        }
+        // Ancestors first: each pass loads the timelines whose ancestor is loaded (or that have none).
+        boolean progress = true;
+        while (progress && !configs.isEmpty()) {
+            progress = false;
+            for (var it = configs.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                TimelineConfig config = e.getValue();
+                if (config.isBranch() && !timelines.containsKey(config.ancestorId())) {
+                    continue;
+                }
+                it.remove();
+                progress = true;
+                TimelineId id = e.getKey();
+                Path d = where.get(id);
+                LayerStore store;
+                try {
+                    store = LayerStore.open(d.resolve(LAYERS), storage, cache, remoteLayers(id));
+                } catch (RuntimeException ex) {
+                    log.error("timeline={} cannot be loaded: {}", id, ex.getMessage());
+                    continue;
+                }
+                if (config.isBranch()) {
+                    store.ancestor(new LayerStore.Ancestor(timelines.get(config.ancestorId()).store(), config.ancestorLsn()));
+                }
+                Timeline t = new Timeline(d, config, store, group, options);
+                withUploader(t, null);
+                timelines.put(id, t);
+                t.activate();
             }
-            Timeline t = new Timeline(d, config, store, group, options);
-            withUploader(t, null);
-            timelines.put(id, t);
-            t.activate();
+        }
+        for (TimelineConfig c : configs.values()) {
+            log.error("timeline={} cannot be loaded: its ancestor timeline {} is not on this pageserver (attach or "
+                    + "restore the ancestor first)", c.id(), c.ancestorId());
         }
         log.info("loaded {} timelines from {}", timelines.size(), root);
     }
@@ -191,7 +224,8 @@ public final class TimelineManager implements AutoCloseable {
                     throw e;
                 }
                 FileTrees.deleteRecursively(pgdata);
-                config = new TimelineConfig(id, what.endLsn(), TimelineBase.IMPORTED, what.dataChecksums(), req.walSources());
+                config = new TimelineConfig(id, what.endLsn(), TimelineBase.IMPORTED, what.dataChecksums(), req.walSources(),
+                        null, Lsn.INVALID, what.checkpointLsn());
             } else {
                 store = LayerStore.create(staging.resolve(LAYERS), id, req.startLsn(), storage);
                 config = new TimelineConfig(id, req.startLsn(), TimelineBase.WAL_ONLY, req.dataChecksums(), req.walSources());
@@ -218,6 +252,166 @@ public final class TimelineManager implements AutoCloseable {
             throw e;
         } finally {
             busy.remove(id);
+        }
+    }
+
+    /** How long {@link #branch} waits for the parent to ingest WAL up to the branch LSN. */
+    public static final Duration BRANCH_WAIT = Duration.ofSeconds(30);
+
+    /**
+     * Creates timeline {@code child} as a branch of {@code parent} at {@code at} (null: the
+     * parent's last record LSN) and activates it, streaming its own WAL from {@code walSources}
+     * (may be empty: set later). A metadata operation: nothing of the parent is copied, the
+     * child reads the parent's history below the branch LSN (docs/pageserver.md, "Branches").
+     *
+     * <p>Waits up to {@link #BRANCH_WAIT} for the parent to ingest WAL up to {@code at}. The
+     * branch LSN is {@code at} when the pageserver knows the start of the record ending there
+     * (the parent's last record, its disk-consistent LSN, its start, the end of a transaction);
+     * otherwise the newest such record end below {@code at}: no transaction ends in between, so
+     * the child has the same committed data. The child's {@link Timeline#ancestor()} says which;
+     * its WAL (and the safekeepers' timeline) starts there.
+     *
+     * @throws TimelineException NOT_FOUND for an unknown parent; CONFLICT for an existing child
+     *         id; LSN_OUT_OF_RANGE for {@code at} below the parent's start or GC cutoff, or beyond
+     *         what the parent ingested within the wait; BAD_REQUEST for a child equal to its parent
+     */
+    public Timeline branch(TimelineId child, TimelineId parent, Lsn at, List<WalSource> walSources) {
+        return branch(child, parent, at, walSources, BRANCH_WAIT);
+    }
+
+    /** As {@link #branch(TimelineId, TimelineId, Lsn, List)}, waiting at most {@code wait} for the parent. */
+    public Timeline branch(TimelineId child, TimelineId parent, Lsn at, List<WalSource> walSources, Duration wait) {
+        if (child == null || parent == null) {
+            throw new TimelineException(TimelineException.Kind.BAD_REQUEST, "a branch needs a timeline id and a parent");
+        }
+        if (child.equals(parent)) {
+            throw new TimelineException(TimelineException.Kind.BAD_REQUEST, "timeline " + child
+                    + " cannot be a branch of itself");
+        }
+        if (at != null && !at.isValid()) {
+            throw new TimelineException(TimelineException.Kind.BAD_REQUEST, "timeline " + child + ": branch LSN " + at
+                    + " is not a valid LSN");
+        }
+        List<WalSource> sources = walSources == null ? List.of() : List.copyOf(walSources);
+        if (timelines.containsKey(child) || busy.putIfAbsent(child, Boolean.TRUE) != null) {
+            throw new TimelineException(TimelineException.Kind.CONFLICT, "timeline " + child + " already exists");
+        }
+        Path staging = root.resolve(child + CREATING_SUFFIX);
+        Path target = root.resolve(child.toString());
+        long started = System.nanoTime();
+        try {
+            Timeline p = timelines.get(parent);
+            if (p == null) {
+                throw new TimelineException(TimelineException.Kind.NOT_FOUND, "timeline " + child + ": parent timeline "
+                        + parent + " does not exist");
+            }
+            if (Files.exists(target)) {
+                throw new TimelineException(TimelineException.Kind.CONFLICT, "timeline " + child + " already exists on disk");
+            }
+            Timeline.RecordEnd point = branchPoint(child, p, at, wait);
+            FileTrees.deleteRecursively(staging);
+            Files.createDirectories(staging);
+            LayerStore.createEmpty(staging.resolve(LAYERS), child, point.lsn(), point.prev());
+            TimelineConfig pc = p.config();
+            TimelineConfig config = new TimelineConfig(child, point.lsn(), pc.base(), pc.dataChecksums(), sources, parent,
+                    point.lsn(), point.prev());
+            config.write(staging);
+            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+            CrashSafe.fsyncDirectory(root);
+            LayerStore store = LayerStore.open(target.resolve(LAYERS), storage, cache, null);
+            store.ancestor(new LayerStore.Ancestor(p.store(), point.lsn()));
+            Timeline t = new Timeline(target, config, store, group, options);
+            withUploader(t, null);
+            synchronized (topology) {
+                if (timelines.get(parent) != p) {
+                    t.shutdown(false);
+                    FileTrees.deleteRecursively(target);
+                    throw new TimelineException(TimelineException.Kind.NOT_FOUND, "timeline " + child + ": parent timeline "
+                            + parent + " was deleted or detached while the branch was created");
+                }
+                timelines.put(child, t);
+            }
+            t.activate();
+            log.info("branched timeline={} from parent={} at lsn={} (requested {}) prev={} in {} ms", child, parent,
+                    point.lsn(), at == null ? "last record" : at, point.prev(), (System.nanoTime() - started) / 1_000_000);
+            return t;
+        } catch (IOException e) {
+            FileTrees.deleteRecursively(staging);
+            throw new UncheckedIOException("cannot create branch " + child + " in " + target, e);
+        } catch (RuntimeException e) {
+            FileTrees.deleteRecursively(staging);
+            throw e;
+        } finally {
+            busy.remove(child);
+        }
+    }
+
+    /** Where a branch of {@code p} at {@code at} starts, after waiting for the parent's WAL; see {@link #branch}. */
+    private static Timeline.RecordEnd branchPoint(TimelineId child, Timeline p, Lsn at, Duration wait) {
+        String what = "timeline " + child + ": cannot branch from " + p.id() + " at " + (at == null ? "its last record" : at);
+        Timeline.RecordEnd lastPoint = null;
+        if (at == null) {
+            // The last record and its start, read together: the parent may ingest on meanwhile.
+            Timeline.LastRecord last = p.lastRecord();
+            at = last.lsn();
+            if (last.prev().isValid()) {
+                lastPoint = new Timeline.RecordEnd(last.lsn(), last.prev());
+            }
+        }
+        Lsn oldest = p.config().startLsn();
+        if (at.isBefore(oldest)) {
+            throw new TimelineException(TimelineException.Kind.LSN_OUT_OF_RANGE, what + ": it is below the parent's start "
+                    + oldest + "; its history begins there");
+        }
+        Lsn gc = p.gcCutoffLsn();
+        if (at.isBefore(gc)) {
+            throw new TimelineException(TimelineException.Kind.LSN_OUT_OF_RANGE, what + ": it is below the parent's GC "
+                    + "cutoff " + gc + "; history below it may be gone");
+        }
+        if (at.isAfter(p.lastRecordLsn()) && p.config().walSources().isEmpty()) {
+            throw new TimelineException(TimelineException.Kind.LSN_OUT_OF_RANGE, what + ": the parent's last record LSN"
+                    + " is " + p.lastRecordLsn() + " and it has no WAL source to reach further");
+        }
+        try {
+            p.awaitLsn(at, wait);
+        } catch (TimelineException e) {
+            if (e.kind() == TimelineException.Kind.WAIT_TIMEOUT) {
+                throw new TimelineException(TimelineException.Kind.LSN_OUT_OF_RANGE, what + ": the parent reached only "
+                        + p.lastRecordLsn() + " in " + wait.toMillis() + " ms", e);
+            }
+            throw e;
+        }
+        Timeline.RecordEnd point = lastPoint != null ? lastPoint : p.recordEndAtOrBelow(at);
+        if (point == null) {
+            throw new TimelineException(TimelineException.Kind.BAD_REQUEST, what + ": no record end at or below it whose "
+                    + "start is known (no transaction ended between the parent's start " + oldest + " and it); branch at"
+                    + " the parent's last record LSN instead");
+        }
+        if (point.lsn().isBefore(gc)) {
+            throw new TimelineException(TimelineException.Kind.LSN_OUT_OF_RANGE, what + ": the branch point " + point.lsn()
+                    + " is below the parent's GC cutoff " + gc);
+        }
+        return point;
+    }
+
+    /** Timelines that are branches of {@code id}, sorted. */
+    public List<TimelineId> childrenOf(TimelineId id) {
+        List<TimelineId> out = new ArrayList<>();
+        for (Timeline t : timelines.values()) {
+            if (id.equals(t.config().ancestorId())) {
+                out.add(t.id());
+            }
+        }
+        out.sort(Comparator.naturalOrder());
+        return out;
+    }
+
+    private void refuseIfParent(TimelineId id, String what) {
+        List<TimelineId> children = childrenOf(id);
+        if (!children.isEmpty()) {
+            throw new TimelineException(TimelineException.Kind.CONFLICT, "timeline " + id + " cannot be " + what + ": it has "
+                    + children.size() + " branch" + (children.size() == 1 ? "" : "es") + " " + children
+                    + " (delete " + (children.size() == 1 ? "it" : "them") + " first)");
         }
     }
 
@@ -288,10 +482,20 @@ public final class TimelineManager implements AutoCloseable {
             Files.createDirectories(layers);
             long started = System.nanoTime();
             IndexPart index = RemoteAttach.newestIndex(remote, id);
+            Timeline parent = null;
+            if (index.ancestorTimelineId() != null) {
+                parent = timelines.get(index.ancestorTimelineId());
+                if (parent == null) {
+                    throw new TimelineException(TimelineException.Kind.NOT_FOUND, "timeline " + id + " is a branch of "
+                            + index.ancestorTimelineId() + " at " + index.ancestorLsn() + ", which is not on this "
+                            + "pageserver: attach the ancestor first");
+                }
+            }
             TimelineMetadataFile.write(layers, new TimelineMetadata(id, index.diskConsistentLsn(), index.prevRecordLsn(),
                     List.copyOf(index.layers().keySet())));
             TimelineConfig config = new TimelineConfig(id, index.startLsn(), index.base(), index.dataChecksums(),
-                    walSources == null ? List.of() : walSources);
+                    walSources == null ? List.of() : walSources, index.ancestorTimelineId(), index.ancestorLsn(),
+                    index.startPrevRecordLsn());
             config.write(staging);
             Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
             CrashSafe.fsyncDirectory(root);
@@ -302,6 +506,9 @@ public final class TimelineManager implements AutoCloseable {
             } catch (RuntimeException e) {
                 FileTrees.deleteRecursively(target);
                 throw e;
+            }
+            if (parent != null) {
+                store.ancestor(new LayerStore.Ancestor(parent.store(), index.ancestorLsn()));
             }
             Timeline t = new Timeline(target, config, store, group, options);
             withUploader(t, index);
@@ -339,6 +546,10 @@ public final class TimelineManager implements AutoCloseable {
         }
         try {
             Timeline t = get(id);
+            synchronized (topology) {
+                refuseIfParent(id, "detached");
+                timelines.remove(id);
+            }
             t.shutdown(true);
             Lsn remoteConsistent = t.remoteConsistentLsn();
             Lsn diskConsistent = t.store().diskConsistentLsn();
@@ -382,8 +593,11 @@ public final class TimelineManager implements AutoCloseable {
         }
         try {
             Timeline t = get(id);
+            synchronized (topology) {
+                refuseIfParent(id, "deleted");
+                timelines.remove(id);
+            }
             t.shutdown(false);
-            timelines.remove(id);
             Path dead = root.resolve(id + DELETING_SUFFIX);
             Files.move(t.directory(), dead, StandardCopyOption.ATOMIC_MOVE);
             CrashSafe.fsyncDirectory(root);
@@ -396,10 +610,22 @@ public final class TimelineManager implements AutoCloseable {
         }
     }
 
+    private int depth(Timeline t) {
+        int d = 0;
+        for (TimelineId a = t.config().ancestorId(); a != null && d < 10_000; d++) {
+            Timeline p = timelines.get(a);
+            a = p == null ? null : p.config().ancestorId();
+        }
+        return d;
+    }
+
     /** Graceful: every timeline stops ingest and flushes what it holds in memory. */
     @Override
     public void close() {
-        for (Timeline t : timelines.values()) {
+        // Branches before their ancestors: a branch reads its ancestor's store until it stops.
+        List<Timeline> order = new ArrayList<>(timelines.values());
+        order.sort(Comparator.comparingInt((Timeline t) -> depth(t)).reversed());
+        for (Timeline t : order) {
             try {
                 t.shutdown(true);
             } catch (RuntimeException e) {

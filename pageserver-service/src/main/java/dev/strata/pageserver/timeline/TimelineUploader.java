@@ -355,7 +355,8 @@ final class TimelineUploader implements AutoCloseable {
             listed.put(name, have);
         }
         IndexPart index = new IndexPart(id, generation, m.diskConsistentLsn(), m.prevRecordLsn(), config.startLsn(),
-                config.base(), config.dataChecksums(), null, Lsn.INVALID, Lsn.INVALID, listed);
+                config.base(), config.dataChecksums(), config.ancestorId(), config.ancestorLsn(), Lsn.INVALID,
+                config.startPrevRecordLsn(), listed);
         remote.put(RemoteLayout.indexKey(id, generation), IndexPartCodec.encode(index));
         indexesUploaded++;
         // The index listing them is durable: from now on the local files are a cache.

@@ -86,6 +86,7 @@ class ManagementApiAuthTest {
                 new Call("PUT", "/v1/timelines/" + tl + "/wal-sources",
                         "{\"walSources\":[{\"host\":\"10.9.9.9\",\"port\":5432,\"user\":\"evil\",\"password\":\"x\"}]}"),
                 new Call("GET", "/v1/timelines/" + tl + "/wait?lsn=0/1000000&timeout=0", null),
+                new Call("GET", "/v1/timelines/" + tl + "/lsn-by-timestamp?timestamp=2026-01-01T00:00:00Z", null),
                 new Call("POST", "/v1/timelines/" + tl + "/attach", "{}"),
                 new Call("POST", "/v1/timelines/" + tl + "/detach", null));
     }

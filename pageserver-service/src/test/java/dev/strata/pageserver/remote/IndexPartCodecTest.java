@@ -41,6 +41,14 @@ class IndexPartCodecTest {
         IndexPart branch = new IndexPart(id, p.generation(), p.diskConsistentLsn(), p.prevRecordLsn(), p.startLsn(), p.base(),
                 false, parent, Lsn.parse("0/1000000"), Lsn.parse("0/1000000"), p.layers());
         assertThat(IndexPartCodec.decode(IndexPartCodec.encode(branch), id, "k")).isEqualTo(branch);
+        assertThat(new String(IndexPartCodec.encode(branch), StandardCharsets.UTF_8)).doesNotContain("start_prev_record_lsn");
+
+        // A branch's first xl_prev travels with it (optional: older indexes lack it).
+        IndexPart withPrev = new IndexPart(id, p.generation(), p.diskConsistentLsn(), p.prevRecordLsn(), p.startLsn(),
+                p.base(), false, parent, Lsn.parse("0/1000000"), Lsn.INVALID, Lsn.parse("0/FFFFD8"), p.layers());
+        String text2 = new String(IndexPartCodec.encode(withPrev), StandardCharsets.UTF_8);
+        assertThat(text2).contains("\"start_prev_record_lsn\":\"0/FFFFD8\"");
+        assertThat(IndexPartCodec.decode(text2.getBytes(StandardCharsets.UTF_8), id, "k")).isEqualTo(withPrev);
     }
 
     @Test

@@ -39,6 +39,11 @@ final class S3TimelineFixture implements AutoCloseable {
         return s3;
     }
 
+    /** The event loop the managers use. */
+    EventLoopGroup group() {
+        return group;
+    }
+
     /** A new client of the bucket under "cluster/", with short retries. */
     RemoteStorage storage() {
         RemoteStorage s = new RetryingRemoteStorage(new S3RemoteStorage(s3.config("cluster/")),
