@@ -51,6 +51,25 @@ class FunctionsAndWorkflowsTest {
     }
 
     @Test
+    void everyHandlerClassIsALambdaRequestHandlerInFunctions() throws Exception {
+        for (Handlers h : Handlers.ALL) {
+            Class<?> c = Class.forName(Handlers.PACKAGE + "." + h.simpleClassName());
+            assertThat(com.amazonaws.services.lambda.runtime.RequestHandler.class.isAssignableFrom(c))
+                    .as(h.simpleClassName()).isTrue();
+        }
+    }
+
+    @Test
+    void everyDefinitionInStateMachinesIsDeployed() throws Exception {
+        // A workflow added to state-machines/ but not here would exist locally and never on AWS.
+        try (var files = java.nio.file.Files.list(Synthesized.repoRoot().resolve(Workflows.DEFINITIONS))) {
+            var onDisk = files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".asl.json")).sorted().toList();
+            assertThat(Workflows.ALL.stream().map(Workflows.Definition::file).sorted().toList()).isEqualTo(onDisk);
+        }
+        t.resourceCountIs("AWS::StepFunctions::StateMachine", Workflows.ALL.size());
+    }
+
+    @Test
     void stateMachineDefinitionsAreTheFilesAfterSubstitution() {
         String region = "eu-west-1";
         String account = "123456789012";

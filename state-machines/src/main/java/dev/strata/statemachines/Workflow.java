@@ -27,7 +27,13 @@ public enum Workflow {
     /** SuspendCompute: check the compute is idle, stop Postgres, return the agent, mark suspended. */
     SUSPEND("suspend.asl.json"),
     /** CreateProject: project and main branch records, timeline, default endpoint, ready. */
-    CREATE_PROJECT("create-project.asl.json");
+    CREATE_PROJECT("create-project.asl.json"),
+    /** CreateBranch: resolve the point on the parent, the branch item, its child timeline, optionally its endpoint, ready. */
+    CREATE_BRANCH("create-branch.asl.json"),
+    /** DeleteBranch: refused while it has children; stop its endpoint, delete its timeline, its endpoints and item. */
+    DELETE_BRANCH("delete-branch.asl.json"),
+    /** Restore: a new timeline at a past point, the old one kept as the backup branch, repoint, restart the endpoint. */
+    RESTORE("restore.asl.json");
 
     /** The placeholder for the region in task ARNs (a Step Functions definition substitution). */
     public static final String REGION_PLACEHOLDER = "${Region}";

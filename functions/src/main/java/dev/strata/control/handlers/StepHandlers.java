@@ -31,7 +31,19 @@ public final class StepHandlers {
             CreateEndpointHandler::new,
             ActivateProjectHandler::new,
             DeleteTimelineHandler::new,
-            MarkProjectFailedHandler::new);
+            MarkProjectFailedHandler::new,
+            CreateBranchRecordHandler::new,
+            CreateBranchTimelineHandler::new,
+            ActivateBranchHandler::new,
+            DiscardBranchHandler::new,
+            DeleteBranchTimelineHandler::new,
+            BeginBranchDeleteHandler::new,
+            DeleteBranchRecordHandler::new,
+            BeginRestoreHandler::new,
+            CreateBackupBranchHandler::new,
+            RepointBranchHandler::new,
+            PlanEndpointRestartHandler::new,
+            DiscardRestoreHandler::new);
 
     private StepHandlers() {
     }

@@ -1,6 +1,7 @@
 package dev.strata.control.handlers;
 
 import dev.strata.control.model.OperationId;
+import dev.strata.control.storage.BranchTarget;
 import dev.strata.pgcore.id.BranchId;
 import dev.strata.pgcore.id.EndpointId;
 import dev.strata.pgcore.id.NodeId;
@@ -9,6 +10,7 @@ import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -54,6 +56,16 @@ public final class StepInput {
         return parsed("timelineId", TimelineId::parse);
     }
 
+    /** A branch id under another field name ({@code parentBranchId}, {@code sourceBranchId}). */
+    public BranchId parsedBranch(String name) {
+        return parsed(name, BranchId::of);
+    }
+
+    /** A timeline id under another field name ({@code parentTimelineId}). */
+    public TimelineId parsedTimeline(String name) {
+        return parsed(name, TimelineId::parse);
+    }
+
     public Lsn lsn(String name) {
         return parsed(name, Lsn::parse);
     }
@@ -68,6 +80,33 @@ public final class StepInput {
                     + v.getClass().getSimpleName());
         }
         return s;
+    }
+
+    /** A string field that may be missing or empty: empty then. */
+    public Optional<String> optionalString(String name) {
+        Object v = fields.get(name);
+        if (v == null || "".equals(v)) {
+            return Optional.empty();
+        }
+        return Optional.of(string(name));
+    }
+
+    public boolean bool(String name) {
+        Object v = fields.get(name);
+        if (v instanceof Boolean b) {
+            return b;
+        }
+        throw new IllegalArgumentException(function + ": input field '" + name + "' must be true or false, got "
+                + (v == null ? "nothing" : "'" + v + "'"));
+    }
+
+    /** A branch target object ({@link BranchTarget#fromJson}). */
+    public BranchTarget target(String name) {
+        try {
+            return BranchTarget.fromJson(fields.get(name));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(function + ": input field '" + name + "': " + e.getMessage(), e);
+        }
     }
 
     public long number(String name) {

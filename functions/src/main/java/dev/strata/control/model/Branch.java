@@ -52,6 +52,14 @@ public record Branch(ProjectId project, BranchId id, String name, TimelineId tim
         return new Branch(project, id, name, t, parent, branchLsn, state, version);
     }
 
+    /**
+     * The restored branch of a restore: on {@code t}, a child of {@code newParent} (the backup branch
+     * that keeps the replaced timeline, or the branch restored from) at {@code lsn}.
+     */
+    public Branch repointed(TimelineId t, BranchId newParent, Lsn lsn) {
+        return new Branch(project, id, name, t, Optional.of(newParent), Optional.of(lsn), state, version);
+    }
+
     public Branch withVersion(long v) {
         return new Branch(project, id, name, timeline, parent, branchLsn, state, v);
     }

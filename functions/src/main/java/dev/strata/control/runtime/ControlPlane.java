@@ -5,6 +5,7 @@ import dev.strata.control.metadata.DynamoClients;
 import dev.strata.control.metadata.MetadataStore;
 import dev.strata.control.metadata.MetadataTable;
 import dev.strata.control.model.OperationId;
+import dev.strata.control.service.BranchSteps;
 import dev.strata.control.service.ComputeSteps;
 import dev.strata.control.service.Operations;
 import dev.strata.control.service.ProjectSteps;
@@ -59,7 +60,7 @@ public final class ControlPlane implements Resource, AutoCloseable {
     private int opened;
 
     private record Services(DynamoDbClient client, MetadataStore store, Operations operations, ComputeSteps compute,
-                            ProjectSteps projects) {
+                            ProjectSteps projects, BranchSteps branches) {
     }
 
     private ControlPlane(Supplier<DynamoDbClient> clients, String table, Supplier<ComputeProvisioner> compute,
@@ -130,6 +131,10 @@ public final class ControlPlane implements Resource, AutoCloseable {
         return services().projects();
     }
 
+    public BranchSteps branchSteps() {
+        return services().branches();
+    }
+
     /** How many DynamoDB clients were built so far (1 + one per restore that was used). */
     public synchronized int clientsOpened() {
         return opened;
@@ -147,7 +152,7 @@ public final class ControlPlane implements Resource, AutoCloseable {
             MetadataStore store = new MetadataStore(client, table);
             Operations ops = new Operations(store, clock);
             services = new Services(client, store, ops, new ComputeSteps(store, ops, compute, storage),
-                    new ProjectSteps(store, ops, storage));
+                    new ProjectSteps(store, ops, storage), new BranchSteps(store, ops, storage));
         }
         return services;
     }

@@ -39,7 +39,12 @@ import java.util.function.Supplier;
 public final class ComputeSteps {
 
     private static final Set<OperationKind> WAKE_OR_SUSPEND = Set.of(OperationKind.START_COMPUTE,
-            OperationKind.SUSPEND_COMPUTE);
+            OperationKind.SUSPEND_COMPUTE, OperationKind.RESTORE_BRANCH, OperationKind.DELETE_BRANCH);
+    /** Operations that wake an endpoint: a wake, and a restore restarting the branch's endpoint. */
+    private static final Set<OperationKind> WAKES = Set.of(OperationKind.START_COMPUTE, OperationKind.RESTORE_BRANCH);
+    /** Operations that stop an endpoint: a suspend, a restore restarting it, a delete-branch. */
+    private static final Set<OperationKind> SUSPENDS = Set.of(OperationKind.SUSPEND_COMPUTE,
+            OperationKind.RESTORE_BRANCH, OperationKind.DELETE_BRANCH);
 
     private static final int RELEASE_ATTEMPTS = 5;
 
@@ -65,7 +70,7 @@ public final class ComputeSteps {
      */
     public NodeId claimAgent(OperationId opId, EndpointId endpointId, ProjectId project, BranchId branch,
                              String executionArn) {
-        Operation op = operations.start(opId, OperationKind.START_COMPUTE, executionArn);
+        Operation op = operations.start(opId, WAKES, executionArn, Optional.empty());
         requireTarget(op, endpointId);
         Endpoint ep = endpoint(endpointId);
         if (!ep.project().equals(project) || !ep.branch().equals(branch)) {
@@ -116,7 +121,11 @@ public final class ComputeSteps {
     /** Elect: the safekeeper election for the endpoint's branch, on behalf of the claimed agent. */
     public Election elect(OperationId opId, EndpointId endpointId, BranchId branchId, NodeId agentId) {
         Endpoint ep = requireHeld(opId, endpointId, EndpointState.WAKING, agentId);
-        return storage.get().elect(branch(ep, branchId).timeline(), agentId);
+        Branch b = branch(ep, branchId);
+        if (b.state() == dev.strata.control.model.BranchState.DELETING) {
+            throw new StepFailedException("branch " + b.name() + " (" + b.id() + ") is being deleted");
+        }
+        return storage.get().elect(b.timeline(), agentId);
     }
 
     /** StartPostgres: the agent fetches the basebackup at the elected LSN and starts Postgres. */
@@ -129,7 +138,7 @@ public final class ComputeSteps {
 
     /** MarkRunning: WAKING -> RUNNING at {@code address}, then the operation SUCCEEDED. */
     public Endpoint markRunning(OperationId opId, EndpointId endpointId, NodeId agentId, String address) {
-        Operation op = operations.require(opId, OperationKind.START_COMPUTE);
+        Operation op = operations.require(opId, WAKES);
         Endpoint ep = endpoint(endpointId);
         Endpoint running;
         if (ep.heldBy(opId) && ep.state() == EndpointState.RUNNING && ep.agent().equals(Optional.of(agentId))
@@ -139,7 +148,9 @@ public final class ComputeSteps {
             requireHeld(ep, opId, EndpointState.WAKING, agentId);
             running = store.updateEndpoint(ep, ep.running(address));
         }
-        operations.succeed(op);
+        if (op.kind() == OperationKind.START_COMPUTE) {
+            operations.succeed(op); // a restore completes later, in its own last step
+        }
         return running;
     }
 
@@ -155,10 +166,14 @@ public final class ComputeSteps {
         if (!ep.heldBy(opId)) {
             return agent(agentId);
         }
-        EndpointState expected = op.kind() == OperationKind.START_COMPUTE ? EndpointState.WAKING
-                : EndpointState.SUSPENDING;
+        EndpointState expected = switch (op.kind()) {
+            case START_COMPUTE -> EndpointState.WAKING;
+            // a restore restarts the endpoint: its suspend returns the agent, its wake's compensation too
+            case RESTORE_BRANCH -> ep.state() == EndpointState.WAKING ? EndpointState.WAKING : EndpointState.SUSPENDING;
+            default -> EndpointState.SUSPENDING;
+        };
         requireHeld(ep, opId, expected, agentId);
-        if (op.kind() == OperationKind.START_COMPUTE) {
+        if (expected == EndpointState.WAKING) {
             ComputeAgent a = agent(agentId);
             if (a.claimedBy().equals(Optional.of(endpointId))) {
                 compute.get().stopPostgres(a, endpointId);
@@ -180,18 +195,21 @@ public final class ComputeSteps {
         Endpoint ep = endpoint(endpointId);
         Endpoint result;
         if (ep.heldBy(opId)) {
-            requireState(ep, wake ? EndpointState.WAKING : EndpointState.SUSPENDING);
-            if (wake) {
+            boolean waking = ep.state() == EndpointState.WAKING;
+            if (wake || (op.kind() == OperationKind.RESTORE_BRANCH && waking)) {
+                requireState(ep, EndpointState.WAKING);
                 ep.agent().ifPresent(a -> releaseIfClaimedBy(a, endpointId));
+            } else {
+                requireState(ep, EndpointState.SUSPENDING);
             }
             result = store.updateEndpoint(ep, ep.suspended());
-        } else if (wake || ep.state() == EndpointState.SUSPENDED) {
+        } else if (op.kind() != OperationKind.SUSPEND_COMPUTE || ep.state() == EndpointState.SUSPENDED) {
             result = ep; // not ours (a lost race), or a replay after our write
         } else {
             throw busy(ep);
         }
-        if (!wake) {
-            operations.succeed(op);
+        if (op.kind() == OperationKind.SUSPEND_COMPUTE) {
+            operations.succeed(op); // a restore or delete-branch completes in its own last step
         }
         return result;
     }
@@ -214,7 +232,10 @@ public final class ComputeSteps {
 
     /** MarkSuspending: RUNNING on {@code agentId} -> SUSPENDING held by this operation. */
     public Endpoint markSuspending(OperationId opId, EndpointId endpointId, NodeId agentId) {
-        operations.require(opId, OperationKind.SUSPEND_COMPUTE);
+        Operation op = operations.require(opId, SUSPENDS);
+        if (op.kind() != OperationKind.SUSPEND_COMPUTE) {
+            requireTarget(op, endpointId);
+        }
         Endpoint ep = endpoint(endpointId);
         if (ep.heldBy(opId) && ep.state() == EndpointState.SUSPENDING) {
             return ep;
@@ -239,7 +260,7 @@ public final class ComputeSteps {
      * happens to an endpoint this operation does not hold.
      */
     public Endpoint markEndpointFailed(OperationId opId, EndpointId endpointId, NodeId agentId) {
-        operations.require(opId, OperationKind.SUSPEND_COMPUTE);
+        operations.require(opId, SUSPENDS);
         Endpoint ep = endpoint(endpointId);
         if (!ep.heldBy(opId)) {
             return ep;

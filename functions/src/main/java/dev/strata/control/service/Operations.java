@@ -8,6 +8,7 @@ import dev.strata.control.model.OperationKind;
 import dev.strata.control.model.OperationState;
 import java.time.Clock;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -45,15 +46,30 @@ public final class Operations {
      * never run by two executions.
      */
     public Operation start(OperationId id, OperationKind kind, String executionArn) {
-        Operation op = require(id, kind);
+        return start(id, Set.of(kind), executionArn, Optional.empty());
+    }
+
+    /**
+     * Like {@link #start(OperationId, OperationKind, String)}, for any of {@code kinds}, and with
+     * recovery: an operation still RUNNING as {@code recovers} (an execution that died: the engine
+     * was killed, or the execution was aborted or timed out) is taken over by {@code executionArn}
+     * with one conditional write, so a new execution of the same workflow with the same operation id
+     * finishes it (docs/control-plane.md#crash-recovery). The caller vouches that {@code recovers}
+     * no longer runs; an operation running as any other execution is still refused.
+     */
+    public Operation start(OperationId id, Set<OperationKind> kinds, String executionArn, Optional<String> recovers) {
+        Operation op = require(id, kinds);
         return switch (op.state()) {
             case SCHEDULED -> store.updateOperation(op, op.running(executionArn, clock.instant()));
             case RUNNING -> {
-                if (!op.executionArn().equals(java.util.Optional.of(executionArn))) {
-                    throw new StepFailedException("operation " + id + " is already running as execution "
-                            + op.executionArn().orElse("(none)"));
+                if (op.executionArn().equals(Optional.of(executionArn))) {
+                    yield op;
                 }
-                yield op;
+                if (recovers.isPresent() && op.executionArn().equals(recovers)) {
+                    yield store.updateOperation(op, op.running(executionArn, clock.instant()));
+                }
+                throw new StepFailedException("operation " + id + " is already running as execution "
+                        + op.executionArn().orElse("(none)"));
             }
             case SUCCEEDED, FAILED -> throw new StepFailedException("operation " + id + " has already "
                     + op.state().name().toLowerCase(java.util.Locale.ROOT));

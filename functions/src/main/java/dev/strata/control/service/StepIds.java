@@ -39,6 +39,29 @@ public final class StepIds {
         return EndpointId.of("ep-" + name("endpoint", op));
     }
 
+    /** The branch a create-branch operation creates. */
+    public static BranchId newBranch(OperationId op) {
+        return BranchId.of("br-" + name("new-branch", op));
+    }
+
+    /**
+     * The timeline a create-branch operation creates for its branch, or a restore for the restored
+     * branch: a child of the parent (source) timeline at the branch point.
+     */
+    public static TimelineId childTimeline(OperationId op) {
+        return TimelineId.of(Arrays.copyOf(digest("child-timeline", op), TimelineId.BYTES));
+    }
+
+    /** The endpoint a create-branch operation creates when asked to. */
+    public static EndpointId branchEndpoint(OperationId op) {
+        return EndpointId.of("ep-" + name("branch-endpoint", op));
+    }
+
+    /** The backup branch a restore creates to keep the replaced timeline. */
+    public static BranchId backupBranch(OperationId op) {
+        return BranchId.of("br-" + name("backup-branch", op));
+    }
+
     /** The agent a wake launches when the warm pool is empty. */
     public static NodeId launchedAgent(OperationId op) {
         return NodeId.of("agent-" + name("agent", op));

@@ -146,7 +146,7 @@ class StepHandlersTest {
         try (Stream<Path> s = Files.list(events)) {
             fixtures = s.map(p -> p.getFileName().toString().replace(".json", "")).sorted().toList();
         }
-        assertThat(handlers.keySet()).hasSize(18).containsExactlyInAnyOrderElementsOf(fixtures);
+        assertThat(handlers.keySet()).hasSize(30).containsExactlyInAnyOrderElementsOf(fixtures);
     }
 
     @Test

@@ -45,7 +45,20 @@ public record Handlers(String step, String simpleClassName, int timeoutSeconds, 
             new Handlers("create-endpoint", "CreateEndpointHandler", 10, false, false),
             new Handlers("activate-project", "ActivateProjectHandler", 10, false, false),
             new Handlers("delete-timeline", "DeleteTimelineHandler", 120, true, false),
-            new Handlers("mark-project-failed", "MarkProjectFailedHandler", 10, false, false));
+            new Handlers("mark-project-failed", "MarkProjectFailedHandler", 10, false, false),
+            // branches and restore (docs/control-plane.md, "Branches and restore")
+            new Handlers("create-branch-record", "CreateBranchRecordHandler", 30, true, false),
+            new Handlers("create-branch-timeline", "CreateBranchTimelineHandler", 120, true, false),
+            new Handlers("activate-branch", "ActivateBranchHandler", 10, false, false),
+            new Handlers("delete-branch-timeline", "DeleteBranchTimelineHandler", 120, true, false),
+            new Handlers("discard-branch", "DiscardBranchHandler", 10, false, false),
+            new Handlers("begin-branch-delete", "BeginBranchDeleteHandler", 10, false, false),
+            new Handlers("delete-branch-record", "DeleteBranchRecordHandler", 10, false, false),
+            new Handlers("begin-restore", "BeginRestoreHandler", 30, true, false),
+            new Handlers("create-backup-branch", "CreateBackupBranchHandler", 10, false, false),
+            new Handlers("repoint-branch", "RepointBranchHandler", 10, false, false),
+            new Handlers("plan-endpoint-restart", "PlanEndpointRestartHandler", 10, false, false),
+            new Handlers("discard-restore", "DiscardRestoreHandler", 10, false, false));
 
     /** The Lambda function name, as the state machines' task ARNs spell it. */
     public String functionName() {

@@ -45,7 +45,10 @@ public final class Workflows extends Construct {
     public static final List<Definition> ALL = List.of(
             new Definition("wake", "wake.asl.json"),
             new Definition("suspend", "suspend.asl.json"),
-            new Definition("create-project", "create-project.asl.json"));
+            new Definition("create-project", "create-project.asl.json"),
+            new Definition("create-branch", "create-branch.asl.json"),
+            new Definition("delete-branch", "delete-branch.asl.json"),
+            new Definition("restore", "restore.asl.json"));
 
     private static final Pattern TASK_FUNCTION =
             Pattern.compile("arn:aws:lambda:\\$\\{Region}:\\$\\{Account}:function:([a-z0-9-]+):\\$\\{Alias}\"");
