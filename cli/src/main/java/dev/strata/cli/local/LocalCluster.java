@@ -135,6 +135,8 @@ public final class LocalCluster implements AutoCloseable {
     /** Serializes branch creation, deletion and restore (metadata and timelines change together). */
     private final Object branchLock = new Object();
     private final Clock clock;
+    /** The step where the next operation stops as if crashed (tests); null in use. */
+    private volatile String faultPoint;
     /** The safekeepers' walsenders, as the pageserver is told at every start. */
     private List<LocalPageserver.WalSource> walSources = List.of();
     private List<Proposer.Member> members = List.of();
@@ -276,6 +278,7 @@ public final class LocalCluster implements AutoCloseable {
         for (LocalBranch b : branches.all().values()) {
             pageserver.setWalSources(b.timeline(), sources);
         }
+        recoverPending();
 
         List<Proposer.Member> m = new ArrayList<>();
         for (LocalSafekeeper sk : safekeepers) {
@@ -426,6 +429,7 @@ public final class LocalCluster implements AutoCloseable {
             Lsn lsn = resolve(from, at);
             TimelineId timeline = TimelineId.random();
             LocalPageserver.BranchedTimeline made = makeTimeline(timeline, from.timeline(), lsn);
+            fault("branch: timeline made, branch not recorded");
             LocalBranch b = new LocalBranch(name, timeline, Optional.of(from.name()), Optional.of(made.branchLsn()),
                     endpoint, clock.instant());
             branches.apply(List.of(b), List.of());
@@ -452,12 +456,14 @@ public final class LocalCluster implements AutoCloseable {
                 throw new IllegalArgumentException("branch '" + name + "' has child branches (" + String.join(", ",
                         children) + "); delete them first");
             }
-            branches.apply(List.of(), List.of(name));
+            branches.apply(List.of(), List.of(name), List.of(b.timeline()));
+            fault("delete: branch record removed, timeline not deleted");
             LocalEndpoint e = endpoints.remove(name);
             if (e != null) {
                 e.close();
             }
             dropTimeline(b.timeline());
+            branches.settled(b.timeline());
             try {
                 FileTrees.deleteRecursively(layout.computeDataDir(b.endpoint().toString()));
             } catch (RuntimeException ex) {
@@ -488,6 +494,7 @@ public final class LocalCluster implements AutoCloseable {
             Lsn lsn = resolve(from, to);
             TimelineId timeline = TimelineId.random();
             LocalPageserver.BranchedTimeline made = makeTimeline(timeline, from.timeline(), lsn);
+            fault("restore: timeline made, branch not repointed");
             Instant now = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
             String backupName = backupName(name, now);
             LocalBranch backup = new LocalBranch(backupName, b.timeline(), b.parent(), b.branchLsn(),
@@ -502,6 +509,7 @@ public final class LocalCluster implements AutoCloseable {
                 changed.add(branch(child).withParent(Optional.of(backupName)));
             }
             branches.apply(changed, List.of());
+            fault("restore: branch repointed, compute not moved");
             endpoints.put(backupName, new LocalEndpoint(backup, this::computeFor, progress));
             LocalEndpoint e = endpoint(name);
             progress.accept("branch '" + name + "' restored to " + made.branchLsn() + " (timeline " + timeline
@@ -546,6 +554,13 @@ public final class LocalCluster implements AutoCloseable {
             case BranchPoint.Head h -> committedHead(branch.timeline());
             case BranchPoint.AtLsn l -> l.lsn();
             case BranchPoint.AtTime t -> {
+                // The pageserver ingests asynchronously: answer from every acknowledged commit, not
+                // from what it happened to have (a commit before the time, not yet ingested, would
+                // be missed: the time would look like the future, or like no commit at all).
+                Lsn committed = committedHead(branch.timeline());
+                if (committed != null) {
+                    pageserver.awaitIngest(branch.timeline(), committed, Duration.ofSeconds(30));
+                }
                 LocalPageserver.LsnAtTime found = pageserver.lsnForTimestamp(branch.timeline(), t.time());
                 yield switch (found.kind()) {
                     case "present", "future" -> found.lsn();
@@ -587,17 +602,73 @@ public final class LocalCluster implements AutoCloseable {
 
     /** The timeline on the pageserver, then on every safekeeper; undone if a step fails. */
     private LocalPageserver.BranchedTimeline makeTimeline(TimelineId timeline, TimelineId parent, Lsn at) {
-        LocalPageserver.BranchedTimeline made = pageserver.branchTimeline(timeline, parent, at, walSources);
+        branches.intendCreate(timeline);
+        LocalPageserver.BranchedTimeline made;
+        try {
+            made = pageserver.branchTimeline(timeline, parent, at, walSources);
+        } catch (RuntimeException e) {
+            branches.settled(timeline);
+            throw e;
+        }
+        fault("timeline on the pageserver, not on the safekeepers");
         try {
             for (LocalSafekeeper sk : safekeepers) {
                 sk.createTimeline(timeline, made.systemId(), made.walSegmentSize(), made.branchLsn());
             }
         } catch (RuntimeException e) {
             dropTimeline(timeline);
+            branches.settled(timeline);
             throw new IllegalStateException("could not create timeline " + timeline + " on the safekeepers: "
                     + e.getMessage(), e);
         }
         return made;
+    }
+
+    /**
+     * Finishes what a crash interrupted (the intents in {@link LocalBranches}): a timeline made
+     * for a branch that was never recorded is deleted again; a deleted branch's timeline is
+     * deleted (again). Runs at every start, after the storage services are up.
+     */
+    private void recoverPending() {
+        java.util.Set<TimelineId> named = new java.util.HashSet<>();
+        branches.all().values().forEach(b -> named.add(b.timeline()));
+        for (TimelineId t : branches.pendingCreates()) {
+            if (!named.contains(t)) {
+                progress.accept("removing timeline " + t + ", made for a branch that a crash left unrecorded");
+                dropTimeline(t);
+            }
+            branches.settled(t);
+        }
+        for (TimelineId t : branches.pendingDeletes()) {
+            if (!named.contains(t)) {
+                progress.accept("finishing the deletion of timeline " + t + " (its branch was deleted before a crash)");
+                dropTimeline(t);
+            }
+            branches.settled(t);
+        }
+    }
+
+    /**
+     * A point where a test can stop an operation as a crash would ({@link #failAt}): what the
+     * real parts cannot do on cue is stop between two of our own steps.
+     */
+    private void fault(String point) {
+        if (point.equals(faultPoint)) {
+            faultPoint = null;
+            throw new SimulatedCrash(point);
+        }
+    }
+
+    /** Test hook: the next operation to reach {@code point} stops there with {@link SimulatedCrash}. */
+    void failAt(String point) {
+        faultPoint = point;
+    }
+
+    /** Thrown by {@link #fault}: an operation stopped where a crash could stop it (tests only). */
+    static final class SimulatedCrash extends RuntimeException {
+        SimulatedCrash(String point) {
+            super("simulated crash at: " + point);
+        }
     }
 
     /** Removes a timeline from the safekeepers and the pageserver; failures are logged (an unused timeline stays). */

@@ -30,6 +30,9 @@ public interface LocalPageserver extends AutoCloseable {
 
     boolean hasTimeline(TimelineId id);
 
+    /** Every timeline the pageserver has. */
+    List<TimelineId> timelines();
+
     /**
      * Makes {@code child} a branch of {@code parent} at {@code at} (null: the parent's newest
      * WAL): the child reads the parent's history below that LSN and its own WAL, from
@@ -39,6 +42,9 @@ public interface LocalPageserver extends AutoCloseable {
 
     /** The LSN of the last commit at or before {@code time} on the timeline (docs/pageserver.md, "Branches"). */
     LsnAtTime lsnForTimestamp(TimelineId id, java.time.Instant time);
+
+    /** Waits until the pageserver has ingested the timeline's WAL up to {@code lsn}; throws after {@code timeout}. */
+    void awaitIngest(TimelineId id, Lsn lsn, java.time.Duration timeout);
 
     /** The newest WAL the pageserver has of the timeline. */
     Lsn lastRecordLsn(TimelineId id);

@@ -67,13 +67,18 @@ public final class LocalPageservers {
             this.server = server;
         }
 
-        private TimelineManager timelines() {
+        private TimelineManager manager() {
             return server.node().timelines();
         }
 
         @Override
         public boolean hasTimeline(TimelineId id) {
-            return timelines().list().stream().anyMatch(t -> t.id().equals(id));
+            return manager().list().stream().anyMatch(t -> t.id().equals(id));
+        }
+
+        @Override
+        public List<TimelineId> timelines() {
+            return manager().list().stream().map(Timeline::id).toList();
         }
 
         @Override
@@ -81,7 +86,7 @@ public final class LocalPageservers {
             if (!"postgres".equals(user)) {
                 throw new IllegalArgumentException("the imported superuser is 'postgres', not '" + user + "'");
             }
-            Timeline t = timelines().create(new TimelineManager.CreateRequest(id, null, true, false, List.of(),
+            Timeline t = manager().create(new TimelineManager.CreateRequest(id, null, true, false, List.of(),
                     password));
             Lsn start = t.lastRecordLsn();
             byte[] control = t.getValue(Key.controlFile(), start, Duration.ofSeconds(1));
@@ -91,36 +96,41 @@ public final class LocalPageservers {
 
         @Override
         public BranchedTimeline branchTimeline(TimelineId child, TimelineId parent, Lsn at, List<WalSource> sources) {
-            Timeline t = timelines().branch(child, parent, at, domain(sources));
+            Timeline t = manager().branch(child, parent, at, domain(sources));
             return branched(Dto.TimelineStatus.of(t));
         }
 
         @Override
         public LsnAtTime lsnForTimestamp(TimelineId id, Instant time) {
-            var found = timelines().get(id).lsnForTimestamp(time);
+            var found = manager().get(id).lsnForTimestamp(time);
             return new LsnAtTime(found.lsn(), found.kind().name().toLowerCase(Locale.ROOT));
         }
 
         @Override
         public Lsn lastRecordLsn(TimelineId id) {
-            return timelines().get(id).lastRecordLsn();
+            return manager().get(id).lastRecordLsn();
+        }
+
+        @Override
+        public void awaitIngest(TimelineId id, Lsn lsn, Duration timeout) {
+            manager().get(id).awaitLsn(lsn, timeout);
         }
 
         @Override
         public void deleteTimeline(TimelineId id) {
             if (hasTimeline(id)) {
-                timelines().delete(id);
+                manager().delete(id);
             }
         }
 
         @Override
         public void setWalSources(TimelineId id, List<WalSource> sources) {
-            timelines().get(id).setWalSources(domain(sources));
+            manager().get(id).setWalSources(domain(sources));
         }
 
         @Override
         public void attachTimeline(TimelineId id, List<WalSource> sources) {
-            timelines().attach(id, domain(sources));
+            manager().attach(id, domain(sources));
         }
 
         private static List<dev.strata.pageserver.timeline.WalSource> domain(List<WalSource> sources) {
@@ -136,7 +146,7 @@ public final class LocalPageservers {
                 public void awaitLsn(TimelineId timeline, Lsn lsn, Duration timeout) {
                     try {
                         // In this JVM the wait needs no listener; the basebackup goes over the page service.
-                        timelines().get(timeline).awaitLsn(lsn, timeout);
+                        manager().get(timeline).awaitLsn(lsn, timeout);
                     } catch (TimelineException e) {
                         throw new ComputeStartException("timeline " + timeline + ": the pageserver did not reach the "
                                 + "epoch start " + lsn + ": " + e.getMessage(), e);
@@ -152,7 +162,7 @@ public final class LocalPageservers {
 
         @Override
         public List<String> status(TimelineId id) {
-            return statusLines(Dto.TimelineStatus.of(timelines().get(id)));
+            return statusLines(Dto.TimelineStatus.of(manager().get(id)));
         }
 
         @Override
@@ -303,6 +313,17 @@ public final class LocalPageservers {
         }
 
         @Override
+        public List<TimelineId> timelines() {
+            try {
+                Dto.TimelineStatus[] all = JSON.readValue(call("GET", "/v1/timelines", null, Duration.ofSeconds(10)),
+                        Dto.TimelineStatus[].class);
+                return java.util.Arrays.stream(all).map(t -> TimelineId.parse(t.timelineId())).toList();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
         public boolean hasTimeline(TimelineId id) {
             try {
                 timeline(id);
@@ -358,6 +379,12 @@ public final class LocalPageservers {
         @Override
         public Lsn lastRecordLsn(TimelineId id) {
             return Lsn.parse(timeline(id).lastRecordLsn());
+        }
+
+        @Override
+        public void awaitIngest(TimelineId id, Lsn lsn, Duration timeout) {
+            call("GET", "/v1/timelines/" + id + "/wait?lsn=" + lsn + "&timeout=" + timeout.toMillis(), null,
+                    timeout.plusSeconds(10));
         }
 
         @Override
