@@ -1,6 +1,8 @@
 package dev.strata.cli;
 
 import dev.strata.cli.local.AdminServer;
+import dev.strata.cli.local.BranchAdmin;
+import dev.strata.cli.local.BranchPoint;
 import dev.strata.cli.local.ClusterAuth;
 import dev.strata.cli.local.ClusterJvm;
 import dev.strata.cli.local.ClusterLayout;
@@ -21,6 +23,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
@@ -35,6 +38,12 @@ import java.util.concurrent.CountDownLatch;
  * strata up [--data-dir DIR] [--detach] [--proxy-port N] [--child-processes]
  * strata status [--data-dir DIR]
  * strata down [--data-dir DIR]
+ * strata branch create NAME [--parent P] [--at LSN|TIME] [--data-dir DIR]
+ * strata branch list [--data-dir DIR]
+ * strata branch delete NAME [--data-dir DIR]
+ * strata restore BRANCH --to LSN|TIME [--from SOURCE] [--data-dir DIR]
+ * strata restore BRANCH --from SOURCE [--to LSN|TIME] [--data-dir DIR]
+ * strata connect BRANCH [--data-dir DIR]
  * </pre>
  *
  * Exit codes: 0 ok, 1 failed, 64 usage.
@@ -71,6 +80,84 @@ public final class StrataCli {
      *                       killed on its own, as bench/throttled-copy.sh does
      */
     record Args(String command, Path dataDir, boolean detach, boolean daemon, int proxyPort, boolean childProcesses) {
+    }
+
+    /**
+     * A branch command: {@code branch create|list|delete}, {@code restore}, {@code connect}.
+     *
+     * @param action create, list, delete, restore or connect
+     * @param name   the branch acted on (null for list)
+     * @param parent create: the branch to make it from (null: main)
+     * @param point  create: where (null: the parent's head); restore: the point (null: the source's head)
+     * @param source restore: the branch whose history to restore from (null: the branch itself)
+     */
+    record BranchArgs(String action, Path dataDir, String name, String parent, BranchPoint point, String source) {
+    }
+
+    private static final String BRANCH_USAGE = "strata branch create NAME [--parent P] [--at LSN|TIME] | branch list | "
+            + "branch delete NAME | restore BRANCH --to LSN|TIME [--from SOURCE] | connect BRANCH   [--data-dir DIR]";
+
+    static BranchArgs parseBranch(String[] args, Clock clock) {
+        String command = args[0];
+        int i = 1;
+        String action;
+        if (command.equals("branch")) {
+            if (args.length < 2) {
+                throw new UsageException("branch needs an action: create, list or delete");
+            }
+            action = args[1];
+            if (!List.of("create", "list", "delete").contains(action)) {
+                throw new UsageException("unknown branch action '" + action + "' (create, list or delete)");
+            }
+            i = 2;
+        } else {
+            action = command;
+        }
+        Path dataDir = Path.of(System.getenv().getOrDefault("STRATA_DATA_DIR", ".strata"));
+        String name = null;
+        String parent = null;
+        BranchPoint point = null;
+        String source = null;
+        for (; i < args.length; i++) {
+            switch (args[i]) {
+                case "--data-dir" -> dataDir = Path.of(value(args, ++i, "--data-dir"));
+                case "--parent" -> parent = onlyFor(action, "create", "--parent", value(args, ++i, "--parent"));
+                case "--at" -> point = parsePoint(onlyFor(action, "create", "--at", value(args, ++i, "--at")), clock);
+                case "--to" -> point = parsePoint(onlyFor(action, "restore", "--to", value(args, ++i, "--to")), clock);
+                case "--from" -> source = onlyFor(action, "restore", "--from", value(args, ++i, "--from"));
+                default -> {
+                    if (args[i].startsWith("-")) {
+                        throw new UsageException("unknown option '" + args[i] + "' for " + command);
+                    }
+                    if (name != null || action.equals("list")) {
+                        throw new UsageException("unexpected argument '" + args[i] + "'");
+                    }
+                    name = args[i];
+                }
+            }
+        }
+        if (name == null && !action.equals("list")) {
+            throw new UsageException(action + " needs a branch name");
+        }
+        if (action.equals("restore") && point == null && source == null) {
+            throw new UsageException("restore needs --to LSN|TIME (or --from SOURCE to restore another branch's state)");
+        }
+        return new BranchArgs(action, dataDir, name, parent, point, source);
+    }
+
+    private static String onlyFor(String action, String allowed, String option, String value) {
+        if (!action.equals(allowed)) {
+            throw new UsageException(option + " is an option of " + allowed + ", not of " + action);
+        }
+        return value;
+    }
+
+    private static BranchPoint parsePoint(String text, Clock clock) {
+        try {
+            return BranchPoint.parse(text, clock);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
     }
 
     static Args parse(String[] args) {
@@ -117,6 +204,9 @@ public final class StrataCli {
     }
 
     int run(String[] argv) {
+        if (argv.length > 0 && List.of("branch", "restore", "connect").contains(argv[0])) {
+            return runBranch(argv);
+        }
         Args args;
         try {
             args = parse(argv);
@@ -124,6 +214,7 @@ public final class StrataCli {
             err.println("strata: " + e.getMessage());
             err.println("usage: strata up [--data-dir DIR] [--detach] [--proxy-port N] [--child-processes] | status [--data-dir DIR] "
                     + "| down [--data-dir DIR]");
+            err.println("       " + BRANCH_USAGE);
             return 64;
         }
         ClusterLayout layout = new ClusterLayout(args.dataDir());
@@ -156,6 +247,82 @@ public final class StrataCli {
             Thread.currentThread().interrupt();
             return 1;
         }
+    }
+
+    private int runBranch(String[] argv) {
+        BranchArgs a;
+        try {
+            a = parseBranch(argv, Clock.systemDefaultZone());
+        } catch (UsageException e) {
+            err.println("strata: " + e.getMessage());
+            err.println("usage: " + BRANCH_USAGE);
+            return 64;
+        }
+        ClusterLayout layout = new ClusterLayout(a.dataDir());
+        try {
+            AdminCall call = switch (a.action()) {
+                case "list" -> new AdminCall("GET", "/branches");
+                case "create" -> new AdminCall("POST", "/branches?name=" + q(a.name())
+                        + (a.parent() == null ? "" : "&parent=" + q(a.parent()))
+                        + (a.point() == null ? "" : "&at=" + q(a.point().toString())));
+                case "delete" -> new AdminCall("DELETE", "/branches/" + q(a.name()));
+                case "restore" -> new AdminCall("POST", "/branches/" + q(a.name()) + "/restore?to="
+                        + q(a.point() == null ? "head" : a.point().toString())
+                        + (a.source() == null ? "" : "&from=" + q(a.source())));
+                case "connect" -> new AdminCall("GET", "/branches/" + q(a.name()) + "/connection");
+                default -> throw new IllegalStateException(a.action());
+            };
+            if (a.action().equals("create") || a.action().equals("restore")) {
+                step((a.action().equals("create") ? "creating branch '" : "restoring branch '") + a.name() + "'");
+            }
+            return admin(layout, call, a.action().equals("restore") ? Duration.ofMinutes(5) : Duration.ofMinutes(2));
+        } catch (IOException | RuntimeException e) {
+            err.println("strata " + argv[0] + ": " + e.getMessage());
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+    }
+
+    private record AdminCall(String method, String path) {
+    }
+
+    private static String q(String s) {
+        return java.net.URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    /** Sends one branch request to the running cluster and prints its answer; 0 on success. */
+    private int admin(ClusterLayout layout, AdminCall call, Duration timeout) throws IOException, InterruptedException {
+        Integer port = adminPort(layout);
+        if (port == null) {
+            err.println("strata: no cluster is running in " + layout.root() + " (start it with `./strata up`)");
+            return 3;
+        }
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        HttpResponse<String> r;
+        try {
+            r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + call.path()))
+                    .header(BearerToken.HEADER, BearerToken.headerValue(adminToken(layout)))
+                    .method(call.method(), HttpRequest.BodyPublishers.noBody()).timeout(timeout).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (HttpTimeoutException e) {
+            err.println("strata: the cluster did not answer within " + timeout.toSeconds() + " s; see " + layout.logFile());
+            return 1;
+        } catch (IOException e) {
+            err.println("strata: no cluster is running in " + layout.root() + " (stale admin port; `./strata up` starts it)");
+            return 3;
+        }
+        if (r.statusCode() / 100 == 2) {
+            out.print(r.body());
+            out.flush();
+            return 0;
+        }
+        err.print("strata: " + r.body());
+        if (!r.body().endsWith("\n")) {
+            err.println();
+        }
+        return 1;
     }
 
     private void step(String message) {
@@ -193,7 +360,7 @@ public final class StrataCli {
                 step("stopping (strata down)");
                 cluster.close();
                 stopped.countDown();
-            })) {
+            }, new BranchAdmin(cluster))) {
                 PrivateFiles.writeSecret(layout.adminPortFile(), Integer.toString(admin.port()));
                 Runtime.getRuntime().addShutdownHook(hook);
                 String uri = cluster.connectionString();

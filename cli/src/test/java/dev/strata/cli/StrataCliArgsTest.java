@@ -93,4 +93,53 @@ class StrataCliArgsTest {
         assertThat(code).isEqualTo(3);
         assertThat(out.toString(StandardCharsets.UTF_8)).contains("not running").contains("no cluster in");
     }
+
+    @Test
+    void parsesTheBranchCommands() {
+        java.time.Clock utc = java.time.Clock.fixed(java.time.Instant.parse("2026-12-06T10:00:00Z"), java.time.ZoneOffset.UTC);
+        StrataCli.BranchArgs c = StrataCli.parseBranch(new String[] {"branch", "create", "dev", "--parent", "main", "--at",
+                "0/3000028"}, utc);
+        assertThat(c.action()).isEqualTo("create");
+        assertThat(c.name()).isEqualTo("dev");
+        assertThat(c.parent()).isEqualTo("main");
+        assertThat(c.point().toString()).isEqualTo("0/3000028");
+        assertThat(StrataCli.parseBranch(new String[] {"branch", "list"}, utc).action()).isEqualTo("list");
+        StrataCli.BranchArgs r = StrataCli.parseBranch(new String[] {"restore", "main", "--to", "09:59:00"}, utc);
+        assertThat(r.point().toString()).isEqualTo("2026-12-06T09:59:00Z");
+        assertThat(r.source()).isNull();
+        StrataCli.BranchArgs undo = StrataCli.parseBranch(new String[] {"restore", "main", "--from",
+                "main_old_2026-12-06T10:00:00Z"}, utc);
+        assertThat(undo.point()).isNull();
+        assertThat(undo.source()).isEqualTo("main_old_2026-12-06T10:00:00Z");
+        assertThat(StrataCli.parseBranch(new String[] {"connect", "dev"}, utc).name()).isEqualTo("dev");
+    }
+
+    @Test
+    void refusesBranchCommandsThatCannotMeanAnything() {
+        java.time.Clock utc = java.time.Clock.systemUTC();
+        assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch"}, utc)).hasMessageContaining("needs an action");
+        assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch", "make", "x"}, utc))
+                .hasMessageContaining("unknown branch action 'make'");
+        assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch", "create"}, utc))
+                .hasMessageContaining("needs a branch name");
+        assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"restore", "main"}, utc))
+                .hasMessageContaining("restore needs --to");
+        assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"restore", "main", "--at", "0/1"}, utc))
+                .hasMessageContaining("--at is an option of create");
+        assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch", "create", "x", "--at", "soon"}, utc))
+                .hasMessageContaining("'soon' is neither");
+        assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch", "list", "x"}, utc))
+                .hasMessageContaining("unexpected argument 'x'");
+    }
+
+    @Test
+    void aBranchCommandWithoutARunningClusterSaysSo() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = new StrataCli(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8)).run(new String[] {"branch", "list", "--data-dir",
+                tmp.resolve("none").toString()});
+        assertThat(code).isEqualTo(3);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("no cluster is running");
+    }
 }

@@ -10,15 +10,21 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
 /**
- * The running cluster's loopback admin port, for {@code strata status} and {@code strata down}
- * from another shell: {@code GET /status} (plain text) and {@code POST /down}. Anything else
- * is a 404/405 with a one-line reason.
+ * The running cluster's loopback admin port, for {@code strata status}, {@code strata down} and
+ * the branch commands from another shell: {@code GET /status} (plain text), {@code POST /down},
+ * and everything under {@code /branches} handed to a {@link Routes} ({@link BranchAdmin}).
+ * Anything else is a 404/405 with a one-line reason.
  *
  * <p>Every request must carry the operator's token ({@code Authorization: Bearer}, scope
  * {@code admin}; `strata up` writes it to {@code auth/admin.token}, mode 600): without it a
@@ -31,7 +37,23 @@ public final class AdminServer implements AutoCloseable {
 
     private static final Set<Scope> ACCEPTED = Set.of(Scope.ADMIN);
 
+    /** A plain-text answer: status code and body. */
+    public record Reply(int status, String body) {
+    }
+
+    /** Handles the requests under one path prefix; the path arrives split, the query decoded. */
+    @FunctionalInterface
+    public interface Routes {
+        Reply handle(String method, List<String> path, Map<String, String> query);
+    }
+
     public AdminServer(TokenVerifier verifier, Supplier<String> status, Runnable down) throws IOException {
+        this(verifier, status, down, null);
+    }
+
+    /** @param branches what answers under {@code /branches} (null: nothing does) */
+    public AdminServer(TokenVerifier verifier, Supplier<String> status, Runnable down, Routes branches)
+            throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/", ex -> {
@@ -61,6 +83,20 @@ public final class AdminServer implements AutoCloseable {
                         reply(ex, 202, "stopping\n");
                         Thread.ofPlatform().name("strata-down").start(down);
                     }
+                } else if (branches != null && (path.equals("/branches") || path.startsWith("/branches/"))) {
+                    Reply r;
+                    try {
+                        List<String> segments = new ArrayList<>();
+                        for (String seg : ex.getRequestURI().getRawPath().substring(1).split("/")) {
+                            segments.add(URLDecoder.decode(seg, StandardCharsets.UTF_8));
+                        }
+                        r = branches.handle(method, segments, query(ex.getRequestURI().getRawQuery()));
+                    } catch (IllegalArgumentException e) {
+                        r = new Reply(400, e.getMessage() + "\n");
+                    } catch (RuntimeException e) {
+                        r = new Reply(500, "failed: " + e.getMessage() + "\n");
+                    }
+                    reply(ex, r.status(), r.body());
                 } else {
                     reply(ex, 404, "unknown path " + path + " (try GET /status or POST /down)\n");
                 }
@@ -69,6 +105,21 @@ public final class AdminServer implements AutoCloseable {
             }
         });
         server.start();
+    }
+
+    /** The decoded query parameters; a repeated name keeps its last value. */
+    static Map<String, String> query(String raw) {
+        Map<String, String> out = new HashMap<>();
+        if (raw == null || raw.isEmpty()) {
+            return out;
+        }
+        for (String pair : raw.split("&")) {
+            int eq = pair.indexOf('=');
+            String k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+            String v = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            out.put(k, v);
+        }
+        return out;
     }
 
     public int port() {

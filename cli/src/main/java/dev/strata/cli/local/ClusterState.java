@@ -11,6 +11,8 @@ import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.SortedSet;
+import java.util.TreeSet;
 
 /**
  * The local cluster's durable settings: chosen once at the first {@code up} (ids, passwords,
@@ -60,6 +62,21 @@ public final class ClusterState {
 
     public void put(String key, String value) {
         props.setProperty(key, value);
+    }
+
+    public void remove(String key) {
+        props.remove(key);
+    }
+
+    /** Every key that starts with {@code prefix}, sorted. */
+    public SortedSet<String> keys(String prefix) {
+        TreeSet<String> out = new TreeSet<>();
+        for (String k : props.stringPropertyNames()) {
+            if (k.startsWith(prefix)) {
+                out.add(k);
+            }
+        }
+        return out;
     }
 
     /**

@@ -12,6 +12,8 @@ import dev.strata.pgcore.auth.Scope;
 import dev.strata.pgcore.id.EndpointId;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.fs.FileTrees;
+import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.net.LoopbackPorts;
 import dev.strata.pgcore.postgres.PostgresBinaries;
 import dev.strata.proxy.ProxyConfig;
@@ -29,11 +31,15 @@ import java.nio.charset.StandardCharsets;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -118,17 +124,24 @@ public final class LocalCluster implements AutoCloseable {
     private LocalPageserver pageserver;
     private LocalObjectStore objectStore;
     private LocalDynamo dynamo;
-    private ComputeNode compute;
     private ProxyServer proxy;
     private LocalComputeControl control;
     /** Signs the tokens every component presents to the others' listeners. */
     private final ClusterAuth auth;
-    private TimelineId timeline;
+    /** The project's branches as cluster.properties keeps them; changed only under {@link #branchLock}. */
+    private LocalBranches branches;
+    /** Each branch's endpoint, by branch name. */
+    private final Map<String, LocalEndpoint> endpoints = new ConcurrentHashMap<>();
+    /** Serializes branch creation, deletion and restore (metadata and timelines change together). */
+    private final Object branchLock = new Object();
+    private final Clock clock;
+    /** The step where the next operation stops as if crashed (tests); null in use. */
+    private volatile String faultPoint;
     /** The safekeepers' walsenders, as the pageserver is told at every start. */
     private List<LocalPageserver.WalSource> walSources = List.of();
-    private volatile boolean computeWanted;
+    private List<Proposer.Member> members = List.of();
+    private String dbPassword;
     private volatile boolean closing;
-    private int restarts;
 
     private LocalCluster(ClusterLayout layout, Options options, Consumer<String> progress) {
         this.layout = layout;
@@ -142,6 +155,7 @@ public final class LocalCluster implements AutoCloseable {
         this.state = ClusterState.loadOrCreate(layout.stateFile());
         this.auth = ClusterAuth.loadOrCreate(layout.authDir());
         this.progress = progress;
+        this.clock = Clock.systemDefaultZone();
     }
 
     /**
@@ -178,7 +192,7 @@ public final class LocalCluster implements AutoCloseable {
     private void startAll() {
         boolean firstRun = state.get("timeline").isEmpty();
         String replicationPassword = state.secret("replication.password");
-        String dbPassword = state.secret("db.password");
+        dbPassword = state.secret("db.password");
         state.save();
 
         // The object store first: the safekeepers offload WAL to it (docs/safekeeper.md, "WAL offload").
@@ -242,8 +256,9 @@ public final class LocalCluster implements AutoCloseable {
         }
         walSources = List.copyOf(sources);
 
+        branches = new LocalBranches(state);
         if (firstRun) {
-            timeline = TimelineId.random();
+            TimelineId timeline = TimelineId.random();
             progress.accept("creating project '" + PROJECT + "', branch '" + BRANCH + "' (initdb, import into the "
                     + "pageserver)");
             LocalPageserver.CreatedTimeline created = pageserver.createTimeline(timeline, DB_USER, dbPassword);
@@ -251,32 +266,35 @@ public final class LocalCluster implements AutoCloseable {
                 sk.createTimeline(timeline, created.systemId(), created.walSegmentSize(), created.startLsn());
             }
             state.put("project", PROJECT);
-            state.put("branch." + BRANCH, timeline.toString());
-            state.put("timeline", timeline.toString());
-            state.save();
+            branches.apply(List.of(new LocalBranch(BRANCH, timeline, Optional.empty(), Optional.empty(),
+                    EndpointId.of(ENDPOINT), clock.instant())), List.of());
         } else {
-            timeline = TimelineId.parse(state.require("timeline"));
-            attachIfLost(remote);
+            // Parents first: a child timeline reads its ancestor's history, so an attach from the
+            // object store needs the ancestor there before it.
+            for (LocalBranch b : parentsFirst(branches.all())) {
+                attachIfLost(b, remote);
+            }
         }
-        pageserver.setWalSources(timeline, sources);
+        for (LocalBranch b : branches.all().values()) {
+            pageserver.setWalSources(b.timeline(), sources);
+        }
+        recoverPending();
 
-        List<Proposer.Member> members = new ArrayList<>();
+        List<Proposer.Member> m = new ArrayList<>();
         for (LocalSafekeeper sk : safekeepers) {
-            members.add(new Proposer.Member(sk.id(), sk.url()));
+            m.add(new Proposer.Member(sk.id(), sk.url()));
         }
-        // The compute agent elects, announces and reads its basebackup with one token, for its own timeline only.
-        ComputeSpec spec = ComputeSpec.local(timeline, members, layout.computeDataDir(ENDPOINT), DB_USER, dbPassword,
-                auth.computeToken(timeline, "compute-" + ENDPOINT))
-                .withPort(port("port.compute")).withSettings(options.computeSettings());
+        members = List.copyOf(m);
+        for (LocalBranch b : branches.all().values()) {
+            endpoints.put(b.name(), new LocalEndpoint(b, this::computeFor, progress));
+        }
         state.save();
-        compute = new ComputeNode(spec, pageserver.access(spec.authToken()),
-                PostgresBinaries.resolve(), progress);
         startCompute();
-        supervisor.scheduleWithFixedDelay(this::superviseCompute, 1, 1, TimeUnit.SECONDS);
+        supervisor.scheduleWithFixedDelay(this::superviseComputes, 1, 1, TimeUnit.SECONDS);
 
         progress.accept("starting the proxy on 127.0.0.1:" + options.proxyPort() + " (wake on connect, suspend after "
                 + options.idleTimeout().toSeconds() + " s idle)");
-        control = new LocalComputeControl(this, EndpointId.of(ENDPOINT), options.idleTimeout());
+        control = new LocalComputeControl(this, options.idleTimeout());
         proxy = ProxyServer.start(ProxyConfig.defaults().withPort(options.proxyPort())
                 .withTlsDirectory(layout.proxyDir()), control);
     }
@@ -294,25 +312,47 @@ public final class LocalCluster implements AutoCloseable {
     }
 
     /**
-     * If the pageserver's directory lost the timeline (a deleted or replaced disk), attaches it
-     * from the object store: the index only, layers on demand, WAL from the safekeepers after
-     * the remote-consistent LSN (docs/pageserver.md, "Attach").
+     * If the pageserver's directory lost the branch's timeline (a deleted or replaced disk),
+     * attaches it from the object store: the index only, layers on demand, WAL from the
+     * safekeepers after the remote-consistent LSN (docs/pageserver.md, "Attach").
      */
-    private void attachIfLost(RemoteStorageConfig remote) {
+    private void attachIfLost(LocalBranch branch, RemoteStorageConfig remote) {
+        TimelineId timeline = branch.timeline();
         if (pageserver.hasTimeline(timeline)) {
             return;
         }
         progress.accept("the pageserver in " + layout.pageserverDir() + " has no timeline " + timeline
-                + ": attaching it from the object store (generation " + remote.generation() + ")");
+                + " (branch '" + branch.name() + "'): attaching it from the object store (generation "
+                + remote.generation() + ")");
         try {
             pageserver.attachTimeline(timeline, walSources);
         } catch (RuntimeException e) {
             throw new IllegalStateException("the pageserver in " + layout.pageserverDir() + " has no timeline "
-                    + timeline + " of branch " + BRANCH + " and the object store in " + layout.objectStoreDir()
+                    + timeline + " of branch " + branch.name() + " and the object store in " + layout.objectStoreDir()
                     + " could not give it back (" + e.getMessage() + "); the data directory " + layout.root()
                     + " is incomplete (remove it to start over)", e);
         }
         log.info("timeline={} attached from the object store under generation {}", timeline, remote.generation());
+    }
+
+    /** The branches ordered so that each comes after the branch it was made from. */
+    private static List<LocalBranch> parentsFirst(Map<String, LocalBranch> all) {
+        List<LocalBranch> out = new ArrayList<>();
+        java.util.Set<String> placed = new java.util.HashSet<>();
+        while (out.size() < all.size()) {
+            int before = out.size();
+            for (LocalBranch b : all.values()) {
+                if (!placed.contains(b.name()) && (b.parent().isEmpty() || placed.contains(b.parent().get())
+                        || !all.containsKey(b.parent().get()))) {
+                    out.add(b);
+                    placed.add(b.name());
+                }
+            }
+            if (out.size() == before) {
+                throw new IllegalStateException("the branches in cluster.properties form a cycle: " + all.keySet());
+            }
+        }
+        return out;
     }
 
     /**
@@ -327,8 +367,324 @@ public final class LocalCluster implements AutoCloseable {
         RemoteStorageConfig remote = nextGeneration();
         progress.accept("starting the pageserver again (generation " + remote.generation() + ")");
         pageserver.restart(remote);
-        attachIfLost(remote);
-        pageserver.setWalSources(timeline, walSources);
+        for (LocalBranch b : parentsFirst(branches.all())) {
+            attachIfLost(b, remote);
+        }
+        for (LocalBranch b : branches.all().values()) {
+            pageserver.setWalSources(b.timeline(), walSources);
+        }
+    }
+
+    // ---- branches (docs/local-cluster.md, "Branches and restore") ----
+
+    /** A branch as `strata branch list` shows it: where it stands and whether its compute runs. */
+    public record BranchInfo(LocalBranch branch, Lsn lastRecordLsn, String compute) {
+    }
+
+    /** What a restore did: the branch on its new timeline, the backup of the old one, the point, the time it took. */
+    public record Restored(LocalBranch branch, LocalBranch backup, Lsn lsn, Duration took) {
+    }
+
+    /** Every branch, parents before children. */
+    public List<BranchInfo> branches() {
+        List<BranchInfo> out = new ArrayList<>();
+        for (LocalBranch b : parentsFirst(branches.all())) {
+            Lsn last;
+            try {
+                last = pageserver.lastRecordLsn(b.timeline());
+            } catch (RuntimeException e) {
+                last = Lsn.INVALID;
+            }
+            LocalEndpoint e = endpoints.get(b.name());
+            out.add(new BranchInfo(b, last, e == null ? "none" : e.compute().state().name().toLowerCase()));
+        }
+        return out;
+    }
+
+    /** A branch by name. */
+    public LocalBranch branch(String name) {
+        return branches.get(name).orElseThrow(() -> noBranch(name));
+    }
+
+    private IllegalArgumentException noBranch(String name) {
+        return new IllegalArgumentException("no branch '" + name + "' (branches: " + String.join(", ",
+                branches.all().keySet()) + ")");
+    }
+
+    /**
+     * Makes branch {@code name} from {@code parent} at {@code at}: a new timeline on the
+     * pageserver that reads the parent's history up to the branch point (nothing is copied, so
+     * the time does not depend on the database's size), the same timeline on the safekeepers
+     * with its WAL starting there, then the branch record. Its endpoint's compute starts on the
+     * first connection. If a step fails, what the earlier ones made is removed again.
+     */
+    public LocalBranch createBranch(String name, String parent, BranchPoint at) {
+        synchronized (branchLock) {
+            LocalBranch.checkName(name);
+            if (branches.get(name).isPresent()) {
+                throw new IllegalArgumentException("branch '" + name + "' exists already");
+            }
+            LocalBranch from = branch(parent);
+            EndpointId endpoint = freeEndpointFor(name);
+            Lsn lsn = resolve(from, at);
+            TimelineId timeline = TimelineId.random();
+            LocalPageserver.BranchedTimeline made = makeTimeline(timeline, from.timeline(), lsn);
+            fault("branch: timeline made, branch not recorded");
+            LocalBranch b = new LocalBranch(name, timeline, Optional.of(from.name()), Optional.of(made.branchLsn()),
+                    endpoint, clock.instant());
+            branches.apply(List.of(b), List.of());
+            endpoints.put(name, new LocalEndpoint(b, this::computeFor, progress));
+            log.info("branch={} created from {} at {}: timeline {}", name, from.name(), made.branchLsn(), timeline);
+            return b;
+        }
+    }
+
+    /**
+     * Deletes a branch: refused for {@code main} and for a branch that others were made from.
+     * The record goes first, then the compute, the timeline on the safekeepers and the
+     * pageserver: a crash between leaves an unused timeline behind, never a branch without one.
+     */
+    public void deleteBranch(String name) {
+        synchronized (branchLock) {
+            LocalBranch b = branch(name);
+            if (name.equals(BRANCH)) {
+                throw new IllegalArgumentException("branch '" + name + "' is the project's main branch and cannot be "
+                        + "deleted (restore it to an earlier point instead)");
+            }
+            List<String> children = branches.children(name);
+            if (!children.isEmpty()) {
+                throw new IllegalArgumentException("branch '" + name + "' has child branches (" + String.join(", ",
+                        children) + "); delete them first");
+            }
+            branches.apply(List.of(), List.of(name), List.of(b.timeline()));
+            fault("delete: branch record removed, timeline not deleted");
+            LocalEndpoint e = endpoints.remove(name);
+            if (e != null) {
+                e.close();
+            }
+            dropTimeline(b.timeline());
+            branches.settled(b.timeline());
+            try {
+                FileTrees.deleteRecursively(layout.computeDataDir(b.endpoint().toString()));
+            } catch (RuntimeException ex) {
+                log.warn("branch={} deleted; its compute directory stays: {}", name, ex.getMessage());
+            }
+            log.info("branch={} deleted (timeline {})", name, b.timeline());
+        }
+    }
+
+    /**
+     * Restores branch {@code name} to {@code to} on {@code source} (the branch itself when
+     * null; another branch, e.g. a backup, to undo a restore): a new timeline at that point;
+     * the branch's current timeline kept as branch {@code <name>_old_<time>}; the branch
+     * repointed; its endpoint's compute restarted on the new timeline, so the next connection
+     * sees the restored data. Nothing is lost: every commit of the old timeline stays on the
+     * backup branch. Made durable in one write of the branch records, after the new timeline
+     * exists and before the compute moves.
+     */
+    public Restored restore(String name, BranchPoint to, String source) {
+        long t0 = System.nanoTime();
+        synchronized (branchLock) {
+            LocalBranch b = branch(name);
+            LocalBranch from = source == null ? b : branch(source);
+            if (from.name().equals(b.name()) && to instanceof BranchPoint.Head) {
+                throw new IllegalArgumentException("restoring branch '" + name + "' to its own newest state changes "
+                        + "nothing: give a point (--to TIME|LSN) or another branch to restore from (--from)");
+            }
+            Lsn lsn = resolve(from, to);
+            TimelineId timeline = TimelineId.random();
+            LocalPageserver.BranchedTimeline made = makeTimeline(timeline, from.timeline(), lsn);
+            fault("restore: timeline made, branch not repointed");
+            Instant now = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+            String backupName = backupName(name, now);
+            LocalBranch backup = new LocalBranch(backupName, b.timeline(), b.parent(), b.branchLsn(),
+                    freeEndpointFor(backupName), now);
+            // The restored timeline is a child of the source's: the branch now descends from it
+            // (from the backup branch when it restored its own history).
+            String newParent = from.name().equals(b.name()) ? backupName : from.name();
+            LocalBranch restored = b.withTimeline(timeline, Optional.of(newParent), Optional.of(made.branchLsn()));
+            List<LocalBranch> changed = new ArrayList<>(List.of(backup, restored));
+            // Branches made from the old timeline stay its children: their parent is now the backup.
+            for (String child : branches.children(name)) {
+                changed.add(branch(child).withParent(Optional.of(backupName)));
+            }
+            branches.apply(changed, List.of());
+            fault("restore: branch repointed, compute not moved");
+            endpoints.put(backupName, new LocalEndpoint(backup, this::computeFor, progress));
+            LocalEndpoint e = endpoint(name);
+            progress.accept("branch '" + name + "' restored to " + made.branchLsn() + " (timeline " + timeline
+                    + "); its previous state is branch '" + backupName + "'");
+            e.repoint(restored);
+            Duration took = Duration.ofNanos(System.nanoTime() - t0);
+            log.info("branch={} restored to {} from {} in {} ms; backup {}", name, made.branchLsn(), from.name(),
+                    took.toMillis(), backupName);
+            return new Restored(restored, backup, made.branchLsn(), took);
+        }
+    }
+
+    /** {@code <name>_old_<UTC time of the restore>}, as Neon names its backups; unique. */
+    private String backupName(String name, Instant when) {
+        String base = name + "_old_" + when;
+        String candidate = base;
+        for (int i = 2; branches.get(candidate).isPresent(); i++) {
+            candidate = base + "_" + i;
+        }
+        if (candidate.length() > 63) {
+            throw new IllegalArgumentException("branch '" + name + "' has too long a name for its backup '"
+                    + candidate + "' (63 characters at most)");
+        }
+        return LocalBranch.checkName(candidate);
+    }
+
+    private EndpointId freeEndpointFor(String name) {
+        EndpointId id = LocalBranch.endpointFor(name);
+        for (int i = 2; endpointById(id).isPresent(); i++) {
+            id = EndpointId.of(LocalBranch.endpointFor(name) + "-" + i);
+        }
+        return id;
+    }
+
+    /**
+     * The LSN a branch point names on {@code branch}'s timeline; null for its head (the
+     * pageserver takes its newest WAL). A time before the first commit, or on a timeline
+     * without commits, is refused: no branch point would mean it.
+     */
+    private Lsn resolve(LocalBranch branch, BranchPoint point) {
+        return switch (point) {
+            case BranchPoint.Head h -> committedHead(branch.timeline());
+            case BranchPoint.AtLsn l -> l.lsn();
+            case BranchPoint.AtTime t -> {
+                // The pageserver ingests asynchronously: answer from every acknowledged commit, not
+                // from what it happened to have (a commit before the time, not yet ingested, would
+                // be missed: the time would look like the future, or like no commit at all).
+                Lsn committed = committedHead(branch.timeline());
+                if (committed != null) {
+                    pageserver.awaitIngest(branch.timeline(), committed, Duration.ofSeconds(30));
+                }
+                LocalPageserver.LsnAtTime found = pageserver.lsnForTimestamp(branch.timeline(), t.time());
+                yield switch (found.kind()) {
+                    case "present", "future" -> found.lsn();
+                    case "past" -> throw new IllegalArgumentException(t.time() + " is before the first commit of "
+                            + "branch '" + branch.name() + "' (its history starts at " + found.lsn() + ")");
+                    default -> throw new IllegalArgumentException("branch '" + branch.name() + "' has no commit to "
+                            + "find " + t.time() + " by; give an LSN instead");
+                };
+            }
+        };
+    }
+
+    /**
+     * The newest WAL a quorum of safekeepers holds of the timeline: every commit acknowledged to
+     * a client is below it. The pageserver ingests asynchronously, so its own newest WAL may not
+     * have the commit a user just made; a branch "at head" must. Null (the pageserver's newest)
+     * if fewer than a quorum answer. The pageserver waits for this LSN and branches at the
+     * newest transaction end at or below it (decision 0022).
+     */
+    private Lsn committedHead(TimelineId timeline) {
+        List<Lsn> flushed = new ArrayList<>();
+        Lsn commit = Lsn.INVALID;
+        for (LocalSafekeeper sk : safekeepers) {
+            try {
+                LocalSafekeeper.Positions p = sk.positions(timeline);
+                flushed.add(p.flush());
+                commit = Lsn.max(commit, p.commit());
+            } catch (RuntimeException e) {
+                log.info("timeline={} safekeeper {} did not give its position: {}", timeline, sk.id(), e.getMessage());
+            }
+        }
+        int quorum = safekeepers.size() / 2 + 1;
+        if (flushed.size() < quorum) {
+            return null;
+        }
+        flushed.sort(java.util.Comparator.reverseOrder());
+        return Lsn.max(commit, flushed.get(quorum - 1)); // the highest LSN a quorum has flushed
+    }
+
+    /** The timeline on the pageserver, then on every safekeeper; undone if a step fails. */
+    private LocalPageserver.BranchedTimeline makeTimeline(TimelineId timeline, TimelineId parent, Lsn at) {
+        branches.intendCreate(timeline);
+        LocalPageserver.BranchedTimeline made;
+        try {
+            made = pageserver.branchTimeline(timeline, parent, at, walSources);
+        } catch (RuntimeException e) {
+            branches.settled(timeline);
+            throw e;
+        }
+        fault("timeline on the pageserver, not on the safekeepers");
+        try {
+            for (LocalSafekeeper sk : safekeepers) {
+                sk.createTimeline(timeline, made.systemId(), made.walSegmentSize(), made.branchLsn());
+            }
+        } catch (RuntimeException e) {
+            dropTimeline(timeline);
+            branches.settled(timeline);
+            throw new IllegalStateException("could not create timeline " + timeline + " on the safekeepers: "
+                    + e.getMessage(), e);
+        }
+        return made;
+    }
+
+    /**
+     * Finishes what a crash interrupted (the intents in {@link LocalBranches}): a timeline made
+     * for a branch that was never recorded is deleted again; a deleted branch's timeline is
+     * deleted (again). Runs at every start, after the storage services are up.
+     */
+    private void recoverPending() {
+        java.util.Set<TimelineId> named = new java.util.HashSet<>();
+        branches.all().values().forEach(b -> named.add(b.timeline()));
+        for (TimelineId t : branches.pendingCreates()) {
+            if (!named.contains(t)) {
+                progress.accept("removing timeline " + t + ", made for a branch that a crash left unrecorded");
+                dropTimeline(t);
+            }
+            branches.settled(t);
+        }
+        for (TimelineId t : branches.pendingDeletes()) {
+            if (!named.contains(t)) {
+                progress.accept("finishing the deletion of timeline " + t + " (its branch was deleted before a crash)");
+                dropTimeline(t);
+            }
+            branches.settled(t);
+        }
+    }
+
+    /**
+     * A point where a test can stop an operation as a crash would ({@link #failAt}): what the
+     * real parts cannot do on cue is stop between two of our own steps.
+     */
+    private void fault(String point) {
+        if (point.equals(faultPoint)) {
+            faultPoint = null;
+            throw new SimulatedCrash(point);
+        }
+    }
+
+    /** Test hook: the next operation to reach {@code point} stops there with {@link SimulatedCrash}. */
+    void failAt(String point) {
+        faultPoint = point;
+    }
+
+    /** Thrown by {@link #fault}: an operation stopped where a crash could stop it (tests only). */
+    static final class SimulatedCrash extends RuntimeException {
+        SimulatedCrash(String point) {
+            super("simulated crash at: " + point);
+        }
+    }
+
+    /** Removes a timeline from the safekeepers and the pageserver; failures are logged (an unused timeline stays). */
+    private void dropTimeline(TimelineId timeline) {
+        for (LocalSafekeeper sk : safekeepers) {
+            try {
+                sk.deleteTimeline(timeline);
+            } catch (RuntimeException e) {
+                log.warn("timeline={} stays on safekeeper {}: {}", timeline, sk.id(), e.getMessage());
+            }
+        }
+        try {
+            pageserver.deleteTimeline(timeline);
+        } catch (RuntimeException e) {
+            log.warn("timeline={} stays on the pageserver: {}", timeline, e.getMessage());
+        }
     }
 
     /** The proxy (the address applications use). */
@@ -336,52 +692,76 @@ public final class LocalCluster implements AutoCloseable {
         return proxy;
     }
 
-    /** Starts the compute (if it is not running); returns its address. */
-    public synchronized StartedCompute startCompute() {
-        computeWanted = true;
-        StartedCompute s = compute.started();
-        if (s != null) {
-            return s;
+    /** Starts the compute of branch main (if it is not running); returns its address. */
+    public StartedCompute startCompute() {
+        return mainEndpoint().start();
+    }
+
+    /** Stops the compute of branch main (suspend); the next {@link #startCompute} starts a new one. */
+    public void stopCompute() {
+        mainEndpoint().stop();
+    }
+
+    private LocalEndpoint mainEndpoint() {
+        return endpoint(BRANCH);
+    }
+
+    private LocalEndpoint endpoint(String branch) {
+        LocalEndpoint e = endpoints.get(branch);
+        if (e == null) {
+            throw new IllegalArgumentException("no branch '" + branch + "' (branches: " + String.join(", ",
+                    new java.util.TreeSet<>(endpoints.keySet())) + ")");
         }
-        s = compute.start();
-        progress.accept(String.format("compute running: term %s, WAL from %s, started in %d ms (election %d, "
-                        + "pageserver %d, basebackup %d, postgres %d)", s.term(), s.epochStart(), s.total().toMillis(),
-                s.election().toMillis(), s.pageserverWait().toMillis(), s.basebackup().toMillis(),
-                s.postgresStart().toMillis()));
-        return s;
+        return e;
     }
 
-    /** Stops the compute (suspend); the next {@link #startCompute} starts a new one. */
-    public synchronized void stopCompute() {
-        computeWanted = false;
-        compute.stop();
+    /** The endpoint clients reach as {@code id}, if a branch has it. */
+    Optional<LocalEndpoint> endpointById(EndpointId id) {
+        return endpoints.values().stream().filter(e -> e.id().equals(id)).findFirst();
     }
 
-    private void superviseCompute() {
-        if (closing || !computeWanted) {
+    private void superviseComputes() {
+        if (closing) {
             return;
         }
-        synchronized (this) {
-            if (closing || !computeWanted || compute.state() != ComputeState.FAILED) {
+        for (LocalEndpoint e : endpoints.values()) {
+            if (closing) {
                 return;
             }
-            restarts++;
-            log.warn("timeline={} the compute is down ({}); starting a new one from the pageserver (restart {})",
-                    timeline, compute.failure(), restarts);
-            try {
-                startCompute();
-            } catch (RuntimeException e) {
-                log.error("timeline={} could not start a new compute; will retry: {}", timeline, e.getMessage());
-            }
+            e.supervise();
         }
     }
 
-    public TimelineId timeline() {
-        return timeline;
+    /**
+     * A compute agent for the branch's endpoint: its own port (kept across restarts), data
+     * directory and token (scope compute, the branch's timeline only).
+     */
+    private ComputeNode computeFor(LocalBranch b) {
+        String endpoint = b.endpoint().toString();
+        int port;
+        synchronized (state) {
+            port = port(endpoint.equals(ENDPOINT) ? "port.compute" : "port.compute." + endpoint);
+            state.save();
+        }
+        ComputeSpec spec = ComputeSpec.local(b.timeline(), members, layout.computeDataDir(endpoint), DB_USER,
+                dbPassword, auth.computeToken(b.timeline(), "compute-" + endpoint))
+                .withPort(port).withSettings(options.computeSettings());
+        return new ComputeNode(spec, pageserver.access(spec.authToken()), PostgresBinaries.resolve(), progress);
     }
 
+    /** Branch main's timeline. */
+    public TimelineId timeline() {
+        return mainEndpoint().branch().timeline();
+    }
+
+    /** Branch main's compute agent. */
     public ComputeNode compute() {
-        return compute;
+        return mainEndpoint().compute();
+    }
+
+    /** A branch's compute agent. */
+    public ComputeNode compute(String branch) {
+        return endpoint(branch).compute();
     }
 
     public List<LocalSafekeeper> safekeepers() {
@@ -397,8 +777,13 @@ public final class LocalCluster implements AutoCloseable {
      * need a compute's own address (it wakes on connect).
      */
     public String connectionString() {
+        return connectionString(BRANCH);
+    }
+
+    /** The connection string of a branch's endpoint, through the proxy (its compute wakes on connect). */
+    public String connectionString(String branch) {
         return "postgresql://" + DB_USER + ":" + URLEncoder.encode(state.require("db.password"), StandardCharsets.UTF_8)
-                + "@127.0.0.1:" + proxy.port() + "/postgres?options=endpoint%3D" + ENDPOINT;
+                + "@127.0.0.1:" + proxy.port() + "/postgres?options=endpoint%3D" + endpoint(branch).id();
     }
 
     private static String answer(Future<String> status) {
@@ -420,6 +805,7 @@ public final class LocalCluster implements AutoCloseable {
     /** Each component and its LSNs, for `strata status`. */
     public String statusReport() {
         StringBuilder out = new StringBuilder();
+        TimelineId timeline = timeline();
         out.append("project ").append(PROJECT).append(", branch ").append(BRANCH).append(": timeline ")
                 .append(timeline).append('\n');
         out.append("data directory ").append(layout.root()).append('\n');
@@ -448,21 +834,40 @@ public final class LocalCluster implements AutoCloseable {
         for (String line : pageserver.status(timeline)) {
             out.append("pageserver: ").append(line).append('\n');
         }
-        StartedCompute s = compute.started();
         for (EndpointStatus e : proxy.status()) {
             out.append(String.format("endpoint %s (proxy 127.0.0.1:%d): %s, %d open connection(s), last activity %s%n",
                     e.endpoint(), proxy.port(), e.state().name().toLowerCase(), e.openConnections(),
                     e.lastActivity() == null ? "never" : e.lastActivity()));
         }
-        out.append("compute (endpoint ").append(ENDPOINT).append("): ").append(compute.state().name().toLowerCase());
+        appendCompute(out, mainEndpoint());
+        // Other branches: one line each, and their compute while it runs.
+        for (LocalEndpoint e : new java.util.TreeMap<>(endpoints).values()) {
+            if (e.branch().name().equals(BRANCH)) {
+                continue;
+            }
+            LocalBranch b = e.branch();
+            out.append("branch ").append(b.name()).append(": timeline ").append(b.timeline())
+                    .append(b.parent().map(p -> ", from " + p + " at " + b.branchLsn().orElseThrow()).orElse(""))
+                    .append(", endpoint ").append(b.endpoint()).append('\n');
+            if (e.compute().state() != ComputeState.STOPPED) {
+                appendCompute(out, e);
+            }
+        }
+        return out.toString();
+    }
+
+    private static void appendCompute(StringBuilder out, LocalEndpoint e) {
+        ComputeNode compute = e.compute();
+        StartedCompute s = compute.started();
+        out.append("compute (endpoint ").append(e.id()).append("): ").append(compute.state().name().toLowerCase());
         if (s != null) {
             out.append(String.format(", term %s, port %d, WAL from %s", s.term(), s.port(), s.epochStart()));
             try {
                 var a = compute.activity();
                 out.append(String.format(", %d client connection(s), last activity %s", a.openConnections(),
                         a.lastActivity()));
-            } catch (Exception e) {
-                out.append(", activity unknown (").append(e.getMessage()).append(')');
+            } catch (Exception ex) {
+                out.append(", activity unknown (").append(ex.getMessage()).append(')');
             }
         } else if (compute.failure() != null) {
             out.append(": ").append(compute.failure().lines().findFirst().orElse(""));
@@ -476,7 +881,6 @@ public final class LocalCluster implements AutoCloseable {
         for (var p : compute.commitPath().safekeepers()) {
             out.append("  ").append(p).append('\n');
         }
-        return out.toString();
     }
 
     /** A port from the state file, or a free one chosen now and remembered. */
@@ -521,10 +925,14 @@ public final class LocalCluster implements AutoCloseable {
         if (control != null) {
             control.close();
         }
-        synchronized (this) {
-            if (compute != null) {
-                progress.accept("stopping the compute");
-                compute.stop();
+        if (!endpoints.isEmpty()) {
+            progress.accept("stopping the compute(s)");
+        }
+        for (LocalEndpoint e : endpoints.values()) {
+            try {
+                e.close();
+            } catch (RuntimeException ex) {
+                log.warn("stopping the compute of branch {} failed: {}", e.branch().name(), ex.getMessage());
             }
         }
         if (pageserver != null) {

@@ -12,46 +12,47 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * The proxy's control plane in the local cluster: one endpoint (branch main's), woken by
- * starting its compute (election, basebackup, PostgreSQL) and suspended by stopping it. The
- * work runs on virtual threads, never on the proxy's event loops.
+ * The proxy's control plane in the local cluster: one endpoint per branch, woken by starting
+ * its compute (election, basebackup, PostgreSQL) and suspended by stopping it, unless the compute
+ * has clients of its own ({@link LocalEndpoint#suspendIfIdle}). The work runs on
+ * virtual threads, never on the proxy's event loops.
  */
 final class LocalComputeControl implements ComputeControl, AutoCloseable {
 
     private final LocalCluster cluster;
-    private final EndpointId endpoint;
     private final Duration idleTimeout;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
 
-    LocalComputeControl(LocalCluster cluster, EndpointId endpoint, Duration idleTimeout) {
+    LocalComputeControl(LocalCluster cluster, Duration idleTimeout) {
         this.cluster = cluster;
-        this.endpoint = endpoint;
         this.idleTimeout = idleTimeout;
     }
 
     @Override
     public CompletableFuture<Optional<EndpointSpec>> lookup(EndpointId id) {
-        return CompletableFuture.completedFuture(id.equals(endpoint)
-                ? Optional.of(EndpointSpec.of(id).withIdleTimeout(idleTimeout)) : Optional.empty());
+        return CompletableFuture.completedFuture(cluster.endpointById(id)
+                .map(e -> EndpointSpec.of(id).withIdleTimeout(idleTimeout)));
     }
 
     @Override
     public CompletableFuture<ComputeAddress> wake(EndpointId id) {
-        if (!id.equals(endpoint)) {
+        Optional<LocalEndpoint> endpoint = cluster.endpointById(id);
+        if (endpoint.isEmpty()) {
             return CompletableFuture.failedFuture(new IllegalArgumentException("no endpoint " + id));
         }
         return CompletableFuture.supplyAsync(() -> {
-            StartedCompute s = cluster.startCompute();
+            StartedCompute s = endpoint.get().start();
             return new ComputeAddress(s.host(), s.port());
         }, executor);
     }
 
     @Override
     public CompletableFuture<Void> suspend(EndpointId id) {
-        if (!id.equals(endpoint)) {
-            return CompletableFuture.completedFuture(null);
+        Optional<LocalEndpoint> endpoint = cluster.endpointById(id);
+        if (endpoint.isEmpty()) {
+            return CompletableFuture.completedFuture(null); // deleted meanwhile: nothing runs
         }
-        return CompletableFuture.runAsync(cluster::stopCompute, executor);
+        return CompletableFuture.runAsync(() -> endpoint.get().suspendIfIdle(idleTimeout), executor);
     }
 
     @Override

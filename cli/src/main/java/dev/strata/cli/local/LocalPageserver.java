@@ -16,7 +16,41 @@ public interface LocalPageserver extends AutoCloseable {
     record WalSource(String host, int port, String user, String password) {
     }
 
+    /** A branch's timeline made on the pageserver: where its WAL starts, and what the safekeepers need. */
+    record BranchedTimeline(Lsn branchLsn, long systemId, int walSegmentSize) {
+    }
+
+    /**
+     * The LSN a time resolves to on a timeline, and how: {@code present} (a commit at or before
+     * the time exists, and one after it), {@code past} (before the timeline's first commit),
+     * {@code future} (after its last commit) or {@code nodata} (no commit at all).
+     */
+    record LsnAtTime(Lsn lsn, String kind) {
+    }
+
     boolean hasTimeline(TimelineId id);
+
+    /** Every timeline the pageserver has. */
+    List<TimelineId> timelines();
+
+    /**
+     * Makes {@code child} a branch of {@code parent} at {@code at} (null: the parent's newest
+     * WAL): the child reads the parent's history below that LSN and its own WAL, from
+     * {@code sources}, above it.
+     */
+    BranchedTimeline branchTimeline(TimelineId child, TimelineId parent, Lsn at, List<WalSource> sources);
+
+    /** The LSN of the last commit at or before {@code time} on the timeline (docs/pageserver.md, "Branches"). */
+    LsnAtTime lsnForTimestamp(TimelineId id, java.time.Instant time);
+
+    /** Waits until the pageserver has ingested the timeline's WAL up to {@code lsn}; throws after {@code timeout}. */
+    void awaitIngest(TimelineId id, Lsn lsn, java.time.Duration timeout);
+
+    /** The newest WAL the pageserver has of the timeline. */
+    Lsn lastRecordLsn(TimelineId id);
+
+    /** Deletes the timeline here and its history in the object store; one that does not exist is no error. */
+    void deleteTimeline(TimelineId id);
 
     /** Runs initdb (superuser {@code user} with {@code password}) and imports it as a new timeline. */
     CreatedTimeline createTimeline(TimelineId id, String user, String password);

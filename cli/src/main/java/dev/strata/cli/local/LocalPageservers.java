@@ -31,9 +31,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -65,13 +67,18 @@ public final class LocalPageservers {
             this.server = server;
         }
 
-        private TimelineManager timelines() {
+        private TimelineManager manager() {
             return server.node().timelines();
         }
 
         @Override
         public boolean hasTimeline(TimelineId id) {
-            return timelines().list().stream().anyMatch(t -> t.id().equals(id));
+            return manager().list().stream().anyMatch(t -> t.id().equals(id));
+        }
+
+        @Override
+        public List<TimelineId> timelines() {
+            return manager().list().stream().map(Timeline::id).toList();
         }
 
         @Override
@@ -79,7 +86,7 @@ public final class LocalPageservers {
             if (!"postgres".equals(user)) {
                 throw new IllegalArgumentException("the imported superuser is 'postgres', not '" + user + "'");
             }
-            Timeline t = timelines().create(new TimelineManager.CreateRequest(id, null, true, false, List.of(),
+            Timeline t = manager().create(new TimelineManager.CreateRequest(id, null, true, false, List.of(),
                     password));
             Lsn start = t.lastRecordLsn();
             byte[] control = t.getValue(Key.controlFile(), start, Duration.ofSeconds(1));
@@ -88,13 +95,42 @@ public final class LocalPageservers {
         }
 
         @Override
+        public BranchedTimeline branchTimeline(TimelineId child, TimelineId parent, Lsn at, List<WalSource> sources) {
+            Timeline t = manager().branch(child, parent, at, domain(sources));
+            return branched(Dto.TimelineStatus.of(t));
+        }
+
+        @Override
+        public LsnAtTime lsnForTimestamp(TimelineId id, Instant time) {
+            var found = manager().get(id).lsnForTimestamp(time);
+            return new LsnAtTime(found.lsn(), found.kind().name().toLowerCase(Locale.ROOT));
+        }
+
+        @Override
+        public Lsn lastRecordLsn(TimelineId id) {
+            return manager().get(id).lastRecordLsn();
+        }
+
+        @Override
+        public void awaitIngest(TimelineId id, Lsn lsn, Duration timeout) {
+            manager().get(id).awaitLsn(lsn, timeout);
+        }
+
+        @Override
+        public void deleteTimeline(TimelineId id) {
+            if (hasTimeline(id)) {
+                manager().delete(id);
+            }
+        }
+
+        @Override
         public void setWalSources(TimelineId id, List<WalSource> sources) {
-            timelines().get(id).setWalSources(domain(sources));
+            manager().get(id).setWalSources(domain(sources));
         }
 
         @Override
         public void attachTimeline(TimelineId id, List<WalSource> sources) {
-            timelines().attach(id, domain(sources));
+            manager().attach(id, domain(sources));
         }
 
         private static List<dev.strata.pageserver.timeline.WalSource> domain(List<WalSource> sources) {
@@ -110,7 +146,7 @@ public final class LocalPageservers {
                 public void awaitLsn(TimelineId timeline, Lsn lsn, Duration timeout) {
                     try {
                         // In this JVM the wait needs no listener; the basebackup goes over the page service.
-                        timelines().get(timeline).awaitLsn(lsn, timeout);
+                        manager().get(timeline).awaitLsn(lsn, timeout);
                     } catch (TimelineException e) {
                         throw new ComputeStartException("timeline " + timeline + ": the pageserver did not reach the "
                                 + "epoch start " + lsn + ": " + e.getMessage(), e);
@@ -126,7 +162,7 @@ public final class LocalPageservers {
 
         @Override
         public List<String> status(TimelineId id) {
-            return statusLines(Dto.TimelineStatus.of(timelines().get(id)));
+            return statusLines(Dto.TimelineStatus.of(manager().get(id)));
         }
 
         @Override
@@ -246,7 +282,7 @@ public final class LocalPageservers {
                 HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() / 100 != 2) {
                     throw new IllegalStateException("pageserver " + method + " " + path + ": HTTP " + r.statusCode() + " "
-                            + r.body());
+                            + errorMessage(r.body()));
                 }
                 return r.body();
             } catch (IOException e) {
@@ -257,10 +293,31 @@ public final class LocalPageservers {
             }
         }
 
+        /** The message of the pageserver's JSON error ({@code {"kind":..,"message":..}}), else the raw body. */
+        private static String errorMessage(String body) {
+            try {
+                Dto.Error e = JSON.readValue(body, Dto.Error.class);
+                return e != null && e.message() != null ? e.message() : body;
+            } catch (IOException | RuntimeException notJson) {
+                return body;
+            }
+        }
+
         private Dto.TimelineStatus timeline(TimelineId id) {
             try {
                 return JSON.readValue(call("GET", "/v1/timelines/" + id, null, Duration.ofSeconds(10)),
                         Dto.TimelineStatus.class);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public List<TimelineId> timelines() {
+            try {
+                Dto.TimelineStatus[] all = JSON.readValue(call("GET", "/v1/timelines", null, Duration.ofSeconds(10)),
+                        Dto.TimelineStatus[].class);
+                return java.util.Arrays.stream(all).map(t -> TimelineId.parse(t.timelineId())).toList();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -290,6 +347,50 @@ public final class LocalPageservers {
                         Lsn.parse(t.lastRecordLsn()));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public BranchedTimeline branchTimeline(TimelineId child, TimelineId parent, Lsn at, List<WalSource> sources) {
+            try {
+                Map<String, Object> body = new HashMap<>(Map.of("timelineId", child.toString(), "ancestorTimelineId",
+                        parent.toString(), "walSources", json(sources)));
+                if (at != null) {
+                    body.put("ancestorLsn", at.toString());
+                }
+                return branched(JSON.readValue(call("POST", "/v1/timelines", JSON.writeValueAsString(body),
+                        Duration.ofMinutes(1)), Dto.TimelineStatus.class));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public LsnAtTime lsnForTimestamp(TimelineId id, Instant time) {
+            try {
+                Map<?, ?> r = JSON.readValue(call("GET", "/v1/timelines/" + id + "/lsn-by-timestamp?timestamp="
+                        + time, null, Duration.ofSeconds(30)), Map.class);
+                return new LsnAtTime(Lsn.parse(String.valueOf(r.get("lsn"))), String.valueOf(r.get("kind")));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public Lsn lastRecordLsn(TimelineId id) {
+            return Lsn.parse(timeline(id).lastRecordLsn());
+        }
+
+        @Override
+        public void awaitIngest(TimelineId id, Lsn lsn, Duration timeout) {
+            call("GET", "/v1/timelines/" + id + "/wait?lsn=" + lsn + "&timeout=" + timeout.toMillis(), null,
+                    timeout.plusSeconds(10));
+        }
+
+        @Override
+        public void deleteTimeline(TimelineId id) {
+            if (hasTimeline(id)) {
+                call("DELETE", "/v1/timelines/" + id, null, Duration.ofMinutes(1));
             }
         }
 
@@ -354,6 +455,16 @@ public final class LocalPageservers {
         public void close() {
             process.close();
         }
+    }
+
+    /** What the safekeepers need of a new branch timeline, from the pageserver's status of it. */
+    static LocalPageserver.BranchedTimeline branched(Dto.TimelineStatus t) {
+        if (t.ancestorLsn() == null || t.systemId() == null || t.walSegmentSize() == null) {
+            throw new IllegalStateException("the pageserver made timeline " + t.timelineId() + " but reports no "
+                    + "branch point or cluster identity for it");
+        }
+        return new LocalPageserver.BranchedTimeline(Lsn.parse(t.ancestorLsn()), Long.parseUnsignedLong(t.systemId()),
+                t.walSegmentSize());
     }
 
     /** The status lines of a timeline, the same for both kinds: from what the management API reports. */

@@ -18,6 +18,16 @@ public interface LocalSafekeeper extends AutoCloseable {
     /** Creates the timeline; one that exists already is left as it is. */
     void createTimeline(TimelineId id, long systemId, int walSegmentSize, Lsn start);
 
+    /** Deletes the timeline and its WAL here; one that does not exist is no error. */
+    void deleteTimeline(TimelineId id);
+
+    /** Where the timeline's WAL stands here: flushed to this disk, and known committed by a quorum. */
+    record Positions(Lsn flush, Lsn commit) {
+    }
+
+    /** The timeline's positions here (throws if the safekeeper or the timeline cannot answer). */
+    Positions positions(TimelineId id);
+
     /** One line: term, flush and commit LSN of the timeline, or why not. */
     String status(TimelineId id);
 

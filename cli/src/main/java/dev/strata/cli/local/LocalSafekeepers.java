@@ -11,6 +11,7 @@ import dev.strata.safekeeper.http.Dto;
 import dev.strata.safekeeper.http.SafekeeperServer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
 import dev.strata.safekeeper.node.TimelineExistsException;
+import dev.strata.safekeeper.node.TimelineNotFoundException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -75,6 +76,21 @@ final class LocalSafekeepers {
             } catch (TimelineExistsException e) {
                 // a first run that stopped after this step
             }
+        }
+
+        @Override
+        public void deleteTimeline(TimelineId id) {
+            try {
+                server.node().deleteTimeline(id);
+            } catch (TimelineNotFoundException e) {
+                // deleted before: deletion is idempotent
+            }
+        }
+
+        @Override
+        public Positions positions(TimelineId id) {
+            Dto.Status st = Dto.Status.of(server.node().requireTimeline(id));
+            return new Positions(Lsn.parse(st.flushLsn()), Lsn.parse(st.commitLsn()));
         }
 
         @Override
@@ -181,6 +197,23 @@ final class LocalSafekeepers {
                     throw e;
                 }
             }
+        }
+
+        @Override
+        public void deleteTimeline(TimelineId id) {
+            try {
+                new SafekeeperClient(url(), cliToken).deleteTimeline(id);
+            } catch (SafekeeperApiException e) {
+                if (e.status() != 404) {
+                    throw e;
+                }
+            }
+        }
+
+        @Override
+        public Positions positions(TimelineId id) {
+            Dto.Status st = new SafekeeperClient(url(), cliToken).status(id);
+            return new Positions(Lsn.parse(st.flushLsn()), Lsn.parse(st.commitLsn()));
         }
 
         @Override

@@ -124,7 +124,8 @@ public final class ComputeStartBench {
         }
     }
 
-    private static Reader rowsReader(long from, long to) {
+    /** Rows {@code from..to} of (id, ~1 kB pad) in COPY text format (BranchBench loads the same). */
+    static Reader rowsReader(long from, long to) {
         String pad = "x".repeat(1000);
         return new Reader() {
             long next = from;
@@ -173,7 +174,7 @@ public final class ComputeStartBench {
         return DriverManager.getConnection("jdbc:postgresql://" + u.getHost() + ":" + u.getPort() + u.getPath(), p);
     }
 
-    private static double pct(List<Double> values, int p) {
+    static double pct(List<Double> values, int p) {
         List<Double> sorted = new ArrayList<>(values);
         Collections.sort(sorted);
         int i = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;

@@ -36,7 +36,17 @@ final class ClusterClient {
 
     /** A JDBC connection from the cluster's libpq connection string. */
     static Connection connect(LocalCluster c) throws SQLException {
-        URI u = URI.create(c.connectionString());
+        return connect(c.connectionString());
+    }
+
+    /** A JDBC connection to a branch's endpoint, through the proxy. */
+    static Connection connect(LocalCluster c, String branch) throws SQLException {
+        return connect(c.connectionString(branch));
+    }
+
+    /** A JDBC connection from a libpq connection string such as `strata connect` prints. */
+    static Connection connect(String connectionString) throws SQLException {
+        URI u = URI.create(connectionString);
         String[] userInfo = u.getRawUserInfo().split(":", 2);
         Properties p = new Properties();
         p.setProperty("user", userInfo[0]);

@@ -107,6 +107,30 @@ class LocalClusterTest {
     }
 
     @Test
+    void aComputeWithClientsOfItsOwnIsNotSuspendedUntilTheyLeave() throws Exception {
+        try (LocalCluster c = start(tmp.resolve("cluster"), Duration.ofSeconds(2))) {
+            try (Connection conn = connect(c); Statement s = conn.createStatement()) {
+                s.execute("CREATE TABLE t (v int)");
+            }
+            // A session that did not come through the proxy: the proxy sees the endpoint idle.
+            try (Connection direct = ClusterClient.connect(c.compute().connectionUri("postgres"));
+                 Statement s = direct.createStatement()) {
+                s.execute("INSERT INTO t VALUES (1)");
+                waitFor(() -> c.proxy().status().stream().allMatch(e -> e.state() == EndpointState.SUSPENDED),
+                        Duration.ofSeconds(30), "the proxy to find the endpoint idle");
+                Thread.sleep(3000); // longer than the idle timeout: the supervisor has looked again
+                assertThat(c.compute().state()).as("a compute whose own client is connected").isEqualTo(ComputeState.RUNNING);
+                s.execute("INSERT INTO t VALUES (2)");
+            }
+            waitFor(() -> c.compute().state() == ComputeState.STOPPED, Duration.ofSeconds(30),
+                    "suspend once the compute's own client left and it stayed idle");
+            try (Connection conn = connect(c)) {
+                assertThat(count(conn, "SELECT sum(v) FROM t")).isEqualTo(3);
+            }
+        }
+    }
+
+    @Test
     void aDirectoryIsNotReusedOnceTheTimelineMoved() throws Exception {
         try (LocalCluster c = start(tmp.resolve("cluster"), Duration.ofSeconds(300))) {
             try (Connection conn = connect(c); Statement s = conn.createStatement()) {

@@ -11,8 +11,9 @@ import java.util.Properties;
 
 /**
  * Reads a compute's client activity from {@code pg_stat_activity} over one connection of its
- * own (application_name {@value #APPLICATION_NAME}, excluded from the counts). Walsenders
- * (the safekeepers) are not clients.
+ * own. Every connection of the compute agent (application_name {@value #APPLICATION_NAME}: this
+ * probe and the commit-path monitor, which polls every second) is left out of the counts, or a
+ * compute would never look idle to itself. Walsenders (the safekeepers) are not clients.
  */
 public final class ActivityProbe implements AutoCloseable {
 
@@ -23,6 +24,7 @@ public final class ActivityProbe implements AutoCloseable {
                    max(greatest(query_start, state_change, backend_start))
               FROM pg_stat_activity
              WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+               AND coalesce(application_name, '') <> 'strata-agent'
             """;
 
     private final String url;

@@ -58,6 +58,22 @@ public final class SafekeeperClient {
                 walSegmentSize, start.toString()), Dto.Status.class);
     }
 
+    /** Deletes the timeline and its local WAL (404 if this safekeeper has none). */
+    public void deleteTimeline(TimelineId id) {
+        try {
+            HttpResponse<byte[]> resp = HTTP.send(request("DELETE", path(id), null).build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            if (resp.statusCode() / 100 != 2) {
+                throw error(resp.statusCode(), new String(resp.body(), StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            throw new SafekeeperApiException(0, "safekeeper " + base + " unreachable: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SafekeeperApiException(0, "interrupted calling " + base, e);
+        }
+    }
+
     public Dto.Status status(TimelineId id) {
         return send("GET", path(id), null, Dto.Status.class);
     }

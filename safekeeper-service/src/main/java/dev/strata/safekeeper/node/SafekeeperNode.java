@@ -192,7 +192,17 @@ public final class SafekeeperNode implements AutoCloseable {
         }
         t.close();
         FileTrees.deleteRecursively(t.directory());
-        log.info("node={} deleted timeline={}", config.nodeId(), id);
+        int remote = 0;
+        if (remoteWal != null) {
+            try {
+                remote = remoteWal.deleteTimeline(id);
+            } catch (RuntimeException e) {
+                // Local state is gone already; the objects are garbage a later delete can remove.
+                log.warn("node={} deleted timeline={}; its offloaded WAL stays in object storage: {}",
+                        config.nodeId(), id, e.getMessage());
+            }
+        }
+        log.info("node={} deleted timeline={} ({} offloaded segment objects deleted)", config.nodeId(), id, remote);
     }
 
     public VoteResponse vote(VoteRequest request) {

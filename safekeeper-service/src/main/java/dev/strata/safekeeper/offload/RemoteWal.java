@@ -49,6 +49,25 @@ public final class RemoteWal implements AutoCloseable {
     }
 
     /**
+     * Deletes every offloaded segment of {@code timeline} (the timeline was deleted: nothing may
+     * read its WAL again). Any member may do it; deleting what another member deleted first is
+     * no error.
+     *
+     * @return how many objects were deleted
+     */
+    public int deleteTimeline(TimelineId timeline) {
+        int n = 0;
+        for (RemoteStorage.RemoteObject o : storage.list(WalObjectKeys.timelinePrefix(timeline))) {
+            storage.delete(o.key());
+            n++;
+        }
+        synchronized (cache) {
+            cache.keySet().removeIf(k -> k.startsWith(WalObjectKeys.timelinePrefix(timeline)));
+        }
+        return n;
+    }
+
+    /**
      * The whole segment {@code segmentName} of {@code timeline}, checked against the CRC-32C in
      * its key and against {@code segmentSize}.
      *

@@ -98,6 +98,16 @@ class WalOffloadTest {
             byte[] tail = c.timeline(3).readWal(offloaded, (int) until.minus(offloaded));
             assertThat(Arrays.copyOfRange(streamed, (int) offloaded.minus(c.start), (int) until.minus(c.start)))
                     .isEqualTo(tail);
+
+            // Deleting the timeline deletes its WAL in object storage too (the uploader last, so
+            // nothing is uploaded after the objects are gone); a member finding them gone already
+            // deletes nothing and fails nothing.
+            c.compute.stop();
+            assertThat(bucket.list(WalObjectKeys.timelinePrefix(c.timeline))).isNotEmpty();
+            c.nodes[2].node().deleteTimeline(c.timeline);
+            c.nodes[1].node().deleteTimeline(c.timeline);
+            c.nodes[0].node().deleteTimeline(c.timeline);
+            assertThat(bucket.list(WalObjectKeys.timelinePrefix(c.timeline))).isEmpty();
         }
     }
 

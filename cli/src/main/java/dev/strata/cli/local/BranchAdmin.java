@@ -1,0 +1,134 @@
+package dev.strata.cli.local;
+
+import dev.strata.cli.local.AdminServer.Reply;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The admin port's branch routes over {@link LocalCluster}, answered in plain text for the
+ * {@code strata branch|restore|connect} commands:
+ *
+ * <pre>
+ * GET    /branches                              the branch tree
+ * POST   /branches?name=N&amp;parent=P[&amp;at=X]       create (X: head, an LSN or an ISO-8601 instant)
+ * DELETE /branches/N                            delete
+ * POST   /branches/N/restore?to=X[&amp;from=S]       restore N to X on S (default: N itself)
+ * GET    /branches/N/connection                 the connection string of N's endpoint
+ * </pre>
+ *
+ * A request the cluster refuses (an unknown branch, a name taken, a point outside history) is a
+ * 400 with the reason; {@link AdminServer} turns an {@link IllegalArgumentException} into it.
+ */
+public final class BranchAdmin implements AdminServer.Routes {
+
+    private final LocalCluster cluster;
+
+    public BranchAdmin(LocalCluster cluster) {
+        this.cluster = cluster;
+    }
+
+    @Override
+    public Reply handle(String method, List<String> path, Map<String, String> query) {
+        if (path.size() == 1) {
+            return switch (method) {
+                case "GET" -> new Reply(200, tree(cluster.branches()));
+                case "POST" -> create(query);
+                default -> new Reply(405, "use GET or POST /branches\n");
+            };
+        }
+        String name = path.get(1);
+        if (path.size() == 2) {
+            if (!method.equals("DELETE")) {
+                return new Reply(405, "use DELETE /branches/" + name + "\n");
+            }
+            cluster.deleteBranch(name);
+            return new Reply(200, "deleted branch '" + name + "'\n");
+        }
+        if (path.size() == 3 && path.get(2).equals("restore")) {
+            if (!method.equals("POST")) {
+                return new Reply(405, "use POST /branches/" + name + "/restore\n");
+            }
+            BranchPoint to = BranchPoint.parse(require(query, "to"), Clock.systemUTC());
+            LocalCluster.Restored r = cluster.restore(name, to, query.get("from"));
+            return new Reply(200, String.format("restored branch '%s' to %s (timeline %s) in %d ms; its previous state "
+                            + "is branch '%s' (undo: strata restore %s --from %s)%n", name, r.lsn(),
+                    r.branch().timeline(), r.took().toMillis(), r.backup().name(), name, r.backup().name()));
+        }
+        if (path.size() == 3 && path.get(2).equals("connection")) {
+            if (!method.equals("GET")) {
+                return new Reply(405, "use GET /branches/" + name + "/connection\n");
+            }
+            cluster.branch(name); // an unknown name is a 400 with the list of branches
+            return new Reply(200, cluster.connectionString(name) + "\n");
+        }
+        return new Reply(404, "unknown path /" + String.join("/", path) + "\n");
+    }
+
+    private Reply create(Map<String, String> query) {
+        String name = require(query, "name");
+        String parent = query.getOrDefault("parent", LocalCluster.BRANCH);
+        BranchPoint at = query.containsKey("at") ? BranchPoint.parse(query.get("at"), Clock.systemUTC())
+                : BranchPoint.HEAD;
+        long t0 = System.nanoTime();
+        LocalBranch b = cluster.createBranch(name, parent, at);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        return new Reply(201, String.format("created branch '%s' from '%s' at %s (timeline %s) in %d ms; connect with:%n%s%n",
+                b.name(), parent, b.branchLsn().orElseThrow(), b.timeline(), ms, cluster.connectionString(b.name())));
+    }
+
+    private static String require(Map<String, String> query, String name) {
+        String v = query.get(name);
+        if (v == null || v.isBlank()) {
+            throw new IllegalArgumentException("'" + name + "' is missing");
+        }
+        return v;
+    }
+
+    /**
+     * The branches as a tree, each child under the branch it was made from:
+     * <pre>
+     * main  timeline 5f2e..  at 0/3A1B2C8  compute running  endpoint main
+     * └─ dev  from 0/2F00010  timeline 9c01..  at 0/2F00010  compute stopped  endpoint dev
+     * </pre>
+     */
+    static String tree(List<LocalCluster.BranchInfo> branches) {
+        Map<String, List<LocalCluster.BranchInfo>> children = new HashMap<>();
+        List<LocalCluster.BranchInfo> roots = new ArrayList<>();
+        Map<String, LocalCluster.BranchInfo> byName = new HashMap<>();
+        for (LocalCluster.BranchInfo b : branches) {
+            byName.put(b.branch().name(), b);
+        }
+        for (LocalCluster.BranchInfo b : branches) {
+            String parent = b.branch().parent().orElse(null);
+            if (parent == null || !byName.containsKey(parent)) {
+                roots.add(b);
+            } else {
+                children.computeIfAbsent(parent, k -> new ArrayList<>()).add(b);
+            }
+        }
+        StringBuilder out = new StringBuilder();
+        for (LocalCluster.BranchInfo root : roots) {
+            render(out, root, "", "", children);
+        }
+        return out.toString();
+    }
+
+    private static void render(StringBuilder out, LocalCluster.BranchInfo b, String lead, String childLead,
+                               Map<String, List<LocalCluster.BranchInfo>> children) {
+        LocalBranch br = b.branch();
+        out.append(lead).append(br.name())
+                .append(br.branchLsn().map(l -> "  from " + l).orElse(""))
+                .append("  timeline ").append(br.timeline())
+                .append("  at ").append(b.lastRecordLsn())
+                .append("  compute ").append(b.compute())
+                .append("  endpoint ").append(br.endpoint()).append('\n');
+        List<LocalCluster.BranchInfo> kids = children.getOrDefault(br.name(), List.of());
+        for (int i = 0; i < kids.size(); i++) {
+            boolean last = i == kids.size() - 1;
+            render(out, kids.get(i), childLead + (last ? "└─ " : "├─ "), childLead + (last ? "   " : "│  "), children);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package dev.strata.cli.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.strata.pgcore.id.EndpointId;
+import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pgcore.lsn.Lsn;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** `strata branch list`: each branch under the one it was made from. */
+class BranchAdminTest {
+
+    private static LocalCluster.BranchInfo info(String name, String parent, String lsn) {
+        return new LocalCluster.BranchInfo(new LocalBranch(name, TimelineId.random(), Optional.ofNullable(parent),
+                Optional.ofNullable(lsn).map(Lsn::parse), LocalBranch.endpointFor(name), Instant.EPOCH),
+                Lsn.parse("0/5000000"), "stopped");
+    }
+
+    @Test
+    void theTreeShowsChildrenUnderTheirParents() {
+        String tree = BranchAdmin.tree(List.of(info("main", null, null), info("dev", "main", "0/3000028"),
+                info("dev2", "dev", "0/4000028"), info("qa", "main", "0/3500000")));
+        List<String> lines = tree.lines().toList();
+        assertThat(lines).hasSize(4);
+        assertThat(lines.get(0)).startsWith("main  timeline ").contains("endpoint main");
+        assertThat(lines.get(1)).startsWith("├─ dev  from 0/3000028");
+        assertThat(lines.get(2)).startsWith("│  └─ dev2  from 0/4000028");
+        assertThat(lines.get(3)).startsWith("└─ qa  from 0/3500000").contains("compute stopped")
+                .contains("endpoint " + EndpointId.of("qa"));
+    }
+}
