@@ -7,7 +7,7 @@
 # MB/s = WAL bytes / time until the commit returned; the result is the median of the per-round
 # ratios B/A. About 3-4 minutes with defaults. Not run in CI.
 #   bench/safekeeper-throughput.sh [--rounds 3] [--rows 200000] [--pad 200] [--warmup-rows 50000]
-#                                  [--only AB] [--profile]
+#                                  [--only AB] [--profile] [--wal-consistency-checking all]
 # --profile: a JFR recording per safekeeper (bench/out/safekeeper-throughput/sk-N.jfr) and the
 # top sampled frames of its stream thread printed at the end.
 #
