@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # WAL throughput of a quorum of receivers during one large transaction (issue 11 item 9):
-# a PG17 compute with Strata's compute settings (wal_consistency_checking=all: images-first WAL)
+# a PG17 compute with Strata's compute settings (wal_consistency_checking=all by default: images-first WAL)
 # and synchronous_standby_names = 'ANY 2 ("sk-1", "sk-2", "sk-3")' over (A) three stock
 # `pg_receivewal --synchronous` and (B) three Strata safekeepers, both on this machine, in the
 # same run. Each round runs one INSERT ... SELECT on each side (order alternating) and prints

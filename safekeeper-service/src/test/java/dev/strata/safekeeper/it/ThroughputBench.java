@@ -23,8 +23,9 @@ import java.util.stream.Stream;
 
 /**
  * Issue 11 item 9's benchmark: the WAL rate a quorum of receivers sustains during one large
- * transaction. Two PG17 computes with the settings Strata computes run (images-first WAL:
- * {@code wal_consistency_checking=all}, {@code full_page_writes=on}, {@code fsync=off}) and
+ * transaction. Two PG17 computes with the settings Strata computes run ({@code full_page_writes=on},
+ * {@code fsync=off}; {@code wal_consistency_checking} from {@code --wal-consistency-checking},
+ * default {@code all}: images-first WAL, the computes' setting before decision 0021) and
  * {@code synchronous_standby_names = ANY 2 ("sk-1", "sk-2", "sk-3")}:
  * (A) three stock {@code pg_receivewal --synchronous} (fsync per read batch, flush feedback
  * after each) and (B) three Strata safekeepers (separate JVMs), all on this machine.
