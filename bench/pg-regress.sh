@@ -26,6 +26,12 @@
 #                       [--regress-timeout S] [--isolation-timeout S] [--proxy-port N]
 #                       [--keep] [--data-dir DIR]
 #   bench/pg-regress.sh --checks-only --data-dir DIR   (storage checks on a cluster left by --keep)
+# --stock-sync: the stock server waits for synchronous replication as the compute does: three
+# `pg_receivewal --synchronous` (application_name sk-1..3, fsync per read batch, flush feedback
+# after it) and synchronous_standby_names = 'ANY 2 ("sk-1","sk-2","sk-3")', so the ratio shows
+# what Strata costs beyond a synchronous quorum commit (Debian's pg_receivewal 15 gets the
+# LD_PRELOAD shim bench/support/pq-server-version-15.c, as in bench/safekeeper-throughput.sh).
+# Without it the stock server has no standby at all (fsync=off: a commit waits for nothing).
 # Each suite run is bounded by its timeout (defaults 3600 s / 2400 s; on expiry the suite's whole
 # process group is killed and its unfinished tests count as failed). Every process the script
 # starts (cluster, stock server, suites, sampler) is stopped on exit, also on Ctrl-C.
@@ -51,11 +57,12 @@ TESTS=""
 ISO_TESTS=""
 DATA_DIR=""
 CHECKS_ONLY=0
+STOCK_SYNC=0
 REGRESS_TIMEOUT=3600
 ISOLATION_TIMEOUT=2400
 PROXY_PORT=""
 usage() {
-    echo "usage: $0 [--suites regress|isolation|regress,isolation] [--no-stock] [--schedule parallel|serial]" >&2
+    echo "usage: $0 [--suites regress|isolation|regress,isolation] [--no-stock] [--stock-sync] [--schedule parallel|serial]" >&2
     echo "          [--tests \"t1 t2\"] [--isolation-tests \"s1 s2\"] [--regress-timeout S] [--isolation-timeout S]" >&2
     echo "          [--proxy-port N] [--keep] [--data-dir DIR] | --checks-only --data-dir DIR" >&2
     exit 64
@@ -64,6 +71,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --suites) SUITES=$2; shift 2 ;;
         --no-stock) STOCK=0; shift ;;
+        --stock-sync) STOCK_SYNC=1; shift ;;
         --schedule) SCHEDULE=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
         --tests) TESTS=$2; shift 2 ;;
@@ -154,8 +162,11 @@ if [ "$(id -u)" = 0 ]; then AS_PG="setpriv --reuid=postgres --regid=postgres --i
 STOCK_DIR=$DATA_DIR/stock
 PGBIN=""
 SUITE_PID=""   # a running suite: `timeout` made it a process group of its own (pgid = pid)
+RECEIVEWAL_PIDS=""  # --stock-sync: the stock server's three pg_receivewal
 RSS_PID=""     # the cluster JVM's memory sampler
 stop_stock() {
+    for p in $RECEIVEWAL_PIDS; do kill "$p" 2>/dev/null || true; done
+    RECEIVEWAL_PIDS=""
     if [ -n "$PGBIN" ] && [ -f "$STOCK_DIR/pgdata/postmaster.pid" ]; then
         $AS_PG "$PGBIN/pg_ctl" -D "$STOCK_DIR/pgdata" -m immediate -w stop >/dev/null 2>&1 || true
     fi
@@ -286,8 +297,40 @@ if [ "$CHECKS_ONLY" = 0 ] && [ "$STOCK" = 1 ]; then
     $AS_PG "$PGBIN/pg_ctl" -D "$STOCK_DIR/pgdata" -l "$STOCK_DIR/server.log" -w -t 120 start >/dev/null \
         || { tail -20 "$STOCK_DIR/server.log"; exit 1; }
     export PGPORT=$STOCK_PORT PGOPTIONS=""
+    STOCK_BASELINE="no standby (a commit waits for nothing)"
+    if [ "$STOCK_SYNC" = 1 ]; then
+        RW=""
+        for c in "${STRATA_PG_HOME:+$STRATA_PG_HOME/bin/pg_receivewal}" "$(command -v pg_receivewal || true)" \
+                 $(ls -d /usr/lib/postgresql/*/bin/pg_receivewal 2>/dev/null | sort -V -r); do
+            [ -n "$c" ] && [ -x "$c" ] && { RW=$c; break; }
+        done
+        [ -n "$RW" ] || { echo "--stock-sync needs pg_receivewal (apt-get install postgresql-client)" >&2; exit 1; }
+        RW_PRELOAD=""
+        if [ "$("$RW" --version | sed -E 's/.* ([0-9]+)[.].*/\1/')" -lt 17 ]; then
+            RW_PRELOAD=$OUT/pq-server-version-15.so
+            gcc -shared -fPIC -O2 -o "$RW_PRELOAD" "$ROOT/bench/support/pq-server-version-15.c" -ldl
+        fi
+        for i in 1 2 3; do
+            mkdir -p "$STOCK_DIR/receivewal-$i"
+            LD_PRELOAD=$RW_PRELOAD "$RW" -D "$STOCK_DIR/receivewal-$i" --synchronous --no-loop \
+                -d "host=127.0.0.1 port=$STOCK_PORT user=postgres password=$PW application_name=sk-$i sslmode=disable" \
+                >"$STOCK_DIR/receivewal-$i.log" 2>&1 &
+            RECEIVEWAL_PIDS="$RECEIVEWAL_PIDS $!"
+        done
+        q postgres "ALTER SYSTEM SET synchronous_standby_names = 'ANY 2 (\"sk-1\", \"sk-2\", \"sk-3\")'" >/dev/null
+        q postgres "SELECT pg_reload_conf()" >/dev/null
+        for _ in $(seq 1 120); do
+            [ "$(q postgres "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming' AND sync_state = 'quorum'")" = 3 ] && break
+            sleep 0.5
+        done
+        [ "$(q postgres "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'quorum'")" = 3 ] \
+            || { echo "the stock server's pg_receivewal did not become synchronous; see $STOCK_DIR/receivewal-*.log" >&2; exit 1; }
+        STOCK_BASELINE="three $("$RW" --version | awk '{print $1, $3}') --synchronous, ANY 2 (as the compute's safekeepers)"
+        log "stock baseline: $STOCK_BASELINE"
+    fi
     for s in "${SUITE_LIST[@]}"; do run_suite stock "$s"; done
     stop_stock
+    rm -rf "$STOCK_DIR"/receivewal-*/  # their WAL (GBs) is not needed after the stock run
     strata_env
 fi
 
@@ -421,6 +464,7 @@ cat <<EOF | tee "$OUT/summary.txt"
 
 ==== PostgreSQL 17.6 suites on Strata (through the proxy) and on stock PostgreSQL 17.6, same run ====
 $(echo "$ROWS" | grep -v SUITE-FAIL)
+stock baseline:    ${STOCK_BASELINE:-not run}
 outputs:           $OUT/{strata,stock}/{regress,isolation}/ (regression.diffs, results/)
 cluster JVM:       largest resident set ${RSS_MB} MB while the suites ran on Strata
 ${COMMIT_PATH:-commit path: (no status)}

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # WAL throughput of a quorum of receivers during one large transaction (issue 11 item 9):
-# a PG17 compute with Strata's compute settings (wal_consistency_checking=all: images-first WAL)
+# a PG17 compute with Strata's compute settings (wal_consistency_checking=all by default: images-first WAL)
 # and synchronous_standby_names = 'ANY 2 ("sk-1", "sk-2", "sk-3")' over (A) three stock
 # `pg_receivewal --synchronous` and (B) three Strata safekeepers, both on this machine, in the
 # same run. Each round runs one INSERT ... SELECT on each side (order alternating) and prints
 # MB/s = WAL bytes / time until the commit returned; the result is the median of the per-round
 # ratios B/A. About 3-4 minutes with defaults. Not run in CI.
 #   bench/safekeeper-throughput.sh [--rounds 3] [--rows 200000] [--pad 200] [--warmup-rows 50000]
-#                                  [--only AB] [--profile]
+#                                  [--only AB] [--profile] [--wal-consistency-checking all]
 # --profile: a JFR recording per safekeeper (bench/out/safekeeper-throughput/sk-N.jfr) and the
 # top sampled frames of its stream thread printed at the end.
 #

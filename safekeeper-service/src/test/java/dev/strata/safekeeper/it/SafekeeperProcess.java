@@ -113,6 +113,11 @@ final class SafekeeperProcess implements AutoCloseable {
         }
     }
 
+    /** The JVM's process id (for CPU accounting in benchmarks). */
+    long pid() {
+        return process.pid();
+    }
+
     boolean isAlive() {
         return process != null && process.isAlive();
     }

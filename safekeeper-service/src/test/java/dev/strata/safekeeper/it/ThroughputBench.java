@@ -23,8 +23,9 @@ import java.util.stream.Stream;
 
 /**
  * Issue 11 item 9's benchmark: the WAL rate a quorum of receivers sustains during one large
- * transaction. Two PG17 computes with the settings Strata computes run (images-first WAL:
- * {@code wal_consistency_checking=all}, {@code full_page_writes=on}, {@code fsync=off}) and
+ * transaction. Two PG17 computes with the settings Strata computes run ({@code full_page_writes=on},
+ * {@code fsync=off}; {@code wal_consistency_checking} from {@code --wal-consistency-checking},
+ * default {@code all}: images-first WAL, the computes' setting before decision 0021) and
  * {@code synchronous_standby_names = ANY 2 ("sk-1", "sk-2", "sk-3")}:
  * (A) three stock {@code pg_receivewal --synchronous} (fsync per read batch, flush feedback
  * after each) and (B) three Strata safekeepers (separate JVMs), all on this machine.
@@ -42,14 +43,20 @@ import java.util.stream.Stream;
  * <pre>
  * ThroughputBench [--rounds 3] [--rows 200000] [--pad 200] [--warmup-rows 50000]
  *                 [--receivewal /usr/lib/postgresql/15/bin/pg_receivewal] [--preload ""]
- *                 [--dir bench/out/safekeeper-throughput] [--only AB]
+ *                 [--dir bench/out/safekeeper-throughput] [--only AB] [--wal-consistency-checking all]
  * </pre>
  */
 public final class ThroughputBench {
 
-    private record Result(String setup, int round, long walBytes, double seconds) {
+    /** {@code cpu}: seconds of CPU the three receivers spent during the statement, by kind of thread. */
+    private record Result(String setup, int round, long walBytes, double seconds, Map<String, Double> cpu) {
         double mbPerSecond() {
             return walBytes / 1048576.0 / seconds;
+        }
+
+        /** Receiver CPU (all three, all threads) per GB of WAL. */
+        double cpuPerGb() {
+            return cpu.values().stream().mapToDouble(Double::doubleValue).sum() / (walBytes / 1073741824.0);
         }
     }
 
@@ -63,6 +70,10 @@ public final class ThroughputBench {
         defaults.put("preload", "");
         defaults.put("dir", "bench/out/safekeeper-throughput");
         defaults.put("only", "ABC");
+        // "all": every record carries the pages it touches (the compute's setting until decision
+        // 0021, and the figures in docs/safekeeper.md); the compute's setting since then is
+        // "hash,gin,gist,spgist,brin,generic" (ComputeSettings.WAL_CONSISTENCY_CHECKING).
+        defaults.put("wal-consistency-checking", "all");
         Map<String, String> opt = Bench.options("ThroughputBench", defaults, args);
         int rounds = Integer.parseInt(opt.get("rounds"));
         Path root = Bench.freshDirectory(opt.get("dir"));
@@ -73,9 +84,7 @@ public final class ThroughputBench {
         List<Process> receivers = new ArrayList<>();
         try (SafekeeperCluster sks = SafekeeperCluster.start(root.resolve("sk"), 3)) {
             settings.putAll(sks.computeSettings());
-            // What a Strata compute runs today (ComputeSettings.forCompute): every record carries
-            // the images of the pages it touches.
-            settings.put("wal_consistency_checking", "all");
+            settings.put("wal_consistency_checking", opt.get("wal-consistency-checking"));
             settings.put("full_page_writes", "on");
             // No checkpoint in the middle of a measured statement; both sides alike.
             settings.put("max_wal_size", "8GB");
@@ -107,9 +116,11 @@ public final class ThroughputBench {
                 // has long finished compiling; a cold JVM would be measured otherwise).
                 Map<String, String> warm = new java.util.HashMap<>(opt);
                 warm.put("rows", opt.get("warmup-rows"));
-                load(warm, "A warm-up", 0, computeA);
-                load(warm, "B warm-up", 0, computeB);
-                load(warm, "C warm-up", 0, computeC);
+                List<Long> receiverPids = receivers.stream().map(Process::pid).toList();
+                List<Long> safekeeperPids = sks.nodes.stream().map(SafekeeperProcess::pid).toList();
+                load(warm, "A warm-up", 0, computeA, receiverPids);
+                load(warm, "B warm-up", 0, computeB, safekeeperPids);
+                load(warm, "C warm-up", 0, computeC, List.of());
                 for (int r = 1; r <= rounds; r++) {
                     boolean aFirst = r % 2 == 1;
                     for (String side : aFirst ? List.of("A", "B") : List.of("B", "A")) {
@@ -117,11 +128,11 @@ public final class ThroughputBench {
                             continue;
                         }
                         results.add(side.equals("A")
-                                ? load(opt, "A pg_receivewal", r, computeA)
-                                : load(opt, "B safekeepers", r, computeB));
+                                ? load(opt, "A pg_receivewal", r, computeA, receiverPids)
+                                : load(opt, "B safekeepers", r, computeB, safekeeperPids));
                     }
                     if (opt.get("only").contains("C")) {
-                        results.add(load(opt, "C compute alone", r, computeC));
+                        results.add(load(opt, "C compute alone", r, computeC, List.of()));
                     }
                     removeCompleteSegments(root, 3); // disk hygiene between rounds, not timed
                 }
@@ -157,7 +168,8 @@ public final class ThroughputBench {
     }
 
     /** One measured statement: WAL bytes it wrote and the wall time until its commit returned. */
-    private static Result load(Map<String, String> opt, String setup, int round, PostgresServer compute) throws Exception {
+    private static Result load(Map<String, String> opt, String setup, int round, PostgresServer compute, List<Long> receiverPids)
+            throws Exception {
         try (Connection c = DriverManager.getConnection(compute.jdbcUrl("postgres")); Statement s = c.createStatement()) {
             s.execute("DROP TABLE IF EXISTS bulk");
             s.execute("CREATE TABLE bulk (id int, pad text)");
@@ -168,14 +180,16 @@ public final class ThroughputBench {
                 throw new IllegalStateException("sync did not finish in 300 s");
             }
             Lsn before = lsn(s);
+            Map<String, Double> cpu0 = ThreadCpu.snapshot(receiverPids);
             long start = System.nanoTime();
             s.execute("INSERT INTO bulk SELECT g, repeat('x', " + Integer.parseInt(opt.get("pad")) + ") FROM generate_series(1, "
                     + Long.parseLong(opt.get("rows")) + ") g");
             double seconds = (System.nanoTime() - start) / 1e9;
+            Map<String, Double> cpu = ThreadCpu.minus(ThreadCpu.snapshot(receiverPids), cpu0);
             Lsn after = lsn(s);
-            Result r = new Result(setup, round, after.minus(before), seconds);
-            System.err.printf("round %d %-16s %7.0f MB in %6.2f s = %7.1f MB/s%n", round, setup, r.walBytes / 1048576.0,
-                    r.seconds, r.mbPerSecond());
+            Result r = new Result(setup, round, after.minus(before), seconds, cpu);
+            System.err.printf("round %d %-16s %7.0f MB in %6.2f s = %7.1f MB/s, receiver CPU %.1f s/GB %s%n", round, setup,
+                    r.walBytes / 1048576.0, r.seconds, r.mbPerSecond(), r.cpuPerGb(), cpu);
             return r;
         }
     }
@@ -197,9 +211,11 @@ public final class ThroughputBench {
                 .append(opt.get("preload").isBlank() ? "" : " (LD_PRELOAD " + opt.get("preload") + ")").append('\n');
         s.append("B: 3 Strata safekeepers (separate JVMs on loopback)\n");
         s.append("C: the same compute without synchronous standbys (nobody streams from it): the ceiling\n\n");
-        s.append(String.format("%-5s %-16s %9s %9s %9s%n", "round", "setup", "WAL MB", "seconds", "MB/s"));
+        s.append(String.format("%-5s %-16s %9s %9s %9s %11s  %s%n", "round", "setup", "WAL MB", "seconds", "MB/s",
+                "CPU s/GB", "receivers' CPU s by thread kind (3 receivers)"));
         for (Result r : results) {
-            s.append(String.format("%-5d %-16s %9.0f %9.2f %9.1f%n", r.round, r.setup, r.walBytes / 1048576.0, r.seconds, r.mbPerSecond()));
+            s.append(String.format("%-5d %-16s %9.0f %9.2f %9.1f %11.2f  %s%n", r.round, r.setup, r.walBytes / 1048576.0,
+                    r.seconds, r.mbPerSecond(), r.cpu.isEmpty() ? 0.0 : r.cpuPerGb(), r.cpu));
         }
         List<Double> ratios = Bench.perRoundRatios(results, Result::round, x -> x.setup.startsWith("A"),
                 x -> x.setup.startsWith("B"), Result::mbPerSecond);
@@ -209,6 +225,9 @@ public final class ThroughputBench {
                 Bench.median(results, x -> x.setup.startsWith("B"), Result::mbPerSecond)));
         s.append(String.format("median C compute alone %7.1f MB/s%n",
                 Bench.median(results, x -> x.setup.startsWith("C"), Result::mbPerSecond)));
+        s.append(String.format("median receiver CPU per GB of WAL (3 receivers): A %.2f s, B %.2f s%n",
+                Bench.median(results, x -> x.setup.startsWith("A"), Result::cpuPerGb),
+                Bench.median(results, x -> x.setup.startsWith("B"), Result::cpuPerGb)));
         s.append("median of per-round ratios safekeepers/pg_receivewal: ").append(Bench.ratioSummary(ratios))
                 .append(" (goal >= 1.0x)\n");
         System.out.print(s);
