@@ -39,7 +39,7 @@ import java.util.concurrent.CountDownLatch;
  * strata status [--data-dir DIR]
  * strata down [--data-dir DIR]
  * strata branch create NAME [--parent P] [--at LSN|TIME] [--data-dir DIR]
- * strata branch list [--data-dir DIR]
+ * strata branch list [--json] [--data-dir DIR]
  * strata branch delete NAME [--data-dir DIR]
  * strata restore BRANCH --to LSN|TIME [--from SOURCE] [--data-dir DIR]
  * strata restore BRANCH --from SOURCE [--to LSN|TIME] [--data-dir DIR]
@@ -91,10 +91,11 @@ public final class StrataCli {
      * @param point  create: where (null: the parent's head); restore: the point (null: the source's head)
      * @param source restore: the branch whose history to restore from (null: the branch itself)
      */
-    record BranchArgs(String action, Path dataDir, String name, String parent, BranchPoint point, String source) {
+    record BranchArgs(String action, Path dataDir, String name, String parent, BranchPoint point, String source,
+                      boolean json) {
     }
 
-    private static final String BRANCH_USAGE = "strata branch create NAME [--parent P] [--at LSN|TIME] | branch list | "
+    private static final String BRANCH_USAGE = "strata branch create NAME [--parent P] [--at LSN|TIME] | branch list [--json] | "
             + "branch delete NAME | restore BRANCH --to LSN|TIME [--from SOURCE] | connect BRANCH   [--data-dir DIR]";
 
     static BranchArgs parseBranch(String[] args, Clock clock) {
@@ -118,8 +119,13 @@ public final class StrataCli {
         String parent = null;
         BranchPoint point = null;
         String source = null;
+        boolean json = false;
         for (; i < args.length; i++) {
             switch (args[i]) {
+                case "--json" -> {
+                    onlyFor(action, "list", "--json", "");
+                    json = true;
+                }
                 case "--data-dir" -> dataDir = Path.of(value(args, ++i, "--data-dir"));
                 case "--parent" -> parent = onlyFor(action, "create", "--parent", value(args, ++i, "--parent"));
                 case "--at" -> point = parsePoint(onlyFor(action, "create", "--at", value(args, ++i, "--at")), clock);
@@ -142,7 +148,7 @@ public final class StrataCli {
         if (action.equals("restore") && point == null && source == null) {
             throw new UsageException("restore needs --to LSN|TIME (or --from SOURCE to restore another branch's state)");
         }
-        return new BranchArgs(action, dataDir, name, parent, point, source);
+        return new BranchArgs(action, dataDir, name, parent, point, source, json);
     }
 
     private static String onlyFor(String action, String allowed, String option, String value) {
@@ -261,7 +267,7 @@ public final class StrataCli {
         ClusterLayout layout = new ClusterLayout(a.dataDir());
         try {
             AdminCall call = switch (a.action()) {
-                case "list" -> new AdminCall("GET", "/branches");
+                case "list" -> new AdminCall("GET", a.json() ? "/branches?format=json" : "/branches");
                 case "create" -> new AdminCall("POST", "/branches?name=" + q(a.name())
                         + (a.parent() == null ? "" : "&parent=" + q(a.parent()))
                         + (a.point() == null ? "" : "&at=" + q(a.point().toString())));

@@ -104,6 +104,7 @@ class StrataCliArgsTest {
         assertThat(c.parent()).isEqualTo("main");
         assertThat(c.point().toString()).isEqualTo("0/3000028");
         assertThat(StrataCli.parseBranch(new String[] {"branch", "list"}, utc).action()).isEqualTo("list");
+        assertThat(StrataCli.parseBranch(new String[] {"branch", "list", "--json"}, utc).json()).isTrue();
         StrataCli.BranchArgs r = StrataCli.parseBranch(new String[] {"restore", "main", "--to", "09:59:00"}, utc);
         assertThat(r.point().toString()).isEqualTo("2026-12-06T09:59:00Z");
         assertThat(r.source()).isNull();
@@ -128,6 +129,8 @@ class StrataCliArgsTest {
                 .hasMessageContaining("--at is an option of create");
         assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch", "create", "x", "--at", "soon"}, utc))
                 .hasMessageContaining("'soon' is neither");
+        assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch", "create", "x", "--json"}, utc))
+                .hasMessageContaining("--json is an option of list");
         assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch", "list", "x"}, utc))
                 .hasMessageContaining("unexpected argument 'x'");
     }

@@ -12,7 +12,7 @@ import java.util.Map;
  * {@code strata branch|restore|connect} commands:
  *
  * <pre>
- * GET    /branches                              the branch tree
+ * GET    /branches[?format=json]                the branch tree (or a JSON array)
  * POST   /branches?name=N&amp;parent=P[&amp;at=X]       create (X: head, an LSN or an ISO-8601 instant)
  * DELETE /branches/N                            delete
  * POST   /branches/N/restore?to=X[&amp;from=S]       restore N to X on S (default: N itself)
@@ -34,7 +34,8 @@ public final class BranchAdmin implements AdminServer.Routes {
     public Reply handle(String method, List<String> path, Map<String, String> query) {
         if (path.size() == 1) {
             return switch (method) {
-                case "GET" -> new Reply(200, tree(cluster.branches()));
+                case "GET" -> new Reply(200, "json".equals(query.get("format")) ? json(cluster.branches())
+                        : tree(cluster.branches()));
                 case "POST" -> create(query);
                 default -> new Reply(405, "use GET or POST /branches\n");
             };
@@ -114,6 +115,48 @@ public final class BranchAdmin implements AdminServer.Routes {
             render(out, root, "", "", children);
         }
         return out.toString();
+    }
+
+    /**
+     * The branches as a JSON array, for scripts: {@code name, timeline, parent, branchLsn,
+     * lastRecordLsn, endpoint, compute, created} (parent and branchLsn null for a root).
+     */
+    static String json(List<LocalCluster.BranchInfo> branches) {
+        StringBuilder out = new StringBuilder("[");
+        for (int i = 0; i < branches.size(); i++) {
+            LocalCluster.BranchInfo b = branches.get(i);
+            LocalBranch br = b.branch();
+            out.append(i == 0 ? "\n  {" : ",\n  {")
+                    .append("\"name\": ").append(quote(br.name()))
+                    .append(", \"timeline\": ").append(quote(br.timeline().toString()))
+                    .append(", \"parent\": ").append(br.parent().map(BranchAdmin::quote).orElse("null"))
+                    .append(", \"branchLsn\": ").append(br.branchLsn().map(l -> quote(l.toString())).orElse("null"))
+                    .append(", \"lastRecordLsn\": ").append(quote(b.lastRecordLsn().toString()))
+                    .append(", \"endpoint\": ").append(quote(br.endpoint().toString()))
+                    .append(", \"compute\": ").append(quote(b.compute()))
+                    .append(", \"created\": ").append(quote(br.created().toString()))
+                    .append('}');
+        }
+        return out.append(branches.isEmpty() ? "]\n" : "\n]\n").toString();
+    }
+
+    /** A JSON string literal. */
+    static String quote(String s) {
+        StringBuilder q = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> q.append("\\\"");
+                case '\\' -> q.append("\\\\");
+                default -> {
+                    if (c < 0x20) {
+                        q.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        q.append(c);
+                    }
+                }
+            }
+        }
+        return q.append('"').toString();
     }
 
     private static void render(StringBuilder out, LocalCluster.BranchInfo b, String lead, String childLead,

@@ -31,4 +31,14 @@ class BranchAdminTest {
         assertThat(lines.get(3)).startsWith("└─ qa  from 0/3500000").contains("compute stopped")
                 .contains("endpoint " + EndpointId.of("qa"));
     }
+
+    @Test
+    void theJsonListHasEveryBranchWithNullsForTheRoot() {
+        String json = BranchAdmin.json(List.of(info("main", null, null), info("dev", "main", "0/3000028")));
+        assertThat(json).contains("\"name\": \"main\"").contains("\"parent\": null, \"branchLsn\": null")
+                .contains("\"name\": \"dev\"").contains("\"parent\": \"main\", \"branchLsn\": \"0/3000028\"")
+                .startsWith("[").endsWith("]\n");
+        assertThat(BranchAdmin.json(List.of())).isEqualTo("[]\n");
+        assertThat(BranchAdmin.quote("a\"b\\c\n")).isEqualTo("\"a\\\"b\\\\c\\u000a\"");
+    }
 }
