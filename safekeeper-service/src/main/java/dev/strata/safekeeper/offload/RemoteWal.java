@@ -49,6 +49,23 @@ public final class RemoteWal implements AutoCloseable {
     }
 
     /**
+     * Deletes the offloaded segments of {@code timeline} that come before segment
+     * {@code firstKept} (file names of one timeline sort in segment order).
+     *
+     * @return how many objects were deleted
+     */
+    public int deleteBefore(TimelineId timeline, String firstKept) {
+        int n = 0;
+        for (RemoteStorage.RemoteObject o : storage.list(WalObjectKeys.timelinePrefix(timeline))) {
+            if (WalObjectKeys.parse(o.key()).segmentName().compareTo(firstKept) < 0) {
+                storage.delete(o.key());
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
      * Deletes every offloaded segment of {@code timeline} (the timeline was deleted: nothing may
      * read its WAL again). Any member may do it; deleting what another member deleted first is
      * no error.

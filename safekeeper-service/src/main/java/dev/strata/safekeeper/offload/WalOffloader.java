@@ -20,6 +20,15 @@ import org.slf4j.LoggerFactory;
  * not hold. A failure (S3 down, after the storage's own retries) leaves the LSN where it is and
  * the pass is tried again with backoff (0.5 s doubling to {@link #MAX_BACKOFF}); local WAL is kept
  * meanwhile because retention waits for the offloaded LSN.
+ *
+ * <p>The uploader also removes WAL that only a long-dead member could still want: the segments
+ * entirely below the segment of {@code remote-consistent LSN - }{@link #DEFAULT_RETAIN_BEHIND}.
+ * Below the remote-consistent LSN the pageserver holds the history in S3 layers and its index (a
+ * pageserver that attaches, and every branch, read history from layers and WAL only after that
+ * LSN); the margin keeps the WAL a safekeeper that was down for a while, or lost its disk, needs
+ * to catch up from. {@link #trimRemote} runs after the uploads of a pass, at most every
+ * {@link #TRIM_INTERVAL}, and only when that segment moved. Before this, offloaded WAL was never
+ * deleted (issue 13).
  */
 public final class WalOffloader implements AutoCloseable {
 
@@ -27,6 +36,9 @@ public final class WalOffloader implements AutoCloseable {
     static final Duration IDLE_POLL = Duration.ofMillis(200);
     static final Duration MIN_BACKOFF = Duration.ofMillis(500);
     static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+    static final Duration TRIM_INTERVAL = Duration.ofSeconds(10);
+    /** WAL kept in object storage below the remote-consistent LSN: 4 GiB (256 segments of 16 MiB). */
+    public static final long DEFAULT_RETAIN_BEHIND = 4L << 30;
 
     private final Timeline timeline;
     private final RemoteWal remote;
@@ -36,6 +48,11 @@ public final class WalOffloader implements AutoCloseable {
     private volatile boolean closed;
     private volatile String lastError = "";
     private volatile long segmentsUploaded;
+    private volatile long segmentsTrimmed;
+    /** Segments below this one are deleted from object storage (by this node, since it started). */
+    private long trimmedBelow = -1;
+    private long lastTrimNanos;
+    private volatile long retainBehind = DEFAULT_RETAIN_BEHIND;
 
     public WalOffloader(Timeline timeline, RemoteWal remote, BooleanSupplier isUploader, String who) {
         this.timeline = timeline;
@@ -54,6 +71,43 @@ public final class WalOffloader implements AutoCloseable {
     /** Segments this node uploaded since it started. */
     public long segmentsUploaded() {
         return segmentsUploaded;
+    }
+
+    /** Keeps {@code bytes} of WAL below the remote-consistent LSN in object storage (tests shorten it). */
+    void retainBehind(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("retain-behind must not be negative, got " + bytes);
+        }
+        this.retainBehind = bytes;
+    }
+
+    /** Offloaded segments this node deleted from object storage since it started. */
+    public long segmentsTrimmed() {
+        return segmentsTrimmed;
+    }
+
+    /**
+     * Deletes, while this node is the uploader, the offloaded segments below the segment of
+     * {@code min(remote-consistent, offloaded LSN) - retain-behind}; returns how many.
+     */
+    public synchronized int trimRemote() {
+        if (closed || !isUploader.getAsBoolean()) {
+            return 0;
+        }
+        SafekeeperState s = timeline.acceptor().state();
+        Lsn horizon = Lsn.min(s.remoteConsistentLsn(), s.offloadedLsn());
+        if (!horizon.isValid() || horizon.value() - s.timelineStartLsn().value() <= retainBehind) {
+            return 0;
+        }
+        horizon = Lsn.of(horizon.value() - retainBehind);
+        long keepFrom = horizon.segmentNumber(s.walSegmentSize());
+        if (keepFrom <= trimmedBelow) {
+            return 0;
+        }
+        int n = remote.deleteBefore(timeline.id(), timeline.wal().fileName(keepFrom));
+        trimmedBelow = keepFrom;
+        segmentsTrimmed += n;
+        return n;
     }
 
     /**
@@ -98,6 +152,14 @@ public final class WalOffloader implements AutoCloseable {
                 if (n > 0) {
                     log.info("node={} timeline={} offloaded {} segment(s); offloaded LSN {}", who, timeline.id(), n,
                             timeline.offloadedLsn());
+                }
+                if (System.nanoTime() - lastTrimNanos >= TRIM_INTERVAL.toNanos()) {
+                    lastTrimNanos = System.nanoTime();
+                    int trimmed = trimRemote();
+                    if (trimmed > 0) {
+                        log.info("node={} timeline={} deleted {} offloaded segment(s) below the remote-consistent LSN {}",
+                                who, timeline.id(), trimmed, timeline.acceptor().state().remoteConsistentLsn());
+                    }
                 }
                 backoff = MIN_BACKOFF.toMillis();
             } catch (RuntimeException e) {

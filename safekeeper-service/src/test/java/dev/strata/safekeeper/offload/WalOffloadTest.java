@@ -112,6 +112,43 @@ class WalOffloadTest {
     }
 
     @Test
+    void segmentsFarBelowTheRemoteConsistentLsnAreDeletedFromObjectStorage(
+            @TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir) throws Exception {
+        try (OffloadCluster c = OffloadCluster.start(dir); RemoteStorage bucket = c.bucket()) {
+            Lsn written = c.writeWal(5);
+            Lsn uploadable = written.segmentStart(SEGMENT);
+            await(WAIT, "sk-1 offloads WAL up to " + uploadable, () -> !c.timeline(1).offloadedLsn().isBefore(uploadable));
+            WalOffloader uploader = c.nodes[0].node().offloader(c.timeline).orElseThrow();
+            int before = bucket.list(WalObjectKeys.timelinePrefix(c.timeline)).size();
+            assertThat(before).isGreaterThanOrEqualTo(5);
+            // Nothing is deleted while the pageserver has reported nothing.
+            assertThat(uploader.trimRemote()).isZero();
+
+            Lsn commit = c.timeline(1).status().commitLsn();
+            c.reportRemoteConsistent(2, commit);
+            await(WAIT, "sk-1 learns the remote-consistent LSN", () -> c.timeline(1).status().remoteConsistentLsn()
+                    .segmentNumber(SEGMENT) >= uploadable.segmentNumber(SEGMENT) - 1);
+            // With the default margin (4 GiB) these few segments all stay.
+            assertThat(uploader.trimRemote()).isZero();
+
+            long trimmedBefore = uploader.segmentsTrimmed();
+            uploader.retainBehind(SEGMENT);
+            Lsn horizon = Lsn.of(Lsn.min(c.timeline(1).status().remoteConsistentLsn(), c.timeline(1).offloadedLsn())
+                    .value() - SEGMENT);
+            String firstKept = c.timeline(1).wal().fileName(horizon.segmentNumber(SEGMENT));
+            uploader.trimRemote(); // the offloader's own pass may run it first: count what both did
+            int deleted = (int) (uploader.segmentsTrimmed() - trimmedBefore);
+            assertThat(deleted).isPositive();
+            List<RemoteStorage.RemoteObject> left = bucket.list(WalObjectKeys.timelinePrefix(c.timeline));
+            assertThat(left).hasSize(before - deleted);
+            assertThat(left).allSatisfy(o -> assertThat(WalObjectKeys.parse(o.key()).segmentName())
+                    .isGreaterThanOrEqualTo(firstKept));
+            // Done once per horizon: asked again, nothing more goes.
+            assertThat(uploader.trimRemote()).isZero();
+        }
+    }
+
+    @Test
     void anS3OutageKeepsWalOnDiskAndUploadsCatchUpAfterIt(@TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir)
             throws Exception {
         try (OffloadCluster c = OffloadCluster.start(dir)) {
