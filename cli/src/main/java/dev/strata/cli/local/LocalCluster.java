@@ -65,6 +65,8 @@ public final class LocalCluster implements AutoCloseable {
     public static final String BRANCH = "main";
     public static final String ENDPOINT = "main";
     public static final String DB_USER = "postgres";
+    /** Branches a local project may have (restores count: each keeps a backup branch). */
+    public static final int MAX_BRANCHES = 64;
     private static final List<String> SAFEKEEPERS = List.of("sk-1", "sk-2", "sk-3");
     private static final String REPLICATION_USER = "strata_replicator";
     private static final Logger log = LoggerFactory.getLogger(LocalCluster.class);
@@ -424,6 +426,10 @@ public final class LocalCluster implements AutoCloseable {
             if (branches.get(name).isPresent()) {
                 throw new IllegalArgumentException("branch '" + name + "' exists already");
             }
+            if (branches.all().size() >= MAX_BRANCHES) {
+                throw new IllegalArgumentException("the project has " + MAX_BRANCHES + " branches, as many as one "
+                        + "machine serves (each has its timeline on every service); delete one first");
+            }
             LocalBranch from = branch(parent);
             EndpointId endpoint = freeEndpointFor(name);
             Lsn lsn = resolve(from, at);
@@ -490,6 +496,10 @@ public final class LocalCluster implements AutoCloseable {
             if (from.name().equals(b.name()) && to instanceof BranchPoint.Head) {
                 throw new IllegalArgumentException("restoring branch '" + name + "' to its own newest state changes "
                         + "nothing: give a point (--to TIME|LSN) or another branch to restore from (--from)");
+            }
+            if (branches.all().size() >= MAX_BRANCHES) {
+                throw new IllegalArgumentException("the project has " + MAX_BRANCHES + " branches and a restore keeps "
+                        + "one more (the backup); delete one first");
             }
             Lsn lsn = resolve(from, to);
             TimelineId timeline = TimelineId.random();
