@@ -270,8 +270,8 @@ public final class Timeline implements AutoCloseable {
         } catch (ArithmeticException e) {
             throw new TimelineException(TimelineException.Kind.BAD_REQUEST, "timestamp " + time + " is out of range");
         }
-        checkReadable(config.startLsn());
         Lsn lo = oldestReadableLsn();
+        checkReadable(lo);
         Lsn hi = lastRecordLsn();
         XactEnds top = XactEnds.decode(readNow(Key.xactEnds(), hi));
         if (top == null || !top.hasCommit()) {
