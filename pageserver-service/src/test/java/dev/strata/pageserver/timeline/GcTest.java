@@ -229,6 +229,8 @@ class GcTest {
             assertThat(gc3.cutoff()).isGreaterThanOrEqualTo(end).isEqualTo(rootTl.gcCutoffLsn());
             assertThat(gc3.retained()).isEmpty();
             long bytesAfter = rootTl.store().layerBytes();
+            phase("layer bytes of the root: " + bytesBefore + " before GC, " + bytesAfterGc1 + " after pass 1, "
+                    + bytesAfter + " after pass 3 (" + rootTl.layerCounts() + ")");
             assertThat(bytesAfter).as("after three passes, from %s", bytesBefore).isLessThan(bytesBefore);
             Lsn cutoff = rootTl.gcCutoffLsn();
             assertThat(rootTl.awaitRemoteConsistent(rootTl.store().diskConsistentLsn(), Duration.ofSeconds(30))).isTrue();
