@@ -24,7 +24,11 @@ import java.util.concurrent.CountDownLatch;
  *   [--pageservice-threads N] [--replication-user strata_replicator]
  *   [--remote-storage-bucket B --generation N [--remote-storage-endpoint http://127.0.0.1:9000]
  *    [--remote-storage-region us-east-1] [--remote-storage-prefix path/] [--layer-cache-budget 16G]]
+ *   [--gc-interval 3600]
  * </pre>
+ *
+ * {@code --gc-interval} (seconds, default 3600; 0: off): how often every timeline runs a GC pass
+ * (docs/pageserver.md, "GC and retention"). {@code POST /v1/timelines/{id}/gc} runs one at once.
  *
  * {@code --layer-cache-budget} (bytes, or with a K/M/G suffix; default 16G): local layer files
  * above it are evicted, least recently used first, when S3 holds them, and downloaded again
@@ -50,7 +54,7 @@ public final class PageserverMain {
     private static final String[] OPTIONS = {"data-dir", "auth-public-keys", "listen", "http-port", "pageservice-port",
         "pageservice-threads", "replication-user", "pageservice-max-connections", "pageservice-max-waiting",
         "pageservice-max-basebackups", "remote-storage-bucket", "remote-storage-endpoint",
-        "remote-storage-region", "remote-storage-prefix", "generation", "layer-cache-budget"};
+        "remote-storage-region", "remote-storage-prefix", "generation", "layer-cache-budget", "gc-interval"};
 
     private PageserverMain() {
     }
@@ -106,7 +110,19 @@ public final class PageserverMain {
         } catch (IllegalArgumentException e) {
             usage(e.getMessage());
         }
+        long gcSeconds = 3600;
+        try {
+            gcSeconds = opts.containsKey("gc-interval") ? Long.parseLong(opts.get("gc-interval")) : gcSeconds;
+        } catch (NumberFormatException e) {
+            usage("--gc-interval must be a number of seconds, got '" + opts.get("gc-interval") + "'");
+        }
+        if (gcSeconds < 0) {
+            usage("--gc-interval must be >= 0 seconds (0: off), got " + gcSeconds);
+        }
         PageserverServer server = PageserverServer.start(config, remote, limits);
+        if (gcSeconds > 0) {
+            server.node().timelines().startGc(java.time.Duration.ofSeconds(gcSeconds));
+        }
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
@@ -192,7 +208,7 @@ public final class PageserverMain {
                 + " [--pageservice-threads N] [--replication-user NAME] [--pageservice-max-connections N]"
                 + " [--pageservice-max-waiting N] [--pageservice-max-basebackups N]"
                 + " [--remote-storage-bucket B --generation N [--remote-storage-endpoint URL] [--remote-storage-region R]"
-                + " [--remote-storage-prefix P/] [--layer-cache-budget 16G]]");
+                + " [--remote-storage-prefix P/] [--layer-cache-budget 16G]] [--gc-interval 3600]");
         System.exit(64);
     }
 }

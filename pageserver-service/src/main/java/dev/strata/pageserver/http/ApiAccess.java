@@ -31,6 +31,8 @@ final class ApiAccess {
             Map.entry("PUT /v1/timelines/{id}/wal-sources", MANAGE),
             Map.entry("POST /v1/timelines/{id}/attach", MANAGE),
             Map.entry("POST /v1/timelines/{id}/detach", MANAGE),
+            Map.entry("POST /v1/timelines/{id}/gc", MANAGE),
+            Map.entry("PUT /v1/timelines/{id}/config", MANAGE),
             // Holds a blocking thread for up to 10 minutes: not for a status reader.
             Map.entry("GET /v1/timelines/{id}/wait", MANAGE));
 

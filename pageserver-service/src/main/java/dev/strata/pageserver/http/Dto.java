@@ -2,6 +2,7 @@ package dev.strata.pageserver.http;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import dev.strata.pageserver.key.Key;
+import dev.strata.pageserver.timeline.Retention;
 import dev.strata.pageserver.timeline.Timeline;
 import dev.strata.pageserver.timeline.TimelineManager;
 import dev.strata.pageserver.timeline.WalSource;
@@ -85,7 +86,14 @@ public final class Dto {
     public record CreateTimeline(String timelineId, @Nullable String startLsn, @Nullable Boolean initdb,
                                  @Nullable Boolean dataChecksums, @Nullable List<Source> walSources,
                                  @Nullable String superuserPassword, @Nullable String ancestorTimelineId,
-                                 @Nullable String ancestorLsn) {
+                                 @Nullable String ancestorLsn, @Nullable String pitr, @Nullable Long gcHorizonBytes) {
+
+        /** The retention asked for at create or branch time, or null (the default). */
+        @Nullable
+        Retention retention() {
+            return pitr == null && gcHorizonBytes == null ? null : new TimelineRetention(pitr, gcHorizonBytes)
+                    .applyTo(Retention.DEFAULTS);
+        }
 
         boolean isBranch() {
             return ancestorTimelineId != null;
@@ -112,6 +120,54 @@ public final class Dto {
     }
 
     record Branch(TimelineId child, TimelineId parent, @Nullable Lsn at) {
+    }
+
+    /**
+     * {@code PUT /v1/timelines/{id}/config}, and the retention fields of a create: {@code pitr} an
+     * ISO-8601 duration ({@code P7D}, {@code PT1H}, {@code PT0S}), {@code gcHorizonBytes} WAL bytes
+     * below the last record always kept; an absent field keeps its value.
+     */
+    @Serdeable
+    @JsonIgnoreProperties(ignoreUnknown = false)
+    public record TimelineRetention(@Nullable String pitr, @Nullable Long gcHorizonBytes) {
+        Retention applyTo(Retention current) {
+            Retention r = current;
+            if (pitr != null) {
+                java.time.Duration d;
+                try {
+                    d = java.time.Duration.parse(pitr);
+                } catch (java.time.format.DateTimeParseException e) {
+                    throw new IllegalArgumentException("pitr '" + (pitr.length() > 64 ? pitr.substring(0, 64) + "…" : pitr)
+                            + "' is not an ISO-8601 duration (e.g. P7D, PT1H)");
+                }
+                r = r.withPitr(d);
+            }
+            if (gcHorizonBytes != null) {
+                r = r.withHorizonBytes(gcHorizonBytes);
+            }
+            return r;
+        }
+    }
+
+    /** {@code POST /v1/timelines/{id}/gc}: what the pass did. */
+    @Serdeable
+    public record GcResult(String timelineId, String gcCutoffLsn, List<String> retainedLsns, int layersRemoved,
+                           long bytesRemoved, List<String> removedLayers, List<String> imageLayersCreated) {
+        static GcResult of(TimelineManager.GcResult r) {
+            return new GcResult(r.id().toString(), r.cutoff().toString(), r.retained().stream().map(Lsn::toString).toList(),
+                    r.removed().size(), r.bytesRemoved(), r.removed().stream().map(Object::toString).toList(),
+                    r.imagesCreated().stream().map(Object::toString).toList());
+        }
+    }
+
+    /** {@code DELETE /v1/timelines/{id}}: the local timeline is gone; what went from object storage. */
+    @Serdeable
+    public record DeletedTimeline(String timelineId, int remoteLayersDeleted, int remoteIndexesDeleted,
+                                  long remoteBytesDeleted, @Nullable String remoteNote) {
+        static DeletedTimeline of(TimelineManager.Deleted d) {
+            return new DeletedTimeline(d.id().toString(), d.remoteLayers(), d.remoteIndexes(), d.remoteBytes(),
+                    d.remoteNote().isEmpty() ? null : d.remoteNote());
+        }
     }
 
     /** {@code GET /v1/timelines/{id}/lsn-by-timestamp}: kind is present, past, future or nodata. */
@@ -159,7 +215,8 @@ public final class Dto {
                                  boolean dataChecksums, String base, @Nullable String systemId,
                                  @Nullable Integer walSegmentSize, Layers layers, WalReceiver walReceiver,
                                  @Nullable Remote remote, @Nullable String ancestorTimelineId,
-                                 @Nullable String ancestorLsn) {
+                                 @Nullable String ancestorLsn, @Nullable String gcCutoffLsn, String pitr,
+                                 long gcHorizonBytes, long layerBytes, @Nullable Long logicalSize) {
         public static TimelineStatus of(Timeline t) {
             Timeline.LastRecord last = t.lastRecord();
             Timeline.LayerCounts c = t.layerCounts();
@@ -180,14 +237,18 @@ public final class Dto {
                     new Layers(c.inMemory(), c.frozen(), c.delta(), c.image()),
                     new WalReceiver(t.walReceiverState(), t.config().walSources().stream().map(Source::of).toList()),
                     Remote.of(t), t.ancestor().map(a -> a.timelineId().toString()).orElse(null),
-                    t.ancestor().map(a -> a.lsn().toString()).orElse(null));
+                    t.ancestor().map(a -> a.lsn().toString()).orElse(null),
+                    t.gcCutoffLsn().isValid() ? t.gcCutoffLsn().toString() : null,
+                    t.config().retention().pitr().toString(), t.config().retention().horizonBytes(),
+                    t.store().layerBytes(), t.logicalSize());
         }
     }
 
     /** The timeline in object storage (decision 0016); absent without remote storage. */
     @Serdeable
     public record Remote(String remoteConsistentLsn, long generation, int pendingLayers, @Nullable String lastError,
-                         boolean stale, long layersUploaded, long bytesUploaded, int localLayers, int remoteOnlyLayers) {
+                         boolean stale, long layersUploaded, long bytesUploaded, int localLayers, int remoteOnlyLayers,
+                         long layersDeleted) {
         static Remote of(Timeline t) {
             Timeline.RemoteStatus r = t.remoteStatus();
             if (r == null) {
@@ -195,7 +256,8 @@ public final class Dto {
             }
             var where = t.store().residence();
             return new Remote(r.remoteConsistentLsn().toString(), r.generation(), r.pendingLayers(), r.lastError(),
-                    r.stale(), r.layersUploaded(), r.bytesUploaded(), where.local(), where.remoteOnly());
+                    r.stale(), r.layersUploaded(), r.bytesUploaded(), where.local(), where.remoteOnly(),
+                    r.layersDeleted());
         }
     }
 

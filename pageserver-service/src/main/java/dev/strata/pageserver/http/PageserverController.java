@@ -1,6 +1,7 @@
 package dev.strata.pageserver.http;
 
 import io.micronaut.context.annotation.Requires;
+import dev.strata.pageserver.timeline.Retention;
 import dev.strata.pageserver.timeline.Timeline;
 import dev.strata.pageserver.timeline.TimelineState;
 import io.micronaut.http.HttpResponse;
@@ -57,12 +58,16 @@ public final class PageserverController {
             throw new IllegalArgumentException("the request body is missing");
         }
         Timeline t;
+        Retention retention = body.retention(); // bad input refused before anything is created
         if (body.isBranch()) {
             Dto.Branch b = body.toBranch();
             t = node.timelines().branch(b.child(), b.parent(), b.at(),
                     Dto.sources(body.walSources(), node.config().replicationUser()));
         } else {
             t = node.timelines().create(body.toDomain(node.config().replicationUser()));
+        }
+        if (retention != null) {
+            t.setRetention(retention);
         }
         return HttpResponse.created(Dto.TimelineStatus.of(t));
     }
@@ -77,10 +82,28 @@ public final class PageserverController {
         return Dto.TimelineStatus.of(node.timelines().get(Dto.parseTimelineId("timeline id", id)));
     }
 
+    /** Deletes the timeline here and its objects in S3; refused (409) while it has branches. */
     @Delete("/timelines/{id}")
-    public HttpResponse<Void> delete(@PathVariable String id) {
-        node.timelines().delete(Dto.parseTimelineId("timeline id", id));
-        return HttpResponse.status(HttpStatus.NO_CONTENT);
+    public Dto.DeletedTimeline delete(@PathVariable String id) {
+        return Dto.DeletedTimeline.of(node.timelines().delete(Dto.parseTimelineId("timeline id", id)));
+    }
+
+    /** Runs a GC pass now (docs/pageserver.md, "GC and retention"). */
+    @Post("/timelines/{id}/gc")
+    public Dto.GcResult gc(@PathVariable String id) {
+        TimelineId tid = Dto.parseTimelineId("timeline id", id);
+        return Dto.GcResult.of(node.timelines().gc(tid, Instant.now()));
+    }
+
+    /** Replaces the retention (pitr, gcHorizonBytes); absent fields keep their values. */
+    @Put("/timelines/{id}/config")
+    public Dto.TimelineStatus config(@PathVariable String id, @Body Dto.TimelineRetention body) {
+        Timeline t = node.timelines().get(Dto.parseTimelineId("timeline id", id));
+        if (body == null) {
+            throw new IllegalArgumentException("the request body is missing");
+        }
+        t.setRetention(body.applyTo(t.config().retention()));
+        return Dto.TimelineStatus.of(t);
     }
 
     /**

@@ -106,6 +106,33 @@ public final class LayerFileHandle {
         return file != null;
     }
 
+    /**
+     * The layer's size in bytes: its local file's, or what the index records when it is only in
+     * object storage (0 if neither is known).
+     */
+    public long sizeBytes() {
+        synchronized (this) {
+            if (file != null) {
+                return fileSize(path);
+            }
+        }
+        Download d = remote;
+        return d == null ? fileSize(path) : d.size();
+    }
+
+    /**
+     * Closes the layer for good and deletes its local file (GC removed it from the timeline). A
+     * reader that pinned it before keeps its mapping (the file's blocks go when that is collected).
+     */
+    public void retire() {
+        close();
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            LOG.warn("could not delete retired layer file {}: {} (a restart removes it)", path, e.toString());
+        }
+    }
+
     /** Whether object storage holds this layer under a durable index (so it may be evicted). */
     public boolean isInRemote() {
         return remote != null;

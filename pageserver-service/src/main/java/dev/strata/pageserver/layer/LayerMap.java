@@ -117,6 +117,23 @@ public final class LayerMap {
         return new LayerMap(open, frozen, deltas, i);
     }
 
+    /** Without the file-backed layers named in {@code names} (GC). */
+    public LayerMap without(java.util.Set<LayerName> names) {
+        List<DeltaLayer> d = new ArrayList<>();
+        for (DeltaLayer l : deltas) {
+            if (!names.contains(l.name())) {
+                d.add(l);
+            }
+        }
+        List<ImageLayer> i = new ArrayList<>();
+        for (ImageLayer l : images) {
+            if (!names.contains(l.name())) {
+                i.add(l);
+            }
+        }
+        return new LayerMap(open, frozen, d, i);
+    }
+
     /** Every file-backed layer's name, sorted; what the metadata file lists. */
     public List<LayerName> persistentNames() {
         List<LayerName> names = new ArrayList<>();

@@ -79,6 +79,9 @@ final class ImageCompactor {
         long newestImage = -1;
         boolean haveImage = false;
         for (ImageLayer image : map.images()) {
+            if (Long.compareUnsigned(image.lsnStart(), at.value()) > 0) {
+                continue; // newer than the LSN this pass materialises (GC writes images below the newest)
+            }
             if (image.keyRange().covers(range)
                     && (!haveImage || Long.compareUnsigned(image.lsnStart(), newestImage) > 0)) {
                 newestImage = image.lsnStart();
@@ -90,6 +93,9 @@ final class ImageCompactor {
         }
         int count = 0;
         for (DeltaLayer d : map.deltas()) {
+            if (Long.compareUnsigned(d.lsnEnd() - 1, at.value()) > 0) {
+                continue; // reaches above this pass's LSN: an image here would not make it removable
+            }
             if (d.keyRange().overlaps(range) && (!haveImage || Long.compareUnsigned(d.lsnStart(), newestImage) > 0)) {
                 count++;
             }

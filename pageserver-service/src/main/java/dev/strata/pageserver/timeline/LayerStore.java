@@ -629,6 +629,114 @@ public final class LayerStore implements AutoCloseable {
         }
     }
 
+    /**
+     * What one GC pass did: the image layers it wrote at the cutoff, the layer files it removed
+     * (from the layer map, the metadata and local disk; object storage follows after the next
+     * index, {@link TimelineUploader}) and their bytes.
+     */
+    public record GcOutcome(List<LayerName> imagesCreated, List<LayerName> removed, long bytesRemoved) {
+    }
+
+    /**
+     * Removes the layer files no read at or above {@code cutoff}, or at a {@code retain} LSN,
+     * needs ({@link GcPlanner}). A root timeline first writes image layers at the cutoff where at
+     * least {@link StorageConfig#imageCreationThreshold()} delta layers below it stack above the
+     * newest image (what makes those deltas removable); a branch writes none (decision 0022). The
+     * metadata without the removed layers is durable before any file is deleted. The caller has
+     * raised and persisted the GC cutoff first, so no new read can need what goes.
+     */
+    public GcOutcome gc(Lsn cutoff, List<Lsn> retain, Redo redo) {
+        fileLock.lock();
+        try {
+            checkWritable();
+            List<LayerName> createdNames = new java.util.ArrayList<>();
+            if (ancestor == null && cutoff.isValid() && cutoff.compareTo(diskConsistentLsn) <= 0) {
+                List<ImageLayer> created = guarded(() -> new ImageCompactor(dir, timelineId, config, map, cutoff, redo, fsync,
+                        cache).run(), "write image layers at the GC cutoff");
+                if (!created.isEmpty()) {
+                    TimelineMetadata meta;
+                    synchronized (mapLock) {
+                        LayerMap next = map;
+                        for (ImageLayer image : created) {
+                            next = next.withImage(image);
+                        }
+                        meta = new TimelineMetadata(timelineId, diskConsistentLsn, diskConsistentPrevLsn, next.persistentNames());
+                    }
+                    try {
+                        guarded(() -> {
+                            TimelineMetadataFile.write(fsync, dir, meta);
+                            return null;
+                        }, "write the timeline metadata");
+                    } catch (RuntimeException e) {
+                        created.forEach(LayerStore::discard);
+                        throw e;
+                    }
+                    synchronized (mapLock) {
+                        for (ImageLayer image : created) {
+                            map = map.withImage(image);
+                        }
+                    }
+                    durable = meta;
+                    durableListener.run();
+                    created.forEach(i -> createdNames.add(i.name()));
+                }
+            }
+            LayerMap before = map;
+            java.util.Set<LayerName> removable = GcPlanner.removable(before, cutoff, retain);
+            if (removable.isEmpty()) {
+                return new GcOutcome(createdNames, List.of(), 0);
+            }
+            TimelineMetadata meta;
+            synchronized (mapLock) {
+                meta = new TimelineMetadata(timelineId, diskConsistentLsn, diskConsistentPrevLsn,
+                        map.without(removable).persistentNames());
+            }
+            guarded(() -> {
+                TimelineMetadataFile.write(fsync, dir, meta);
+                return null;
+            }, "write the timeline metadata");
+            synchronized (mapLock) {
+                map = map.without(removable);
+            }
+            durable = meta;
+            durableListener.run();
+            long bytes = 0;
+            List<LayerName> removed = new java.util.ArrayList<>();
+            for (DeltaLayer d : before.deltas()) {
+                if (removable.contains(d.name())) {
+                    bytes += d.handle().sizeBytes();
+                    d.handle().retire();
+                    removed.add(d.name());
+                }
+            }
+            for (ImageLayer i : before.images()) {
+                if (removable.contains(i.name())) {
+                    bytes += i.handle().sizeBytes();
+                    i.handle().retire();
+                    removed.add(i.name());
+                }
+            }
+            LOG.info("gc timeline={} cutoff={} retain={} removed {} layers ({} bytes), wrote {} image layers", timelineId,
+                    cutoff, retain, removed.size(), bytes, createdNames.size());
+            return new GcOutcome(createdNames, removed, bytes);
+        } finally {
+            fileLock.unlock();
+        }
+    }
+
+    /** Bytes of this timeline's own layer files, local or only in object storage. */
+    public long layerBytes() {
+        LayerMap m = map;
+        long total = 0;
+        for (DeltaLayer d : m.deltas()) {
+            total += d.handle().sizeBytes();
+        }
+        for (ImageLayer i : m.images()) {
+            total += i.handle().sizeBytes();
+        }
+        return total;
+    }
+
     @Override
     public void close() {
         closed = true;

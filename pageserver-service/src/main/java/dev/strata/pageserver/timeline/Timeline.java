@@ -105,6 +105,7 @@ public final class Timeline implements AutoCloseable {
         store.prevRecordLsnSource(ingest::prevRecordLsn);
         store.limitFrozenLayers(options.maxFrozenLayers());
         this.flusher = Thread.ofPlatform().daemon().name("flush-" + config.id()).unstarted(this::flushLoop);
+        this.gcCutoff = config.gcCutoffLsn();
     }
 
     public TimelineId id() {
@@ -131,17 +132,18 @@ public final class Timeline implements AutoCloseable {
     }
 
     /**
-     * History below this LSN may be gone (GC, issue 16 item 4): branches and reads below it are
-     * refused with this LSN named. INVALID while nothing was collected (GC is not built yet, so
-     * the bottom of history is the start LSN).
+     * History below this LSN may be gone (GC, docs/pageserver.md "GC and retention"): branches
+     * and reads below it are refused with this LSN named. INVALID while nothing was collected.
+     * Persisted in {@code timeline.conf} and the index in S3, so a restart or an attach keeps it.
      */
     public Lsn gcCutoffLsn() {
         return gcCutoff;
     }
 
     /**
-     * Raises the GC cutoff (never lowers it): what a GC pass calls before it removes history
-     * below {@code lsn}, so that no new branch or read can need it.
+     * Raises the GC cutoff (never lowers it) and persists it before it takes effect: what a GC
+     * pass calls before it removes history below {@code lsn}, so that no new branch or read can
+     * need it, and a restart still refuses reads below it.
      */
     public void advanceGcCutoff(Lsn lsn) {
         if (lsn.isAfter(lastRecordLsn())) {
@@ -150,9 +152,51 @@ public final class Timeline implements AutoCloseable {
         }
         synchronized (lifecycle) {
             if (lsn.isAfter(gcCutoff)) {
+                TimelineConfig next = config.withGcCutoffLsn(lsn);
+                next.write(dir);
+                config = next;
                 gcCutoff = lsn;
             }
         }
+    }
+
+    /** Replaces the retention (PITR window, horizon) and persists it; the next GC pass uses it. */
+    public void setRetention(Retention retention) {
+        synchronized (lifecycle) {
+            TimelineConfig next = config.withRetention(retention);
+            next.write(dir);
+            config = next;
+        }
+        log.info("timeline={} retention now pitr={} horizon_bytes={}", id(), retention.pitr(), retention.horizonBytes());
+    }
+
+    /** Serialises GC passes of this timeline (the periodic loop and {@code POST .../gc}). */
+    final Object gcLock = new Object();
+
+    /**
+     * The highest LSN the retention allows GC to cut at, {@code now}: the lowest of the LSN as of
+     * {@code now - pitr} (from the commit timestamps; no commit at all, or every commit inside the
+     * window, keeps everything), the last record LSN minus the horizon, and the disk-consistent
+     * LSN (images are written from layer files). Never below the start. Children's branch points
+     * are the caller's ({@link TimelineManager#gc}).
+     */
+    Lsn retentionCutoff(Instant now) {
+        Retention r = config.retention();
+        Lsn start = config.startLsn();
+        Lsn last = lastRecordLsn();
+        Lsn cutoff = store.diskConsistentLsn();
+        long horizon = r.horizonBytes();
+        Lsn byHorizon = Long.compareUnsigned(last.value(), horizon) > 0 ? new Lsn(last.value() - horizon) : start;
+        cutoff = Lsn.min(cutoff, byHorizon);
+        if (!r.pitr().isZero()) {
+            LsnForTimestamp at = lsnForTimestamp(now.minus(r.pitr()));
+            Lsn byTime = switch (at.kind()) {
+                case PRESENT, FUTURE -> at.lsn();
+                case PAST, NODATA -> start;
+            };
+            cutoff = Lsn.min(cutoff, byTime);
+        }
+        return cutoff.isBefore(start) ? start : cutoff;
     }
 
     /** The lowest LSN this timeline serves: its start, or the GC cutoff if that is higher. */
@@ -226,8 +270,8 @@ public final class Timeline implements AutoCloseable {
         } catch (ArithmeticException e) {
             throw new TimelineException(TimelineException.Kind.BAD_REQUEST, "timestamp " + time + " is out of range");
         }
-        checkReadable(config.startLsn());
         Lsn lo = oldestReadableLsn();
+        checkReadable(lo);
         Lsn hi = lastRecordLsn();
         XactEnds top = XactEnds.decode(readNow(Key.xactEnds(), hi));
         if (top == null || !top.hasCommit()) {
@@ -301,6 +345,7 @@ public final class Timeline implements AutoCloseable {
     /** Gives the timeline its uploader (before {@link #activate}, which starts it). */
     void uploadWith(TimelineUploader u) {
         this.uploader = u;
+        u.gcCutoffSource(this::gcCutoffLsn);
         // Safekeepers keep WAL until it is in S3, not merely on this disk (decision 0016). Never
         // above the disk-consistent LSN: after a restart ingest resumes there.
         ingest.durableLsnSource(() -> Lsn.min(u.remoteConsistentLsn(), store.diskConsistentLsn()));
@@ -308,7 +353,8 @@ public final class Timeline implements AutoCloseable {
 
     /** Where the timeline stands in object storage; null without remote storage. */
     public record RemoteStatus(Lsn remoteConsistentLsn, long generation, int pendingLayers, String lastError,
-                               boolean stale, long layersUploaded, long bytesUploaded, long indexesUploaded) {
+                               boolean stale, long layersUploaded, long bytesUploaded, long indexesUploaded,
+                               long layersDeleted) {
     }
 
     public RemoteStatus remoteStatus() {
@@ -317,7 +363,8 @@ public final class Timeline implements AutoCloseable {
             return null;
         }
         return new RemoteStatus(u.remoteConsistentLsn(), u.generation().value(), u.pendingLayers(), u.lastError(),
-                u.stale(), u.layersUploaded(), u.bytesUploaded(), u.indexesUploaded());
+                u.stale(), u.layersUploaded(), u.bytesUploaded(), u.indexesUploaded(),
+                u.layersDeleted());
     }
 
     /**
@@ -670,6 +717,41 @@ public final class Timeline implements AutoCloseable {
     @Override
     public void close() {
         shutdown(true);
+    }
+
+    /**
+     * Sum of the sizes of every relation fork at the last record LSN, in bytes (8 KiB blocks),
+     * through the relation-size cache: the database and relation directories are read, each
+     * size is a cache lookup. Null for a timeline without a cluster (WAL-only tests) or when the
+     * history cannot be read.
+     */
+    public Long logicalSize() {
+        try {
+            Lsn lsn = lastRecordLsn();
+            byte[] dbBytes = store.getValue(Key.databaseDirectory(), lsn, redo);
+            if (dbBytes == null) {
+                return null;
+            }
+            long blocks = 0;
+            for (dev.strata.pageserver.datadir.DbDirectory.Db db : dev.strata.pageserver.datadir.DbDirectory.decode(dbBytes)
+                    .entries()) {
+                byte[] relBytes = store.getValue(Key.relationDirectory(db.spcOid(), db.dbOid()), lsn, redo);
+                if (relBytes == null) {
+                    continue;
+                }
+                for (dev.strata.pageserver.datadir.RelDirectory.RelFork rf
+                        : dev.strata.pageserver.datadir.RelDirectory.decode(relBytes).entries()) {
+                    long n = dev.strata.pageserver.datadir.BlockCount.decode(store.getValue(
+                            Key.relationSize(db.spcOid(), db.dbOid(), rf.relNumber(), rf.fork()), lsn, redo));
+                    if (n > 0) {
+                        blocks += n;
+                    }
+                }
+            }
+            return blocks * 8192L;
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     /** Delta layer files (for status). */

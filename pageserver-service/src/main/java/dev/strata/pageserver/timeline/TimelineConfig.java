@@ -22,13 +22,15 @@ import java.util.Map;
  * has data checksums, where its WAL comes from, and for a branch its ancestor (parent timeline
  * and ancestor LSN, which is also its start) and the start of the record ending at its start
  * (the {@code xl_prev} its first record and a basebackup there need; known for branches and
- * initdb timelines, else INVALID). Kept in {@code timeline.conf} (text,
+ * initdb timelines, else INVALID), its history retention ({@link Retention}) and the GC cutoff
+ * GC has raised (INVALID: nothing collected; docs/pageserver.md, "GC and retention"). Kept in
+ * {@code timeline.conf} (text,
  * {@code key=value} lines, mode 0600 because it holds replication passwords), replaced
  * atomically on change.
  */
 public record TimelineConfig(TimelineId id, Lsn startLsn, TimelineBase base, boolean dataChecksums,
                              List<WalSource> walSources, TimelineId ancestorId, Lsn ancestorLsn,
-                             Lsn startPrevRecordLsn) {
+                             Lsn startPrevRecordLsn, Retention retention, Lsn gcCutoffLsn) {
 
     public static final String FILE_NAME = "timeline.conf";
     /** More sources than this is a mistake, not a configuration. */
@@ -49,6 +51,8 @@ public record TimelineConfig(TimelineId id, Lsn startLsn, TimelineBase base, boo
         walSources = List.copyOf(walSources);
         ancestorLsn = ancestorLsn == null ? Lsn.INVALID : ancestorLsn;
         startPrevRecordLsn = startPrevRecordLsn == null ? Lsn.INVALID : startPrevRecordLsn;
+        retention = retention == null ? Retention.DEFAULTS : retention;
+        gcCutoffLsn = gcCutoffLsn == null ? Lsn.INVALID : gcCutoffLsn;
         if ((ancestorId == null) != !ancestorLsn.isValid()) {
             throw new IllegalArgumentException("timeline " + id + ": ancestor timeline and ancestor LSN go together");
         }
@@ -65,6 +69,13 @@ public record TimelineConfig(TimelineId id, Lsn startLsn, TimelineBase base, boo
         }
     }
 
+    /** With the default retention and no GC cutoff. */
+    public TimelineConfig(TimelineId id, Lsn startLsn, TimelineBase base, boolean dataChecksums,
+                          List<WalSource> walSources, TimelineId ancestorId, Lsn ancestorLsn, Lsn startPrevRecordLsn) {
+        this(id, startLsn, base, dataChecksums, walSources, ancestorId, ancestorLsn, startPrevRecordLsn,
+                Retention.DEFAULTS, Lsn.INVALID);
+    }
+
     /** A root timeline (no ancestor), start record's start unknown. */
     public TimelineConfig(TimelineId id, Lsn startLsn, TimelineBase base, boolean dataChecksums,
                           List<WalSource> walSources) {
@@ -73,7 +84,17 @@ public record TimelineConfig(TimelineId id, Lsn startLsn, TimelineBase base, boo
 
     public TimelineConfig withWalSources(List<WalSource> sources) {
         return new TimelineConfig(id, startLsn, base, dataChecksums, sources, ancestorId, ancestorLsn,
-                startPrevRecordLsn);
+                startPrevRecordLsn, retention, gcCutoffLsn);
+    }
+
+    public TimelineConfig withRetention(Retention r) {
+        return new TimelineConfig(id, startLsn, base, dataChecksums, walSources, ancestorId, ancestorLsn,
+                startPrevRecordLsn, r, gcCutoffLsn);
+    }
+
+    public TimelineConfig withGcCutoffLsn(Lsn cutoff) {
+        return new TimelineConfig(id, startLsn, base, dataChecksums, walSources, ancestorId, ancestorLsn,
+                startPrevRecordLsn, retention, cutoff);
     }
 
     /** True for a branch (it has an ancestor). */
@@ -93,6 +114,11 @@ public record TimelineConfig(TimelineId id, Lsn startLsn, TimelineBase base, boo
         }
         if (startPrevRecordLsn.isValid()) {
             b.append("start_prev_record_lsn=").append(startPrevRecordLsn).append('\n');
+        }
+        b.append("pitr=").append(retention.pitr()).append('\n');
+        b.append("gc_horizon_bytes=").append(retention.horizonBytes()).append('\n');
+        if (gcCutoffLsn.isValid()) {
+            b.append("gc_cutoff_lsn=").append(gcCutoffLsn).append('\n');
         }
         for (int i = 0; i < walSources.size(); i++) {
             WalSource s = walSources.get(i);
@@ -142,11 +168,22 @@ public record TimelineConfig(TimelineId id, Lsn startLsn, TimelineBase base, boo
             String ancestor = kv.get("ancestor_timeline_id");
             String ancestorLsn = kv.get("ancestor_lsn");
             String startPrev = kv.get("start_prev_record_lsn");
+            String pitr = kv.get("pitr");
+            String horizon = kv.get("gc_horizon_bytes");
+            String cutoff = kv.get("gc_cutoff_lsn");
+            Retention retention;
+            try {
+                retention = new Retention(pitr == null ? Retention.DEFAULTS.pitr() : java.time.Duration.parse(pitr),
+                        horizon == null ? Retention.DEFAULTS.horizonBytes() : Long.parseLong(horizon));
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new IllegalArgumentException("pitr '" + pitr + "' is not an ISO-8601 duration");
+            }
             return new TimelineConfig(TimelineId.parse(need(kv, "id")), Lsn.parse(need(kv, "start_lsn")),
                     TimelineBase.valueOf(need(kv, "base")), Boolean.parseBoolean(need(kv, "data_checksums")), sources,
                     ancestor == null ? null : TimelineId.parse(ancestor),
                     ancestorLsn == null ? Lsn.INVALID : Lsn.parse(ancestorLsn),
-                    startPrev == null ? Lsn.INVALID : Lsn.parse(startPrev));
+                    startPrev == null ? Lsn.INVALID : Lsn.parse(startPrev), retention,
+                    cutoff == null ? Lsn.INVALID : Lsn.parse(cutoff));
         } catch (IllegalArgumentException e) {
             throw corrupt(file, e.getMessage());
         }
@@ -167,6 +204,7 @@ public record TimelineConfig(TimelineId id, Lsn startLsn, TimelineBase base, boo
     @Override
     public String toString() {
         return "TimelineConfig[id=" + id + ", start=" + startLsn + ", base=" + base + ", checksums=" + dataChecksums
-                + ", sources=" + walSources + (ancestorId == null ? "" : ", ancestor=" + ancestorId + "@" + ancestorLsn) + "]";
+                + ", sources=" + walSources + (ancestorId == null ? "" : ", ancestor=" + ancestorId + "@" + ancestorLsn)
+                + ", retention=" + retention + (gcCutoffLsn.isValid() ? ", gc_cutoff=" + gcCutoffLsn : "") + "]";
     }
 }

@@ -6,6 +6,9 @@ import dev.strata.pageserver.layer.LayerCache;
 import dev.strata.pageserver.layer.LayerFileHandle;
 import dev.strata.pageserver.layer.LayerName;
 import dev.strata.pageserver.remote.IndexPart;
+import dev.strata.pageserver.remote.RemoteLayout;
+import dev.strata.remote.Generation;
+import dev.strata.remote.RemoteStorage;
 import dev.strata.pgcore.fs.CrashSafe;
 import dev.strata.pgcore.fs.FileTrees;
 import dev.strata.pgcore.id.TimelineId;
@@ -18,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -329,6 +333,15 @@ public final class TimelineManager implements AutoCloseable {
                     throw new TimelineException(TimelineException.Kind.NOT_FOUND, "timeline " + child + ": parent timeline "
                             + parent + " was deleted or detached while the branch was created");
                 }
+                // GC raises the parent's cutoff under this lock after reading the children: either it
+                // saw this child (and keeps its branch point) or the cutoff it set is checked here.
+                if (point.lsn().isBefore(p.gcCutoffLsn())) {
+                    t.shutdown(false);
+                    FileTrees.deleteRecursively(target);
+                    throw new TimelineException(TimelineException.Kind.LSN_OUT_OF_RANGE, "timeline " + child
+                            + ": the branch point " + point.lsn() + " is below the parent's GC cutoff " + p.gcCutoffLsn()
+                            + " (GC ran while the branch was created)");
+                }
                 timelines.put(child, t);
             }
             t.activate();
@@ -495,7 +508,7 @@ public final class TimelineManager implements AutoCloseable {
                     List.copyOf(index.layers().keySet())));
             TimelineConfig config = new TimelineConfig(id, index.startLsn(), index.base(), index.dataChecksums(),
                     walSources == null ? List.of() : walSources, index.ancestorTimelineId(), index.ancestorLsn(),
-                    index.startPrevRecordLsn());
+                    index.startPrevRecordLsn(), Retention.DEFAULTS, index.gcCutoffLsn());
             config.write(staging);
             Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
             CrashSafe.fsyncDirectory(root);
@@ -586,8 +599,18 @@ public final class TimelineManager implements AutoCloseable {
         return all;
     }
 
-    /** Stops the timeline (no flush: its files go) and removes its directory. */
-    public void delete(TimelineId id) {
+    /** What {@link #delete} removed: the local directory, and the timeline's objects in S3. */
+    public record Deleted(TimelineId id, int remoteLayers, int remoteIndexes, long remoteBytes, String remoteNote) {
+    }
+
+    /**
+     * Stops the timeline (no flush: its files go), removes its directory and then, with remote
+     * storage, every object under its prefix (its layers of every generation, then its indexes:
+     * the index last, so a crash mid-way leaves a timeline that can be deleted again). Refused
+     * while it has branches. Objects stay when a newer generation has written an index (another
+     * pageserver owns the timeline now: only the current generation deletes).
+     */
+    public Deleted delete(TimelineId id) {
         if (busy.putIfAbsent(id, Boolean.TRUE) != null) {
             throw new TimelineException(TimelineException.Kind.CONFLICT, "timeline " + id + " is being created or deleted");
         }
@@ -597,17 +620,126 @@ public final class TimelineManager implements AutoCloseable {
                 refuseIfParent(id, "deleted");
                 timelines.remove(id);
             }
-            t.shutdown(false);
+            synchronized (t.gcLock) { // a GC pass running on it finishes first
+                t.shutdown(false);
+            }
             Path dead = root.resolve(id + DELETING_SUFFIX);
             Files.move(t.directory(), dead, StandardCopyOption.ATOMIC_MOVE);
             CrashSafe.fsyncDirectory(root);
             FileTrees.deleteRecursively(dead);
-            log.info("deleted timeline={}", id);
+            Deleted d = remote == null ? new Deleted(id, 0, 0, 0, "no remote storage") : deleteRemote(id);
+            log.info("deleted timeline={} remote_layers={} remote_indexes={} remote_bytes={} {}", id, d.remoteLayers(),
+                    d.remoteIndexes(), d.remoteBytes(), d.remoteNote());
+            return d;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete timeline " + id, e);
         } finally {
             busy.remove(id);
         }
+    }
+
+    private Deleted deleteRemote(TimelineId id) {
+        List<RemoteStorage.RemoteObject> objects = remote.storage().list(RemoteLayout.timelinePrefix(id));
+        List<String> indexes = new ArrayList<>();
+        List<RemoteStorage.RemoteObject> layers = new ArrayList<>();
+        for (RemoteStorage.RemoteObject o : objects) {
+            Generation g = RemoteLayout.indexGeneration(id, o.key());
+            if (g != null) {
+                if (g.compareTo(remote.generation()) > 0) {
+                    return new Deleted(id, 0, 0, 0, "objects kept: generation " + g + " has attached the timeline since "
+                            + "(ours is " + remote.generation() + ")");
+                }
+                indexes.add(o.key());
+            } else {
+                layers.add(o);
+            }
+        }
+        long bytes = 0;
+        for (RemoteStorage.RemoteObject o : layers) {
+            remote.storage().delete(o.key());
+            bytes += o.size();
+        }
+        for (String key : indexes) {
+            remote.storage().delete(key);
+        }
+        return new Deleted(id, layers.size(), indexes.size(), bytes, "");
+    }
+
+    /** What {@link #gc} did on one timeline. */
+    public record GcResult(TimelineId id, Lsn cutoff, List<Lsn> retained, List<LayerName> imagesCreated,
+                           List<LayerName> removed, long bytesRemoved) {
+    }
+
+    /**
+     * One GC pass on {@code id} now (docs/pageserver.md, "GC and retention"): raises and persists
+     * its cutoff to what the retention allows, capped at every child's branch point, then removes
+     * the layer files nothing at or above it needs. Their objects in S3 are deleted by the
+     * uploader after the next index without them is durable.
+     */
+    public GcResult gc(TimelineId id, Instant now) {
+        Timeline t = get(id);
+        synchronized (t.gcLock) {
+            if (t.state() != TimelineState.ACTIVE) {
+                throw new TimelineException(TimelineException.Kind.UNAVAILABLE, "timeline " + id + " is "
+                        + t.state().name().toLowerCase() + "; GC runs on active timelines");
+            }
+            Lsn allowed = t.retentionCutoff(now);
+            List<Lsn> retained = new ArrayList<>();
+            synchronized (topology) {
+                // Under the lock branch() takes to register a child: no branch point is missed.
+                for (Timeline c : timelines.values()) {
+                    if (id.equals(c.config().ancestorId())) {
+                        retained.add(c.config().ancestorLsn());
+                    }
+                }
+                for (Lsn r : retained) {
+                    allowed = Lsn.min(allowed, r);
+                }
+                t.advanceGcCutoff(allowed);
+            }
+            retained.sort(Comparator.naturalOrder());
+            LayerStore.GcOutcome o = t.store().gc(t.gcCutoffLsn(), retained, t.redo());
+            return new GcResult(id, t.gcCutoffLsn(), retained, o.imagesCreated(), o.removed(), o.bytesRemoved());
+        }
+    }
+
+    private volatile Thread gcLoop;
+
+    /**
+     * Runs {@link #gc} on every active timeline every {@code interval} on a daemon thread until
+     * {@link #close}; a failure on one timeline is logged and the others go on. Not started unless
+     * called (PageserverNode starts it with {@code --gc-interval}).
+     */
+    public synchronized void startGc(Duration interval) {
+        if (interval.isNegative() || interval.isZero()) {
+            throw new IllegalArgumentException("GC interval must be positive, got " + interval);
+        }
+        if (gcLoop != null) {
+            return;
+        }
+        gcLoop = Thread.ofPlatform().daemon().name("gc").start(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                try {
+                    Thread.sleep(interval.toMillis());
+                } catch (InterruptedException e) {
+                    return;
+                }
+                for (Timeline t : list()) {
+                    if (t.state() != TimelineState.ACTIVE) {
+                        continue;
+                    }
+                    try {
+                        GcResult r = gc(t.id(), Instant.now());
+                        if (!r.removed().isEmpty()) {
+                            log.info("gc timeline={} cutoff={} removed {} layers, {} bytes", t.id(), r.cutoff(),
+                                    r.removed().size(), r.bytesRemoved());
+                        }
+                    } catch (RuntimeException e) {
+                        log.warn("gc timeline={} failed: {}", t.id(), e.toString());
+                    }
+                }
+            }
+        });
     }
 
     private int depth(Timeline t) {
@@ -622,6 +754,15 @@ public final class TimelineManager implements AutoCloseable {
     /** Graceful: every timeline stops ingest and flushes what it holds in memory. */
     @Override
     public void close() {
+        Thread g = gcLoop;
+        if (g != null) {
+            g.interrupt();
+            try {
+                g.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         // Branches before their ancestors: a branch reads its ancestor's store until it stops.
         List<Timeline> order = new ArrayList<>(timelines.values());
         order.sort(Comparator.comparingInt((Timeline t) -> depth(t)).reversed());

@@ -18,6 +18,9 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.ArrayList;
+import java.util.function.Supplier;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import org.slf4j.Logger;
@@ -76,6 +79,16 @@ final class TimelineUploader implements AutoCloseable {
     private volatile long layersUploaded;
     private volatile long bytesUploaded;
     private volatile long indexesUploaded;
+    private volatile long layersDeleted;
+    /** Where the GC cutoff the index carries comes from (the timeline's, persisted before GC removes anything). */
+    private volatile Supplier<Lsn> gcCutoff;
+    /**
+     * Every layer a durable index (ours, or the one found at start) has listed, with where it is;
+     * those the newest index no longer lists are the deletion queue. Only this thread uses it.
+     */
+    private final Map<LayerName, IndexPart.LayerMeta> indexed = new HashMap<>();
+    /** The layers of the newest index this uploader put (or found at start); null before either. */
+    private Set<LayerName> newestIndexed;
 
     /**
      * @param seed the index this timeline was attached from, if it was (saves the listing at start)
@@ -87,6 +100,7 @@ final class TimelineUploader implements AutoCloseable {
         this.store = store;
         this.remote = remote.storage();
         this.generation = remote.generation();
+        this.gcCutoff = config::gcCutoffLsn;
         if (seed != null) {
             seedFrom(seed);
         }
@@ -140,6 +154,15 @@ final class TimelineUploader implements AutoCloseable {
 
     long indexesUploaded() {
         return indexesUploaded;
+    }
+
+    /** Layer objects deleted from S3 after GC dropped them (the deletion queue). */
+    long layersDeleted() {
+        return layersDeleted;
+    }
+
+    void gcCutoffSource(Supplier<Lsn> source) {
+        this.gcCutoff = source;
     }
 
     /**
@@ -207,6 +230,9 @@ final class TimelineUploader implements AutoCloseable {
                 }
                 if (!stale) {
                     uploadOnce();
+                }
+                if (!stale) {
+                    deleteDropped();
                 }
                 if (lastError != null && !stale) {
                     log.info("timeline={} uploads succeed again; remote_consistent_lsn={}", id, remoteConsistentLsn);
@@ -308,10 +334,54 @@ final class TimelineUploader implements AutoCloseable {
                 // not taken: uploaded again if it is still listed
             }
         }
+        indexed.putAll(index.layers());
+        newestIndexed = Set.copyOf(index.layers().keySet());
         remoteConsistentLsn = index.diskConsistentLsn();
         synchronized (this) {
             notifyAll();
         }
+    }
+
+    /**
+     * The deletion queue (issue 13 item 2, decision 0025): layer objects that an earlier durable
+     * index listed and the newest durable index does not (GC dropped them). Run only after that
+     * index put returned, and only while no newer generation has written an index (checked by a
+     * listing before each batch: a stale pageserver never deletes, the new owner's index may name
+     * those objects). A crash before a delete leaves garbage (an object no index names), never an
+     * index naming a missing object; the queue is derived again from the indexes.
+     */
+    private void deleteDropped() {
+        if (newestIndexed == null) {
+            return;
+        }
+        List<LayerName> dropped = new ArrayList<>();
+        for (LayerName name : indexed.keySet()) {
+            if (!newestIndexed.contains(name)) {
+                dropped.add(name);
+            }
+        }
+        if (dropped.isEmpty()) {
+            return;
+        }
+        for (RemoteStorage.RemoteObject o : remote.list(RemoteLayout.indexPrefix(id))) {
+            Generation g = RemoteLayout.indexGeneration(id, o.key());
+            if (g != null && g.compareTo(generation) > 0) {
+                stale = true;
+                lastError = "deletions and uploads stopped: generation " + g + " has attached this timeline since (ours is "
+                        + generation + "); only the current generation deletes";
+                log.error("timeline={} {}", id, lastError);
+                return;
+            }
+        }
+        for (LayerName name : dropped) {
+            IndexPart.LayerMeta meta = indexed.get(name);
+            remote.delete(RemoteLayout.layerKey(id, name, meta.generation()));
+            indexed.remove(name);
+            uploaded.remove(name);
+            layersDeleted++;
+            log.debug("timeline={} deleted layer object={} generation={}", id, name, meta.generation());
+        }
+        log.info("timeline={} deleted {} layer objects GC dropped (after the index without them)", id, dropped.size());
     }
 
     private void uploadOnce() {
@@ -355,10 +425,12 @@ final class TimelineUploader implements AutoCloseable {
             listed.put(name, have);
         }
         IndexPart index = new IndexPart(id, generation, m.diskConsistentLsn(), m.prevRecordLsn(), config.startLsn(),
-                config.base(), config.dataChecksums(), config.ancestorId(), config.ancestorLsn(), Lsn.INVALID,
+                config.base(), config.dataChecksums(), config.ancestorId(), config.ancestorLsn(), gcCutoff.get(),
                 config.startPrevRecordLsn(), listed);
         remote.put(RemoteLayout.indexKey(id, generation), IndexPartCodec.encode(index));
         indexesUploaded++;
+        indexed.putAll(listed);
+        newestIndexed = Set.copyOf(listed.keySet());
         // The index listing them is durable: from now on the local files are a cache.
         store.markInRemote(RemoteAttach.downloads(remote, id, listed));
         lastUploaded = m;

@@ -88,7 +88,9 @@ class ManagementApiAuthTest {
                 new Call("GET", "/v1/timelines/" + tl + "/wait?lsn=0/1000000&timeout=0", null),
                 new Call("GET", "/v1/timelines/" + tl + "/lsn-by-timestamp?timestamp=2026-01-01T00:00:00Z", null),
                 new Call("POST", "/v1/timelines/" + tl + "/attach", "{}"),
-                new Call("POST", "/v1/timelines/" + tl + "/detach", null));
+                new Call("POST", "/v1/timelines/" + tl + "/detach", null),
+                new Call("POST", "/v1/timelines/" + tl + "/gc", null),
+                new Call("PUT", "/v1/timelines/" + tl + "/config", "{\"pitr\":\"PT0S\",\"gcHorizonBytes\":0}"));
     }
 
     /**
@@ -203,7 +205,15 @@ class ManagementApiAuthTest {
                 .isEqualTo(200);
         assertThat(send(new Call("GET", "/v1/timelines/" + t + "/wait?lsn=0/3000000&timeout=0", null), token).status())
                 .isEqualTo(200);
-        assertThat(send(new Call("DELETE", "/v1/timelines/" + t, null), token).status()).isEqualTo(204);
+        Answer config = send(new Call("PUT", "/v1/timelines/" + t + "/config", "{\"pitr\":\"PT1H\"}"), token);
+        assertThat(config.status()).isEqualTo(200);
+        assertThat(config.body()).contains("\"pitr\":\"PT1H\"").contains("\"gcHorizonBytes\":67108864");
+        Answer gc = send(new Call("POST", "/v1/timelines/" + t + "/gc", null), token);
+        assertThat(gc.status()).isEqualTo(200);
+        assertThat(gc.body()).contains("\"gcCutoffLsn\":\"0/3000000\"").contains("\"layersRemoved\":0");
+        Answer deleted = send(new Call("DELETE", "/v1/timelines/" + t, null), token);
+        assertThat(deleted.status()).isEqualTo(200);
+        assertThat(deleted.body()).contains("\"timelineId\":\"" + t + "\"");
         assertThat(send(new Call("GET", "/v1/timelines/" + t, null), token).status()).isEqualTo(404);
     }
 

@@ -144,11 +144,36 @@ class ManagementApiHostileInputTest {
     }
 
     @Test
+    void retentionAndGcRefuseBadInput() throws Exception {
+        assertError(send("PUT", "/v1/timelines/" + tl + "/config", "{\"pitr\":\"seven days\"}"), 400, "ISO-8601");
+        assertError(send("PUT", "/v1/timelines/" + tl + "/config", "{\"pitr\":\"-PT1H\"}"), 400, "pitr");
+        assertError(send("PUT", "/v1/timelines/" + tl + "/config", "{\"pitr\":\"P99999D\"}"), 400, "pitr");
+        assertError(send("PUT", "/v1/timelines/" + tl + "/config", "{\"gcHorizonBytes\":-1}"), 400, "horizon");
+        assertThat(send("PUT", "/v1/timelines/" + tl + "/config", "{\"cutoff\":\"0/0\"}").status()).isEqualTo(400);
+        assertError(send("PUT", "/v1/timelines/not-a-timeline/config", "{}"), 400, "not-a-timeline");
+        TimelineId absent = TimelineId.random();
+        assertError(send("POST", "/v1/timelines/" + absent + "/gc", null), 404, absent.toString());
+        assertError(send("POST", "/v1/timelines/" + TimelineId.random() + "x/gc", null), 400, "timeline id");
+        TimelineId t = TimelineId.random();
+        assertError(send("POST", "/v1/timelines", "{\"timelineId\":\"" + t + "\",\"startLsn\":\"0/3000000\","
+                + "\"pitr\":\"soon\"}"), 400, "ISO-8601");
+        assertError(send("GET", "/v1/timelines/" + t, null), 404, t.toString());
+        Answer made = send("POST", "/v1/timelines", "{\"timelineId\":\"" + t + "\",\"startLsn\":\"0/3000000\","
+                + "\"pitr\":\"PT2H\",\"gcHorizonBytes\":1024}");
+        assertThat(made.status()).as(made.body()).isEqualTo(201);
+        assertThat(made.body()).contains("\"pitr\":\"PT2H\"").contains("\"gcHorizonBytes\":1024")
+                .contains("\"layerBytes\":0");
+        assertThat(dir.resolve("timelines").resolve(t.toString()).resolve("timeline.conf")).content()
+                .contains("pitr=PT2H").contains("gc_horizon_bytes=1024");
+        assertThat(send("DELETE", "/v1/timelines/" + t, null).status()).isEqualTo(200);
+    }
+
+    @Test
     void deleteRemovesTheTimeline() throws Exception {
         TimelineId t = TimelineId.random();
         assertThat(send("POST", "/v1/timelines", "{\"timelineId\":\"" + t + "\",\"startLsn\":\"0/3000000\"}").status())
                 .isEqualTo(201);
-        assertThat(send("DELETE", "/v1/timelines/" + t, null).status()).isEqualTo(204);
+        assertThat(send("DELETE", "/v1/timelines/" + t, null).status()).isEqualTo(200);
         assertError(send("GET", "/v1/timelines/" + t, null), 404, t.toString());
         assertThat(dir.resolve("timelines").resolve(t.toString())).doesNotExist();
     }

@@ -168,7 +168,7 @@ class BranchTest {
             assertKind(() -> a.delete(two.id()), TimelineException.Kind.CONFLICT, grand.toString());
             assertKind(() -> a.delete(root), TimelineException.Kind.CONFLICT, "branches");
 
-            // Below the GC cutoff (what GC will set; GC itself is not built yet) branches and reads are refused.
+            // Below the GC cutoff (what GC sets; GcTest runs GC itself) branches and reads are refused.
             rootTl.advanceGcCutoff(lsns.get(2));
             assertKind(() -> a.branch(TimelineId.random(), root, lsns.get(0), List.of()),
                     TimelineException.Kind.LSN_OUT_OF_RANGE, "GC cutoff " + lsns.get(2));
@@ -185,6 +185,7 @@ class BranchTest {
             rootTl.setWalSources(List.of());
             two.setWalSources(List.of());
             Lsn twoLast = two.lastRecordLsn();
+            LsnForTimestamp[] afterThree = new LsnForTimestamp[1];
             a.close();
             try (TimelineManager again = new TimelineManager(dataA, StorageConfig.DEFAULTS, Timeline.Options.DEFAULTS,
                     groupOf(s3), new RemoteTimeline(storage, dev.strata.remote.Generation.of(1)))) {
@@ -195,7 +196,12 @@ class BranchTest {
                 assertThat(t2.lastRecordLsn()).isEqualTo(twoLast);
                 assertThat(countAt(t2, twoLast)).isEqualTo(counts.get(1) + 50);
                 assertThat(again.get(grand).ancestor()).contains(new TimelineAncestor(two.id(), grandTl.config().startLsn()));
-                assertThat(again.get(root).lsnForTimestamp(times.get(2))).isEqualTo(afterTwo);
+                // The GC cutoff survives the restart (timeline.conf): history below it is not searched.
+                assertThat(again.get(root).gcCutoffLsn()).isEqualTo(lsns.get(2));
+                assertThat(again.get(root).lsnForTimestamp(times.get(2)))
+                        .isEqualTo(new LsnForTimestamp(lsns.get(2), LsnForTimestamp.Kind.PAST));
+                afterThree[0] = again.get(root).lsnForTimestamp(times.get(3));
+                assertThat(afterThree[0].lsn()).isGreaterThanOrEqualTo(lsns.get(2));
                 for (TimelineId id : List.of(root, two.id())) {
                     Timeline t = again.get(id);
                     assertThat(t.awaitRemoteConsistent(t.lastRecordLsn(), Duration.ofSeconds(30)))
@@ -212,7 +218,9 @@ class BranchTest {
                 assertThat(t2.ancestor()).contains(new TimelineAncestor(root, two.config().startLsn()));
                 assertThat(countAt(t2, t2.lastRecordLsn())).isEqualTo(counts.get(1) + 50);
                 assertThat(r.ancestor()).isEmpty();
-                assertThat(r.lsnForTimestamp(times.get(2))).isEqualTo(afterTwo);
+                // ... and the attach (the index's gc_cutoff_lsn).
+                assertThat(r.gcCutoffLsn()).isEqualTo(lsns.get(2));
+                assertThat(r.lsnForTimestamp(times.get(3))).isEqualTo(afterThree[0]);
             }
         }
     }
