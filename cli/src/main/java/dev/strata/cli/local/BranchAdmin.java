@@ -91,8 +91,8 @@ public final class BranchAdmin implements AdminServer.Routes {
     /**
      * The branches as a tree, each child under the branch it was made from:
      * <pre>
-     * main  timeline 5f2e..  at 0/3A1B2C8  compute running  endpoint main
-     * └─ dev  from 0/2F00010  timeline 9c01..  at 0/2F00010  compute stopped  endpoint dev
+     * main  timeline 5f2e..  at 0/3A1B2C8  size 48 MB  own layers 61 MB  compute running  endpoint main
+     * └─ dev  from 0/2F00010  timeline 9c01..  at 0/2F00010  size 47 MB  own layers 0 B  compute stopped  endpoint dev
      * </pre>
      */
     static String tree(List<LocalCluster.BranchInfo> branches) {
@@ -119,7 +119,7 @@ public final class BranchAdmin implements AdminServer.Routes {
 
     /**
      * The branches as a JSON array, for scripts: {@code name, timeline, parent, branchLsn,
-     * lastRecordLsn, endpoint, compute, created} (parent and branchLsn null for a root).
+     * lastRecordLsn, logicalSize, layerBytes, endpoint, compute, created} (parent and branchLsn null for a root).
      */
     static String json(List<LocalCluster.BranchInfo> branches) {
         StringBuilder out = new StringBuilder("[");
@@ -132,12 +132,32 @@ public final class BranchAdmin implements AdminServer.Routes {
                     .append(", \"parent\": ").append(br.parent().map(BranchAdmin::quote).orElse("null"))
                     .append(", \"branchLsn\": ").append(br.branchLsn().map(l -> quote(l.toString())).orElse("null"))
                     .append(", \"lastRecordLsn\": ").append(quote(b.lastRecordLsn().toString()))
+                    .append(", \"logicalSize\": ").append(b.logicalSize() < 0 ? "null" : Long.toString(b.logicalSize()))
+                    .append(", \"layerBytes\": ").append(b.layerBytes() < 0 ? "null" : Long.toString(b.layerBytes()))
                     .append(", \"endpoint\": ").append(quote(br.endpoint().toString()))
                     .append(", \"compute\": ").append(quote(b.compute()))
                     .append(", \"created\": ").append(quote(br.created().toString()))
                     .append('}');
         }
         return out.append(branches.isEmpty() ? "]\n" : "\n]\n").toString();
+    }
+
+    /** Bytes for people: {@code 812 kB}, {@code 1.4 GB}; "?" if unknown. */
+    static String bytes(long n) {
+        if (n < 0) {
+            return "?";
+        }
+        if (n < 1000) {
+            return n + " B";
+        }
+        String[] units = {"kB", "MB", "GB", "TB"};
+        double v = n;
+        int u = -1;
+        while (v >= 1000 && u < units.length - 1) {
+            v /= 1000;
+            u++;
+        }
+        return (v < 10 ? String.format("%.1f", v) : String.format("%.0f", v)) + " " + units[u];
     }
 
     /** A JSON string literal. */
@@ -166,6 +186,8 @@ public final class BranchAdmin implements AdminServer.Routes {
                 .append(br.branchLsn().map(l -> "  from " + l).orElse(""))
                 .append("  timeline ").append(br.timeline())
                 .append("  at ").append(b.lastRecordLsn())
+                .append("  size ").append(bytes(b.logicalSize()))
+                .append("  own layers ").append(bytes(b.layerBytes()))
                 .append("  compute ").append(b.compute())
                 .append("  endpoint ").append(br.endpoint()).append('\n');
         List<LocalCluster.BranchInfo> kids = children.getOrDefault(br.name(), List.of());

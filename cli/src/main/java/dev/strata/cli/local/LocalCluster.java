@@ -379,8 +379,15 @@ public final class LocalCluster implements AutoCloseable {
 
     // ---- branches (docs/local-cluster.md, "Branches and restore") ----
 
-    /** A branch as `strata branch list` shows it: where it stands and whether its compute runs. */
-    public record BranchInfo(LocalBranch branch, Lsn lastRecordLsn, String compute) {
+    /**
+     * A branch as `strata branch list` shows it: where it stands, its sizes (-1: unknown) and
+     * whether its compute runs.
+     *
+     * @param layerBytes  the layer files only this branch holds (its parent's history not counted)
+     * @param logicalSize its databases' size at its newest WAL
+     */
+    public record BranchInfo(LocalBranch branch, Lsn lastRecordLsn, long layerBytes, long logicalSize,
+                             String compute) {
     }
 
     /** What a restore did: the branch on its new timeline, the backup of the old one, the point, the time it took. */
@@ -391,14 +398,15 @@ public final class LocalCluster implements AutoCloseable {
     public List<BranchInfo> branches() {
         List<BranchInfo> out = new ArrayList<>();
         for (LocalBranch b : parentsFirst(branches.all())) {
-            Lsn last;
+            LocalPageserver.TimelineSizes sizes;
             try {
-                last = pageserver.lastRecordLsn(b.timeline());
+                sizes = pageserver.sizes(b.timeline());
             } catch (RuntimeException e) {
-                last = Lsn.INVALID;
+                sizes = new LocalPageserver.TimelineSizes(Lsn.INVALID, -1, -1);
             }
             LocalEndpoint e = endpoints.get(b.name());
-            out.add(new BranchInfo(b, last, e == null ? "none" : e.compute().state().name().toLowerCase()));
+            out.add(new BranchInfo(b, sizes.lastRecordLsn(), sizes.layerBytes(), sizes.logicalSize(),
+                    e == null ? "none" : e.compute().state().name().toLowerCase()));
         }
         return out;
     }

@@ -46,6 +46,16 @@ public interface LocalPageserver extends AutoCloseable {
     /** Waits until the pageserver has ingested the timeline's WAL up to {@code lsn}; throws after {@code timeout}. */
     void awaitIngest(TimelineId id, Lsn lsn, java.time.Duration timeout);
 
+    /**
+     * Where a timeline stands and what it holds: its newest WAL, the bytes of the layer files it
+     * holds itself (what only this branch keeps: its parent's history is not counted), and its
+     * logical size (the relations' sizes at its newest WAL; -1 if unknown).
+     */
+    record TimelineSizes(Lsn lastRecordLsn, long layerBytes, long logicalSize) {
+    }
+
+    TimelineSizes sizes(TimelineId id);
+
     /** The newest WAL the pageserver has of the timeline. */
     Lsn lastRecordLsn(TimelineId id);
 

@@ -56,8 +56,15 @@ public final class LocalPageservers {
 
     /** As {@link #inProcess(Path, TokenVerifier)}, uploading its history to {@code remote} (null: none). */
     public static LocalPageserver inProcess(Path dataDir, TokenVerifier verifier, RemoteStorageConfig remote) {
-        return new InProcess(PageserverServer.start(PageserverConfig.local(dataDir, verifier), remote));
+        PageserverServer server = PageserverServer.start(PageserverConfig.local(dataDir, verifier), remote);
+        // GC as the pageserver's own process runs it (PageserverMain's --gc-interval default):
+        // each timeline keeps its retention window and every branch point (decision 0025).
+        server.node().timelines().startGc(GC_INTERVAL);
+        return new InProcess(server);
     }
+
+    /** How often the local pageserver collects garbage (the default of PageserverMain's --gc-interval). */
+    static final Duration GC_INTERVAL = Duration.ofHours(1);
 
     private static final class InProcess implements LocalPageserver {
 
@@ -109,6 +116,11 @@ public final class LocalPageservers {
         @Override
         public Lsn lastRecordLsn(TimelineId id) {
             return manager().get(id).lastRecordLsn();
+        }
+
+        @Override
+        public TimelineSizes sizes(TimelineId id) {
+            return LocalPageservers.sizes(Dto.TimelineStatus.of(manager().get(id)));
         }
 
         @Override
@@ -382,6 +394,11 @@ public final class LocalPageservers {
         }
 
         @Override
+        public TimelineSizes sizes(TimelineId id) {
+            return LocalPageservers.sizes(timeline(id));
+        }
+
+        @Override
         public void awaitIngest(TimelineId id, Lsn lsn, Duration timeout) {
             call("GET", "/v1/timelines/" + id + "/wait?lsn=" + lsn + "&timeout=" + timeout.toMillis(), null,
                     timeout.plusSeconds(10));
@@ -455,6 +472,11 @@ public final class LocalPageservers {
         public void close() {
             process.close();
         }
+    }
+
+    static LocalPageserver.TimelineSizes sizes(Dto.TimelineStatus t) {
+        return new LocalPageserver.TimelineSizes(Lsn.parse(t.lastRecordLsn()), t.layerBytes(),
+                t.logicalSize() == null ? -1 : t.logicalSize());
     }
 
     /** What the safekeepers need of a new branch timeline, from the pageserver's status of it. */

@@ -16,7 +16,7 @@ class BranchAdminTest {
     private static LocalCluster.BranchInfo info(String name, String parent, String lsn) {
         return new LocalCluster.BranchInfo(new LocalBranch(name, TimelineId.random(), Optional.ofNullable(parent),
                 Optional.ofNullable(lsn).map(Lsn::parse), LocalBranch.endpointFor(name), Instant.EPOCH),
-                Lsn.parse("0/5000000"), "stopped");
+                Lsn.parse("0/5000000"), 1_500_000, 48_000_000, "stopped");
     }
 
     @Test
@@ -29,6 +29,7 @@ class BranchAdminTest {
         assertThat(lines.get(1)).startsWith("├─ dev  from 0/3000028");
         assertThat(lines.get(2)).startsWith("│  └─ dev2  from 0/4000028");
         assertThat(lines.get(3)).startsWith("└─ qa  from 0/3500000").contains("compute stopped")
+                .contains("size 48 MB").contains("own layers 1.5 MB")
                 .contains("endpoint " + EndpointId.of("qa"));
     }
 
@@ -39,6 +40,10 @@ class BranchAdminTest {
                 .contains("\"name\": \"dev\"").contains("\"parent\": \"main\", \"branchLsn\": \"0/3000028\"")
                 .startsWith("[").endsWith("]\n");
         assertThat(BranchAdmin.json(List.of())).isEqualTo("[]\n");
+        assertThat(json).contains("\"logicalSize\": 48000000, \"layerBytes\": 1500000");
+        assertThat(BranchAdmin.bytes(-1)).isEqualTo("?");
+        assertThat(BranchAdmin.bytes(999)).isEqualTo("999 B");
+        assertThat(BranchAdmin.bytes(1_234_567_890)).isEqualTo("1.2 GB");
         assertThat(BranchAdmin.quote("a\"b\\c\n")).isEqualTo("\"a\\\"b\\\\c\\u000a\"");
     }
 }

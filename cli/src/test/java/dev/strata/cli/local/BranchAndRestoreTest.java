@@ -81,6 +81,12 @@ class BranchAndRestoreTest {
                         .isEqualTo(batches.get(i).rows());
             }
             assertThat(rows(c, "at-time")).as("branch at the time after batch 2").isEqualTo(batches.get(1).rows());
+            // Sizes for `strata branch list`: a branch reads its parent's relations (logical size),
+            // and holds no layer of its own yet.
+            for (LocalCluster.BranchInfo b : c.branches()) {
+                assertThat(b.logicalSize()).as("logical size of %s", b.branch().name()).isPositive();
+                assertThat(b.layerBytes()).as("own layer bytes of %s", b.branch().name()).isNotNegative();
+            }
 
             // Writes on a branch stay there: not on its parent, not on a sibling.
             try (Connection conn = connect(c, "at-lsn-0"); Statement s = conn.createStatement()) {
