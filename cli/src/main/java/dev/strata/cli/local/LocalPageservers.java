@@ -58,7 +58,7 @@ public final class LocalPageservers {
     public static LocalPageserver inProcess(Path dataDir, TokenVerifier verifier, RemoteStorageConfig remote) {
         PageserverServer server = PageserverServer.start(PageserverConfig.local(dataDir, verifier), remote);
         // GC as the pageserver's own process runs it (PageserverMain's --gc-interval default):
-        // each timeline keeps its retention window and every branch point (decision 0025).
+        // each timeline keeps its retention window and every branch point (decision 0024).
         server.node().timelines().startGc(GC_INTERVAL);
         return new InProcess(server);
     }

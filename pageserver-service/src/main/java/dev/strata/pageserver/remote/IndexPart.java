@@ -25,7 +25,7 @@ import java.util.TreeMap;
  * @param dataChecksums      whether the cluster has data checksums ({@code timeline.conf})
  * @param ancestorTimelineId for a branch (later): the parent timeline, else null
  * @param ancestorLsn        for a branch (later): where it branched, else INVALID
- * @param gcCutoffLsn        history below it may be gone (GC, decision 0025): nothing below it is served; INVALID: none removed
+ * @param gcCutoffLsn        history below it may be gone (GC, decision 0024): nothing below it is served; INVALID: none removed
  * @param startPrevRecordLsn start of the record ending at the start LSN (a branch's first
  *                           {@code xl_prev}); INVALID if unknown. Optional in the JSON (older indexes lack it)
  * @param layers             every layer of the timeline with its size, CRC-32C and the generation

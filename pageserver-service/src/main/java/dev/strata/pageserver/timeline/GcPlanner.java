@@ -15,7 +15,7 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Which layer files GC may remove (docs/pageserver.md, "GC and retention"; decision 0025). Reads
+ * Which layer files GC may remove (docs/pageserver.md, "GC and retention"; decision 0024). Reads
  * happen at every LSN at or above the cutoff and at each retained LSN (a child's branch point).
  * A layer file L is removable when everything it holds is below the cutoff and, for each of those
  * read points P that L could contribute to ({@code L.start <= P}), image layers other than L

@@ -343,7 +343,7 @@ final class TimelineUploader implements AutoCloseable {
     }
 
     /**
-     * The deletion queue (issue 13 item 2, decision 0025): layer objects that an earlier durable
+     * The deletion queue (issue 13 item 2, decision 0024): layer objects that an earlier durable
      * index listed and the newest durable index does not (GC dropped them). Run only after that
      * index put returned, and only while no newer generation has written an index (checked by a
      * listing before each batch: a stale pageserver never deletes, the new owner's index may name

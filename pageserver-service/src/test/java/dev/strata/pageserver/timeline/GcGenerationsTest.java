@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Only the current generation deletes (issue 13 item 2, decision 0025), on a real S3-compatible
+ * Only the current generation deletes (issue 13 item 2, decision 0024), on a real S3-compatible
  * server: generation 1 fills a timeline with page images in six layers and uploads them;
  * generation 2 attaches it; generation 1, stale but unaware, runs GC: its local layers go, and
  * its uploader, finding generation 2's index before deleting, deletes no object and stops.
