@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -86,8 +87,13 @@ class CreateProjectCrashRecoveryTest extends BranchWorkflowBase {
         runCrashed(Workflow.CREATE_PROJECT, input(op), after, COMPENSATION);
         // before MarkProjectFailed the recovery creates the project; after it, the project is given up
         boolean givenUp = after >= 4;
-        recover(Workflow.CREATE_PROJECT, op, input(op)).ifPresent(r -> assertThat(r.status())
-                .as(r.error() + ": " + r.cause()).isEqualTo(givenUp ? ExecutionStatus.FAILED : ExecutionStatus.SUCCEEDED));
+        recover(Workflow.CREATE_PROJECT, op, input(op)).ifPresent(r -> {
+            assertThat(r.status()).as(r.error() + ": " + r.cause())
+                    .isEqualTo(givenUp ? ExecutionStatus.FAILED : ExecutionStatus.SUCCEEDED);
+            if (givenUp) {
+                assertThat(r.cause()).contains("its main branch is being deleted");
+            }
+        });
 
         ProjectId project = h.operation(op).project();
         Branch main = h.store.getBranch(project, StepIds.mainBranch(op)).orElseThrow();
@@ -102,6 +108,26 @@ class CreateProjectCrashRecoveryTest extends BranchWorkflowBase {
             assertThat(h.endpoint(StepIds.defaultEndpoint(op)).state()).isEqualTo(EndpointState.SUSPENDED);
         }
         assertEveryLiveBranchHasItsTimeline(project);
+    }
+
+    /**
+     * A crash inside CreateProjectRecord, between its project and branch writes (which the
+     * workflow's catch cannot compensate: no step ran to fail): the project without a branch,
+     * the operation RUNNING as the dead execution. The recovery writes the branch and finishes.
+     */
+    @Test
+    void aCrashBetweenTheProjectAndTheBranchWriteIsRecovered() {
+        OperationId op = newProject();
+        Operation scheduled = h.operation(op);
+        h.store.updateOperation(scheduled, scheduled.running("arn:aws:states:local:0:execution:dead", Instant.now()));
+        h.store.createProject(Project.create(scheduled.project(), "crash test", scheduled.createdAt()));
+        assertThat(h.store.listBranches(scheduled.project())).isEmpty();
+
+        ExecutionResult r = recover(Workflow.CREATE_PROJECT, op, input(op)).orElseThrow();
+        assertThat(r.status()).as(r.error() + ": " + r.cause()).isEqualTo(ExecutionStatus.SUCCEEDED);
+        assertThat(h.store.getBranch(scheduled.project(), StepIds.mainBranch(op)).map(Branch::state))
+                .contains(BranchState.READY);
+        assertEveryLiveBranchHasItsTimeline(scheduled.project());
     }
 
     /**
