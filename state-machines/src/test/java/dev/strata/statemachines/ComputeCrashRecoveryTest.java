@@ -3,11 +3,14 @@ package dev.strata.statemachines;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.control.EndpointBusyException;
+import dev.strata.control.model.AgentState;
+import dev.strata.control.model.ComputeAgent;
 import dev.strata.control.model.Endpoint;
 import dev.strata.control.model.EndpointState;
 import dev.strata.control.model.OperationId;
 import dev.strata.control.model.OperationKind;
 import dev.strata.control.model.OperationState;
+import dev.strata.pgcore.id.EndpointId;
 import dev.strata.pgcore.id.NodeId;
 import java.util.List;
 import java.util.Map;
@@ -128,6 +131,32 @@ class ComputeCrashRecoveryTest extends BranchWorkflowBase {
         assertThat(h.operation(op).state()).isEqualTo(recorded ? OperationState.FAILED : OperationState.SUCCEEDED);
         assertThat(assertNoComputeLeftBehind(ENDPOINT).state())
                 .isEqualTo(recorded ? EndpointState.SUSPENDED : EndpointState.RUNNING);
+    }
+
+    /**
+     * A crash right after the compensation's ReleaseAgent leaves the endpoint WAKING with an agent
+     * back in the pool; if another endpoint claims that agent before the recovery, the recovery wakes
+     * on another agent and leaves the other endpoint's alone.
+     */
+    @Test
+    void aRecoveredWakeWhoseAgentWasTakenMeanwhileWakesOnAnother() {
+        h.storage.faults().failNext("elect", 1, () -> new IllegalStateException("no safekeeper quorum"));
+        OperationId op = newOperation(OperationKind.START_COMPUTE);
+        runCrashed(Workflow.WAKE, wakeInput(op), 3, WAKE_COMPENSATION);
+        NodeId released = h.endpoint(ENDPOINT).agent().orElseThrow();
+        ComputeAgent a = h.agent(released);
+        assertThat(a.state()).isEqualTo(AgentState.IDLE);
+        EndpointId other = EndpointId.of("ep-other");
+        h.store.updateAgent(a, a.claimedBy(other));
+
+        recoverAs(Workflow.WAKE, op, wakeInput(op), ExecutionStatus.SUCCEEDED);
+        Endpoint e = h.endpoint(ENDPOINT);
+        assertThat(e.state()).isEqualTo(EndpointState.RUNNING);
+        assertThat(e.agent()).isPresent().isNotEqualTo(Optional.of(released));
+        assertThat(h.compute.runningOn(ENDPOINT)).isEqualTo(e.agent());
+        assertThat(h.compute.runningCount()).isEqualTo(1);
+        assertThat(h.agent(released).claimedBy()).as("the other endpoint's agent is left to it").contains(other);
+        assertThat(h.agent(e.agent().orElseThrow()).claimedBy()).contains(ENDPOINT);
     }
 
     // ---------------------------------------------------------------- suspend
