@@ -123,18 +123,19 @@ class ControlPlaneWorkflowsTest {
 
     ExecutionResult wake(OperationId op) {
         return engine.run(Workflow.WAKE, json(Map.of("operationId", op.toString(), "endpointId", ENDPOINT.toString(),
-                "projectId", PROJECT.toString(), "branchId", BRANCH.toString())), functions, OPTIONS);
+                "projectId", PROJECT.toString(), "branchId", BRANCH.toString(), "recoversExecution", "")), functions,
+                OPTIONS);
     }
 
     ExecutionResult suspend(OperationId op, NodeId agent) {
         return engine.run(Workflow.SUSPEND, json(Map.of("operationId", op.toString(), "endpointId",
-                ENDPOINT.toString(), "agentId", agent.toString())), functions, OPTIONS);
+                ENDPOINT.toString(), "agentId", agent.toString(), "recoversExecution", "")), functions, OPTIONS);
     }
 
     ExecutionResult createProject(OperationId op) {
         ProjectId project = h.operation(op).project();
         return engine.run(Workflow.CREATE_PROJECT, json(Map.of("operationId", op.toString(), "projectId",
-                project.toString(), "name", "my project", "pgVersion", 17)), functions, OPTIONS);
+                project.toString(), "name", "my project", "pgVersion", 17, "recoversExecution", "")), functions, OPTIONS);
     }
 
     CompletableFuture<ExecutionResult> async(java.util.function.Supplier<ExecutionResult> run) {

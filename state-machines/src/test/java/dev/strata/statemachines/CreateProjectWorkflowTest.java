@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 class CreateProjectWorkflowTest extends WorkflowTestBase {
 
     private static final String INPUT = """
-            {"operationId": "op-3", "projectId": "pr-1", "name": "shop", "pgVersion": 17}""";
+            {"operationId": "op-3", "projectId": "pr-1", "name": "shop", "pgVersion": 17, "recoversExecution": ""}""";
 
     @Test
     void createsRecordsTimelineEndpointThenActivates() {

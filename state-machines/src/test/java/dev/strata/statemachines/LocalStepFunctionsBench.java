@@ -41,7 +41,7 @@ public final class LocalStepFunctionsBench {
             RunOptions opts = RunOptions.defaults().withTimeout(Duration.ofMinutes(1));
             StandIns standIns = new StandIns();
             String wakeInput = """
-                    {"operationId": "op-1", "endpointId": "ep-1", "projectId": "pr-1", "branchId": "br-main"}""";
+                    {"operationId": "op-1", "endpointId": "ep-1", "projectId": "pr-1", "branchId": "br-main", "recoversExecution": ""}""";
             report("pass (1 state, no task)", measure(n, warmup,
                     () -> sfn.run(PASS, "{}", standIns.handlers(), opts)));
             report("wake (4 tasks, stand-ins)", measure(n, warmup,
@@ -73,7 +73,7 @@ public final class LocalStepFunctionsBench {
                 h.schedule(w, OperationKind.START_COMPUTE, project, endpoint);
                 long s = System.nanoTime();
                 ExecutionResult r = sfn.run(Workflow.WAKE, "{\"operationId\": \"" + w + "\", \"endpointId\": \""
-                        + endpoint + "\", \"projectId\": \"" + project + "\", \"branchId\": \"" + branch + "\"}",
+                        + endpoint + "\", \"projectId\": \"" + project + "\", \"branchId\": \"" + branch + "\", \"recoversExecution\": \"\"}",
                         functions, opts);
                 double wakeMs = (System.nanoTime() - s) / 1e6;
                 check(r);
@@ -81,7 +81,7 @@ public final class LocalStepFunctionsBench {
                 h.schedule(p, OperationKind.SUSPEND_COMPUTE, project, endpoint);
                 s = System.nanoTime();
                 r = sfn.run(Workflow.SUSPEND, "{\"operationId\": \"" + p + "\", \"endpointId\": \"" + endpoint
-                        + "\", \"agentId\": \"agent-bench\"}", functions, opts);
+                        + "\", \"agentId\": \"agent-bench\", \"recoversExecution\": \"\"}", functions, opts);
                 double suspendMs = (System.nanoTime() - s) / 1e6;
                 check(r);
                 if (i >= warmup) {

@@ -54,24 +54,14 @@ class RestoreCrashRecoveryTest extends BranchWorkflowBase {
         return restoreInput(op, MAIN, MAIN, new BranchTarget.AtTime(T0.plusSeconds(30)), recovers);
     }
 
-    /** The recovery procedure: a finished operation is left; an unfinished one is run again, taking over. */
     Optional<ExecutionResult> recover(OperationId op) {
-        Operation o = h.operation(op);
-        if (o.state() == OperationState.SUCCEEDED || o.state() == OperationState.FAILED) {
-            return Optional.empty();
-        }
-        return Optional.of(run(Workflow.RESTORE, input(op, o.executionArn().orElse("")), functions));
+        return recover(Workflow.RESTORE, op, input(op, ""));
     }
 
     OperationId crashedRestore(int after, List<String> expectRan) {
         assertThat(wake(ENDPOINT, MAIN).status()).isEqualTo(ExecutionStatus.SUCCEEDED);
         OperationId op = schedule(OperationKind.RESTORE_BRANCH, MAIN, Optional.of(ENDPOINT));
-        CrashAfter crash = new CrashAfter(after);
-        ExecutionResult r = run(Workflow.RESTORE, input(op, ""), crash.on(h.controlPlane));
-        if (after < expectRan.size()) {
-            assertThat(r.status()).isEqualTo(ExecutionStatus.FAILED);
-        }
-        assertThat(crash.ran).isEqualTo(expectRan.subList(0, Math.min(after, expectRan.size())));
+        runCrashed(Workflow.RESTORE, input(op, ""), after, expectRan);
         return op;
     }
 

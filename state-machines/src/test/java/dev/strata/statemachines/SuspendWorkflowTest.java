@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class SuspendWorkflowTest extends WorkflowTestBase {
 
     private static final String INPUT = """
-            {"operationId": "op-2", "endpointId": "ep-1", "agentId": "agent-1"}""";
+            {"operationId": "op-2", "endpointId": "ep-1", "agentId": "agent-1", "recoversExecution": ""}""";
 
     @Test
     void idleComputeIsStoppedItsAgentReturnedAndTheEndpointSuspended() {

@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 class WakeWorkflowTest extends WorkflowTestBase {
 
     private static final String INPUT = """
-            {"operationId": "op-1", "endpointId": "ep-1", "projectId": "pr-1", "branchId": "br-main"}""";
+            {"operationId": "op-1", "endpointId": "ep-1", "projectId": "pr-1", "branchId": "br-main",
+             "recoversExecution": ""}""";
 
     @Test
     void wakeClaimsElectsStartsAndMarksRunning() {

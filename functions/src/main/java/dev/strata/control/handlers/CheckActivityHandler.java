@@ -5,7 +5,7 @@ import java.util.Map;
 
 /**
  * {@code strata-check-activity}, suspend: CheckActivity. Marks the operation running as this execution; the sessions the endpoint's Postgres has open, as it sees them.
- * Input: operationId, endpointId, agentId, executionArn. Result: {idle, sessions}. Idempotent: a replay after it succeeded returns the same result
+ * Input: operationId, endpointId, agentId, executionArn, recoversExecution ("" unless recovering). Result: {idle, sessions}. Idempotent: a replay after it succeeded returns the same result
  * (docs/control-plane.md#handlers).
  */
 public final class CheckActivityHandler extends StepHandler {
@@ -24,7 +24,7 @@ public final class CheckActivityHandler extends StepHandler {
     @Override
     protected Map<String, Object> run(ControlPlane cp, StepInput in) {
         int sessions = cp.computeSteps().checkActivity(in.operationId(), in.endpointId(), in.agentId(),
-                in.string("executionArn"));
+                in.string("executionArn"), in.optionalString("recoversExecution"));
         return Map.of("idle", sessions == 0, "sessions", sessions);
     }
 }

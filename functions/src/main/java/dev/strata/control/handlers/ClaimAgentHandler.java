@@ -5,7 +5,7 @@ import java.util.Map;
 
 /**
  * {@code strata-claim-agent}, wake: ClaimAgent. Marks the operation running as this execution, claims an idle agent from the warm pool (or launches one) and moves the endpoint suspended -> waking, held by the operation.
- * Input: operationId, endpointId, projectId, branchId, executionArn. Result: {agentId}. Idempotent: a replay after it succeeded returns the same result
+ * Input: operationId, endpointId, projectId, branchId, executionArn, recoversExecution ("" unless recovering). Result: {agentId}. Idempotent: a replay after it succeeded returns the same result
  * (docs/control-plane.md#handlers).
  */
 public final class ClaimAgentHandler extends StepHandler {
@@ -24,6 +24,6 @@ public final class ClaimAgentHandler extends StepHandler {
     @Override
     protected Map<String, Object> run(ControlPlane cp, StepInput in) {
         return Map.of("agentId", cp.computeSteps().claimAgent(in.operationId(), in.endpointId(), in.projectId(),
-                in.branchId(), in.string("executionArn")).toString());
+                in.branchId(), in.string("executionArn"), in.optionalString("recoversExecution")).toString());
     }
 }

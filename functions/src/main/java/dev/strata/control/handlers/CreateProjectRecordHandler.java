@@ -6,7 +6,7 @@ import java.util.Map;
 
 /**
  * {@code strata-create-project-record}, create-project: CreateProjectRecord. Marks the operation running as this execution; the project and its main branch (creating) on a new timeline.
- * Input: operationId, projectId, name, pgVersion, executionArn. Result: {branchId, timelineId}. Idempotent: a replay after it succeeded returns the same result
+ * Input: operationId, projectId, name, pgVersion, executionArn, recoversExecution ("" unless recovering). Result: {branchId, timelineId}. Idempotent: a replay after it succeeded returns the same result
  * (docs/control-plane.md#handlers).
  */
 public final class CreateProjectRecordHandler extends StepHandler {
@@ -25,7 +25,8 @@ public final class CreateProjectRecordHandler extends StepHandler {
     @Override
     protected Map<String, Object> run(ControlPlane cp, StepInput in) {
         ProjectSteps.Created c = cp.projectSteps().createProjectRecord(in.operationId(), in.projectId(),
-                in.string("name"), Math.toIntExact(in.number("pgVersion")), in.string("executionArn"));
+                in.string("name"), Math.toIntExact(in.number("pgVersion")), in.string("executionArn"),
+                in.optionalString("recoversExecution"));
         return Map.of("branchId", c.branch().toString(), "timelineId", c.timeline().toString());
     }
 }

@@ -64,13 +64,16 @@ public final class ComputeSteps {
     // ---------------------------------------------------------------- wake
 
     /**
-     * ClaimAgent: marks the operation RUNNING as {@code executionArn}, claims an idle agent (or
+     * ClaimAgent: marks the operation RUNNING as {@code executionArn} (taking it over from the dead
+     * execution {@code recovers}, docs/control-plane.md#crash-recovery), claims an idle agent (or
      * launches one if the pool is empty) and moves the endpoint SUSPENDED -> WAKING held by this
-     * operation. Replayed after it succeeded: the agent the endpoint holds for this operation.
+     * operation. Replayed after it succeeded: the agent the endpoint holds for this operation, claimed
+     * again if a compensation that a crash interrupted had given it back (or another one, if it has
+     * been claimed since).
      */
     public NodeId claimAgent(OperationId opId, EndpointId endpointId, ProjectId project, BranchId branch,
-                             String executionArn) {
-        Operation op = operations.start(opId, WAKES, executionArn, Optional.empty());
+                             String executionArn, Optional<String> recovers) {
+        Operation op = operations.start(opId, WAKES, executionArn, recovers);
         requireTarget(op, endpointId);
         Endpoint ep = endpoint(endpointId);
         if (!ep.project().equals(project) || !ep.branch().equals(branch)) {
@@ -78,7 +81,7 @@ public final class ComputeSteps {
                     + ", not " + project + "/" + branch);
         }
         if (ep.heldBy(opId) && ep.state() == EndpointState.WAKING) {
-            return ep.agent().orElseThrow();
+            return reclaim(opId, ep);
         }
         if (ep.state() != EndpointState.SUSPENDED) {
             throw busy(ep);
@@ -97,6 +100,35 @@ public final class ComputeSteps {
                 releaseIfClaimedBy(agent.id(), endpointId);
             }
             throw busy(now);
+        }
+    }
+
+    /**
+     * The agent of the endpoint {@code opId} holds WAKING, still claimed by it. A wake whose
+     * ReleaseAgent ran before the engine died holds the endpoint with an agent back in the pool:
+     * claimed again if still idle, else (another endpoint claimed it since) another agent claimed and
+     * written into the endpoint.
+     */
+    private NodeId reclaim(OperationId opId, Endpoint ep) {
+        NodeId held = ep.agent().orElseThrow();
+        ComputeAgent a = agent(held);
+        if (a.claimedBy().equals(Optional.of(ep.id()))) {
+            return held;
+        }
+        if (a.state() == AgentState.IDLE) {
+            try {
+                store.updateAgent(a, a.claimedBy(ep.id()));
+                return held;
+            } catch (MetadataException.VersionConflict taken) {
+                // claimed by another wake meanwhile: take another one below
+            }
+        }
+        ComputeAgent other = store.claimAgent(ep.id()).orElseGet(() -> launchAgent(opId, ep.id()));
+        try {
+            return store.updateEndpoint(ep, ep.waking(other.id(), opId)).agent().orElseThrow();
+        } catch (MetadataException.VersionConflict lost) {
+            releaseIfClaimedBy(other.id(), ep.id());
+            throw busy(endpoint(ep.id()));
         }
     }
 
@@ -217,13 +249,20 @@ public final class ComputeSteps {
     // ---------------------------------------------------------------- suspend
 
     /**
-     * CheckActivity: marks the operation RUNNING as {@code executionArn}; the endpoint must be
-     * RUNNING on {@code agentId}; returns the sessions its Postgres has open.
+     * CheckActivity: marks the operation RUNNING as {@code executionArn} (taking it over from the
+     * dead execution {@code recovers}, docs/control-plane.md#crash-recovery); the endpoint must be
+     * RUNNING on {@code agentId}; returns the sessions its Postgres has open. An endpoint this
+     * operation already holds SUSPENDING (a recovery after MarkSuspending) reports none: the suspend
+     * was decided, the rest of it finishes the stop.
      */
-    public int checkActivity(OperationId opId, EndpointId endpointId, NodeId agentId, String executionArn) {
-        Operation op = operations.start(opId, OperationKind.SUSPEND_COMPUTE, executionArn);
+    public int checkActivity(OperationId opId, EndpointId endpointId, NodeId agentId, String executionArn,
+                             Optional<String> recovers) {
+        Operation op = operations.start(opId, Set.of(OperationKind.SUSPEND_COMPUTE), executionArn, recovers);
         requireTarget(op, endpointId);
         Endpoint ep = endpoint(endpointId);
+        if (ep.heldBy(opId) && ep.state() == EndpointState.SUSPENDING && ep.agent().equals(Optional.of(agentId))) {
+            return 0;
+        }
         if (ep.state() != EndpointState.RUNNING || !ep.agent().equals(Optional.of(agentId))) {
             throw busy(ep);
         }

@@ -20,6 +20,7 @@ import dev.strata.pgcore.id.TimelineId;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -50,16 +51,18 @@ public final class ProjectSteps {
     }
 
     /**
-     * CreateProjectRecord: marks the operation RUNNING as {@code executionArn}, creates the project
+     * CreateProjectRecord: marks the operation RUNNING as {@code executionArn} (taking it over from
+     * the dead execution {@code recovers}, docs/control-plane.md#crash-recovery), creates the project
      * (created at the operation's creation time) and its main branch, CREATING, on a new timeline.
-     * A project of that id made by anything else is refused.
+     * A project of that id made by anything else is refused; so is a recovery after the compensation
+     * marked the main branch DELETING (the operation is then recorded as failed, nothing is undone).
      */
     public Created createProjectRecord(OperationId opId, ProjectId projectId, String name, int pgVersion,
-                                       String executionArn) {
+                                       String executionArn, Optional<String> recovers) {
         if (pgVersion != PG_VERSION) {
             throw new StepFailedException("Postgres " + pgVersion + " is not supported: only " + PG_VERSION);
         }
-        Operation op = operations.start(opId, OperationKind.CREATE_PROJECT, executionArn);
+        Operation op = operations.start(opId, Set.of(OperationKind.CREATE_PROJECT), executionArn, recovers);
         requireProject(op, projectId);
         try {
             store.createProject(Project.create(projectId, name, op.createdAt()));
@@ -67,6 +70,11 @@ public final class ProjectSteps {
             throw new StepFailedException("project " + projectId + " already exists", e);
         }
         Created c = new Created(StepIds.mainBranch(opId), StepIds.mainTimeline(opId));
+        Optional<Branch> existing = store.getBranch(projectId, c.branch());
+        if (existing.isPresent() && existing.get().state() == BranchState.DELETING) {
+            throw new StepFailedException("project " + projectId + " was compensated by operation " + opId
+                    + ": its main branch is being deleted");
+        }
         store.createBranch(Branch.root(projectId, c.branch(), MAIN_BRANCH, c.timeline()));
         return c;
     }
