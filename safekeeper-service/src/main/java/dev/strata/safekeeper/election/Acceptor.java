@@ -35,13 +35,6 @@ public final class Acceptor {
 
         void append(Lsn at, byte[] data, int off, int len);
 
-        /** Appends the remaining bytes of {@code data} (position and limit unchanged). */
-        default void append(Lsn at, java.nio.ByteBuffer data) {
-            byte[] b = new byte[data.remaining()];
-            data.get(data.position(), b);
-            append(at, b, 0, b.length);
-        }
-
         Lsn flush();
 
         void truncate(Lsn end);
@@ -124,17 +117,12 @@ public final class Acceptor {
      * the WAL held here without a gap. Not durable until {@link #flush()}.
      */
     public synchronized void append(Term term, Lsn at, byte[] data, int off, int len) {
-        append(term, at, java.nio.ByteBuffer.wrap(data, off, len));
-    }
-
-    /** As {@link #append(Term, Lsn, byte[], int, int)} for the remaining bytes of {@code data}. */
-    public synchronized void append(Term term, Lsn at, java.nio.ByteBuffer data) {
         checkCurrent(term);
         if (!at.equals(wal.writeLsn())) {
             throw new IllegalArgumentException("timeline " + state.timelineId() + ": WAL at " + at
                     + " does not follow the WAL held here, which ends at " + wal.writeLsn());
         }
-        wal.append(at, data);
+        wal.append(at, data, off, len);
     }
 
     /**
@@ -142,19 +130,13 @@ public final class Acceptor {
      * It must not go beyond the epoch start: WAL above it comes only from the compute.
      */
     public synchronized void appendRecovered(Term term, Lsn at, byte[] data, int off, int len) {
-        appendRecovered(term, at, java.nio.ByteBuffer.wrap(data, off, len));
-    }
-
-    /** As {@link #appendRecovered(Term, Lsn, byte[], int, int)} for the remaining bytes of {@code data}. */
-    public synchronized void appendRecovered(Term term, Lsn at, java.nio.ByteBuffer data) {
         checkCurrent(term);
         Lsn epochStart = epochStart().orElseThrow();
-        int len = data.remaining();
         if (at.plus(len).isAfter(epochStart)) {
             throw new IllegalArgumentException("recovered WAL [" + at + ", " + at.plus(len) + ") reaches beyond the epoch start "
                     + epochStart + " of term " + term);
         }
-        append(term, at, data);
+        append(term, at, data, off, len);
     }
 
     /** Forces appended WAL to disk; returns the new flush LSN, which may now be acknowledged. */

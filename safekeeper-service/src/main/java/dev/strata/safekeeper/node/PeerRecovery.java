@@ -75,7 +75,7 @@ final class PeerRecovery {
                     byte[] chunk = timeline.readOffloaded(pos, (int) Math.min(CHUNK, to.minus(pos)));
                     ValidatedWal.Released ok = validated.accept(pos, chunk, 0, chunk.length);
                     if (ok != null) {
-                        timeline.acceptor().appendRecovered(elected.term(), ok.start(), ok.data());
+                        timeline.acceptor().appendRecovered(elected.term(), ok.start(), ok.buffer(), ok.offset(), ok.length());
                     }
                     pos = pos.plus(chunk.length);
                     fromStorage += chunk.length;
@@ -93,7 +93,7 @@ final class PeerRecovery {
                         }
                         ValidatedWal.Released ok = validated.accept(pos, buf, 0, n);
                         if (ok != null) {
-                            timeline.acceptor().appendRecovered(elected.term(), ok.start(), ok.data());
+                            timeline.acceptor().appendRecovered(elected.term(), ok.start(), ok.buffer(), ok.offset(), ok.length());
                         }
                         pos = pos.plus(n);
                     }

@@ -172,7 +172,7 @@ public final class ComputeStreamer implements AutoCloseable {
                 try {
                     ValidatedWal.Released ok = validated.accept(at, payload);
                     if (ok != null) {
-                        acceptor.append(compute.term(), ok.start(), ok.data());
+                        acceptor.append(compute.term(), ok.start(), ok.buffer(), ok.offset(), ok.length());
                         sinceForce += ok.length();
                         if (sinceForce >= MAX_BYTES_PER_FORCE) {
                             acknowledge(acceptor.flush());

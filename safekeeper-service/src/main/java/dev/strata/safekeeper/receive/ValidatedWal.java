@@ -4,7 +4,7 @@ import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.wal.DecodedRecord;
 import dev.strata.pgcore.wal.WalDecodeException;
 import dev.strata.pgcore.wal.WalDecoder;
-import java.nio.ByteBuffer;
+import java.util.Arrays;
 
 /**
  * Passes on only WAL that decodes: bytes are released up to the end of the last complete,
@@ -18,37 +18,26 @@ import java.nio.ByteBuffer;
 public final class ValidatedWal {
 
     /**
-     * Validated bytes that belong at {@code start}: the remaining bytes of {@code data}, a view of
-     * this object's own buffer that the next {@link #accept} reuses: write them out before
-     * calling it again (no copy per message: issue 11 item 9). The buffer is direct (off-heap),
-     * so a {@code FileChannel} writes it without first copying it into a temporary direct
-     * buffer, as it does with a heap array (that copy was 13% of a safekeeper's stream thread
-     * under a bulk load: docs/commit-path.md, "Where the commit time goes").
+     * Validated bytes that belong at {@code start}: {@code length} bytes of {@code buffer} from
+     * {@code offset}. The buffer is this object's own and is reused by the next {@link #accept}:
+     * write the bytes out before calling it again (no copy per message: issue 11 item 9).
      */
-    public record Released(Lsn start, ByteBuffer data) {
-        public int length() {
-            return data.remaining();
-        }
-
+    public record Released(Lsn start, byte[] buffer, int offset, int length) {
         /** A copy of the released bytes (tests, callers that keep them). */
         public byte[] bytes() {
-            byte[] b = new byte[data.remaining()];
-            data.get(data.position(), b);
-            return b;
+            return Arrays.copyOfRange(buffer, offset, offset + length);
         }
     }
 
     /** Above this a buffer that a very large record grew is given back once mostly empty. */
     private static final int SHRINK_ABOVE = 4 << 20;
-    /** The largest buffer kept off-heap (see {@link #copyOf}). */
-    private static final int DIRECT_UP_TO = 16 << 20;
 
     private final WalDecoder decoder;
     private final long expectedSystemId;
     /** LSN of {@code buf[handedOut]}: the first byte not yet released. */
     private Lsn pendingStart;
     /** Bytes received: {@code [0, handedOut)} were released by the last call, {@code [handedOut, len)} are held. */
-    private ByteBuffer buf = ByteBuffer.allocateDirect(64 * 1024);
+    private byte[] buf = new byte[64 * 1024];
     private int handedOut;
     private int len;
     private long systemId;
@@ -109,7 +98,7 @@ public final class ValidatedWal {
             handedOut = n;
             Lsn at0 = pendingStart;
             pendingStart = at0.plus(n);
-            return new Released(at0, buf.slice(0, n));
+            return new Released(at0, buf, 0, n);
         }
         return null;
     }
@@ -122,29 +111,18 @@ public final class ValidatedWal {
     private void hold(byte[] data, int offset, int length) {
         int held = len - handedOut;
         if (handedOut > 0) {
-            buf.limit(len).position(handedOut);
-            buf.compact(); // moves [handedOut, len) to 0 (overlapping copy is defined for compact)
-            buf.clear();
+            System.arraycopy(buf, handedOut, buf, 0, held);
             handedOut = 0;
             len = held;
         }
         long need = (long) len + length;
-        if (need > buf.capacity()) {
-            buf = copyOf(buf, len, (int) Math.min(Integer.MAX_VALUE - 8, Math.max(need, 2L * buf.capacity())));
-        } else if (buf.capacity() > SHRINK_ABOVE && need < buf.capacity() / 4) {
-            buf = copyOf(buf, len, (int) Math.max(need * 2, 64 * 1024));
+        if (need > buf.length) {
+            buf = Arrays.copyOf(buf, (int) Math.min(Integer.MAX_VALUE - 8, Math.max(need, 2L * buf.length)));
+        } else if (buf.length > SHRINK_ABOVE && need < buf.length / 4) {
+            buf = Arrays.copyOf(buf, (int) Math.max(need * 2, 64 * 1024));
         }
-        buf.put(len, data, offset, length);
+        System.arraycopy(data, offset, buf, len, length);
         len += length;
-    }
-
-    private static ByteBuffer copyOf(ByteBuffer from, int length, int capacity) {
-        // Direct only up to DIRECT_UP_TO: a very large record (PostgreSQL allows up to 1 GB)
-        // grows a heap buffer instead, so it cannot exhaust the process's direct memory, which
-        // Netty's buffers draw on too (the local cluster hosts three safekeepers in one JVM).
-        ByteBuffer to = capacity <= DIRECT_UP_TO ? ByteBuffer.allocateDirect(capacity) : ByteBuffer.allocate(capacity);
-        to.put(0, from, 0, length);
-        return to;
     }
 
     /** End of the bytes released so far. */

@@ -191,17 +191,6 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
 
     /** Appends {@code len} bytes that belong at {@code at}, which must be the current write LSN. */
     public synchronized void append(Lsn at, byte[] data, int off, int len) {
-        append(at, ByteBuffer.wrap(data, off, len));
-    }
-
-    /**
-     * Appends the remaining bytes of {@code data} (its position and limit are left as they were).
-     * A direct buffer is written as it is; a heap one is first copied by the JDK.
-     */
-    @Override
-    public synchronized void append(Lsn at, ByteBuffer data) {
-        int off = data.position();
-        int len = data.remaining();
         checkNotFailed();
         if (!at.equals(writeLsn)) {
             throw new IllegalArgumentException("WAL must be appended contiguously: got bytes at " + at
@@ -214,7 +203,7 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
                 FileChannel ch = channelFor(pos.segmentNumber(segmentSize));
                 int room = segmentSize - pos.segmentOffset(segmentSize);
                 int n = Math.min(room, len - done);
-                writeFully(ch, data.slice(off + done, n), pos.segmentOffset(segmentSize));
+                writeFully(ch, ByteBuffer.wrap(data, off + done, n), pos.segmentOffset(segmentSize));
                 done += n;
                 writeLsn = pos.plus(n);
             }
@@ -528,14 +517,12 @@ public final class SegmentedWalStore implements Acceptor.WalStorage, AutoCloseab
         return hi * (0x1_0000_0000L / segmentSize) + lo;
     }
 
-    /** Zeros to fill segments from: direct, so writing them is no copy into a temporary direct buffer. */
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
-
     private void zeroFrom(FileChannel ch, int offset) throws IOException {
+        byte[] zeros = new byte[64 * 1024];
         long pos = offset;
         while (pos < segmentSize) {
-            int n = (int) Math.min(ZEROS.capacity(), segmentSize - pos);
-            writeFully(ch, ZEROS.slice(0, n), pos);
+            int n = (int) Math.min(zeros.length, segmentSize - pos);
+            writeFully(ch, ByteBuffer.wrap(zeros, 0, n), pos);
             pos += n;
         }
     }

@@ -8,8 +8,6 @@ import dev.strata.pgcore.postgres.PostgresServer;
 import dev.strata.pgcore.wal.DecodedRecord;
 import dev.strata.pgcore.wal.WalDecodeException;
 import dev.strata.pgcore.wal.WalReader;
-import dev.strata.pgcore.wal.WalRecordWriter;
-import dev.strata.pgcore.wal.WalSegmentWriter;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -117,37 +115,6 @@ class ValidatedWalTest {
         v.accept(start, Arrays.copyOf(wal, 8192));
         assertThatThrownBy(() -> v.accept(start.plus(16384), new byte[10])).isInstanceOf(WalDecodeException.class)
                 .hasMessageContaining("gap");
-    }
-
-    /**
-     * A record larger than the off-heap buffer is allowed to grow (16 MiB; the buffer becomes a
-     * heap one above that) spanning two segments: released whole and unchanged, and the buffer
-     * shrinks back for the small chunks after it.
-     */
-    @Test
-    void aRecordLargerThanTheDirectBufferIsReleasedWhole() {
-        byte[] mainData = new byte[20 << 20];
-        new Random(7).nextBytes(mainData);
-        Lsn segStart = Lsn.of(3L * SEG);
-        Lsn recordLsn = WalSegmentWriter.recordStart(segStart, 8192, SEG);
-        byte[] record = WalRecordWriter.record(WalRecordWriter.RM_XLOG, 0x00, 0, Lsn.of(0), mainData);
-        WalSegmentWriter.Placed placed = WalSegmentWriter.place(7L, 1, 8192, SEG, recordLsn, record);
-        ByteArrayOutputStream all = new ByteArrayOutputStream();
-        placed.segments().forEach(seg -> all.writeBytes(seg.toBytes()));
-        byte[] stream = Arrays.copyOf(all.toByteArray(), (int) placed.endLsn().minus(segStart));
-
-        ValidatedWal v = new ValidatedWal(segStart, 8192, SEG, 0);
-        ByteArrayOutputStream released = new ByteArrayOutputStream();
-        for (int off = 0; off < stream.length; off += 128 * 1024) {
-            int n = Math.min(128 * 1024, stream.length - off);
-            ValidatedWal.Released r = v.accept(segStart.plus(off), Arrays.copyOfRange(stream, off, off + n));
-            if (r != null) {
-                assertThat(r.start()).isEqualTo(segStart.plus(released.size()));
-                released.writeBytes(r.bytes());
-            }
-        }
-        assertThat(v.releasedEnd()).isEqualTo(placed.endLsn());
-        assertThat(released.toByteArray()).isEqualTo(stream);
     }
 
     private static Lsn lsn(Statement s, String sql) throws Exception {
