@@ -597,36 +597,46 @@ public final class LayerStore implements AutoCloseable {
             List<ImageLayer> created = guarded(() -> new ImageCompactor(dir, timelineId, config, map, at, redo, fsync, cache).run(),
                     "write image layers");
             if (!created.isEmpty()) {
-                TimelineMetadata meta;
-                synchronized (mapLock) {
-                    LayerMap next = map;
-                    for (ImageLayer image : created) {
-                        next = next.withImage(image);
-                    }
-                    meta = new TimelineMetadata(timelineId, at, diskConsistentPrevLsn, next.persistentNames());
-                }
-                try {
-                    guarded(() -> {
-                        TimelineMetadataFile.write(fsync, dir, meta);
-                        return null;
-                    }, "write the timeline metadata");
-                } catch (RuntimeException e) {
-                    created.forEach(LayerStore::discard);
-                    throw e;
-                }
-                synchronized (mapLock) {
-                    for (ImageLayer image : created) {
-                        map = map.withImage(image);
-                    }
-                }
-                durable = meta;
-                durableListener.run();
+                installImages(created);
                 LOG.info("compacted timeline={} image_layers={} lsn={}", timelineId, created.size(), at);
             }
             return created;
         } finally {
             fileLock.unlock();
         }
+    }
+
+    /**
+     * Lists freshly written image layers: the metadata naming them is made durable first (on
+     * failure the files are discarded and nothing lists them), then the layer map takes them.
+     * Called with {@code fileLock} held, the disk-consistent LSN unchanged since the images were
+     * written at or below it.
+     */
+    private void installImages(List<ImageLayer> created) {
+        TimelineMetadata meta;
+        synchronized (mapLock) {
+            LayerMap next = map;
+            for (ImageLayer image : created) {
+                next = next.withImage(image);
+            }
+            meta = new TimelineMetadata(timelineId, diskConsistentLsn, diskConsistentPrevLsn, next.persistentNames());
+        }
+        try {
+            guarded(() -> {
+                TimelineMetadataFile.write(fsync, dir, meta);
+                return null;
+            }, "write the timeline metadata");
+        } catch (RuntimeException e) {
+            created.forEach(LayerStore::discard);
+            throw e;
+        }
+        synchronized (mapLock) {
+            for (ImageLayer image : created) {
+                map = map.withImage(image);
+            }
+        }
+        durable = meta;
+        durableListener.run();
     }
 
     /**
@@ -654,30 +664,7 @@ public final class LayerStore implements AutoCloseable {
                 List<ImageLayer> created = guarded(() -> new ImageCompactor(dir, timelineId, config, map, cutoff, redo, fsync,
                         cache).run(), "write image layers at the GC cutoff");
                 if (!created.isEmpty()) {
-                    TimelineMetadata meta;
-                    synchronized (mapLock) {
-                        LayerMap next = map;
-                        for (ImageLayer image : created) {
-                            next = next.withImage(image);
-                        }
-                        meta = new TimelineMetadata(timelineId, diskConsistentLsn, diskConsistentPrevLsn, next.persistentNames());
-                    }
-                    try {
-                        guarded(() -> {
-                            TimelineMetadataFile.write(fsync, dir, meta);
-                            return null;
-                        }, "write the timeline metadata");
-                    } catch (RuntimeException e) {
-                        created.forEach(LayerStore::discard);
-                        throw e;
-                    }
-                    synchronized (mapLock) {
-                        for (ImageLayer image : created) {
-                            map = map.withImage(image);
-                        }
-                    }
-                    durable = meta;
-                    durableListener.run();
+                    installImages(created);
                     created.forEach(i -> createdNames.add(i.name()));
                 }
             }
