@@ -23,7 +23,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /** Shared steps of the basebackup tests: a stopped initdb cluster, import, tar, untar, start a compute. */
-final class BasebackupFixtures {
+public final class BasebackupFixtures {
 
     static final String PASSWORD = "basebackup-test-pw";
 
@@ -56,7 +56,7 @@ final class BasebackupFixtures {
     }
 
     /** Untars with commons-compress (an independent reader), returning the entry names in order. */
-    static List<String> untar(Path tarFile, Path into) throws IOException {
+    public static List<String> untar(Path tarFile, Path into) throws IOException {
         List<String> names = new ArrayList<>();
         Files.createDirectories(into);
         try (InputStream in = Files.newInputStream(tarFile); TarArchiveInputStream tar = new TarArchiveInputStream(in)) {

@@ -1,5 +1,11 @@
 package dev.strata.pageserver.timeline;
 
+import static dev.strata.pageserver.basebackup.BasebackupFixtures.untar;
+import static dev.strata.pageserver.timeline.PrimaryFixtures.execute;
+import static dev.strata.pageserver.timeline.PrimaryFixtures.insertLsn;
+import static dev.strata.pageserver.timeline.PrimaryFixtures.query;
+import static dev.strata.pageserver.timeline.PrimaryFixtures.source;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,8 +14,6 @@ import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
 import dev.strata.remote.RemoteStorage;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,8 +27,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -263,57 +265,11 @@ class BranchTest {
                 .setting("autovacuum", "off").setting("checkpoint_timeout", "1h").start();
     }
 
-    private static WalSource source(PostgresServer pg) {
-        return new WalSource(pg.host(), pg.port(), pg.user(), pg.password());
-    }
-
     private static Instant clock(PostgresServer pg) throws SQLException {
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres")); Statement s = c.createStatement();
              ResultSet r = s.executeQuery("SELECT clock_timestamp()")) {
             r.next();
             return r.getObject(1, java.time.OffsetDateTime.class).toInstant();
-        }
-    }
-
-    /** The end of the WAL inserted so far; on a page boundary the insert position is past the page header. */
-    private static Lsn insertLsn(PostgresServer pg) throws SQLException {
-        Lsn insert = Lsn.parse(query(pg, "SELECT pg_current_wal_insert_lsn()"));
-        int inPage = insert.pageOffset(8192);
-        if (inPage == 24 || (inPage == 40 && insert.segmentOffset(16 << 20) == 40)) {
-            return insert.pageStart(8192);
-        }
-        return insert;
-    }
-
-    private static void execute(PostgresServer pg, String sql) throws SQLException {
-        try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres")); Statement s = c.createStatement()) {
-            s.execute(sql);
-        }
-    }
-
-    private static String query(PostgresServer pg, String sql) throws SQLException {
-        try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres")); Statement s = c.createStatement();
-             ResultSet r = s.executeQuery(sql)) {
-            return r.next() ? r.getString(1) : null;
-        }
-    }
-
-    private static void untar(Path tarFile, Path into) throws IOException {
-        Files.createDirectories(into);
-        try (InputStream in = Files.newInputStream(tarFile); TarArchiveInputStream tar = new TarArchiveInputStream(in)) {
-            TarArchiveEntry e;
-            while ((e = tar.getNextEntry()) != null) {
-                Path target = into.resolve(e.getName()).normalize();
-                if (!target.startsWith(into)) {
-                    throw new IOException("tar entry escapes the directory: " + e.getName());
-                }
-                if (e.isDirectory()) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.createDirectories(target.getParent());
-                    Files.copy(tar, target);
-                }
-            }
         }
     }
 }
