@@ -727,8 +727,7 @@ public final class LocalCluster implements AutoCloseable {
     private LocalEndpoint endpoint(String branch) {
         LocalEndpoint e = endpoints.get(branch);
         if (e == null) {
-            throw new IllegalArgumentException("no branch '" + branch + "' (branches: " + String.join(", ",
-                    new java.util.TreeSet<>(endpoints.keySet())) + ")");
+            throw noBranch(branch);
         }
         return e;
     }
