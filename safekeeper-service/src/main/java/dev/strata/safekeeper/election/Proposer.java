@@ -151,6 +151,65 @@ public final class Proposer {
     }
 
     /**
+     * Takes over a term that was elected elsewhere: the control plane's Elect step runs
+     * {@link #elect()} and hands {@code (term, epochStart)} to a compute agent, which must start
+     * Postgres at exactly that point and no other. Returns once a majority has promised
+     * {@code term}, holds WAL of it up to {@code epochStart} and ends its term history with
+     * {@code (term, epochStart)}; the result can then be used to stream and to bring in members
+     * that missed the election, as after {@link #elect()}.
+     *
+     * @throws TermRefusedException   if a member has promised a higher term (a newer election
+     *                                owns the timeline: this start must not happen)
+     * @throws ElectionFailedException if no majority reaches that state within the timeout
+     */
+    public Result adopt(Term term, Lsn epochStart) {
+        Objects.requireNonNull(term, "term is null");
+        Objects.requireNonNull(epochStart, "epochStart is null");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String seen = "no safekeeper answered";
+        while (true) {
+            List<NodeId> ready = new ArrayList<>();
+            Member donor = null;
+            TermHistory history = null;
+            StringBuilder states = new StringBuilder();
+            for (var e : callAll(m -> client(m).status(timeline)).entrySet()) {
+                Dto.Status s = e.getValue();
+                if (s == null) {
+                    continue;
+                }
+                if (s.promisedTerm() > term.value()) {
+                    throw new TermRefusedException("timeline " + timeline + ": term " + term + " cannot be taken over: "
+                            + e.getKey().id() + " has promised term " + s.promisedTerm(), Term.of(s.promisedTerm()));
+                }
+                TermHistory h = s.history();
+                boolean endsHere = !h.isEmpty() && h.entries().getLast().equals(new TermLsn(term, epochStart));
+                if (s.promisedTerm() == term.value() && s.lastLogTerm() == term.value() && endsHere
+                        && !s.flush().isBefore(epochStart)) {
+                    ready.add(e.getKey().id());
+                    if (donor == null) {
+                        donor = e.getKey();
+                        history = h;
+                    }
+                }
+                states.append(states.isEmpty() ? "" : ", ").append(e.getKey().id()).append(": promised ")
+                        .append(s.promisedTerm()).append(", last log term ").append(s.lastLogTerm()).append(", flush ")
+                        .append(s.flush());
+            }
+            if (!states.isEmpty()) {
+                seen = states.toString();
+            }
+            if (ready.size() >= quorum()) {
+                return new Result(term, epochStart, history, donor.id(), donor.url().toString(), List.copyOf(ready));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new ElectionFailedException("timeline " + timeline + ": term " + term + " at " + epochStart
+                        + " is not held by a majority of " + members.size() + " safekeepers (" + seen + ")");
+            }
+            sleep(20);
+        }
+    }
+
+    /**
      * Brings a member that missed the election (it was down) into its term: it votes for the
      * term if it has promised nothing higher, then truncates and recovers like any voter.
      * Returns false if it refused (it has promised a higher term).
