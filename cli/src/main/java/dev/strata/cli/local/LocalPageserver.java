@@ -81,6 +81,9 @@ public interface LocalPageserver extends AutoCloseable {
      */
     PageserverAccess access(String computeToken);
 
+    /** The page service's port on 127.0.0.1 (computes, and compute agents started by tests, read pages there). */
+    int pageServicePort();
+
     /** Human-readable status lines for the timeline (state and LSNs). */
     List<String> status(TimelineId id);
 

@@ -1,9 +1,9 @@
 package dev.strata.cli.local;
 
 import dev.strata.compute.node.ComputeStartException;
+import dev.strata.compute.pageserver.PageServiceAccess;
 import dev.strata.compute.pageserver.PageserverAccess;
 import dev.strata.pageserver.PageserverMain;
-import dev.strata.pageserver.client.PageserverClient;
 import dev.strata.pageserver.http.Dto;
 import dev.strata.pageserver.http.PageserverConfig;
 import dev.strata.pageserver.http.PageserverServer;
@@ -19,11 +19,8 @@ import dev.strata.pgcore.control.ControlFile;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import io.micronaut.serde.ObjectMapper;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PipedInputStream;
-import java.io.PipedOutputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -37,7 +34,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
 
 /** Builds the local cluster's pageserver. */
 public final class LocalPageservers {
@@ -167,9 +163,15 @@ public final class LocalPageservers {
 
                 @Override
                 public InputStream basebackup(TimelineId timeline, Lsn lsn) {
-                    return streamBasebackup(server.pageServicePort(), computeToken, timeline, lsn);
+                    return new PageServiceAccess("127.0.0.1", server.pageServicePort(), computeToken)
+                            .basebackup(timeline, lsn);
                 }
             };
+        }
+
+        @Override
+        public int pageServicePort() {
+            return server.pageServicePort();
         }
 
         @Override
@@ -438,22 +440,12 @@ public final class LocalPageservers {
 
         @Override
         public PageserverAccess access(String computeToken) {
-            return new PageserverAccess() {
-                @Override
-                public void awaitLsn(TimelineId timeline, Lsn lsn, Duration timeout) {
-                    try (PageserverClient c = new PageserverClient("127.0.0.1", process.port("pageservice"), computeToken)) {
-                        c.waitForLsn(timeline, lsn, timeout);
-                    } catch (RuntimeException e) {
-                        throw new ComputeStartException("timeline " + timeline + ": the pageserver did not reach the "
-                                + "epoch start " + lsn + ": " + e.getMessage(), e);
-                    }
-                }
+            return new PageServiceAccess("127.0.0.1", process.port("pageservice"), computeToken);
+        }
 
-                @Override
-                public InputStream basebackup(TimelineId timeline, Lsn lsn) {
-                    return streamBasebackup(process.port("pageservice"), computeToken, timeline, lsn);
-                }
-            };
+        @Override
+        public int pageServicePort() {
+            return process.port("pageservice");
         }
 
         @Override
@@ -507,53 +499,5 @@ public final class LocalPageservers {
             lines.add("stopped because: " + t.reason());
         }
         return lines;
-    }
-
-    /** Reads a basebackup over the page service (a real client on loopback, presenting {@code token}) as a stream. */
-    static InputStream streamBasebackup(int pageServicePort, String token, TimelineId timeline, Lsn lsn) {
-        PipedInputStream in = new PipedInputStream(1 << 20);
-        PipedOutputStream out;
-        try {
-            out = new PipedOutputStream(in);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread.ofVirtual().name("basebackup-" + timeline).start(() -> {
-            // The failure must be recorded before `out` closes: the reader takes the close as the
-            // end and asks for a failure only then (a try-with-resources closes before its catch
-            // runs, which once let a refused basebackup read as an empty tar).
-            try (out) {
-                try (PageserverClient client = new PageserverClient("127.0.0.1", pageServicePort, token)) {
-                    client.basebackup(timeline, lsn, out);
-                } catch (Throwable t) {
-                    failure.set(t);
-                }
-            } catch (IOException e) {
-                failure.compareAndSet(null, e);
-            }
-        });
-        return new FilterInputStream(in) {
-            @Override
-            public int read() throws IOException {
-                int b = super.read();
-                return b < 0 ? endOrFailure() : b;
-            }
-
-            @Override
-            public int read(byte[] buf, int off, int len) throws IOException {
-                int n = super.read(buf, off, len);
-                return n < 0 ? endOrFailure() : n;
-            }
-
-            private int endOrFailure() throws IOException {
-                Throwable t = failure.get();
-                if (t != null) {
-                    throw new IOException("basebackup of timeline " + timeline + " at " + lsn + " failed: "
-                            + t.getMessage(), t);
-                }
-                return -1;
-            }
-        };
     }
 }

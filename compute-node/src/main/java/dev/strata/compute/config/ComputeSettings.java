@@ -65,17 +65,4 @@ public final class ComputeSettings {
                 .collect(Collectors.joining(","));
         return "ANY " + quorum + " (" + names + ")";
     }
-
-    /**
-     * {@code pg_hba.conf}: password authentication (SCRAM) for every connection, replication
-     * included; nothing else gets in.
-     */
-    public static String hbaConf() {
-        return """
-                # Written by the Strata compute agent. Computes never use trust.
-                # TYPE  DATABASE     USER  ADDRESS        METHOD
-                host    all          all   127.0.0.1/32   scram-sha-256
-                host    replication  all   127.0.0.1/32   scram-sha-256
-                """;
-    }
 }

@@ -15,6 +15,7 @@ import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresBinaries;
 import dev.strata.pgcore.postgres.PostgresServer;
 import dev.strata.pgcore.postgres.StalePostmaster;
+import dev.strata.pgcore.term.Term;
 import dev.strata.safekeeper.client.SafekeeperClient;
 import dev.strata.safekeeper.election.Proposer;
 import dev.strata.safekeeper.receive.ComputeAddress;
@@ -25,7 +26,9 @@ import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -120,6 +123,19 @@ public final class ComputeNode implements AutoCloseable {
 
     /** Runs the whole start sequence; on failure nothing is left running and the state is FAILED. */
     public synchronized StartedCompute start() {
+        return start(null, null);
+    }
+
+    /**
+     * Starts under a term the control plane already elected (its Elect step): the same sequence
+     * as {@link #start()}, with {@link Proposer#adopt} in place of an election, so Postgres starts
+     * at exactly {@code epochStart}. A term that a newer election superseded is refused with
+     * {@link dev.strata.safekeeper.election.TermRefusedException} and nothing is started.
+     */
+    public synchronized StartedCompute start(Term term, Lsn epochStart) {
+        if ((term == null) != (epochStart == null)) {
+            throw new IllegalArgumentException("a pre-elected start needs both the term and the epoch start");
+        }
         if (!state().canStart()) {
             throw new IllegalStateException("compute for timeline " + spec.timeline() + " is " + state);
         }
@@ -127,7 +143,7 @@ public final class ComputeNode implements AutoCloseable {
         failure = null;
         stopPostgresQuietly();
         try {
-            started = startSequence();
+            started = startSequence(term, epochStart);
             state = ComputeState.RUNNING;
             announcing = announcer.scheduleWithFixedDelay(this::reannounce, ANNOUNCE_INTERVAL.toMillis(),
                     ANNOUNCE_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
@@ -140,15 +156,22 @@ public final class ComputeNode implements AutoCloseable {
         }
     }
 
-    private StartedCompute startSequence() {
+    private StartedCompute startSequence(Term term, Lsn epochStart) {
         long t0 = System.nanoTime();
         stopStalePostmaster();
         // Whatever happens to this start, the directory is not reusable any more once Postgres
         // may have written to it: the mark goes first.
         Lsn reusableAt = ReuseMark.take(reuseMarkFile(), spec.timeline());
-        progress.accept("electing a term on " + spec.safekeepers().size() + " safekeepers");
         Proposer proposer = new Proposer(spec.timeline(), spec.safekeepers(), spec.electionTimeout(), spec.authToken());
-        Proposer.Result elected = proposer.elect();
+        Proposer.Result elected;
+        if (term == null) {
+            progress.accept("electing a term on " + spec.safekeepers().size() + " safekeepers");
+            elected = proposer.elect();
+        } else {
+            progress.accept("taking over term " + term + " (WAL from " + epochStart + ") on "
+                    + spec.safekeepers().size() + " safekeepers");
+            elected = proposer.adopt(term, epochStart);
+        }
         long t1 = System.nanoTime();
         Path dataDir = spec.dataDir();
         long t2;
@@ -209,7 +232,6 @@ public final class ComputeNode implements AutoCloseable {
             }
             Files.writeString(dataDir.resolve("postgresql.conf"),
                     "# Written by the Strata compute agent.\ninclude_if_exists = 'strata.conf'\n");
-            Files.writeString(dataDir.resolve("pg_hba.conf"), ComputeSettings.hbaConf());
         } catch (IOException e) {
             throw new ComputeStartException("timeline " + spec.timeline() + ": basebackup at " + elected.epochStart()
                     + " could not be unpacked into " + dataDir + ": " + e.getMessage(), e);
@@ -228,6 +250,15 @@ public final class ComputeNode implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new ComputeStartException("timeline " + spec.timeline() + ": " + e.getMessage(), e);
         }
+        Map<String, String> settings = new LinkedHashMap<>(ComputeSettings.forCompute(spec.safekeepers(), spec.settings()));
+        settings.put("listen_addresses", spec.network().listenAddresses());
+        try {
+            // At every start, the reused directory's too: the agent's network may have changed.
+            Files.writeString(dataDir.resolve("pg_hba.conf"), spec.network().hbaConf());
+        } catch (IOException e) {
+            throw new ComputeStartException("timeline " + spec.timeline() + ": cannot write pg_hba.conf in " + dataDir
+                    + ": " + e.getMessage(), e);
+        }
         postgres = PostgresServer.builder()
                 .binaries(binaries)
                 .dataDir(dataDir)
@@ -235,7 +266,7 @@ public final class ComputeNode implements AutoCloseable {
                 .user(spec.user())
                 .password(spec.password())
                 .port(spec.port())
-                .settings(ComputeSettings.forCompute(spec.safekeepers(), spec.settings()))
+                .settings(settings)
                 .build();
         try {
             postgres.start();
@@ -257,7 +288,8 @@ public final class ComputeNode implements AutoCloseable {
         monitor = m;
         long t4 = System.nanoTime();
 
-        ComputeAddress address = new ComputeAddress(elected.term(), postgres.host(), postgres.port(), spec.user(),
+        String host = spec.network().advertisedHost();
+        ComputeAddress address = new ComputeAddress(elected.term(), host, postgres.port(), spec.user(),
                 spec.password());
         this.proposer = proposer;
         this.elected = elected;
@@ -272,7 +304,7 @@ public final class ComputeNode implements AutoCloseable {
         // Ready once PostgreSQL accepts connections and a majority of safekeepers accepted to
         // stream: reads work at once, and a commit waits (as synchronous replication does) until
         // the safekeepers have connected and flushed it.
-        StartedCompute s = new StartedCompute(elected.term(), elected.epochStart(), postgres.host(), postgres.port(),
+        StartedCompute s = new StartedCompute(elected.term(), elected.epochStart(), host, postgres.port(),
                 streaming.stream().map(NodeId::toString).toList(), Duration.ofNanos(t1 - t0),
                 Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2), unpacked.bytes(), Duration.ofNanos(t4 - t3));
         log.info("timeline={} term={} epochStart={} port={} compute started in {} ms", spec.timeline(),

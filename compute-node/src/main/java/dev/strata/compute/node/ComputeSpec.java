@@ -1,5 +1,6 @@
 package dev.strata.compute.node;
 
+import dev.strata.compute.config.ComputeNetwork;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.safekeeper.election.Proposer;
 import java.nio.file.Path;
@@ -26,6 +27,8 @@ import java.util.Objects;
  * @param settings          extra {@code postgresql.conf} settings, applied after the compute's own
  * @param electionTimeout   bound on the election
  * @param pageserverTimeout bound on waiting for the pageserver to reach the epoch start
+ * @param network           where PostgreSQL listens and whom it admits ({@link ComputeNetwork#LOOPBACK}
+ *                          in the local cluster)
  */
 public record ComputeSpec(
         TimelineId timeline,
@@ -37,9 +40,11 @@ public record ComputeSpec(
         String authToken,
         Map<String, String> settings,
         Duration electionTimeout,
-        Duration pageserverTimeout) {
+        Duration pageserverTimeout,
+        ComputeNetwork network) {
 
     public ComputeSpec {
+        Objects.requireNonNull(network, "network is null");
         Objects.requireNonNull(timeline, "timeline is null");
         Objects.requireNonNull(dataDir, "dataDir is null");
         Objects.requireNonNull(user, "user is null");
@@ -69,23 +74,28 @@ public record ComputeSpec(
     public String toString() {
         return "ComputeSpec[timeline=" + timeline + ", safekeepers=" + safekeepers + ", dataDir=" + dataDir + ", port="
                 + port + ", user=" + user + ", settings=" + settings + ", electionTimeout=" + electionTimeout
-                + ", pageserverTimeout=" + pageserverTimeout + "]";
+                + ", pageserverTimeout=" + pageserverTimeout + ", network=" + network + "]";
     }
 
     /** Defaults for the local cluster: any port, 30 s election, 60 s for the pageserver. */
     public static ComputeSpec local(TimelineId timeline, List<Proposer.Member> safekeepers, Path dataDir,
                                     String user, String password, String authToken) {
         return new ComputeSpec(timeline, safekeepers, dataDir, 0, user, password, authToken, Map.of(),
-                Duration.ofSeconds(30), Duration.ofSeconds(60));
+                Duration.ofSeconds(30), Duration.ofSeconds(60), ComputeNetwork.LOOPBACK);
     }
 
     public ComputeSpec withPort(int newPort) {
         return new ComputeSpec(timeline, safekeepers, dataDir, newPort, user, password, authToken, settings, electionTimeout,
-                pageserverTimeout);
+                pageserverTimeout, network);
     }
 
     public ComputeSpec withSettings(Map<String, String> newSettings) {
         return new ComputeSpec(timeline, safekeepers, dataDir, port, user, password, authToken, newSettings, electionTimeout,
-                pageserverTimeout);
+                pageserverTimeout, network);
+    }
+
+    public ComputeSpec withNetwork(ComputeNetwork newNetwork) {
+        return new ComputeSpec(timeline, safekeepers, dataDir, port, user, password, authToken, settings, electionTimeout,
+                pageserverTimeout, newNetwork);
     }
 }
