@@ -17,6 +17,11 @@ public enum Scope {
      * {@code timeline_id} claim, nothing else (Neon's per-tenant token, narrowed to a timeline).
      */
     COMPUTE("compute"),
+    /**
+     * A compute agent's API: start and stop Postgres for an endpoint, count its sessions. Held by
+     * the control plane's steps (and the local cluster), never by a compute.
+     */
+    AGENT_API("agentapi"),
     /** The operator: the local cluster's admin port, the proxy's status page. */
     ADMIN("admin");
 

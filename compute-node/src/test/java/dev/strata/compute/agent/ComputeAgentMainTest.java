@@ -1,0 +1,58 @@
+package dev.strata.compute.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ComputeAgentMainTest {
+
+    private static final Map<String, String> ENV = Map.of(ComputeAgentMain.PASSWORD_ENV, "pw");
+    private static final List<String> BASE = List.of("--data-dir", "/tmp/x", "--auth-public-keys", "/tmp/keys.jwks",
+            "--pageserver", "pageserver.strata.internal:6400", "--safekeeper", "sk-1=http://sk-1.strata.internal:7676");
+
+    private static ComputeAgentMain.Parsed parse(List<String> extra, Map<String, String> env) {
+        List<String> all = new java.util.ArrayList<>(BASE);
+        all.addAll(extra);
+        return ComputeAgentMain.parse(all.toArray(String[]::new), env);
+    }
+
+    @Test
+    void theAwsTaskCommandLineParses() {
+        ComputeAgentMain.Parsed p = parse(List.of("--listen", "0.0.0.0", "--port", "3080", "--compute-port", "5432",
+                "--compute-listen", "0.0.0.0", "--advertise-host", "10.40.3.17", "--client-network", "10.40.0.0/16",
+                "--safekeeper", "sk-2=http://sk-2.strata.internal:7676"), ENV);
+        assertThat(p.listen()).isEqualTo("0.0.0.0");
+        assertThat(p.port()).isEqualTo(3080);
+        assertThat(p.config().computePort()).isEqualTo(5432);
+        assertThat(p.config().pageserverHost()).isEqualTo("pageserver.strata.internal");
+        assertThat(p.config().pageserverPort()).isEqualTo(6400);
+        assertThat(p.config().safekeepers()).hasSize(2);
+        assertThat(p.config().network().advertisedHost()).isEqualTo("10.40.3.17");
+        assertThat(p.config().network().clientCidr()).isEqualTo("10.40.0.0/16");
+        assertThat(p.config().toString()).doesNotContain("pw");
+    }
+
+    @Test
+    void missingOrBadArgumentsSayWhatIsWrong() {
+        assertThatThrownBy(() -> parse(List.of(), Map.of())).hasMessageContaining(ComputeAgentMain.PASSWORD_ENV);
+        assertThatThrownBy(() -> ComputeAgentMain.parse(new String[] {"--data-dir", "/x"}, ENV))
+                .hasMessageContaining("--auth-public-keys is required");
+        assertThatThrownBy(() -> ComputeAgentMain.parse(BASE.subList(0, 6).toArray(String[]::new), ENV))
+                .hasMessageContaining("--safekeeper");
+        assertThatThrownBy(() -> parse(List.of("--safekeeper", "sk-2"), ENV)).hasMessageContaining("ID=URL");
+        assertThatThrownBy(() -> parse(List.of("--safekeeper", "sk-2=ftp://x:1"), ENV)).hasMessageContaining("http(s)");
+        assertThatThrownBy(() -> parse(List.of("--port", "70000"), ENV)).hasMessageContaining("not a TCP port");
+        assertThatThrownBy(() -> parse(List.of("--port", "x"), ENV)).hasMessageContaining("not a number");
+        assertThatThrownBy(() -> parse(List.of("--colour", "blue"), ENV)).hasMessageContaining("unknown option --colour");
+        assertThatThrownBy(() -> parse(List.of("--port", "1", "--port", "2"), ENV)).hasMessageContaining("given twice");
+        assertThatThrownBy(() -> parse(List.of("--compute-listen", "0.0.0.0"), ENV))
+                .hasMessageContaining("needs --advertise-host");
+        assertThatThrownBy(() -> parse(List.of("--client-network", "everyone"), ENV)).hasMessageContaining("IPv4 CIDR");
+        assertThatThrownBy(() -> ComputeAgentMain.parse(new String[] {"--data-dir", "/x", "--auth-public-keys", "k",
+                "--pageserver", "noport", "--safekeeper", "a=http://h:1"}, ENV)).hasMessageContaining("HOST:PORT");
+        assertThatThrownBy(() -> parse(List.of("stray"), ENV)).hasMessageContaining("unexpected argument 'stray'");
+    }
+}
