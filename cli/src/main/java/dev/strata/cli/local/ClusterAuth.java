@@ -77,6 +77,11 @@ public final class ClusterAuth {
         return dir.resolve(PUBLIC_KEYS);
     }
 
+    /** What signs this cluster's tokens (for a control plane that issues its own, as on AWS). */
+    TokenIssuer issuer() {
+        return issuer;
+    }
+
     /** A token of {@code scope} for {@code subject} (a component name), without expiry. */
     public String token(Scope scope, String subject) {
         return issuer.issue(Claims.service(scope, subject, Optional.empty()));

@@ -815,6 +815,11 @@ public final class LocalCluster implements AutoCloseable {
     }
 
     /** The cluster's credentials (for the admin port, and tokens for the operator). */
+    /** The database superuser's password (for a compute agent a test runs beside the cluster). */
+    String dbPassword() {
+        return dbPassword;
+    }
+
     public ClusterAuth auth() {
         return auth;
     }
