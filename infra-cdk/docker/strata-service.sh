@@ -34,7 +34,13 @@ case "$svc" in
     printf '%s\n' "${STRATA_TLS_PRIVATE_KEY:?the proxy needs its private key}" > "$run/tls/server.key"
     unset STRATA_TLS_CERTIFICATE STRATA_TLS_PRIVATE_KEY
     set -- --tls-dir "$run/tls" --require-tls "$@" ;;
-  compute-agent) main=dev.strata.compute.node.ComputeAgentMain ;;
+  compute-agent)
+    main=dev.strata.compute.agent.ComputeAgentMain
+    # The address the proxy and the safekeepers reach this task's Postgres at (awsvpc: the task's ENI).
+    case " $* " in
+      *" --advertise-host "*) ;;
+      *) set -- "$@" --advertise-host "$(hostname -i | awk '{print $1}')" ;;
+    esac ;;
   *) echo "strata-service: unknown service '$svc'" >&2; exit 64 ;;
 esac
 exec java -XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError -cp '/opt/strata/lib/*' "$main" "$@"

@@ -1,8 +1,16 @@
 package dev.strata.infra;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.strata.infra.compute.ComputePool;
 import dev.strata.infra.testing.Synthesized;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import software.amazon.awscdk.assertions.Match;
 import software.amazon.awscdk.assertions.Template;
@@ -42,5 +50,32 @@ class ProxyAndComputeTest {
     void computePoolIsSizedByTheParameter() {
         t.hasResourceProperties("AWS::ECS::Service", Match.objectLike(Map.of(
                 "ServiceName", "strata-test-compute-pool", "DesiredCount", Synthesized.POOL_SIZE)));
+    }
+
+    @Test
+    void computeAgentsRunTheAgentMainWithTheClusterAddressesAndTheVpcAsClientNetwork() {
+        List<String> command = ComputePool.agentCommand("10.40.0.0/16");
+        // Every option the agent's parser accepts (ComputeAgentMainTest parses this same shape).
+        assertEquals(List.of("compute-agent", "--listen", "0.0.0.0", "--port", "3080", "--compute-listen", "0.0.0.0",
+                "--compute-port", "5432", "--client-network", "10.40.0.0/16", "--data-dir", "/var/lib/strata/compute",
+                "--pageserver", "pageserver.strata.internal:6400",
+                "--safekeeper", "sk-1=http://sk-1.strata.internal:7676",
+                "--safekeeper", "sk-2=http://sk-2.strata.internal:7676",
+                "--safekeeper", "sk-3=http://sk-3.strata.internal:7676"), command);
+        t.hasResourceProperties("AWS::ECS::TaskDefinition", Match.objectLike(Map.of(
+                "Family", "strata-test-compute",
+                "ContainerDefinitions", List.of(Match.objectLike(Map.of(
+                        "Command", Match.arrayWith(List.of("compute-agent", "--listen", "0.0.0.0")),
+                        "Secrets", Match.arrayWith(List.of(Match.objectLike(Map.of("Name", "STRATA_COMPUTE_PASSWORD"))))))))));
+    }
+
+    @Test
+    void theEntryPointRunsTheAgentMainClassThatExists() throws Exception {
+        String entry = Files.readString(Path.of("docker/strata-service.sh"));
+        Matcher m = Pattern.compile("main=(dev\\.strata\\.compute\\.[A-Za-z.]+)").matcher(entry);
+        assertTrue(m.find(), "strata-service.sh names the compute agent's main class");
+        String main = m.group(1);
+        String source = "../compute-node/src/main/java/" + main.replace('.', '/') + ".java";
+        assertTrue(Files.exists(Path.of(source)), main + " exists (" + source + ")");
     }
 }

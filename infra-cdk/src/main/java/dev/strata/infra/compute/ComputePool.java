@@ -25,9 +25,10 @@ import software.constructs.Construct;
 
 /**
  * The warm compute pool (architecture 6): {@code poolSize} ECS tasks each running the compute agent
- * with PostgreSQL 17, idle until a wake claims one. An agent registers itself in the metadata table
- * as IDLE; ECS replaces a task that exits. Computes keep no durable state (WAL is on the
- * safekeepers), so their disk is the task's ephemeral storage.
+ * with PostgreSQL 17 ({@code dev.strata.compute.agent.ComputeAgentMain}), idle until a wake claims
+ * one; ECS replaces a task that exits. Computes keep no durable state (WAL is on the safekeepers),
+ * so their disk is the task's ephemeral storage. Not built yet: the agents' registration in the
+ * metadata table's pool (docs/aws.md, "Not built yet").
  */
 public final class ComputePool extends Construct {
 
@@ -53,19 +54,16 @@ public final class ComputePool extends Construct {
                 .build();
         td.addContainer("compute", ContainerDefinitionOptions.builder()
                 .image(images.of("compute"))
-                .command(List.of("compute-agent", "--agent-port", Integer.toString(Ports.COMPUTE_AGENT),
-                        "--pg-port", Integer.toString(Ports.COMPUTE_POSTGRES)))
-                .environment(Map.of("STRATA_METADATA_TABLE", data.table().getTableName(),
-                        "STRATA_PAGESERVER", "pageserver." + StorageServices.namespace() + ":" + Ports.PAGESERVER_PAGESERVICE))
+                .command(agentCommand(network.vpc().getVpcCidrBlock()))
+                // The superuser the agent (slots, activity) and the safekeepers (replication) log in as;
+                // the image's entry point passes the JWK Set as a file (--auth-public-keys).
                 .secrets(Map.of("STRATA_AUTH_PUBLIC_KEYS", Secret.fromSecretsManager(data.jwtPublicKeys()),
-                        "STRATA_COMPUTE_ADMIN_PASSWORD", Secret.fromSecretsManager(data.computeAdminPassword())))
+                        "STRATA_COMPUTE_PASSWORD", Secret.fromSecretsManager(data.computeAdminPassword())))
                 .portMappings(List.of(PortMapping.builder().containerPort(Ports.COMPUTE_POSTGRES).build(),
                         PortMapping.builder().containerPort(Ports.COMPUTE_AGENT).build()))
                 .logging(LogDrivers.awsLogs(AwsLogDriverProps.builder().logGroup(logs).streamPrefix("compute").build()))
                 .stopTimeout(Duration.seconds(60))
                 .build());
-        // The agent registers and updates its own pool item (IDLE, its address).
-        data.table().grantReadWriteData(td.getTaskRole());
         service = FargateService.Builder.create(this, "Service")
                 .serviceName("strata-" + envName + "-compute-pool")
                 .cluster(storage.cluster())
@@ -78,6 +76,26 @@ public final class ComputePool extends Construct {
                 .securityGroups(List.of(network.compute()))
                 .assignPublicIp(false)
                 .build();
+    }
+
+    /**
+     * The agent's command line ({@code dev.strata.compute.agent.ComputeAgentMain}): its API on
+     * {@link Ports#COMPUTE_AGENT} for the control plane's steps, Postgres on
+     * {@link Ports#COMPUTE_POSTGRES} for the proxy and the safekeepers of the VPC ({@code clientCidr});
+     * the entry point adds {@code --advertise-host} (the task's address) and the key file.
+     */
+    public static List<String> agentCommand(String clientCidr) {
+        List<String> command = new java.util.ArrayList<>(List.of("compute-agent",
+                "--listen", "0.0.0.0", "--port", Integer.toString(Ports.COMPUTE_AGENT),
+                "--compute-listen", "0.0.0.0", "--compute-port", Integer.toString(Ports.COMPUTE_POSTGRES),
+                "--client-network", clientCidr,
+                "--data-dir", "/var/lib/strata/compute",
+                "--pageserver", "pageserver." + StorageServices.namespace() + ":" + Ports.PAGESERVER_PAGESERVICE));
+        for (int i = 1; i <= StorageServices.SAFEKEEPERS; i++) {
+            command.add("--safekeeper");
+            command.add("sk-" + i + "=http://sk-" + i + "." + StorageServices.namespace() + ":" + Ports.SAFEKEEPER_HTTP);
+        }
+        return List.copyOf(command);
     }
 
     public FargateService service() {
