@@ -6,6 +6,7 @@ import dev.strata.compute.node.ComputeState;
 import dev.strata.compute.node.StartedCompute;
 import dev.strata.control.local.LocalDynamo;
 import dev.strata.control.metadata.MetadataTable;
+import dev.strata.control.storage.StorageControl;
 import dev.strata.remote.Generation;
 import dev.strata.remote.RemoteStorageConfig;
 import dev.strata.pgcore.auth.Scope;
@@ -598,7 +599,7 @@ public final class LocalCluster implements AutoCloseable {
      * if fewer than a quorum answer. The pageserver waits for this LSN and branches at the
      * newest transaction end at or below it (decision 0022).
      */
-    private Lsn committedHead(TimelineId timeline) {
+    Lsn committedHead(TimelineId timeline) {
         List<Lsn> flushed = new ArrayList<>();
         Lsn commit = Lsn.INVALID;
         for (LocalSafekeeper sk : safekeepers) {
@@ -818,6 +819,24 @@ public final class LocalCluster implements AutoCloseable {
     /** The database superuser's password (for a compute agent a test runs beside the cluster). */
     String dbPassword() {
         return dbPassword;
+    }
+
+    /** Where the pageserver reads a timeline's WAL: every safekeeper's walsender. */
+    List<LocalPageserver.WalSource> walSources() {
+        return walSources;
+    }
+
+    /** The safekeepers as a proposer addresses them. */
+    List<Proposer.Member> members() {
+        return members;
+    }
+
+    /**
+     * The control plane's storage seam over this cluster's safekeepers and pageserver: what the
+     * workflows' storage steps call when they run against this cluster.
+     */
+    public StorageControl storageControl() {
+        return new ClusterStorageControl(this);
     }
 
     public ClusterAuth auth() {

@@ -40,6 +40,9 @@ public interface LocalPageserver extends AutoCloseable {
      */
     BranchedTimeline branchTimeline(TimelineId child, TimelineId parent, Lsn at, List<WalSource> sources);
 
+    /** What the safekeepers need of an existing branch timeline (its branch point, cluster identity). */
+    BranchedTimeline branchOf(TimelineId child);
+
     /** The LSN of the last commit at or before {@code time} on the timeline (docs/pageserver.md, "Branches"). */
     LsnAtTime lsnForTimestamp(TimelineId id, java.time.Instant time);
 

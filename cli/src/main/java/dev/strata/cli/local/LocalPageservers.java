@@ -104,6 +104,11 @@ public final class LocalPageservers {
         }
 
         @Override
+        public BranchedTimeline branchOf(TimelineId child) {
+            return branched(Dto.TimelineStatus.of(manager().get(child)));
+        }
+
+        @Override
         public LsnAtTime lsnForTimestamp(TimelineId id, Instant time) {
             var found = manager().get(id).lsnForTimestamp(time);
             return new LsnAtTime(found.lsn(), found.kind().name().toLowerCase(Locale.ROOT));
@@ -377,6 +382,11 @@ public final class LocalPageservers {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
+        }
+
+        @Override
+        public BranchedTimeline branchOf(TimelineId child) {
+            return branched(timeline(child));
         }
 
         @Override
