@@ -61,7 +61,8 @@ import org.junit.jupiter.api.io.TempDir;
  * and the cluster's {@link ClusterStorageControl} over its three safekeepers and pageserver. A
  * project is created, its endpoint woken, written, suspended and woken again with every row
  * there; a branch made by the create-branch workflow is woken on the second agent and sees the
- * parent's rows and only its own writes.
+ * parent's rows and only its own writes, then suspended and deleted with its timeline; main is restored to a
+ * past time while its endpoint runs, and the restarted endpoint has exactly the rows of then.
  */
 @Timeout(value = 6, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class WorkflowsOnClusterTest {
@@ -75,7 +76,7 @@ class WorkflowsOnClusterTest {
     Path tmp;
 
     @Test
-    void aProjectIsCreatedWokenSuspendedWokenAndBranchedByTheWorkflows() throws Exception {
+    void aProjectIsCreatedWokenSuspendedBranchedAndRestoredByTheWorkflows() throws Exception {
         List<AutoCloseable> agents = new ArrayList<>();
         try (LocalCluster c = LocalCluster.start(new ClusterLayout(tmp.resolve("cluster")),
                 new LocalCluster.Options(0, false, Duration.ofSeconds(300)), s -> { });
@@ -124,9 +125,15 @@ class WorkflowsOnClusterTest {
 
                 // wake, write through the quorum, suspend, wake again: every acknowledged row is there
                 Endpoint running = flow.wake(project, main.id(), ep.id());
+                Instant after300;
                 try (Connection conn = connect(running, c.dbPassword()); Statement s = conn.createStatement()) {
                     s.execute("CREATE TABLE t (v int)");
                     s.execute("INSERT INTO t SELECT generate_series(1, 300)");
+                    try (ResultSet r = s.executeQuery("SELECT clock_timestamp()")) {
+                        r.next();
+                        after300 = r.getTimestamp(1).toInstant();
+                    }
+                    Thread.sleep(20); // the next commit's timestamp is strictly after it
                 }
                 flow.suspend(project, ep.id(), running.agent().orElseThrow());
                 assertThat(store.getEndpoint(ep.id()).orElseThrow().state()).isEqualTo(EndpointState.SUSPENDED);
@@ -163,8 +170,32 @@ class WorkflowsOnClusterTest {
                 try (Connection conn = connect(again, c.dbPassword()); Statement s = conn.createStatement()) {
                     assertThat(count(s)).as("the branch's writes stay on the branch").isEqualTo(320);
                 }
+
+                // delete-branch (of a suspended branch) removes its endpoint and its timeline everywhere
                 flow.suspend(project, devEndpoint, devRunning.agent().orElseThrow());
-                flow.suspend(project, ep.id(), again.agent().orElseThrow());
+                OperationId deleted = flow.schedule(project, OperationKind.DELETE_BRANCH, Optional.of(dev.id()),
+                        Optional.empty());
+                flow.run(Workflow.DELETE_BRANCH, deleted, Map.of("operationId", deleted.toString(), "projectId",
+                        project.toString(), "branchId", dev.id().toString(), "recoversExecution", ""));
+                assertThat(store.getBranchByName(project, "dev")).isEmpty();
+                assertThat(c.pageserver().hasTimeline(dev.timeline())).isFalse();
+                assertThat(store.getAgent(devRunning.agent().orElseThrow()).orElseThrow().state()).isEqualTo(AgentState.IDLE);
+
+                // restore main to the time after the first 300 rows, while its endpoint runs
+                OperationId restored = flow.schedule(project, OperationKind.RESTORE_BRANCH, Optional.of(main.id()),
+                        Optional.of(ep.id()));
+                flow.run(Workflow.RESTORE, restored, Map.of("operationId", restored.toString(), "projectId",
+                        project.toString(), "branchId", main.id().toString(), "sourceBranchId", main.id().toString(),
+                        "target", new BranchTarget.AtTime(after300).toJson(), "recoversExecution", ""));
+                Branch mainNow = store.getBranch(project, main.id()).orElseThrow();
+                assertThat(mainNow.timeline()).isNotEqualTo(main.timeline());
+                assertThat(store.listBranches(project)).extracting(Branch::timeline).contains(main.timeline());
+                Endpoint restarted = store.getEndpoint(ep.id()).orElseThrow();
+                assertThat(restarted.state()).isEqualTo(EndpointState.RUNNING);
+                try (Connection conn = connect(restarted, c.dbPassword()); Statement s = conn.createStatement()) {
+                    assertThat(count(s)).as("main as of the time after the first 300 rows").isEqualTo(300);
+                }
+                flow.suspend(project, ep.id(), restarted.agent().orElseThrow());
                 assertThat(store.listOperations(project)).extracting(Operation::state).containsOnly(OperationState.SUCCEEDED);
             }
         } finally {
