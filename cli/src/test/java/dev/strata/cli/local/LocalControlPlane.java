@@ -1,0 +1,227 @@
+package dev.strata.cli.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.strata.compute.agent.AgentServer;
+import dev.strata.compute.agent.ComputeAgent;
+import dev.strata.compute.config.ComputeNetwork;
+import dev.strata.control.compute.AgentComputeProvisioner;
+import dev.strata.control.compute.ComputeProvisioner;
+import dev.strata.control.local.LocalDynamo;
+import dev.strata.control.metadata.DynamoClients;
+import dev.strata.control.metadata.MetadataStore;
+import dev.strata.control.metadata.MetadataTable;
+import dev.strata.control.model.Endpoint;
+import dev.strata.control.model.EndpointState;
+import dev.strata.control.model.Operation;
+import dev.strata.control.model.OperationId;
+import dev.strata.control.model.OperationKind;
+import dev.strata.control.model.OperationState;
+import dev.strata.control.runtime.ControlPlane;
+import dev.strata.control.storage.BranchTarget;
+import dev.strata.pgcore.id.BranchId;
+import dev.strata.pgcore.id.EndpointId;
+import dev.strata.pgcore.id.NodeId;
+import dev.strata.pgcore.id.ProjectId;
+import dev.strata.pgcore.postgres.PostgresBinaries;
+import dev.strata.statemachines.ControlPlaneFunctions;
+import dev.strata.statemachines.ExecutionResult;
+import dev.strata.statemachines.ExecutionStatus;
+import dev.strata.statemachines.LambdaHandlers;
+import dev.strata.statemachines.LocalStepFunctions;
+import dev.strata.statemachines.RunOptions;
+import dev.strata.statemachines.Workflow;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.function.UnaryOperator;
+
+/**
+ * The control plane as the AWS deployment runs it, beside a {@link LocalCluster}: dynalite, the
+ * local ASL engine with the real handlers, a pool of compute agents in this JVM (each with its
+ * HTTP API on a loopback port) driven by {@link AgentComputeProvisioner}, and the cluster's
+ * {@link ClusterStorageControl}. Schedules operations as the API will and runs their workflows to
+ * success (tests, {@code WorkflowWakeBench}).
+ */
+public final class LocalControlPlane implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final RunOptions OPTIONS = RunOptions.defaults().withTimeout(Duration.ofMinutes(3))
+            .withRetryInterval(Duration.ofMillis(500));
+    private static final String TABLE = "strata-local";
+
+    private final LocalCluster cluster;
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private final LocalStepFunctions engine;
+    private final ControlPlane controlPlane;
+    private final LambdaHandlers functions;
+    private final Map<NodeId, ComputeAgent> agents = new LinkedHashMap<>();
+
+    private LocalControlPlane(LocalCluster cluster, Path dir, int agentCount, UnaryOperator<ComputeProvisioner> wrap)
+            throws Exception {
+        this.cluster = cluster;
+        try {
+            LocalDynamo dynamo = LocalDynamo.start(dir.resolve("dynamo"));
+            resources.add(dynamo);
+            engine = LocalStepFunctions.start();
+            resources.add(engine);
+            MetadataTable.createIfMissing(dynamo.client(), TABLE);
+            Map<NodeId, String> pool = new LinkedHashMap<>();
+            for (int i = 1; i <= agentCount; i++) {
+                NodeId id = NodeId.of("agent-" + i);
+                ComputeAgent agent = new ComputeAgent(new ComputeAgent.Config(dir.resolve(id.toString()), "127.0.0.1",
+                        cluster.pageserver().pageServicePort(), cluster.members(), 0, LocalCluster.DB_USER,
+                        cluster.dbPassword(), ComputeNetwork.LOOPBACK, Map.of(), Duration.ofSeconds(60)),
+                        PostgresBinaries.resolve());
+                resources.add(agent);
+                AgentServer server = AgentServer.start(agent, cluster.auth().verifier(), "127.0.0.1", 0);
+                resources.add(server);
+                agents.put(id, agent);
+                pool.put(id, "127.0.0.1:" + server.port());
+            }
+            ComputeProvisioner compute = wrap.apply(new AgentComputeProvisioner(new AgentComputeProvisioner.AgentLauncher() {
+                @Override
+                public String launch(NodeId id) {
+                    throw new IllegalStateException("this pool has " + agentCount + " agents; none is launched on demand");
+                }
+
+                @Override
+                public void retire(dev.strata.control.model.ComputeAgent agent) {
+                    ComputeAgent a = agents.get(agent.id());
+                    if (a != null) {
+                        a.close();
+                    }
+                }
+            }, cluster.auth().issuer(), Clock.systemUTC(), Duration.ofSeconds(120)));
+            controlPlane = ControlPlane.create(() -> DynamoClients.local(dynamo.endpoint()), TABLE, compute,
+                    cluster.storageControl(), Clock.systemUTC());
+            resources.add(controlPlane);
+            pool.forEach((id, address) -> controlPlane.metadata().registerAgent(
+                    dev.strata.control.model.ComputeAgent.idle(id, address)));
+            functions = ControlPlaneFunctions.on(controlPlane);
+        } catch (Exception | Error e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** {@code agents} agents under {@code dir}; {@code wrap} may decorate the provisioner (a bench's timer). */
+    public static LocalControlPlane start(LocalCluster cluster, Path dir, int agents, UnaryOperator<ComputeProvisioner> wrap)
+            throws Exception {
+        return new LocalControlPlane(cluster, dir, agents, wrap);
+    }
+
+    public MetadataStore store() {
+        return controlPlane.metadata();
+    }
+
+    public ComputeAgent agent(NodeId id) {
+        return agents.get(id);
+    }
+
+    public OperationId schedule(ProjectId project, OperationKind kind, Optional<BranchId> branch,
+                                Optional<EndpointId> endpoint) {
+        OperationId id = OperationId.random();
+        store().createOperation(Operation.schedule(id, project, kind, branch, endpoint, Instant.now()));
+        return id;
+    }
+
+    /** Runs {@code w} for {@code op}; both the execution and the operation must succeed. */
+    public ExecutionResult run(Workflow w, OperationId op, Map<String, Object> input) throws Exception {
+        ExecutionResult r = engine.run(w, JSON.writeValueAsString(input), functions, OPTIONS);
+        assertThat(r.status()).as(w + ": " + r.error() + ": " + r.cause()).isEqualTo(ExecutionStatus.SUCCEEDED);
+        assertThat(store().getOperation(op).orElseThrow().state()).isEqualTo(OperationState.SUCCEEDED);
+        return r;
+    }
+
+    public OperationId createProject(ProjectId project) throws Exception {
+        OperationId op = schedule(project, OperationKind.CREATE_PROJECT, Optional.empty(), Optional.empty());
+        run(Workflow.CREATE_PROJECT, op, Map.of("operationId", op.toString(), "projectId", project.toString(), "name",
+                project.toString(), "pgVersion", 17, "recoversExecution", ""));
+        return op;
+    }
+
+    /** Wakes the endpoint; returns it RUNNING, with its address. */
+    public Endpoint wake(ProjectId project, BranchId branch, EndpointId endpoint) throws Exception {
+        OperationId op = schedule(project, OperationKind.START_COMPUTE, Optional.of(branch), Optional.of(endpoint));
+        run(Workflow.WAKE, op, Map.of("operationId", op.toString(), "endpointId", endpoint.toString(), "projectId",
+                project.toString(), "branchId", branch.toString(), "recoversExecution", ""));
+        Endpoint e = store().getEndpoint(endpoint).orElseThrow();
+        assertThat(e.state()).isEqualTo(EndpointState.RUNNING);
+        return e;
+    }
+
+    public void suspend(ProjectId project, EndpointId endpoint, NodeId agent) throws Exception {
+        OperationId op = schedule(project, OperationKind.SUSPEND_COMPUTE, Optional.empty(), Optional.of(endpoint));
+        run(Workflow.SUSPEND, op, Map.of("operationId", op.toString(), "endpointId", endpoint.toString(), "agentId",
+                agent.toString(), "recoversExecution", ""));
+    }
+
+    public OperationId createBranch(ProjectId project, BranchId parent, String name, BranchTarget target,
+                                    boolean endpoint) throws Exception {
+        OperationId op = schedule(project, OperationKind.CREATE_BRANCH, Optional.of(parent), Optional.empty());
+        Map<String, Object> in = new LinkedHashMap<>();
+        in.put("operationId", op.toString());
+        in.put("projectId", project.toString());
+        in.put("name", name);
+        in.put("parentBranchId", parent.toString());
+        in.put("target", target.toJson());
+        in.put("createEndpoint", endpoint);
+        in.put("recoversExecution", "");
+        run(Workflow.CREATE_BRANCH, op, in);
+        return op;
+    }
+
+    public void deleteBranch(ProjectId project, BranchId branch) throws Exception {
+        OperationId op = schedule(project, OperationKind.DELETE_BRANCH, Optional.of(branch), Optional.empty());
+        run(Workflow.DELETE_BRANCH, op, Map.of("operationId", op.toString(), "projectId", project.toString(),
+                "branchId", branch.toString(), "recoversExecution", ""));
+    }
+
+    /** Restores {@code branch} to {@code target}, restarting {@code endpoint} if it runs. */
+    public void restore(ProjectId project, BranchId branch, EndpointId endpoint, BranchTarget target) throws Exception {
+        OperationId op = schedule(project, OperationKind.RESTORE_BRANCH, Optional.of(branch), Optional.of(endpoint));
+        run(Workflow.RESTORE, op, Map.of("operationId", op.toString(), "projectId", project.toString(), "branchId",
+                branch.toString(), "sourceBranchId", branch.toString(), "target", target.toJson(),
+                "recoversExecution", ""));
+    }
+
+    /** A JDBC connection to a running endpoint's compute, as the proxy would reach it. */
+    public Connection connect(Endpoint running) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", LocalCluster.DB_USER);
+        p.setProperty("password", cluster.dbPassword());
+        p.setProperty("connectTimeout", "30");
+        p.setProperty("socketTimeout", "600");
+        return DriverManager.getConnection("jdbc:postgresql://" + running.address().orElseThrow() + "/postgres", p);
+    }
+
+    @Override
+    public void close() throws Exception {
+        Exception first = null;
+        for (AutoCloseable r : resources.reversed()) {
+            try {
+                r.close();
+            } catch (Exception e) {
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        resources.clear();
+        if (first != null) {
+            throw first;
+        }
+    }
+}
