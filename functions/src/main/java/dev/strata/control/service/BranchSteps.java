@@ -273,6 +273,7 @@ public final class BranchSteps {
         if (!repointed) {
             requireReady(b);
             refuseIfChildren(b, "restored");
+            refuseUnnamedLiveEndpoints(op, b);
         }
         TimelineId source;
         if (sourceId.equals(branchId)) {
@@ -453,6 +454,23 @@ public final class BranchSteps {
             case WAKING, SUSPENDING -> throw new TransientStepException("endpoint " + id + " is " + ep.state()
                     + ep.operation().map(o -> " (operation " + o + ")").orElse("") + "; waiting for it to settle");
         };
+    }
+
+    /**
+     * A restore restarts only the endpoint its operation names; any other endpoint of the branch that
+     * is not suspended would go on serving (and writing) the old timeline, which becomes the backup
+     * branch. Refused before anything is made, with the endpoints named.
+     */
+    private void refuseUnnamedLiveEndpoints(Operation op, Branch b) {
+        List<Endpoint> live = store.listEndpoints(b.project()).stream()
+                .filter(e -> e.branch().equals(b.id()) && e.state() != EndpointState.SUSPENDED)
+                .filter(e -> op.endpoint().map(named -> !named.equals(e.id())).orElse(true))
+                .toList();
+        if (!live.isEmpty()) {
+            throw new StepFailedException("branch '" + b.name() + "' cannot be restored while endpoint(s) "
+                    + live.stream().map(e -> e.id() + " (" + e.state() + ")").collect(Collectors.joining(", "))
+                    + " that the restore does not restart serve it: name the endpoint in the operation, or suspend it");
+        }
     }
 
     private void refuseIfChildren(Branch b, String what) {

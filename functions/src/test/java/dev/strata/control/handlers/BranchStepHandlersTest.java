@@ -352,6 +352,19 @@ class BranchStepHandlersTest {
     }
 
     @Test
+    void aRestoreThatWouldLeaveARunningEndpointOnTheOldTimelineIsRefused() {
+        Endpoint e = h.endpoint(ENDPOINT);
+        h.idleAgent(NodeId.of("agent-x"));
+        Endpoint waking = h.store.updateEndpoint(e, e.waking(NodeId.of("agent-x"), OperationId.of("op-somewake")));
+        h.store.updateEndpoint(waking, waking.running("127.0.0.1:55432"));
+        schedule(RESTORE, OperationKind.RESTORE_BRANCH, MAIN, Optional.empty());
+        assertThatThrownBy(() -> call("strata-begin-restore", StepHandlersTest.fixture("strata-begin-restore")))
+                .isInstanceOf(StepFailedException.class)
+                .hasMessageContaining("endpoint(s) " + ENDPOINT + " (RUNNING) that the restore does not restart");
+        assertThat(h.store.listBranches(PROJECT)).extracting(Branch::id).containsExactly(MAIN);
+    }
+
+    @Test
     void branchTargetsReadTheirJsonForm() {
         for (BranchTarget t : new BranchTarget[] {new BranchTarget.Head(), new BranchTarget.AtLsn(Lsn.parse("0/16B3748")),
                 new BranchTarget.AtTime(T0)}) {
