@@ -24,7 +24,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import org.postgresql.PGConnection;
 
 /**
  * Branch and restore times against the database's size (run by bench/branch.sh; issue 16's
@@ -172,12 +171,7 @@ public final class BranchBench {
     private static Lsn load(Connection conn, long sizeMb) throws Exception {
         try (Statement s = conn.createStatement()) {
             s.execute("CREATE TABLE bench (id bigint, pad text)");
-            long rows = sizeMb * 1024 * 1024 / 1100;
-            long batch = 50_000;
-            for (long from = 1; from <= rows; from += batch) {
-                long to = Math.min(rows, from + batch - 1);
-                ((PGConnection) conn).getCopyAPI().copyIn("COPY bench FROM STDIN", ComputeStartBench.rowsReader(from, to));
-            }
+            ComputeStartBench.copyRows(conn, sizeMb, false);
             try (ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn()")) {
                 rs.next();
                 return Lsn.parse(rs.getString(1));

@@ -108,18 +108,28 @@ public final class ComputeStartBench {
     private static Lsn load(LocalCluster c, long sizeMb) throws SQLException, IOException {
         try (Connection conn = connect(c); Statement s = conn.createStatement()) {
             s.execute("CREATE TABLE bench (id bigint PRIMARY KEY, pad text)");
-            long rows = sizeMb * 1024 * 1024 / 1100;
-            long batch = 50_000;
-            for (long from = 1; from <= rows; from += batch) {
-                long to = Math.min(rows, from + batch - 1);
-                ((PGConnection) conn).getCopyAPI().copyIn("COPY bench FROM STDIN", rowsReader(from, to));
-                System.out.printf("  loaded %d of %d rows%n", to, rows);
-            }
+            copyRows(conn, sizeMb, true);
             try (ResultSet rs = s.executeQuery("SELECT pg_size_pretty(pg_database_size('postgres')), "
                     + "pg_current_wal_lsn()")) {
                 rs.next();
                 System.out.println("  database size " + rs.getString(1));
                 return Lsn.parse(rs.getString(2));
+            }
+        }
+    }
+
+    /**
+     * COPY into table {@code bench} (id, pad) of ~1 kB rows until about {@code sizeMb} of table, in
+     * batches of 50 000 rows (no giant transaction); the benches' common load.
+     */
+    static void copyRows(Connection conn, long sizeMb, boolean progress) throws SQLException, IOException {
+        long rows = sizeMb * 1024 * 1024 / 1100;
+        long batch = 50_000;
+        for (long from = 1; from <= rows; from += batch) {
+            long to = Math.min(rows, from + batch - 1);
+            ((PGConnection) conn).getCopyAPI().copyIn("COPY bench FROM STDIN", rowsReader(from, to));
+            if (progress) {
+                System.out.printf("  loaded %d of %d rows%n", to, rows);
             }
         }
     }

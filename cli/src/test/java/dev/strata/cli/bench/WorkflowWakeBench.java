@@ -24,7 +24,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-import org.postgresql.PGConnection;
 
 /**
  * Wake through the control plane's real path (run by bench/workflow-wake.sh): a project created by
@@ -157,16 +156,10 @@ public final class WorkflowWakeBench {
         };
     }
 
-    /** COPY of ~1 kB rows until about {@code sizeMb} of table, in batches (no giant transaction). */
     private static void load(Connection conn, long sizeMb) throws Exception {
         try (Statement s = conn.createStatement()) {
             s.execute("CREATE TABLE bench (id bigint PRIMARY KEY, pad text)");
-            long rows = sizeMb * 1024 * 1024 / 1100;
-            long batch = 50_000;
-            for (long from = 1; from <= rows; from += batch) {
-                long to = Math.min(rows, from + batch - 1);
-                ((PGConnection) conn).getCopyAPI().copyIn("COPY bench FROM STDIN", ComputeStartBench.rowsReader(from, to));
-            }
+            ComputeStartBench.copyRows(conn, sizeMb, false);
         }
     }
 
