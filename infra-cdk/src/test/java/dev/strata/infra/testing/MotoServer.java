@@ -26,7 +26,7 @@ import software.amazon.awssdk.services.cloudformation.CloudFormationClient;
 public final class MotoServer implements AutoCloseable {
 
     public static final String ACCOUNT = "123456789012";
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(120); // generous: it imports much of moto, slow on a loaded 2-core machine
 
     private final Process process;
     private final URI endpoint;
