@@ -1,6 +1,7 @@
 package dev.strata.proxy;
 
 import dev.strata.proxy.wake.WakePolicy;
+import io.netty.util.NetUtil;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -9,7 +10,8 @@ import java.util.Objects;
 /**
  * Everything the proxy can be told; {@link #defaults()} works for {@code strata up}.
  *
- * @param host               listen address (loopback by default)
+ * @param host               the client listener's address, an IP literal (loopback by default;
+ *                           {@code 0.0.0.0} or {@code ::} for every interface, as in an ECS task)
  * @param port               listen port; 0 picks a free one (tests)
  * @param tlsDirectory       where the local CA and server certificate live (created if
  *                           missing); null: no TLS, SSLRequest is answered 'N'
@@ -35,7 +37,7 @@ public record ProxyConfig(String host, int port, Path tlsDirectory, int maxConne
     public static final int DEFAULT_PORT = 55432;
 
     public ProxyConfig {
-        Objects.requireNonNull(host, "host is null");
+        requireIpLiteral(host);
         Objects.requireNonNull(startupTimeout, "startupTimeout is null");
         Objects.requireNonNull(connectTimeout, "connectTimeout is null");
         Objects.requireNonNull(wake, "wake is null");
@@ -58,9 +60,30 @@ public record ProxyConfig(String host, int port, Path tlsDirectory, int maxConne
         }
     }
 
+    /**
+     * Checks a listen address: an IPv4 or IPv6 literal, never a name (a name would be resolved once,
+     * at bind time, to whichever address the resolver returns first).
+     *
+     * @return the address
+     * @throws IllegalArgumentException naming the value when it is not an IP literal
+     */
+    public static String requireIpLiteral(String host) {
+        Objects.requireNonNull(host, "host is null");
+        if (!NetUtil.isValidIpV4Address(host) && !NetUtil.isValidIpV6Address(host)) {
+            throw new IllegalArgumentException("listen address must be an IPv4 or IPv6 literal (127.0.0.1, 0.0.0.0, ::),"
+                    + " got '" + host + "'");
+        }
+        return host;
+    }
+
     public static ProxyConfig defaults() {
         return new ProxyConfig(DEFAULT_HOST, DEFAULT_PORT, null, 1000, Duration.ofSeconds(10), Duration.ofSeconds(5), 3,
                 WakePolicy.DEFAULT, Duration.ofSeconds(300), Duration.ofSeconds(1), 2, false);
+    }
+
+    public ProxyConfig withHost(String h) {
+        return new ProxyConfig(h, port, tlsDirectory, maxConnections, startupTimeout, connectTimeout, connectAttempts,
+                wake, defaultIdleTimeout, idleSweepInterval, ioThreads, requireTls);
     }
 
     public ProxyConfig withPort(int p) {

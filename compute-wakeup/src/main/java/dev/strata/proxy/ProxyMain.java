@@ -9,6 +9,7 @@ import dev.strata.proxy.wake.StaticComputeControl;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -18,78 +19,55 @@ import java.util.concurrent.CountDownLatch;
  * {@link StaticComputeControl}); the local cluster will start the proxy in-process with its
  * own control instead.
  *
- * <pre>ProxyMain [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT --auth-public-keys FILE]
+ * <pre>ProxyMain [--listen 127.0.0.1] [--port 55432] [--tls-dir DIR [--require-tls]]
+ *           [--status-port PORT --auth-public-keys FILE]
  *           [--max-connections 1000] [--max-startup-pending 100] [--max-authenticating 200]
  *           --endpoint ID=HOST:PORT ...</pre>
  *
- * The status port answers only callers with an {@code admin} token signed by a key of the
- * JWK Set in {@code --auth-public-keys} (docs/architecture.md §8).
+ * {@code --listen} is the client listener's address (an IP literal; {@code 0.0.0.0} in an ECS
+ * task, behind the load balancer). The status port always listens on loopback: it is for
+ * {@code strata status} on the same host or task, and answers only callers with an
+ * {@code admin} token signed by a key of the JWK Set in {@code --auth-public-keys}
+ * (docs/architecture.md §8).
  */
 public final class ProxyMain {
+
+    /** Where the status HTTP listens, whatever {@code --listen} says. */
+    static final String STATUS_HOST = "127.0.0.1";
 
     private ProxyMain() {
     }
 
+    /**
+     * The command line, parsed and checked.
+     *
+     * @param statusPort -1: no status port
+     * @param publicKeys null without a status port
+     */
+    record Options(ProxyConfig config, ClientLimits limits, Map<EndpointId, ComputeAddress> endpoints, int statusPort,
+                   Path publicKeys) {
+    }
+
     public static void main(String[] args) throws InterruptedException {
-        ProxyConfig config = ProxyConfig.defaults();
-        Map<EndpointId, ComputeAddress> endpoints = new LinkedHashMap<>();
-        int statusPort = -1;
-        Path publicKeys = null;
-        boolean requireTls = false;
-        ClientLimits limits = ClientLimits.defaults();
-        for (int i = 0; i < args.length; i++) {
-            String value = i + 1 < args.length ? args[i + 1] : null;
-            switch (args[i]) {
-                case "--port" -> config = config.withPort(Integer.parseInt(require(value, args[i])));
-                case "--tls-dir" -> config = config.withTlsDirectory(Path.of(require(value, args[i])));
-                case "--require-tls" -> {
-                    requireTls = true;
-                    i--; // a flag without a value
-                }
-                case "--max-connections" -> config = config.withMaxConnections(Integer.parseInt(require(value, args[i])));
-                case "--max-startup-pending" -> limits = new ClientLimits(Integer.parseInt(require(value, args[i])),
-                        limits.maxAuthenticating());
-                case "--max-authenticating" -> limits = new ClientLimits(limits.maxStartupPending(),
-                        Integer.parseInt(require(value, args[i])));
-                case "--status-port" -> statusPort = Integer.parseInt(require(value, args[i]));
-                case "--auth-public-keys" -> publicKeys = Path.of(require(value, args[i]));
-                case "--endpoint" -> {
-                    String v = require(value, args[i]);
-                    int eq = v.indexOf('=');
-                    int colon = v.lastIndexOf(':');
-                    if (eq < 1 || colon < eq) {
-                        usage("--endpoint wants ID=HOST:PORT, got " + v);
-                    }
-                    endpoints.put(EndpointId.of(v.substring(0, eq)),
-                            new ComputeAddress(v.substring(eq + 1, colon), Integer.parseInt(v.substring(colon + 1))));
-                }
-                default -> usage("unknown argument " + args[i]);
-            }
-            i++;
+        Options options;
+        try {
+            options = parse(args);
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+            return;
         }
-        if (endpoints.isEmpty()) {
-            usage("at least one --endpoint ID=HOST:PORT");
-        }
-        if (requireTls) {
-            if (config.tlsDirectory() == null) {
-                usage("--require-tls needs --tls-dir");
-            }
-            config = config.withRequireTls(true);
-        }
+        ProxyConfig config = options.config();
         TokenVerifier verifier = null;
-        if (statusPort >= 0) {
-            if (publicKeys == null) {
-                usage("--status-port needs --auth-public-keys FILE: the status port answers only operators");
-            }
+        if (options.statusPort() >= 0) {
             try {
-                verifier = new TokenVerifier(AuthKeys.readPublicKeys(publicKeys));
+                verifier = new TokenVerifier(AuthKeys.readPublicKeys(options.publicKeys()));
             } catch (IOException e) {
                 usage("--auth-public-keys: " + e.getMessage());
             }
         }
-        ProxyServer proxy = ProxyServer.start(config, new StaticComputeControl(endpoints), limits);
-        StatusHttpServer status = statusPort >= 0 ? StatusHttpServer.start(proxy, config.host(), statusPort, verifier)
-                : null;
+        ProxyServer proxy = ProxyServer.start(config, new StaticComputeControl(options.endpoints()), options.limits());
+        StatusHttpServer status = options.statusPort() >= 0
+                ? StatusHttpServer.start(proxy, STATUS_HOST, options.statusPort(), verifier) : null;
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             if (status != null) {
@@ -98,7 +76,7 @@ public final class ProxyMain {
             proxy.close();
             stop.countDown();
         }, "strata-proxy-shutdown"));
-        for (EndpointId id : endpoints.keySet()) {
+        for (EndpointId id : options.endpoints().keySet()) {
             System.out.println("psql \"host=" + config.host() + " port=" + proxy.port() + " options=endpoint=" + id + "\"");
             if (proxy.certificates() != null) {
                 System.out.println("psql \"host=" + id + ".localhost hostaddr=" + config.host() + " port=" + proxy.port()
@@ -106,21 +84,97 @@ public final class ProxyMain {
             }
         }
         if (status != null) {
-            System.out.println("status: http://" + config.host() + ":" + status.port() + "/status");
+            System.out.println("status: http://" + STATUS_HOST + ":" + status.port() + "/status");
         }
         stop.await();
     }
 
+    /**
+     * Parses the command line; reads no file and binds nothing.
+     *
+     * @throws IllegalArgumentException with a message for the user (unknown option, bad value)
+     */
+    static Options parse(String[] args) {
+        ProxyConfig config = ProxyConfig.defaults();
+        Map<EndpointId, ComputeAddress> endpoints = new LinkedHashMap<>();
+        int statusPort = -1;
+        Path publicKeys = null;
+        boolean requireTls = false;
+        ClientLimits limits = ClientLimits.defaults();
+        for (int i = 0; i < args.length; i++) {
+            String option = args[i];
+            String value = i + 1 < args.length ? args[i + 1] : null;
+            switch (option) {
+                case "--listen" -> {
+                    String host = require(value, option);
+                    try {
+                        config = config.withHost(ProxyConfig.requireIpLiteral(host));
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("--listen: " + e.getMessage(), e);
+                    }
+                }
+                case "--port" -> config = config.withPort(integer(value, option));
+                case "--tls-dir" -> config = config.withTlsDirectory(Path.of(require(value, option)));
+                case "--require-tls" -> {
+                    requireTls = true;
+                    i--; // a flag without a value
+                }
+                case "--max-connections" -> config = config.withMaxConnections(integer(value, option));
+                case "--max-startup-pending" -> limits = new ClientLimits(integer(value, option),
+                        limits.maxAuthenticating());
+                case "--max-authenticating" -> limits = new ClientLimits(limits.maxStartupPending(),
+                        integer(value, option));
+                case "--status-port" -> statusPort = integer(value, option);
+                case "--auth-public-keys" -> publicKeys = Path.of(require(value, option));
+                case "--endpoint" -> {
+                    String v = require(value, option);
+                    int eq = v.indexOf('=');
+                    int colon = v.lastIndexOf(':');
+                    if (eq < 1 || colon < eq) {
+                        throw new IllegalArgumentException("--endpoint wants ID=HOST:PORT, got " + v);
+                    }
+                    endpoints.put(EndpointId.of(v.substring(0, eq)),
+                            new ComputeAddress(v.substring(eq + 1, colon), integer(v.substring(colon + 1), option)));
+                }
+                default -> throw new IllegalArgumentException("unknown argument " + option);
+            }
+            i++;
+        }
+        if (endpoints.isEmpty()) {
+            throw new IllegalArgumentException("at least one --endpoint ID=HOST:PORT");
+        }
+        if (requireTls) {
+            if (config.tlsDirectory() == null) {
+                throw new IllegalArgumentException("--require-tls needs --tls-dir");
+            }
+            config = config.withRequireTls(true);
+        }
+        if (statusPort >= 0 && publicKeys == null) {
+            throw new IllegalArgumentException(
+                    "--status-port needs --auth-public-keys FILE: the status port answers only operators");
+        }
+        return new Options(config, limits, Collections.unmodifiableMap(endpoints), statusPort, publicKeys);
+    }
+
     private static String require(String value, String option) {
         if (value == null) {
-            usage(option + " needs a value");
+            throw new IllegalArgumentException(option + " needs a value");
         }
         return value;
     }
 
+    private static int integer(String value, String option) {
+        String v = require(value, option);
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " wants a number, got '" + v + "'", e);
+        }
+    }
+
     private static void usage(String problem) {
         System.err.println("strata proxy: " + problem);
-        System.err.println("usage: ProxyMain [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT --auth-public-keys FILE]"
+        System.err.println("usage: ProxyMain [--listen 127.0.0.1] [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT --auth-public-keys FILE]"
                 + " [--max-connections 1000] [--max-startup-pending 100] [--max-authenticating 200] --endpoint ID=HOST:PORT ...");
         System.exit(2);
     }

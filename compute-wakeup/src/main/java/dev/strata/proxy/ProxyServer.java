@@ -123,6 +123,11 @@ public final class ProxyServer implements AutoCloseable {
         return config.host();
     }
 
+    /** The address the client listener is bound to (the configured host, the chosen port). */
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) server.localAddress();
+    }
+
     public ProxyConfig config() {
         return config;
     }

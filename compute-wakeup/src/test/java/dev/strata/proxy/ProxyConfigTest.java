@@ -43,6 +43,9 @@ class ProxyConfigTest {
         assertThatThrownBy(() -> ProxyConfig.defaults().withPort(70000)).hasMessageContaining("70000");
         assertThatThrownBy(() -> ProxyConfig.defaults().withMaxConnections(0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> ProxyConfig.defaults().withStartupTimeout(Duration.ZERO)).hasMessageContaining("PT0S");
+        assertThatThrownBy(() -> ProxyConfig.defaults().withHost("example.com"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'example.com'");
+        assertThat(ProxyConfig.defaults().withHost("0.0.0.0").host()).isEqualTo("0.0.0.0");
         assertThatThrownBy(() -> ProxyConfig.defaults().withRequireTls(true))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tlsDirectory");
     }
