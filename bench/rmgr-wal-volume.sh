@@ -91,7 +91,7 @@ FAIL=$(grep -cE '^not ok ' "$DIR/out/regress.out" || true)
 {
     echo "==== WAL per resource manager: PostgreSQL 17.6 regression suite, stock PG 17, wal_consistency_checking = '$WCC' ===="
     echo "suite: $N tests, $FAIL failed (pg_regress rc $RC), $(( T1 - T0 )) s; WAL $LSN0 .. $LSN1"
-    "$PSQL" -X -d postgres -c "SELECT "resource_manager/record_type" AS rmgr, count AS records,
+    "$PSQL" -X -d postgres -c "SELECT \"resource_manager/record_type\" AS rmgr, count AS records,
         round(record_size / 1048576.0, 1) AS \"record MB\", round(fpi_size / 1048576.0, 1) AS \"FPI MB\",
         round(combined_size / 1048576.0, 1) AS \"total MB\", round(combined_size_percentage::numeric, 1) AS \"% of WAL\"
         FROM pg_get_wal_stats('$LSN0', '$LSN1') WHERE count > 0 ORDER BY combined_size DESC"
