@@ -17,10 +17,11 @@ public final class ComputeSettings {
 
     /**
      * Every PG 17 resource manager with an {@code rm_mask} except heap, heap2, btree and
-     * sequence, which the pageserver replays in Java (decision 0021): records of those four carry
-     * only PostgreSQL's own full-page writes; the others still carry the pages they change.
+     * sequence (decision 0021) and BRIN and generic WAL (decision 0025), which the pageserver
+     * replays in Java: records of those six carry only PostgreSQL's own full-page writes; the
+     * others still carry the pages they change.
      */
-    public static final String WAL_CONSISTENCY_CHECKING = "hash,gin,gist,spgist,brin,generic";
+    public static final String WAL_CONSISTENCY_CHECKING = "hash,gin,gist,spgist";
 
     private ComputeSettings() {
     }

@@ -27,7 +27,7 @@ import java.util.Arrays;
 final class PageMask {
 
     enum Kind {
-        HEAP, BTREE, HASH, GIN, GIST, SPGIST, BRIN, SEQUENCE, VISIBILITY_MAP;
+        HEAP, BTREE, HASH, GIN, GIST, SPGIST, BRIN, GENERIC, SEQUENCE, VISIBILITY_MAP;
 
         /** The mask for a relation's main fork, from {@code pg_class.relkind} and its index access method. */
         static Kind of(String relkind, String am) {
@@ -44,6 +44,7 @@ final class PageMask {
                 case "gist" -> GIST;
                 case "spgist" -> SPGIST;
                 case "brin" -> BRIN;
+                case "bloom" -> GENERIC; // contrib/bloom writes generic WAL: generic_mask
                 default -> throw new AssertionError("index access method " + am);
             };
         }
@@ -85,7 +86,7 @@ final class PageMask {
         if (kind == Kind.VISIBILITY_MAP) {
             return p; // pd_lower..pd_upper is the bitmap itself here
         }
-        if (kind != Kind.SEQUENCE) {
+        if (kind != Kind.SEQUENCE && kind != Kind.GENERIC) {
             maskHintBits(p);
         }
         int lower = u16(p, 12);
@@ -152,7 +153,7 @@ final class PageMask {
                 }
                 putU16(p, PAGE - 4, u16(p, PAGE - 4) & ~BRIN_EVACUATE_PAGE);
             }
-            case SEQUENCE -> unused(p, sane);
+            case SEQUENCE, GENERIC -> unused(p, sane);
             default -> throw new IllegalArgumentException(kind.toString());
         }
         return p;

@@ -44,8 +44,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads with Java redo against a stock PG 17 hot standby. The primary (data checksums on) runs
- * with heap, heap2, btree and sequence OUT of {@code wal_consistency_checking} (the other
- * managers stay in), so their records carry no image unless they are a real full-page write:
+ * with heap, heap2, btree, sequence, BRIN and generic WAL OUT of {@code wal_consistency_checking}
+ * (the other managers stay in), so their records carry no image unless they are a real full-page write:
  * ingest stores them as records ({@code PgRecordPayload}) and every read replays them with
  * {@code PageserverRedo}. The timeline imports the primary's stopped data directory, so every
  * relation of the {@code postgres} database and every shared catalog is compared, catalogs
@@ -53,7 +53,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A seeded random workload reaches inserts (single, COPY multi-insert, ON CONFLICT), HOT and
  * non-HOT updates, deletes, row locks, prune on access, VACUUM (prune, freeze, visibility map,
- * btree vacuum and page deletion), btree splits at several levels, sequences, and CHECKPOINTs
+ * btree vacuum and page deletion), btree splits at several levels, sequences, a BRIN and a
+ * contrib/bloom (generic WAL) index on one table (summarize, desummarize, summaries widened in
+ * place and moved, bloom inserts and VACUUM, from a second random stream so the first one's
+ * steps stay as they were), and CHECKPOINTs
  * in between (so real full-page writes mix with records). The standby is paused at three LSNs;
  * at each, every page of every compared fork (main, and the VM of tables) must equal ours after
  * {@link PageMask}, and every non-zero page of ours must carry a valid checksum. At the last
@@ -64,8 +67,8 @@ import org.slf4j.LoggerFactory;
 class StandbyRedoOracleTest {
 
     private static final Logger log = LoggerFactory.getLogger(StandbyRedoOracleTest.class);
-    /** The PG 17 managers that have an rm_mask, minus the four with Java redo. */
-    static final String WCC_WITHOUT_JAVA_REDO = "hash,gin,gist,spgist,brin,generic";
+    /** The PG 17 managers that have an rm_mask, minus the six with Java redo. */
+    static final String WCC_WITHOUT_JAVA_REDO = "hash,gin,gist,spgist";
     private static final int SPC = 1663;
     private static final int GLOBAL = 1664;
     private final PageserverRedo redo = new PageserverRedo();
@@ -86,6 +89,7 @@ class StandbyRedoOracleTest {
             primary = p;
             try (Connection c = connect(primary, "postgres"); Statement s = c.createStatement()) {
                 s.execute("CREATE EXTENSION pageinspect");
+                s.execute("CREATE EXTENSION bloom");
             }
             primary.stop();
             Path standbyData = dir.resolve("standby");
@@ -120,11 +124,12 @@ class StandbyRedoOracleTest {
                     int steps = Integer.getInteger("strata.redo.oracle.steps", 150);
                     log.info("workload seed {}, {} steps per third", seed, steps);
                     Random rnd = new Random(seed);
-                    workload(c, rnd, steps);
+                    Random brinRnd = new Random(seed + 1);
+                    workload(c, rnd, brinRnd, steps);
                     pauseAndCompare("after the first third", c, rx, false);
-                    workload(c, rnd, steps);
+                    workload(c, rnd, brinRnd, steps);
                     pauseAndCompare("after the second third", c, rx, false);
-                    workload(c, rnd, steps);
+                    workload(c, rnd, brinRnd, steps);
                     last = pauseAndCompare("at the end", c, rx, true);
                     assertThat(rx.failure()).isNull();
                 }
@@ -137,7 +142,8 @@ class StandbyRedoOracleTest {
                         "Heap2/PRUNE_ON_ACCESS", "Heap2/PRUNE_VACUUM_SCAN", "Heap2/PRUNE_VACUUM_CLEANUP",
                         "Heap2/VISIBLE", "Btree/INSERT_LEAF", "Btree/INSERT_UPPER", "Btree/SPLIT_R",
                         "Btree/SPLIT_L", "Btree/VACUUM", "Btree/NEWROOT", "Btree/MARK_PAGE_HALFDEAD",
-                        "Btree/UNLINK_PAGE", "Sequence/LOG", "materialized (chain of 16)")) {
+                        "Btree/UNLINK_PAGE", "Sequence/LOG", "BRIN/INSERT", "BRIN/SAMEPAGE_UPDATE",
+                        "Generic/Generic", "materialized (chain of 16)")) {
                     assertThat(stored.getOrDefault(type, 0L)).as("blocks of " + type + " stored as records")
                             .isPositive();
                 }
@@ -176,12 +182,33 @@ class StandbyRedoOracleTest {
             s.execute("CREATE SEQUENCE s1");
             s.execute("CREATE SEQUENCE s2 INCREMENT 7 CACHE 3");
             s.execute("VACUUM acc");
+            s.execute("CREATE TABLE br (id int, t text, pad text)");
+            s.execute("CREATE INDEX br_brin ON br USING brin (id, t) WITH (pages_per_range = 2)");
+            s.execute("CREATE INDEX br_bloom ON br USING bloom (id, t) WITH (length = 64)");
+            s.execute("INSERT INTO br SELECT g, 'b' || g, repeat('p', 100) FROM generate_series(1, 2000) g");
+            s.execute("SELECT brin_summarize_new_values('br_brin')");
         }
     }
 
-    private void workload(Connection c, Random rnd, int steps) throws Exception {
+    /** BRIN and bloom (generic WAL) on table br. */
+    private static void brinStep(Statement s, Random rnd) throws Exception {
+        switch (rnd.nextInt(6)) {
+            case 0, 1 -> s.execute("INSERT INTO br SELECT " + (rnd.nextInt(6000) - 1000) + " + g, repeat(chr("
+                    + (97 + rnd.nextInt(26)) + "), " + (1 + rnd.nextInt(rnd.nextInt(4) == 0 ? 300 : 8))
+                    + "), 'n' FROM generate_series(1, " + (1 + rnd.nextInt(30)) + ") g");
+            case 2 -> s.execute("SELECT brin_summarize_new_values('br_brin')");
+            case 3 -> s.execute("SELECT brin_desummarize_range('br_brin', " + rnd.nextInt(40) + ")");
+            case 4 -> s.execute("DELETE FROM br WHERE id % 17 = " + rnd.nextInt(17));
+            default -> s.execute("VACUUM br");
+        }
+    }
+
+    private void workload(Connection c, Random rnd, Random brinRnd, int steps) throws Exception {
         try (Statement s = c.createStatement()) {
             for (int i = 0; i < steps; i++) {
+                if (brinRnd.nextInt(3) == 0) {
+                    brinStep(s, brinRnd);
+                }
                 int op = rnd.nextInt(20);
                 int id = 1 + rnd.nextInt(7000);
                 switch (op) {
@@ -346,7 +373,7 @@ class StandbyRedoOracleTest {
             return;
         }
         boolean javaRedo = kind == PageMask.Kind.HEAP || kind == PageMask.Kind.BTREE || kind == PageMask.Kind.SEQUENCE
-                || kind == PageMask.Kind.VISIBILITY_MAP;
+                || kind == PageMask.Kind.VISIBILITY_MAP || kind == PageMask.Kind.BRIN || kind == PageMask.Kind.GENERIC;
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT b, get_raw_page(?, ?, b::int) FROM generate_series(0, ? - 1) b ORDER BY b")) {
             ps.setString(1, name);
