@@ -43,8 +43,8 @@ public final class ComputeSettings {
         // than the compute's disk filling up. wal_keep_size is no longer what protects them.
         s.put("max_slot_wal_keep_size", DEFAULT_MAX_SLOT_WAL_KEEP_SIZE);
         s.put("wal_keep_size", "0");
-        // The pageserver replays heap, heap2, btree and sequence records in Java (decision 0021);
-        // records of the other managers must still carry the pages they change.
+        // The pageserver replays heap, heap2, btree, sequence, BRIN and generic records in Java
+        // (decisions 0021, 0025); records of the other managers must still carry the pages they change.
         s.put("wal_consistency_checking", WAL_CONSISTENCY_CHECKING);
         s.put("full_page_writes", "on");
         // The compute's disk is not durable; the safekeepers are.
