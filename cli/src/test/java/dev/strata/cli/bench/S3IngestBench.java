@@ -187,14 +187,15 @@ public final class S3IngestBench {
                 (caughtUp.uploadedBytes() - first.uploadedBytes()) / 1e6,
                 (double) (caughtUp.uploadedBytes() - first.uploadedBytes()) / wal);
         System.out.println();
-        System.out.println("every 5 s, MB since the load's start: compute WAL, pageserver last record, remote-consistent, "
-                + "offloaded, layer bytes uploaded");
+        System.out.println("every 5 s, MB since the load's start: compute WAL, safekeepers' flush, pageserver last record, "
+                + "remote-consistent, offloaded, layer bytes uploaded");
         long lastPrinted = 0;
         for (Sample s : samples) {
             if (lastPrinted == 0 || s.nanos() - lastPrinted >= 5_000_000_000L) {
                 lastPrinted = s.nanos();
-                System.out.printf("  %6.1f s %8.1f %8.1f %8.1f %8.1f %8.1f%s%n", (s.nanos() - t0) / 1e9,
-                        (s.wal() - first.wal()) / 1e6, (s.lastRecord() - first.wal()) / 1e6,
+                System.out.printf("  %6.1f s %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f%s%n", (s.nanos() - t0) / 1e9,
+                        (s.wal() - first.wal()) / 1e6, (s.skFlush() - first.wal()) / 1e6,
+                        (s.lastRecord() - first.wal()) / 1e6,
                         (s.remote() - first.wal()) / 1e6, (s.offloaded() - first.wal()) / 1e6,
                         (s.uploadedBytes() - first.uploadedBytes()) / 1e6, s.nanos() > t1 ? "  (after the load)" : "");
             }
