@@ -110,7 +110,9 @@ class S3OutageTest {
                     .isGreaterThanOrEqualTo(3 * SEGMENT);
             assertThat(flushAtEnd.minus(remoteAtStart)).as("WAL not in S3's layers at the outage's end")
                     .isGreaterThanOrEqualTo(3 * SEGMENT);
+            int ackedAtEnd = writers.size();
             c.startObjectStore(port);
+            long outageEnd = System.nanoTime();
 
             // ---- after it: uploads and offload catch up, to the flush LSN of the outage's end
             // (offload to the last complete segment below it), while the writers go on.
@@ -119,6 +121,10 @@ class S3OutageTest {
                     Duration.ofSeconds(240), "remote-consistent >= " + flushAtEnd + " and offloaded >= " + offloadTarget
                             + " after the outage; status:\n" + c.statusReport());
             assertThat(generation(c)).isEqualTo(generation);
+            System.out.printf("S3OutageTest: %d commits acknowledged during the outage, %.1f MB of WAL not offloaded and "
+                            + "%.1f MB not in S3's layers at its end, caught up %.1f s after it%n",
+                    ackedAtEnd - ackedAtStart, flushAtEnd.minus(offloadedAtStart) / 1e6,
+                    flushAtEnd.minus(remoteAtStart) / 1e6, (System.nanoTime() - outageEnd) / 1e9);
             assertThat(missing(c, Set.copyOf(writers.acknowledged))).as("acknowledged rows missing after the outage")
                     .isEmpty();
 
