@@ -378,6 +378,22 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * Tests: stops the object store (S3Proxy), as an S3 outage looks to its clients (open
+     * connections cut, new ones refused); returns its port, which {@link #startObjectStore}
+     * binds again. Everything else keeps running.
+     */
+    synchronized int stopObjectStore() {
+        int port = objectStore.port();
+        objectStore.close();
+        return port;
+    }
+
+    /** Tests: starts the object store again after {@link #stopObjectStore}, same port, same directory. */
+    synchronized void startObjectStore(int port) {
+        objectStore = LocalObjectStore.start(layout.objectStoreDir(), port, state.secret("s3.secret"));
+    }
+
     // ---- branches (docs/local-cluster.md, "Branches and restore") ----
 
     /**
