@@ -48,6 +48,9 @@ class CatchUpFromPeerTest {
             c.nodes[2].node().createTimeline(c.timeline, c.systemId, SEGMENT, c.start);
             Timeline fresh = c.timeline(3);
 
+            await(WAIT, "the new sk-3 learns from its peers what is offloaded",
+                    () -> !fresh.offloadedLsn().isBefore(offloaded));
+            long fromS3Before = c.nodes[2].node().remoteWal().orElseThrow().bytesDownloaded();
             // Into the current term, as the compute agent's announcement does: vote, adopt, stream.
             Proposer.Member sk3 = new Proposer.Member(c.nodes[2].node().nodeId(), c.nodes[2].url());
             Proposer p = TestSafekeepers.proposer(c.timeline, List.of(sk3), Duration.ofSeconds(30));
@@ -61,6 +64,9 @@ class CatchUpFromPeerTest {
             c.stop(1);
             Lsn more = c.writeWal(1);
             await(WAIT, "sk-3 receiving new WAL from the compute", () -> !fresh.wal().flushLsn().isBefore(more));
+
+            assertThat(c.nodes[2].node().remoteWal().orElseThrow().bytesDownloaded() - fromS3Before)
+                    .as("WAL below the offloaded LSN came from S3").isGreaterThanOrEqualTo(offloaded.minus(c.start));
 
             Timeline sk2 = c.timeline(2);
             await(WAIT, "sk-2 flushing " + more, () -> !sk2.wal().flushLsn().isBefore(more));
