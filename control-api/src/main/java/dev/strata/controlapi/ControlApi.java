@@ -8,6 +8,7 @@ import dev.strata.control.model.ComputeSettings;
 import dev.strata.control.model.Endpoint;
 import dev.strata.control.model.EndpointState;
 import dev.strata.control.model.Operation;
+import dev.strata.control.model.Names;
 import dev.strata.control.model.OperationId;
 import dev.strata.control.model.OperationKind;
 import dev.strata.control.model.Project;
@@ -73,6 +74,7 @@ public final class ControlApi {
 
     /** Schedules create-project: the project, its main branch and timeline, its default endpoint. */
     public Operation createProject(String name, Optional<ProjectId> requested) {
+        Names.check("project name", name, Names.MAX_NAME_LENGTH);
         ProjectId id = requested.orElseGet(ProjectId::random);
         if (store.getProject(id).isPresent()) {
             throw ApiException.conflict("project " + id + " already exists");
@@ -144,6 +146,7 @@ public final class ControlApi {
     /** Schedules create-branch: {@code name} from {@code parent} (default: main) at {@code target}. */
     public Operation createBranch(ProjectId project, String name, Optional<String> parentRef, BranchTarget target,
                                   boolean createEndpoint) {
+        Names.check("branch name", name, Names.MAX_NAME_LENGTH);
         project(project);
         if (store.getBranchByName(project, name).isPresent()) {
             throw ApiException.conflict("project " + project + " already has a branch named '" + shown(name) + "'");

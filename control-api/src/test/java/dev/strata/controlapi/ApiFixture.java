@@ -53,15 +53,17 @@ final class ApiFixture implements AutoCloseable {
     /** With {@code launcher} instead of the local engine's (null: the local engine's). */
     ApiFixture(LocalDynamo dynamo, LocalStepFunctions engine, WorkflowLauncher other) {
         h = ControlPlaneHarness.on(dynamo);
-        launcher = new LocalWorkflowLauncher(engine, ControlPlaneFunctions.on(h.controlPlane), h.store, Clock.systemUTC(),
-                OPTIONS);
+        launcher = engine == null ? null : new LocalWorkflowLauncher(engine, ControlPlaneFunctions.on(h.controlPlane),
+                h.store, Clock.systemUTC(), OPTIONS);
         api = new ControlApi(h.store, other == null ? launcher : other, Clock.systemUTC());
         ControlApiServer s = null;
         try {
             s = ControlApiServer.start(api, new TokenVerifier(List.of(key.toPublicJWK())), "127.0.0.1", 0);
         } finally {
             if (s == null) {
-                launcher.close();
+                if (launcher != null) {
+                    launcher.close();
+                }
                 h.close();
             }
         }
@@ -146,7 +148,9 @@ final class ApiFixture implements AutoCloseable {
             try {
                 h.compute.faults().openAll();
                 h.storage.faults().openAll();
-                launcher.close();
+                if (launcher != null) {
+                    launcher.close();
+                }
             } finally {
                 h.close();
             }

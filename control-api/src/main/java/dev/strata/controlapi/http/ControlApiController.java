@@ -20,6 +20,9 @@ import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import java.time.Duration;
@@ -49,7 +52,8 @@ public final class ControlApiController {
     @Post("/projects")
     @Operation(summary = "Create a project (create-project workflow): its main branch, timeline and default endpoint")
     @ApiResponse(responseCode = "202", description = "the CREATE_PROJECT operation to poll")
-    public HttpResponse<Dto.OperationView> createProject(@Body @Nullable Dto.CreateProject body) {
+    public HttpResponse<Dto.OperationView> createProject(@Body @Nullable @RequestBody(content = @Content(schema = @Schema(implementation = Dto.CreateProject.class))) String json) {
+        Dto.CreateProject body = StrictJson.read(json, Dto.CreateProject.class);
         if (body == null || body.name() == null) {
             throw new IllegalArgumentException("name is missing: the body is {\"name\": \"...\"}");
         }
@@ -89,7 +93,8 @@ public final class ControlApiController {
     @Operation(summary = "Create a branch at the parent's head, an LSN or a time (create-branch workflow)")
     @ApiResponse(responseCode = "202", description = "the CREATE_BRANCH operation to poll")
     public HttpResponse<Dto.OperationView> createBranch(@PathVariable String projectId,
-                                                        @Body @Nullable Dto.CreateBranch body) {
+                                                        @Body @Nullable @RequestBody(content = @Content(schema = @Schema(implementation = Dto.CreateBranch.class))) String json) {
+        Dto.CreateBranch body = StrictJson.read(json, Dto.CreateBranch.class);
         if (body == null || body.name() == null) {
             throw new IllegalArgumentException("name is missing: the body is {\"name\": \"...\", \"parent\"?, \"at\"?}");
         }
@@ -109,7 +114,8 @@ public final class ControlApiController {
     @Operation(summary = "Restore a branch to a point of its own or another branch's history (restore workflow)")
     @ApiResponse(responseCode = "202", description = "the RESTORE_BRANCH operation to poll")
     public HttpResponse<Dto.OperationView> restoreBranch(@PathVariable String projectId, @PathVariable String branch,
-                                                         @Body @Nullable Dto.Restore body) {
+                                                         @Body @Nullable @RequestBody(content = @Content(schema = @Schema(implementation = Dto.Restore.class))) String json) {
+        Dto.Restore body = StrictJson.read(json, Dto.Restore.class);
         Dto.Restore r = body == null ? new Dto.Restore(null, null) : body;
         if (r.from() == null && r.to() == null) {
             throw new IllegalArgumentException("a restore needs \"to\" (a point) or \"from\" (a source branch)");
@@ -130,7 +136,8 @@ public final class ControlApiController {
     @Operation(summary = "Create a suspended endpoint on a branch (one per branch)")
     @ApiResponse(responseCode = "201", description = "the endpoint")
     public HttpResponse<Dto.EndpointView> createEndpoint(@PathVariable String projectId,
-                                                         @Body @Nullable Dto.CreateEndpoint body) {
+                                                         @Body @Nullable @RequestBody(content = @Content(schema = @Schema(implementation = Dto.CreateEndpoint.class))) String json) {
+        Dto.CreateEndpoint body = StrictJson.read(json, Dto.CreateEndpoint.class);
         if (body == null || body.branch() == null) {
             throw new IllegalArgumentException("branch is missing: the body is {\"branch\": \"...\"}");
         }
