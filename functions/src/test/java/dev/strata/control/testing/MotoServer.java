@@ -26,10 +26,17 @@ public final class MotoServer implements AutoCloseable {
 
     private final Process process;
     private final DynamoDbClient client;
+    private final URI endpoint;
 
-    private MotoServer(Process process, DynamoDbClient client) {
+    private MotoServer(Process process, DynamoDbClient client, URI endpoint) {
         this.process = process;
         this.client = client;
+        this.endpoint = endpoint;
+    }
+
+    /** Where it listens: every service moto speaks (DynamoDB, Step Functions, ...) is on this one endpoint. */
+    public URI endpoint() {
+        return endpoint;
     }
 
     /** The {@code moto_server} executable on the PATH, if any. */
@@ -53,7 +60,8 @@ public final class MotoServer implements AutoCloseable {
         Process p = new ProcessBuilder(List.of(exe.toString(), "-H", "127.0.0.1", "-p", Integer.toString(port)))
                 .redirectErrorStream(true).redirectOutput(logFile.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        MotoServer moto = new MotoServer(p, DynamoClients.local(URI.create("http://127.0.0.1:" + port)));
+        URI endpoint = URI.create("http://127.0.0.1:" + port);
+        MotoServer moto = new MotoServer(p, DynamoClients.local(endpoint), endpoint);
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (true) {
             if (!p.isAlive()) {
