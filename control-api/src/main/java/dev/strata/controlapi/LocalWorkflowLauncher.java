@@ -104,11 +104,6 @@ public final class LocalWorkflowLauncher implements WorkflowLauncher {
         }
     }
 
-    /** Whether every execution launched so far has ended. */
-    public boolean idle() {
-        return executions instanceof java.util.concurrent.ThreadPoolExecutor t && t.getActiveCount() == 0;
-    }
-
     /** Stops taking executions and waits (bounded) for those running; the engine is closed by its owner. */
     @Override
     public void close() {
