@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.strata.control.metadata.MetadataStore;
 import dev.strata.control.model.Operation;
 import dev.strata.control.model.OperationId;
+import dev.strata.control.model.OperationState;
 import dev.strata.control.service.Operations;
 import dev.strata.statemachines.ExecutionResult;
 import dev.strata.statemachines.ExecutionStatus;
@@ -31,10 +32,13 @@ import org.slf4j.LoggerFactory;
  * the handlers in this JVM, each execution on a thread of its own, so {@link #launch} returns at once
  * as StartExecution does. The engine and the handlers belong to the caller.
  *
- * <p>An execution that ends without finishing its operation (the engine refused the input, the
- * execution timed out, the engine died before the first step ran) leaves the operation SCHEDULED or
- * RUNNING; the launcher then records it FAILED with the engine's error, so a caller polling it always
- * sees an end. Each operation is launched at most once per launcher ({@link WorkflowLauncher}).
+ * <p>An execution that ends without finishing its operation: if the operation is still SCHEDULED, no
+ * step ran (each workflow's first write moves it to RUNNING), nothing was changed, and the launcher
+ * records it FAILED with the engine's error so a caller polling it sees an end. If it is RUNNING
+ * (the execution timed out, or the engine died, after steps made changes), failing it would leave
+ * those changes uncompensated (an endpoint WAKING with a claimed agent): it is left RUNNING for
+ * {@link OperationRecovery}, which runs the same workflow again to finish or compensate it. Each
+ * operation is launched at most once per launcher ({@link WorkflowLauncher}).
  */
 public final class LocalWorkflowLauncher implements WorkflowLauncher {
 
@@ -49,6 +53,7 @@ public final class LocalWorkflowLauncher implements WorkflowLauncher {
     private final RunOptions options;
     private final Set<OperationId> launched = ConcurrentHashMap.newKeySet();
     private final ExecutorService executions;
+    private final AtomicInteger running = new AtomicInteger();
 
     public LocalWorkflowLauncher(LocalStepFunctions engine, LambdaHandlers functions, MetadataStore store, Clock clock,
                                  RunOptions options) {
@@ -79,7 +84,14 @@ public final class LocalWorkflowLauncher implements WorkflowLauncher {
         if (!launched.add(operation)) {
             return; // already started by an earlier call
         }
-        executions.execute(() -> run(workflow, operation, json));
+        running.incrementAndGet();
+        executions.execute(() -> {
+            try {
+                run(workflow, operation, json);
+            } finally {
+                running.decrementAndGet();
+            }
+        });
     }
 
     private void run(Workflow workflow, OperationId operation, String input) {
@@ -95,13 +107,21 @@ public final class LocalWorkflowLauncher implements WorkflowLauncher {
         }
         try {
             Optional<Operation> op = store.getOperation(operation);
-            if (op.isPresent() && !op.get().state().isFinal()) {
+            if (op.isPresent() && op.get().state() == OperationState.SCHEDULED) {
                 operations.fail(operation, workflow.fileName() + " " + why);
+            } else if (op.isPresent() && op.get().state() == OperationState.RUNNING) {
+                log.warn("operation {}: its {} execution ended ({}) with the operation RUNNING; left for recovery",
+                        operation, workflow.fileName(), why);
             }
         } catch (RuntimeException e) {
             log.warn("operation {}: could not record the failure of its {} execution ({}): {}", operation,
                     workflow.fileName(), why, e.toString());
         }
+    }
+
+    /** How many executions are running now. */
+    public int running() {
+        return running.get();
     }
 
     /** Stops taking executions and waits (bounded) for those running; the engine is closed by its owner. */

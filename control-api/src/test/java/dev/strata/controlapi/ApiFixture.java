@@ -70,6 +70,11 @@ final class ApiFixture implements AutoCloseable {
         server = s;
     }
 
+    /** Whether the fixture's launcher still runs an execution. */
+    boolean launcherRunning() {
+        return launcher != null && launcher.running() > 0;
+    }
+
     URI uri(String path) {
         return server.url().resolve(path);
     }
