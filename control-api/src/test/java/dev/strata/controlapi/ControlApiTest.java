@@ -230,6 +230,29 @@ class ControlApiTest {
     }
 
     @Test
+    void anEndpointIsCreatedOnABranchWithoutOneAndABranchIsRestored() throws Exception {
+        String project = f.project("restore");
+        f.succeed(f.accepted("POST", "/v1/projects/" + project + "/branches",
+                "{\"name\": \"bare\", \"endpoint\": false}"));
+        assertThat(f.get("/v1/projects/" + project + "/endpoints")).hasSize(1);
+        HttpResponse<String> created = f.send("POST", "/v1/projects/" + project + "/endpoints",
+                "{\"branch\": \"bare\", \"cpuMillis\": 500, \"idleTimeoutSeconds\": 60}");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        JsonNode ep = f.JSON.readTree(created.body());
+        assertThat(ep.get("state").asText()).isEqualTo("SUSPENDED");
+        assertThat(ep.get("cpuMillis").asInt()).isEqualTo(500);
+        assertThat(ep.get("idleTimeoutSeconds").asLong()).isEqualTo(60);
+        assertThat(f.get("/v1/projects/" + project + "/endpoints")).hasSize(2);
+        JsonNode restore = f.accepted("POST", "/v1/projects/" + project + "/branches/bare/restore",
+                "{\"to\": {\"kind\": \"head\"}}");
+        assertThat(restore.get("kind").asText()).isEqualTo("RESTORE_BRANCH");
+        assertThat(restore.get("endpoint").asText()).isEqualTo(ep.get("id").asText());
+        f.succeed(restore);
+        assertThat(f.get("/v1/projects/" + project + "/branches").findValuesAsText("name"))
+                .anyMatch(n -> n.startsWith("bare_old_")).contains("main", "bare");
+    }
+
+    @Test
     void aWorkflowThatCannotStartFailsItsOperation() throws Exception {
         f.close();
         f = new ApiFixture(dynamo, engine, (w, op, in) -> {
