@@ -54,6 +54,8 @@ public final class ControlApi {
     /** How many finished start/suspend operations at one endpoint version are skipped before refusing. */
     static final int MAX_TICKETS = 64;
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
     private final MetadataStore store;
     private final WorkflowLauncher launcher;
     private final Operations operations;
@@ -79,12 +81,13 @@ public final class ControlApi {
         if (store.getProject(id).isPresent()) {
             throw ApiException.conflict("project " + id + " already exists");
         }
-        Operation op = schedule(id, OperationKind.CREATE_PROJECT, Optional.empty(), Optional.empty());
+        OperationId op = OperationId.random();
         Map<String, Object> in = input(op);
         in.put("projectId", id.toString());
         in.put("name", name);
         in.put("pgVersion", PG_VERSION);
-        return launch(Workflow.CREATE_PROJECT, op, in);
+        return scheduleAndLaunch(Workflow.CREATE_PROJECT, op, id, OperationKind.CREATE_PROJECT, Optional.empty(),
+                Optional.empty(), in);
     }
 
     public List<Project> listProjects() {
@@ -155,14 +158,15 @@ public final class ControlApi {
         if (parent.state() != BranchState.READY) {
             throw ApiException.conflict("branch '" + parent.name() + "' is " + parent.state() + "; a branch is made from a READY one");
         }
-        Operation op = schedule(project, OperationKind.CREATE_BRANCH, Optional.of(parent.id()), Optional.empty());
+        OperationId op = OperationId.random();
         Map<String, Object> in = input(op);
         in.put("projectId", project.toString());
         in.put("name", name);
         in.put("parentBranchId", parent.id().toString());
         in.put("target", target.toJson());
         in.put("createEndpoint", createEndpoint);
-        return launch(Workflow.CREATE_BRANCH, op, in);
+        return scheduleAndLaunch(Workflow.CREATE_BRANCH, op, project, OperationKind.CREATE_BRANCH, Optional.of(parent.id()),
+                Optional.empty(), in);
     }
 
     /** Schedules delete-branch (refused by its first step while the branch has children). */
@@ -172,11 +176,12 @@ public final class ControlApi {
         if (b.state() == BranchState.CREATING) {
             throw ApiException.conflict("branch '" + b.name() + "' is still being created");
         }
-        Operation op = schedule(project, OperationKind.DELETE_BRANCH, Optional.of(b.id()), Optional.empty());
+        OperationId op = OperationId.random();
         Map<String, Object> in = input(op);
         in.put("projectId", project.toString());
         in.put("branchId", b.id().toString());
-        return launch(Workflow.DELETE_BRANCH, op, in);
+        return scheduleAndLaunch(Workflow.DELETE_BRANCH, op, project, OperationKind.DELETE_BRANCH, Optional.of(b.id()),
+                Optional.empty(), in);
     }
 
     /** Schedules restore: {@code ref} to {@code source}'s (default: its own) state at {@code target}. */
@@ -190,13 +195,14 @@ public final class ControlApi {
         }
         Optional<EndpointId> endpoint = store.listEndpoints(project).stream().filter(e -> e.branch().equals(b.id()))
                 .map(Endpoint::id).findFirst();
-        Operation op = schedule(project, OperationKind.RESTORE_BRANCH, Optional.of(b.id()), endpoint);
+        OperationId op = OperationId.random();
         Map<String, Object> in = input(op);
         in.put("projectId", project.toString());
         in.put("branchId", b.id().toString());
         in.put("sourceBranchId", source.id().toString());
         in.put("target", target.toJson());
-        return launch(Workflow.RESTORE, op, in);
+        return scheduleAndLaunch(Workflow.RESTORE, op, project, OperationKind.RESTORE_BRANCH, Optional.of(b.id()), endpoint,
+                in);
     }
 
     // ---------------------------------------------------------------- endpoints
@@ -283,13 +289,14 @@ public final class ControlApi {
     }
 
     private Operation endpointOperation(Endpoint e, OperationKind kind, Workflow workflow,
-                                        java.util.function.Function<Operation, Map<String, Object>> input) {
+                                        java.util.function.Function<OperationId, Map<String, Object>> input) {
         for (int n = 0; n < MAX_TICKETS; n++) {
             OperationId id = ticket(kind, e.id(), e.version(), n);
+            Map<String, Object> in = input.apply(id);
             Operation op;
             try {
                 op = store.createOperation(Operation.schedule(id, e.project(), kind, Optional.of(e.branch()),
-                        Optional.of(e.id()), clock.instant()));
+                        Optional.of(e.id()), clock.instant()).withInput(json(in)));
             } catch (MetadataException.AlreadyExists taken) {
                 Optional<Operation> found = store.getOperation(id);
                 if (found.isEmpty()) {
@@ -300,7 +307,7 @@ public final class ControlApi {
             if (op.state().isFinal()) {
                 continue; // an earlier attempt at this version ended without moving the endpoint
             }
-            return launch(workflow, op, input.apply(op));
+            return launch(workflow, op, in);
         }
         throw ApiException.conflict("endpoint " + e.id() + ": " + MAX_TICKETS + " operations already ended at version "
                 + e.version() + " without changing it; look at the operations' errors");
@@ -330,21 +337,36 @@ public final class ControlApi {
 
     // ---------------------------------------------------------------- helpers
 
-    private Operation schedule(ProjectId project, OperationKind kind, Optional<BranchId> branch,
-                               Optional<EndpointId> endpoint) {
-        return store.createOperation(Operation.schedule(OperationId.random(), project, kind, branch, endpoint,
-                clock.instant()));
+    /** Records the operation SCHEDULED with its workflow input, then launches it. */
+    private Operation scheduleAndLaunch(Workflow workflow, OperationId id, ProjectId project, OperationKind kind,
+                                        Optional<BranchId> branch, Optional<EndpointId> endpoint, Map<String, Object> in) {
+        Operation op = store.createOperation(Operation.schedule(id, project, kind, branch, endpoint, clock.instant())
+                .withInput(json(in)));
+        return launch(workflow, op, in);
     }
 
-    private static Map<String, Object> input(Operation op) {
+    /** The workflow input's first field; the rest is added by the caller, {@code recoversExecution} at launch. */
+    private static Map<String, Object> input(OperationId op) {
         Map<String, Object> in = new LinkedHashMap<>();
-        in.put("operationId", op.id().toString());
-        in.put("recoversExecution", "");
+        in.put("operationId", op.toString());
         return in;
     }
 
-    /** Starts the workflow; if it cannot be started the operation is recorded FAILED and the error passed on. */
-    private Operation launch(Workflow workflow, Operation op, Map<String, Object> input) {
+    static String json(Map<String, Object> in) {
+        try {
+            return JSON.writeValueAsString(in);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("workflow input is not JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Starts the workflow (a fresh execution: {@code recoversExecution} empty); if it cannot be started
+     * the operation is recorded FAILED and the error passed on.
+     */
+    private Operation launch(Workflow workflow, Operation op, Map<String, Object> stored) {
+        Map<String, Object> input = new LinkedHashMap<>(stored);
+        input.put("recoversExecution", "");
         try {
             launcher.launch(workflow, op.id(), input);
         } catch (RuntimeException e) {

@@ -1,5 +1,7 @@
 package dev.strata.controlapi;
 
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.strata.control.metadata.MetadataStore;
 import dev.strata.control.model.Endpoint;
 import dev.strata.control.model.Operation;
@@ -23,9 +25,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The caller vouches that no execution of these operations still runs: true locally after the JVM
  * (and with it the engine) restarted, which is when {@code strata up} would call it. On AWS it needs
- * DescribeExecution first (not done). Only the kinds whose input the operation item holds are
- * recovered: a start, a suspend, a delete-branch. A create-project, create-branch or restore needs its
- * name or point, which the item does not keep; they are reported and left as they are.
+ * DescribeExecution first (not done). The input is the one the API stored on the operation item
+ * ({@link Operation#input()}); an operation without one (scheduled by something else) is rebuilt from
+ * its ids where that is enough (a start, a suspend, a delete-branch), else reported and left.
  */
 public final class OperationRecovery {
 
@@ -34,6 +36,8 @@ public final class OperationRecovery {
     /** What a pass did: the operations launched again, and those left with the reason. */
     public record Report(List<Operation> relaunched, Map<Operation, String> left) {
     }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final MetadataStore store;
     private final WorkflowLauncher launcher;
@@ -63,8 +67,32 @@ public final class OperationRecovery {
         return new Report(List.copyOf(relaunched), Map.copyOf(left));
     }
 
+    /** The workflow that carries out operations of {@code kind}. */
+    public static Workflow workflowOf(OperationKind kind) {
+        return switch (kind) {
+            case CREATE_PROJECT -> Workflow.CREATE_PROJECT;
+            case START_COMPUTE -> Workflow.WAKE;
+            case SUSPEND_COMPUTE -> Workflow.SUSPEND;
+            case CREATE_BRANCH -> Workflow.CREATE_BRANCH;
+            case DELETE_BRANCH -> Workflow.DELETE_BRANCH;
+            case RESTORE_BRANCH -> Workflow.RESTORE;
+        };
+    }
+
     /** Launches {@code op}'s workflow again; empty when launched, else why not. */
     private Optional<String> recover(Operation op) {
+        if (op.input().isPresent()) {
+            Map<String, Object> stored;
+            try {
+                stored = JSON.readValue(op.input().get(), new TypeReference<Map<String, Object>>() { });
+            } catch (java.io.IOException e) {
+                return Optional.of("its stored workflow input is not JSON: " + e.getMessage());
+            }
+            Map<String, Object> in = new LinkedHashMap<>(stored);
+            in.put("recoversExecution", op.executionArn().orElse(""));
+            launcher.launch(workflowOf(op.kind()), op.id(), in);
+            return Optional.empty();
+        }
         Map<String, Object> in = new LinkedHashMap<>();
         in.put("operationId", op.id().toString());
         Workflow w;
@@ -98,7 +126,7 @@ public final class OperationRecovery {
                 in.put("branchId", op.branch().get().toString());
             }
             case CREATE_PROJECT, CREATE_BRANCH, RESTORE_BRANCH -> {
-                return Optional.of("its workflow input (name, point) is not kept on the operation item");
+                return Optional.of("it has no stored workflow input, and its name or point is not on the item");
             }
             default -> throw new IllegalStateException(op.kind().name());
         }

@@ -89,4 +89,42 @@ class OperationRecoveryTest {
             first.close();
         }
     }
+
+    /** A create-branch needs its name and point: recovered from the input the API stored on the operation. */
+    @Test
+    void aCreateBranchCutShortIsFinishedFromItsStoredInput() throws Exception {
+        LocalStepFunctions first = LocalStepFunctions.start();
+        try (ApiFixture f = new ApiFixture(dynamo, first)) {
+            String project = f.project("recover-branch");
+            Faults.Gate gate = f.h.storage.faults().blockNext("createBranchTimeline");
+            JsonNode create = f.accepted("POST", "/v1/projects/" + project + "/branches",
+                    "{\"name\": \"dev\", \"at\": {\"kind\": \"head\"}}");
+            OperationId op = OperationId.of(create.get("id").asText());
+            assertThat(f.h.store.getOperation(op).orElseThrow().input().orElseThrow()).contains("\"name\":\"dev\"")
+                    .doesNotContain("recoversExecution");
+            assertThat(gate.awaitArrival(Duration.ofSeconds(60))).isTrue();
+            first.close();
+            gate.open();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (f.launcherRunning() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(f.h.store.getOperation(op).orElseThrow().state()).isEqualTo(OperationState.RUNNING);
+
+            try (LocalStepFunctions second = LocalStepFunctions.start();
+                 LocalWorkflowLauncher launcher = new LocalWorkflowLauncher(second, ControlPlaneFunctions.on(f.h.controlPlane),
+                         f.h.store, Clock.systemUTC(), ApiFixture.OPTIONS)) {
+                OperationRecovery.Report report = new OperationRecovery(f.h.store, launcher).recoverAll();
+                assertThat(report.relaunched()).extracting(Operation::id).containsExactly(op);
+                JsonNode done = f.finish(op.toString());
+                assertThat(done.get("state").asText()).as(done.toString()).isEqualTo("SUCCEEDED");
+            }
+            JsonNode branches = f.get("/v1/projects/" + project + "/branches");
+            assertThat(branches.findValuesAsText("name")).containsExactlyInAnyOrder("main", "dev");
+            assertThat(branches.findValuesAsText("state")).containsOnly("READY");
+            assertThat(f.h.storage.timelines()).hasSize(2);
+        } finally {
+            first.close();
+        }
+    }
 }
