@@ -11,6 +11,7 @@ import dev.strata.control.model.Operation;
 import dev.strata.control.model.Names;
 import dev.strata.control.model.OperationId;
 import dev.strata.control.model.OperationKind;
+import dev.strata.control.model.OperationState;
 import dev.strata.control.model.Project;
 import dev.strata.control.service.Operations;
 import dev.strata.control.storage.BranchTarget;
@@ -294,9 +295,11 @@ public final class ControlApi {
             OperationId id = ticket(kind, e.id(), e.version(), n);
             Map<String, Object> in = input.apply(id);
             Operation op;
+            boolean created = false;
             try {
                 op = store.createOperation(Operation.schedule(id, e.project(), kind, Optional.of(e.branch()),
                         Optional.of(e.id()), clock.instant()).withInput(json(in)));
+                created = true;
             } catch (MetadataException.AlreadyExists taken) {
                 Optional<Operation> found = store.getOperation(id);
                 if (found.isEmpty()) {
@@ -307,7 +310,7 @@ public final class ControlApi {
             if (op.state().isFinal()) {
                 continue; // an earlier attempt at this version ended without moving the endpoint
             }
-            return launch(workflow, op, in);
+            return launch(workflow, op, in, created);
         }
         throw ApiException.conflict("endpoint " + e.id() + ": " + MAX_TICKETS + " operations already ended at version "
                 + e.version() + " without changing it; look at the operations' errors");
@@ -342,7 +345,7 @@ public final class ControlApi {
                                         Optional<BranchId> branch, Optional<EndpointId> endpoint, Map<String, Object> in) {
         Operation op = store.createOperation(Operation.schedule(id, project, kind, branch, endpoint, clock.instant())
                 .withInput(json(in)));
-        return launch(workflow, op, in);
+        return launch(workflow, op, in, true);
     }
 
     /** The workflow input's first field; the rest is added by the caller, {@code recoversExecution} at launch. */
@@ -361,17 +364,22 @@ public final class ControlApi {
     }
 
     /**
-     * Starts the workflow (a fresh execution: {@code recoversExecution} empty); if it cannot be started
-     * the operation is recorded FAILED and the error passed on.
+     * Starts the workflow (a fresh execution: {@code recoversExecution} empty). If it cannot be started
+     * and this call {@code created} the operation, which is still SCHEDULED (no step ran), the operation
+     * is recorded FAILED; an operation another call created (a shared start) may be running under that
+     * call's launch and is left alone. The error is passed on (503).
      */
-    private Operation launch(Workflow workflow, Operation op, Map<String, Object> stored) {
+    private Operation launch(Workflow workflow, Operation op, Map<String, Object> stored, boolean created) {
         Map<String, Object> input = new LinkedHashMap<>(stored);
         input.put("recoversExecution", "");
         try {
             launcher.launch(workflow, op.id(), input);
         } catch (RuntimeException e) {
             try {
-                operations.fail(op.id(), "the " + workflow.fileName() + " workflow could not be started: " + e.getMessage());
+                if (created && store.getOperation(op.id()).map(o -> o.state() == OperationState.SCHEDULED).orElse(false)) {
+                    operations.fail(op.id(), "the " + workflow.fileName() + " workflow could not be started: "
+                            + e.getMessage());
+                }
             } catch (RuntimeException suppressed) {
                 e.addSuppressed(suppressed);
             }
