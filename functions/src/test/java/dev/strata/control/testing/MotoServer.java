@@ -42,6 +42,11 @@ public final class MotoServer implements AutoCloseable {
         this.client = DynamoClients.local(endpoint);
     }
 
+    /** Where it listens: every service moto speaks (DynamoDB, Step Functions, ...) is on this one endpoint. */
+    public URI endpoint() {
+        return endpoint;
+    }
+
     /** The {@code moto_server} executable on the PATH, if any. */
     public static Optional<Path> executable() {
         String path = System.getenv("PATH");
