@@ -200,7 +200,8 @@ public final class IngestContext {
      * The default for block references. A block with an image (a full-page write, or a
      * consistency-check image, which is the page after the change) becomes that page. A block
      * without one is stored as the record ({@link #putRecord}) if its resource manager has a
-     * Java redo that handles the record type; otherwise ingest stops, naming the record, since
+     * Java redo that handles the record type, unless the routine says the record does not change
+     * it (a block registered for its lock only); otherwise ingest stops, naming the record, since
      * nothing could rebuild the page.
      */
     public void putImagesOrStop(DecodedRecord r) {
@@ -217,6 +218,9 @@ public final class IngestContext {
                 throw new IngestException(r, "block " + b.locator() + " fork " + b.forkNumber() + " blk " + b.blockNumber()
                         + " is modified without a page image, and this record type has no redo in the pageserver yet"
                         + " (enable wal_consistency_checking for it, or implement it)");
+            }
+            if (!PageserverRedo.routine(r.rmid()).changes(r, b)) {
+                continue; // registered for its lock only: the page stays as it is
             }
             putRecord(r, b);
         }

@@ -14,6 +14,16 @@ public interface RmgrRedo {
     boolean handles(DecodedRecord record);
 
     /**
+     * False if the record registers this block only to lock it during replay
+     * (REGBUF_NO_CHANGE, e.g. a hash bucket page held for a cleanup lock): PostgreSQL's redo
+     * leaves it as it is, pd_lsn included, so ingest stores nothing for it and redo stamps no
+     * LSN on it.
+     */
+    default boolean changes(DecodedRecord record, BlockReference block) {
+        return true;
+    }
+
+    /**
      * Applies the record to one of its blocks, in place.
      *
      * @param page the block's previous version (8 KiB), or an all-zero page when the block
