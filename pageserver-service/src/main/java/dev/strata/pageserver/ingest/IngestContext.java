@@ -9,6 +9,7 @@ import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.key.SlruKind;
 import dev.strata.pageserver.layer.Value;
 import dev.strata.pageserver.redo.PageserverRedo;
+import dev.strata.pageserver.redo.RmgrRedo;
 import dev.strata.pageserver.redo.PgRecordPayload;
 import dev.strata.pageserver.timeline.LayerStore;
 import dev.strata.pgcore.control.CheckPoint;
@@ -198,7 +199,9 @@ public final class IngestContext {
 
     /**
      * The default for block references. A block with an image (a full-page write, or a
-     * consistency-check image, which is the page after the change) becomes that page. A block
+     * consistency-check image, which is the page after the change) becomes that page, with the
+     * routine applied to it where PostgreSQL's redo changes a restored image too
+     * ({@link RmgrRedo#appliesOnImage}). A block
      * without one is stored as the record ({@link #putRecord}) if its resource manager has a
      * Java redo that handles the record type, unless the routine says the record does not change
      * it (a block registered for its lock only); otherwise ingest stops, naming the record, since
@@ -208,7 +211,16 @@ public final class IngestContext {
         Boolean replayable = null;
         for (BlockReference b : r.blocks()) {
             if (b.hasImage()) {
-                putImage(b);
+                RmgrRedo routine = PageserverRedo.routine(r.rmid());
+                if (routine != null && routine.appliesOnImage(r, b)) {
+                    // PostgreSQL changes this block after restoring the image, too (GiST's left child).
+                    byte[] page = b.restoredPage();
+                    routine.redo(r, b, page);
+                    PageHeader.setLsn(page, lsn());
+                    putPage(b.locator(), b.forkNumber(), b.blockNumber(), page);
+                } else {
+                    putImage(b);
+                }
                 continue;
             }
             if (replayable == null) {

@@ -24,6 +24,16 @@ public interface RmgrRedo {
     }
 
     /**
+     * True if PostgreSQL's redo changes this block also after restoring a full-page image
+     * (BLK_RESTORED), because the primary changed it after XLogInsert took the image (a GiST
+     * left child's NSN and F_FOLLOW_RIGHT): ingest then applies {@link #redo} to the image it
+     * stores, whether the image is a full-page write or a consistency-check image.
+     */
+    default boolean appliesOnImage(DecodedRecord record, BlockReference block) {
+        return false;
+    }
+
+    /**
      * Applies the record to one of its blocks, in place.
      *
      * @param page the block's previous version (8 KiB), or an all-zero page when the block
