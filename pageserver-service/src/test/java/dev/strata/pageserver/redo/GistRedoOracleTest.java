@@ -59,6 +59,79 @@ class GistRedoOracleTest {
         }
     }
 
+    /**
+     * The one difference PostgreSQL itself has: DELETE's redo sets F_TUPLES_DELETED, the
+     * primary's {@code gistprunepage} does not. On leaves VACUUM never touched, every DELETE is
+     * a mismatch under PostgreSQL's {@code gist_mask} (and nothing else is), and none is when
+     * the mask also hides that one flag: so the flag is all that differs.
+     */
+    @Test
+    @Timeout(value = 600, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void deleteDiffersFromThePrimaryInTuplesDeletedOnly(@TempDir Path dir) throws Exception {
+        long seed = Long.getLong("strata.redo.oracle.seed", 14);
+        try (PostgresServer pg = WalOracle.consistencyCheckingPrimary().start()) {
+            RedoOracleRun.Result result = RedoOracleRun.run(pg, dir, "gistdel", maskingTuplesDeleted(),
+                    p -> pruneWithoutVacuum(p, new Random(seed)));
+            result.log(log, "seed " + seed + ", GiST DELETE on leaves VACUUM never touched",
+                    "gist_mask also hiding F_TUPLES_DELETED");
+            RedoOracle.Counts delete = result.counts().get("Gist/DELETE");
+            assertThat(delete).as("Gist/DELETE never seen").isNotNull();
+            assertThat(delete.mismatched()).isPositive();
+            assertThat(result.oracle().mismatches()).isEqualTo(delete.mismatched());
+            assertThat(result.faulty().mismatches()).isZero();
+            assertThat(result.faulty().snapshot().get("Gist/DELETE").verified())
+                    .isEqualTo(delete.mismatched() + delete.verified());
+        }
+    }
+
+    /** The default routines, with {@code gist_mask} clearing F_TUPLES_DELETED as well. */
+    private static Map<Integer, RmgrRedo> maskingTuplesDeleted() {
+        Map<Integer, RmgrRedo> m = new java.util.LinkedHashMap<>(RedoOracle.defaultRoutines());
+        RmgrRedo gist = m.get(RmgrId.GIST.id());
+        m.put(RmgrId.GIST.id(), new RmgrRedo() {
+            @Override
+            public boolean handles(dev.strata.pgcore.wal.DecodedRecord r) {
+                return gist.handles(r);
+            }
+
+            @Override
+            public void redo(dev.strata.pgcore.wal.DecodedRecord r, dev.strata.pgcore.wal.BlockReference b, byte[] page) {
+                gist.redo(r, b, page);
+            }
+
+            @Override
+            public void mask(byte[] page, long blockNumber) {
+                gist.mask(page, blockNumber);
+                int flags = dev.strata.pageserver.redo.page.Page.special(page) + 12;
+                dev.strata.pageserver.redo.page.Page.putU16(page, flags,
+                        dev.strata.pageserver.redo.page.Page.u16(page, flags) & ~GistRedo.F_TUPLES_DELETED);
+            }
+        });
+        return m;
+    }
+
+    /** Points in a fresh GiST index; rows in a box deleted, marked dead by an index scan, pruned by inserts. */
+    private static Lsn pruneWithoutVacuum(PostgresServer pg, Random rnd) throws Exception {
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl("redo"));
+             Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE f (id int, p point)");
+            s.execute("CREATE INDEX f_p ON f USING gist (p)");
+            StringBuilder values = new StringBuilder();
+            for (int i = 1; i <= 4000; i++) {
+                values.append(values.isEmpty() ? "" : ", ").append("(").append(i).append(", point(")
+                        .append(rnd.nextInt(1000)).append(", ").append(rnd.nextInt(1000)).append("))");
+            }
+            s.execute("INSERT INTO f VALUES " + values);
+            s.execute("DELETE FROM f WHERE p <@ box '((0,0),(400,400))' AND id % 2 = 0");
+            s.execute("SET enable_seqscan = off");
+            s.execute("SET enable_bitmapscan = off");
+            WalOracle.scalar(s, "SELECT count(id) FROM f WHERE p <@ box '((0,0),(400,400))'");
+            s.execute("RESET ALL");
+            s.execute("INSERT INTO f SELECT 100000 + i, point(i % 400, (i * 7) % 400) FROM generate_series(1, 1500) i");
+            return RedoOracleRun.endOfWork(pg);
+        }
+    }
+
     /** The default routines, but each page of a split gets the last byte of its first tuple flipped. */
     private static Map<Integer, RmgrRedo> brokenSplit() {
         return RedoOracleRun.withFault(RmgrId.GIST, (r, b, page) -> {
