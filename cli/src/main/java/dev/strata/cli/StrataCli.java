@@ -44,6 +44,9 @@ import java.util.concurrent.CountDownLatch;
  * strata restore BRANCH --to LSN|TIME [--from SOURCE] [--data-dir DIR]
  * strata restore BRANCH --from SOURCE [--to LSN|TIME] [--data-dir DIR]
  * strata connect BRANCH [--data-dir DIR]
+ * strata project list | create NAME [--id ID] | delete ID              (the control-plane API:
+ * strata endpoint list --project ID | start ID | suspend ID              {@link ApiCommands})
+ * strata operation list --project ID | show ID
  * </pre>
  *
  * Exit codes: 0 ok, 1 failed, 64 usage.
@@ -210,6 +213,9 @@ public final class StrataCli {
     }
 
     int run(String[] argv) {
+        if (argv.length > 0 && ApiCommands.COMMANDS.contains(argv[0])) {
+            return new ApiCommands(out, err, System.getenv(), Clock.systemDefaultZone()).run(argv);
+        }
         if (argv.length > 0 && List.of("branch", "restore", "connect").contains(argv[0])) {
             return runBranch(argv);
         }
@@ -221,6 +227,7 @@ public final class StrataCli {
             err.println("usage: strata up [--data-dir DIR] [--detach] [--proxy-port N] [--child-processes] | status [--data-dir DIR] "
                     + "| down [--data-dir DIR]");
             err.println("       " + BRANCH_USAGE);
+            err.println("       " + ApiCommands.USAGE);
             return 64;
         }
         ClusterLayout layout = new ClusterLayout(args.dataDir());

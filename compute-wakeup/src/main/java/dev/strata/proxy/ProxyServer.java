@@ -142,6 +142,11 @@ public final class ProxyServer implements AutoCloseable {
         return registry.status();
     }
 
+    /** The endpoint was deleted: the proxy drops its entry (see {@link EndpointRegistry#forget}). */
+    public void forget(dev.strata.pgcore.id.EndpointId endpoint) {
+        registry.forget(endpoint);
+    }
+
     /** Client connections open now (including ones being refused). */
     public int openConnections() {
         return connections.get();

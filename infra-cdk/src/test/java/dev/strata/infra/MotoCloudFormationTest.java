@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.strata.infra.control.Workflows;
-import dev.strata.infra.testing.MotoServer;
+import dev.strata.control.testing.MotoServer;
 import dev.strata.infra.testing.Synthesized;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -111,9 +111,9 @@ class MotoCloudFormationTest {
         }
         template = (ObjectNode) JSON.valueToTree(Synthesized.get().template.toJSON());
         deployed = strip(template);
-        moto = MotoServer.start(dir.resolve("moto.log"), REGION);
+        moto = MotoServer.start(dir.resolve("moto.log"));
         publishLambdaCode(deployed);
-        try (CloudFormationClient cf = moto.client(CloudFormationClient.builder())) {
+        try (CloudFormationClient cf = moto.client(CloudFormationClient.builder(), REGION)) {
             cf.createStack(b -> b.stackName(STACK).templateBody(deployed.toString())
                     .capabilities(Capability.CAPABILITY_IAM, Capability.CAPABILITY_NAMED_IAM));
             long deadline = System.nanoTime() + DEPLOY_TIMEOUT.toNanos();
@@ -169,7 +169,7 @@ class MotoCloudFormationTest {
 
     @Test
     void metadataTableHasTheStoresKeySchemaIndexAndBilling() {
-        try (DynamoDbClient ddb = moto.client(DynamoDbClient.builder())) {
+        try (DynamoDbClient ddb = moto.client(DynamoDbClient.builder(), REGION)) {
             TableDescription t = ddb.describeTable(b -> b.tableName(physicalIdOfOnly("AWS::DynamoDB::Table"))).table();
             assertThat(t.keySchema()).containsExactly(
                     KeySchemaElement.builder().attributeName("pk").keyType(KeyType.HASH).build(),
@@ -186,7 +186,7 @@ class MotoCloudFormationTest {
         String algorithm = template.at("/Resources/" + logical + "/Properties/BucketEncryption"
                 + "/ServerSideEncryptionConfiguration/0/ServerSideEncryptionByDefault/SSEAlgorithm").asText();
         assertThat(algorithm).isNotEmpty();
-        try (S3Client s3 = moto.client(S3Client.builder().forcePathStyle(true))) {
+        try (S3Client s3 = moto.client(S3Client.builder().forcePathStyle(true), REGION)) {
             var rules = s3.getBucketEncryption(b -> b.bucket(resources.get(logical).physicalResourceId()))
                     .serverSideEncryptionConfiguration().rules();
             assertThat(rules).extracting(r -> r.applyServerSideEncryptionByDefault().sseAlgorithmAsString())
@@ -198,7 +198,7 @@ class MotoCloudFormationTest {
     void stateMachineDefinitionsAreTheFilesInStateMachines() {
         // moto stores DefinitionString as given (it does not apply DefinitionSubstitutions): the
         // deployed text is the file itself, placeholders included.
-        try (SfnClient sfn = moto.client(SfnClient.builder())) {
+        try (SfnClient sfn = moto.client(SfnClient.builder(), REGION)) {
             for (Workflows.Definition d : Workflows.ALL) {
                 String logical = logicalIdWhere("AWS::StepFunctions::StateMachine",
                         p -> p.path("StateMachineName").asText().equals("strata-" + Synthesized.ENV + "-" + d.name()));
@@ -318,7 +318,7 @@ class MotoCloudFormationTest {
             z.closeEntry();
         }
         String bucket = "cdk-hnb659fds-assets-" + MotoServer.ACCOUNT + "-" + REGION.id();
-        try (S3Client s3 = moto.client(S3Client.builder().forcePathStyle(true))) {
+        try (S3Client s3 = moto.client(S3Client.builder().forcePathStyle(true), REGION)) {
             s3.createBucket(b -> b.bucket(bucket).createBucketConfiguration(c -> c.locationConstraint(REGION.id())));
             for (String key : keys) {
                 s3.putObject(b -> b.bucket(bucket).key(key), RequestBody.fromBytes(zip.toByteArray()));

@@ -67,6 +67,14 @@ class StorageServicesTest {
     }
 
     @Test
+    void pageserverPublishesItsMetricsUnderTheEnvironmentTheAlarmsWatch() {
+        t.hasResourceProperties("AWS::ECS::TaskDefinition", Match.objectLike(Map.of(
+                "Family", "strata-test-pageserver",
+                "ContainerDefinitions", List.of(Match.objectLike(Map.of("Environment", Match.arrayWith(List.of(
+                        Map.of("Name", "STRATA_PAGESERVER_METRICS_ENVIRONMENT", "Value", "test")))))))));
+    }
+
+    @Test
     void clusterHasContainerInsights() {
         t.hasResourceProperties("AWS::ECS::Cluster", Match.objectLike(Map.of("ClusterSettings",
                 List.of(Map.of("Name", "containerInsights", "Value", "enabled")))));

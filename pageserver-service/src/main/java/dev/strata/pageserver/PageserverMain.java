@@ -2,15 +2,18 @@ package dev.strata.pageserver;
 
 import dev.strata.pageserver.http.PageserverConfig;
 import dev.strata.pageserver.http.PageserverServer;
+import dev.strata.pageserver.metrics.PageserverGauges;
 import dev.strata.pageserver.pageservice.PageServiceLimits;
 import dev.strata.remote.Generation;
 import dev.strata.remote.RemoteStorageConfig;
 import dev.strata.remote.S3Config;
 import dev.strata.pgcore.auth.AuthKeys;
 import dev.strata.pgcore.auth.TokenVerifier;
+import dev.strata.pgcore.metrics.MetricsReporter;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -24,8 +27,13 @@ import java.util.concurrent.CountDownLatch;
  *   [--pageservice-threads N] [--replication-user strata_replicator]
  *   [--remote-storage-bucket B --generation N [--remote-storage-endpoint http://127.0.0.1:9000]
  *    [--remote-storage-region us-east-1] [--remote-storage-prefix path/] [--layer-cache-budget 16G]]
- *   [--gc-interval 3600]
+ *   [--gc-interval 3600] [--metrics-environment NAME [--metrics-interval 60]]
  * </pre>
+ *
+ * {@code --metrics-environment}: print the ingest lag and the S3 upload backlog every
+ * {@code --metrics-interval} seconds as CloudWatch embedded-metric-format lines on stdout, under
+ * the dimension {@code Environment=NAME} (the AWS deployment's alarms watch them; off by default,
+ * as locally there is no CloudWatch).
  *
  * {@code --gc-interval} (seconds, default 3600; 0: off): how often every timeline runs a GC pass
  * (docs/pageserver.md, "GC and retention"). {@code POST /v1/timelines/{id}/gc} runs one at once.
@@ -54,7 +62,8 @@ public final class PageserverMain {
     private static final String[] OPTIONS = {"data-dir", "auth-public-keys", "listen", "http-port", "pageservice-port",
         "pageservice-threads", "replication-user", "pageservice-max-connections", "pageservice-max-waiting",
         "pageservice-max-basebackups", "remote-storage-bucket", "remote-storage-endpoint",
-        "remote-storage-region", "remote-storage-prefix", "generation", "layer-cache-budget", "gc-interval"};
+        "remote-storage-region", "remote-storage-prefix", "generation", "layer-cache-budget", "gc-interval",
+        "metrics-environment", "metrics-interval"};
 
     private PageserverMain() {
     }
@@ -119,18 +128,55 @@ public final class PageserverMain {
         if (gcSeconds < 0) {
             usage("--gc-interval must be >= 0 seconds (0: off), got " + gcSeconds);
         }
+        java.time.Duration metricsInterval = null;
+        try {
+            metricsInterval = metricsInterval(opts);
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+        }
         PageserverServer server = PageserverServer.start(config, remote, limits);
         if (gcSeconds > 0) {
             server.node().timelines().startGc(java.time.Duration.ofSeconds(gcSeconds));
         }
+        MetricsReporter metrics = metricsInterval == null ? null
+                : MetricsReporter.start(opts.get("metrics-environment"), metricsInterval,
+                        () -> PageserverGauges.read(server.node().timelines()), System.out, Clock.systemUTC());
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (metrics != null) {
+                metrics.close();
+            }
             server.close();
             stop.countDown();
         }));
         System.out.println("READY http=" + server.httpPort() + " pageservice=" + server.pageServicePort());
         System.out.flush();
         stop.await();
+    }
+
+    /** How often to print metrics, or null when no {@code --metrics-environment} is given (off). */
+    static java.time.Duration metricsInterval(Map<String, String> opts) {
+        String env = opts.get("metrics-environment");
+        String interval = opts.get("metrics-interval");
+        if (env == null) {
+            if (interval != null) {
+                throw new IllegalArgumentException("--metrics-interval needs --metrics-environment");
+            }
+            return null;
+        }
+        if (env.isBlank() || env.length() > 1024) {
+            throw new IllegalArgumentException("--metrics-environment must be a name of 1 to 1024 characters");
+        }
+        long seconds;
+        try {
+            seconds = interval == null ? 60 : Long.parseLong(interval);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--metrics-interval must be a number of seconds, got '" + interval + "'");
+        }
+        if (seconds < 1 || seconds > 86_400) {
+            throw new IllegalArgumentException("--metrics-interval must be 1 to 86400 seconds, got " + seconds);
+        }
+        return java.time.Duration.ofSeconds(seconds);
     }
 
     /** The remote storage options, or null without a bucket. */

@@ -3,9 +3,11 @@ package dev.strata.pageserver;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** {@code --layer-cache-budget}: byte counts with K/M/G, and clear refusals of anything else. */
+/** {@code --layer-cache-budget} and the metrics options: what is accepted, and clear refusals of anything else. */
 class PageserverMainArgsTest {
 
     @Test
@@ -22,5 +24,25 @@ class PageserverMainArgsTest {
             assertThatThrownBy(() -> PageserverMain.bytes(bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("--layer-cache-budget");
         }
+    }
+
+    @Test
+    void metricsAreOffWithoutAnEnvironmentAndEveryMinuteByDefault() {
+        assertThat(PageserverMain.metricsInterval(Map.of())).isNull();
+        assertThat(PageserverMain.metricsInterval(Map.of("metrics-environment", "prod"))).isEqualTo(Duration.ofMinutes(1));
+        assertThat(PageserverMain.metricsInterval(Map.of("metrics-environment", "prod", "metrics-interval", "10")))
+                .isEqualTo(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void badMetricsOptionsAreRefusedNamingTheOption() {
+        assertThatThrownBy(() -> PageserverMain.metricsInterval(Map.of("metrics-interval", "10")))
+                .hasMessageContaining("--metrics-interval needs --metrics-environment");
+        for (String bad : new String[] {"0", "-5", "ten", "86401", ""}) {
+            assertThatThrownBy(() -> PageserverMain.metricsInterval(Map.of("metrics-environment", "p", "metrics-interval", bad)))
+                    .as(bad).hasMessageContaining("--metrics-interval");
+        }
+        assertThatThrownBy(() -> PageserverMain.metricsInterval(Map.of("metrics-environment", " ")))
+                .hasMessageContaining("--metrics-environment");
     }
 }

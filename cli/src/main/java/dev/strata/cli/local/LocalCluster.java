@@ -493,6 +493,9 @@ public final class LocalCluster implements AutoCloseable {
             if (e != null) {
                 e.close();
             }
+            if (proxy != null) {
+                proxy.forget(b.endpoint());
+            }
             dropTimeline(b.timeline());
             branches.settled(b.timeline());
             try {

@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strata.pgcore.fs.FileTrees;
+import dev.strata.pgcore.id.EndpointId;
 import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.proxy.wake.EndpointStatus;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -117,11 +119,19 @@ class BranchAndRestoreTest {
             assertThatThrownBy(() -> c.deleteBranch("at-lsn-0")).hasMessageContaining("grandchild")
                     .hasMessageContaining("delete them first");
             assertThatThrownBy(() -> c.deleteBranch("main")).hasMessageContaining("main branch");
+            // The proxy knew the deleted branches' endpoints (clients connected through it above).
+            List<EndpointId> deleted = c.branches().stream()
+                    .filter(b -> List.of("great-grandchild", "grandchild", "at-lsn-0").contains(b.branch().name()))
+                    .map(b -> b.branch().endpoint()).toList();
+            assertThat(deleted).hasSize(3);
+            assertThat(c.proxy().status()).extracting(EndpointStatus::endpoint).containsAll(deleted);
             c.deleteBranch("great-grandchild");
             c.deleteBranch("grandchild");
             c.deleteBranch("at-lsn-0");
             assertThat(c.branches()).extracting(b -> b.branch().name())
                     .containsExactly("main", "at-lsn-1", "at-lsn-2", "at-time");
+            assertThat(c.proxy().status()).as("the proxy forgets deleted endpoints")
+                    .extracting(EndpointStatus::endpoint).doesNotContainAnyElementsOf(deleted);
             assertThat(rows(c, "at-lsn-1")).isEqualTo(200);
         }
 

@@ -126,6 +126,16 @@ public final class LocalControlPlane implements AutoCloseable {
         return controlPlane.metadata();
     }
 
+    /** The local ASL engine the workflows run on (a control-plane API's launcher runs on it too). */
+    public LocalStepFunctions engine() {
+        return engine;
+    }
+
+    /** The Task states' routing to the real handlers on this control plane. */
+    public LambdaHandlers functions() {
+        return functions;
+    }
+
     public ComputeAgent agent(NodeId id) {
         return agents.get(id);
     }

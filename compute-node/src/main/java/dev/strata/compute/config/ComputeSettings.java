@@ -17,11 +17,11 @@ public final class ComputeSettings {
 
     /**
      * Every PG 17 resource manager with an {@code rm_mask} except heap, heap2, btree and
-     * sequence (decision 0021) and BRIN and generic WAL (decision 0025), which the pageserver
-     * replays in Java: records of those six carry only PostgreSQL's own full-page writes; the
-     * others still carry the pages they change.
+     * sequence (decision 0021), BRIN and generic WAL (decision 0025), hash (decision 0026) and
+     * GiST (decision 0027), which the pageserver replays in Java: records of those eight carry
+     * only PostgreSQL's own full-page writes; the others still carry the pages they change.
      */
-    public static final String WAL_CONSISTENCY_CHECKING = "hash,gin,gist,spgist";
+    public static final String WAL_CONSISTENCY_CHECKING = "gin,spgist";
 
     private ComputeSettings() {
     }

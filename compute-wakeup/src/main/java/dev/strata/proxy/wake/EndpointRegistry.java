@@ -107,6 +107,19 @@ public final class EndpointRegistry implements AutoCloseable {
         }
     }
 
+    /**
+     * The endpoint no longer exists (its branch was deleted): drop what the proxy knows of it, so
+     * status stops listing it and the next connection asks the control plane again (and is told
+     * it is unknown). Connections still open keep their lease on the dropped entry and end with
+     * their compute.
+     */
+    public void forget(EndpointId id) {
+        Endpoint ep = endpoints.remove(id);
+        if (ep != null) {
+            log.info("endpoint={} forgotten (deleted); {} connection(s) were open", id, ep.status().openConnections());
+        }
+    }
+
     public List<EndpointStatus> status() {
         return endpoints.values().stream().map(Endpoint::status)
                 .sorted(Comparator.comparing(EndpointStatus::endpoint)).toList();

@@ -250,7 +250,7 @@ final class Codecs {
                     .s(MetadataTable.GSI1_SK, operationSortKey(o.createdAt(), o.id())).s("id", o.id())
                     .s("project", o.project()).s("kind", o.kind().name()).s(STATE, o.state().name())
                     .s("branch", o.branch()).s("endpoint", o.endpoint()).s("executionArn", o.executionArn())
-                    .s("error", o.error()).n("createdAt", o.createdAt().toEpochMilli())
+                    .s("error", o.error()).s("input", o.input()).n("createdAt", o.createdAt().toEpochMilli())
                     .n("updatedAt", o.updatedAt().toEpochMilli()).build();
         }
 
@@ -264,11 +264,12 @@ final class Codecs {
             var endpoint = a.optionalParsed("endpoint", EndpointId::of);
             var arn = a.optionalString("executionArn");
             var error = a.optionalString("error");
+            var input = a.optionalString("input");
             var created = Instant.ofEpochMilli(a.number("createdAt"));
             var updated = Instant.ofEpochMilli(a.number("updatedAt"));
             long version = a.number(VERSION);
-            return a.build(() -> new Operation(id, project, kind, state, branch, endpoint, arn, error, created, updated,
-                    version));
+            return a.build(() -> new Operation(id, project, kind, state, branch, endpoint, arn, error, input, created,
+                    updated, version));
         }
     };
 

@@ -146,7 +146,8 @@ abstract class MetadataStoreContract {
     void anOperationWithEveryOptionalAttributeRoundTrips() {
         Project p = newProject();
         Operation o = store.createOperation(Operation.schedule(OperationId.random(), p.id(), OperationKind.RESTORE_BRANCH,
-                Optional.of(BranchId.random()), Optional.of(EndpointId.random()), NOW));
+                Optional.of(BranchId.random()), Optional.of(EndpointId.random()), NOW)
+                .withInput("{\"operationId\": \"x\", \"target\": {\"kind\": \"head\"}}"));
         Operation running = store.updateOperation(o, o.running("arn:aws:states:eu-west-1:1:execution:restore:x", NOW));
         Operation failed = store.updateOperation(running, running.failed("pageserver: timeline not found", NOW));
         assertThat(store.getOperation(o.id())).contains(failed);
@@ -154,6 +155,7 @@ abstract class MetadataStoreContract {
         assertThat(failed.endpoint()).isPresent();
         assertThat(failed.executionArn()).isPresent();
         assertThat(failed.error()).contains("pageserver: timeline not found");
+        assertThat(failed.input()).contains("{\"operationId\": \"x\", \"target\": {\"kind\": \"head\"}}");
     }
 
     /** The name is part of the claim's sort key: the longest name in 3-byte UTF-8 still fits DynamoDB's 1 KB key. */

@@ -11,25 +11,40 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.client.builder.AwsClientBuilder;
 import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 
 /**
- * moto's server ({@code moto_server}, Python) on loopback: a second, independent DynamoDB
- * implementation for the metadata store's contract tests (in memory only; toolchain.md). It is
- * installed on the project's machines but cannot be installed from here elsewhere, so tests
- * that need it are skipped where it is not on the PATH.
+ * moto's server ({@code moto_server}, Python) on loopback, in memory only (toolchain.md): a second,
+ * independent DynamoDB implementation for the metadata store's contract tests, and the
+ * CloudFormation that infra-cdk deploys its synthesized template to (through this module's
+ * test-jar). It is installed on the project's machines but cannot be installed from here
+ * elsewhere, so tests that need it are skipped where it is not on the PATH.
  */
 public final class MotoServer implements AutoCloseable {
 
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+    /** The account id moto gives every resource it creates (its default). */
+    public static final String ACCOUNT = "123456789012";
+    /** Generous: moto imports much of itself before it listens, slow on a loaded 2-core machine. */
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(120);
 
     private final Process process;
+    private final URI endpoint;
     private final DynamoDbClient client;
 
-    private MotoServer(Process process, DynamoDbClient client) {
+    private MotoServer(Process process, URI endpoint) {
         this.process = process;
-        this.client = client;
+        this.endpoint = endpoint;
+        this.client = DynamoClients.local(endpoint);
+    }
+
+    /** Where it listens: every service moto speaks (DynamoDB, Step Functions, ...) is on this one endpoint. */
+    public URI endpoint() {
+        return endpoint;
     }
 
     /** The {@code moto_server} executable on the PATH, if any. */
@@ -53,7 +68,7 @@ public final class MotoServer implements AutoCloseable {
         Process p = new ProcessBuilder(List.of(exe.toString(), "-H", "127.0.0.1", "-p", Integer.toString(port)))
                 .redirectErrorStream(true).redirectOutput(logFile.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        MotoServer moto = new MotoServer(p, DynamoClients.local(URI.create("http://127.0.0.1:" + port)));
+        MotoServer moto = new MotoServer(p, URI.create("http://127.0.0.1:" + port));
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (true) {
             if (!p.isAlive()) {
@@ -74,13 +89,21 @@ public final class MotoServer implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 moto.close();
-                throw new IOException("interrupted", e);
+                throw new IOException("interrupted while waiting for moto_server", e);
             }
         }
     }
 
+    /** A DynamoDB client of this server (closed with it). */
     public DynamoDbClient client() {
         return client;
+    }
+
+    /** A client of any service of this server in {@code region} (dummy credentials; the caller closes it). */
+    public <B extends AwsClientBuilder<B, C>, C> C client(B builder, Region region) {
+        return builder.endpointOverride(endpoint).region(region)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("moto", "moto")))
+                .build();
     }
 
     @Override

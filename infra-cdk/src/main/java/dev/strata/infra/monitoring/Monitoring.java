@@ -3,6 +3,7 @@ package dev.strata.infra.monitoring;
 import dev.strata.infra.control.ControlPlaneFunctions;
 import dev.strata.infra.control.Workflows;
 import dev.strata.infra.storage.StorageServices;
+import dev.strata.pgcore.metrics.MetricNames;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,13 +28,15 @@ import software.constructs.Construct;
 
 /**
  * Alarms and the dashboard. Two alarms watch metrics AWS publishes (safekeeper tasks running, from
- * Container Insights; failed wake executions, from Step Functions); two watch metrics the services
- * publish in the {@value #NAMESPACE} namespace (CloudWatch embedded metric format in their logs):
- * until a service emits its metric the alarm has no data and stays OK ({@code notBreaching}).
+ * Container Insights; failed wake executions, from Step Functions); two watch metrics that
+ * the pageserver publishes in the {@value #NAMESPACE} namespace (pgcore {@code MetricNames}; CloudWatch
+ * embedded metric format in its log stream, every minute, started by its
+ * {@code STRATA_PAGESERVER_METRICS_ENVIRONMENT}): without data those alarms stay OK
+ * ({@code notBreaching}).
  */
 public final class Monitoring extends Construct {
 
-    public static final String NAMESPACE = "Strata";
+    public static final String NAMESPACE = MetricNames.NAMESPACE;
     /** Pageserver ingest lag above which an operator should look (1 GiB of WAL not yet in layers). */
     public static final double PAGESERVER_LAG_BYTES = 1024.0 * 1024 * 1024;
     /** Layer bytes waiting for upload to S3 above which an operator should look. */
@@ -76,7 +79,7 @@ public final class Monitoring extends Construct {
                 .treatMissingData(TreatMissingData.BREACHING)
                 .build();
 
-        Metric lag = strataMetric("PageserverIngestLagBytes", envName);
+        Metric lag = strataMetric(MetricNames.PAGESERVER_INGEST_LAG_BYTES, envName);
         pageserverLag = Alarm.Builder.create(this, "PageserverLag")
                 .alarmName("strata-" + envName + "-pageserver-lag")
                 .alarmDescription("The pageserver is more than 1 GiB of committed WAL behind the safekeepers.")
@@ -87,7 +90,7 @@ public final class Monitoring extends Construct {
                 .treatMissingData(TreatMissingData.NOT_BREACHING)
                 .build();
 
-        Metric backlog = strataMetric("RemoteUploadQueueBytes", envName);
+        Metric backlog = strataMetric(MetricNames.REMOTE_UPLOAD_QUEUE_BYTES, envName);
         uploadBacklog = Alarm.Builder.create(this, "UploadBacklog")
                 .alarmName("strata-" + envName + "-s3-upload-backlog")
                 .alarmDescription("More than 2 GiB of layers wait for upload to S3: history is not yet durable there.")
@@ -155,7 +158,7 @@ public final class Monitoring extends Construct {
 
     private static Metric strataMetric(String name, String envName) {
         return Metric.Builder.create().namespace(NAMESPACE).metricName(name)
-                .dimensionsMap(Map.of("Environment", envName)).statistic("Maximum").period(Duration.minutes(5)).build();
+                .dimensionsMap(Map.of(MetricNames.ENVIRONMENT, envName)).statistic("Maximum").period(Duration.minutes(5)).build();
     }
 
     public Topic topic() { return topic; }

@@ -145,7 +145,10 @@ public final class StorageServices extends Construct {
                         "--http-port", Integer.toString(Ports.PAGESERVER_HTTP),
                         "--pageservice-port", Integer.toString(Ports.PAGESERVER_PAGESERVICE)),
                 Map.of("STRATA_AUTH_PUBLIC_KEYS", Secret.fromSecretsManager(data.jwtPublicKeys())),
-                Map.of("STRATA_PAGESERVER_REMOTE_STORAGE_BUCKET", data.history().getBucketName()),
+                // The ingest lag and upload backlog as embedded-metric-format lines in its log stream,
+                // which CloudWatch Logs turns into the metrics Monitoring's alarms watch.
+                Map.of("STRATA_PAGESERVER_REMOTE_STORAGE_BUCKET", data.history().getBucketName(),
+                        "STRATA_PAGESERVER_METRICS_ENVIRONMENT", envName),
                 List.of(PortMapping.builder().containerPort(Ports.PAGESERVER_HTTP).build(),
                         PortMapping.builder().containerPort(Ports.PAGESERVER_PAGESERVICE).build()),
                 network.selection(Network.STORAGE), network.pageserver(), envName);

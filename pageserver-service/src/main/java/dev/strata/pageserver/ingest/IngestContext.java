@@ -9,6 +9,7 @@ import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.key.SlruKind;
 import dev.strata.pageserver.layer.Value;
 import dev.strata.pageserver.redo.PageserverRedo;
+import dev.strata.pageserver.redo.RmgrRedo;
 import dev.strata.pageserver.redo.PgRecordPayload;
 import dev.strata.pageserver.timeline.LayerStore;
 import dev.strata.pgcore.control.CheckPoint;
@@ -198,16 +199,28 @@ public final class IngestContext {
 
     /**
      * The default for block references. A block with an image (a full-page write, or a
-     * consistency-check image, which is the page after the change) becomes that page. A block
+     * consistency-check image, which is the page after the change) becomes that page, with the
+     * routine applied to it where PostgreSQL's redo changes a restored image too
+     * ({@link RmgrRedo#appliesOnImage}). A block
      * without one is stored as the record ({@link #putRecord}) if its resource manager has a
-     * Java redo that handles the record type; otherwise ingest stops, naming the record, since
+     * Java redo that handles the record type, unless the routine says the record does not change
+     * it (a block registered for its lock only); otherwise ingest stops, naming the record, since
      * nothing could rebuild the page.
      */
     public void putImagesOrStop(DecodedRecord r) {
         Boolean replayable = null;
         for (BlockReference b : r.blocks()) {
             if (b.hasImage()) {
-                putImage(b);
+                RmgrRedo routine = PageserverRedo.routine(r.rmid());
+                if (routine != null && routine.appliesOnImage(r, b)) {
+                    // PostgreSQL changes this block after restoring the image, too (GiST's left child).
+                    byte[] page = b.restoredPage();
+                    routine.redo(r, b, page);
+                    PageHeader.setLsn(page, lsn());
+                    putPage(b.locator(), b.forkNumber(), b.blockNumber(), page);
+                } else {
+                    putImage(b);
+                }
                 continue;
             }
             if (replayable == null) {
@@ -217,6 +230,9 @@ public final class IngestContext {
                 throw new IngestException(r, "block " + b.locator() + " fork " + b.forkNumber() + " blk " + b.blockNumber()
                         + " is modified without a page image, and this record type has no redo in the pageserver yet"
                         + " (enable wal_consistency_checking for it, or implement it)");
+            }
+            if (!PageserverRedo.routine(r.rmid()).changes(r, b)) {
+                continue; // registered for its lock only: the page stays as it is
             }
             putRecord(r, b);
         }

@@ -51,6 +51,7 @@ public final class WalReceiver implements AutoCloseable {
 
     private volatile Lsn lastRecordLsn;
     private volatile Lsn prevRecordLsn;
+    private volatile Lsn sourceWalEnd = Lsn.INVALID;
     private volatile String state = "starting";
     private volatile boolean closed;
     private volatile RuntimeException failure;
@@ -120,6 +121,16 @@ public final class WalReceiver implements AutoCloseable {
     public WalReceiver start() {
         thread.start();
         return this;
+    }
+
+    /**
+     * How far the source's WAL is ahead of ingest: the newest end of WAL a source reported (in a
+     * data message or keepalive) minus the last record ingested, never negative.
+     */
+    public long lagBytes() {
+        Lsn end = sourceWalEnd;
+        Lsn have = lastRecordLsn;
+        return end.isAfter(have) ? end.minus(have) : 0;
     }
 
     /** End LSN of the last ingested record. */
@@ -204,6 +215,13 @@ public final class WalReceiver implements AutoCloseable {
         }
     }
 
+    /** Called on the replication client's thread only: the newest end of WAL reported (a new source may be behind). */
+    private void noteSourceWalEnd(Lsn serverWalEnd) {
+        if (serverWalEnd != null && serverWalEnd.isValid()) {
+            sourceWalEnd = serverWalEnd;
+        }
+    }
+
     /** Connects and starts streaming; returns the LSN streaming starts at. */
     private Lsn streamOnce(WalChunks chunks) throws Exception {
         state = "connecting to " + options;
@@ -212,11 +230,13 @@ public final class WalReceiver implements AutoCloseable {
         ReplicationClient.Listener listener = new ReplicationClient.Listener() {
             @Override
             public boolean onWal(Lsn at, byte[] payload, Lsn serverWalEnd) {
+                noteSourceWalEnd(serverWalEnd);
                 return chunks.offer(at, payload);
             }
 
             @Override
             public void onKeepalive(Lsn serverWalEnd, boolean replyRequested) {
+                noteSourceWalEnd(serverWalEnd);
                 if (replyRequested) {
                     chunks.requestStatus();
                 }

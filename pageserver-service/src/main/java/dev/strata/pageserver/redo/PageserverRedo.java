@@ -20,8 +20,8 @@ import java.util.Map;
  * <li>{@link StrataRecord} (1): Strata's own operations (CLOG status bits, multixact offsets
  * and members) on SLRU pages;</li>
  * <li>{@link PgRecordPayload} (2): a PostgreSQL WAL record for one block of a relation, replayed
- * by the Java routine of its resource manager ({@link #routine}: heap, heap2, btree,
- * sequence, BRIN, generic WAL), one block at a time. The page starts from the base image, or
+ * by the Java routine of its resource manager ({@link #routine}: heap, heap2, btree, hash,
+ * GiST, sequence, BRIN, generic WAL), one block at a time. The page starts from the base image, or
  * from a zero page when the record will init it (ingest stores an image for a block it must start from zeros
  * otherwise: a visibility-map page read with RBM_ZERO_ON_ERROR). After each record pd_lsn is
  * the record's end LSN, as
@@ -121,7 +121,7 @@ public final class PageserverRedo implements Redo {
             throw new IllegalStateException("redo of " + RmgrId.nameOf(rec.rmid()) + "/" + rec.recordTypeName()
                     + " at " + rec.startLsn() + " failed on " + key.describe() + ": " + e.getMessage(), e);
         }
-        if (!(isVisibleHeapBlock(rec, block) && !p.dataChecksums())) {
+        if (!(isVisibleHeapBlock(rec, block) && !p.dataChecksums()) && routine.changes(rec, block)) {
             Page.setLsn(page, p.endLsn().value());
         }
         return page;

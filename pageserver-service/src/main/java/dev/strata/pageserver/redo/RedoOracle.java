@@ -3,6 +3,8 @@ package dev.strata.pageserver.redo;
 import dev.strata.pageserver.redo.brin.BrinRedo;
 import dev.strata.pageserver.redo.btree.BtreeRedo;
 import dev.strata.pageserver.redo.generic.GenericRedo;
+import dev.strata.pageserver.redo.gist.GistRedo;
+import dev.strata.pageserver.redo.hash.HashRedo;
 import dev.strata.pageserver.redo.heap.Heap2Redo;
 import dev.strata.pageserver.redo.heap.HeapRedo;
 import dev.strata.pageserver.redo.page.Page;
@@ -74,12 +76,14 @@ public final class RedoOracle {
         this.enabled = enabled;
     }
 
-    /** The routines Strata has: heap, heap2, btree, sequence, BRIN and generic WAL. */
+    /** The routines Strata has: heap, heap2, btree, hash, GiST, sequence, BRIN and generic WAL. */
     public static Map<Integer, RmgrRedo> defaultRoutines() {
         Map<Integer, RmgrRedo> m = new LinkedHashMap<>();
         m.put(RmgrId.HEAP.id(), new HeapRedo());
         m.put(RmgrId.HEAP2.id(), new Heap2Redo());
         m.put(RmgrId.BTREE.id(), new BtreeRedo());
+        m.put(RmgrId.HASH.id(), new HashRedo());
+        m.put(RmgrId.GIST.id(), new GistRedo());
         m.put(RmgrId.SEQUENCE.id(), new SequenceRedo());
         m.put(RmgrId.BRIN.id(), new BrinRedo());
         m.put(RmgrId.GENERIC.id(), new GenericRedo());

@@ -14,6 +14,26 @@ public interface RmgrRedo {
     boolean handles(DecodedRecord record);
 
     /**
+     * False if the record registers this block only to lock it during replay
+     * (REGBUF_NO_CHANGE, e.g. a hash bucket page held for a cleanup lock): PostgreSQL's redo
+     * leaves it as it is, pd_lsn included, so ingest stores nothing for it and redo stamps no
+     * LSN on it.
+     */
+    default boolean changes(DecodedRecord record, BlockReference block) {
+        return true;
+    }
+
+    /**
+     * True if PostgreSQL's redo changes this block also after restoring a full-page image
+     * (BLK_RESTORED), because the primary changed it after XLogInsert took the image (a GiST
+     * left child's NSN and F_FOLLOW_RIGHT): ingest then applies {@link #redo} to the image it
+     * stores, whether the image is a full-page write or a consistency-check image.
+     */
+    default boolean appliesOnImage(DecodedRecord record, BlockReference block) {
+        return false;
+    }
+
+    /**
      * Applies the record to one of its blocks, in place.
      *
      * @param page the block's previous version (8 KiB), or an all-zero page when the block

@@ -351,8 +351,17 @@ public final class Timeline implements AutoCloseable {
         ingest.durableLsnSource(() -> Lsn.min(u.remoteConsistentLsn(), store.diskConsistentLsn()));
     }
 
+    /**
+     * Bytes of WAL the current source has reported (the end of its WAL) that ingest has not reached
+     * yet; 0 with no source or before it reported anything.
+     */
+    public long ingestLagBytes() {
+        WalReceiver r = receiver;
+        return r == null ? 0 : r.lagBytes();
+    }
+
     /** Where the timeline stands in object storage; null without remote storage. */
-    public record RemoteStatus(Lsn remoteConsistentLsn, long generation, int pendingLayers, String lastError,
+    public record RemoteStatus(Lsn remoteConsistentLsn, long generation, int pendingLayers, long pendingBytes, String lastError,
                                boolean stale, long layersUploaded, long bytesUploaded, long indexesUploaded,
                                long layersDeleted) {
     }
@@ -362,7 +371,7 @@ public final class Timeline implements AutoCloseable {
         if (u == null) {
             return null;
         }
-        return new RemoteStatus(u.remoteConsistentLsn(), u.generation().value(), u.pendingLayers(), u.lastError(),
+        return new RemoteStatus(u.remoteConsistentLsn(), u.generation().value(), u.pendingLayers(), u.pendingBytes(), u.lastError(),
                 u.stale(), u.layersUploaded(), u.bytesUploaded(), u.indexesUploaded(),
                 u.layersDeleted());
     }

@@ -77,6 +77,7 @@ final class TimelineUploader implements AutoCloseable {
     private volatile TimelineMetadata lastUploaded;
     private volatile Lsn remoteConsistentLsn = Lsn.INVALID;
     private volatile int pendingLayers;
+    private volatile long pendingBytes;
     private volatile String lastError;
     private volatile boolean stale;
     private volatile long layersUploaded;
@@ -138,6 +139,15 @@ final class TimelineUploader implements AutoCloseable {
     int pendingLayers() {
         TimelineMetadata m = store.durableMetadata();
         return m == lastUploaded ? 0 : Math.max(pendingLayers, 0);
+    }
+
+    /**
+     * Bytes of the layers counted by {@link #pendingLayers()}: what S3 does not hold yet of the
+     * durable metadata as of the current pass's start (the upload backlog metric).
+     */
+    long pendingBytes() {
+        TimelineMetadata m = store.durableMetadata();
+        return m == lastUploaded ? 0 : Math.max(pendingBytes, 0);
     }
 
     /** The last upload failure while it is being retried, or why uploads stopped; null when all is well. */
@@ -390,6 +400,15 @@ final class TimelineUploader implements AutoCloseable {
         log.info("timeline={} deleted {} layer objects GC dropped (after the index without them)", id, dropped.size());
     }
 
+    /** A layer file's size for the backlog figure; 0 if it cannot be read now (the upload will say why). */
+    private static long sizeOrZero(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
     private void uploadOnce() {
         TimelineMetadata m = store.durableMetadata();
         if (m == lastUploaded) {
@@ -397,12 +416,15 @@ final class TimelineUploader implements AutoCloseable {
         }
         SortedMap<LayerName, IndexPart.LayerMeta> listed = new TreeMap<>();
         int missing = 0;
+        long missingBytes = 0;
         for (LayerName name : m.layers()) {
             if (!uploaded.containsKey(name)) {
                 missing++;
+                missingBytes += sizeOrZero(layersDir.resolve(name.toString()));
             }
         }
         pendingLayers = missing;
+        pendingBytes = missingBytes;
         // Oldest first, so that a pass cut short leaves S3 holding mostly a prefix of history;
         // up to MAX_CONCURRENT_UPLOADS at a time (one stream alone got 8 MB/s during a bulk
         // load on 2 shared cores, docs/pageserver.md). The index waits for all of them.
@@ -426,6 +448,7 @@ final class TimelineUploader implements AutoCloseable {
         store.markInRemote(RemoteAttach.downloads(remote, id, listed));
         lastUploaded = m;
         pendingLayers = 0;
+        pendingBytes = 0;
         synchronized (this) {
             remoteConsistentLsn = m.diskConsistentLsn();
             notifyAll();
@@ -467,6 +490,7 @@ final class TimelineUploader implements AutoCloseable {
                 layersUploaded++;
                 bytesUploaded += u.getValue().size();
                 pendingLayers = --missing;
+                pendingBytes -= u.getValue().size();
                 log.debug("timeline={} uploaded layer={} bytes={}", id, u.getKey(), u.getValue().size());
             } catch (java.util.concurrent.ExecutionException e) {
                 if (failure == null) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.layer.Redo;
+import dev.strata.pageserver.testing.WalOracle;
 import dev.strata.pageserver.timeline.LayerStore;
 import dev.strata.pageserver.timeline.StorageConfig;
 import dev.strata.pgcore.id.TimelineId;
@@ -42,7 +43,6 @@ import org.slf4j.LoggerFactory;
 class IngestOracleTest {
 
     private static final Logger log = LoggerFactory.getLogger(IngestOracleTest.class);
-    private static final int SEGMENT = 16 << 20;
     private static final Redo NO_REDO = (key, base, records) -> {
         throw new AssertionError("ingest wrote a record value for " + key.describe());
     };
@@ -72,39 +72,29 @@ class IngestOracleTest {
 
     private void runOracle(Path dir, boolean restartHalfway, boolean checksums) throws Exception {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        PostgresServer.Builder builder = PostgresServer.builder();
+        PostgresServer.Builder builder = WalOracle.consistencyCheckingPrimary(); // relations change only by the workload
         if (checksums) {
             builder.initdbOption("--data-checksums");
         }
-        try (PostgresServer pg = builder
-                .setting("wal_level", "replica")
-                .setting("wal_consistency_checking", "all")
-                .setting("full_page_writes", "on")
-                .setting("autovacuum", "off") // the relations change only by the workload below
-                .setting("wal_keep_size", "1GB")
-                .setting("checkpoint_timeout", "1h")
-                .setting("max_wal_size", "4GB")
-                .start()) {
+        try (PostgresServer pg = builder.start()) {
             Lsn start;
             try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"));
                  Statement s = c.createStatement()) {
-                assertThat(scalar(s, "SHOW data_checksums")).isEqualTo(checksums ? "on" : "off");
+                assertThat(WalOracle.scalar(s, "SHOW data_checksums")).isEqualTo(checksums ? "on" : "off");
                 s.execute("CREATE EXTENSION pageinspect");
                 // The timeline starts at a fresh segment: nothing of our relations exists before it.
-                Lsn switched = Lsn.parse(scalar(s, "SELECT pg_switch_wal()"));
-                start = Lsn.ofSegment(Lsn.of(switched.value() - 1).segmentNumber(SEGMENT) + 1, SEGMENT);
+                start = WalOracle.freshSegment(s);
             }
             try (LayerStore store = LayerStore.create(dir.resolve("timeline"), TimelineId.random(), start,
                     StorageConfig.DEFAULTS)) {
                 WalIngest ingest = new WalIngest(store, RmgrRegistry.defaults(), checksums, TimelineBase.WAL_ONLY);
-                ReplicationClient.Options options = new ReplicationClient.Options(pg.host(), pg.port(), pg.user(),
-                        pg.password(), "pageserver-oracle", Duration.ofSeconds(5));
+                ReplicationClient.Options options = WalOracle.replication(pg, "pageserver-oracle");
                 try (WalReceiver receiver = new WalReceiver("oracle", ingest, start, options, group).start()) {
                     try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"));
                          Statement s = c.createStatement()) {
                         firstHalf(s);
                         if (restartHalfway) {
-                            receiver.awaitLsn(recordBoundary(insertLsn(s)), Duration.ofSeconds(60));
+                            receiver.awaitLsn(WalOracle.endOfWork(s), Duration.ofSeconds(60));
                         }
                     }
                     if (restartHalfway) {
@@ -116,7 +106,7 @@ class IngestOracleTest {
                     try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"));
                          Statement s = c.createStatement()) {
                         secondHalf(s);
-                        receiver.awaitLsn(recordBoundary(insertLsn(s)), Duration.ofSeconds(60));
+                        receiver.awaitLsn(WalOracle.endOfWork(s), Duration.ofSeconds(60));
                         assertThat(receiver.failure()).isNull();
                         Lsn at = receiver.lastRecordLsn();
                         assertThat(store.lastRecordLsn()).isEqualTo(at);
@@ -130,10 +120,6 @@ class IngestOracleTest {
         } finally {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         }
-    }
-
-    private static Lsn insertLsn(Statement s) throws Exception {
-        return Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()"));
     }
 
     private static void firstHalf(Statement s) throws Exception {
@@ -172,24 +158,24 @@ class IngestOracleTest {
     private void compare(Connection c, LayerStore store, Lsn at, boolean checksums) throws Exception {
         long dbOid;
         try (Statement s = c.createStatement()) {
-            dbOid = Long.parseLong(scalar(s, "SELECT oid FROM pg_database WHERE datname = current_database()"));
+            dbOid = Long.parseLong(WalOracle.scalar(s, "SELECT oid FROM pg_database WHERE datname = current_database()"));
             // 3000 rows of ~230 bytes fill ~90 pages; 300 rows fit in ~10.
-            assertThat(Long.parseLong(scalar(s, "SELECT pg_relation_size('t_shrink') / 8192")))
+            assertThat(Long.parseLong(WalOracle.scalar(s, "SELECT pg_relation_size('t_shrink') / 8192")))
                     .as("VACUUM must have truncated t_shrink, else the smgr truncate path went untested")
                     .isLessThan(20);
         }
         String toast;
         String toastIndex;
         try (Statement s = c.createStatement()) {
-            toast = scalar(s, "SELECT reltoastrelid::regclass FROM pg_class WHERE relname = 't_toast'");
-            toastIndex = scalar(s, "SELECT indexrelid::regclass FROM pg_index WHERE indrelid = '" + toast + "'::regclass");
+            toast = WalOracle.scalar(s, "SELECT reltoastrelid::regclass FROM pg_class WHERE relname = 't_toast'");
+            toastIndex = WalOracle.scalar(s, "SELECT indexrelid::regclass FROM pg_index WHERE indrelid = '" + toast + "'::regclass");
         }
         List<Rel> rels = new ArrayList<>();
         for (String[] r : new String[][] {{"t_main", "HEAP"}, {"t_main_pkey", "BTREE"}, {"t_main_n", "BTREE"},
                 {"t_trunc", "HEAP"}, {"t_shrink", "HEAP"}, {"t_toast", "HEAP"}, {toast, "HEAP"},
                 {toastIndex, "BTREE"}}) {
             try (Statement s = c.createStatement()) {
-                long relNumber = Long.parseLong(scalar(s, "SELECT pg_relation_filenode('" + r[0] + "')"));
+                long relNumber = Long.parseLong(WalOracle.scalar(s, "SELECT pg_relation_filenode('" + r[0] + "')"));
                 rels.add(new Rel(r[0], PageMask.Kind.valueOf(r[1]), new RelFileLocator(1663, dbOid, relNumber)));
             }
         }
@@ -209,7 +195,7 @@ class IngestOracleTest {
                 }
                 PageMask.Kind kind = fork == ForkNumber.VISIBILITY_MAP ? PageMask.Kind.VISIBILITY_MAP : rel.kind();
                 for (long blk = 0; blk < blocks; blk++) {
-                    byte[] primary = primaryPage(c, rel.name(), fork, blk);
+                    byte[] primary = WalOracle.rawPage(c, rel.name(), fork.pgName(), blk);
                     Key key = IngestContext.blockKey(rel.locator(), fork.ordinal(), blk);
                     byte[] mine = store.getValue(key, at, NO_REDO);
                     pages++;
@@ -273,37 +259,6 @@ class IngestOracleTest {
                 rs.next();
                 return rs.getLong(1);
             }
-        }
-    }
-
-    private static byte[] primaryPage(Connection c, String rel, ForkNumber fork, long blk) throws Exception {
-        try (PreparedStatement ps = c.prepareStatement("SELECT get_raw_page(?, ?, ?)")) {
-            ps.setString(1, rel);
-            ps.setString(2, fork.pgName());
-            ps.setLong(3, blk);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBytes(1);
-            }
-        }
-    }
-
-    /**
-     * The insert LSN just after a page header is where a record ending at the page boundary
-     * ends for ingest (EndRecPtr is the boundary itself), so wait for the boundary.
-     */
-    private static Lsn recordBoundary(Lsn insert) {
-        int inPage = insert.pageOffset(8192);
-        if (inPage == 24 || (inPage == 40 && insert.segmentOffset(SEGMENT) == 40)) {
-            return insert.pageStart(8192);
-        }
-        return insert;
-    }
-
-    private static String scalar(Statement s, String sql) throws Exception {
-        try (ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.strata.pageserver.ingest;
 
 import dev.strata.pageserver.testing.TestPageservers;
+import dev.strata.pageserver.testing.WalOracle;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -19,8 +20,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,7 +38,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PageserverServiceOracleTest {
 
-    private static final int SEGMENT = 16 << 20;
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     record Rel(String name, PageMask.Kind kind, long relNumber) {
@@ -48,18 +46,11 @@ class PageserverServiceOracleTest {
     @Test
     @Timeout(value = 240, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void pagesOverThePageServiceMatchThePrimaryAcrossARestart(@TempDir Path dir) throws Exception {
-        try (PostgresServer pg = PostgresServer.builder()
-                .setting("wal_level", "replica")
-                .setting("wal_consistency_checking", "all")
-                .setting("autovacuum", "off")
-                .setting("wal_keep_size", "1GB")
-                .setting("checkpoint_timeout", "1h")
-                .start();
+        try (PostgresServer pg = WalOracle.consistencyCheckingPrimary().start();
              Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"));
              Statement s = c.createStatement()) {
             s.execute("CREATE EXTENSION pageinspect");
-            Lsn switched = Lsn.parse(scalar(s, "SELECT pg_switch_wal()"));
-            Lsn start = Lsn.ofSegment(Lsn.of(switched.value() - 1).segmentNumber(SEGMENT) + 1, SEGMENT);
+            Lsn start = WalOracle.freshSegment(s);
             TimelineId tl = TimelineId.random();
             PageserverConfig config = TestPageservers.config(dir.resolve("ps"))
                     .withTimelineOptions(new Timeline.Options(Duration.ofSeconds(1), 4, Duration.ofSeconds(5), "ps-test"));
@@ -76,9 +67,8 @@ class PageserverServiceOracleTest {
                 s.execute("INSERT INTO t_main SELECT g, repeat('x', g % 50), g % 100 FROM generate_series(1, 4000) g");
                 s.execute("UPDATE t_main SET val = val || 'u' WHERE id % 7 = 0");
                 s.execute("VACUUM t_main");
-                Lsn half = insertLsn(s);
                 HttpResponse<String> waited = send(ps.url(), "GET", "/v1/timelines/" + tl + "/wait?lsn="
-                        + recordBoundary(half) + "&timeout=60000", null);
+                        + WalOracle.endOfWork(s) + "&timeout=60000", null);
                 assertThat(waited.statusCode()).as(waited.body()).isEqualTo(200);
             } finally {
                 ps.close(); // graceful: flushes the in-memory layer
@@ -100,21 +90,21 @@ class PageserverServiceOracleTest {
                 s.execute("CREATE TABLE t_two (id int, pad text)");
                 s.execute("INSERT INTO t_two SELECT g, repeat('p', 200) FROM generate_series(1, 2000) g");
                 s.execute("CREATE INDEX t_two_id ON t_two (id)");
-                Lsn at = recordBoundary(insertLsn(s));
+                Lsn at = WalOracle.endOfWork(s);
                 Lsn reached = client.waitForLsn(tl, at, Duration.ofSeconds(60));
                 assertThat(reached).isGreaterThanOrEqualTo(at);
 
-                long dbOid = Long.parseLong(scalar(s, "SELECT oid FROM pg_database WHERE datname = current_database()"));
+                long dbOid = Long.parseLong(WalOracle.scalar(s, "SELECT oid FROM pg_database WHERE datname = current_database()"));
                 List<Rel> rels = new ArrayList<>();
                 for (String[] r : new String[][] {{"t_main", "HEAP"}, {"t_main_pkey", "BTREE"}, {"t_two", "HEAP"},
                         {"t_two_id", "BTREE"}}) {
                     rels.add(new Rel(r[0], PageMask.Kind.valueOf(r[1]),
-                            Long.parseLong(scalar(s, "SELECT pg_relation_filenode('" + r[0] + "')"))));
+                            Long.parseLong(WalOracle.scalar(s, "SELECT pg_relation_filenode('" + r[0] + "')"))));
                 }
                 int pages = 0;
                 List<String> mismatches = new ArrayList<>();
                 for (Rel rel : rels) {
-                    long blocks = Long.parseLong(scalar(s, "SELECT pg_relation_size('" + rel.name() + "') / 8192"));
+                    long blocks = Long.parseLong(WalOracle.scalar(s, "SELECT pg_relation_size('" + rel.name() + "') / 8192"));
                     long ours = client.relationSize(tl, at, 1663, (int) dbOid, (int) rel.relNumber(), 0);
                     assertThat(ours).as("size of " + rel.name()).isEqualTo(blocks);
                     int[] blockNos = new int[(int) blocks];
@@ -124,7 +114,7 @@ class PageserverServiceOracleTest {
                     var futures = client.getPagesAsync(tl, at, 1663, (int) dbOid, (int) rel.relNumber(), 0, blockNos);
                     for (int blk = 0; blk < blocks; blk++) {
                         byte[] mine = futures[blk].get(30, TimeUnit.SECONDS);
-                        byte[] primary = rawPage(c, rel.name(), blk);
+                        byte[] primary = WalOracle.rawPage(c, rel.name(), "main", blk);
                         pages++;
                         int diff = PageMask.firstDifference(PageMask.mask(primary, rel.kind()), PageMask.mask(mine, rel.kind()));
                         if (diff >= 0) {
@@ -160,35 +150,5 @@ class PageserverServiceOracleTest {
         b = body == null ? b.method(method, HttpRequest.BodyPublishers.noBody())
                 : b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body));
         return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private static byte[] rawPage(Connection c, String rel, long blk) throws Exception {
-        try (PreparedStatement ps = c.prepareStatement("SELECT get_raw_page(?, 'main', ?)")) {
-            ps.setString(1, rel);
-            ps.setLong(2, blk);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBytes(1);
-            }
-        }
-    }
-
-    private static Lsn insertLsn(Statement s) throws Exception {
-        return Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()"));
-    }
-
-    private static Lsn recordBoundary(Lsn insert) {
-        int inPage = insert.pageOffset(8192);
-        if (inPage == 24 || (inPage == 40 && insert.segmentOffset(SEGMENT) == 40)) {
-            return insert.pageStart(8192);
-        }
-        return insert;
-    }
-
-    private static String scalar(Statement s, String sql) throws Exception {
-        try (ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        }
     }
 }

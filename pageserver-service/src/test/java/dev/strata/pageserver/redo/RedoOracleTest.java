@@ -1,34 +1,17 @@
 package dev.strata.pageserver.redo;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
-import dev.strata.pageserver.ingest.RmgrRegistry;
-import dev.strata.pageserver.ingest.TimelineBase;
-import dev.strata.pageserver.ingest.WalIngest;
-import dev.strata.pageserver.ingest.WalReceiver;
 import dev.strata.pageserver.redo.heap.HeapRecords;
 import dev.strata.pageserver.redo.page.HeapTuple;
 import dev.strata.pageserver.redo.page.Page;
-import dev.strata.pageserver.timeline.LayerStore;
-import dev.strata.pageserver.timeline.StorageConfig;
-import dev.strata.pgcore.id.TimelineId;
+import dev.strata.pageserver.testing.WalOracle;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
-import dev.strata.pgcore.replication.ReplicationClient;
-import dev.strata.pgcore.wal.BlockReference;
-import dev.strata.pgcore.wal.DecodedRecord;
 import dev.strata.pgcore.wal.RmgrId;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.io.StringReader;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.Statement;
-import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -56,7 +39,6 @@ import org.slf4j.LoggerFactory;
 class RedoOracleTest {
 
     private static final Logger log = LoggerFactory.getLogger(RedoOracleTest.class);
-    private static final int SEGMENT = 16 << 20;
     private static final int MIN_VERIFIED = 3;
 
     /** Record types with a routine the workload must reach and the oracle must verify. */
@@ -76,66 +58,13 @@ class RedoOracleTest {
     @ValueSource(strings = {"replica", "logical"})
     @Timeout(value = 600, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void javaRedoMatchesEveryConsistencyImage(String walLevel, @TempDir Path dir) throws Exception {
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-        try (PostgresServer pg = PostgresServer.builder()
-                .setting("wal_level", walLevel)
-                .setting("wal_consistency_checking", "all")
-                .setting("full_page_writes", "on")
-                .setting("autovacuum", "off") // VACUUM runs where the workload says
-                .setting("wal_keep_size", "2GB")
-                .setting("checkpoint_timeout", "1h")
-                .setting("max_wal_size", "4GB")
-                .start()) {
-            Lsn start;
-            try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"));
-                 Statement s = c.createStatement()) {
-                Lsn switched = Lsn.parse(scalar(s, "SELECT pg_switch_wal()"));
-                start = Lsn.ofSegment(Lsn.of(switched.value() - 1).segmentNumber(SEGMENT) + 1, SEGMENT);
-                // Created after the start, this database's catalogs reach the store (as the WAL_LOG
-                // strategy's page images), so catalog changes such as VACUUM's in-place pg_class
-                // updates have a previous version to replay on.
-                s.execute("CREATE DATABASE redo STRATEGY WAL_LOG");
-            }
-            RedoOracle oracle = RedoOracle.defaults();
-            RedoOracle faulty = new RedoOracle(brokenInsert(), true);
-            try (LayerStore store = LayerStore.create(dir.resolve("good"), TimelineId.random(), start, StorageConfig.DEFAULTS);
-                 LayerStore store2 = LayerStore.create(dir.resolve("faulty"), TimelineId.random(), start, StorageConfig.DEFAULTS)) {
-                WalIngest ingest = new WalIngest(store, RmgrRegistry.defaults(), false, TimelineBase.WAL_ONLY,
-                        Lsn.INVALID, oracle);
-                WalIngest ingest2 = new WalIngest(store2, RmgrRegistry.defaults(), false, TimelineBase.WAL_ONLY,
-                        Lsn.INVALID, faulty);
-                try (WalReceiver receiver = new WalReceiver("redo-oracle", ingest, start, options(pg, "redo-good"), group).start();
-                     WalReceiver receiver2 = new WalReceiver("redo-faulty", ingest2, start, options(pg, "redo-faulty"), group).start()) {
-                    Lsn end = workload(pg);
-                    receiver.awaitLsn(end, Duration.ofSeconds(240));
-                    receiver2.awaitLsn(end, Duration.ofSeconds(240));
-                    assertThat(receiver.failure()).isNull();
-                    assertThat(receiver2.failure()).as("the oracle must never stop ingest").isNull();
-                }
-            }
-            Map<String, RedoOracle.Counts> counts = oracle.snapshot();
-            long records = counts.values().stream().mapToLong(RedoOracle.Counts::seen).sum();
-            log.info("redo oracle, wal_level={}, wal_consistency_checking=all, workload of RedoOracleTest:\n{}"
-                    + "oracle time on the ingest thread: {} ms for {} records", walLevel, oracle.table(),
-                    oracle.nanosSpent() / 1_000_000, records);
-            log.info("same WAL with a deliberately broken INSERT routine:\n{}", faulty.table());
-            assertThat(oracle.mismatches()).as("records whose Java redo disagrees with the image (see the WARN lines)")
-                    .isZero();
-            for (String type : REQUIRED) {
-                RedoOracle.Counts c = counts.get(type);
-                assertThat(c).as(type + " never seen: the workload no longer reaches it").isNotNull();
-                assertThat(c.verified()).as(type + " verified").isGreaterThanOrEqualTo(MIN_VERIFIED);
-            }
-            for (RedoOracle.Counts c : counts.values()) {
-                assertThat(c.noRoutine()).isZero();
-            }
+        try (PostgresServer pg = WalOracle.consistencyCheckingPrimary().setting("wal_level", walLevel).start()) {
+            RedoOracleRun.Result result = RedoOracleRun.run(pg, dir, "redo", brokenInsert(), RedoOracleTest::workload);
+            result.log(log, "wal_level=" + walLevel + ", wal_consistency_checking=all, workload of RedoOracleTest",
+                    "a deliberately broken INSERT routine");
+            result.assertAllAgree(REQUIRED, MIN_VERIFIED);
             // The fault is caught, and only where it was injected.
-            RedoOracle.Counts broken = faulty.snapshot().get("Heap/INSERT");
-            assertThat(broken.mismatched()).isEqualTo(counts.get("Heap/INSERT").verified()).isPositive();
-            assertThat(broken.verified()).isZero();
-            assertThat(faulty.mismatches()).isEqualTo(broken.mismatched());
-        } finally {
-            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            result.assertFaultCaughtOnlyAt("Heap/INSERT");
         }
     }
 
@@ -144,32 +73,11 @@ class RedoOracleTest {
      * tuple's header: null bitmap or data, which no mask hides. A fake only to inject a fault.
      */
     private static Map<Integer, RmgrRedo> brokenInsert() {
-        Map<Integer, RmgrRedo> m = new LinkedHashMap<>(RedoOracle.defaultRoutines());
-        RmgrRedo heap = m.get(RmgrId.HEAP.id());
-        m.put(RmgrId.HEAP.id(), new RmgrRedo() {
-            @Override
-            public boolean handles(DecodedRecord r) {
-                return heap.handles(r);
-            }
-
-            @Override
-            public void redo(DecodedRecord r, BlockReference b, byte[] page) {
-                heap.redo(r, b, page);
-                if ((r.info() & 0xF0) == HeapRecords.XLOG_HEAP_INSERT) { // no INIT bit (low bits: XLR_INFO_MASK)
-                    page[Page.upper(page) + HeapTuple.HEADER_SIZE] ^= 0x5A;
-                }
-            }
-
-            @Override
-            public void mask(byte[] page, long blockNumber) {
-                heap.mask(page, blockNumber);
+        return RedoOracleRun.withFault(RmgrId.HEAP, (r, b, page) -> {
+            if ((r.info() & 0xF0) == HeapRecords.XLOG_HEAP_INSERT) { // no INIT bit (low bits: XLR_INFO_MASK)
+                page[Page.upper(page) + HeapTuple.HEADER_SIZE] ^= 0x5A;
             }
         });
-        return m;
-    }
-
-    private static ReplicationClient.Options options(PostgresServer pg, String name) {
-        return new ReplicationClient.Options(pg.host(), pg.port(), pg.user(), pg.password(), name, Duration.ofSeconds(5));
     }
 
     /** Runs the workload in database {@code redo}; returns a record boundary at or after its end. */
@@ -266,25 +174,7 @@ class RedoOracleTest {
             s.execute("DELETE FROM p WHERE id % 3 = 0");
             s.execute("VACUUM p");
             s.execute("ANALYZE");
-            try (Connection pc = DriverManager.getConnection(pg.jdbcUrl("postgres")); Statement ps = pc.createStatement()) {
-                return recordBoundary(Lsn.parse(scalar(ps, "SELECT pg_current_wal_insert_lsn()")));
-            }
-        }
-    }
-
-    /** A record ending at a page boundary ends there for ingest, not after the next page header. */
-    private static Lsn recordBoundary(Lsn insert) {
-        int inPage = insert.pageOffset(8192);
-        if (inPage == 24 || (inPage == 40 && insert.segmentOffset(SEGMENT) == 40)) {
-            return insert.pageStart(8192);
-        }
-        return insert;
-    }
-
-    private static String scalar(Statement s, String sql) throws Exception {
-        try (ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
+            return RedoOracleRun.endOfWork(pg);
         }
     }
 }

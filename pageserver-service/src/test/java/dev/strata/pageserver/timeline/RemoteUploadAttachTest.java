@@ -194,11 +194,23 @@ class RemoteUploadAttachTest {
         assertThat(t.remoteStatus().lastError()).as("the outage shows in the status").isNotNull();
         assertThat(t.remoteConsistentLsn()).isEqualTo(first);
         assertThat(t.remoteStatus().pendingLayers()).isPositive();
+        // The upload backlog the AWS deployment alarms on: the layer files S3 does not have yet.
+        assertThat(t.remoteStatus().pendingBytes()).as("%s", t.remoteStatus()).isPositive();
+        assertThat(backlog(a)).isEqualTo(t.remoteStatus().pendingBytes());
 
         s3.start();
         assertThat(t.awaitRemoteConsistent(last, WAIT)).as("uploads resume: %s", t.remoteStatus()).isTrue();
         awaitNoError(t);
         assertThat(t.remoteStatus().pendingLayers()).isZero();
+        assertThat(t.remoteStatus().pendingBytes()).isZero();
+        assertThat(backlog(a)).isZero();
+    }
+
+    /** The pageserver's RemoteUploadQueueBytes gauge, as the metrics reporter reads it. */
+    private static double backlog(TimelineManager m) {
+        return dev.strata.pageserver.metrics.PageserverGauges.read(m).stream()
+                .filter(s -> s.name().equals(dev.strata.pgcore.metrics.MetricNames.REMOTE_UPLOAD_QUEUE_BYTES))
+                .findFirst().orElseThrow().value();
     }
 
     @Test

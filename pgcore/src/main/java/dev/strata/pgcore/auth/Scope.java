@@ -22,6 +22,11 @@ public enum Scope {
      * the control plane's steps (and the local cluster), never by a compute.
      */
     AGENT_API("agentapi"),
+    /**
+     * The control plane's API (projects, branches, endpoints, operations; docs/control-plane.md "API"):
+     * held by the {@code strata} cli and the proxy's wake, never by a compute or a storage node.
+     */
+    CONTROL_API("controlapi"),
     /** The operator: the local cluster's admin port, the proxy's status page. */
     ADMIN("admin");
 

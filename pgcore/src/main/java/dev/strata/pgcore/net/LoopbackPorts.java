@@ -68,7 +68,10 @@ public final class LoopbackPorts {
     /** The first port of the kernel's ephemeral range; 32768 where it cannot be read. */
     static int ephemeralLow() {
         try {
-            String[] range = Files.readString(EPHEMERAL_RANGE, StandardCharsets.US_ASCII).trim().split("\\s+");
+            // Not Files.readString: it sizes its read by the file's reported size, and a /proc file's is
+            // not its content's (on JDK 25 it returned "3", so every pick fell back to the kernel's
+            // ephemeral range and the race this class exists to avoid was back).
+            String[] range = Files.readAllLines(EPHEMERAL_RANGE, StandardCharsets.US_ASCII).getFirst().trim().split("\\s+");
             return Integer.parseInt(range[0]);
         } catch (IOException | RuntimeException e) {
             return 32_768;

@@ -1,13 +1,29 @@
 package dev.strata.pgcore.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.InputStream;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 class LoopbackPortsTest {
+
+    @Test
+    void readsTheKernelsEphemeralRange() throws Exception {
+        Path range = Path.of("/proc/sys/net/ipv4/ip_local_port_range");
+        assumeTrue(Files.isReadable(range), "not Linux: the fallback (32768) applies");
+        String first;
+        try (InputStream in = Files.newInputStream(range)) {
+            first = new String(in.readAllBytes(), StandardCharsets.US_ASCII).trim().split("\\s+")[0];
+        }
+        assertThat(LoopbackPorts.ephemeralLow()).isEqualTo(Integer.parseInt(first));
+    }
 
     @Test
     void picksAPortBelowTheEphemeralRangeThatCanBeBound() throws Exception {
