@@ -24,13 +24,13 @@ import java.util.Arrays;
  * </ul>
  * An all-zero page (extended, never initialised) is compared as is.
  */
-final class PageMask {
+public final class PageMask {
 
-    enum Kind {
+    public enum Kind {
         HEAP, BTREE, HASH, GIN, GIST, SPGIST, BRIN, GENERIC, SEQUENCE, VISIBILITY_MAP;
 
         /** The mask for a relation's main fork, from {@code pg_class.relkind} and its index access method. */
-        static Kind of(String relkind, String am) {
+        public static Kind of(String relkind, String am) {
             if (relkind.equals("S")) {
                 return SEQUENCE;
             }
@@ -77,7 +77,7 @@ final class PageMask {
     private PageMask() {
     }
 
-    static byte[] mask(byte[] page, Kind kind) {
+    public static byte[] mask(byte[] page, Kind kind) {
         byte[] p = page.clone();
         if (isZero(p)) {
             return p;
@@ -219,7 +219,7 @@ final class PageMask {
     }
 
     /** First offset where the masked pages differ, or -1. */
-    static int firstDifference(byte[] a, byte[] b) {
+    public static int firstDifference(byte[] a, byte[] b) {
         return Arrays.mismatch(a, b);
     }
 

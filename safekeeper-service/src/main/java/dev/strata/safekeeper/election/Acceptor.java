@@ -139,6 +139,22 @@ public final class Acceptor {
         append(term, at, data, off, len);
     }
 
+    /**
+     * Appends WAL of {@code term} fetched from a peer of the same term, below the commit LSN
+     * known here: the catch-up of a member whose compute no longer has the WAL it needs (it lost
+     * its disk, or its slot was invalidated). Committed WAL of the current term is the same
+     * bytes on every member that holds it and is never truncated, so it may come from any of
+     * them; nothing above the commit LSN is taken from a peer (that comes only from the compute).
+     */
+    public synchronized void appendCommitted(Term term, Lsn at, byte[] data, int off, int len) {
+        checkCurrent(term);
+        if (at.plus(len).isAfter(state.commitLsn())) {
+            throw new IllegalArgumentException("WAL [" + at + ", " + at.plus(len) + ") from a peer reaches beyond the "
+                    + "commit LSN " + state.commitLsn() + " of term " + term);
+        }
+        append(term, at, data, off, len);
+    }
+
     /** Forces appended WAL to disk; returns the new flush LSN, which may now be acknowledged. */
     public Lsn flush() {
         return wal.flush();

@@ -2,6 +2,7 @@ package dev.strata.safekeeper.node;
 
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.pgcore.term.Term;
 import dev.strata.safekeeper.client.SafekeeperClient;
 import dev.strata.pgcore.wal.WalDecodeException;
 import dev.strata.safekeeper.control.SafekeeperState;
@@ -56,17 +57,45 @@ final class PeerRecovery {
 
     /** Recovers on the calling thread (tests; {@link #start} runs it on its own thread). */
     static void run(Timeline timeline, ElectedRequest elected, NodeId self, String token) {
-        SafekeeperState state = timeline.acceptor().state();
-        Lsn from = state.flushLsn();
+        Lsn from = timeline.acceptor().state().flushLsn();
         Lsn to = elected.epochStartLsn();
         log.info("node={} timeline={} recovering WAL [{}, {}) from donor {}", self, timeline.id(), from, to, elected.donor());
-        SafekeeperClient donor = new SafekeeperClient(URI.create(elected.donorUrl()), token);
+        copy(timeline, from, to, elected.donor(), URI.create(elected.donorUrl()), self, token,
+                (at, data, off, len) -> timeline.acceptor().appendRecovered(elected.term(), at, data, off, len));
+    }
+
+    /**
+     * Catch-up of committed WAL from a peer of the current term, on the calling thread: for a
+     * member whose compute no longer has the WAL it needs (its disk was lost and its timeline
+     * made again, or its slot on the compute was invalidated), the WAL between its flush LSN
+     * and {@code to} (at most the commit LSN known here) comes from {@code donor} (and from
+     * object storage below the offloaded LSN), checked like any recovered WAL; the compute then
+     * streams the rest, which it keeps from this member's slot on. Returns the flush LSN after.
+     */
+    static Lsn catchUp(Timeline timeline, Term term, Lsn to, NodeId donor, URI donorUrl, NodeId self, String token) {
+        Lsn from = timeline.acceptor().state().flushLsn();
+        log.info("node={} timeline={} the compute no longer has WAL from {}: catching up [{}, {}) of term {} from peer {}",
+                self, timeline.id(), from, from, to, term, donor);
+        copy(timeline, from, to, donor, donorUrl, self, token,
+                (at, data, off, len) -> timeline.acceptor().appendCommitted(term, at, data, off, len));
+        return timeline.acceptor().state().flushLsn();
+    }
+
+    /** Where recovered bytes go: below the epoch start, or committed WAL of the current term. */
+    private interface Sink {
+        void append(Lsn at, byte[] data, int off, int len);
+    }
+
+    private static void copy(Timeline timeline, Lsn from, Lsn to, NodeId donorId, URI donorUrl, NodeId self,
+                             String token, Sink sink) {
+        SafekeeperState state = timeline.acceptor().state();
+        SafekeeperClient donor = new SafekeeperClient(donorUrl, token);
         try {
             Lsn pos = from;
             byte[] buf = new byte[CHUNK];
             long fromStorage = 0;
             ValidatedWal validated = new ValidatedWal(from, Timeline.WAL_PAGE_SIZE, state.walSegmentSize(), state.systemId());
-            // The donor answers at most a bounded range per request: ask until the epoch start.
+            // The donor answers at most a bounded range per request: ask until the end.
             while (pos.isBefore(to)) {
                 Lsn before = pos;
                 if (timeline.offloading() && pos.isBefore(timeline.offloadedLsn())) {
@@ -75,7 +104,7 @@ final class PeerRecovery {
                     byte[] chunk = timeline.readOffloaded(pos, (int) Math.min(CHUNK, to.minus(pos)));
                     ValidatedWal.Released ok = validated.accept(pos, chunk, 0, chunk.length);
                     if (ok != null) {
-                        timeline.acceptor().appendRecovered(elected.term(), ok.start(), ok.buffer(), ok.offset(), ok.length());
+                        sink.append(ok.start(), ok.buffer(), ok.offset(), ok.length());
                     }
                     pos = pos.plus(chunk.length);
                     fromStorage += chunk.length;
@@ -84,26 +113,26 @@ final class PeerRecovery {
                     }
                     continue;
                 }
-                try (InputStream in = donor.readWal(elected.timelineId(), pos, to)) {
+                try (InputStream in = donor.readWal(timeline.id(), pos, to)) {
                     int n;
                     while ((n = in.readNBytes(buf, 0, CHUNK)) > 0) {
                         if (pos.plus(n).isAfter(to)) {
-                            throw new IOException("donor " + elected.donor() + " sent WAL up to " + pos.plus(n)
+                            throw new IOException("donor " + donorId + " sent WAL up to " + pos.plus(n)
                                     + ", beyond the requested end " + to);
                         }
                         ValidatedWal.Released ok = validated.accept(pos, buf, 0, n);
                         if (ok != null) {
-                            timeline.acceptor().appendRecovered(elected.term(), ok.start(), ok.buffer(), ok.offset(), ok.length());
+                            sink.append(ok.start(), ok.buffer(), ok.offset(), ok.length());
                         }
                         pos = pos.plus(n);
                     }
                 }
                 if (pos.equals(before)) {
-                    throw new IOException("donor " + elected.donor() + " sent no WAL at " + pos);
+                    throw new IOException("donor " + donorId + " sent no WAL at " + pos);
                 }
             }
             if (validated.releasedEnd().isBefore(to)) {
-                throw new WalDecodeException(validated.releasedEnd(), "donor " + elected.donor()
+                throw new WalDecodeException(validated.releasedEnd(), "donor " + donorId
                         + " sent WAL up to " + to + " that ends in an incomplete record after " + validated.releasedEnd());
             }
             Lsn flushed = timeline.acceptor().flush();
@@ -118,9 +147,9 @@ final class PeerRecovery {
             // Nothing from the bad record on was stored; the valid records below it are kept.
             Lsn kept = timeline.acceptor().flush();
             log.error("node={} timeline={} refusing WAL from donor {}: {}; recovery stopped at {}", self, timeline.id(),
-                    elected.donor(), e.getMessage(), kept);
+                    donorId, e.getMessage(), kept);
         } catch (IOException | RuntimeException e) {
-            log.warn("node={} timeline={} recovery from {} failed: {}", self, timeline.id(), elected.donor(), e.toString());
+            log.warn("node={} timeline={} recovery from {} failed: {}", self, timeline.id(), donorId, e.toString());
         }
     }
 }

@@ -5,6 +5,8 @@ import dev.strata.pgcore.fs.FileTrees;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.pgcore.term.Term;
+import dev.strata.safekeeper.control.SafekeeperState;
 import dev.strata.safekeeper.election.CommitTracker;
 import dev.strata.safekeeper.election.ElectedRequest;
 import dev.strata.safekeeper.election.ElectedResponse;
@@ -249,7 +251,39 @@ public final class SafekeeperNode implements AutoCloseable {
     }
 
     public void streamFrom(TimelineId id, ComputeAddress compute) {
-        requireTimeline(id).streamFrom(compute, config.nodeId());
+        Timeline t = requireTimeline(id);
+        t.streamFrom(compute, config.nodeId(), () -> catchUpFromPeer(t, compute.term()));
+    }
+
+    /**
+     * When the compute no longer has the WAL this node needs (it lost its disk and its timeline
+     * was made again, or its slot was invalidated): copies committed WAL of {@code term} from
+     * the peer of that term with the most WAL, up to the commit LSN known here, so that the
+     * compute can stream the rest and this node counts for the quorum again without waiting for
+     * the next election. Returns whether the flush LSN moved.
+     */
+    boolean catchUpFromPeer(Timeline t, Term term) {
+        SafekeeperState s = t.acceptor().state();
+        Lsn own = s.flushLsn();
+        PeerPosition best = null;
+        for (PeerPosition p : tracker(t.id()).positions().values()) {
+            if (p.node().equals(config.nodeId()) || !p.promisedTerm().equals(term) || !p.lastLogTerm().equals(term)
+                    || !p.flushLsn().isAfter(own)) {
+                continue;
+            }
+            if (best == null || p.flushLsn().isAfter(best.flushLsn())) {
+                best = p;
+            }
+        }
+        if (best == null) {
+            return false;
+        }
+        Lsn to = Lsn.min(s.commitLsn(), best.flushLsn());
+        Optional<URI> url = peers.url(best.node());
+        if (!to.isAfter(own) || url.isEmpty()) {
+            return false;
+        }
+        return PeerRecovery.catchUp(t, term, to, best.node(), url.get(), config.nodeId(), config.token()).isAfter(own);
     }
 
     /** Refuses a sender that is this node or not one of its configured peers. */

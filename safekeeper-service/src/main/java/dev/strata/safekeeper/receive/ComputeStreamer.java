@@ -35,8 +35,9 @@ import org.slf4j.LoggerFactory;
  * the moment the acceptor refuses the term (a higher one was promised) or the WAL is invalid.
  * A compute that no longer has the WAL this safekeeper needs (its slot was invalidated) is
  * not a silent reconnect loop: the state says {@code wal-removed: ...}, each occurrence is
- * counted ({@link #walRemovedCount}) and logged at WARN; the gap is filled from a peer at the
- * next term's election (decision 0007).
+ * counted ({@link #walRemovedCount}) and logged at WARN. The gap is then filled at once with
+ * committed WAL of the current term from a peer ({@link GapFiller}), after which the compute
+ * streams the rest; without a peer that has it, at the next term's election (decision 0007).
  */
 public final class ComputeStreamer implements AutoCloseable {
 
@@ -63,8 +64,27 @@ public final class ComputeStreamer implements AutoCloseable {
     /** This stream's own thread: socket, append, force and acknowledgement all run on it. */
     private final EventLoopGroup streamLoop;
 
+    /**
+     * Fills the gap between this node's flush LSN and the WAL the compute still has with
+     * committed WAL of the current term from a peer; returns whether the flush LSN moved.
+     */
+    @FunctionalInterface
+    public interface GapFiller {
+        boolean fill();
+
+        GapFiller NONE = () -> false;
+    }
+
+    private final GapFiller gapFiller;
+
     public ComputeStreamer(String timeline, NodeId self, ComputeAddress compute, Acceptor acceptor, long systemId,
                            int pageSize, int segmentSize) {
+        this(timeline, self, compute, acceptor, systemId, pageSize, segmentSize, GapFiller.NONE);
+    }
+
+    public ComputeStreamer(String timeline, NodeId self, ComputeAddress compute, Acceptor acceptor, long systemId,
+                           int pageSize, int segmentSize, GapFiller gapFiller) {
+        this.gapFiller = gapFiller;
         this.timeline = timeline;
         this.self = self;
         this.compute = compute;
@@ -113,8 +133,8 @@ public final class ComputeStreamer implements AutoCloseable {
                 if (cause instanceof TermRefusedException || cause instanceof WalDecodeException) {
                     stop("stopped: " + cause.getMessage());
                 } else if (!stopped && isWalRemoved(cause)) {
-                    walRemoved(cause);
-                    backoff = MAX_BACKOFF; // asking again soon cannot bring the WAL back
+                    // Asking again soon cannot bring the WAL back, a peer can.
+                    backoff = walRemoved(cause) ? MIN_BACKOFF : MAX_BACKOFF;
                 } else if (!stopped) {
                     state = "reconnecting: " + (cause == null ? "closed" : cause.getMessage());
                     log.info("node={} timeline={} {} ended ({}); reconnecting", self, timeline, compute,
@@ -136,8 +156,7 @@ public final class ComputeStreamer implements AutoCloseable {
                             ReplicationSlotName.forSafekeeper(self));
                     continue;
                 } else if (isWalRemoved(rootCause(e))) {
-                    walRemoved(rootCause(e));
-                    backoff = MAX_BACKOFF;
+                    backoff = walRemoved(rootCause(e)) ? MIN_BACKOFF : MAX_BACKOFF;
                 } else {
                     state = "reconnecting: " + rootMessage(e);
                     log.debug("node={} timeline={} cannot stream from {}: {}", self, timeline, compute, rootMessage(e));
@@ -267,17 +286,31 @@ public final class ComputeStreamer implements AutoCloseable {
                 || (m.contains("replication slot") && (m.contains("invalidated") || m.contains("no longer")));
     }
 
-    private void walRemoved(Throwable cause) {
+    /** Records the answer and fills the gap from a peer if one can; true if the flush LSN moved. */
+    private boolean walRemoved(Throwable cause) {
         long n = walRemoved.incrementAndGet();
         Lsn needed = acceptor.state().flushLsn();
         state = "wal-removed: needs " + needed + ", the compute no longer has it (" + n + " time(s)): "
                 + cause.getMessage();
         // WARN, not DEBUG: with the slot in place this only happens when max_slot_wal_keep_size
-        // was exceeded, i.e. this safekeeper is out of the quorum until the next term.
+        // was exceeded or this safekeeper lost its disk; it is out of the quorum until a peer
+        // fills the gap (below), or else until the next term.
         if (n == 1 || n % 30 == 0) {
             log.warn("node={} timeline={} compute={} needs={} count={} the compute has removed WAL this safekeeper "
                     + "needs: {}", self, timeline, compute, needed, n, cause.getMessage());
         }
+        boolean filled;
+        try {
+            filled = gapFiller.fill();
+        } catch (RuntimeException e) {
+            log.warn("node={} timeline={} catching up from a peer failed: {}", self, timeline, e.toString());
+            filled = false;
+        }
+        if (filled) {
+            state = "caught up from a peer to " + acceptor.state().flushLsn() + " (the compute no longer had " + needed
+                    + "); reconnecting";
+        }
+        return filled;
     }
 
     private Lsn checkSystem(IdentifySystem system, Lsn start) {

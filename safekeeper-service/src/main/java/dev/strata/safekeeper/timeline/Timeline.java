@@ -143,6 +143,14 @@ public final class Timeline implements AutoCloseable {
      * Idempotent for the compute already streamed from.
      */
     public synchronized void streamFrom(ComputeAddress compute, NodeId self) {
+        streamFrom(compute, self, ComputeStreamer.GapFiller.NONE);
+    }
+
+    /**
+     * As {@link #streamFrom(ComputeAddress, NodeId)}; {@code gapFiller} catches up from a peer
+     * when the compute no longer has the WAL this node needs.
+     */
+    public synchronized void streamFrom(ComputeAddress compute, NodeId self, ComputeStreamer.GapFiller gapFiller) {
         acceptor.requireCurrentTerm(compute.term());
         ComputeStreamer old = streamer;
         if (old != null && !old.isStopped() && old.compute().equals(compute)) {
@@ -153,7 +161,7 @@ public final class Timeline implements AutoCloseable {
         }
         SafekeeperState s = acceptor.state();
         streamer = new ComputeStreamer(id().toString(), self, compute, acceptor, s.systemId(), WAL_PAGE_SIZE,
-                s.walSegmentSize());
+                s.walSegmentSize(), gapFiller);
     }
 
     /** Stops streaming from the compute, e.g. because a higher term was promised. */
