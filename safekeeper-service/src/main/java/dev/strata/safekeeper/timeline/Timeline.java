@@ -18,6 +18,7 @@ import dev.strata.safekeeper.wal.WalPrefixScanner;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import org.slf4j.LoggerFactory;
 
 /**
  * One timeline on one safekeeper: its control file, its WAL segments, the acceptor that guards
@@ -341,6 +342,11 @@ public final class Timeline implements AutoCloseable {
         stopStreaming();
         try {
             persistIfChanged(); // lazy state only: a restart recomputes it from the WAL it reads back
+        } catch (UncheckedIOException e) {
+            // A full disk (a spare segment being zero-filled can take the last free space for a
+            // moment) must not make close fail: nothing acknowledged depends on this write.
+            LoggerFactory.getLogger(Timeline.class).warn("timeline={} closing without persisting its lazy state "
+                    + "(a restart recomputes it from its WAL): {}", id(), e.getMessage());
         } finally {
             wal.close();
         }
