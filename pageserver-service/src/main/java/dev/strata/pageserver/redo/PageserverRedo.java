@@ -21,7 +21,7 @@ import java.util.Map;
  * and members) on SLRU pages;</li>
  * <li>{@link PgRecordPayload} (2): a PostgreSQL WAL record for one block of a relation, replayed
  * by the Java routine of its resource manager ({@link #routine}: heap, heap2, btree, hash,
- * GiST, sequence, BRIN, generic WAL), one block at a time. The page starts from the base image, or
+ * GIN, GiST, sequence, BRIN, generic WAL), one block at a time. The page starts from the base image, or
  * from a zero page when the record will init it (ingest stores an image for a block it must start from zeros
  * otherwise: a visibility-map page read with RBM_ZERO_ON_ERROR). After each record pd_lsn is
  * the record's end LSN, as

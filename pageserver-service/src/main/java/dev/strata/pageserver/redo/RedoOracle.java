@@ -3,6 +3,7 @@ package dev.strata.pageserver.redo;
 import dev.strata.pageserver.redo.brin.BrinRedo;
 import dev.strata.pageserver.redo.btree.BtreeRedo;
 import dev.strata.pageserver.redo.generic.GenericRedo;
+import dev.strata.pageserver.redo.gin.GinRedo;
 import dev.strata.pageserver.redo.gist.GistRedo;
 import dev.strata.pageserver.redo.hash.HashRedo;
 import dev.strata.pageserver.redo.heap.Heap2Redo;
@@ -76,13 +77,14 @@ public final class RedoOracle {
         this.enabled = enabled;
     }
 
-    /** The routines Strata has: heap, heap2, btree, hash, GiST, sequence, BRIN and generic WAL. */
+    /** The routines Strata has: heap, heap2, btree, hash, GIN, GiST, sequence, BRIN and generic WAL. */
     public static Map<Integer, RmgrRedo> defaultRoutines() {
         Map<Integer, RmgrRedo> m = new LinkedHashMap<>();
         m.put(RmgrId.HEAP.id(), new HeapRedo());
         m.put(RmgrId.HEAP2.id(), new Heap2Redo());
         m.put(RmgrId.BTREE.id(), new BtreeRedo());
         m.put(RmgrId.HASH.id(), new HashRedo());
+        m.put(RmgrId.GIN.id(), new GinRedo());
         m.put(RmgrId.GIST.id(), new GistRedo());
         m.put(RmgrId.SEQUENCE.id(), new SequenceRedo());
         m.put(RmgrId.BRIN.id(), new BrinRedo());
