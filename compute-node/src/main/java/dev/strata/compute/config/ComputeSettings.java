@@ -17,11 +17,12 @@ public final class ComputeSettings {
 
     /**
      * Every PG 17 resource manager with an {@code rm_mask} except heap, heap2, btree and
-     * sequence (decision 0021), BRIN and generic WAL (decision 0025), hash (decision 0026) and
-     * GiST (decision 0027), which the pageserver replays in Java: records of those eight carry
-     * only PostgreSQL's own full-page writes; the others still carry the pages they change.
+     * sequence (decision 0021), BRIN and generic WAL (decision 0025), hash (decision 0026),
+     * GiST (decision 0027) and GIN (decision 0028), which the pageserver replays in Java: records
+     * of those nine carry only PostgreSQL's own full-page writes; SP-GiST's still carry the pages
+     * they change.
      */
-    public static final String WAL_CONSISTENCY_CHECKING = "gin,spgist";
+    public static final String WAL_CONSISTENCY_CHECKING = "spgist";
 
     private ComputeSettings() {
     }

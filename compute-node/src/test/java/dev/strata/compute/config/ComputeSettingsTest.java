@@ -31,7 +31,7 @@ class ComputeSettingsTest {
     void operatorSettingsWin() {
         Map<String, String> s = ComputeSettings.forCompute(THREE, Map.of("fsync", "on", "work_mem", "64MB"));
         assertThat(s).containsEntry("fsync", "on").containsEntry("work_mem", "64MB")
-                .containsEntry("wal_consistency_checking", "gin,spgist")
+                .containsEntry("wal_consistency_checking", "spgist")
                 .containsEntry("synchronous_commit", "on");
     }
 

@@ -26,13 +26,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Without wal_consistency_checking, heap and btree records without images are stored for Java
- * redo, but GIN has no Java redo yet: an insert into a GIN index (fastupdate off) right after
- * its build writes Gin INSERT without a page image (the build logged the index's pages as forced
+ * redo, but SP-GiST has no Java redo yet: an insert into an SP-GiST index right after its build
+ * writes SPGist ADD_LEAF without a page image (the build logged the index's pages as forced
  * images, which ingest stores, so the leaf's LSN is past the checkpoint's redo pointer and
  * full_page_writes adds no image), and ingest must stop there with an error naming the record, and
  * readers must get that error (not a timeout, not a page). Before that, a reader asking for an
  * LSN nobody will reach gets a bounded wait. (Until hash had Java redo, its INIT_META_PAGE was
- * the record used here; when GIN gets redo, use SP-GiST, then a record of no index at all.)
+ * the record used here, then a Gin INSERT until GIN had it; when SP-GiST gets redo, use a record
+ * of no index at all.)
  */
 class IngestStopTest {
 
@@ -58,21 +59,21 @@ class IngestStopTest {
                         .hasMessageContaining("not ingested after 300 ms");
                 assertThat(System.nanoTime() - t0).isLessThan(TimeUnit.SECONDS.toNanos(5));
 
-                s.execute("CREATE TABLE t (id int, tags int[])");
-                s.execute("INSERT INTO t VALUES (1, '{1,2}')");
+                s.execute("CREATE TABLE t (id int, p point)");
+                s.execute("INSERT INTO t VALUES (1, point(1, 2))");
                 Lsn heapDone = Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()"));
                 receiver.awaitLsn(heapDone, Duration.ofSeconds(60)); // heap records: Java redo, no stop
-                s.execute("CREATE INDEX t_g ON t USING gin (tags) WITH (fastupdate = off)");
-                s.execute("INSERT INTO t VALUES (2, '{2,3}')");
+                s.execute("CREATE INDEX t_p ON t USING spgist (p)");
+                s.execute("INSERT INTO t VALUES (2, point(3, 4))");
                 Lsn end = Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()"));
 
                 assertThatThrownBy(() -> receiver.awaitLsn(end, Duration.ofSeconds(60)))
                         .isInstanceOf(IllegalStateException.class)
-                        .hasMessageContaining("(rmgr Gin, INSERT")
+                        .hasMessageContaining("(rmgr SPGist, ADD_LEAF")
                         .hasMessageContaining("without a page image");
                 IngestException stop = (IngestException) receiver.failure();
-                assertThat(stop.rmgr()).isEqualTo("Gin");
-                assertThat(stop.recordType()).isEqualTo("INSERT");
+                assertThat(stop.rmgr()).isEqualTo("SPGist");
+                assertThat(stop.recordType()).isEqualTo("ADD_LEAF");
                 assertThat(stop.lsn()).isGreaterThan(heapDone);
                 assertThat(ingest.storedRecordCounts()).containsKey("Heap/INSERT+INIT");
                 assertThat(stop.lsn()).isGreaterThan(start);

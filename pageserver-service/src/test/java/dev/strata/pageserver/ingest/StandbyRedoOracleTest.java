@@ -69,8 +69,8 @@ import org.slf4j.LoggerFactory;
 class StandbyRedoOracleTest {
 
     private static final Logger log = LoggerFactory.getLogger(StandbyRedoOracleTest.class);
-    /** The compute's default: the PG 17 managers that have an rm_mask, minus the seven replayed in Java. */
-    static final String WCC_WITHOUT_JAVA_REDO = "gin,spgist";
+    /** The compute's default: the PG 17 managers that have an rm_mask, minus the nine replayed in Java. */
+    static final String WCC_WITHOUT_JAVA_REDO = "spgist";
     private static final int SPC = 1663;
     private static final int GLOBAL = 1664;
     private final PageserverRedo redo = new PageserverRedo();
