@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads with Java redo against a stock PG 17 hot standby. The primary (data checksums on) runs
- * with heap, heap2, btree, sequence, BRIN, generic WAL, hash and GiST OUT of {@code wal_consistency_checking}
+ * with heap, heap2, btree, sequence, BRIN, generic WAL, hash, GiST and GIN OUT of {@code wal_consistency_checking}
  * (the other managers stay in), so their records carry no image unless they are a real full-page write:
  * ingest stores them as records ({@code PgRecordPayload}) and every read replays them with
  * {@code PageserverRedo}. The timeline imports the primary's stopped data directory, so every
@@ -58,7 +58,8 @@ import org.slf4j.LoggerFactory;
  * place and moved, bloom inserts and VACUUM, from a second random stream so the first one's
  * steps stay as they were), two hash indexes (one splitting as its table grows, one with long
  * overflow chains on an expression of few values, squeezed by VACUUM), two GiST indexes on
- * points made of expressions (inserts, splits, VACUUM), and CHECKPOINTs
+ * points made of expressions (inserts, splits, VACUUM), two GIN indexes on expressions (int[]
+ * without a pending list, tsvector with a small one), and CHECKPOINTs
  * in between (so real full-page writes mix with records). The standby is paused at three LSNs;
  * at each, every page of every compared fork (main, and the VM of tables) must equal ours after
  * {@link PageMask}, and every non-zero page of ours must carry a valid checksum. At the last
@@ -146,7 +147,8 @@ class StandbyRedoOracleTest {
                         "Btree/SPLIT_L", "Btree/VACUUM", "Btree/NEWROOT", "Btree/MARK_PAGE_HALFDEAD",
                         "Btree/UNLINK_PAGE", "Sequence/LOG", "BRIN/INSERT", "BRIN/SAMEPAGE_UPDATE",
                         "Generic/Generic", "Hash/INSERT", "Hash/ADD_OVFL_PAGE", "Hash/SPLIT_ALLOCATE_PAGE",
-                        "Hash/DELETE", "Gist/PAGE_UPDATE", "Gist/PAGE_SPLIT", "materialized (chain of 16)")) {
+                        "Hash/DELETE", "Gist/PAGE_UPDATE", "Gist/PAGE_SPLIT", "Gin/INSERT", "Gin/UPDATE_META_PAGE",
+                        "Gin/INSERT_LISTPAGE", "Gin/DELETE_LISTPAGE", "materialized (chain of 16)")) {
                     assertThat(stored.getOrDefault(type, 0L)).as("blocks of " + type + " stored as records")
                             .isPositive();
                 }
@@ -176,6 +178,12 @@ class StandbyRedoOracleTest {
             s.execute("CREATE TABLE acc (id int PRIMARY KEY, k int, v int, pad text) WITH (fillfactor = 80)");
             s.execute("CREATE INDEX acc_k ON acc (k)");
             s.execute("INSERT INTO acc SELECT g, g % 97, 0, repeat('a', 40) FROM generate_series(1, 6000) g");
+            // GIN on the table most steps change: an int[] index without a pending list (entry
+            // inserts, posting trees for the keys of many rows, VACUUM) and a tsvector index with
+            // a small one (pending list pages, cleanups into the tree).
+            s.execute("CREATE INDEX acc_gin ON acc USING gin ((ARRAY[k, id % 5])) WITH (fastupdate = off)");
+            s.execute("CREATE INDEX acc_tsv ON acc USING gin (to_tsvector('simple', pad || ' w' || (id % 300)))"
+                    + " WITH (gin_pending_list_limit = 64)");
             // Wide random keys: splits left and right, at leaf and inner levels.
             s.execute("CREATE TABLE wide (id serial PRIMARY KEY, key text, note text)");
             s.execute("CREATE INDEX wide_key ON wide (key)");
@@ -382,7 +390,8 @@ class StandbyRedoOracleTest {
             return;
         }
         boolean javaRedo = kind == PageMask.Kind.HEAP || kind == PageMask.Kind.BTREE || kind == PageMask.Kind.SEQUENCE
-                || kind == PageMask.Kind.VISIBILITY_MAP || kind == PageMask.Kind.BRIN || kind == PageMask.Kind.GENERIC;
+                || kind == PageMask.Kind.VISIBILITY_MAP || kind == PageMask.Kind.BRIN || kind == PageMask.Kind.GENERIC
+                || kind == PageMask.Kind.HASH || kind == PageMask.Kind.GIST || kind == PageMask.Kind.GIN;
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT b, get_raw_page(?, ?, b::int) FROM generate_series(0, ? - 1) b ORDER BY b")) {
             ps.setString(1, name);
