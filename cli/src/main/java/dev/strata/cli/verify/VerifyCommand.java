@@ -223,7 +223,7 @@ public final class VerifyCommand {
                 return FAILED;
             }
             Lsn atLeast = a.at() != null ? a.at() : (flush.isAfter(earliest) ? flush : earliest);
-            progress(a, "standby running; pausing it at " + atLeast + " or the first record boundary after");
+            progress(a, "standby running; pausing its replay once it has replayed " + atLeast);
             long[] last = {0};
             StandbyOracle.Result r = oracle.get().compare(atLeast, a.relations(), COMPARE_TIMEOUT, (done, total) -> {
                 long now = System.nanoTime();

@@ -70,6 +70,9 @@ class VerifyCommandTest {
                 s.execute("CREATE INDEX items_gist ON items USING gist (pos)");
                 s.execute("CREATE INDEX items_brin ON items USING brin (id) WITH (pages_per_range = 4)");
                 s.execute("CREATE SEQUENCE items_seq");
+                // The pageserver freezes an open layer held past its flush interval at the next
+                // record: while waiting for a flush the test keeps WAL coming with small commits.
+                s.execute("CREATE TABLE ticks (t int) WITH (autovacuum_enabled = false)");
                 int images = layers(c)[1];
                 // Rounds of changes, each flushed to a delta layer by the pageserver's idle flush,
                 // until compaction stacked enough deltas to write image layers.
@@ -81,9 +84,15 @@ class VerifyCommandTest {
                     s.execute("DELETE FROM items WHERE id % 31 = " + round);
                     s.execute("SELECT nextval('items_seq') FROM generate_series(1, 40)");
                     s.execute("VACUUM items");
-                    waitFor(() -> layers(c)[0] > deltas, Duration.ofSeconds(90), "a flushed delta layer");
+                    waitFor(() -> {
+                        s.execute("INSERT INTO ticks VALUES (1)");
+                        return layers(c)[0] > deltas;
+                    }, Duration.ofSeconds(90), "a flushed delta layer");
                 }
-                waitFor(() -> layers(c)[1] > images, Duration.ofSeconds(60), "image layers from compaction");
+                waitFor(() -> {
+                    s.execute("INSERT INTO ticks VALUES (1)");
+                    return layers(c)[1] > images;
+                }, Duration.ofSeconds(90), "image layers from compaction");
                 oid = Long.parseLong(scalar(s, "SELECT 'items'::regclass::oid"));
                 beforeLastUpdate = Lsn.parse(scalar(s, "SELECT pg_current_wal_flush_lsn()"));
                 // A change that keeps every size (a few rows, same length, into space VACUUM freed).
@@ -99,7 +108,10 @@ class VerifyCommandTest {
                 expected = Long.parseLong(scalar(s, "SELECT sum(pg_relation_size(oid, 'main') / 8192 + CASE WHEN "
                         + "relkind IN ('i', 'S') THEN 0 ELSE pg_relation_size(oid, 'vm') / 8192 END) " + USER_RELATIONS));
             }
+            long t0 = System.nanoTime();
             Run all = verify(layout, UnaryOperator.identity());
+            System.out.printf("strata verify in %d ms, layers %s:%n%s%s", (System.nanoTime() - t0) / 1_000_000,
+                    c.pageserver().status(c.timeline()), all.err(), all.out());
             assertThat(all.code()).as("%s", all).isZero();
             assertThat(all.out()).as("%s", all).contains("0 mismatches").doesNotContain("mismatch:")
                     .contains("blocks {BRIN=", "BTREE=", "GIST=", "HASH=", "HEAP=", "SEQUENCE=", "VISIBILITY_MAP=");
@@ -121,9 +133,11 @@ class VerifyCommandTest {
 
             // The fault: the pageserver read before the last UPDATE, the standby after it.
             Run wrong = verify(layout, lsn -> beforeLastUpdate, "--relation", Long.toString(oid));
+            System.out.printf("with the fault:%n%s", wrong.out());
             assertThat(wrong.code()).as("%s", wrong).isEqualTo(1);
             assertThat(wrong.out()).as("%s", wrong).containsPattern(
-                    "mismatch: postgres\\.items \\(oid " + oid + "\\) main blk \\d+: differs at byte \\d+ \\(HEAP mask\\)");
+                    "mismatch: postgres\\.items \\(oid " + oid + "\\) main blk \\d+: differs at byte \\d+ \\(HEAP mask\\): "
+                            + "standby [0-9a-f]+, pageserver [0-9a-f]+");
             assertNoStandbyLeft(layout);
 
             // Bad input.
