@@ -24,6 +24,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.LocalTime;
+import java.time.format.DateTimeFormatter;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -59,6 +61,8 @@ public final class VerifyCommand {
     private static final Duration TARGET_TIMEOUT = Duration.ofMinutes(3);
     private static final Duration COMPARE_TIMEOUT = Duration.ofMinutes(10);
     private static final long PROGRESS_EVERY_NANOS = TimeUnit.SECONDS.toNanos(2);
+    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
+    private static final String LOG_FILE_PROPERTY = "org.slf4j.simpleLogger.logFile";
 
     /** Parsed arguments; {@code at} null means now (the compute's flush LSN when verify starts). */
     record Args(Path dataDir, String branch, Lsn at, Set<Long> relations, boolean json) {
@@ -147,6 +151,10 @@ public final class VerifyCommand {
 
     int run(Args a) {
         ClusterLayout layout = new ClusterLayout(a.dataDir());
+        if (System.getProperty(LOG_FILE_PROPERTY) == null && Files.exists(layout.logFile())) {
+            // as `up`: the terminal shows progress and the result, the log goes to the cluster's log
+            System.setProperty(LOG_FILE_PROPERTY, layout.logFile().toString());
+        }
         VerifyTarget target;
         try {
             Integer port = adminPort(layout);
@@ -251,7 +259,7 @@ public final class VerifyCommand {
     }
 
     private void progress(Args a, String message) {
-        err.println("strata verify: " + message);
+        err.println(LocalTime.now().format(CLOCK) + "  " + message);
         err.flush();
     }
 
