@@ -29,6 +29,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -95,14 +96,29 @@ public final class StandbyOracle implements AutoCloseable {
         Progress NONE = (done, total) -> { };
     }
 
+    /** Thrown where a long step notices that it was cancelled (Ctrl-C). */
+    public static final class CancelledException extends RuntimeException {
+        CancelledException() {
+            super("cancelled");
+        }
+    }
+
     private final VerifyTarget target;
     private final PostgresServer standby;
     private final Lsn consistentLsn;
+    private final BooleanSupplier cancelled;
 
-    private StandbyOracle(VerifyTarget target, PostgresServer standby, Lsn consistentLsn) {
+    private StandbyOracle(VerifyTarget target, PostgresServer standby, Lsn consistentLsn, BooleanSupplier cancelled) {
         this.target = target;
         this.standby = standby;
         this.consistentLsn = consistentLsn;
+        this.cancelled = cancelled;
+    }
+
+    private static void check(BooleanSupplier cancelled) {
+        if (cancelled.getAsBoolean()) {
+            throw new CancelledException();
+        }
     }
 
     /**
@@ -113,6 +129,15 @@ public final class StandbyOracle implements AutoCloseable {
      * caller to remove.
      */
     public static StandbyOracle start(VerifyTarget t, Path dir) throws SQLException, IOException {
+        return start(t, dir, () -> false);
+    }
+
+    /**
+     * As {@link #start(VerifyTarget, Path)}; {@code cancelled} is asked between files of the
+     * copy and between batches of a comparison, which then throw {@link CancelledException}.
+     */
+    public static StandbyOracle start(VerifyTarget t, Path dir, BooleanSupplier cancelled)
+            throws SQLException, IOException {
         Path data = dir.resolve("standby");
         Map<String, String> settings = new HashMap<>();
         List<String> databases = new ArrayList<>();
@@ -139,7 +164,12 @@ public final class StandbyOracle implements AutoCloseable {
                 }
             }
             Lsn start = Lsn.parse(scalar(s, "SELECT pg_backup_start('strata-verify', true)"));
-            copyDataDirectory(t.computeDataDir(), data);
+            try {
+                copyDataDirectory(t.computeDataDir(), data, cancelled);
+            } catch (CancelledException e) {
+                s.execute("SELECT pg_backup_stop(false)");
+                throw e;
+            }
             try (ResultSet rs = s.executeQuery("SELECT lsn, labelfile FROM pg_backup_stop(false)")) {
                 rs.next();
                 stop = Lsn.parse(rs.getString(1));
@@ -165,7 +195,7 @@ public final class StandbyOracle implements AutoCloseable {
                 + "sslmode=disable");
         PostgresServer sb = PostgresServer.builder().dataDir(data).user(t.user()).password(t.password())
                 .settings(settings).startTimeout(Duration.ofSeconds(120)).start();
-        return new StandbyOracle(t, sb, stop);
+        return new StandbyOracle(t, sb, stop, cancelled);
     }
 
     /** The earliest LSN the standby can pause at: the end of its base backup. */
@@ -194,6 +224,7 @@ public final class StandbyOracle implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         try (Connection sc = connect("postgres"); Statement s = sc.createStatement()) {
             while (lsn(s, "SELECT pg_last_wal_replay_lsn()").isBefore(atLeast)) {
+                check(cancelled);
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("the standby did not replay up to " + atLeast + " within "
                             + timeout.toSeconds() + " s (at " + lsn(s, "SELECT pg_last_wal_replay_lsn()")
@@ -301,11 +332,11 @@ public final class StandbyOracle implements AutoCloseable {
                         continue;
                     }
                     long n = compareFork(c, ps, tl, psAt, rel, 0, rel.mainBlocks(), kind, mismatches, done, total,
-                            progress);
+                            progress, cancelled);
                     byKind.merge(kind.name(), n, Long::sum);
                     if (kind == PageMask.Kind.HEAP) {
                         long vm = compareFork(c, ps, tl, psAt, rel, 2, rel.vmBlocks(), PageMask.Kind.VISIBILITY_MAP,
-                                mismatches, done, total, progress);
+                                mismatches, done, total, progress, cancelled);
                         byKind.merge(PageMask.Kind.VISIBILITY_MAP.name(), vm, Long::sum);
                     }
                 }
@@ -324,7 +355,7 @@ public final class StandbyOracle implements AutoCloseable {
     /** Compares one fork; returns the blocks compared. */
     private static long compareFork(Connection c, PageserverClient ps, TimelineId tl, Lsn at, Rel rel, int fork,
                                     long theirs, PageMask.Kind kind, List<Mismatch> mismatches, long[] done,
-                                    long total, Progress progress) throws SQLException {
+                                    long total, Progress progress, BooleanSupplier cancelled) throws SQLException {
         String forkName = fork == 0 ? "main" : "vm";
         long ours;
         try {
@@ -348,6 +379,7 @@ public final class StandbyOracle implements AutoCloseable {
         }
         long compared = 0;
         for (long from = 0; from < theirs; from += BATCH) {
+            check(cancelled);
             int n = (int) Math.min(BATCH, theirs - from);
             int[] blocks = new int[n];
             for (int i = 0; i < n; i++) {
@@ -472,7 +504,7 @@ public final class StandbyOracle implements AutoCloseable {
     }
 
     /** A file copy of a running data directory, as between pg_backup_start and pg_backup_stop. */
-    private static void copyDataDirectory(Path src, Path target) throws IOException {
+    private static void copyDataDirectory(Path src, Path target, BooleanSupplier cancelled) throws IOException {
         List<Path> all;
         try (Stream<Path> files = Files.walk(src)) {
             all = files.sorted(Comparator.naturalOrder()).toList();
@@ -480,6 +512,7 @@ public final class StandbyOracle implements AutoCloseable {
             throw e.getCause();
         }
         for (Path p : all) {
+            check(cancelled);
             Path rel = src.relativize(p);
             if (SKIP.contains(rel.toString()) || rel.toString().endsWith(".log")
                     || (rel.getNameCount() > 1 && (rel.startsWith("pg_wal") || rel.startsWith("pg_replslot")))) {

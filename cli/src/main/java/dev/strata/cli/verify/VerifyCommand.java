@@ -31,7 +31,9 @@ import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
@@ -217,12 +219,31 @@ public final class VerifyCommand {
             return FAILED;
         }
         AtomicReference<StandbyOracle> oracle = new AtomicReference<>();
-        Thread cleanup = new Thread(() -> cleanUp(oracle, dir), "strata-verify-cleanup");
-        Runtime.getRuntime().addShutdownHook(cleanup); // Ctrl-C: the standby stops, its directory goes
+        AtomicBoolean cancelled = new AtomicBoolean();
+        CountDownLatch finished = new CountDownLatch(1);
+        // Ctrl-C: the copy or comparison stops at its next step, a standby still starting is
+        // stopped through its pid file, and this thread's own clean-up below runs; the hook
+        // waits for it (the JVM halts once its hooks end), then cleans up itself in case.
+        Thread cleanup = new Thread(() -> {
+            cancelled.set(true);
+            if (oracle.get() == null) {
+                stopPostmaster(dir.resolve("standby").resolve("postmaster.pid"));
+            }
+            try {
+                finished.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            cleanUp(oracle, dir);
+        }, "strata-verify-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
         try {
             progress(a, "starting a stock PostgreSQL 17 standby of branch '" + target.branch() + "' (timeline "
                     + target.timeline() + ") in " + dir);
-            oracle.set(StandbyOracle.start(target, dir));
+            oracle.set(StandbyOracle.start(target, dir, cancelled::get));
+            if (cancelled.get()) {
+                return FAILED;
+            }
             Lsn earliest = oracle.get().consistentLsn();
             if (a.at() != null && a.at().isBefore(earliest)) {
                 err.println("strata verify: LSN " + a.at() + " is before " + earliest + ", the earliest LSN a stock "
@@ -246,10 +267,15 @@ public final class VerifyCommand {
             err.println("strata verify: " + e.getMessage());
             return FAILED;
         } catch (Exception e) {
+            if (cancelled.get()) {
+                err.println("strata verify: cancelled; the standby is stopped and " + dir + " removed");
+                return FAILED;
+            }
             err.println("strata verify: failed: " + e.getMessage() + " (logs: " + layout.logFile() + ")");
             return FAILED;
         } finally {
             cleanUp(oracle, dir);
+            finished.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(cleanup);
             } catch (IllegalStateException shuttingDown) {
