@@ -47,10 +47,14 @@ import org.slf4j.LoggerFactory;
  * after PostgreSQL's masking ({@link PageMask}); so must every relation's size in blocks, main
  * fork and visibility map. The free space map is not WAL-logged page for page and is left out.
  *
- * <p>Nothing of the pageserver goes into the standby: its base backup is a file copy of the
- * compute's data directory between {@code pg_backup_start} and {@code pg_backup_stop}, its WAL is
- * what the safekeepers committed. So the standby can only pause at or after the end of that
- * backup ({@link #consistentLsn}): the oracle checks the pageserver at "now", not in the past.
+ * <p>The standby's base backup is a file copy of the compute's data directory between
+ * {@code pg_backup_start} and {@code pg_backup_stop}, its WAL is what the safekeepers committed;
+ * it reads nothing from the pageserver. The compute's files, though, began as the pageserver's
+ * basebackup when the compute started: a page the compute has not changed since is compared
+ * with the pageserver's own earlier answer (as of that start); a page changed since (its first
+ * change after the backup's checkpoint carries a full-page image) is checked independently. So
+ * the standby can only pause at or after the end of that backup ({@link #consistentLsn}): the
+ * oracle checks the pageserver at "now", not in the past.
  * The standby needs pageinspect, which a read-only standby cannot install: {@link #start}
  * creates it on the compute in every database that allows connections (template0 aside).
  */

@@ -253,11 +253,12 @@ public final class VerifyCommand {
             }
             Lsn atLeast = a.at() != null ? a.at() : (flush.isAfter(earliest) ? flush : earliest);
             progress(a, "standby running; pausing its replay once it has replayed " + atLeast);
-            long[] last = {0};
+            long[] last = {0, -1}; // when, and how many blocks, progress was last printed
             StandbyOracle.Result r = oracle.get().compare(atLeast, a.relations(), COMPARE_TIMEOUT, (done, total) -> {
                 long now = System.nanoTime();
-                if (done == total || now - last[0] >= PROGRESS_EVERY_NANOS) {
+                if (done != last[1] && (done == total || now - last[0] >= PROGRESS_EVERY_NANOS)) {
                     last[0] = now;
+                    last[1] = done;
                     progress(a, "compared " + done + " / " + total + " blocks");
                 }
             }, pageserverLsn);
