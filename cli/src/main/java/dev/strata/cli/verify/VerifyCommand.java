@@ -209,6 +209,11 @@ public final class VerifyCommand {
                     + "' has WAL up to " + flush);
             return FAILED;
         }
+        if (a.at() != null) {
+            // The standby's copy is taken after this point (pg_backup_stop writes WAL): it cannot stop here.
+            err.println(beforeEarliest(a.at(), "after " + flush));
+            return FAILED;
+        }
         Path dir;
         try {
             PrivateFiles.createPrivateDirectory(layout.runDir());
@@ -246,9 +251,7 @@ public final class VerifyCommand {
             }
             Lsn earliest = oracle.get().consistentLsn();
             if (a.at() != null && a.at().isBefore(earliest)) {
-                err.println("strata verify: LSN " + a.at() + " is before " + earliest + ", the earliest LSN a stock "
-                        + "standby copied from the running compute can stop at (it starts from a copy taken now; "
-                        + "history below that, and below the GC cutoff, it cannot check)");
+                err.println(beforeEarliest(a.at(), earliest.toString()));
                 return FAILED;
             }
             Lsn atLeast = a.at() != null ? a.at() : (flush.isAfter(earliest) ? flush : earliest);
@@ -283,6 +286,13 @@ public final class VerifyCommand {
                 // the hook runs: it cleans up as well (cleanUp is idempotent)
             }
         }
+    }
+
+    private static String beforeEarliest(Lsn at, String earliest) {
+        return "strata verify: LSN " + at + " is before the earliest LSN a stock standby copied from the running "
+                + "compute can stop at (" + earliest + ", where the copy taken now ends); history below that, the GC "
+                + "cutoff included, needs a base backup of its time, which the local cluster does not keep: "
+                + "use --at now";
     }
 
     private void progress(Args a, String message) {

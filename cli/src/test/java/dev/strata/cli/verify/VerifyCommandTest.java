@@ -149,7 +149,8 @@ class VerifyCommandTest {
             assertThat(future.err()).contains("LSN FF/0 is in the future");
             Run past = verify(layout, UnaryOperator.identity(), "--at", beforeLastUpdate.toString());
             assertThat(past.code()).isEqualTo(2);
-            assertThat(past.err()).contains("is before", "the earliest LSN a stock standby");
+            assertThat(past.err()).contains("LSN " + beforeLastUpdate + " is before the earliest LSN a stock standby",
+                    "use --at now").doesNotContain("starting a stock");
             Run noRelation = verify(layout, UnaryOperator.identity(), "--relation", "999999");
             assertThat(noRelation.code()).isEqualTo(2);
             assertThat(noRelation.err()).contains("no relation with OID [999999]");
