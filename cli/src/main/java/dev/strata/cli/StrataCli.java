@@ -8,6 +8,7 @@ import dev.strata.cli.local.ClusterJvm;
 import dev.strata.cli.local.ClusterLayout;
 import dev.strata.cli.local.LocalCluster;
 import dev.strata.cli.local.PrivateFiles;
+import dev.strata.cli.verify.VerifyCommand;
 import dev.strata.pgcore.auth.AuthKeys;
 import dev.strata.pgcore.auth.BearerToken;
 import java.io.IOException;
@@ -44,6 +45,7 @@ import java.util.concurrent.CountDownLatch;
  * strata restore BRANCH --to LSN|TIME [--from SOURCE] [--data-dir DIR]
  * strata restore BRANCH --from SOURCE [--to LSN|TIME] [--data-dir DIR]
  * strata connect BRANCH [--data-dir DIR]
+ * strata verify [--branch NAME] [--at LSN|now] [--relation OID...] [--json] [--data-dir DIR]   ({@link VerifyCommand})
  * strata project list | create NAME [--id ID] | delete ID              (the control-plane API:
  * strata endpoint list --project ID | start ID | suspend ID              {@link ApiCommands})
  * strata operation list --project ID | show ID
@@ -216,6 +218,9 @@ public final class StrataCli {
         if (argv.length > 0 && ApiCommands.COMMANDS.contains(argv[0])) {
             return new ApiCommands(out, err, System.getenv(), Clock.systemDefaultZone()).run(argv);
         }
+        if (argv.length > 0 && argv[0].equals("verify")) {
+            return new VerifyCommand(out, err).run(argv);
+        }
         if (argv.length > 0 && List.of("branch", "restore", "connect").contains(argv[0])) {
             return runBranch(argv);
         }
@@ -227,6 +232,7 @@ public final class StrataCli {
             err.println("usage: strata up [--data-dir DIR] [--detach] [--proxy-port N] [--child-processes] | status [--data-dir DIR] "
                     + "| down [--data-dir DIR]");
             err.println("       " + BRANCH_USAGE);
+            err.println("       " + VerifyCommand.USAGE);
             err.println("       " + ApiCommands.USAGE);
             return 64;
         }

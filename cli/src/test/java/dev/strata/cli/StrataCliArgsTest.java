@@ -61,6 +61,15 @@ class StrataCliArgsTest {
     }
 
     @Test
+    void verifyIsDispatchedAndSaysWhenNoClusterRuns() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = new StrataCli(new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true,
+                StandardCharsets.UTF_8)).run(new String[] {"verify", "--data-dir", tmp.resolve("none").toString()});
+        assertThat(code).isEqualTo(3);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("strata verify: no cluster is running in");
+    }
+
+    @Test
     void statusThatDoesNotAnswerIsNotReportedAsNotRunning() throws Exception {
         // A real socket that takes the request and never answers: the fault of a cluster whose
         // report is stuck behind a paused safekeeper.

@@ -35,7 +35,7 @@ class StrataScriptTest {
         Run help = run("help");
         assertThat(help.exit()).isZero();
         for (String c : List.of("up", "status", "down", "branch create", "branch list", "branch delete", "restore",
-                "connect")) {
+                "connect", "verify")) {
             assertThat(help.out()).as(c).contains("  " + c + " ");
         }
         Run unknown = run("frobnicate");
@@ -47,7 +47,7 @@ class StrataScriptTest {
     void theScriptLetsEveryCliCommandThrough() throws Exception {
         String text = java.nio.file.Files.readString(SCRIPT);
         String allowed = text.lines().filter(l -> l.strip().startsWith("up|")).findFirst().orElseThrow();
-        for (String c : List.of("up", "status", "down", "branch", "restore", "connect")) {
+        for (String c : List.of("up", "status", "down", "branch", "restore", "connect", "verify")) {
             assertThat(allowed).as(c).containsPattern("(^|\\|)\\s*" + c + "(\\||\\))");
         }
     }

@@ -17,6 +17,7 @@ import java.util.Map;
  * DELETE /branches/N                            delete
  * POST   /branches/N/restore?to=X[&amp;from=S]       restore N to X on S (default: N itself)
  * GET    /branches/N/connection                 the connection string of N's endpoint
+ * GET    /branches/N/verify-target              what `strata verify` needs of N (starts its compute)
  * </pre>
  *
  * A request the cluster refuses (an unknown branch, a name taken, a point outside history) is a
@@ -64,6 +65,13 @@ public final class BranchAdmin implements AdminServer.Routes {
             }
             cluster.branch(name); // an unknown name is a 400 with the list of branches
             return new Reply(200, cluster.connectionString(name) + "\n");
+        }
+        if (path.size() == 3 && path.get(2).equals("verify-target")) {
+            if (!method.equals("GET")) {
+                return new Reply(405, "use GET /branches/" + name + "/verify-target\n");
+            }
+            cluster.branch(name); // an unknown name is a 400 with the list of branches
+            return new Reply(200, cluster.verifyTarget(name).toProperties());
         }
         return new Reply(404, "unknown path /" + String.join("/", path) + "\n");
     }

@@ -786,6 +786,21 @@ public final class LocalCluster implements AutoCloseable {
         return new ComputeNode(spec, pageserver.access(spec.authToken()), PostgresBinaries.resolve(), progress);
     }
 
+    /**
+     * What {@code strata verify} needs of a branch (its compute, started if it is not running,
+     * the safekeepers, the page service and a compute token for the branch's timeline).
+     */
+    public dev.strata.cli.verify.VerifyTarget verifyTarget(String branch) {
+        LocalEndpoint e = endpoint(branch);
+        e.start();
+        ComputeNode compute = e.compute();
+        java.net.URI uri = java.net.URI.create(compute.connectionUri("postgres"));
+        return new dev.strata.cli.verify.VerifyTarget(branch, e.branch().timeline(), compute.spec().dataDir(),
+                uri.getHost(), uri.getPort(), compute.spec().user(), compute.spec().password(), walSources,
+                "127.0.0.1", pageserver.pageServicePort(),
+                auth.computeToken(e.branch().timeline(), "verify-" + e.id()));
+    }
+
     /** Branch main's timeline. */
     public TimelineId timeline() {
         return mainEndpoint().branch().timeline();

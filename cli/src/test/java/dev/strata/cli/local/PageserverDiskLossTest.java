@@ -3,6 +3,7 @@ package dev.strata.cli.local;
 import static dev.strata.cli.local.ClusterClient.waitFor;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.strata.cli.verify.StandbyOracle;
 import dev.strata.compute.node.ComputeState;
 import dev.strata.pgcore.fs.FileTrees;
 import dev.strata.pgcore.lsn.Lsn;
@@ -13,6 +14,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -46,7 +48,7 @@ class PageserverDiskLossTest {
             ClusterClient.Writers writers = new ClusterClient.Writers(c, 2);
             createIndexedTable(c);
             writers.progress(30, Duration.ofSeconds(60), "before the disk loss");
-            try (StandbyOracle oracle = StandbyOracle.start(c, tmp)) {
+            try (StandbyOracle oracle = StandbyOracle.start(c.verifyTarget(LocalCluster.BRANCH), tmp)) {
                 checkAfterTheDiskLoss(c, layout, writers, oracle);
             }
         }
@@ -78,7 +80,7 @@ class PageserverDiskLossTest {
         Lsn changed = changeIndexedTable(c);
 
         // The oracle at an LSN after the attach, with the writers still going.
-        StandbyOracle.Result r = oracle.compare(changed, Duration.ofSeconds(120));
+        StandbyOracle.Result r = oracle.compare(changed, Set.of(), Duration.ofSeconds(120), StandbyOracle.Progress.NONE);
         assertThat(r.mismatches()).as("blocks of the attached timeline that differ from the stock standby's: %s", r)
                 .isEmpty();
         assertThat(r.databases()).contains("postgres");

@@ -1,5 +1,6 @@
 package dev.strata.pageserver.ingest;
 
+import dev.strata.pageserver.redo.page.PageMask;
 import dev.strata.pageserver.testing.TestPageservers;
 import dev.strata.pageserver.testing.WalOracle;
 import static org.assertj.core.api.Assertions.assertThat;

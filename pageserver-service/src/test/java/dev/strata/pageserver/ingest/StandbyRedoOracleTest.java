@@ -1,5 +1,6 @@
 package dev.strata.pageserver.ingest;
 
+import dev.strata.pageserver.redo.page.PageMask;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.pageserver.datadir.BlockCount;
