@@ -39,6 +39,8 @@ import java.util.TreeSet;
  *       it: the newest image of each part of the range, the oldest of those (so ranges cut at
  *       other boundaries than the images they are covered by still see them).
  * </ul>
+ * A range still gets an image once {@link #DELTAS_READ_THROUGH_FACTOR} times the threshold of
+ * deltas lie above its coverage, whatever they hold: every read of it passes through them.
  */
 final class ImageCompactor {
 
@@ -51,6 +53,8 @@ final class ImageCompactor {
     private final Fsync fsync;
     private final LayerCache cache;
     private final boolean countEveryOverlap;
+    /** Deltas above a range's image that a read passes through, in units of the creation threshold. */
+    static final int DELTAS_READ_THROUGH_FACTOR = 8;
 
     ImageCompactor(Path dir, TimelineId timelineId, StorageConfig config, LayerMap map, Lsn at, Redo redo, Fsync fsync,
                    LayerCache cache, boolean countEveryOverlap) {
@@ -126,17 +130,26 @@ final class ImageCompactor {
         if (coverage.isPresent() && coverage.getAsLong() == at.value()) {
             return 0;
         }
-        int count = 0;
+        int holding = 0;
+        int overlapping = 0;
         for (DeltaLayer d : map.deltas()) {
             if (Long.compareUnsigned(d.lsnEnd() - 1, at.value()) > 0) {
                 continue; // reaches above this pass's LSN: an image here would not make it removable
             }
-            boolean holds = countEveryOverlap ? d.keyRange().overlaps(range) : touched.get(d).get(r);
-            if (holds && (coverage.isEmpty() || Long.compareUnsigned(d.lsnStart(), coverage.getAsLong()) > 0)) {
-                count++;
+            if (!d.keyRange().overlaps(range)
+                    || coverage.isPresent() && Long.compareUnsigned(d.lsnStart(), coverage.getAsLong()) <= 0) {
+                continue;
+            }
+            overlapping++;
+            if (countEveryOverlap || touched.get(d).get(r)) {
+                holding++;
             }
         }
-        return count;
+        // A read of any key of the range opens every delta above its image, holding the key or
+        // not (a layer evicted to S3 is downloaded to find that out): past a bound, an image
+        // anyway, so untouched ranges are rewritten once per that many deltas, not every pass.
+        return overlapping >= config.imageCreationThreshold() * DELTAS_READ_THROUGH_FACTOR
+                ? Math.max(holding, config.imageCreationThreshold()) : holding;
     }
 
     /**

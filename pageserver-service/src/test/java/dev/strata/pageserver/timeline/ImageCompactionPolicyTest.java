@@ -72,6 +72,32 @@ class ImageCompactionPolicyTest {
     }
 
     @Test
+    void aRangeUnderManyDeltasGetsAnImageAnyway() {
+        LayerStore store = LayerStore.create(dir, TL, Lsn.of(0x100), CONFIG);
+        try {
+            for (int round = 0; round < 3; round++) {
+                for (int b = 0; b < 40; b++) {
+                    put(store, block(16384, b), round);
+                }
+                store.freezeAndFlush();
+            }
+            assertThat(store.compact(REDO)).hasSize(4);
+            int bound = CONFIG.imageCreationThreshold() * ImageCompactor.DELTAS_READ_THROUGH_FACTOR;
+            for (int i = 0; i < bound - 1; i++) { // deltas that hold only block 35
+                put(store, block(16384, 35), i);
+                store.freezeAndFlush();
+                List<ImageLayer> made = store.compact(REDO);
+                assertThat(made).allMatch(image -> image.keyRange().contains(block(16384, 35)));
+            }
+            put(store, block(16384, 35), bound);
+            store.freezeAndFlush();
+            assertThat(store.compact(REDO)).as("%d deltas above the other ranges' images", bound).hasSize(4);
+        } finally {
+            store.close();
+        }
+    }
+
+    @Test
     void gcAtACutoffStillCoversEveryRangeWithDeltasAboveIt() {
         LayerStore store = LayerStore.create(dir, TL, Lsn.of(0x100), CONFIG);
         try {
