@@ -277,6 +277,9 @@ public final class LocalCluster implements AutoCloseable {
             for (LocalBranch b : parentsFirst(branches.all())) {
                 attachIfLost(b, remote);
             }
+            for (LocalBranch b : branches.all().values()) {
+                recreateLostSafekeeperTimelines(b);
+            }
         }
         for (LocalBranch b : branches.all().values()) {
             pageserver.setWalSources(b.timeline(), sources);
@@ -336,6 +339,42 @@ public final class LocalCluster implements AutoCloseable {
                     + " is incomplete (remove it to start over)", e);
         }
         log.info("timeline={} attached from the object store under generation {}", timeline, remote.generation());
+    }
+
+    /**
+     * If a safekeeper's directory lost the branch's timeline while the cluster was down (a
+     * deleted or replaced disk), makes the timeline there again, empty: the next compute brings
+     * it into the term and it copies the committed WAL it lacks from its peers and the object
+     * store before it takes new WAL (docs/safekeeper.md, "WAL offload"). An empty member never
+     * outvotes one with WAL, but only while a quorum still has the timeline: with fewer, an
+     * election among the empty ones could forget acknowledged commits, so the start stops.
+     */
+    private void recreateLostSafekeeperTimelines(LocalBranch branch) {
+        TimelineId timeline = branch.timeline();
+        List<LocalSafekeeper> lost = new ArrayList<>();
+        for (LocalSafekeeper sk : safekeepers) {
+            if (!sk.hasTimeline(timeline)) {
+                lost.add(sk);
+            }
+        }
+        if (lost.isEmpty()) {
+            return;
+        }
+        List<String> names = lost.stream().map(sk -> sk.id().toString()).toList();
+        int quorum = safekeepers.size() / 2 + 1;
+        if (safekeepers.size() - lost.size() < quorum) {
+            throw new IllegalStateException("safekeepers " + names + " have no timeline " + timeline + " (branch '"
+                    + branch.name() + "'): fewer than a quorum (" + quorum + " of " + safekeepers.size()
+                    + ") still hold its WAL, so commits acknowledged by the lost ones may exist nowhere else "
+                    + "but the object store; not starting. The data directory is " + layout.root());
+        }
+        LocalPageserver.BranchedTimeline identity = pageserver.branchOf(timeline);
+        for (LocalSafekeeper sk : lost) {
+            progress.accept("safekeeper " + sk.id() + " has no timeline " + timeline + " (branch '" + branch.name()
+                    + "'): making it again, empty; it recovers the WAL from its peers and the object store");
+            sk.createTimeline(timeline, identity.systemId(), identity.walSegmentSize(), identity.branchLsn());
+        }
+        log.info("timeline={} made again on {} (WAL from {})", timeline, names, identity.branchLsn());
     }
 
     /** The branches ordered so that each comes after the branch it was made from. */

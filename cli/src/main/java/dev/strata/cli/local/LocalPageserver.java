@@ -40,7 +40,10 @@ public interface LocalPageserver extends AutoCloseable {
      */
     BranchedTimeline branchTimeline(TimelineId child, TimelineId parent, Lsn at, List<WalSource> sources);
 
-    /** What the safekeepers need of an existing branch timeline (its branch point, cluster identity). */
+    /**
+     * What the safekeepers need of an existing timeline: its cluster identity and where its WAL
+     * starts (a branch's branch point, a root timeline's import LSN; in {@code branchLsn}).
+     */
     BranchedTimeline branchOf(TimelineId child);
 
     /** The LSN of the last commit at or before {@code time} on the timeline (docs/pageserver.md, "Branches"). */

@@ -483,12 +483,13 @@ public final class LocalPageservers {
 
     /** What the safekeepers need of a new branch timeline, from the pageserver's status of it. */
     static LocalPageserver.BranchedTimeline branched(Dto.TimelineStatus t) {
-        if (t.ancestorLsn() == null || t.systemId() == null || t.walSegmentSize() == null) {
-            throw new IllegalStateException("the pageserver made timeline " + t.timelineId() + " but reports no "
-                    + "branch point or cluster identity for it");
+        if (t.systemId() == null || t.walSegmentSize() == null) {
+            throw new IllegalStateException("the pageserver has timeline " + t.timelineId() + " but reports no "
+                    + "cluster identity for it");
         }
-        return new LocalPageserver.BranchedTimeline(Lsn.parse(t.ancestorLsn()), Long.parseUnsignedLong(t.systemId()),
-                t.walSegmentSize());
+        // A branch's WAL starts at its branch point; a root timeline's where its import ended.
+        Lsn walStart = Lsn.parse(t.ancestorLsn() != null ? t.ancestorLsn() : t.startLsn());
+        return new LocalPageserver.BranchedTimeline(walStart, Long.parseUnsignedLong(t.systemId()), t.walSegmentSize());
     }
 
     /** The status lines of a timeline, the same for both kinds: from what the management API reports. */

@@ -18,6 +18,9 @@ public interface LocalSafekeeper extends AutoCloseable {
     /** Creates the timeline; one that exists already is left as it is. */
     void createTimeline(TimelineId id, long systemId, int walSegmentSize, Lsn start);
 
+    /** Whether this safekeeper has the timeline (throws if it cannot answer). */
+    boolean hasTimeline(TimelineId id);
+
     /** Deletes the timeline and its WAL here; one that does not exist is no error. */
     void deleteTimeline(TimelineId id);
 

@@ -79,6 +79,11 @@ final class LocalSafekeepers {
         }
 
         @Override
+        public boolean hasTimeline(TimelineId id) {
+            return server.node().timeline(id).isPresent();
+        }
+
+        @Override
         public void deleteTimeline(TimelineId id) {
             try {
                 server.node().deleteTimeline(id);
@@ -196,6 +201,19 @@ final class LocalSafekeepers {
                 if (e.status() != 409) {
                     throw e;
                 }
+            }
+        }
+
+        @Override
+        public boolean hasTimeline(TimelineId id) {
+            try {
+                new SafekeeperClient(url(), cliToken).status(id);
+                return true;
+            } catch (SafekeeperApiException e) {
+                if (e.status() == 404) {
+                    return false;
+                }
+                throw e;
             }
         }
 

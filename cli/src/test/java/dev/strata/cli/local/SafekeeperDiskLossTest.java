@@ -2,6 +2,7 @@ package dev.strata.cli.local;
 
 import static dev.strata.cli.local.ClusterClient.waitFor;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strata.compute.node.ComputeState;
 import dev.strata.pgcore.auth.Scope;
@@ -16,6 +17,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -131,6 +133,72 @@ class SafekeeperDiskLossTest {
             assertThat(writers.stopAndFindLost(c)).as("acknowledged commits lost with sk-3's disk").isEmpty();
             assertThat(acknowledgedBeforeSecondKill).isGreaterThanOrEqualTo(300);
         }
+    }
+
+    /**
+     * A safekeeper's disk lost while the whole cluster was down: {@code strata up} finds the
+     * timeline missing there, makes it again empty before the compute starts, and the safekeeper
+     * recovers the WAL from its peers. Then it must carry the quorum with one peer killed, and
+     * every commit acknowledged before the stop is there.
+     */
+    @Test
+    void aSafekeeperDiskLostWhileTheClusterWasDownIsMadeAgainAtStart() throws Exception {
+        LocalCluster.Options options = new LocalCluster.Options(0, true, Duration.ofSeconds(300));
+        ClusterLayout layout = new ClusterLayout(tmp.resolve("cluster"));
+        TimelineId tl;
+        Lsn committed;
+        ClusterClient.Writers writers;
+        try (LocalCluster c = LocalCluster.start(layout, options, s -> { })) {
+            tl = c.timeline();
+            writers = new ClusterClient.Writers(c, 2);
+            writers.progress(200, Duration.ofSeconds(90), "before the stop");
+            writers.close();
+            committed = c.safekeepers().get(0).positions(tl).commit();
+        }
+        FileTrees.deleteRecursively(layout.safekeeperDir("sk-3"));
+
+        List<String> said = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (LocalCluster c = LocalCluster.start(layout, options, said::add)) {
+            LocalSafekeeper lost = c.safekeepers().get(2);
+            assertThat(lost.id().toString()).isEqualTo("sk-3");
+            assertThat(lost.hasTimeline(tl)).as("sk-3's timeline made again at start").isTrue();
+            assertThat(said).anyMatch(line -> line.startsWith("safekeeper sk-3 has no timeline " + tl));
+            waitFor(() -> flush(lost, tl).compareTo(committed) >= 0, Duration.ofSeconds(120),
+                    "sk-3 recovering the WAL it lost up to " + committed + " (now " + lost.status(tl) + ")");
+
+            c.safekeepers().get(0).kill();
+            Lsn atKill = flush(lost, tl);
+            try (Connection conn = ClusterClient.connect(c); Statement s = conn.createStatement()) {
+                s.execute("CREATE TABLE after_loss (i int)");
+                for (int i = 0; i < 20; i++) {
+                    s.execute("INSERT INTO after_loss VALUES (" + i + ")");
+                }
+                try (ResultSet rs = s.executeQuery("SELECT count(*) FROM after_loss")) {
+                    rs.next();
+                    assertThat(rs.getInt(1)).isEqualTo(20);
+                }
+            }
+            assertThat(flush(lost, tl)).as("sk-3 takes new WAL, needed for the quorum").isGreaterThan(atKill);
+            assertThat(writers.stopAndFindLost(c)).as("acknowledged commits lost with sk-3's disk").isEmpty();
+            assertThat(writers.size()).isGreaterThanOrEqualTo(200);
+        }
+    }
+
+    /** Two of three safekeepers without the timeline: the start stops with a message saying why. */
+    @Test
+    void aQuorumOfLostSafekeeperTimelinesStopsTheStart() throws Exception {
+        LocalCluster.Options options = new LocalCluster.Options(0, true, Duration.ofSeconds(300));
+        ClusterLayout layout = new ClusterLayout(tmp.resolve("cluster"));
+        try (LocalCluster c = LocalCluster.start(layout, options, s -> { })) {
+            try (Connection conn = ClusterClient.connect(c); Statement s = conn.createStatement()) {
+                s.execute("CREATE TABLE t AS SELECT 1 AS i");
+            }
+        }
+        FileTrees.deleteRecursively(layout.safekeeperDir("sk-2"));
+        FileTrees.deleteRecursively(layout.safekeeperDir("sk-3"));
+        assertThatThrownBy(() -> LocalCluster.start(layout, options, s -> { }).close())
+                .hasMessageContaining("fewer than a quorum (2 of 3) still hold its WAL")
+                .hasMessageContaining("sk-2").hasMessageContaining("sk-3");
     }
 
     /** WAL [from, to) as a peer reads it (GET /wal answers a bounded range per request: asked until the end). */

@@ -87,9 +87,9 @@ final class LayerFile implements AutoCloseable {
                     s.getInt(0), LayerFormat.MAGIC));
         }
         int version = s.getShort(4) & 0xFFFF;
-        if (version != LayerFormat.VERSION) {
+        if (version != LayerFormat.VERSION && version != LayerFormat.VERSION_WITHOUT_ZERO_RUNS) {
             throw new CorruptLayerException(path, 4, "format version " + version + " is not supported (this build reads "
-                    + LayerFormat.VERSION + ")");
+                    + LayerFormat.VERSION_WITHOUT_ZERO_RUNS + " and " + LayerFormat.VERSION + ")");
         }
         CRC32C crc = new CRC32C();
         crc.update(s.array(), 0, LayerFormat.SUMMARY_CRC_OFFSET);
@@ -240,11 +240,10 @@ final class LayerFile implements AutoCloseable {
             throw new CorruptLayerException(path, offset, "value checksum mismatch for key " + key(i).describe()
                     + " at " + new Lsn(lsn(i)));
         }
-        byte[] payload = new byte[payloadLength];
-        v.get(LayerFormat.VALUE_HEADER, payload);
-        Value value = ValueCodec.decode(v.get(4), payload);
+        Value value = ValueCodec.decode(v.get(4), v, LayerFormat.VALUE_HEADER, payloadLength);
         if (value == null) {
-            throw new CorruptLayerException(path, offset + 4, "unknown value tag " + v.get(4));
+            throw new CorruptLayerException(path, offset + 4, "unknown value tag " + v.get(4)
+                    + " or a payload of " + payloadLength + " bytes that does not fit it");
         }
         return value;
     }

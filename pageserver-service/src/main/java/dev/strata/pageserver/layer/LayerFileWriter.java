@@ -78,8 +78,9 @@ final class LayerFileWriter implements AutoCloseable {
                         + " at " + lsn + " after " + lastKey.describe() + " at " + new Lsn(lastLsn));
             }
         }
-        byte[] payload = ValueCodec.payload(value);
-        byte tag = ValueCodec.tag(value);
+        ValueCodec.Encoded encoded = ValueCodec.encode(value);
+        byte[] payload = encoded.payload();
+        byte tag = encoded.tag();
         int blockLength = payload.length + LayerFormat.VALUE_OVERHEAD;
         if (payload.length > LayerFormat.MAX_VALUE_SIZE) {
             throw new IllegalArgumentException("value of " + payload.length + " bytes for key " + key.describe()

@@ -1,7 +1,9 @@
 package dev.strata.pageserver.layer;
 
 /**
- * The on-disk layout shared by delta and image layer files, format version 1 (big-endian).
+ * The on-disk layout shared by delta and image layer files, format version 2 (big-endian).
+ * Version 2 added value tag 3, an image stored without its longest zero run
+ * ({@link ValueCodec}); version 1 files (tags 0 to 2) are read as they are.
  *
  * <pre>
  *   summary, {@value #SUMMARY_SIZE} bytes at offset 0:
@@ -12,7 +14,9 @@ package dev.strata.pageserver.layer;
  *     96 u32 entries per block   100 u64 fence offset      108 u32 CRC-32C of the fences
  *     112..123 zero              124 u32 CRC-32C of bytes 0..123
  *   values, from offset {@value #SUMMARY_SIZE}, in (key, LSN) order:
- *     u32 payload length, u8 tag, payload, u32 CRC-32C of (length, tag, payload)
+ *     u32 payload length, u8 tag, payload, u32 CRC-32C of (length, tag, payload); tags: 0 image,
+ *     1 record, 2 will-init record, 3 image without its zero run (u32 offset, u32 length of
+ *     the zeros, then the bytes before and after them)
  *   index blocks at the index offset, each: up to entries-per-block entries of
  *     18B key, u64 LSN, u64 value offset, u32 value block length, u8 flags (bit 0: will init)
  *     followed by a u32 CRC-32C of the block's entries
@@ -25,7 +29,9 @@ package dev.strata.pageserver.layer;
 final class LayerFormat {
 
     static final int MAGIC = 0x53544C46; // "STLF"
-    static final int VERSION = 1;
+    static final int VERSION = 2;
+    /** Files written before {@link ValueCodec#TAG_IMAGE_WITHOUT_ZEROS}: still read. */
+    static final int VERSION_WITHOUT_ZERO_RUNS = 1;
     static final int KIND_DELTA = 1;
     static final int KIND_IMAGE = 2;
     static final int SUMMARY_SIZE = 128;

@@ -594,7 +594,7 @@ public final class LayerStore implements AutoCloseable {
                 return List.of();
             }
             Lsn at = diskConsistentLsn;
-            List<ImageLayer> created = guarded(() -> new ImageCompactor(dir, timelineId, config, map, at, redo, fsync, cache).run(),
+            List<ImageLayer> created = guarded(() -> new ImageCompactor(dir, timelineId, config, map, at, redo, fsync, cache, false).run(),
                     "write image layers");
             if (!created.isEmpty()) {
                 installImages(created);
@@ -662,7 +662,7 @@ public final class LayerStore implements AutoCloseable {
             List<LayerName> createdNames = new java.util.ArrayList<>();
             if (ancestor == null && cutoff.isValid() && cutoff.compareTo(diskConsistentLsn) <= 0) {
                 List<ImageLayer> created = guarded(() -> new ImageCompactor(dir, timelineId, config, map, cutoff, redo, fsync,
-                        cache).run(), "write image layers at the GC cutoff");
+                        cache, true).run(), "write image layers at the GC cutoff");
                 if (!created.isEmpty()) {
                     installImages(created);
                     created.forEach(i -> createdNames.add(i.name()));

@@ -415,15 +415,16 @@ final class TimelineUploader implements AutoCloseable {
             return;
         }
         SortedMap<LayerName, IndexPart.LayerMeta> listed = new TreeMap<>();
-        int missing = 0;
+        Map<LayerName, Long> sizes = new HashMap<>();
         long missingBytes = 0;
         for (LayerName name : m.layers()) {
             if (!uploaded.containsKey(name)) {
-                missing++;
-                missingBytes += sizeOrZero(layersDir.resolve(name.toString()));
+                long size = sizeOrZero(layersDir.resolve(name.toString()));
+                sizes.put(name, size);
+                missingBytes += size;
             }
         }
-        pendingLayers = missing;
+        pendingLayers = sizes.size();
         pendingBytes = missingBytes;
         // Oldest first, so that a pass cut short leaves S3 holding mostly a prefix of history;
         // up to MAX_CONCURRENT_UPLOADS at a time (one stream alone got 8 MB/s during a bulk
@@ -431,7 +432,7 @@ final class TimelineUploader implements AutoCloseable {
         List<LayerName> order = m.layers().stream()
                 .sorted((a, b) -> a.lsnRange().start().compareTo(b.lsnRange().start())).toList();
         List<LayerName> toUpload = order.stream().filter(n -> !uploaded.containsKey(n)).toList();
-        if (!uploadAll(toUpload)) {
+        if (!uploadAll(toUpload, sizes)) {
             return; // stopping
         }
         for (LayerName name : order) {
@@ -463,7 +464,7 @@ final class TimelineUploader implements AutoCloseable {
      * new upload starts, those in flight are waited for (and kept if they succeeded), then the
      * first failure is thrown. False if the uploader is stopping (nothing may be published).
      */
-    private boolean uploadAll(List<LayerName> names) {
+    private boolean uploadAll(List<LayerName> names, Map<LayerName, Long> sizes) {
         java.util.concurrent.CompletionService<Map.Entry<LayerName, IndexPart.LayerMeta>> done =
                 new java.util.concurrent.ExecutorCompletionService<>(uploads);
         int next = 0;
@@ -473,7 +474,8 @@ final class TimelineUploader implements AutoCloseable {
         while (inFlight > 0 || (next < names.size() && failure == null && !stopping)) {
             if (next < names.size() && failure == null && !stopping && inFlight < MAX_CONCURRENT_UPLOADS) {
                 LayerName name = names.get(next++);
-                done.submit(() -> Map.entry(name, uploadLayer(name)));
+                long size = sizes.getOrDefault(name, 0L);
+                done.submit(() -> Map.entry(name, uploadLayer(name, size)));
                 inFlight++;
                 continue;
             }
@@ -507,14 +509,20 @@ final class TimelineUploader implements AutoCloseable {
         return !stopping;
     }
 
-    /** One layer to S3 under our generation (any thread: no state of this uploader is touched). */
-    private IndexPart.LayerMeta uploadLayer(LayerName name) {
+    /**
+     * One layer to S3 under our generation (any thread: no state of this uploader is touched).
+     * {@code knownSize} is the size the pass read for its backlog figure (0 if it could not:
+     * read again here, where a failure is reported).
+     */
+    private IndexPart.LayerMeta uploadLayer(LayerName name, long knownSize) {
         Path file = layersDir.resolve(name.toString());
-        long size;
-        try {
-            size = Files.size(file);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read layer " + file + " to upload it", e);
+        long size = knownSize;
+        if (size == 0) {
+            try {
+                size = Files.size(file);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read layer " + file + " to upload it", e);
+            }
         }
         int crc = Checksums.crc32c(file); // layer files are immutable: the upload sends these bytes
         remote.upload(RemoteLayout.layerKey(id, name, generation), file, crc);

@@ -164,10 +164,24 @@ class LayerFileTest {
         assertThatThrownBy(() -> DeltaLayer.open(path, TL)).hasMessageContaining("is not a Strata layer file");
 
         byte[] newer = good.clone();
-        newer[5] = 2;
+        newer[5] = 3;
         Files.write(path, newer);
         assertThatThrownBy(() -> DeltaLayer.open(path, TL)).isInstanceOf(CorruptLayerException.class)
-                .hasMessageContaining("format version 2 is not supported");
+                .hasMessageContaining("format version 3 is not supported");
+
+        // A file of format version 1 (before images without zero runs) is still read.
+        byte[] older = good.clone();
+        older[5] = 1;
+        java.util.zip.CRC32C summaryCrc = new java.util.zip.CRC32C();
+        summaryCrc.update(older, 0, 124);
+        java.nio.ByteBuffer.wrap(older).putInt(124, (int) summaryCrc.getValue());
+        Files.write(path, older);
+        try (DeltaLayer v1 = DeltaLayer.open(path, TL)) {
+            assertThat(v1.entryCount()).isEqualTo(java.nio.ByteBuffer.wrap(good).getLong(76)).isPositive();
+            List<Lsn> lsns = new ArrayList<>();
+            v1.forEachEntry((key, lsn, value) -> lsns.add(lsn));
+            assertThat(lsns).hasSize((int) v1.entryCount());
+        }
 
         Files.write(path, good);
         assertThatThrownBy(() -> DeltaLayer.open(path, TimelineId.parse("00".repeat(16))))
