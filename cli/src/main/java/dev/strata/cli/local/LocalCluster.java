@@ -83,9 +83,14 @@ public final class LocalCluster implements AutoCloseable {
      * @param safekeepersInProcess with {@code childProcesses}: the safekeepers still in this JVM,
      *                       only the pageserver a child (tests that kill the pageserver alone
      *                       start three JVMs fewer)
+     * @param controlPlane   run the control plane (decision 0029): the main endpoint is woken and
+     *                       suspended by the wake and suspend workflows on the control plane's
+     *                       agents, and the control-plane API listens on loopback; else the
+     *                       cluster starts and stops the main endpoint's compute itself
+     *                       ({@code strata up --no-control-plane}, and tests that drive the compute)
      */
     public record Options(int proxyPort, boolean childProcesses, Duration idleTimeout,
-                          Map<String, String> computeSettings, boolean safekeepersInProcess) {
+                          Map<String, String> computeSettings, boolean safekeepersInProcess, boolean controlPlane) {
         public static final Options DEFAULTS = new Options(ProxyConfig.DEFAULT_PORT, false, Duration.ofSeconds(300));
 
         public Options(int proxyPort, boolean childProcesses, Duration idleTimeout) {
@@ -93,12 +98,17 @@ public final class LocalCluster implements AutoCloseable {
         }
 
         public Options(int proxyPort, boolean childProcesses, Duration idleTimeout, Map<String, String> computeSettings) {
-            this(proxyPort, childProcesses, idleTimeout, computeSettings, false);
+            this(proxyPort, childProcesses, idleTimeout, computeSettings, false, false);
         }
 
         /** These options with the safekeepers in this JVM (and the pageserver a child if {@code childProcesses}). */
         public Options withSafekeepersInProcess() {
-            return new Options(proxyPort, childProcesses, idleTimeout, computeSettings, true);
+            return new Options(proxyPort, childProcesses, idleTimeout, computeSettings, true, controlPlane);
+        }
+
+        /** These options with (or without) the control plane owning the main endpoint's compute. */
+        public Options withControlPlane(boolean on) {
+            return new Options(proxyPort, childProcesses, idleTimeout, computeSettings, safekeepersInProcess, on);
         }
 
         public Options {
@@ -113,7 +123,7 @@ public final class LocalCluster implements AutoCloseable {
          * {@code strata.*} ones such as {@code strata.max_replication_flush_lag}).
          */
         public Options withComputeSettings(Map<String, String> settings) {
-            return new Options(proxyPort, childProcesses, idleTimeout, settings, safekeepersInProcess);
+            return new Options(proxyPort, childProcesses, idleTimeout, settings, safekeepersInProcess, controlPlane);
         }
     }
 
@@ -129,6 +139,9 @@ public final class LocalCluster implements AutoCloseable {
     private LocalDynamo dynamo;
     private ProxyServer proxy;
     private LocalComputeControl control;
+    /** The control plane (decision 0029), when {@link Options#controlPlane}; null otherwise. */
+    private ClusterControlPlane controlPlane;
+    private ControlPlaneComputeControl controlPlaneCompute;
     /** Signs the tokens every component presents to the others' listeners. */
     private final ClusterAuth auth;
     /** The project's branches as cluster.properties keeps them; changed only under {@link #branchLock}. */
@@ -292,14 +305,62 @@ public final class LocalCluster implements AutoCloseable {
             endpoints.put(b.name(), new LocalEndpoint(b, this::computeFor, progress));
         }
         state.save();
-        startCompute();
+        if (!options.controlPlane()) {
+            startCompute();
+        }
         supervisor.scheduleWithFixedDelay(this::superviseComputes, 1, 1, TimeUnit.SECONDS);
+        control = new LocalComputeControl(this, options.idleTimeout());
+        dev.strata.proxy.wake.ComputeControl proxyControl = control;
+        if (options.controlPlane()) {
+            proxyControl = startControlPlane();
+        }
 
         progress.accept("starting the proxy on 127.0.0.1:" + options.proxyPort() + " (wake on connect, suspend after "
                 + options.idleTimeout().toSeconds() + " s idle)");
-        control = new LocalComputeControl(this, options.idleTimeout());
         proxy = ProxyServer.start(ProxyConfig.defaults().withPort(options.proxyPort())
-                .withTlsDirectory(layout.proxyDir()), control);
+                .withTlsDirectory(layout.proxyDir()), proxyControl);
+    }
+
+    /**
+     * The control plane over this cluster (decision 0029): the local ASL engine, the agents, the
+     * main endpoint adopted into the metadata, unfinished operations recovered, the API on loopback
+     * with its URL in {@code control-api.url} and a {@code controlapi} token in
+     * {@code auth/controlapi.token} (mode 600), which the `strata project|endpoint|operation`
+     * commands read. Returns the proxy's compute control over it.
+     */
+    private ControlPlaneComputeControl startControlPlane() {
+        progress.accept("starting the control plane (local Step Functions engine, compute agents, API)");
+        controlPlane = ClusterControlPlane.forCluster(this, dynamo, layout.root().resolve("control"), id -> {
+            synchronized (state) {
+                int p = port("port.agent." + id);
+                state.save();
+                return p;
+            }
+        }, options.idleTimeout());
+        try {
+            auth.tokenFile(Scope.CONTROL_API, "controlapi");
+            PrivateFiles.writeSecret(controlApiUrlFile(), controlPlane.apiUrl() + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + controlApiUrlFile() + ": " + e.getMessage(), e);
+        }
+        progress.accept("control-plane API on " + controlPlane.apiUrl());
+        controlPlaneCompute = new ControlPlaneComputeControl(controlPlane, control, options.idleTimeout());
+        return controlPlaneCompute;
+    }
+
+    /** Where `strata up` writes the control-plane API's URL (the cli's project/endpoint/operation commands read it). */
+    public Path controlApiUrlFile() {
+        return layout.root().resolve("control-api.url");
+    }
+
+    /** The control plane, if this cluster runs it. */
+    public Optional<ClusterControlPlane> controlPlane() {
+        return Optional.ofNullable(controlPlane);
+    }
+
+    /** The compute settings every compute of this cluster gets. */
+    Map<String, String> computeSettings() {
+        return options.computeSettings();
     }
 
     /**
@@ -553,6 +614,9 @@ public final class LocalCluster implements AutoCloseable {
             progress.accept("branch '" + name + "' restored to " + made.branchLsn() + " (timeline " + timeline
                     + "); its previous state is branch '" + backupName + "'");
             e.repoint(restored);
+            if (controlPlane != null && name.equals(BRANCH)) {
+                controlPlane.repointMain(timeline);
+            }
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             log.info("branch={} restored to {} from {} in {} ms; backup {}", name, made.branchLsn(), from.name(),
                     took.toMillis(), backupName);
@@ -899,7 +963,11 @@ public final class LocalCluster implements AutoCloseable {
                     e.endpoint(), proxy.port(), e.state().name().toLowerCase(), e.openConnections(),
                     e.lastActivity() == null ? "never" : e.lastActivity()));
         }
-        appendCompute(out, mainEndpoint());
+        if (controlPlane != null) {
+            appendControlPlane(out);
+        } else {
+            appendCompute(out, mainEndpoint());
+        }
         // Other branches: one line each, and their compute while it runs.
         for (LocalEndpoint e : new java.util.TreeMap<>(endpoints).values()) {
             if (e.branch().name().equals(BRANCH)) {
@@ -914,6 +982,22 @@ public final class LocalCluster implements AutoCloseable {
             }
         }
         return out.toString();
+    }
+
+    private void appendControlPlane(StringBuilder out) {
+        out.append("control plane: API ").append(controlPlane.apiUrl()).append(", ")
+                .append(controlPlane.runningExecutions()).append(" workflow execution(s) running\n");
+        try {
+            dev.strata.control.model.Endpoint e = controlPlane.store().getEndpoint(ClusterControlPlane.MAIN_ENDPOINT)
+                    .orElseThrow();
+            out.append("compute (endpoint ").append(e.id()).append("): ").append(e.state().name().toLowerCase())
+                    .append(e.agent().map(a -> " on agent " + a).orElse(""))
+                    .append(e.address().map(a -> " at " + a).orElse(""))
+                    .append(e.operation().map(o -> ", last operation " + o).orElse("")).append('\n');
+        } catch (RuntimeException ex) {
+            out.append("compute (endpoint ").append(ClusterControlPlane.MAIN_ENDPOINT).append("): metadata unavailable (")
+                    .append(ex.getMessage()).append(")\n");
+        }
     }
 
     private static void appendCompute(StringBuilder out, LocalEndpoint e) {
@@ -982,8 +1066,24 @@ public final class LocalCluster implements AutoCloseable {
             progress.accept("stopping the proxy");
             proxy.close();
         }
+        if (controlPlaneCompute != null) {
+            controlPlaneCompute.close();
+        }
         if (control != null) {
             control.close();
+        }
+        if (controlPlane != null) {
+            progress.accept("stopping the control plane");
+            try {
+                controlPlane.close();
+            } catch (RuntimeException e) {
+                log.warn("closing the control plane failed: {}", e.getMessage());
+            }
+            try {
+                Files.deleteIfExists(controlApiUrlFile());
+            } catch (IOException e) {
+                log.warn("cannot remove {}: {}", controlApiUrlFile(), e.getMessage());
+            }
         }
         if (!endpoints.isEmpty()) {
             progress.accept("stopping the compute(s)");
