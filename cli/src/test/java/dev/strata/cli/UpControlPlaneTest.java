@@ -73,17 +73,21 @@ class UpControlPlaneTest {
             await("a SUSPEND_COMPUTE operation SUCCEEDED", () -> operations(env).contains("SUSPEND_COMPUTE SUCCEEDED"));
             assertThat(count(c)).isEqualTo(100);
 
-            // the compute dies under the metadata's RUNNING: the next connection still works
+            // the compute dies under the metadata's RUNNING: replaced (by the supervisor or by the next
+            // connection, whichever comes first), on the same agent, directory and port as before
             Endpoint running = endpoint(cp);
             assertThat(running.state()).isEqualTo(EndpointState.RUNNING);
-            long pid = postmasterPid(layout, running);
+            assertThat(running.agent().orElseThrow().toString()).isEqualTo("agent-1");
+            long pid = postmasterPid(layout);
             ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow();
             new ProcessBuilder("kill", "-9", Long.toString(pid)).inheritIO().start().waitFor();
             postmaster.onExit().get(30, TimeUnit.SECONDS);
-            assertThat(endpoint(cp).state()).isEqualTo(EndpointState.RUNNING); // nobody told the metadata
             assertThat(count(c)).isEqualTo(100);
-            assertThat(endpoint(cp).state()).isEqualTo(EndpointState.RUNNING);
-            assertThat(postmasterPid(layout, endpoint(cp))).isNotEqualTo(pid);
+            await("the endpoint RUNNING on a new compute", () -> endpoint(cp).state() == EndpointState.RUNNING
+                    && cp.agent(endpoint(cp).agent().orElseThrow()) != null);
+            assertThat(postmasterPid(layout)).isNotEqualTo(pid);
+            assertThat(endpoint(cp).address()).isEqualTo(running.address());
+            assertThat(operations(env)).contains("START_COMPUTE SUCCEEDED").doesNotContain("FAILED");
         }
 
         // a restart on the same directory: the metadata and its operations are kept, the endpoint
@@ -113,9 +117,9 @@ class UpControlPlaneTest {
         }
     }
 
-    private static long postmasterPid(ClusterLayout layout, Endpoint e) throws Exception {
-        Path pidFile = layout.root().resolve("control").resolve("agents").resolve(e.agent().orElseThrow().toString())
-                .resolve("pgdata").resolve("postmaster.pid");
+    /** The main endpoint's compute is where it always was: agent-1 runs it in computes/main/pgdata. */
+    private static long postmasterPid(ClusterLayout layout) throws Exception {
+        Path pidFile = layout.computeDataDir(LocalCluster.ENDPOINT).resolve("postmaster.pid");
         return Long.parseLong(Files.readAllLines(pidFile).getFirst().trim());
     }
 

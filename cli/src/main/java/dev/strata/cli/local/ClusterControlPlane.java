@@ -41,7 +41,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.ToIntFunction;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,8 +63,11 @@ public final class ClusterControlPlane implements AutoCloseable {
     /** The workflows' bound and retry interval on the local engine. */
     public static final RunOptions RUN_OPTIONS = RunOptions.defaults().withTimeout(Duration.ofMinutes(3))
             .withRetryInterval(Duration.ofMillis(500));
-    /** Agents of a local cluster's pool: the main endpoint's and a spare (the next wake's while one retires). */
-    static final int CLUSTER_AGENTS = 2;
+    /**
+     * Agents of a local cluster's pool: one, in the main endpoint's old place; a wake that finds none
+     * idle (another project's endpoint holds it, or it was retired) launches one more on demand.
+     */
+    static final int CLUSTER_AGENTS = 1;
     /** The cluster's project, main branch and main endpoint as the metadata names them. */
     public static final ProjectId PROJECT = ProjectId.of(LocalCluster.PROJECT);
     public static final BranchId MAIN_BRANCH = BranchId.of("br-" + LocalCluster.BRANCH);
@@ -74,9 +76,26 @@ public final class ClusterControlPlane implements AutoCloseable {
     private record LiveAgent(ComputeAgent agent, AgentServer server) {
     }
 
+    /**
+     * Where an agent keeps its compute's directory and which port its PostgreSQL listens on (0: any
+     * free port). A cluster gives its first agent the main endpoint's old place,
+     * {@code computes/main/pgdata} and {@code port.compute}, so that the main endpoint's compute is
+     * where scripts and operators always found it (it runs there whenever that agent is free).
+     */
+    interface AgentPlaces {
+        /** The agent's data root ({@code pgdata} in it). */
+        Path dataRoot(NodeId id);
+
+        /** The agent's API port (0: any). */
+        int apiPort(NodeId id);
+
+        /** The port of the PostgreSQL the agent runs (0: any). */
+        int computePort(NodeId id);
+    }
+
     private final LocalCluster cluster;
     private final Path dir;
-    private final ToIntFunction<NodeId> agentPorts;
+    private final AgentPlaces places;
     private final List<AutoCloseable> resources = new ArrayList<>();
     private final Map<NodeId, LiveAgent> agents = new ConcurrentHashMap<>();
     private LocalStepFunctions engine;
@@ -87,10 +106,10 @@ public final class ClusterControlPlane implements AutoCloseable {
     private ControlApiServer server;
     private volatile boolean closed;
 
-    private ClusterControlPlane(LocalCluster cluster, Path dir, ToIntFunction<NodeId> agentPorts) {
+    private ClusterControlPlane(LocalCluster cluster, Path dir, AgentPlaces places) {
         this.cluster = cluster;
         this.dir = dir;
-        this.agentPorts = agentPorts;
+        this.places = places;
     }
 
     /**
@@ -99,7 +118,22 @@ public final class ClusterControlPlane implements AutoCloseable {
      */
     public static ClusterControlPlane forTests(LocalCluster cluster, Path dir, int agentCount,
                                                UnaryOperator<ComputeProvisioner> wrap) {
-        ClusterControlPlane cp = new ClusterControlPlane(cluster, dir, id -> 0);
+        ClusterControlPlane cp = new ClusterControlPlane(cluster, dir, new AgentPlaces() {
+            @Override
+            public Path dataRoot(NodeId id) {
+                return dir.resolve("agents").resolve(id.toString());
+            }
+
+            @Override
+            public int apiPort(NodeId id) {
+                return 0;
+            }
+
+            @Override
+            public int computePort(NodeId id) {
+                return 0;
+            }
+        });
         try {
             LocalDynamo dynamo = LocalDynamo.start(dir.resolve("dynamo"));
             cp.resources.add(dynamo);
@@ -118,11 +152,11 @@ public final class ClusterControlPlane implements AutoCloseable {
      * ({@link OperationRecovery}), endpoints the metadata says RUNNING suspended (their computes
      * died with the previous JVM), and the API on 127.0.0.1.
      *
-     * @param agentPorts each agent's API port (0: any free port)
+     * @param places each agent's directory and ports
      */
-    static ClusterControlPlane forCluster(LocalCluster cluster, LocalDynamo dynamo, Path dir,
-                                          ToIntFunction<NodeId> agentPorts, Duration idleTimeout) {
-        ClusterControlPlane cp = new ClusterControlPlane(cluster, dir, agentPorts);
+    static ClusterControlPlane forCluster(LocalCluster cluster, LocalDynamo dynamo, Path dir, AgentPlaces places,
+                                          Duration idleTimeout) {
+        ClusterControlPlane cp = new ClusterControlPlane(cluster, dir, places);
         try {
             cp.assemble(dynamo, MetadataTable.DEFAULT_NAME, CLUSTER_AGENTS, p -> p);
             cp.adopt(cluster.timeline(), idleTimeout);
@@ -151,7 +185,7 @@ public final class ClusterControlPlane implements AutoCloseable {
         ComputeProvisioner compute = wrap.apply(new AgentComputeProvisioner(new AgentComputeProvisioner.AgentLauncher() {
             @Override
             public String launch(NodeId id) {
-                return address(startAgent(id, 0));
+                return address(startAgent(id));
             }
 
             @Override
@@ -172,7 +206,7 @@ public final class ClusterControlPlane implements AutoCloseable {
         List<dev.strata.control.model.ComputeAgent> known = new ArrayList<>(store().listAgents(AgentState.IDLE));
         known.addAll(store().listAgents(AgentState.CLAIMED));
         for (dev.strata.control.model.ComputeAgent a : known) {
-            String address = address(startAgent(a.id(), agentPorts.applyAsInt(a.id())));
+            String address = address(startAgent(a.id()));
             if (!address.equals(a.address())) {
                 store().updateAgent(a, new dev.strata.control.model.ComputeAgent(a.id(), address, a.state(),
                         a.claimedBy(), a.version()));
@@ -184,7 +218,7 @@ public final class ClusterControlPlane implements AutoCloseable {
                 continue;
             }
             Optional<dev.strata.control.model.ComputeAgent> old = store().getAgent(id);
-            String address = address(startAgent(id, agentPorts.applyAsInt(id)));
+            String address = address(startAgent(id));
             if (old.isEmpty()) {
                 store().registerAgent(dev.strata.control.model.ComputeAgent.idle(id, address));
             } else { // retired earlier: a fresh process under the same id, back in the pool
@@ -194,12 +228,14 @@ public final class ClusterControlPlane implements AutoCloseable {
         }
     }
 
-    private LiveAgent startAgent(NodeId id, int port) {
+    private LiveAgent startAgent(NodeId id) {
         if (closed) {
             throw new IllegalStateException("the control plane is closing; no agent is launched");
         }
-        ComputeAgent agent = new ComputeAgent(new ComputeAgent.Config(dir.resolve("agents").resolve(id.toString()),
-                "127.0.0.1", cluster.pageserver().pageServicePort(), cluster.members(), 0, LocalCluster.DB_USER,
+        int port = places.apiPort(id);
+        ComputeAgent agent = new ComputeAgent(new ComputeAgent.Config(places.dataRoot(id),
+                "127.0.0.1", cluster.pageserver().pageServicePort(), cluster.members(), places.computePort(id),
+                LocalCluster.DB_USER,
                 cluster.dbPassword(), ComputeNetwork.LOOPBACK, cluster.computeSettings(), Duration.ofSeconds(60)),
                 PostgresBinaries.resolve());
         AgentServer server;
@@ -310,6 +346,16 @@ public final class ClusterControlPlane implements AutoCloseable {
         ComputeAgent.Status s = a.agent().status();
         return "running".equals(s.state()) && e.id().equals(s.endpoint()) && s.running() != null
                 && e.address().get().equals(s.running().host() + ":" + s.running().port());
+    }
+
+    /** Whether the endpoint's agent in this JVM ran its compute and the compute died (killed, crashed). */
+    boolean computeFailed(Endpoint e) {
+        LiveAgent a = e.agent().map(agents::get).orElse(null);
+        if (a == null) {
+            return false;
+        }
+        ComputeAgent.Status s = a.agent().status();
+        return "failed".equals(s.state()) && e.id().equals(s.endpoint());
     }
 
     public MetadataStore store() {

@@ -44,6 +44,7 @@ final class ControlPlaneComputeControl implements ComputeControl, AutoCloseable 
     private final ComputeControl fallback;
     private final Duration idleTimeout;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+    private final java.util.Set<EndpointId> replacing = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     ControlPlaneComputeControl(ClusterControlPlane controlPlane, ComputeControl fallback, Duration idleTimeout) {
         this.controlPlane = controlPlane;
@@ -102,6 +103,32 @@ final class ControlPlaneComputeControl implements ComputeControl, AutoCloseable 
             }
         }
         throw new IllegalStateException("endpoint " + id + " did not come up within " + DEADLINE);
+    }
+
+    /**
+     * The cluster's supervisor, every second: an endpoint of the cluster's project RUNNING in the
+     * metadata whose compute died on its agent in this run (the agent reports it failed) is woken
+     * again at once, as the cluster replaced its own compute before (docs/local-cluster.md); the
+     * proxy's next connection would do the same, later. A compute on an agent started by this JVM
+     * that never ran it (a restart) is left to the start-up suspend.
+     */
+    void replaceDeadComputes() {
+        for (Endpoint e : controlPlane.store().listEndpoints(ClusterControlPlane.PROJECT)) {
+            if (e.state() == dev.strata.control.model.EndpointState.RUNNING && controlPlane.computeFailed(e)
+                    && replacing.add(e.id())) {
+                log.warn("endpoint={} its compute on {} died; waking it again through the workflows", e.id(),
+                        e.agent().map(Object::toString).orElse("?"));
+                executor.execute(() -> {
+                    try {
+                        wakeNow(e.id());
+                    } catch (RuntimeException ex) {
+                        log.warn("endpoint={} could not be woken again: {}", e.id(), ex.getMessage());
+                    } finally {
+                        replacing.remove(e.id());
+                    }
+                });
+            }
+        }
     }
 
     /** Suspends the endpoint through the suspend workflow if it is RUNNING; waits for the operation. */

@@ -330,13 +330,25 @@ public final class LocalCluster implements AutoCloseable {
      */
     private ControlPlaneComputeControl startControlPlane() {
         progress.accept("starting the control plane (local Step Functions engine, compute agents, API)");
-        controlPlane = ClusterControlPlane.forCluster(this, dynamo, layout.root().resolve("control"), id -> {
-            synchronized (state) {
-                int p = port("port.agent." + id);
-                state.save();
-                return p;
-            }
-        }, options.idleTimeout());
+        NodeId first = NodeId.of("agent-1");
+        controlPlane = ClusterControlPlane.forCluster(this, dynamo, layout.root().resolve("control"),
+                new ClusterControlPlane.AgentPlaces() {
+                    @Override
+                    public Path dataRoot(NodeId id) {
+                        return id.equals(first) ? layout.computeDataDir(ENDPOINT).getParent()
+                                : layout.root().resolve("control").resolve("agents").resolve(id.toString());
+                    }
+
+                    @Override
+                    public int apiPort(NodeId id) {
+                        return savedPort("port.agent." + id);
+                    }
+
+                    @Override
+                    public int computePort(NodeId id) {
+                        return id.equals(first) ? savedPort("port.compute") : 0;
+                    }
+                }, options.idleTimeout());
         try {
             auth.tokenFile(Scope.CONTROL_API, "controlapi");
             PrivateFiles.writeSecret(controlApiUrlFile(), controlPlane.apiUrl() + "\n");
@@ -346,6 +358,14 @@ public final class LocalCluster implements AutoCloseable {
         progress.accept("control-plane API on " + controlPlane.apiUrl());
         controlPlaneCompute = new ControlPlaneComputeControl(controlPlane, control, options.idleTimeout());
         return controlPlaneCompute;
+    }
+
+    private int savedPort(String key) {
+        synchronized (state) {
+            int p = port(key);
+            state.save();
+            return p;
+        }
     }
 
     /** Where `strata up` writes the control-plane API's URL (the cli's project/endpoint/operation commands read it). */
@@ -824,6 +844,9 @@ public final class LocalCluster implements AutoCloseable {
     private void superviseComputes() {
         if (closing) {
             return;
+        }
+        if (controlPlaneCompute != null) {
+            controlPlaneCompute.replaceDeadComputes();
         }
         for (LocalEndpoint e : endpoints.values()) {
             if (closing) {
