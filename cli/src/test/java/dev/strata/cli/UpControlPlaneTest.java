@@ -32,9 +32,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * `strata up` runs the control plane (decision 0029), on real parts: the local cluster started as
- * `up` starts it; a JDBC connection through the proxy wakes the main endpoint through the wake
- * workflow (a START_COMPUTE operation SUCCEEDED in `strata operation list --json`, which talks to
- * the API `up` started, found through {@code control-api.url} and {@code auth/controlapi.token});
+ * `up` starts it wakes the main endpoint through the wake workflow (a START_COMPUTE operation
+ * SUCCEEDED in `strata operation list --json`, which talks to the API `up` started, found through
+ * {@code control-api.url} and {@code auth/controlapi.token}), and so does a connection through
+ * the proxy after an idle suspend;
  * idle, the endpoint is suspended by the suspend workflow; a compute killed with SIGKILL while the
  * metadata says RUNNING is replaced on the next connection; a restart on the same directory keeps
  * the metadata and the rows, and the endpoint wakes again.
@@ -59,7 +60,9 @@ class UpControlPlaneTest {
             assertThat(Files.readString(c.controlApiUrlFile()).trim()).isEqualTo(cp.apiUrl().toString());
             Path token = layout.authDir().resolve("controlapi.token");
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(token))).isEqualTo("rw-------");
-            assertThat(endpoint(cp).state()).isEqualTo(EndpointState.SUSPENDED); // up wakes nothing by itself
+            // up is ready once main answers: it woke it through the wake workflow
+            assertThat(endpoint(cp).state()).isEqualTo(EndpointState.RUNNING);
+            assertThat(operations(env)).contains("START_COMPUTE SUCCEEDED");
 
             try (Connection conn = ClusterClient.connect(c); Statement s = conn.createStatement()) {
                 s.execute("CREATE TABLE t (v int)");

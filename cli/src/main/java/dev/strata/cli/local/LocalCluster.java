@@ -319,6 +319,13 @@ public final class LocalCluster implements AutoCloseable {
                 + options.idleTimeout().toSeconds() + " s idle)");
         proxy = ProxyServer.start(ProxyConfig.defaults().withPort(options.proxyPort())
                 .withTlsDirectory(layout.proxyDir()), proxyControl);
+        if (controlPlaneCompute != null) {
+            // As without the control plane, `up` is ready once the main endpoint answers queries:
+            // its first wake (the engine's first execution, a cold basebackup) is paid here, not by
+            // the first client, whose proxy would give up on a wake after 30 s.
+            progress.accept("waking endpoint " + ENDPOINT + " through the wake workflow");
+            controlPlaneCompute.wakeNow(ClusterControlPlane.MAIN_ENDPOINT);
+        }
     }
 
     /**
