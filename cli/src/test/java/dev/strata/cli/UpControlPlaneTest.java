@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.strata.cli.local.BranchPoint;
 import dev.strata.cli.local.ClusterClient;
 import dev.strata.cli.local.ClusterControlPlane;
 import dev.strata.cli.local.ClusterLayout;
 import dev.strata.cli.local.LocalCluster;
 import dev.strata.control.model.Endpoint;
 import dev.strata.control.model.EndpointState;
+import dev.strata.pgcore.lsn.Lsn;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -91,6 +93,22 @@ class UpControlPlaneTest {
             assertThat(postmasterPid(layout)).isNotEqualTo(pid);
             assertThat(endpoint(cp).address()).isEqualTo(running.address());
             assertThat(operations(env)).contains("START_COMPUTE SUCCEEDED").doesNotContain("FAILED");
+
+            // a restore of main (the cluster's own operation) moves the metadata's branch and the
+            // compute, through the workflows, to the restored timeline
+            Lsn before;
+            try (Connection conn = ClusterClient.connect(c); Statement s = conn.createStatement()) {
+                ResultSet r = s.executeQuery("SELECT pg_current_wal_flush_lsn()");
+                r.next();
+                before = Lsn.parse(r.getString(1));
+                s.execute("INSERT INTO t SELECT generate_series(1, 50)");
+            }
+            assertThat(count(c)).isEqualTo(150);
+            LocalCluster.Restored restored = c.restore(LocalCluster.BRANCH, new BranchPoint.AtLsn(before), null);
+            assertThat(cp.store().getBranch(ClusterControlPlane.PROJECT, ClusterControlPlane.MAIN_BRANCH).orElseThrow()
+                    .timeline()).isEqualTo(restored.branch().timeline());
+            assertThat(endpoint(cp).state()).isEqualTo(EndpointState.RUNNING);
+            assertThat(count(c)).isEqualTo(100);
         }
 
         // a restart on the same directory: the metadata and its operations are kept, the endpoint

@@ -300,18 +300,19 @@ public final class ClusterControlPlane implements AutoCloseable {
     /**
      * A restore moved the main branch to {@code timeline}: the metadata's branch follows, and the
      * main endpoint's compute (on the old timeline) is stopped on its agent; the metadata still says
-     * RUNNING, so the next connection finds it dead and wakes it again, on the new timeline
-     * (the path of a compute that died, {@link ControlPlaneComputeControl}).
+     * RUNNING, so a wake finds it dead and starts it again, on the new timeline (the path of a
+     * compute that died, {@link ControlPlaneComputeControl}). Returns whether it was stopped.
      */
-    void repointMain(TimelineId timeline) {
+    boolean repointMain(TimelineId timeline) {
         Branch main = store().getBranch(PROJECT, MAIN_BRANCH).orElseThrow();
         if (!main.timeline().equals(timeline)) {
             store().updateBranch(main, main.withTimeline(timeline));
         }
         Endpoint e = store().getEndpoint(MAIN_ENDPOINT).orElseThrow();
         if (e.agent().isPresent() && agents.containsKey(e.agent().get())) {
-            agents.get(e.agent().get()).agent().stop(MAIN_ENDPOINT);
+            return agents.get(e.agent().get()).agent().stop(MAIN_ENDPOINT);
         }
+        return false;
     }
 
     /**

@@ -642,7 +642,11 @@ public final class LocalCluster implements AutoCloseable {
                     + "); its previous state is branch '" + backupName + "'");
             e.repoint(restored);
             if (controlPlane != null && name.equals(BRANCH)) {
-                controlPlane.repointMain(timeline);
+                // the metadata's branch follows; a running compute is stopped and woken again on the
+                // new timeline through the workflows (suspend: no sessions on a stopped compute, wake)
+                if (controlPlane.repointMain(timeline)) {
+                    controlPlaneCompute.wakeNow(ClusterControlPlane.MAIN_ENDPOINT);
+                }
             }
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             log.info("branch={} restored to {} from {} in {} ms; backup {}", name, made.branchLsn(), from.name(),
