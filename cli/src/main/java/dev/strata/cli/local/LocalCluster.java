@@ -101,6 +101,12 @@ public final class LocalCluster implements AutoCloseable {
             this(proxyPort, childProcesses, idleTimeout, computeSettings, false, false);
         }
 
+        /** Without the control plane (the record's shape before decision 0029). */
+        public Options(int proxyPort, boolean childProcesses, Duration idleTimeout, Map<String, String> computeSettings,
+                       boolean safekeepersInProcess) {
+            this(proxyPort, childProcesses, idleTimeout, computeSettings, safekeepersInProcess, false);
+        }
+
         /** These options with the safekeepers in this JVM (and the pageserver a child if {@code childProcesses}). */
         public Options withSafekeepersInProcess() {
             return new Options(proxyPort, childProcesses, idleTimeout, computeSettings, true, controlPlane);
