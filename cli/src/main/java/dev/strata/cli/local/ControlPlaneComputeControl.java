@@ -44,6 +44,7 @@ final class ControlPlaneComputeControl implements ComputeControl, AutoCloseable 
     private final ComputeControl fallback;
     private final Duration idleTimeout;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+    private final java.util.Map<EndpointId, Boolean> routes = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.Set<EndpointId> replacing = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     ControlPlaneComputeControl(ClusterControlPlane controlPlane, ComputeControl fallback, Duration idleTimeout) {
@@ -53,27 +54,46 @@ final class ControlPlaneComputeControl implements ComputeControl, AutoCloseable 
         this.idleTimeout = idleTimeout;
     }
 
-    private Optional<Endpoint> known(EndpointId id) {
-        return controlPlane.store().getEndpoint(id);
+    /**
+     * Whether the metadata knows the endpoint. The proxy looks an endpoint up at every client
+     * connection (PostgreSQL's suites open thousands): a known endpoint is remembered, so only the
+     * first connection to it reads the metadata; one it does not know (a branch's, which the cluster
+     * serves) is asked again each time, since the API may create it meanwhile. Endpoints are not deleted while the cluster runs except through the API,
+     * after which a wake of a remembered one fails with the API's "does not exist".
+     */
+    private boolean known(EndpointId id) {
+        Boolean route = routes.get(id);
+        if (route != null) {
+            return route;
+        }
+        boolean inMetadata = controlPlane.store().getEndpoint(id).isPresent();
+        if (inMetadata) {
+            routes.put(id, true);
+        }
+        return inMetadata;
     }
 
     @Override
     public CompletableFuture<Optional<EndpointSpec>> lookup(EndpointId id) {
-        return CompletableFuture.supplyAsync(() -> known(id), executor).thenCompose(e -> e.isPresent()
+        Boolean route = routes.get(id);
+        if (route != null && route) {
+            return CompletableFuture.completedFuture(Optional.of(EndpointSpec.of(id).withIdleTimeout(idleTimeout)));
+        }
+        return CompletableFuture.supplyAsync(() -> known(id), executor).thenCompose(inMetadata -> inMetadata
                 ? CompletableFuture.completedFuture(Optional.of(EndpointSpec.of(id).withIdleTimeout(idleTimeout)))
                 : fallback.lookup(id));
     }
 
     @Override
     public CompletableFuture<ComputeAddress> wake(EndpointId id) {
-        return CompletableFuture.supplyAsync(() -> known(id), executor).thenCompose(e -> e.isPresent()
+        return CompletableFuture.supplyAsync(() -> known(id), executor).thenCompose(inMetadata -> inMetadata
                 ? CompletableFuture.supplyAsync(() -> wakeNow(id), executor)
                 : fallback.wake(id));
     }
 
     @Override
     public CompletableFuture<Void> suspend(EndpointId id) {
-        return CompletableFuture.supplyAsync(() -> known(id), executor).thenCompose(e -> e.isPresent()
+        return CompletableFuture.supplyAsync(() -> known(id), executor).thenCompose(inMetadata -> inMetadata
                 ? CompletableFuture.runAsync(() -> suspendNow(id), executor)
                 : fallback.suspend(id));
     }
