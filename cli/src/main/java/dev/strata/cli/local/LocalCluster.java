@@ -146,8 +146,8 @@ public final class LocalCluster implements AutoCloseable {
     private ProxyServer proxy;
     private LocalComputeControl control;
     /** The control plane (decision 0029), when {@link Options#controlPlane}; null otherwise. */
-    private ClusterControlPlane controlPlane;
-    private ControlPlaneComputeControl controlPlaneCompute;
+    private volatile ClusterControlPlane controlPlane;
+    private volatile ControlPlaneComputeControl controlPlaneCompute;
     /** Signs the tokens every component presents to the others' listeners. */
     private final ClusterAuth auth;
     /** The project's branches as cluster.properties keeps them; changed only under {@link #branchLock}. */
@@ -863,7 +863,11 @@ public final class LocalCluster implements AutoCloseable {
             return;
         }
         if (controlPlaneCompute != null) {
-            controlPlaneCompute.replaceDeadComputes();
+            try {
+                controlPlaneCompute.replaceDeadComputes();
+            } catch (RuntimeException e) { // the metadata unreachable for a moment: the next round asks again
+                log.warn("supervising the control plane's computes failed: {}", e.getMessage());
+            }
         }
         for (LocalEndpoint e : endpoints.values()) {
             if (closing) {
