@@ -83,8 +83,15 @@ public final class StrataCli {
      * @param childProcesses `up` runs the safekeepers and the pageserver as their own JVMs (pids in
      *                       `strata status`), so that one can be paused (SIGSTOP), slowed or
      *                       killed on its own, as bench/throttled-copy.sh does
+     * @param controlPlane   `up` runs the control plane and the main endpoint's compute is woken and
+     *                       suspended by its workflows (default; `--no-control-plane`: the cluster
+     *                       starts the compute itself, decision 0029)
      */
-    record Args(String command, Path dataDir, boolean detach, boolean daemon, int proxyPort, boolean childProcesses) {
+    record Args(String command, Path dataDir, boolean detach, boolean daemon, int proxyPort, boolean childProcesses,
+                boolean controlPlane) {
+        Args(String command, Path dataDir, boolean detach, boolean daemon, int proxyPort, boolean childProcesses) {
+            this(command, dataDir, detach, daemon, proxyPort, childProcesses, true);
+        }
     }
 
     /**
@@ -180,6 +187,7 @@ public final class StrataCli {
         boolean detach = false;
         boolean daemon = false;
         boolean childProcesses = false;
+        boolean controlPlane = true;
         int proxyPort = LocalCluster.Options.DEFAULTS.proxyPort();
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
@@ -187,6 +195,7 @@ public final class StrataCli {
                 case "--detach", "-d" -> detach = true;
                 case "--daemon" -> daemon = true; // internal: the detached cluster process
                 case "--child-processes" -> childProcesses = true;
+                case "--no-control-plane" -> controlPlane = false;
                 case "--proxy-port" -> {
                     String v = value(args, ++i, "--proxy-port");
                     try {
@@ -204,7 +213,7 @@ public final class StrataCli {
         if (!List.of("up", "status", "down").contains(command)) {
             throw new UsageException("unknown command '" + command + "'");
         }
-        return new Args(command, dataDir, detach, daemon, proxyPort, childProcesses);
+        return new Args(command, dataDir, detach, daemon, proxyPort, childProcesses, controlPlane);
     }
 
     private static String value(String[] args, int i, String option) {
@@ -367,7 +376,7 @@ public final class StrataCli {
             step("starting the local cluster in " + layout.root() + " (logs: " + layout.logFile() + ")");
             CountDownLatch stopped = new CountDownLatch(1);
             LocalCluster cluster = LocalCluster.start(layout, new LocalCluster.Options(args.proxyPort(), args.childProcesses(),
-                    LocalCluster.Options.DEFAULTS.idleTimeout()),
+                    LocalCluster.Options.DEFAULTS.idleTimeout()).withControlPlane(args.controlPlane()),
                     this::step);
             Thread hook = new Thread(() -> {
                 cluster.close();
@@ -385,6 +394,8 @@ public final class StrataCli {
                 String uri = cluster.connectionString();
                 // holds the password: mode 600 from its first byte, and whole or absent
                 PrivateFiles.writeSecret(layout.readyFile(), uri + "\n");
+                cluster.controlPlane().ifPresent(cp -> step("control-plane API " + cp.apiUrl()
+                        + " (`./strata operation list --project " + LocalCluster.PROJECT + "` shows its operations)"));
                 step("ready. Stop with Ctrl-C or `./strata down`; `./strata status` shows each component. Connect with:");
                 out.println(uri);
                 out.flush();

@@ -34,6 +34,12 @@ class StrataCliArgsTest {
     }
 
     @Test
+    void upRunsTheControlPlaneUnlessAskedNotTo() {
+        assertThat(StrataCli.parse(new String[] {"up"}).controlPlane()).isTrue();
+        assertThat(StrataCli.parse(new String[] {"up", "--no-control-plane", "--detach"}).controlPlane()).isFalse();
+    }
+
+    @Test
     void defaultsToDotStrataAndTheStandardProxyPort() {
         StrataCli.Args a = StrataCli.parse(new String[] {"status"});
         assertThat(a.proxyPort()).isEqualTo(55432);

@@ -47,7 +47,8 @@ class StrataScriptTest {
     void theScriptLetsEveryCliCommandThrough() throws Exception {
         String text = java.nio.file.Files.readString(SCRIPT);
         String allowed = text.lines().filter(l -> l.strip().startsWith("up|")).findFirst().orElseThrow();
-        for (String c : List.of("up", "status", "down", "branch", "restore", "connect", "verify")) {
+        for (String c : List.of("up", "status", "down", "branch", "restore", "connect", "verify", "project", "endpoint",
+                "operation")) {
             assertThat(allowed).as(c).containsPattern("(^|\\|)\\s*" + c + "(\\||\\))");
         }
     }

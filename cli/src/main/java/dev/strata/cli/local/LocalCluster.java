@@ -83,9 +83,14 @@ public final class LocalCluster implements AutoCloseable {
      * @param safekeepersInProcess with {@code childProcesses}: the safekeepers still in this JVM,
      *                       only the pageserver a child (tests that kill the pageserver alone
      *                       start three JVMs fewer)
+     * @param controlPlane   run the control plane (decision 0029): the main endpoint is woken and
+     *                       suspended by the wake and suspend workflows on the control plane's
+     *                       agents, and the control-plane API listens on loopback; else the
+     *                       cluster starts and stops the main endpoint's compute itself
+     *                       ({@code strata up --no-control-plane}, and tests that drive the compute)
      */
     public record Options(int proxyPort, boolean childProcesses, Duration idleTimeout,
-                          Map<String, String> computeSettings, boolean safekeepersInProcess) {
+                          Map<String, String> computeSettings, boolean safekeepersInProcess, boolean controlPlane) {
         public static final Options DEFAULTS = new Options(ProxyConfig.DEFAULT_PORT, false, Duration.ofSeconds(300));
 
         public Options(int proxyPort, boolean childProcesses, Duration idleTimeout) {
@@ -93,12 +98,23 @@ public final class LocalCluster implements AutoCloseable {
         }
 
         public Options(int proxyPort, boolean childProcesses, Duration idleTimeout, Map<String, String> computeSettings) {
-            this(proxyPort, childProcesses, idleTimeout, computeSettings, false);
+            this(proxyPort, childProcesses, idleTimeout, computeSettings, false, false);
+        }
+
+        /** Without the control plane (the record's shape before decision 0029). */
+        public Options(int proxyPort, boolean childProcesses, Duration idleTimeout, Map<String, String> computeSettings,
+                       boolean safekeepersInProcess) {
+            this(proxyPort, childProcesses, idleTimeout, computeSettings, safekeepersInProcess, false);
         }
 
         /** These options with the safekeepers in this JVM (and the pageserver a child if {@code childProcesses}). */
         public Options withSafekeepersInProcess() {
-            return new Options(proxyPort, childProcesses, idleTimeout, computeSettings, true);
+            return new Options(proxyPort, childProcesses, idleTimeout, computeSettings, true, controlPlane);
+        }
+
+        /** These options with (or without) the control plane owning the main endpoint's compute. */
+        public Options withControlPlane(boolean on) {
+            return new Options(proxyPort, childProcesses, idleTimeout, computeSettings, safekeepersInProcess, on);
         }
 
         public Options {
@@ -113,7 +129,7 @@ public final class LocalCluster implements AutoCloseable {
          * {@code strata.*} ones such as {@code strata.max_replication_flush_lag}).
          */
         public Options withComputeSettings(Map<String, String> settings) {
-            return new Options(proxyPort, childProcesses, idleTimeout, settings, safekeepersInProcess);
+            return new Options(proxyPort, childProcesses, idleTimeout, settings, safekeepersInProcess, controlPlane);
         }
     }
 
@@ -129,6 +145,9 @@ public final class LocalCluster implements AutoCloseable {
     private LocalDynamo dynamo;
     private ProxyServer proxy;
     private LocalComputeControl control;
+    /** The control plane (decision 0029), when {@link Options#controlPlane}; null otherwise. */
+    private volatile ClusterControlPlane controlPlane;
+    private volatile ControlPlaneComputeControl controlPlaneCompute;
     /** Signs the tokens every component presents to the others' listeners. */
     private final ClusterAuth auth;
     /** The project's branches as cluster.properties keeps them; changed only under {@link #branchLock}. */
@@ -295,14 +314,89 @@ public final class LocalCluster implements AutoCloseable {
             endpoints.put(b.name(), new LocalEndpoint(b, this::computeFor, progress));
         }
         state.save();
-        startCompute();
+        if (!options.controlPlane()) {
+            startCompute();
+        }
         supervisor.scheduleWithFixedDelay(this::superviseComputes, 1, 1, TimeUnit.SECONDS);
+        control = new LocalComputeControl(this, options.idleTimeout());
+        dev.strata.proxy.wake.ComputeControl proxyControl = control;
+        if (options.controlPlane()) {
+            proxyControl = startControlPlane();
+        }
 
         progress.accept("starting the proxy on 127.0.0.1:" + options.proxyPort() + " (wake on connect, suspend after "
                 + options.idleTimeout().toSeconds() + " s idle)");
-        control = new LocalComputeControl(this, options.idleTimeout());
         proxy = ProxyServer.start(ProxyConfig.defaults().withPort(options.proxyPort())
-                .withTlsDirectory(layout.proxyDir()), control);
+                .withTlsDirectory(layout.proxyDir()), proxyControl);
+        if (controlPlaneCompute != null) {
+            // As without the control plane, `up` is ready once the main endpoint answers queries:
+            // its first wake (the engine's first execution, a cold basebackup) is paid here, not by
+            // the first client, whose proxy would give up on a wake after 30 s.
+            progress.accept("waking endpoint " + ENDPOINT + " through the wake workflow");
+            controlPlaneCompute.wakeNow(ClusterControlPlane.MAIN_ENDPOINT);
+        }
+    }
+
+    /**
+     * The control plane over this cluster (decision 0029): the local ASL engine, the agents, the
+     * main endpoint adopted into the metadata, unfinished operations recovered, the API on loopback
+     * with its URL in {@code control-api.url} and a {@code controlapi} token in
+     * {@code auth/controlapi.token} (mode 600), which the `strata project|endpoint|operation`
+     * commands read. Returns the proxy's compute control over it.
+     */
+    private ControlPlaneComputeControl startControlPlane() {
+        progress.accept("starting the control plane (local Step Functions engine, compute agents, API)");
+        NodeId first = NodeId.of("agent-1");
+        controlPlane = ClusterControlPlane.forCluster(this, dynamo, layout.root().resolve("control"),
+                new ClusterControlPlane.AgentPlaces() {
+                    @Override
+                    public Path dataRoot(NodeId id) {
+                        return id.equals(first) ? layout.computeDataDir(ENDPOINT).getParent()
+                                : layout.root().resolve("control").resolve("agents").resolve(id.toString());
+                    }
+
+                    @Override
+                    public int apiPort(NodeId id) {
+                        return savedPort("port.agent." + id);
+                    }
+
+                    @Override
+                    public int computePort(NodeId id) {
+                        return id.equals(first) ? savedPort("port.compute") : 0;
+                    }
+                }, options.idleTimeout());
+        try {
+            auth.tokenFile(Scope.CONTROL_API, "controlapi");
+            PrivateFiles.writeSecret(controlApiUrlFile(), controlPlane.apiUrl() + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + controlApiUrlFile() + ": " + e.getMessage(), e);
+        }
+        progress.accept("control-plane API on " + controlPlane.apiUrl());
+        controlPlaneCompute = new ControlPlaneComputeControl(controlPlane, control, options.idleTimeout());
+        return controlPlaneCompute;
+    }
+
+    private int savedPort(String key) {
+        synchronized (state) {
+            int p = port(key);
+            state.save();
+            return p;
+        }
+    }
+
+    /** Where `strata up` writes the control-plane API's URL (the cli's project/endpoint/operation commands read it). */
+    public Path controlApiUrlFile() {
+        return layout.root().resolve("control-api.url");
+    }
+
+    /** The control plane, if this cluster runs it. */
+    public Optional<ClusterControlPlane> controlPlane() {
+        return Optional.ofNullable(controlPlane);
+    }
+
+    /** The compute settings every compute of this cluster gets. */
+    Map<String, String> computeSettings() {
+        return options.computeSettings();
     }
 
     /**
@@ -592,6 +686,13 @@ public final class LocalCluster implements AutoCloseable {
             progress.accept("branch '" + name + "' restored to " + made.branchLsn() + " (timeline " + timeline
                     + "); its previous state is branch '" + backupName + "'");
             e.repoint(restored);
+            if (controlPlane != null && name.equals(BRANCH)) {
+                // the metadata's branch follows; a running compute is stopped and woken again on the
+                // new timeline through the workflows (suspend: no sessions on a stopped compute, wake)
+                if (controlPlane.repointMain(timeline)) {
+                    controlPlaneCompute.wakeNow(ClusterControlPlane.MAIN_ENDPOINT);
+                }
+            }
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             log.info("branch={} restored to {} from {} in {} ms; backup {}", name, made.branchLsn(), from.name(),
                     took.toMillis(), backupName);
@@ -800,6 +901,13 @@ public final class LocalCluster implements AutoCloseable {
         if (closing) {
             return;
         }
+        if (controlPlaneCompute != null) {
+            try {
+                controlPlaneCompute.replaceDeadComputes();
+            } catch (RuntimeException e) { // the metadata unreachable for a moment: the next round asks again
+                log.warn("supervising the control plane's computes failed: {}", e.getMessage());
+            }
+        }
         for (LocalEndpoint e : endpoints.values()) {
             if (closing) {
                 return;
@@ -953,7 +1061,11 @@ public final class LocalCluster implements AutoCloseable {
                     e.endpoint(), proxy.port(), e.state().name().toLowerCase(), e.openConnections(),
                     e.lastActivity() == null ? "never" : e.lastActivity()));
         }
-        appendCompute(out, mainEndpoint());
+        if (controlPlane != null) {
+            appendControlPlane(out);
+        } else {
+            appendCompute(out, mainEndpoint());
+        }
         // Other branches: one line each, and their compute while it runs.
         for (LocalEndpoint e : new java.util.TreeMap<>(endpoints).values()) {
             if (e.branch().name().equals(BRANCH)) {
@@ -968,6 +1080,22 @@ public final class LocalCluster implements AutoCloseable {
             }
         }
         return out.toString();
+    }
+
+    private void appendControlPlane(StringBuilder out) {
+        out.append("control plane: API ").append(controlPlane.apiUrl()).append(", ")
+                .append(controlPlane.runningExecutions()).append(" workflow execution(s) running\n");
+        try {
+            dev.strata.control.model.Endpoint e = controlPlane.store().getEndpoint(ClusterControlPlane.MAIN_ENDPOINT)
+                    .orElseThrow();
+            out.append("compute (endpoint ").append(e.id()).append("): ").append(e.state().name().toLowerCase())
+                    .append(e.agent().map(a -> " on agent " + a).orElse(""))
+                    .append(e.address().map(a -> " at " + a).orElse(""))
+                    .append(e.operation().map(o -> ", last operation " + o).orElse("")).append('\n');
+        } catch (RuntimeException ex) {
+            out.append("compute (endpoint ").append(ClusterControlPlane.MAIN_ENDPOINT).append("): metadata unavailable (")
+                    .append(ex.getMessage()).append(")\n");
+        }
     }
 
     private static void appendCompute(StringBuilder out, LocalEndpoint e) {
@@ -1036,8 +1164,24 @@ public final class LocalCluster implements AutoCloseable {
             progress.accept("stopping the proxy");
             proxy.close();
         }
+        if (controlPlaneCompute != null) {
+            controlPlaneCompute.close();
+        }
         if (control != null) {
             control.close();
+        }
+        if (controlPlane != null) {
+            progress.accept("stopping the control plane");
+            try {
+                controlPlane.close();
+            } catch (RuntimeException e) {
+                log.warn("closing the control plane failed: {}", e.getMessage());
+            }
+            try {
+                Files.deleteIfExists(controlApiUrlFile());
+            } catch (IOException e) {
+                log.warn("cannot remove {}: {}", controlApiUrlFile(), e.getMessage());
+            }
         }
         if (!endpoints.isEmpty()) {
             progress.accept("stopping the compute(s)");

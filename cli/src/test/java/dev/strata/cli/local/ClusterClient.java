@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
  * string (so through the proxy), and a writer workload that remembers every commit that was
  * acknowledged to it.
  */
-final class ClusterClient {
+public final class ClusterClient {
 
     private static final Pattern WAL_FROM = Pattern.compile("WAL from ([0-9A-F]+/[0-9A-F]+)");
 
@@ -35,17 +35,17 @@ final class ClusterClient {
     }
 
     /** A JDBC connection from the cluster's libpq connection string. */
-    static Connection connect(LocalCluster c) throws SQLException {
+    public static Connection connect(LocalCluster c) throws SQLException {
         return connect(c.connectionString());
     }
 
     /** A JDBC connection to a branch's endpoint, through the proxy. */
-    static Connection connect(LocalCluster c, String branch) throws SQLException {
+    public static Connection connect(LocalCluster c, String branch) throws SQLException {
         return connect(c.connectionString(branch));
     }
 
     /** A JDBC connection from a libpq connection string such as `strata connect` prints. */
-    static Connection connect(String connectionString) throws SQLException {
+    public static Connection connect(String connectionString) throws SQLException {
         URI u = URI.create(connectionString);
         String[] userInfo = u.getRawUserInfo().split(":", 2);
         Properties p = new Properties();

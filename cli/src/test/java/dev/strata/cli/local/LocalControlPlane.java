@@ -48,96 +48,45 @@ import java.util.Properties;
 import java.util.function.UnaryOperator;
 
 /**
- * The control plane as the AWS deployment runs it, beside a {@link LocalCluster}: dynalite, the
- * local ASL engine with the real handlers, a pool of compute agents in this JVM (each with its
- * HTTP API on a loopback port) driven by {@link AgentComputeProvisioner}, and the cluster's
- * {@link ClusterStorageControl}. Schedules operations as the API will and runs their workflows to
- * success (tests, {@code WorkflowWakeBench}).
+ * Test helpers over {@link ClusterControlPlane#forTests}: the control plane as the AWS deployment
+ * runs it, beside a {@link LocalCluster} (its own dynalite, the local ASL engine with the real
+ * handlers, compute agents in this JVM). Schedules operations as the API does and runs their
+ * workflows to success (tests, {@code WorkflowWakeBench}).
  */
 public final class LocalControlPlane implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final RunOptions OPTIONS = RunOptions.defaults().withTimeout(Duration.ofMinutes(3))
-            .withRetryInterval(Duration.ofMillis(500));
-    private static final String TABLE = "strata-local";
+    private static final RunOptions OPTIONS = ClusterControlPlane.RUN_OPTIONS;
 
     private final LocalCluster cluster;
-    private final List<AutoCloseable> resources = new ArrayList<>();
-    private final LocalStepFunctions engine;
-    private final ControlPlane controlPlane;
-    private final LambdaHandlers functions;
-    private final Map<NodeId, ComputeAgent> agents = new LinkedHashMap<>();
+    private final ClusterControlPlane controlPlane;
 
-    private LocalControlPlane(LocalCluster cluster, Path dir, int agentCount, UnaryOperator<ComputeProvisioner> wrap)
-            throws Exception {
+    private LocalControlPlane(LocalCluster cluster, ClusterControlPlane controlPlane) {
         this.cluster = cluster;
-        try {
-            LocalDynamo dynamo = LocalDynamo.start(dir.resolve("dynamo"));
-            resources.add(dynamo);
-            engine = LocalStepFunctions.start();
-            resources.add(engine);
-            MetadataTable.createIfMissing(dynamo.client(), TABLE);
-            Map<NodeId, String> pool = new LinkedHashMap<>();
-            for (int i = 1; i <= agentCount; i++) {
-                NodeId id = NodeId.of("agent-" + i);
-                ComputeAgent agent = new ComputeAgent(new ComputeAgent.Config(dir.resolve(id.toString()), "127.0.0.1",
-                        cluster.pageserver().pageServicePort(), cluster.members(), 0, LocalCluster.DB_USER,
-                        cluster.dbPassword(), ComputeNetwork.LOOPBACK, Map.of(), Duration.ofSeconds(60)),
-                        PostgresBinaries.resolve());
-                resources.add(agent);
-                AgentServer server = AgentServer.start(agent, cluster.auth().verifier(), "127.0.0.1", 0);
-                resources.add(server);
-                agents.put(id, agent);
-                pool.put(id, "127.0.0.1:" + server.port());
-            }
-            ComputeProvisioner compute = wrap.apply(new AgentComputeProvisioner(new AgentComputeProvisioner.AgentLauncher() {
-                @Override
-                public String launch(NodeId id) {
-                    throw new IllegalStateException("this pool has " + agentCount + " agents; none is launched on demand");
-                }
-
-                @Override
-                public void retire(dev.strata.control.model.ComputeAgent agent) {
-                    ComputeAgent a = agents.get(agent.id());
-                    if (a != null) {
-                        a.close();
-                    }
-                }
-            }, cluster.auth().issuer(), Clock.systemUTC(), Duration.ofSeconds(120)));
-            controlPlane = ControlPlane.create(() -> DynamoClients.local(dynamo.endpoint()), TABLE, compute,
-                    cluster.storageControl(), Clock.systemUTC());
-            resources.add(controlPlane);
-            pool.forEach((id, address) -> controlPlane.metadata().registerAgent(
-                    dev.strata.control.model.ComputeAgent.idle(id, address)));
-            functions = ControlPlaneFunctions.on(controlPlane);
-        } catch (Exception | Error e) {
-            close();
-            throw e;
-        }
+        this.controlPlane = controlPlane;
     }
 
     /** {@code agents} agents under {@code dir}; {@code wrap} may decorate the provisioner (a bench's timer). */
-    public static LocalControlPlane start(LocalCluster cluster, Path dir, int agents, UnaryOperator<ComputeProvisioner> wrap)
-            throws Exception {
-        return new LocalControlPlane(cluster, dir, agents, wrap);
+    public static LocalControlPlane start(LocalCluster cluster, Path dir, int agents, UnaryOperator<ComputeProvisioner> wrap) {
+        return new LocalControlPlane(cluster, ClusterControlPlane.forTests(cluster, dir, agents, wrap));
     }
 
     public MetadataStore store() {
-        return controlPlane.metadata();
+        return controlPlane.store();
     }
 
     /** The local ASL engine the workflows run on (a control-plane API's launcher runs on it too). */
     public LocalStepFunctions engine() {
-        return engine;
+        return controlPlane.engine();
     }
 
     /** The Task states' routing to the real handlers on this control plane. */
     public LambdaHandlers functions() {
-        return functions;
+        return controlPlane.functions();
     }
 
     public ComputeAgent agent(NodeId id) {
-        return agents.get(id);
+        return controlPlane.agent(id);
     }
 
     public OperationId schedule(ProjectId project, OperationKind kind, Optional<BranchId> branch,
@@ -149,7 +98,7 @@ public final class LocalControlPlane implements AutoCloseable {
 
     /** Runs {@code w} for {@code op}; both the execution and the operation must succeed. */
     public ExecutionResult run(Workflow w, OperationId op, Map<String, Object> input) throws Exception {
-        ExecutionResult r = engine.run(w, JSON.writeValueAsString(input), functions, OPTIONS);
+        ExecutionResult r = engine().run(w, JSON.writeValueAsString(input), functions(), OPTIONS);
         assertThat(r.status()).as(w + ": " + r.error() + ": " + r.cause()).isEqualTo(ExecutionStatus.SUCCEEDED);
         assertThat(store().getOperation(op).orElseThrow().state()).isEqualTo(OperationState.SUCCEEDED);
         return r;
@@ -218,20 +167,7 @@ public final class LocalControlPlane implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
-        Exception first = null;
-        for (AutoCloseable r : resources.reversed()) {
-            try {
-                r.close();
-            } catch (Exception e) {
-                if (first == null) {
-                    first = e;
-                }
-            }
-        }
-        resources.clear();
-        if (first != null) {
-            throw first;
-        }
+    public void close() {
+        controlPlane.close();
     }
 }

@@ -106,7 +106,13 @@ public final class AgentComputeProvisioner implements ComputeProvisioner {
     @Override
     public int sessions(ComputeAgent agent, EndpointId endpoint) {
         JsonNode reply = call(agent, "GET", "/v1/endpoints/" + endpoint + "/sessions", null, CALL_TIMEOUT,
-                "count the sessions of endpoint " + endpoint);
+                "count the sessions of endpoint " + endpoint, true);
+        if (reply == null) {
+            // not_running: the compute died (killed, or with the agent's previous process); a compute
+            // that does not run has no sessions, so a suspend of its endpoint goes on and frees the
+            // agent (decision 0029: the wake of an endpoint RUNNING on a dead compute)
+            return 0;
+        }
         JsonNode n = reply.get("sessions");
         if (n == null || !n.canConvertToInt()) {
             throw new StepFailedException("agent " + agent.id() + " answered no session count: " + reply);
@@ -120,6 +126,12 @@ public final class AgentComputeProvisioner implements ComputeProvisioner {
     }
 
     private JsonNode call(ComputeAgent agent, String method, String path, String body, Duration timeout, String what) {
+        return call(agent, method, path, body, timeout, what, false);
+    }
+
+    /** With {@code notRunningIsNull}: null when the agent answers 404 {@code not_running}. */
+    private JsonNode call(ComputeAgent agent, String method, String path, String body, Duration timeout, String what,
+                          boolean notRunningIsNull) {
         URI uri = URI.create("http://" + agent.address() + path);
         String token = issuer.issue(Claims.service(Scope.AGENT_API, "control-plane",
                 Optional.of(clock.instant().plus(CALL_TOKEN_LIFETIME))));
@@ -153,6 +165,9 @@ public final class AgentComputeProvisioner implements ComputeProvisioner {
         String message = reply != null && reply.has("message") ? reply.get("message").asText()
                 : "HTTP " + status + ": " + abbreviate(response.body());
         String code = reply != null && reply.has("error") ? reply.get("error").asText() : "http_" + status;
+        if (notRunningIsNull && status == 404 && "not_running".equals(code)) {
+            return null;
+        }
         String text = "agent " + agent.id() + " could not " + what + " (" + code + "): " + message;
         if (status == 503 || status == 502 || status == 504) {
             throw new TransientStepException(text);

@@ -33,7 +33,8 @@ public interface ComputeProvisioner {
 
     /**
      * The client sessions the endpoint's Postgres has open as it sees them ({@code pg_stat_activity}),
-     * whichever way they came in.
+     * whichever way they came in; 0 if the endpoint's Postgres does not run on the agent (it died:
+     * nothing holds it up, and the suspend that asks goes on and frees the agent).
      */
     int sessions(ComputeAgent agent, EndpointId endpoint);
 
