@@ -1,5 +1,6 @@
 package dev.strata.proxy;
 
+import dev.strata.proxy.metrics.ProxyMetrics;
 import dev.strata.proxy.protocol.ErrorKind;
 import dev.strata.proxy.protocol.ProxyException;
 import dev.strata.proxy.relay.Channels;
@@ -29,6 +30,13 @@ public final class ClientAdmission {
     private final ConcurrentLinkedDeque<Ticket> pending = new ConcurrentLinkedDeque<>();
     private final AtomicInteger startupPending = new AtomicInteger();
     private final AtomicInteger authenticating = new AtomicInteger();
+
+    private ProxyMetrics metrics = new ProxyMetrics();
+
+    ClientAdmission(ClientLimits limits, ProxyMetrics metrics) {
+        this(limits);
+        this.metrics = metrics;
+    }
 
     ClientAdmission(ClientLimits limits) {
         this.limits = limits;
@@ -118,6 +126,7 @@ public final class ClientAdmission {
             if (oldest.leaveStartup(Phase.ESTABLISHED)) { // counted out now; the close follows
                 log.info("client={} evicted: no startup packet while {} newer clients waited",
                         oldest.channel.remoteAddress(), limits.maxStartupPending());
+                metrics.refused(ErrorKind.TOO_MANY_CONNECTIONS);
                 Channels.closeWithError(oldest.channel, new ProxyException(ErrorKind.TOO_MANY_CONNECTIONS,
                         "too many connections waiting to send their startup packet (limit "
                                 + limits.maxStartupPending() + "); this one waited longest").toErrorResponse());

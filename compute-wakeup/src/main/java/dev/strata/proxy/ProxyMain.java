@@ -7,7 +7,11 @@ import dev.strata.pgcore.id.EndpointId;
 import dev.strata.proxy.wake.ComputeAddress;
 import dev.strata.proxy.wake.StaticComputeControl;
 
+import dev.strata.pgcore.metrics.MetricsOptions;
+import dev.strata.pgcore.metrics.MetricsReporter;
 import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -22,7 +26,14 @@ import java.util.concurrent.CountDownLatch;
  * <pre>ProxyMain [--listen 127.0.0.1] [--port 55432] [--tls-dir DIR [--require-tls]]
  *           [--status-port PORT --auth-public-keys FILE]
  *           [--max-connections 1000] [--max-startup-pending 100] [--max-authenticating 200]
+ *           [--metrics-environment NAME [--metrics-interval 60]]
  *           --endpoint ID=HOST:PORT ...</pre>
+ *
+ * {@code --metrics-environment} (or {@code STRATA_PROXY_METRICS_ENVIRONMENT}; likewise
+ * {@code STRATA_PROXY_METRICS_INTERVAL}; arguments win): print the proxy's metrics
+ * ({@link ProxyServer#metrics()}) every {@code --metrics-interval} seconds as CloudWatch
+ * embedded-metric-format lines on stdout, under the dimension {@code Environment=NAME}
+ * (docs/proxy.md, "Metrics"; off by default).
  *
  * {@code --listen} is the client listener's address (an IP literal; {@code 0.0.0.0} in an ECS
  * task, behind the load balancer). The status port always listens on loopback: it is for
@@ -43,15 +54,17 @@ public final class ProxyMain {
      *
      * @param statusPort -1: no status port
      * @param publicKeys null without a status port
+     * @param metricsEnvironment null: no metrics
+     * @param metricsInterval null: no metrics
      */
     record Options(ProxyConfig config, ClientLimits limits, Map<EndpointId, ComputeAddress> endpoints, int statusPort,
-                   Path publicKeys) {
+                   Path publicKeys, String metricsEnvironment, Duration metricsInterval) {
     }
 
     public static void main(String[] args) throws InterruptedException {
         Options options;
         try {
-            options = parse(args);
+            options = parse(args, System.getenv());
         } catch (IllegalArgumentException e) {
             usage(e.getMessage());
             return;
@@ -68,8 +81,14 @@ public final class ProxyMain {
         ProxyServer proxy = ProxyServer.start(config, new StaticComputeControl(options.endpoints()), options.limits());
         StatusHttpServer status = options.statusPort() >= 0
                 ? StatusHttpServer.start(proxy, STATUS_HOST, options.statusPort(), verifier) : null;
+        MetricsReporter metrics = options.metricsInterval() == null ? null
+                : MetricsReporter.start(options.metricsEnvironment(), options.metricsInterval(), proxy::metrics,
+                        System.out, Clock.systemUTC());
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (metrics != null) {
+                metrics.close();
+            }
             if (status != null) {
                 status.close();
             }
@@ -95,6 +114,16 @@ public final class ProxyMain {
      * @throws IllegalArgumentException with a message for the user (unknown option, bad value)
      */
     static Options parse(String[] args) {
+        return parse(args, Map.of());
+    }
+
+    /**
+     * As {@link #parse(String[])}, with {@code STRATA_PROXY_METRICS_ENVIRONMENT} and
+     * {@code STRATA_PROXY_METRICS_INTERVAL} from {@code env} where the arguments do not say.
+     */
+    static Options parse(String[] args, Map<String, String> env) {
+        String metricsEnvironment = nonEmpty(env.get("STRATA_PROXY_METRICS_ENVIRONMENT"));
+        String metricsInterval = nonEmpty(env.get("STRATA_PROXY_METRICS_INTERVAL"));
         ProxyConfig config = ProxyConfig.defaults();
         Map<EndpointId, ComputeAddress> endpoints = new LinkedHashMap<>();
         int statusPort = -1;
@@ -126,6 +155,8 @@ public final class ProxyMain {
                         integer(value, option));
                 case "--status-port" -> statusPort = integer(value, option);
                 case "--auth-public-keys" -> publicKeys = Path.of(require(value, option));
+                case "--metrics-environment" -> metricsEnvironment = require(value, option);
+                case "--metrics-interval" -> metricsInterval = require(value, option);
                 case "--endpoint" -> {
                     String v = require(value, option);
                     int eq = v.indexOf('=');
@@ -153,7 +184,13 @@ public final class ProxyMain {
             throw new IllegalArgumentException(
                     "--status-port needs --auth-public-keys FILE: the status port answers only operators");
         }
-        return new Options(config, limits, Collections.unmodifiableMap(endpoints), statusPort, publicKeys);
+        Duration interval = MetricsOptions.interval(metricsEnvironment, metricsInterval);
+        return new Options(config, limits, Collections.unmodifiableMap(endpoints), statusPort, publicKeys,
+                metricsEnvironment, interval);
+    }
+
+    private static String nonEmpty(String s) {
+        return s == null || s.isEmpty() ? null : s;
     }
 
     private static String require(String value, String option) {
@@ -175,7 +212,7 @@ public final class ProxyMain {
     private static void usage(String problem) {
         System.err.println("strata proxy: " + problem);
         System.err.println("usage: ProxyMain [--listen 127.0.0.1] [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT --auth-public-keys FILE]"
-                + " [--max-connections 1000] [--max-startup-pending 100] [--max-authenticating 200] --endpoint ID=HOST:PORT ...");
+                + " [--max-connections 1000] [--max-startup-pending 100] [--max-authenticating 200] [--metrics-environment NAME [--metrics-interval S]] --endpoint ID=HOST:PORT ...");
         System.exit(2);
     }
 }

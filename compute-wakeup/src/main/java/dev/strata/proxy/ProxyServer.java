@@ -1,5 +1,8 @@
 package dev.strata.proxy;
 
+import dev.strata.pgcore.metrics.Sample;
+import dev.strata.proxy.metrics.ProxyMetrics;
+import dev.strata.proxy.wake.EndpointState;
 import dev.strata.pgcore.protocol.BackendMessageEncoder;
 import dev.strata.pgcore.protocol.PgServerCodec;
 import dev.strata.pgcore.protocol.ProtocolLimits;
@@ -55,15 +58,16 @@ public final class ProxyServer implements AutoCloseable {
     private final EventLoopGroup group;
     private final AtomicInteger connections = new AtomicInteger();
     private final ClientAdmission admission;
+    private final ProxyMetrics metrics = new ProxyMetrics();
     private final Channel server;
 
     private ProxyServer(ProxyConfig config, ComputeControl control, ClientLimits limits) {
         this.config = Objects.requireNonNull(config, "config is null");
-        this.admission = new ClientAdmission(Objects.requireNonNull(limits, "limits is null"));
+        this.admission = new ClientAdmission(Objects.requireNonNull(limits, "limits is null"), metrics);
         this.certificates = config.tlsDirectory() == null ? null : LocalCertificates.inDirectory(config.tlsDirectory());
         this.ssl = certificates == null ? null : certificates.serverContext();
         this.registry = new EndpointRegistry(control, config.wake(), config.defaultIdleTimeout(),
-                config.idleSweepInterval());
+                config.idleSweepInterval(), metrics);
         Transport transport = Transport.best();
         this.group = new MultiThreadIoEventLoopGroup(config.ioThreads(), transport.ioHandlerFactory());
         try {
@@ -101,10 +105,12 @@ public final class ProxyServer implements AutoCloseable {
 
     private void accept(Channel ch) {
         int n = connections.incrementAndGet();
+        metrics.accepted();
         ch.closeFuture().addListener(f -> connections.decrementAndGet());
         if (n > config.maxConnections()) {
             // Refused before reading a byte; the client reads the error whatever it sent first.
             ch.pipeline().addLast(new BackendMessageEncoder());
+            metrics.refused(ErrorKind.TOO_MANY_CONNECTIONS);
             Channels.closeWithError(ch, new ProxyException(ErrorKind.TOO_MANY_CONNECTIONS,
                     "too many connections to the proxy (limit " + config.maxConnections() + ")").toErrorResponse());
             return;
@@ -112,7 +118,7 @@ public final class ProxyServer implements AutoCloseable {
         admission.admit(ch);
         ch.pipeline()
                 .addLast(StartupHandler.CODEC, new PgServerCodec(ProtocolLimits.PRE_AUTH))
-                .addLast("startup", new StartupHandler(config, ssl, registry, cancelKeys));
+                .addLast("startup", new StartupHandler(config, ssl, registry, cancelKeys, metrics));
     }
 
     public int port() {
@@ -165,6 +171,20 @@ public final class ProxyServer implements AutoCloseable {
     /** Relayed sessions that hold a proxy cancel key. */
     public int cancelKeys() {
         return cancelKeys.size();
+    }
+
+    /**
+     * The proxy's metrics since the previous call (docs/proxy.md, "Metrics"): counters of the
+     * interval, and the connections open and endpoints running now.
+     */
+    public List<Sample> metrics() {
+        int running = 0;
+        for (EndpointStatus s : registry.status()) {
+            if (s.state() == EndpointState.RUNNING) {
+                running++;
+            }
+        }
+        return metrics.read(connections.get(), running);
     }
 
     /** Suspends idle endpoints now instead of at the next sweep. */

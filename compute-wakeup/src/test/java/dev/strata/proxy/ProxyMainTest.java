@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.time.Duration;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -68,5 +70,31 @@ class ProxyMainTest {
                 assertThat(s.isConnected()).isTrue();
             }
         }
+    }
+
+    @Test
+    void metricsAreOffByDefaultAndOnWithAnEnvironmentFromTheArgumentsOrTheTaskEnvironment() {
+        ProxyMain.Options off = ProxyMain.parse(new String[]{"--endpoint", ENDPOINT});
+        assertThat(off.metricsInterval()).isNull();
+        ProxyMain.Options on = ProxyMain.parse(new String[]{"--metrics-environment", "prod", "--metrics-interval", "30",
+                "--endpoint", ENDPOINT});
+        assertThat(on.metricsEnvironment()).isEqualTo("prod");
+        assertThat(on.metricsInterval()).isEqualTo(Duration.ofSeconds(30));
+        ProxyMain.Options fromEnv = ProxyMain.parse(new String[]{"--endpoint", ENDPOINT},
+                Map.of("STRATA_PROXY_METRICS_ENVIRONMENT", "staging"));
+        assertThat(fromEnv.metricsEnvironment()).isEqualTo("staging");
+        assertThat(fromEnv.metricsInterval()).isEqualTo(Duration.ofSeconds(60));
+    }
+
+    @Test
+    void badMetricsOptionsAreRefusedNamingTheOptionAndTheValue() {
+        assertThatThrownBy(() -> ProxyMain.parse(new String[]{"--metrics-interval", "60", "--endpoint", ENDPOINT}))
+                .hasMessage("--metrics-interval needs --metrics-environment");
+        assertThatThrownBy(() -> ProxyMain.parse(new String[]{"--metrics-environment", "prod", "--metrics-interval",
+                "-5", "--endpoint", ENDPOINT})).hasMessage("--metrics-interval must be 1 to 86400 seconds, got -5");
+        assertThatThrownBy(() -> ProxyMain.parse(new String[]{"--metrics-environment", "prod", "--metrics-interval",
+                "1m", "--endpoint", ENDPOINT})).hasMessage("--metrics-interval must be a number of seconds, got '1m'");
+        assertThatThrownBy(() -> ProxyMain.parse(new String[]{"--endpoint", ENDPOINT, "--metrics-environment"}))
+                .hasMessage("--metrics-environment needs a value");
     }
 }

@@ -3,6 +3,8 @@ package dev.strata.infra;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.infra.testing.Synthesized;
+import dev.strata.pgcore.metrics.MetricNames;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -29,6 +31,47 @@ class MonitoringAndNagTest {
         t.hasResourceProperties("AWS::CloudWatch::Alarm", Match.objectLike(Map.of(
                 "AlarmName", "strata-test-safekeeper-quorum-lost", "Threshold", 2,
                 "ComparisonOperator", "LessThanThreshold", "TreatMissingData", "breaching")));
+    }
+
+    @Test
+    void quorumLostCountsTheSafekeepersReportingInQuorumAMissingOneAsZero() {
+        t.hasResourceProperties("AWS::CloudWatch::Alarm", Match.objectLike(Map.of(
+                "AlarmName", "strata-test-safekeeper-quorum-lost",
+                "Metrics", Match.arrayWith(List.of(Match.objectLike(Map.of(
+                        "Expression", "FILL(q1, 0) + FILL(q2, 0) + FILL(q3, 0)")))))));
+    }
+
+    @Test
+    void quorumLostWatchesEachSafekeeperByItsNodeDimension() {
+        for (int i = 1; i <= 3; i++) {
+            t.hasResourceProperties("AWS::CloudWatch::Alarm", Match.objectLike(Map.of(
+                    "AlarmName", "strata-test-safekeeper-quorum-lost",
+                    "Metrics", Match.arrayWith(List.of(Match.objectLike(Map.of("Id", "q" + i,
+                            "MetricStat", Match.objectLike(Map.of("Stat", "Minimum", "Metric", Map.of(
+                                    "Namespace", "Strata", "MetricName", MetricNames.SAFEKEEPER_IN_QUORUM,
+                                    "Dimensions", List.of(Map.of("Name", "Environment", "Value", "test"),
+                                            Map.of("Name", "Node", "Value", "sk-" + i))))))))))));
+        }
+    }
+
+    @Test
+    void wakeFailuresCountTheProxysFailedWakes() {
+        t.hasResourceProperties("AWS::CloudWatch::Alarm", Match.objectLike(Map.of(
+                "AlarmName", "strata-test-wake-failures",
+                "Metrics", Match.arrayWith(List.of(Match.objectLike(Map.of("Id", "proxyFailed",
+                        "MetricStat", Match.objectLike(Map.of("Stat", "Sum", "Metric", Match.objectLike(Map.of(
+                                "MetricName", MetricNames.PROXY_WAKES_FAILED)))))))))));
+    }
+
+    @Test
+    void dashboardGraphsTheSafekeeperAndProxyMetrics() {
+        String body = t.findResources("AWS::CloudWatch::Dashboard").toString();
+        for (String name : new String[] {MetricNames.SAFEKEEPER_IN_QUORUM, MetricNames.SAFEKEEPER_FLUSH_LAG_BYTES,
+                MetricNames.SAFEKEEPER_OFFLOAD_BACKLOG_BYTES, MetricNames.SAFEKEEPER_DISK_FREE_BYTES,
+                MetricNames.PROXY_CONNECTIONS_OPEN, MetricNames.PROXY_CONNECTIONS_REFUSED, MetricNames.PROXY_WAKES_FAILED,
+                MetricNames.PROXY_WAKE_LATENCY_P50, MetricNames.PROXY_ENDPOINTS_RUNNING}) {
+            assertThat(body).as(name).contains("\"" + name + "\"");
+        }
     }
 
     @Test

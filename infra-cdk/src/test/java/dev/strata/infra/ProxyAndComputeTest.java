@@ -21,6 +21,14 @@ class ProxyAndComputeTest {
     private final Template t = Synthesized.get().template;
 
     @Test
+    void proxyPublishesItsMetricsUnderTheEnvironmentTheAlarmsWatch() {
+        t.hasResourceProperties("AWS::ECS::TaskDefinition", Match.objectLike(Map.of(
+                "Family", "strata-test-proxy",
+                "ContainerDefinitions", List.of(Match.objectLike(Map.of("Environment", Match.arrayWith(List.of(
+                        Map.of("Name", "STRATA_PROXY_METRICS_ENVIRONMENT", "Value", "test")))))))));
+    }
+
+    @Test
     void nlbIsInternetFacing() {
         t.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", Match.objectLike(Map.of(
                 "Type", "network", "Scheme", "internet-facing")));

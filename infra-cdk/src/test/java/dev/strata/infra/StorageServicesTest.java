@@ -67,6 +67,16 @@ class StorageServicesTest {
     }
 
     @Test
+    void safekeepersPublishTheirMetricsUnderTheEnvironmentTheAlarmsWatch() {
+        for (int i = 1; i <= 3; i++) {
+            t.hasResourceProperties("AWS::ECS::TaskDefinition", Match.objectLike(Map.of(
+                    "Family", "strata-test-sk-" + i,
+                    "ContainerDefinitions", List.of(Match.objectLike(Map.of("Environment", Match.arrayWith(List.of(
+                            Map.of("Name", "STRATA_SAFEKEEPER_METRICS_ENVIRONMENT", "Value", "test")))))))));
+        }
+    }
+
+    @Test
     void pageserverPublishesItsMetricsUnderTheEnvironmentTheAlarmsWatch() {
         t.hasResourceProperties("AWS::ECS::TaskDefinition", Match.objectLike(Map.of(
                 "Family", "strata-test-pageserver",

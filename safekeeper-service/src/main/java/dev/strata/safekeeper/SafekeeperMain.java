@@ -3,13 +3,18 @@ package dev.strata.safekeeper;
 import dev.strata.pgcore.auth.AuthKeys;
 import dev.strata.pgcore.auth.TokenVerifier;
 import dev.strata.pgcore.id.NodeId;
+import dev.strata.pgcore.metrics.MetricNames;
+import dev.strata.pgcore.metrics.MetricsOptions;
+import dev.strata.pgcore.metrics.MetricsReporter;
 import dev.strata.remote.S3Config;
+import dev.strata.safekeeper.metrics.SafekeeperGauges;
 import dev.strata.safekeeper.http.SafekeeperServer;
 import dev.strata.safekeeper.node.SafekeeperConfig;
 import dev.strata.safekeeper.node.SafekeeperLimits;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -24,7 +29,14 @@ import java.util.concurrent.CountDownLatch;
  *   [--listen 127.0.0.1] [--http-port 0] [--walsender-port 0] [--peer sk-2=http://127.0.0.1:7677 ...]
  *   [--remote-storage-bucket B [--remote-storage-endpoint http://127.0.0.1:9000]
  *    [--remote-storage-region us-east-1] [--remote-storage-prefix path/]]
+ *   [--metrics-environment NAME [--metrics-interval 60]]
  * </pre>
+ *
+ * {@code --metrics-environment} (or {@code STRATA_SAFEKEEPER_METRICS_ENVIRONMENT}; likewise
+ * {@code STRATA_SAFEKEEPER_METRICS_INTERVAL}; arguments win): print this node's gauges
+ * ({@link SafekeeperGauges}) every {@code --metrics-interval} seconds as CloudWatch
+ * embedded-metric-format lines on stdout, under the dimensions {@code Environment=NAME} and
+ * {@code Node=<node id>} (docs/safekeeper.md, "Metrics"; off by default).
  *
  * With {@code --remote-storage-bucket} the safekeeper offloads WAL to S3 (docs/safekeeper.md,
  * "WAL offload"). S3 credentials come only from the environment, as the pageserver's:
@@ -87,6 +99,12 @@ public final class SafekeeperMain {
         } catch (IOException e) {
             usage("--token-file: " + e.getMessage());
         }
+        Duration metricsInterval = null;
+        try {
+            metricsInterval = metricsInterval(opts, System.getenv());
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+        }
         S3Config remote = null;
         try {
             remote = remoteStorage(opts);
@@ -112,14 +130,42 @@ public final class SafekeeperMain {
                 .withWalReadConcurrency(Integer.parseInt(opts.getOrDefault("wal-read-concurrency",
                         String.valueOf(SafekeeperLimits.DEFAULT_WAL_READ_CONCURRENCY))));
         SafekeeperServer server = SafekeeperServer.start(config, limits);
+        MetricsReporter metrics = null;
+        if (metricsInterval != null) {
+            SafekeeperGauges gauges = new SafekeeperGauges(server.node(), config.dataDir());
+            metrics = MetricsReporter.start(opts.get("metrics-environment"),
+                    Map.of(MetricNames.NODE, config.nodeId().toString()), metricsInterval, gauges::read, System.out,
+                    Clock.systemUTC());
+        }
+        MetricsReporter reporter = metrics;
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (reporter != null) {
+                reporter.close();
+            }
             server.close();
             stop.countDown();
         }));
         System.out.println("READY http=" + server.url().getPort() + " walsender=" + server.walsenderPort());
         System.out.flush();
         stop.await();
+    }
+
+    /**
+     * How often to print metrics, or null when metrics are off. Fills {@code opts} from
+     * {@code STRATA_SAFEKEEPER_METRICS_ENVIRONMENT} / {@code _INTERVAL} in {@code env} where the
+     * command line did not give them.
+     *
+     * @throws IllegalArgumentException naming the option and the bad value
+     */
+    static Duration metricsInterval(Map<String, String> opts, Map<String, String> env) {
+        for (String o : new String[] {"metrics-environment", "metrics-interval"}) {
+            String v = env.get("STRATA_SAFEKEEPER_" + o.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
+            if (v != null && !v.isEmpty()) {
+                opts.putIfAbsent(o, v);
+            }
+        }
+        return MetricsOptions.interval(opts.get("metrics-environment"), opts.get("metrics-interval"));
     }
 
     /** The {@code --remote-storage-*} options, or null without a bucket (no offload). */
@@ -146,7 +192,7 @@ public final class SafekeeperMain {
                 + " [--http-port N] [--walsender-port N] [--peer ID=URL]..."
                 + " [--walsender-max-connections N] [--wal-read-concurrency N]"
                 + " [--remote-storage-bucket B [--remote-storage-endpoint URL] [--remote-storage-region R]"
-                + " [--remote-storage-prefix P/]]");
+                + " [--remote-storage-prefix P/]] [--metrics-environment NAME [--metrics-interval S]]");
         System.exit(64);
     }
 }

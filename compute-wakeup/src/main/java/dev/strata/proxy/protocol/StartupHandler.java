@@ -1,5 +1,6 @@
 package dev.strata.proxy.protocol;
 
+import dev.strata.proxy.metrics.ProxyMetrics;
 import dev.strata.pgcore.protocol.BackendMessage;
 import dev.strata.pgcore.protocol.FrontendMessage;
 import dev.strata.pgcore.protocol.FrontendMessageEncoder;
@@ -59,7 +60,16 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
     private String sniHost;
     private ScheduledFuture<?> timeout;
 
+    private final ProxyMetrics metrics;
+
     public StartupHandler(ProxyConfig config, SslContext ssl, EndpointRegistry registry, CancelKeys cancelKeys) {
+        this(config, ssl, registry, cancelKeys, new ProxyMetrics());
+    }
+
+    /** As above, counting refusals in {@code metrics}. */
+    public StartupHandler(ProxyConfig config, SslContext ssl, EndpointRegistry registry, CancelKeys cancelKeys,
+                          ProxyMetrics metrics) {
+        this.metrics = metrics;
         this.config = config;
         this.ssl = ssl;
         this.registry = registry;
@@ -153,7 +163,7 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
         // holds goes to the relay in order.
         ((PgServerCodec) ctx.pipeline().get(CODEC)).removeInboundHandler();
         log.debug("client={} endpoint={} tls={} routed", ctx.channel().remoteAddress(), route.endpoint(), tls);
-        new ComputeConnector(ctx.channel(), frontend, route, config, registry, cancelKeys).start();
+        new ComputeConnector(ctx.channel(), frontend, route, config, registry, cancelKeys, metrics).start();
     }
 
     @Override
@@ -206,6 +216,7 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
     private void fail(ChannelHandlerContext ctx, ProxyException e) {
         cancelTimeout();
         log.info("client={} refused: {} ({})", ctx.channel().remoteAddress(), e.getMessage(), e.kind());
+        metrics.refused(e.kind());
         Channels.closeWithError(ctx.channel(), e.toErrorResponse());
     }
 

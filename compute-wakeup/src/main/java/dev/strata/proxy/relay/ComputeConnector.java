@@ -1,5 +1,6 @@
 package dev.strata.proxy.relay;
 
+import dev.strata.proxy.metrics.ProxyMetrics;
 import dev.strata.pgcore.protocol.PgClientCodec;
 import dev.strata.proxy.ProxyConfig;
 import dev.strata.proxy.cancel.CancelKeys;
@@ -35,10 +36,12 @@ public final class ComputeConnector {
     private final ProxyConfig config;
     private final EndpointRegistry registry;
     private final CancelKeys cancelKeys;
+    private final ProxyMetrics metrics;
     private EndpointRegistry.Lease lease;
 
     public ComputeConnector(Channel client, FrontendRelay frontend, Route route, ProxyConfig config,
-                            EndpointRegistry registry, CancelKeys cancelKeys) {
+                            EndpointRegistry registry, CancelKeys cancelKeys, ProxyMetrics metrics) {
+        this.metrics = metrics;
         this.client = client;
         this.frontend = frontend;
         this.route = route;
@@ -130,6 +133,7 @@ public final class ComputeConnector {
         ProxyException pe = t instanceof ProxyException p ? p
                 : new ProxyException(ErrorKind.INTERNAL, "endpoint " + route.endpoint() + ": " + t, t);
         log.info("endpoint={} connection refused: {} ({})", route.endpoint(), pe.getMessage(), pe.kind());
+        metrics.refused(pe.kind());
         Channels.closeWithError(client, pe.toErrorResponse());
     }
 }

@@ -1,5 +1,6 @@
 package dev.strata.proxy.wake;
 
+import dev.strata.proxy.metrics.ProxyMetrics;
 import dev.strata.proxy.protocol.ErrorKind;
 import dev.strata.proxy.protocol.ProxyException;
 import dev.strata.pgcore.id.EndpointId;
@@ -39,8 +40,17 @@ public final class EndpointRegistry implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final ConcurrentHashMap<EndpointId, Endpoint> endpoints = new ConcurrentHashMap<>();
 
+    private final ProxyMetrics metrics;
+
     public EndpointRegistry(ComputeControl control, WakePolicy wakePolicy, Duration defaultIdleTimeout,
                             Duration sweepInterval) {
+        this(control, wakePolicy, defaultIdleTimeout, sweepInterval, new ProxyMetrics());
+    }
+
+    /** As above, counting wakes and their latency in {@code metrics}. */
+    public EndpointRegistry(ComputeControl control, WakePolicy wakePolicy, Duration defaultIdleTimeout,
+                            Duration sweepInterval, ProxyMetrics metrics) {
+        this.metrics = Objects.requireNonNull(metrics, "metrics is null");
         this.control = Objects.requireNonNull(control, "control is null");
         this.wakePolicy = Objects.requireNonNull(wakePolicy, "wakePolicy is null");
         this.defaultIdleTimeout = Objects.requireNonNull(defaultIdleTimeout, "defaultIdleTimeout is null");
@@ -176,6 +186,7 @@ public final class EndpointRegistry implements AutoCloseable {
         ep.wake = result;
         long deadline = System.nanoTime() + wakePolicy.timeout().toNanos();
         log.info("endpoint={} waking", ep.id);
+        metrics.wakeStarted();
         attempt(ep, result, 0, deadline, System.nanoTime());
         return result;
     }
@@ -200,6 +211,7 @@ public final class EndpointRegistry implements AutoCloseable {
                     ep.wakes++;
                     ep.touch();
                 }
+                metrics.wakeSucceeded(Duration.ofNanos(System.nanoTime() - started));
                 log.info("endpoint={} running at {} after {} ms ({} attempts)", ep.id, address,
                         (System.nanoTime() - started) / 1_000_000, n + 1);
                 result.complete(address);
@@ -215,6 +227,7 @@ public final class EndpointRegistry implements AutoCloseable {
                 ep.move(EndpointState.SUSPENDED);
                 ep.wake = null;
             }
+            metrics.wakeFailed();
             log.warn("endpoint={} did not wake within {} ({} attempts): {}", ep.id, wakePolicy.timeout(), n + 1,
                     describe(error));
             result.completeExceptionally(new ProxyException(ErrorKind.WAKE_FAILED, "endpoint " + ep.id

@@ -27,12 +27,18 @@ import software.amazon.awscdk.services.stepfunctions.StateMachine;
 import software.constructs.Construct;
 
 /**
- * Alarms and the dashboard. Two alarms watch metrics AWS publishes (safekeeper tasks running, from
- * Container Insights; failed wake executions, from Step Functions); two watch metrics that
- * the pageserver publishes in the {@value #NAMESPACE} namespace (pgcore {@code MetricNames}; CloudWatch
- * embedded metric format in its log stream, every minute, started by its
- * {@code STRATA_PAGESERVER_METRICS_ENVIRONMENT}): without data those alarms stay OK
- * ({@code notBreaching}).
+ * Alarms and the dashboard, mostly on metrics the services publish in the {@value #NAMESPACE}
+ * namespace (pgcore {@code MetricNames}; CloudWatch embedded metric format in their log streams,
+ * every minute, started by {@code STRATA_<SERVICE>_METRICS_ENVIRONMENT}).
+ * <ul>
+ *   <li>quorum lost: fewer than 2 safekeepers report {@code SafekeeperInQuorum} = 1 (each is
+ *       counted by its {@code Node} dimension; a safekeeper that reports nothing counts 0, and no
+ *       data at all is breaching);</li>
+ *   <li>pageserver lag and S3 upload backlog: the pageserver's gauges; without data they stay OK
+ *       ({@code notBreaching});</li>
+ *   <li>wake failures: the proxies' {@code ProxyWakesFailed} plus the wake workflow's failed,
+ *       timed-out and aborted executions (Step Functions' own metrics).</li>
+ * </ul>
  */
 public final class Monitoring extends Construct {
 
@@ -60,9 +66,21 @@ public final class Monitoring extends Construct {
         SnsAction notify = new SnsAction(topic);
 
         Map<String, IMetric> running = new LinkedHashMap<>();
+        Map<String, IMetric> inQuorum = new LinkedHashMap<>();
+        List<String> nodes = new ArrayList<>();
         for (int i = 0; i < storage.safekeepers().size(); i++) {
             running.put("sk" + (i + 1), runningTasks(storage, storage.safekeepers().get(i)));
+            String node = StorageServices.safekeeperNodeId(i + 1);
+            nodes.add(node);
+            inQuorum.put("q" + (i + 1), safekeeperMetric(MetricNames.SAFEKEEPER_IN_QUORUM, envName, node, "Minimum",
+                    Duration.minutes(1)));
         }
+        MathExpression safekeepersInQuorum = MathExpression.Builder.create()
+                .expression(String.join(" + ", inQuorum.keySet().stream().map(k -> "FILL(" + k + ", 0)").toList()))
+                .usingMetrics(inQuorum)
+                .label("safekeepers in quorum")
+                .period(Duration.minutes(1))
+                .build();
         MathExpression runningSafekeepers = MathExpression.Builder.create()
                 .expression(String.join(" + ", running.keySet()))
                 .usingMetrics(running)
@@ -71,8 +89,9 @@ public final class Monitoring extends Construct {
                 .build();
         quorumLost = Alarm.Builder.create(this, "QuorumLost")
                 .alarmName("strata-" + envName + "-safekeeper-quorum-lost")
-                .alarmDescription("Fewer than 2 of 3 safekeepers are running: commits stop (no WAL quorum).")
-                .metric(runningSafekeepers)
+                .alarmDescription("Fewer than 2 of 3 safekeepers report that they can accept WAL (SafekeeperInQuorum):"
+                        + " commits stop (no WAL quorum).")
+                .metric(safekeepersInQuorum)
                 .threshold(2)
                 .comparisonOperator(ComparisonOperator.LESS_THAN_THRESHOLD)
                 .evaluationPeriods(2)
@@ -103,17 +122,19 @@ public final class Monitoring extends Construct {
 
         StateMachine wake = workflows.machines().get("wake");
         MathExpression wakeFailed = MathExpression.Builder.create()
-                .expression("failed + timedOut + aborted")
+                .expression("FILL(proxyFailed, 0) + FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)")
                 .usingMetrics(Map.of(
+                        "proxyFailed", strataMetric(MetricNames.PROXY_WAKES_FAILED, envName, "Sum"),
                         "failed", wake.metricFailed(MetricOptions.builder().statistic("Sum").build()),
                         "timedOut", wake.metricTimedOut(MetricOptions.builder().statistic("Sum").build()),
                         "aborted", wake.metricAborted(MetricOptions.builder().statistic("Sum").build())))
-                .label("wake executions not succeeded")
+                .label("wakes failed (proxy) + wake executions not succeeded")
                 .period(Duration.minutes(5))
                 .build();
         wakeFailures = Alarm.Builder.create(this, "WakeFailures")
                 .alarmName("strata-" + envName + "-wake-failures")
-                .alarmDescription("A wake workflow failed, timed out or was aborted: a client could not connect.")
+                .alarmDescription("A wake failed at the proxy, or a wake workflow failed, timed out or was aborted:"
+                        + " a client could not connect.")
                 .metric(wakeFailed)
                 .threshold(1)
                 .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
@@ -128,16 +149,38 @@ public final class Monitoring extends Construct {
         List<IMetric> lambdaErrors = new ArrayList<>();
         functions.functions().values().forEach(f -> lambdaErrors.add(f.metricErrors()));
         List<IWidget> row1 = List.of(
-                graph("Safekeepers running", runningSafekeepers),
-                graph("Wake executions not succeeded", wakeFailed),
-                graph("Wake duration", wake.metricTime()));
+                GraphWidget.Builder.create().title("Safekeepers in quorum / running")
+                        .left(List.of(safekeepersInQuorum, runningSafekeepers)).width(8).build(),
+                graph("Wakes failed", wakeFailed),
+                GraphWidget.Builder.create().title("Wake latency (proxy, ms) and workflow duration")
+                        .left(List.of(strataMetric(MetricNames.PROXY_WAKE_LATENCY_P50, envName, "Average"),
+                                strataMetric(MetricNames.PROXY_WAKE_LATENCY_MAX, envName, "Maximum")))
+                        .right(List.of(wake.metricTime())).width(8).build());
         List<IWidget> row2 = List.of(
                 graph("Pageserver ingest lag (bytes)", lag),
                 graph("S3 upload backlog (bytes)", backlog),
                 GraphWidget.Builder.create().title("Control plane function errors").left(lambdaErrors).width(8).build());
+        List<IWidget> row3 = List.of(
+                perNode("Safekeeper flush lag behind commit (bytes)", MetricNames.SAFEKEEPER_FLUSH_LAG_BYTES, envName, nodes),
+                perNode("Safekeeper WAL offload backlog (bytes)", MetricNames.SAFEKEEPER_OFFLOAD_BACKLOG_BYTES, envName,
+                        nodes),
+                perNode("Safekeeper disk free (bytes)", MetricNames.SAFEKEEPER_DISK_FREE_BYTES, envName, nodes));
+        List<IWidget> row4 = List.of(
+                GraphWidget.Builder.create().title("Proxy connections")
+                        .left(List.of(strataMetric(MetricNames.PROXY_CONNECTIONS_OPEN, envName, "Maximum"),
+                                strataMetric(MetricNames.PROXY_CONNECTIONS_ACCEPTED, envName, "Sum"),
+                                strataMetric(MetricNames.PROXY_CONNECTIONS_REFUSED, envName, "Sum")))
+                        .width(8).build(),
+                GraphWidget.Builder.create().title("Proxy wakes")
+                        .left(List.of(strataMetric(MetricNames.PROXY_WAKES_STARTED, envName, "Sum"),
+                                strataMetric(MetricNames.PROXY_WAKES_FAILED, envName, "Sum")))
+                        .width(8).build(),
+                GraphWidget.Builder.create().title("Endpoints running (per proxy task)")
+                        .left(List.of(strataMetric(MetricNames.PROXY_ENDPOINTS_RUNNING, envName, "Maximum")))
+                        .width(8).build());
         dashboard = Dashboard.Builder.create(this, "Dashboard")
                 .dashboardName("strata-" + envName)
-                .widgets(List.of(row1, row2))
+                .widgets(List.of(row1, row2, row3, row4))
                 .build();
     }
 
@@ -157,8 +200,27 @@ public final class Monitoring extends Construct {
     }
 
     private static Metric strataMetric(String name, String envName) {
+        return strataMetric(name, envName, "Maximum");
+    }
+
+    private static Metric strataMetric(String name, String envName, String statistic) {
         return Metric.Builder.create().namespace(NAMESPACE).metricName(name)
-                .dimensionsMap(Map.of(MetricNames.ENVIRONMENT, envName)).statistic("Maximum").period(Duration.minutes(5)).build();
+                .dimensionsMap(Map.of(MetricNames.ENVIRONMENT, envName)).statistic(statistic).period(Duration.minutes(5)).build();
+    }
+
+    /** A safekeeper's metric: dimensions Environment and Node (its node id). */
+    private static Metric safekeeperMetric(String name, String envName, String node, String statistic, Duration period) {
+        return Metric.Builder.create().namespace(NAMESPACE).metricName(name)
+                .dimensionsMap(Map.of(MetricNames.ENVIRONMENT, envName, MetricNames.NODE, node))
+                .statistic(statistic).period(period).label(node).build();
+    }
+
+    private static GraphWidget perNode(String title, String name, String envName, List<String> nodes) {
+        List<IMetric> lines = new ArrayList<>();
+        for (String node : nodes) {
+            lines.add(safekeeperMetric(name, envName, node, "Maximum", Duration.minutes(5)));
+        }
+        return GraphWidget.Builder.create().title(title).left(lines).width(8).build();
     }
 
     public Topic topic() { return topic; }

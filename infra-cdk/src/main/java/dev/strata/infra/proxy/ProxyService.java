@@ -79,7 +79,9 @@ public final class ProxyService extends Construct {
                         "STRATA_DOMAIN", props.domainName(),
                         "STRATA_METADATA_TABLE", data.table().getTableName(),
                         "STRATA_WAKE_STATE_MACHINE", workflows.machines().get("wake").getStateMachineArn(),
-                        "STRATA_SUSPEND_STATE_MACHINE", workflows.machines().get("suspend").getStateMachineArn()))
+                        "STRATA_SUSPEND_STATE_MACHINE", workflows.machines().get("suspend").getStateMachineArn(),
+                        // Connections, refusals and wakes as embedded-metric-format lines (Monitoring).
+                        "STRATA_PROXY_METRICS_ENVIRONMENT", envName))
                 .secrets(Map.of(
                         "STRATA_TLS_CERTIFICATE", Secret.fromSecretsManager(certificate, "certificate"),
                         "STRATA_TLS_PRIVATE_KEY", Secret.fromSecretsManager(certificate, "privateKey")))

@@ -81,7 +81,7 @@ public final class StorageServices extends Construct {
         List<ISubnet> storageSubnets = network.subnets(Network.STORAGE);
         List<String> zones = network.vpc().getAvailabilityZones();
         for (int i = 1; i <= SAFEKEEPERS; i++) {
-            String name = "sk-" + i;
+            String name = safekeeperNodeId(i);
             String cid = "Safekeeper" + i;
             ISubnet subnet = storageSubnets.get(i - 1);
             CfnFileSystem volume = CfnFileSystem.Builder.create(this, cid + "Volume")
@@ -116,7 +116,9 @@ public final class StorageServices extends Construct {
                     Map.of("STRATA_REPLICATION_PASSWORD", Secret.fromSecretsManager(data.replicationPassword()),
                             "STRATA_AUTH_PUBLIC_KEYS", Secret.fromSecretsManager(data.jwtPublicKeys()),
                             "STRATA_SERVICE_TOKEN", Secret.fromSecretsManager(data.safekeeperToken())),
-                    Map.of("STRATA_NODE_ID", name),
+                    // Its gauges as embedded-metric-format lines (dimensions Environment and Node),
+                    // which Monitoring's quorum alarm counts per node.
+                    Map.of("STRATA_NODE_ID", name, "STRATA_SAFEKEEPER_METRICS_ENVIRONMENT", envName),
                     List.of(PortMapping.builder().containerPort(Ports.SAFEKEEPER_HTTP)
                                     .protocol(software.amazon.awscdk.services.ecs.Protocol.TCP).build(),
                             PortMapping.builder().containerPort(Ports.SAFEKEEPER_HTTP)
@@ -154,6 +156,11 @@ public final class StorageServices extends Construct {
                 network.selection(Network.STORAGE), network.pageserver(), envName);
         pageserver.getNode().addDependency(pageserverVolume.getMountTargetsAvailable());
         data.history().grantReadWrite(pageserver.getTaskDefinition().getTaskRole(), "pageserver/*");
+    }
+
+    /** The node id of safekeeper {@code i} (1 to 3): its {@code --node-id} and its metrics' {@code Node}. */
+    public static String safekeeperNodeId(int i) {
+        return "sk-" + i;
     }
 
     private FargateService service(String cid, String name, software.amazon.awscdk.services.ecs.ContainerImage image,

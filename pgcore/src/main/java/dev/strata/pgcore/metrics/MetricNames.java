@@ -20,6 +20,48 @@ public final class MetricNames {
     /** The pageserver: bytes of layer files written locally and not yet in S3, over all timelines. */
     public static final String REMOTE_UPLOAD_QUEUE_BYTES = "RemoteUploadQueueBytes";
 
+    /** The safekeeper's second dimension: its node id ({@code sk-1}), so alarms can count members. */
+    public static final String NODE = "Node";
+
+    /**
+     * A safekeeper: 1 when it can accept WAL for every timeline it holds (it is running and no
+     * timeline's WAL store stopped on a failed write or fsync), so it can be one of a compute's
+     * 2-of-3 quorum; 0 otherwise. A node that is down reports nothing.
+     */
+    public static final String SAFEKEEPER_IN_QUORUM = "SafekeeperInQuorum";
+    /** A safekeeper: how many of its timelines have a receiver streaming WAL from a compute. */
+    public static final String SAFEKEEPER_RECEIVERS = "SafekeeperReceivers";
+    /** A safekeeper: bytes its flush LSN is behind the commit LSN it knows, the largest over its timelines. */
+    public static final String SAFEKEEPER_FLUSH_LAG_BYTES = "SafekeeperFlushLagBytes";
+    /** A safekeeper: bytes the commit LSN advanced since the previous report, summed over its timelines. */
+    public static final String SAFEKEEPER_COMMIT_ADVANCE_BYTES = "SafekeeperCommitAdvanceBytes";
+    /** A safekeeper: committed WAL in complete segments not yet offloaded to S3, summed over timelines. */
+    public static final String SAFEKEEPER_OFFLOAD_BACKLOG_BYTES = "SafekeeperOffloadBacklogBytes";
+    /** A safekeeper: bytes of WAL it keeps on disk (flush LSN minus where its retained WAL begins), summed. */
+    public static final String SAFEKEEPER_WAL_RETAINED_BYTES = "SafekeeperWalRetainedBytes";
+    /** A safekeeper: usable bytes left on the file system of its data directory. */
+    public static final String SAFEKEEPER_DISK_FREE_BYTES = "SafekeeperDiskFreeBytes";
+
+    /** The proxy: client connections open now. */
+    public static final String PROXY_CONNECTIONS_OPEN = "ProxyConnectionsOpen";
+    /** The proxy: client connections its listener accepted during the interval. */
+    public static final String PROXY_CONNECTIONS_ACCEPTED = "ProxyConnectionsAccepted";
+    /**
+     * The proxy: connections refused with an error during the interval, all kinds; one more metric
+     * per kind is named this plus the kind in camel case ({@code ProxyConnectionsRefusedWakeFailed}).
+     */
+    public static final String PROXY_CONNECTIONS_REFUSED = "ProxyConnectionsRefused";
+    /** The proxy: wakes of a suspended endpoint started during the interval. */
+    public static final String PROXY_WAKES_STARTED = "ProxyWakesStarted";
+    /** The proxy: wakes that ended without a running compute (timed out or failed) during the interval. */
+    public static final String PROXY_WAKES_FAILED = "ProxyWakesFailed";
+    /** The proxy: the median time a successful wake took during the interval (absent without wakes). */
+    public static final String PROXY_WAKE_LATENCY_P50 = "ProxyWakeLatencyP50";
+    /** The proxy: the longest time a successful wake took during the interval (absent without wakes). */
+    public static final String PROXY_WAKE_LATENCY_MAX = "ProxyWakeLatencyMax";
+    /** The proxy: endpoints it knows as running. */
+    public static final String PROXY_ENDPOINTS_RUNNING = "ProxyEndpointsRunning";
+
     private MetricNames() {
     }
 }

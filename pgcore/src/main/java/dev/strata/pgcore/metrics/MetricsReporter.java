@@ -3,9 +3,12 @@ package dev.strata.pgcore.metrics;
 import java.io.PrintStream;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,7 +23,7 @@ public final class MetricsReporter implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(MetricsReporter.class);
 
-    private final String environment;
+    private final Map<String, String> dimensions;
     private final Supplier<List<Sample>> gauges;
     private final PrintStream out;
     private final Clock clock;
@@ -28,9 +31,9 @@ public final class MetricsReporter implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closed;
 
-    private MetricsReporter(String environment, Duration interval, Supplier<List<Sample>> gauges, PrintStream out,
-            Clock clock) {
-        this.environment = environment;
+    private MetricsReporter(Map<String, String> dimensions, Duration interval, Supplier<List<Sample>> gauges,
+            PrintStream out, Clock clock) {
+        this.dimensions = dimensions;
         this.interval = interval;
         this.gauges = gauges;
         this.out = out;
@@ -45,6 +48,16 @@ public final class MetricsReporter implements AutoCloseable {
      */
     public static MetricsReporter start(String environment, Duration interval, Supplier<List<Sample>> gauges,
             PrintStream out, Clock clock) {
+        return start(environment, Map.of(), interval, gauges, out, clock);
+    }
+
+    /**
+     * As {@link #start(String, Duration, Supplier, PrintStream, Clock)} with more dimensions after
+     * {@code Environment} (the safekeeper's {@code Node}: an alarm that counts members must tell
+     * them apart).
+     */
+    public static MetricsReporter start(String environment, Map<String, String> more, Duration interval,
+            Supplier<List<Sample>> gauges, PrintStream out, Clock clock) {
         Objects.requireNonNull(environment, "environment");
         if (environment.isBlank() || environment.length() > 1024) {
             throw new IllegalArgumentException("a metrics environment name is 1 to 1024 characters, got '" + environment + "'");
@@ -52,7 +65,14 @@ public final class MetricsReporter implements AutoCloseable {
         if (interval.isNegative() || interval.isZero()) {
             throw new IllegalArgumentException("a metrics interval must be positive, got " + interval);
         }
-        MetricsReporter r = new MetricsReporter(environment, interval, gauges, out, clock);
+        Map<String, String> dimensions = new LinkedHashMap<>();
+        dimensions.put(MetricNames.ENVIRONMENT, environment);
+        for (Map.Entry<String, String> d : new TreeMap<>(more).entrySet()) {
+            if (dimensions.put(d.getKey(), Objects.requireNonNull(d.getValue(), d.getKey())) != null) {
+                throw new IllegalArgumentException("dimension " + d.getKey() + " is given twice");
+            }
+        }
+        MetricsReporter r = new MetricsReporter(Collections.unmodifiableMap(dimensions), interval, gauges, out, clock);
         r.thread.start();
         return r;
     }
@@ -65,7 +85,7 @@ public final class MetricsReporter implements AutoCloseable {
             if (samples == null || samples.isEmpty()) {
                 return null;
             }
-            line = EmfDocument.encode(MetricNames.NAMESPACE, Map.of(MetricNames.ENVIRONMENT, environment), samples,
+            line = EmfDocument.encode(MetricNames.NAMESPACE, dimensions, samples,
                     clock.instant());
         } catch (RuntimeException e) {
             log.warn("metrics: reading the gauges failed, skipping this round", e);

@@ -51,6 +51,25 @@ class MetricsReporterTest {
     }
 
     @Test
+    void moreDimensionsFollowTheEnvironmentInTheOneDimensionSet() throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        try (MetricsReporter r = MetricsReporter.start("prod", java.util.Map.of(MetricNames.NODE, "sk-2"),
+                Duration.ofHours(1), () -> List.of(new Sample(MetricNames.SAFEKEEPER_IN_QUORUM, Sample.Unit.COUNT, 1)),
+                out, CLOCK)) {
+            JsonNode doc = new ObjectMapper().readTree(r.reportOnce());
+            assertThat(doc.get("_aws").get("CloudWatchMetrics").get(0).get("Dimensions").toString())
+                    .isEqualTo("[[\"Environment\",\"Node\"]]");
+            assertThat(doc.get("Environment").asText()).isEqualTo("prod");
+            assertThat(doc.get("Node").asText()).isEqualTo("sk-2");
+            assertThat(doc.get("SafekeeperInQuorum").asInt()).isEqualTo(1);
+        }
+        assertThatThrownBy(() -> MetricsReporter.start("prod", java.util.Map.of(MetricNames.ENVIRONMENT, "other"),
+                Duration.ofHours(1), List::of, System.out, CLOCK))
+                .hasMessageContaining("dimension Environment is given twice");
+    }
+
+    @Test
     void closeStopsTheReporter() throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
