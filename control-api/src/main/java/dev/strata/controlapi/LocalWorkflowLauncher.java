@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -54,6 +55,8 @@ public final class LocalWorkflowLauncher implements WorkflowLauncher {
     private final Set<OperationId> launched = ConcurrentHashMap.newKeySet();
     private final ExecutorService executions;
     private final AtomicInteger running = new AtomicInteger();
+    /** Per operation whose execution someone waits for ({@link #ended}): completed when it ends. */
+    private final ConcurrentHashMap<OperationId, CompletableFuture<Void>> ends = new ConcurrentHashMap<>();
 
     public LocalWorkflowLauncher(LocalStepFunctions engine, LambdaHandlers functions, MetadataStore store, Clock clock,
                                  RunOptions options) {
@@ -90,8 +93,28 @@ public final class LocalWorkflowLauncher implements WorkflowLauncher {
                 run(workflow, operation, json);
             } finally {
                 running.decrementAndGet();
+                CompletableFuture<Void> waiting = ends.remove(operation);
+                if (waiting != null) {
+                    waiting.complete(null);
+                }
             }
         });
+    }
+
+    /**
+     * Completes when the execution this launcher started for {@code operation} has ended (its
+     * last step wrote the operation's final state, or the launcher recorded the failure), so a
+     * caller waiting for an operation need not poll the metadata store while the workflow uses
+     * it. A future asked for before the launch or after the end never completes on its own: read
+     * the operation after asking, and wait with a bound ({@link #stopWaiting} when done).
+     */
+    public CompletableFuture<Void> ended(OperationId operation) {
+        return ends.computeIfAbsent(operation, k -> new CompletableFuture<>());
+    }
+
+    /** Forgets a future from {@link #ended} that its caller no longer waits on. */
+    public void stopWaiting(OperationId operation, CompletableFuture<Void> ended) {
+        ends.remove(operation, ended);
     }
 
     private void run(Workflow workflow, OperationId operation, String input) {

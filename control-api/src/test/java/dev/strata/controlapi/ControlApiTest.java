@@ -103,6 +103,24 @@ class ControlApiTest {
     }
 
     @Test
+    void theLauncherSignalsTheEndOfAnExecutionAfterItsOperationIsFinal() throws Exception {
+        JsonNode op = f.accepted("POST", "/v1/projects", "{\"name\": \"signal\"}");
+        dev.strata.control.model.OperationId id = dev.strata.control.model.OperationId.of(op.get("id").asText());
+        java.util.concurrent.CompletableFuture<Void> ended = f.launcher.ended(id);
+        // Registered after the launch: either it ends later and completes the future, or it had
+        // ended already and the operation reads final.
+        if (!f.h.store.getOperation(id).orElseThrow().state().isFinal()) {
+            ended.get(120, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        assertThat(f.h.store.getOperation(id).orElseThrow().state())
+                .isEqualTo(dev.strata.control.model.OperationState.SUCCEEDED);
+        f.launcher.stopWaiting(id, ended);
+        java.util.concurrent.CompletableFuture<Void> late = f.launcher.ended(id);
+        assertThat(late).as("asked after the end: never completes on its own").isNotDone();
+        f.launcher.stopWaiting(id, late);
+    }
+
+    @Test
     void startAndSuspendAnEndpoint() throws Exception {
         String project = f.project("compute");
         String endpoint = f.get("/v1/projects/" + project + "/endpoints").get(0).get("id").asText();

@@ -389,6 +389,17 @@ public final class ClusterControlPlane implements AutoCloseable {
         return a == null ? null : a.agent();
     }
 
+    /** Completes when this JVM's launcher has ended the execution it started for {@code op} (see the launcher). */
+    java.util.concurrent.CompletableFuture<Void> executionEnded(dev.strata.control.model.OperationId op) {
+        return launcher == null ? new java.util.concurrent.CompletableFuture<>() : launcher.ended(op);
+    }
+
+    void stopWaiting(dev.strata.control.model.OperationId op, java.util.concurrent.CompletableFuture<Void> ended) {
+        if (launcher != null) {
+            launcher.stopWaiting(op, ended);
+        }
+    }
+
     /** The launcher's executions still running (for status). */
     int runningExecutions() {
         return launcher == null ? 0 : launcher.running();

@@ -38,6 +38,8 @@ final class ControlPlaneComputeControl implements ComputeControl, AutoCloseable 
     /** Bound on one wake or suspend, every workflow it waits for included. */
     private static final Duration DEADLINE = Duration.ofMinutes(3);
     private static final long POLL_MILLIS = 10;
+    /** Re-read of an operation whose execution this JVM's launcher does not signal. */
+    private static final long SLOW_POLL_MILLIS = 250;
 
     private final ClusterControlPlane controlPlane;
     private final ControlApi api;
@@ -181,18 +183,38 @@ final class ControlPlaneComputeControl implements ComputeControl, AutoCloseable 
         }
     }
 
-    /** Waits until the operation ends (null if there is none); the operation as it ended. */
+    /**
+     * Waits until the operation ends (null if there is none); the operation as it ended. The
+     * launcher says when the execution it started ends, so the store is read once before and once
+     * after rather than every few milliseconds while the workflow's own steps use it (the local
+     * store is one dynalite process); an operation this launcher did not start (another caller's,
+     * or one left for recovery) is read again every {@link #SLOW_POLL_MILLIS}.
+     */
     private Operation await(Optional<OperationId> id, long deadline) {
         if (id.isEmpty()) {
             pause();
             return null;
         }
-        while (System.nanoTime() < deadline) {
-            Operation op = api.operation(id.get());
-            if (op.state().isFinal()) {
-                return op;
+        java.util.concurrent.CompletableFuture<Void> ended = controlPlane.executionEnded(id.get());
+        try {
+            while (System.nanoTime() < deadline) {
+                Operation op = api.operation(id.get());
+                if (op.state().isFinal()) {
+                    return op;
+                }
+                try {
+                    ended.get(SLOW_POLL_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.TimeoutException notYet) {
+                    // read it again: the launcher may not be the one running it
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw new IllegalStateException("waiting for operation " + id.get(), e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted", e);
+                }
             }
-            pause();
+        } finally {
+            controlPlane.stopWaiting(id.get(), ended);
         }
         throw new IllegalStateException("operation " + id.get() + " did not end within " + DEADLINE);
     }
