@@ -8,7 +8,7 @@ import dev.strata.pgcore.wal.BlockReference;
 import dev.strata.pgcore.wal.DecodedRecord;
 
 /**
- * {@code spg_redo} (resource manager 11, access/spgist/spgxlog.c, PostgreSQL 17.6), every record
+ * {@code spg_redo} (resource manager 16, access/spgist/spgxlog.c, PostgreSQL 17.6), every record
  * type, one block at a time. Everything is in the main data (the struct, offset arrays, then
  * unaligned tuples); the blocks per type (spgxlog.h and the callers in spgdoinsert.c and
  * spgvacuum.c):
