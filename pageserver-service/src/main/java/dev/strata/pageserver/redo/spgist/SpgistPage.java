@@ -2,6 +2,7 @@ package dev.strata.pageserver.redo.spgist;
 
 import dev.strata.pageserver.redo.page.ItemId;
 import dev.strata.pageserver.redo.page.Page;
+import java.util.Arrays;
 
 /**
  * The SP-GiST page and tuple layouts redo changes (access/spgist_private.h, spgutils.c,
@@ -173,7 +174,7 @@ final class SpgistPage {
             return;
         }
         int[] sorted = itemnos.clone();
-        java.util.Arrays.sort(sorted);
+        Arrays.sort(sorted);
         Page.indexMultiDelete(page, sorted, n);
         int first = itemnos[0];
         for (int itemno : sorted) {
