@@ -16,13 +16,14 @@ public final class ComputeSettings {
     public static final String DEFAULT_MAX_SLOT_WAL_KEEP_SIZE = "2GB";
 
     /**
-     * Every PG 17 resource manager with an {@code rm_mask} except heap, heap2, btree and
-     * sequence (decision 0021), BRIN and generic WAL (decision 0025), hash (decision 0026),
-     * GiST (decision 0027) and GIN (decision 0028), which the pageserver replays in Java: records
-     * of those nine carry only PostgreSQL's own full-page writes; SP-GiST's still carry the pages
-     * they change.
+     * Empty (PostgreSQL's default, written {@code ''}): the pageserver replays every PG 17
+     * resource manager with an {@code rm_mask} in Java, heap, heap2, btree and sequence
+     * (decision 0021), BRIN and generic WAL (decision 0025), hash (decision 0026), GiST
+     * (decision 0027), GIN (decision 0028) and SP-GiST (decision 0030), so records carry only
+     * PostgreSQL's own full-page writes. An operator setting can put managers back (the oracle
+     * then checks their redo against the images).
      */
-    public static final String WAL_CONSISTENCY_CHECKING = "spgist";
+    public static final String WAL_CONSISTENCY_CHECKING = "";
 
     private ComputeSettings() {
     }
@@ -44,8 +45,8 @@ public final class ComputeSettings {
         // than the compute's disk filling up. wal_keep_size is no longer what protects them.
         s.put("max_slot_wal_keep_size", DEFAULT_MAX_SLOT_WAL_KEEP_SIZE);
         s.put("wal_keep_size", "0");
-        // The pageserver replays heap, heap2, btree, sequence, BRIN and generic records in Java
-        // (decisions 0021, 0025); records of the other managers must still carry the pages they change.
+        // The pageserver replays every manager's records in Java (decisions 0021, 0025 to 0028,
+        // 0030): the list is empty, set explicitly so the configuration file says so.
         s.put("wal_consistency_checking", WAL_CONSISTENCY_CHECKING);
         s.put("full_page_writes", "on");
         // The compute's disk is not durable; the safekeepers are.

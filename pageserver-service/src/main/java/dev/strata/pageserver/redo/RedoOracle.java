@@ -10,6 +10,7 @@ import dev.strata.pageserver.redo.heap.Heap2Redo;
 import dev.strata.pageserver.redo.heap.HeapRedo;
 import dev.strata.pageserver.redo.page.Page;
 import dev.strata.pageserver.redo.sequence.SequenceRedo;
+import dev.strata.pageserver.redo.spgist.SpgistRedo;
 import dev.strata.pgcore.wal.BlockReference;
 import dev.strata.pgcore.wal.DecodedRecord;
 import dev.strata.pgcore.wal.ForkNumber;
@@ -77,7 +78,7 @@ public final class RedoOracle {
         this.enabled = enabled;
     }
 
-    /** The routines Strata has: heap, heap2, btree, hash, GIN, GiST, sequence, BRIN and generic WAL. */
+    /** The routines Strata has: heap, heap2, btree, hash, GIN, GiST, SP-GiST, sequence, BRIN and generic WAL. */
     public static Map<Integer, RmgrRedo> defaultRoutines() {
         Map<Integer, RmgrRedo> m = new LinkedHashMap<>();
         m.put(RmgrId.HEAP.id(), new HeapRedo());
@@ -86,6 +87,7 @@ public final class RedoOracle {
         m.put(RmgrId.HASH.id(), new HashRedo());
         m.put(RmgrId.GIN.id(), new GinRedo());
         m.put(RmgrId.GIST.id(), new GistRedo());
+        m.put(RmgrId.SPGIST.id(), new SpgistRedo());
         m.put(RmgrId.SEQUENCE.id(), new SequenceRedo());
         m.put(RmgrId.BRIN.id(), new BrinRedo());
         m.put(RmgrId.GENERIC.id(), new GenericRedo());

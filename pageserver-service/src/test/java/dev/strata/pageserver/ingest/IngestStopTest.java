@@ -9,6 +9,7 @@ import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
 import dev.strata.pgcore.replication.ReplicationClient;
+import dev.strata.pgcore.wal.BlockReference;
 import dev.strata.pgcore.wal.RmgrId;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -25,15 +26,19 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Without wal_consistency_checking, heap and btree records without images are stored for Java
- * redo, but SP-GiST has no Java redo yet: an insert into an SP-GiST index right after its build
- * writes SPGist ADD_LEAF without a page image (the build logged the index's pages as forced
- * images, which ingest stores, so the leaf's LSN is past the checkpoint's redo pointer and
- * full_page_writes adds no image), and ingest must stop there with an error naming the record, and
+ * Without wal_consistency_checking, records without images are stored for Java redo; a record
+ * with neither an image nor a redo routine must stop ingest with an error naming the record, and
  * readers must get that error (not a timeout, not a page). Before that, a reader asking for an
- * LSN nobody will reach gets a bounded wait. (Until hash had Java redo, its INIT_META_PAGE was
- * the record used here, then a Gin INSERT until GIN had it; when SP-GiST gets redo, use a record
- * of no index at all.)
+ * LSN nobody will reach gets a bounded wait.
+ *
+ * <p>Since SP-GiST got Java redo (decision 0030) no PG 17 record that changes a page is left
+ * without a routine, so the first test injects the fault: a registry whose SP-GiST entry acts as
+ * if SP-GiST had no routine (every block without an image stops ingest, with the message
+ * {@code IngestContext.putImagesOrStop} gives). An insert into an SP-GiST index right after its
+ * build writes ADD_LEAF without a page image (the build logged the index's pages as forced
+ * images, which ingest stores, so the leaf's LSN is past the checkpoint's redo pointer and
+ * full_page_writes adds no image). (Before, the record used here was hash's INIT_META_PAGE, then
+ * a Gin INSERT, then this ADD_LEAF with the default registry.)
  */
 class IngestStopTest {
 
@@ -49,7 +54,7 @@ class IngestStopTest {
              LayerStore store = LayerStore.create(dir.resolve("timeline"), TimelineId.random(),
                      nextSegment(s), StorageConfig.DEFAULTS)) {
             Lsn start = store.lastRecordLsn();
-            WalIngest ingest = new WalIngest(store, RmgrRegistry.defaults(), false, TimelineBase.WAL_ONLY);
+            WalIngest ingest = new WalIngest(store, withoutSpgistRedo(), false, TimelineBase.WAL_ONLY);
             ReplicationClient.Options options = new ReplicationClient.Options(pg.host(), pg.port(), pg.user(),
                     pg.password(), "pageserver-stop", Duration.ofSeconds(5));
             try (WalReceiver receiver = new WalReceiver("stop", ingest, start, options, group).start()) {
@@ -134,6 +139,23 @@ class IngestStopTest {
         } finally {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         }
+    }
+
+    /**
+     * The default registry, but SP-GiST records are ingested as if SP-GiST had no Java redo (a
+     * fault in test code only): a block without an image stops ingest.
+     */
+    private static RmgrRegistry withoutSpgistRedo() {
+        return RmgrRegistry.defaults().register(RmgrId.SPGIST, (r, ctx) -> {
+            for (BlockReference b : r.blocks()) {
+                if (!b.hasImage()) {
+                    throw new IngestException(r, "block " + b.locator() + " fork " + b.forkNumber() + " blk "
+                            + b.blockNumber() + " is modified without a page image, and this record type has no redo"
+                            + " in the pageserver (test: SP-GiST's routine dropped)");
+                }
+            }
+            ctx.putImagesOrStop(r);
+        });
     }
 
     private static Lsn nextSegment(Statement s) throws Exception {

@@ -45,8 +45,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads with Java redo against a stock PG 17 hot standby. The primary (data checksums on) runs
- * with heap, heap2, btree, sequence, BRIN, generic WAL, hash, GiST and GIN OUT of {@code wal_consistency_checking}
- * (the other managers stay in), so their records carry no image unless they are a real full-page write:
+ * with heap, heap2, btree, sequence, BRIN, generic WAL, hash, GiST, GIN and SP-GiST OUT of
+ * {@code wal_consistency_checking} (the compute's default: an empty list), so their records carry no image unless they are a real full-page write:
  * ingest stores them as records ({@code PgRecordPayload}) and every read replays them with
  * {@code PageserverRedo}. The timeline imports the primary's stopped data directory, so every
  * relation of the {@code postgres} database and every shared catalog is compared, catalogs
@@ -71,8 +71,8 @@ import org.slf4j.LoggerFactory;
 class StandbyRedoOracleTest {
 
     private static final Logger log = LoggerFactory.getLogger(StandbyRedoOracleTest.class);
-    /** The compute's default: the PG 17 managers that have an rm_mask, minus the nine replayed in Java. */
-    static final String WCC_WITHOUT_JAVA_REDO = "spgist";
+    /** The compute's default: the PG 17 managers that have an rm_mask, minus the ten replayed in Java (all of them). */
+    static final String WCC_WITHOUT_JAVA_REDO = "";
     private static final int SPC = 1663;
     private static final int GLOBAL = 1664;
     private final PageserverRedo redo = new PageserverRedo();
@@ -149,7 +149,7 @@ class StandbyRedoOracleTest {
                         "Btree/UNLINK_PAGE", "Sequence/LOG", "BRIN/INSERT", "BRIN/SAMEPAGE_UPDATE",
                         "Generic/Generic", "Hash/INSERT", "Hash/ADD_OVFL_PAGE", "Hash/SPLIT_ALLOCATE_PAGE",
                         "Hash/DELETE", "Gist/PAGE_UPDATE", "Gist/PAGE_SPLIT", "Gin/INSERT", "Gin/UPDATE_META_PAGE",
-                        "Gin/INSERT_LISTPAGE", "Gin/DELETE_LISTPAGE", "materialized (chain of 16)")) {
+                        "Gin/INSERT_LISTPAGE", "Gin/DELETE_LISTPAGE", "SPGist/ADD_LEAF", "materialized (chain of 16)")) {
                     assertThat(stored.getOrDefault(type, 0L)).as("blocks of " + type + " stored as records")
                             .isPositive();
                 }
@@ -191,10 +191,13 @@ class StandbyRedoOracleTest {
             // Hash indexes: one that splits from 2 buckets as rows come (fill factor 10), one on
             // a handful of values, with long overflow chains that VACUUM squeezes.
             s.execute("CREATE INDEX wide_key_hash ON wide USING hash (key) WITH (fillfactor = 10)");
+            s.execute("CREATE INDEX wide_key_spg ON wide USING spgist (key)");
             s.execute("INSERT INTO wide (key, note) SELECT repeat(md5(g::text), 6), 'n' FROM generate_series(1, 1500) g");
             s.execute("CREATE TABLE plain (a int, b text)");
             s.execute("CREATE INDEX plain_len ON plain USING hash (length(b))");
             s.execute("CREATE INDEX plain_gist ON plain USING gist (point(a, length(b)))");
+            // SP-GiST: a quad tree on points and a radix tree on the wide text keys.
+            s.execute("CREATE INDEX plain_spg ON plain USING spgist (point(a, length(b)))");
             s.execute("CREATE TABLE up (id int PRIMARY KEY, n int)");
             s.execute("CREATE SEQUENCE s1");
             s.execute("CREATE SEQUENCE s2 INCREMENT 7 CACHE 3");
@@ -392,7 +395,8 @@ class StandbyRedoOracleTest {
         }
         boolean javaRedo = kind == PageMask.Kind.HEAP || kind == PageMask.Kind.BTREE || kind == PageMask.Kind.SEQUENCE
                 || kind == PageMask.Kind.VISIBILITY_MAP || kind == PageMask.Kind.BRIN || kind == PageMask.Kind.GENERIC
-                || kind == PageMask.Kind.HASH || kind == PageMask.Kind.GIST || kind == PageMask.Kind.GIN;
+                || kind == PageMask.Kind.HASH || kind == PageMask.Kind.GIST || kind == PageMask.Kind.GIN
+                || kind == PageMask.Kind.SPGIST;
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT b, get_raw_page(?, ?, b::int) FROM generate_series(0, ? - 1) b ORDER BY b")) {
             ps.setString(1, name);
