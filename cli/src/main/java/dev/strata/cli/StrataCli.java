@@ -2,7 +2,7 @@ package dev.strata.cli;
 
 import dev.strata.cli.local.AdminServer;
 import dev.strata.cli.local.BranchAdmin;
-import dev.strata.cli.local.BranchPoint;
+import dev.strata.control.storage.BranchTarget;
 import dev.strata.cli.local.ClusterAuth;
 import dev.strata.cli.local.ClusterJvm;
 import dev.strata.cli.local.ClusterLayout;
@@ -103,7 +103,7 @@ public final class StrataCli {
      * @param point  create: where (null: the parent's head); restore: the point (null: the source's head)
      * @param source restore: the branch whose history to restore from (null: the branch itself)
      */
-    record BranchArgs(String action, Path dataDir, String name, String parent, BranchPoint point, String source,
+    record BranchArgs(String action, Path dataDir, String name, String parent, BranchTarget point, String source,
                       boolean json) {
     }
 
@@ -129,7 +129,7 @@ public final class StrataCli {
         Path dataDir = Path.of(System.getenv().getOrDefault("STRATA_DATA_DIR", ".strata"));
         String name = null;
         String parent = null;
-        BranchPoint point = null;
+        BranchTarget point = null;
         String source = null;
         boolean json = false;
         for (; i < args.length; i++) {
@@ -170,9 +170,9 @@ public final class StrataCli {
         return value;
     }
 
-    private static BranchPoint parsePoint(String text, Clock clock) {
+    private static BranchTarget parsePoint(String text, Clock clock) {
         try {
-            return BranchPoint.parse(text, clock);
+            return BranchTarget.parse(text, clock);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.strata.cli.local.BranchPoint;
+import dev.strata.control.storage.BranchTarget;
 import dev.strata.cli.local.ClusterClient;
 import dev.strata.cli.local.ClusterControlPlane;
 import dev.strata.cli.local.ClusterLayout;
@@ -104,7 +104,7 @@ class UpControlPlaneTest {
                 s.execute("INSERT INTO t SELECT generate_series(1, 50)");
             }
             assertThat(count(c)).isEqualTo(150);
-            LocalCluster.Restored restored = c.restore(LocalCluster.BRANCH, new BranchPoint.AtLsn(before), null);
+            LocalCluster.Restored restored = c.restore(LocalCluster.BRANCH, new BranchTarget.AtLsn(before), null);
             assertThat(cp.store().getBranch(ClusterControlPlane.PROJECT, ClusterControlPlane.MAIN_BRANCH).orElseThrow()
                     .timeline()).isEqualTo(restored.branch().timeline());
             assertThat(endpoint(cp).state()).isEqualTo(EndpointState.RUNNING);

@@ -1,5 +1,7 @@
 package dev.strata.cli.local;
 
+import dev.strata.control.storage.BranchTarget;
+
 import dev.strata.cli.local.AdminServer.Reply;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -53,7 +55,7 @@ public final class BranchAdmin implements AdminServer.Routes {
             if (!method.equals("POST")) {
                 return new Reply(405, "use POST /branches/" + name + "/restore\n");
             }
-            BranchPoint to = BranchPoint.parse(require(query, "to"), Clock.systemUTC());
+            BranchTarget to = BranchTarget.parse(require(query, "to"), Clock.systemUTC());
             LocalCluster.Restored r = cluster.restore(name, to, query.get("from"));
             return new Reply(200, String.format("restored branch '%s' to %s (timeline %s) in %d ms; its previous state "
                             + "is branch '%s' (undo: strata restore %s --from %s)%n", name, r.lsn(),
@@ -79,8 +81,8 @@ public final class BranchAdmin implements AdminServer.Routes {
     private Reply create(Map<String, String> query) {
         String name = require(query, "name");
         String parent = query.getOrDefault("parent", LocalCluster.BRANCH);
-        BranchPoint at = query.containsKey("at") ? BranchPoint.parse(query.get("at"), Clock.systemUTC())
-                : BranchPoint.HEAD;
+        BranchTarget at = query.containsKey("at") ? BranchTarget.parse(query.get("at"), Clock.systemUTC())
+                : BranchTarget.HEAD;
         long t0 = System.nanoTime();
         LocalBranch b = cluster.createBranch(name, parent, at);
         long ms = (System.nanoTime() - t0) / 1_000_000;

@@ -82,37 +82,50 @@ final class ClusterStorageControl implements StorageControl {
 
     @Override
     public Lsn resolveBranchPoint(TimelineId parent, BranchTarget target) {
-        return transientIfUnreachable(() -> {
-            LocalPageserver ps = cluster.pageserver();
-            if (!ps.hasTimeline(parent)) {
-                throw new BranchPointException("timeline " + parent + " does not exist on the pageserver");
+        return transientIfUnreachable(() -> resolve(cluster, parent, target));
+    }
+
+    /**
+     * Where {@code target} lies on {@code parent}, by the rule {@link BranchTarget} states (also
+     * what {@code strata branch|restore} use): the head is the newest WAL a quorum of safekeepers
+     * holds, so every acknowledged commit is in it; an LSN must not be above it; a time is
+     * resolved by the pageserver from the commit timestamps it keeps, once it has ingested up to
+     * the head (it ingests asynchronously: a commit before the time not yet ingested would be
+     * missed). A time after the last commit but not after now is the head; after now is refused.
+     */
+    static Lsn resolve(LocalCluster cluster, TimelineId parent, BranchTarget target) {
+        LocalPageserver ps = cluster.pageserver();
+        if (!ps.hasTimeline(parent)) {
+            throw new BranchPointException("timeline " + parent + " does not exist on the pageserver");
+        }
+        Lsn committed = cluster.committedHead(parent);
+        Lsn head = committed != null ? committed : ps.lastRecordLsn(parent);
+        return switch (target) {
+            case BranchTarget.Head h -> head;
+            case BranchTarget.AtLsn l -> {
+                if (l.lsn().isAfter(head)) {
+                    throw new BranchPointException("timeline " + parent + " has no WAL at " + l.lsn()
+                            + " yet (its committed head is " + head + ")");
+                }
+                yield l.lsn();
             }
-            Lsn committed = cluster.committedHead(parent);
-            Lsn head = committed != null ? committed : ps.lastRecordLsn(parent);
-            return switch (target) {
-                case BranchTarget.Head h -> head;
-                case BranchTarget.AtLsn l -> {
-                    if (l.lsn().isAfter(head)) {
-                        throw new BranchPointException("timeline " + parent + " has no WAL at " + l.lsn()
-                                + " yet (its committed head is " + head + ")");
-                    }
-                    yield l.lsn();
+            case BranchTarget.AtTime t -> {
+                java.time.Instant now = cluster.clock().instant();
+                if (t.time().isAfter(now)) {
+                    throw new BranchPointException(t.time() + " is in the future (it is " + now + " now)");
                 }
-                case BranchTarget.AtTime t -> {
-                    ps.awaitIngest(parent, head, INGEST_WAIT);
-                    LocalPageserver.LsnAtTime found = ps.lsnForTimestamp(parent, t.time());
-                    yield switch (found.kind()) {
-                        case "present" -> found.lsn();
-                        case "past" -> throw new BranchPointException(t.time() + " is before the first commit of "
-                                + "timeline " + parent + " (its history starts at " + found.lsn() + ")");
-                        case "future" -> throw new BranchPointException(t.time() + " is after the last commit of "
-                                + "timeline " + parent);
-                        default -> throw new BranchPointException("timeline " + parent + " has no commit to find "
-                                + t.time() + " by; give an LSN instead");
-                    };
-                }
-            };
-        });
+                ps.awaitIngest(parent, head, INGEST_WAIT);
+                LocalPageserver.LsnAtTime found = ps.lsnForTimestamp(parent, t.time());
+                yield switch (found.kind()) {
+                    case "present" -> found.lsn();
+                    case "future" -> head; // after the last commit: nothing happened since
+                    case "past" -> throw new BranchPointException(t.time() + " is before the first commit of "
+                            + "timeline " + parent + " (its history starts at " + found.lsn() + ")");
+                    default -> throw new BranchPointException("timeline " + parent + " has no commit to find "
+                            + t.time() + " by; give an LSN instead");
+                };
+            }
+        };
     }
 
     @Override

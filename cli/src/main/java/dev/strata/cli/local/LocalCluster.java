@@ -1,5 +1,7 @@
 package dev.strata.cli.local;
 
+import dev.strata.control.storage.BranchTarget;
+
 import dev.strata.compute.node.ComputeNode;
 import dev.strata.compute.node.ComputeSpec;
 import dev.strata.compute.node.ComputeState;
@@ -578,7 +580,7 @@ public final class LocalCluster implements AutoCloseable {
      * with its WAL starting there, then the branch record. Its endpoint's compute starts on the
      * first connection. If a step fails, what the earlier ones made is removed again.
      */
-    public LocalBranch createBranch(String name, String parent, BranchPoint at) {
+    public LocalBranch createBranch(String name, String parent, BranchTarget at) {
         synchronized (branchLock) {
             LocalBranch.checkName(name);
             if (branches.get(name).isPresent()) {
@@ -649,12 +651,12 @@ public final class LocalCluster implements AutoCloseable {
      * backup branch. Made durable in one write of the branch records, after the new timeline
      * exists and before the compute moves.
      */
-    public Restored restore(String name, BranchPoint to, String source) {
+    public Restored restore(String name, BranchTarget to, String source) {
         long t0 = System.nanoTime();
         synchronized (branchLock) {
             LocalBranch b = branch(name);
             LocalBranch from = source == null ? b : branch(source);
-            if (from.name().equals(b.name()) && to instanceof BranchPoint.Head) {
+            if (from.name().equals(b.name()) && to instanceof BranchTarget.Head) {
                 throw new IllegalArgumentException("restoring branch '" + name + "' to its own newest state changes "
                         + "nothing: give a point (--to TIME|LSN) or another branch to restore from (--from)");
             }
@@ -727,28 +729,13 @@ public final class LocalCluster implements AutoCloseable {
      * pageserver takes its newest WAL). A time before the first commit, or on a timeline
      * without commits, is refused: no branch point would mean it.
      */
-    private Lsn resolve(LocalBranch branch, BranchPoint point) {
-        return switch (point) {
-            case BranchPoint.Head h -> committedHead(branch.timeline());
-            case BranchPoint.AtLsn l -> l.lsn();
-            case BranchPoint.AtTime t -> {
-                // The pageserver ingests asynchronously: answer from every acknowledged commit, not
-                // from what it happened to have (a commit before the time, not yet ingested, would
-                // be missed: the time would look like the future, or like no commit at all).
-                Lsn committed = committedHead(branch.timeline());
-                if (committed != null) {
-                    pageserver.awaitIngest(branch.timeline(), committed, Duration.ofSeconds(30));
-                }
-                LocalPageserver.LsnAtTime found = pageserver.lsnForTimestamp(branch.timeline(), t.time());
-                yield switch (found.kind()) {
-                    case "present", "future" -> found.lsn();
-                    case "past" -> throw new IllegalArgumentException(t.time() + " is before the first commit of "
-                            + "branch '" + branch.name() + "' (its history starts at " + found.lsn() + ")");
-                    default -> throw new IllegalArgumentException("branch '" + branch.name() + "' has no commit to "
-                            + "find " + t.time() + " by; give an LSN instead");
-                };
-            }
-        };
+    /** Where {@code point} lies on the branch's timeline (the control plane's rule, {@link BranchTarget}). */
+    private Lsn resolve(LocalBranch branch, BranchTarget point) {
+        try {
+            return ClusterStorageControl.resolve(this, branch.timeline(), point);
+        } catch (dev.strata.control.BranchPointException e) {
+            throw new IllegalArgumentException("branch '" + branch.name() + "': " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -758,6 +745,10 @@ public final class LocalCluster implements AutoCloseable {
      * if fewer than a quorum answer. The pageserver waits for this LSN and branches at the
      * newest transaction end at or below it (decision 0022).
      */
+    Clock clock() {
+        return clock;
+    }
+
     Lsn committedHead(TimelineId timeline) {
         List<Lsn> flushed = new ArrayList<>();
         Lsn commit = Lsn.INVALID;

@@ -1,6 +1,6 @@
 package dev.strata.cli.bench;
 
-import dev.strata.cli.local.BranchPoint;
+import dev.strata.control.storage.BranchTarget;
 import dev.strata.cli.local.ClusterLayout;
 import dev.strata.cli.local.LocalCluster;
 import dev.strata.pgcore.fs.FileTrees;
@@ -83,7 +83,7 @@ public final class BranchBench {
             System.out.printf("size %d MB loaded on Strata and on the stock server; %d rounds%n", sizeMb, rounds);
             for (int r = 0; r < rounds; r++) {
                 long t0 = System.nanoTime();
-                c.createBranch("b" + r, "main", BranchPoint.HEAD);
+                c.createBranch("b" + r, "main", BranchTarget.HEAD);
                 results.add(new Result(r, "branch", ms(t0)));
 
                 try (Connection conn = DriverManager.getConnection(stock.jdbcUrl("template1"), stock.user(),
@@ -95,7 +95,7 @@ public final class BranchBench {
                 }
 
                 t0 = System.nanoTime();
-                c.createBranch("f" + r, "main", BranchPoint.HEAD);
+                c.createBranch("f" + r, "main", BranchTarget.HEAD);
                 firstRow(c, "f" + r, -1);
                 results.add(new Result(r, "branch-first-row", ms(t0)));
                 c.deleteBranch("f" + r);
@@ -113,7 +113,7 @@ public final class BranchBench {
                     s.execute("INSERT INTO bench SELECT -g, 'r' FROM generate_series(1, 10) g WHERE " + r + " >= 0");
                 }
                 t0 = System.nanoTime();
-                c.restore("main", new BranchPoint.AtTime(before), null);
+                c.restore("main", new BranchTarget.AtTime(before), null);
                 firstRow(c, "main", rowsBefore);
                 results.add(new Result(r, "restore", ms(t0)));
                 System.out.printf("round %d: branch %.0f ms, template copy %.0f ms, branch to first row %.0f ms, "

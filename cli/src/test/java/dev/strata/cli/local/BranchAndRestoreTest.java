@@ -1,5 +1,7 @@
 package dev.strata.cli.local;
 
+import dev.strata.control.storage.BranchTarget;
+
 import static dev.strata.cli.local.ClusterClient.connect;
 import static dev.strata.cli.local.ClusterClient.count;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -75,9 +77,9 @@ class BranchAndRestoreTest {
         try (LocalCluster c = start(tmp.resolve("cluster"))) {
             List<Batch> batches = writeBatches(c, "main", 4);
             for (int i = 0; i < 3; i++) {
-                c.createBranch("at-lsn-" + i, "main", new BranchPoint.AtLsn(batches.get(i).lsn()));
+                c.createBranch("at-lsn-" + i, "main", new BranchTarget.AtLsn(batches.get(i).lsn()));
             }
-            c.createBranch("at-time", "main", new BranchPoint.AtTime(batches.get(1).after()));
+            c.createBranch("at-time", "main", new BranchTarget.AtTime(batches.get(1).after()));
             for (int i = 0; i < 3; i++) {
                 assertThat(rows(c, "at-lsn-" + i)).as("branch at the LSN after batch %d", i + 1)
                         .isEqualTo(batches.get(i).rows());
@@ -99,22 +101,22 @@ class BranchAndRestoreTest {
             assertThat(rows(c, "at-lsn-1")).isEqualTo(200);
 
             // A branch of a branch, at its head, and one more level.
-            c.createBranch("grandchild", "at-lsn-0", BranchPoint.HEAD);
+            c.createBranch("grandchild", "at-lsn-0", BranchTarget.HEAD);
             assertThat(rows(c, "grandchild")).isEqualTo(107);
             try (Connection conn = connect(c, "grandchild"); Statement s = conn.createStatement()) {
                 s.execute("DELETE FROM t WHERE batch = 1");
             }
-            c.createBranch("great-grandchild", "grandchild", BranchPoint.HEAD);
+            c.createBranch("great-grandchild", "grandchild", BranchTarget.HEAD);
             assertThat(rows(c, "great-grandchild")).isEqualTo(7);
             assertThat(rows(c, "at-lsn-0")).isEqualTo(107);
 
             // Refusals say why.
-            assertThatThrownBy(() -> c.createBranch("at-lsn-0", "main", BranchPoint.HEAD))
+            assertThatThrownBy(() -> c.createBranch("at-lsn-0", "main", BranchTarget.HEAD))
                     .hasMessageContaining("exists already");
-            assertThatThrownBy(() -> c.createBranch("x", "nope", BranchPoint.HEAD))
+            assertThatThrownBy(() -> c.createBranch("x", "nope", BranchTarget.HEAD))
                     .hasMessageContaining("no branch 'nope'");
             assertThatThrownBy(() -> c.createBranch("x", "main",
-                    new BranchPoint.AtTime(Instant.parse("2000-01-01T00:00:00Z"))))
+                    new BranchTarget.AtTime(Instant.parse("2000-01-01T00:00:00Z"))))
                     .isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> c.deleteBranch("at-lsn-0")).hasMessageContaining("grandchild")
                     .hasMessageContaining("delete them first");
@@ -152,9 +154,9 @@ class BranchAndRestoreTest {
     void restoreToATimeKeepsTheOldStateAsABackupAndUndoBringsItBack() throws Exception {
         try (LocalCluster c = start(tmp.resolve("cluster"))) {
             List<Batch> batches = writeBatches(c, "main", 4);
-            c.createBranch("dev", "main", new BranchPoint.AtLsn(batches.get(2).lsn()));
+            c.createBranch("dev", "main", new BranchTarget.AtLsn(batches.get(2).lsn()));
 
-            LocalCluster.Restored r = c.restore("main", new BranchPoint.AtTime(batches.get(1).after()), null);
+            LocalCluster.Restored r = c.restore("main", new BranchTarget.AtTime(batches.get(1).after()), null);
             assertThat(r.backup().name()).startsWith("main_old_");
             assertThat(rows(c, "main")).as("main after the restore").isEqualTo(200);
             assertThat(rows(c, r.backup().name())).as("the backup keeps every commit").isEqualTo(400);
@@ -167,11 +169,11 @@ class BranchAndRestoreTest {
                 s.execute("INSERT INTO t SELECT 5, g FROM generate_series(1, 5) g");
             }
             assertThat(rows(c, "main")).isEqualTo(205);
-            LocalCluster.Restored undo = c.restore("main", BranchPoint.HEAD, r.backup().name());
+            LocalCluster.Restored undo = c.restore("main", BranchTarget.HEAD, r.backup().name());
             assertThat(rows(c, "main")).as("main after the undo").isEqualTo(400);
             assertThat(rows(c, undo.backup().name())).as("the undone restore's writes are kept").isEqualTo(205);
 
-            assertThatThrownBy(() -> c.restore("main", BranchPoint.HEAD, null)).hasMessageContaining("changes nothing");
+            assertThatThrownBy(() -> c.restore("main", BranchTarget.HEAD, null)).hasMessageContaining("changes nothing");
             assertThatThrownBy(() -> c.deleteBranch(r.backup().name())).hasMessageContaining("delete them first");
         }
     }

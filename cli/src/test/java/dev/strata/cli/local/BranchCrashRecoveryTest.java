@@ -1,5 +1,7 @@
 package dev.strata.cli.local;
 
+import dev.strata.control.storage.BranchTarget;
+
 import static dev.strata.cli.local.ClusterClient.connect;
 import static dev.strata.cli.local.ClusterClient.count;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -82,15 +84,15 @@ class BranchCrashRecoveryTest {
         try (LocalCluster c = start(dir)) {
             writeRows(c);
             c.failAt("timeline on the pageserver, not on the safekeepers");
-            assertThatThrownBy(() -> c.createBranch("x", "main", BranchPoint.HEAD))
+            assertThatThrownBy(() -> c.createBranch("x", "main", BranchTarget.HEAD))
                     .isInstanceOf(LocalCluster.SimulatedCrash.class);
         }
         try (LocalCluster c = start(dir)) {
             assertThat(c.branches()).extracting(b -> b.branch().name()).containsExactly("main");
             assertConsistent(c);
-            c.createBranch("dev", "main", BranchPoint.HEAD);
+            c.createBranch("dev", "main", BranchTarget.HEAD);
             c.failAt("branch: timeline made, branch not recorded");
-            assertThatThrownBy(() -> c.createBranch("y", "main", BranchPoint.HEAD))
+            assertThatThrownBy(() -> c.createBranch("y", "main", BranchTarget.HEAD))
                     .isInstanceOf(LocalCluster.SimulatedCrash.class);
         }
         try (LocalCluster c = start(dir)) {
@@ -114,7 +116,7 @@ class BranchCrashRecoveryTest {
         try (LocalCluster c = start(dir)) {
             between = writeRows(c);
             c.failAt("restore: timeline made, branch not repointed");
-            assertThatThrownBy(() -> c.restore("main", new BranchPoint.AtTime(between), null))
+            assertThatThrownBy(() -> c.restore("main", new BranchTarget.AtTime(between), null))
                     .isInstanceOf(LocalCluster.SimulatedCrash.class);
         }
         try (LocalCluster c = start(dir)) {
@@ -123,7 +125,7 @@ class BranchCrashRecoveryTest {
             assertConsistent(c);
             assertThat(rows(c, "main")).isEqualTo(300);
             c.failAt("restore: branch repointed, compute not moved");
-            assertThatThrownBy(() -> c.restore("main", new BranchPoint.AtTime(between), null))
+            assertThatThrownBy(() -> c.restore("main", new BranchTarget.AtTime(between), null))
                     .isInstanceOf(LocalCluster.SimulatedCrash.class);
         }
         try (LocalCluster c = start(dir)) {

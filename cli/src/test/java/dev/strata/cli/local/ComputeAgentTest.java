@@ -1,5 +1,7 @@
 package dev.strata.cli.local;
 
+import dev.strata.control.storage.BranchTarget;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -50,7 +52,7 @@ class ComputeAgentTest {
                 s.execute("CREATE TABLE t (v int)");
                 s.execute("INSERT INTO t SELECT generate_series(1, 500)");
             }
-            c.createBranch("dev", "main", BranchPoint.HEAD);
+            c.createBranch("dev", "main", BranchTarget.HEAD);
             TimelineId branchTimeline = c.branch("dev").timeline();
             List<Proposer.Member> members = c.safekeepers().stream()
                     .map(sk -> new Proposer.Member(sk.id(), sk.url())).toList();

@@ -1,7 +1,13 @@
 package dev.strata.control.storage;
 
 import dev.strata.pgcore.lsn.Lsn;
+import java.time.Clock;
 import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.LocalTime;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.Map;
 import java.util.Objects;
@@ -11,12 +17,23 @@ import java.util.Objects;
  * pageserver has), an LSN, or a time that the pageserver resolves to an LSN from the commit
  * timestamps it keeps (docs/control-plane.md#branches-and-restore). In workflow input it is the
  * JSON object {@code {"kind": "head"}}, {@code {"kind": "lsn", "value": "0/16B3748"}} or
- * {@code {"kind": "time", "value": "2026-12-06T04:31:07Z"}} ({@link #toJson}, {@link #fromJson}).
+ * {@code {"kind": "time", "value": "2026-12-06T04:31:07Z"}} ({@link #toJson}, {@link #fromJson}); on
+ * the command line {@code head}, an LSN or a time ({@link #parse}, whose output {@link #toString}
+ * reads back).
+ *
+ * <p>How a storage control resolves a time (one rule for {@code strata branch|restore} and the
+ * workflows): before the timeline's first commit is refused; between two commits is the state
+ * after the earlier one; after the last commit but not after now is the state after the last
+ * commit (the committed head: nothing happened since); after now is refused.
  */
 public sealed interface BranchTarget {
 
     /** The parent's head: everything it has now. */
     record Head() implements BranchTarget {
+        @Override
+        public String toString() {
+            return "head";
+        }
     }
 
     /** A given LSN, which must be valid. */
@@ -27,12 +44,71 @@ public sealed interface BranchTarget {
                 throw new IllegalArgumentException("a branch point LSN must be valid, got " + lsn);
             }
         }
+
+        @Override
+        public String toString() {
+            return lsn.toString();
+        }
     }
 
     /** The state as of a time: the transactions committed at or before it (millisecond precision). */
     record AtTime(Instant time) implements BranchTarget {
         public AtTime {
             time = Objects.requireNonNull(time, "time is null").truncatedTo(ChronoUnit.MILLIS);
+        }
+
+        @Override
+        public String toString() {
+            return time.toString();
+        }
+    }
+
+    BranchTarget HEAD = new Head();
+
+    /**
+     * Parses what a user types after {@code --at} or {@code --to}: {@code head} or {@code now},
+     * an LSN ({@code 0/16B3748}), an instant with a zone ({@code 2026-12-06T14:03:27Z},
+     * {@code ...+01:00}), a local date and time ({@code 2026-12-06T14:03:27} or with a space, in
+     * {@code clock}'s zone), or a time of day ({@code 14:03:27}, today in {@code clock}'s zone).
+     */
+    static BranchTarget parse(String text, Clock clock) {
+        String t = text.strip();
+        if (t.isEmpty()) {
+            throw new IllegalArgumentException("an empty point: give an LSN such as 0/16B3748 or a time such as "
+                    + "2026-12-06T14:03:27Z or 14:03:27");
+        }
+        if (t.equalsIgnoreCase("head") || t.equalsIgnoreCase("now")) {
+            return HEAD;
+        }
+        if (t.matches("[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}")) {
+            Lsn lsn = Lsn.parse(t);
+            if (!lsn.isValid()) {
+                throw new IllegalArgumentException("'" + text + "' is not a valid LSN (0/0 is none)");
+            }
+            return new AtLsn(lsn);
+        }
+        String iso = t.replace(' ', 'T');
+        try {
+            return new AtTime(OffsetDateTime.parse(iso).toInstant());
+        } catch (DateTimeParseException notOffset) {
+            // try the forms without a zone
+        }
+        try {
+            return new AtTime(Instant.parse(iso));
+        } catch (DateTimeParseException notInstant) {
+            // try the forms without a zone
+        }
+        try {
+            return new AtTime(LocalDateTime.parse(iso).atZone(clock.getZone()).toInstant());
+        } catch (DateTimeParseException notLocal) {
+            // try a time of day
+        }
+        try {
+            LocalTime time = LocalTime.parse(t);
+            return new AtTime(LocalDate.now(clock).atTime(time).atZone(clock.getZone()).toInstant());
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException("'" + text + "' is neither an LSN (such as 0/16B3748) nor a time (such "
+                    + "as 2026-12-06T14:03:27Z, 2026-12-06 14:03:27 or 14:03:27)");
         }
     }
 

@@ -89,9 +89,11 @@ public final class RecordingStorage implements StorageControl {
                                 + " (PAST): its first commit is at " + cs.get(0).time());
                     }
                     Commit last = cs.get(cs.size() - 1);
+                    if (at.time().isAfter(java.time.Instant.now())) {
+                        throw new BranchPointException(at.time() + " is in the future (FUTURE)");
+                    }
                     if (at.time().isAfter(last.time())) {
-                        throw new BranchPointException(at.time() + " is after the last commit of timeline " + parent
-                                + " (FUTURE, at " + last.time() + "); branch at its head instead");
+                        yield t.head(); // after the last commit: nothing happened since (BranchTarget's rule)
                     }
                     Lsn lsn = cs.get(0).lsn();
                     for (Commit c : cs) {
