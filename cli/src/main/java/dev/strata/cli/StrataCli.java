@@ -3,13 +3,11 @@ package dev.strata.cli;
 import dev.strata.cli.local.AdminServer;
 import dev.strata.cli.local.BranchAdmin;
 import dev.strata.control.storage.BranchTarget;
-import dev.strata.cli.local.ClusterAuth;
 import dev.strata.cli.local.ClusterJvm;
 import dev.strata.cli.local.ClusterLayout;
 import dev.strata.cli.local.LocalCluster;
 import dev.strata.cli.local.PrivateFiles;
 import dev.strata.cli.verify.VerifyCommand;
-import dev.strata.pgcore.auth.AuthKeys;
 import dev.strata.pgcore.auth.BearerToken;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -322,7 +320,7 @@ public final class StrataCli {
 
     /** Sends one branch request to the running cluster and prints its answer; 0 on success. */
     private int admin(ClusterLayout layout, AdminCall call, Duration timeout) throws IOException, InterruptedException {
-        Integer port = adminPort(layout);
+        Integer port = layout.adminPort();
         if (port == null) {
             err.println("strata: no cluster is running in " + layout.root() + " (start it with `./strata up`)");
             return 3;
@@ -331,7 +329,7 @@ public final class StrataCli {
         HttpResponse<String> r;
         try {
             r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + call.path()))
-                    .header(BearerToken.HEADER, BearerToken.headerValue(adminToken(layout)))
+                    .header(BearerToken.HEADER, BearerToken.headerValue(layout.adminToken()))
                     .method(call.method(), HttpRequest.BodyPublishers.noBody()).timeout(timeout).build(),
                     HttpResponse.BodyHandlers.ofString());
         } catch (HttpTimeoutException e) {
@@ -419,7 +417,7 @@ public final class StrataCli {
     private int upDetached(ClusterLayout layout, String[] argv) throws IOException, InterruptedException {
         PrivateFiles.createRoot(layout.root());
         PrivateFiles.createPrivateDirectory(layout.runDir());
-        if (Files.exists(layout.readyFile()) && adminPort(layout) != null && get(layout, "/status") != null) {
+        if (Files.exists(layout.readyFile()) && layout.adminPort() != null && get(layout, "/status") != null) {
             step("already running");
             out.println(Files.readString(layout.readyFile()).trim());
             return 0;
@@ -485,7 +483,7 @@ public final class StrataCli {
     private int status(ClusterLayout layout) throws IOException, InterruptedException {
         String body;
         try {
-            body = adminPort(layout) == null ? null : get(layout, "/status", statusTimeout);
+            body = layout.adminPort() == null ? null : get(layout, "/status", statusTimeout);
         } catch (HttpTimeoutException e) {
             // The admin port took the request: the cluster runs, but its report did not come
             // (a component paused or overloaded). "not running" here misled scripts that poll.
@@ -503,7 +501,7 @@ public final class StrataCli {
     }
 
     private int down(ClusterLayout layout) throws IOException, InterruptedException {
-        Integer port = adminPort(layout);
+        Integer port = layout.adminPort();
         if (port == null) {
             out.println("not running");
             return 0;
@@ -512,7 +510,7 @@ public final class StrataCli {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/down"))
-                    .header(BearerToken.HEADER, BearerToken.headerValue(adminToken(layout)))
+                    .header(BearerToken.HEADER, BearerToken.headerValue(layout.adminToken()))
                     .POST(HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(10)).build(),
                     HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() == 401 || r.statusCode() == 403) {
@@ -541,22 +539,7 @@ public final class StrataCli {
         return 0;
     }
 
-    /** The operator token `strata up` wrote; "" when there is none (the admin port then says 401). */
-    private static String adminToken(ClusterLayout layout) throws IOException {
-        Path file = ClusterAuth.adminTokenFile(layout.authDir());
-        return Files.exists(file) ? AuthKeys.readToken(file) : "";
-    }
 
-    private static Integer adminPort(ClusterLayout layout) throws IOException {
-        if (!Files.exists(layout.adminPortFile())) {
-            return null;
-        }
-        try {
-            return Integer.parseInt(Files.readString(layout.adminPortFile()).trim());
-        } catch (NumberFormatException e) {
-            return null;
-        }
-    }
 
     private static String get(ClusterLayout layout, String path) throws IOException, InterruptedException {
         try {
@@ -572,14 +555,14 @@ public final class StrataCli {
      */
     private static String get(ClusterLayout layout, String path, Duration timeout)
             throws IOException, InterruptedException {
-        Integer port = adminPort(layout);
+        Integer port = layout.adminPort();
         if (port == null) {
             return null;
         }
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                    .header(BearerToken.HEADER, BearerToken.headerValue(adminToken(layout)))
+                    .header(BearerToken.HEADER, BearerToken.headerValue(layout.adminToken()))
                     .timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? r.body() : null;
         } catch (HttpTimeoutException e) {

@@ -74,6 +74,24 @@ public record ClusterLayout(Path root) {
         return runDir().resolve("admin.port");
     }
 
+    /** The running cluster's admin port from {@link #adminPortFile}; null if there is none or it is unreadable. */
+    public Integer adminPort() throws java.io.IOException {
+        if (!java.nio.file.Files.exists(adminPortFile())) {
+            return null;
+        }
+        try {
+            return Integer.parseInt(java.nio.file.Files.readString(adminPortFile()).trim());
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /** The operator token `strata up` wrote; "" when there is none (the admin port then says 401). */
+    public String adminToken() throws java.io.IOException {
+        Path file = ClusterAuth.adminTokenFile(authDir());
+        return java.nio.file.Files.exists(file) ? dev.strata.pgcore.auth.AuthKeys.readToken(file) : "";
+    }
+
     public Path pidFile() {
         return runDir().resolve("pid");
     }

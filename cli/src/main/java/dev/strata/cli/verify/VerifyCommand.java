@@ -1,10 +1,8 @@
 package dev.strata.cli.verify;
 
-import dev.strata.cli.local.ClusterAuth;
 import dev.strata.cli.local.ClusterLayout;
 import dev.strata.cli.local.LocalCluster;
 import dev.strata.cli.local.PrivateFiles;
-import dev.strata.pgcore.auth.AuthKeys;
 import dev.strata.pgcore.auth.BearerToken;
 import dev.strata.pgcore.lsn.Lsn;
 import java.io.IOException;
@@ -159,7 +157,7 @@ public final class VerifyCommand {
         }
         VerifyTarget target;
         try {
-            Integer port = adminPort(layout);
+            Integer port = layout.adminPort();
             if (port == null) {
                 err.println("strata verify: no cluster is running in " + layout.root() + " (start it with `./strata up`)");
                 return NOT_RUNNING;
@@ -169,7 +167,7 @@ public final class VerifyCommand {
                 r = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build().send(HttpRequest.newBuilder(
                         URI.create("http://127.0.0.1:" + port + "/branches/"
                                 + URLEncoder.encode(a.branch(), StandardCharsets.UTF_8) + "/verify-target"))
-                        .header(BearerToken.HEADER, BearerToken.headerValue(adminToken(layout)))
+                        .header(BearerToken.HEADER, BearerToken.headerValue(layout.adminToken()))
                         .timeout(TARGET_TIMEOUT).GET().build(), HttpResponse.BodyHandlers.ofString());
             } catch (HttpTimeoutException e) {
                 err.println("strata verify: the cluster did not answer within " + TARGET_TIMEOUT.toSeconds()
@@ -398,21 +396,7 @@ public final class VerifyCommand {
         }
     }
 
-    private static String adminToken(ClusterLayout layout) throws IOException {
-        Path file = ClusterAuth.adminTokenFile(layout.authDir());
-        return Files.exists(file) ? AuthKeys.readToken(file) : "";
-    }
 
-    private static Integer adminPort(ClusterLayout layout) throws IOException {
-        if (!Files.exists(layout.adminPortFile())) {
-            return null;
-        }
-        try {
-            return Integer.parseInt(Files.readString(layout.adminPortFile()).trim());
-        } catch (NumberFormatException e) {
-            return null;
-        }
-    }
 
     private static String q(String s) {
         StringBuilder b = new StringBuilder("\"");
