@@ -62,7 +62,10 @@ final class ClusterStorageControl implements StorageControl {
         transientIfUnreachable(() -> {
             LocalPageserver ps = cluster.pageserver();
             if (ps.hasTimeline(timeline)) {
-                if (cluster.safekeepers().stream().allMatch(sk -> holds(sk, timeline))) {
+                // hasTimeline throws if a safekeeper does not answer: the step is retried then,
+                // rather than a timeline that one unreachable safekeeper did not confirm being
+                // taken for partly created and dropped from the others.
+                if (cluster.safekeepers().stream().allMatch(sk -> sk.hasTimeline(timeline))) {
                     return null; // a retry after a lost answer: done already
                 }
                 // Made on the pageserver, not on every safekeeper: nothing was ever committed on a
@@ -159,15 +162,6 @@ final class ClusterStorageControl implements StorageControl {
             sk.deleteTimeline(timeline);
         }
         cluster.pageserver().deleteTimeline(timeline);
-    }
-
-    private static boolean holds(LocalSafekeeper sk, TimelineId timeline) {
-        try {
-            sk.positions(timeline);
-            return true;
-        } catch (RuntimeException e) {
-            return false;
-        }
     }
 
     /** Runs {@code step}; an I/O failure (a component that did not answer) becomes transient. */

@@ -16,18 +16,13 @@ import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Comparator;
+import java.util.List;
 import java.util.LinkedHashSet;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -38,35 +33,45 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * {@code strata verify [--branch NAME] [--at LSN|now] [--relation OID...] [--json] [--data-dir DIR]}:
- * the stock-standby oracle ({@link StandbyOracle}) on a branch of the running local cluster.
- * It asks the cluster for the branch's compute, safekeepers and page service (admin port,
- * operator token), starts a stock PostgreSQL 17 hot standby from a copy of the compute in a
- * private directory under {@code run/}, pauses it at the chosen LSN and compares every block
- * (or those of the chosen relations) with the page the pageserver serves at that LSN. It prints
- * progress (to stderr), what it checked and every mismatch; the standby and its directory are
- * removed on every way out, Ctrl-C included.
+ * {@code strata verify [--branch NAME] [--at LSN|now] [--from latest|earliest|LSN] [--relation OID...] [--json]
+ * [--data-dir DIR]}: the stock-standby oracle ({@link StandbyOracle#fromHistory}) on a branch of the
+ * running local cluster. It asks the cluster for the branch's timeline, safekeepers and page
+ * service (admin port, operator token; no compute is started), starts a stock PostgreSQL 17
+ * standby in a private directory under {@code run/} from the pageserver's basebackup at a compute
+ * start (the base: {@code --from}, default the latest at or before the LSN), lets PostgreSQL's own
+ * redo replay the branch's WAL from the safekeepers up to the chosen LSN ({@code --at}, default
+ * the committed head), and compares every block (or those of the chosen relations) with the page
+ * the pageserver serves at that LSN. {@code --from earliest} re-derives the whole history of the
+ * branch's timeline. It prints progress (to stderr), what it checked and every mismatch; the
+ * standby and its directory are removed on every way out, Ctrl-C included.
  *
  * <p>Exit codes: 0 no mismatch, 1 mismatches found, 2 could not verify (bad LSN, unknown
  * branch or relation, a component failed), 3 no cluster running, 64 usage.
  */
 public final class VerifyCommand {
 
-    public static final String USAGE = "strata verify [--branch NAME] [--at LSN|now] [--relation OID...] [--json] "
-            + "[--data-dir DIR]";
+    public static final String USAGE = "strata verify [--branch NAME] [--at LSN|now] [--from latest|earliest|LSN] "
+            + "[--relation OID...] [--json] [--data-dir DIR]";
     static final int MISMATCHES = 1;
     static final int FAILED = 2;
     static final int NOT_RUNNING = 3;
     static final int USAGE_ERROR = 64;
     private static final Duration TARGET_TIMEOUT = Duration.ofMinutes(3);
-    private static final Duration COMPARE_TIMEOUT = Duration.ofMinutes(10);
+    /** Replay of the history from the base, then the comparison. */
+    private static final Duration COMPARE_TIMEOUT = Duration.ofMinutes(60);
     private static final long PROGRESS_EVERY_NANOS = TimeUnit.SECONDS.toNanos(2);
     private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
     private static final String LOG_FILE_PROPERTY = "org.slf4j.simpleLogger.logFile";
 
-    /** Parsed arguments; {@code at} null means now (the compute's flush LSN when verify starts). */
-    record Args(Path dataDir, String branch, Lsn at, Set<Long> relations, boolean json) {
+    /**
+     * Parsed arguments; {@code at} null means now (the committed head when verify starts);
+     * {@code from} null means the latest compute start at or before it, {@link #EARLIEST} the first.
+     */
+    record Args(Path dataDir, String branch, Lsn at, Lsn from, Set<Long> relations, boolean json) {
     }
+
+    /** {@code --from earliest}: the branch's first compute start. */
+    static final Lsn EARLIEST = Lsn.INVALID;
 
     private final PrintStream out;
     private final PrintStream err;
@@ -87,6 +92,7 @@ public final class VerifyCommand {
         Path dataDir = Path.of(env.getOrDefault("STRATA_DATA_DIR", ".strata"));
         String branch = LocalCluster.BRANCH;
         Lsn at = null;
+        Lsn from = null;
         Set<Long> relations = new LinkedHashSet<>();
         boolean json = false;
         for (int i = 1; i < args.length; i++) {
@@ -103,6 +109,24 @@ public final class VerifyCommand {
                             at = Lsn.parse(v);
                         } catch (IllegalArgumentException e) {
                             throw new UsageException("--at takes an LSN such as 0/16B3748, or now; got '" + v + "'");
+                        }
+                    }
+                }
+                case "--from" -> {
+                    String v = value(args, ++i, "--from");
+                    if (v.equals("latest")) {
+                        from = null;
+                    } else if (v.equals("earliest")) {
+                        from = EARLIEST;
+                    } else {
+                        try {
+                            from = Lsn.parse(v);
+                        } catch (IllegalArgumentException e) {
+                            throw new UsageException("--from takes latest, earliest or the LSN of a compute start; got '"
+                                    + v + "'");
+                        }
+                        if (!from.isValid()) {
+                            throw new UsageException("--from 0/0 is no compute start");
                         }
                     }
                 }
@@ -127,7 +151,7 @@ public final class VerifyCommand {
                 default -> throw new UsageException("unknown option '" + args[i] + "' for verify");
             }
         }
-        return new Args(dataDir, branch, at, relations, json);
+        return new Args(dataDir, branch, at, from, relations, json);
     }
 
     private static String value(String[] args, int i, String option) {
@@ -194,22 +218,18 @@ public final class VerifyCommand {
     }
 
     private int verify(ClusterLayout layout, VerifyTarget target, Args a) {
-        Lsn flush;
+        Lsn head = target.committed();
+        Lsn stopAt = a.at() != null ? a.at() : head;
+        if (stopAt.isAfter(head)) {
+            err.println("strata verify: LSN " + stopAt + " is in the future: branch '" + target.branch()
+                    + "' has committed WAL up to " + head);
+            return FAILED;
+        }
+        Lsn base;
         try {
-            flush = flushLsn(target);
-        } catch (SQLException e) {
-            err.println("strata verify: cannot reach the compute of branch '" + target.branch() + "': "
-                    + e.getMessage());
-            return FAILED;
-        }
-        if (a.at() != null && a.at().isAfter(flush)) {
-            err.println("strata verify: LSN " + a.at() + " is in the future: branch '" + target.branch()
-                    + "' has WAL up to " + flush);
-            return FAILED;
-        }
-        if (a.at() != null) {
-            // The standby's copy is taken after this point (pg_backup_stop writes WAL): it cannot stop here.
-            err.println(beforeEarliest(a.at(), "after " + flush));
+            base = base(target, stopAt, a.from());
+        } catch (IllegalArgumentException e) {
+            err.println("strata verify: " + e.getMessage());
             return FAILED;
         }
         Path dir;
@@ -224,7 +244,7 @@ public final class VerifyCommand {
         AtomicReference<StandbyOracle> oracle = new AtomicReference<>();
         AtomicBoolean cancelled = new AtomicBoolean();
         CountDownLatch finished = new CountDownLatch(1);
-        // Ctrl-C: the copy or comparison stops at its next step, a standby still starting is
+        // Ctrl-C: the download or comparison stops at its next step, a standby still starting is
         // stopped through its pid file, and this thread's own clean-up below runs; the hook
         // waits for it (the JVM halts once its hooks end), then cleans up itself in case.
         Thread cleanup = new Thread(() -> {
@@ -241,21 +261,20 @@ public final class VerifyCommand {
         }, "strata-verify-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         try {
-            progress(a, "starting a stock PostgreSQL 17 standby of branch '" + target.branch() + "' (timeline "
-                    + target.timeline() + ") in " + dir);
-            oracle.set(StandbyOracle.start(target, dir, cancelled::get));
+            progress(a, "branch '" + target.branch() + "' (timeline " + target.timeline() + "): a stock PostgreSQL 17 "
+                    + "standby from the pageserver's basebackup at " + base + " (a compute start), replaying the WAL "
+                    + "to " + stopAt + " (" + mib(stopAt.value() - base.value()) + ") in " + dir);
+            oracle.set(StandbyOracle.fromHistory(target, base, stopAt, dir, cancelled::get));
             if (cancelled.get()) {
                 return FAILED;
             }
-            Lsn earliest = oracle.get().consistentLsn();
-            if (a.at() != null && a.at().isBefore(earliest)) {
-                err.println(beforeEarliest(a.at(), earliest.toString()));
-                return FAILED;
-            }
-            Lsn atLeast = a.at() != null ? a.at() : (flush.isAfter(earliest) ? flush : earliest);
-            progress(a, "standby running; pausing its replay once it has replayed " + atLeast);
+            progress(a, "standby running; replaying from the safekeepers with PostgreSQL's redo");
             long[] last = {0, -1}; // when, and how many blocks, progress was last printed
-            StandbyOracle.Result r = oracle.get().compare(atLeast, a.relations(), COMPARE_TIMEOUT, (done, total) -> {
+            StandbyOracle.Result r = oracle.get().compareRecovered(a.relations(), COMPARE_TIMEOUT, lsn -> {
+                long span = Math.max(1, stopAt.value() - base.value());
+                long done = Math.max(0, Math.min(span, lsn.value() - base.value()));
+                progress(a, "replayed up to " + lsn + " (" + (100 * done / span) + " %)");
+            }, (done, total) -> {
                 long now = System.nanoTime();
                 if (done != last[1] && (done == total || now - last[0] >= PROGRESS_EVERY_NANOS)) {
                     last[0] = now;
@@ -263,7 +282,7 @@ public final class VerifyCommand {
                     progress(a, "compared " + done + " / " + total + " blocks");
                 }
             }, pageserverLsn);
-            print(a, target, r);
+            print(a, target, base, r);
             return r.mismatches().isEmpty() ? 0 : MISMATCHES;
         } catch (IllegalArgumentException e) {
             err.println("strata verify: " + e.getMessage());
@@ -286,11 +305,40 @@ public final class VerifyCommand {
         }
     }
 
-    private static String beforeEarliest(Lsn at, String earliest) {
-        return "strata verify: LSN " + at + " is before the earliest LSN a stock standby copied from the running "
-                + "compute can stop at (" + earliest + ", where the copy taken now ends); history below that, the GC "
-                + "cutoff included, needs a base backup of its time, which the local cluster does not keep: "
-                + "use --at now";
+    /**
+     * The standby's base: a compute start at or before {@code stopAt} (the safekeepers' WAL has
+     * the checkpoint record its basebackup carries there). {@code from} null: the latest such;
+     * {@link #EARLIEST}: the first; else it must be one of them.
+     *
+     * @throws IllegalArgumentException naming the compute starts there are
+     */
+    static Lsn base(VerifyTarget target, Lsn stopAt, Lsn from) {
+        List<Lsn> starts = target.termStarts().stream().filter(Lsn::isValid).sorted().toList();
+        if (starts.isEmpty()) {
+            throw new IllegalArgumentException("no compute has started on branch '" + target.branch()
+                    + "' yet: it has no WAL of its own to verify");
+        }
+        List<Lsn> usable = starts.stream().filter(l -> !l.isAfter(stopAt)).toList();
+        if (usable.isEmpty()) {
+            throw new IllegalArgumentException("LSN " + stopAt + " is before the first compute start of branch '"
+                    + target.branch() + "' (" + starts.getFirst() + "); history below it is the parent branch's: "
+                    + "verify the parent at that LSN");
+        }
+        if (from == null) {
+            return usable.getLast();
+        }
+        if (from.equals(EARLIEST)) {
+            return usable.getFirst();
+        }
+        if (!usable.contains(from)) {
+            throw new IllegalArgumentException("--from " + from + " is not a compute start of branch '" + target.branch()
+                    + "' at or before " + stopAt + "; those are " + usable);
+        }
+        return from;
+    }
+
+    private static String mib(long bytes) {
+        return String.format("%.1f MiB of WAL", bytes / (1024.0 * 1024.0));
     }
 
     private void progress(Args a, String message) {
@@ -298,12 +346,13 @@ public final class VerifyCommand {
         err.flush();
     }
 
-    private void print(Args a, VerifyTarget target, StandbyOracle.Result r) {
+    private void print(Args a, VerifyTarget target, Lsn base, StandbyOracle.Result r) {
         if (a.json()) {
             StringBuilder j = new StringBuilder("{");
             j.append("\"branch\": ").append(q(target.branch()))
                     .append(", \"timeline\": ").append(q(target.timeline().toString()))
                     .append(", \"lsn\": ").append(q(r.lsn().toString()))
+                    .append(", \"base\": ").append(q(base.toString()))
                     .append(", \"databases\": [").append(r.databases().stream().map(VerifyCommand::q)
                             .collect(Collectors.joining(", "))).append(']')
                     .append(", \"relations\": ").append(r.relations())
@@ -325,8 +374,8 @@ public final class VerifyCommand {
             j.append(r.mismatches().isEmpty() ? "]}" : "\n]}");
             out.println(j);
         } else {
-            out.printf("verified branch '%s' (timeline %s) at %s: %d relations in %s, %d blocks %s%n",
-                    target.branch(), target.timeline(), r.lsn(), r.relations(), r.databases(), r.blocks(),
+            out.printf("verified branch '%s' (timeline %s) at %s, re-derived from %s: %d relations in %s, %d blocks %s%n",
+                    target.branch(), target.timeline(), r.lsn(), base, r.relations(), r.databases(), r.blocks(),
                     r.blocksByKind());
             for (StandbyOracle.Mismatch m : r.mismatches()) {
                 out.println("mismatch: " + m);
@@ -382,21 +431,6 @@ public final class VerifyCommand {
             // best effort; a later verify uses a new directory
         }
     }
-
-    private static Lsn flushLsn(VerifyTarget t) throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", t.user());
-        p.setProperty("password", t.password());
-        p.setProperty("connectTimeout", "60");
-        try (Connection c = DriverManager.getConnection("jdbc:" + t.computeUri("postgres"), p);
-             Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT pg_current_wal_flush_lsn()")) {
-            rs.next();
-            return Lsn.parse(rs.getString(1));
-        }
-    }
-
-
 
     private static String q(String s) {
         StringBuilder b = new StringBuilder("\"");
