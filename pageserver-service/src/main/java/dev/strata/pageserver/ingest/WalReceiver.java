@@ -1,5 +1,6 @@
 package dev.strata.pageserver.ingest;
 
+import dev.strata.pageserver.timeline.IngestPosition;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.replication.IdentifySystem;
 import dev.strata.pgcore.replication.ReplicationClient;
@@ -24,6 +25,10 @@ import java.util.concurrent.TimeUnit;
  * connection ends. An {@link IngestException} or a {@link WalDecodeException} stops the
  * receiver for good: reconnecting would only meet the same record again.
  *
+ * <p>The receiver keeps no ingest position of its own: where to resume, what to report and
+ * what readers wait for are the timeline's {@link IngestPosition}, which {@link WalIngest}
+ * advances after each record.
+ *
  * <p>The network listener runs on the event loop and only queues chunks ({@link WalChunks},
  * bounded; the socket pauses when it is full), so decoding and puts never block Netty.
  */
@@ -46,11 +51,9 @@ public final class WalReceiver implements AutoCloseable {
     private final Lsn startPrevRecordLsn;
     private int sourceIndex;
     private volatile ReplicationClient.Options options;
-    private final Object progress = new Object();
+    private final IngestPosition position;
     private final Thread thread;
 
-    private volatile Lsn lastRecordLsn;
-    private volatile Lsn prevRecordLsn;
     private volatile Lsn sourceWalEnd = Lsn.INVALID;
     private volatile String state = "starting";
     private volatile boolean closed;
@@ -76,8 +79,7 @@ public final class WalReceiver implements AutoCloseable {
         this.timelineStart = timelineStart;
         this.startsAtRecord = false;
         this.startPrevRecordLsn = Lsn.INVALID;
-        this.lastRecordLsn = ingest.lastRecordLsn();
-        this.prevRecordLsn = ingest.prevRecordLsn();
+        this.position = ingest.position();
         this.thread = Thread.ofPlatform().daemon().name("wal-receiver-" + timeline).unstarted(this::run);
     }
 
@@ -108,8 +110,7 @@ public final class WalReceiver implements AutoCloseable {
         this.timelineStart = startLsn;
         this.startsAtRecord = true;
         this.startPrevRecordLsn = startPrevRecordLsn == null ? Lsn.INVALID : startPrevRecordLsn;
-        this.lastRecordLsn = ingest.lastRecordLsn();
-        this.prevRecordLsn = ingest.prevRecordLsn();
+        this.position = ingest.position();
         this.thread = Thread.ofPlatform().daemon().name("wal-receiver-" + timeline).unstarted(this::run);
     }
 
@@ -129,18 +130,18 @@ public final class WalReceiver implements AutoCloseable {
      */
     public long lagBytes() {
         Lsn end = sourceWalEnd;
-        Lsn have = lastRecordLsn;
+        Lsn have = position.lastRecordLsn();
         return end.isAfter(have) ? end.minus(have) : 0;
     }
 
-    /** End LSN of the last ingested record. */
+    /** End LSN of the last ingested record (the timeline's {@link IngestPosition}). */
     public Lsn lastRecordLsn() {
-        return lastRecordLsn;
+        return position.lastRecordLsn();
     }
 
-    /** Start LSN of the last ingested record (the next record's {@code xl_prev}). */
+    /** Start LSN of the last ingested record (the next record's {@code xl_prev}), if known. */
     public Lsn prevRecordLsn() {
-        return prevRecordLsn;
+        return position.snapshot().lastRecordStart();
     }
 
     /** "connecting", "streaming from ... at ...", "reconnecting: why", "stopped: why". */
@@ -159,25 +160,23 @@ public final class WalReceiver implements AutoCloseable {
      * ingest: a reader must never get a page from a timeline that cannot reach its LSN.
      */
     public void awaitLsn(Lsn lsn, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (progress) {
-            while (lastRecordLsn.compareTo(lsn) < 0) {
-                if (closed) {
-                    throw new IllegalStateException("timeline " + timeline + ": WAL receiver is closed at "
-                            + lastRecordLsn + ", WAL up to " + lsn + " will not come");
-                }
-                RuntimeException f = failure;
-                if (f != null) {
-                    throw new IllegalStateException("timeline " + timeline + ": WAL up to " + lsn
-                            + " cannot be ingested: " + f.getMessage(), f);
-                }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new WalWaitTimeoutException(timeline, lsn, lastRecordLsn, timeout, state);
-                }
-                TimeUnit.NANOSECONDS.timedWait(progress, left);
-            }
+        if (!position.awaitLastRecord(lsn, timeout, () -> whyNot(lsn))) {
+            throw new WalWaitTimeoutException(timeline, lsn, position.lastRecordLsn(), timeout, state);
         }
+    }
+
+    /** Why WAL up to {@code lsn} will not come from this receiver, or null while it may. */
+    private RuntimeException whyNot(Lsn lsn) {
+        if (closed) {
+            return new IllegalStateException("timeline " + timeline + ": WAL receiver is closed at "
+                    + position.lastRecordLsn() + ", WAL up to " + lsn + " will not come");
+        }
+        RuntimeException f = failure;
+        if (f != null) {
+            return new IllegalStateException("timeline " + timeline + ": WAL up to " + lsn
+                    + " cannot be ingested: " + f.getMessage(), f);
+        }
+        return null;
     }
 
     private void run() {
@@ -225,8 +224,9 @@ public final class WalReceiver implements AutoCloseable {
     /** Connects and starts streaming; returns the LSN streaming starts at. */
     private Lsn streamOnce(WalChunks chunks) throws Exception {
         state = "connecting to " + options;
-        boolean fresh = !lastRecordLsn.isAfter(timelineStart);
-        Lsn start = fresh ? timelineStart : lastRecordLsn;
+        Lsn last = position.lastRecordLsn();
+        boolean fresh = !last.isAfter(timelineStart);
+        Lsn start = fresh ? timelineStart : last;
         ReplicationClient.Listener listener = new ReplicationClient.Listener() {
             @Override
             public boolean onWal(Lsn at, byte[] payload, Lsn serverWalEnd) {
@@ -262,7 +262,8 @@ public final class WalReceiver implements AutoCloseable {
 
     /** Decodes and ingests until the connection ends (returns) or ingest must stop (throws). */
     private void consume(WalChunks chunks, Lsn start) throws Exception {
-        boolean fresh = start.equals(timelineStart) && !lastRecordLsn.isAfter(timelineStart);
+        IngestPosition.Snapshot at = position.snapshot();
+        boolean fresh = start.equals(timelineStart) && !at.lastRecordLsn().isAfter(timelineStart);
         WalDecoder decoder;
         if (fresh && startsAtRecord) {
             decoder = WalDecoder.atRecord(start, startPrevRecordLsn.isValid() ? startPrevRecordLsn : null, pageSize,
@@ -270,7 +271,8 @@ public final class WalReceiver implements AutoCloseable {
         } else if (fresh) {
             decoder = WalDecoder.atSegmentStart(start);
         } else {
-            decoder = WalDecoder.atRecord(start, prevRecordLsn.isValid() ? prevRecordLsn : null, pageSize, segmentSize);
+            Lsn prev = at.lastRecordStart();
+            decoder = WalDecoder.atRecord(start, prev.isValid() ? prev : null, pageSize, segmentSize);
         }
         long lastStatus = System.nanoTime();
         while (!closed) {
@@ -288,8 +290,7 @@ public final class WalReceiver implements AutoCloseable {
                 decoder.feed(c.bytes());
                 DecodedRecord r;
                 while ((r = decoder.poll()) != null) {
-                    ingest.ingest(r);
-                    publish(ingest.lastRecordLsn(), ingest.prevRecordLsn());
+                    ingest.ingest(r); // advances the position, which wakes readers waiting for it
                 }
                 if (decoder.pageSize() != 0) {
                     pageSize = decoder.pageSize();
@@ -301,28 +302,18 @@ public final class WalReceiver implements AutoCloseable {
                 // a safekeeper may drop WAL below the flush position it hears from the pageserver.
                 ReplicationClient cl = client;
                 if (cl != null) {
-                    cl.sendStatus(decoder.streamEnd(), ingest.durableLsn(), lastRecordLsn);
+                    cl.sendStatus(decoder.streamEnd(), ingest.durableLsn(), position.lastRecordLsn());
                 }
                 lastStatus = System.nanoTime();
             }
         }
     }
 
-    private void publish(Lsn last, Lsn prev) {
-        synchronized (progress) {
-            prevRecordLsn = prev;
-            lastRecordLsn = last;
-            progress.notifyAll();
-        }
-    }
-
     private void stop(RuntimeException e) {
         log.error("timeline={} ingest stopped: {}", timeline, e.getMessage());
-        synchronized (progress) {
-            failure = e;
-            state = "stopped: " + e.getMessage();
-            progress.notifyAll();
-        }
+        failure = e;
+        state = "stopped: " + e.getMessage();
+        position.wakeWaiters(); // after the failure is set: waiters re-check it under the position's lock
     }
 
     private void closeClient() {
@@ -344,11 +335,9 @@ public final class WalReceiver implements AutoCloseable {
     /** Stops streaming and the thread; waits for it (bounded). */
     @Override
     public void close() {
-        synchronized (progress) {
-            closed = true;
-            state = "closed";
-            progress.notifyAll(); // waiting readers learn at once
-        }
+        closed = true;
+        state = "closed";
+        position.wakeWaiters(); // waiting readers learn at once
         closeClient();
         thread.interrupt();
         try {

@@ -102,7 +102,6 @@ public final class Timeline implements AutoCloseable {
         this.options = options;
         // WalIngest resumes from the store's last record and its persisted prev record LSN.
         this.ingest = new WalIngest(store, RmgrRegistry.defaults(), config.dataChecksums(), config.base());
-        store.prevRecordLsnSource(ingest::prevRecordLsn);
         store.limitFrozenLayers(options.maxFrozenLayers());
         this.flusher = Thread.ofPlatform().daemon().name("flush-" + config.id()).unstarted(this::flushLoop);
         this.gcCutoff = config.gcCutoffLsn();
@@ -231,12 +230,13 @@ public final class Timeline implements AutoCloseable {
      */
     public RecordEnd recordEndAtOrBelow(Lsn lsn) {
         RecordEnd best = null;
-        LastRecord last = lastRecord();
-        if (last.lsn().equals(lsn) && last.prev().isValid()) {
-            return new RecordEnd(lsn, last.prev());
+        IngestPosition.Snapshot at = store.position().snapshot();
+        Lsn lastPrev = at.lastRecordStart();
+        if (at.lastRecordLsn().equals(lsn) && lastPrev.isValid()) {
+            return new RecordEnd(lsn, lastPrev);
         }
-        Lsn dcl = store.diskConsistentLsn();
-        Lsn dclPrev = store.diskConsistentPrevRecordLsn();
+        Lsn dcl = at.diskConsistentLsn();
+        Lsn dclPrev = at.diskConsistentPrevRecordLsn();
         if (dclPrev.isValid() && dcl.compareTo(lsn) <= 0 && !dcl.isBefore(config.startLsn())) {
             best = new RecordEnd(dcl, dclPrev);
         }
@@ -477,34 +477,20 @@ public final class Timeline implements AutoCloseable {
         return store.lastRecordLsn();
     }
 
+    /** The ingest position (last record, disk-consistent), read at one moment. */
+    public IngestPosition.Snapshot position() {
+        return store.position().snapshot();
+    }
+
     /**
-     * The last record LSN and the start of that record, consistent with each other. Before the
-     * first record after a restart the prev is the one persisted with the disk-consistent LSN.
+     * The last record LSN and the start of that record, consistent with each other (one read of
+     * the {@link IngestPosition}). Before the first record after a restart the prev is the one
+     * persisted with the disk-consistent LSN; INVALID where no start is known (WAL reported
+     * without its records).
      */
     public LastRecord lastRecord() {
-        for (int i = 0; i < 10_000; i++) {
-            Lsn last = store.lastRecordLsn();
-            if (last.equals(store.diskConsistentLsn())) {
-                return new LastRecord(last, store.diskConsistentPrevRecordLsn());
-            }
-            Lsn reported = store.prevRecordLsn();
-            if (reported.isValid() && store.lastRecordLsn().equals(last)) {
-                return new LastRecord(last, reported);
-            }
-            WalReceiver r = receiver;
-            if (r != null) {
-                Lsn l1 = r.lastRecordLsn();
-                Lsn p = r.prevRecordLsn();
-                Lsn l2 = r.lastRecordLsn();
-                // p was read between two equal reads of the last LSN, and a later record never
-                // starts below it: so p is the start of the record that ends there.
-                if (l1.equals(l2) && l1.equals(last) && p.isValid() && p.isBefore(l1)) {
-                    return new LastRecord(last, p);
-                }
-            }
-            Thread.onSpinWait();
-        }
-        return new LastRecord(store.lastRecordLsn(), Lsn.INVALID);
+        IngestPosition.Snapshot at = store.position().snapshot();
+        return new LastRecord(at.lastRecordLsn(), at.lastRecordStart());
     }
 
     /**
@@ -528,7 +514,10 @@ public final class Timeline implements AutoCloseable {
             }
             try {
                 if (r == null) {
-                    Thread.sleep(Math.min(TimeUnit.NANOSECONDS.toMillis(left) + 1, 50));
+                    // No receiver (no sources, or a swap in progress): wake on an advance, and
+                    // at least every 50 ms to look for a receiver and the state again.
+                    store.position().awaitLastRecord(lsn, Duration.ofNanos(Math.min(left,
+                            TimeUnit.MILLISECONDS.toNanos(50))), null);
                 } else {
                     r.awaitLsn(lsn, Duration.ofNanos(left));
                 }

@@ -221,7 +221,7 @@ public final class TimelineManager implements AutoCloseable {
                 store = LayerStore.create(staging.resolve(LAYERS), id, what.checkpointLsn(), storage);
                 try {
                     InitdbImport.importInto(pgdata, what, store);
-                    store.advanceLastRecordLsn(what.endLsn(), what.checkpointLsn());
+                    store.position().recordIngested(what.endLsn(), what.checkpointLsn());
                     store.freezeAndFlush();
                 } catch (RuntimeException e) {
                     store.close();

@@ -183,6 +183,7 @@ class StandbyOracleTest {
             store = LayerStore.create(dir.resolve("timeline"), TimelineId.random(), checkpointLsn, StorageConfig.DEFAULTS);
             // What an import would leave: the checkpoint's values at its end LSN.
             store.put(Key.checkpoint(), start, new Value.Image(CheckPoint.decode(cpRecord.mainData()).encode()));
+            store.position().walIngested(start);
             ingest = new WalIngest(store, RmgrRegistry.defaults(), false, TimelineBase.WAL_ONLY, checkpointLsn);
         }
         log.info("standby oracle ({}): timeline starts at {} after the checkpoint record at {}",

@@ -23,8 +23,10 @@ class WalReceiverArgumentsTest {
         try (LayerStore store = LayerStore.create(dir, TimelineId.random(), start, StorageConfig.DEFAULTS)) {
             WalIngest ingest = new WalIngest(store, RmgrRegistry.defaults(), false, TimelineBase.WAL_ONLY, Lsn.of(0xFF_FF00L));
             assertThat(ingest.prevRecordLsn()).isEqualTo(Lsn.of(0xFF_FF00L));
+            // One position per timeline: the prev given to the first ingest is the store's now.
+            assertThat(store.prevRecordLsn()).isEqualTo(Lsn.of(0xFF_FF00L));
             assertThat(new WalIngest(store, RmgrRegistry.defaults(), false, TimelineBase.WAL_ONLY).prevRecordLsn())
-                    .isEqualTo(Lsn.INVALID);
+                    .isEqualTo(Lsn.of(0xFF_FF00L));
             ReplicationClient.Options a = new ReplicationClient.Options("127.0.0.1", 1, "u", "p", "x", Duration.ofSeconds(1));
             assertThatThrownBy(() -> new WalReceiver("t", ingest, start.plus(100), a, null))
                     .hasMessageContaining("not a segment start");
