@@ -230,10 +230,10 @@ public final class Dto {
             } catch (RuntimeException e) {
                 // a WAL-only timeline, or a broken one: the status still answers
             }
-            return new TimelineStatus(t.id().toString(), t.state().name().toLowerCase(), t.reason(),
+            return new TimelineStatus(t.id().toString(), t.state().label(), t.reason(),
                     t.config().startLsn().toString(), last.lsn().toString(), last.prev().toString(),
                     at.diskConsistentLsn().toString(), at.diskConsistentPrevRecordLsn().toString(),
-                    t.config().dataChecksums(), t.config().base().name().toLowerCase(),
+                    t.config().dataChecksums(), t.config().base().label(),
                     control == null ? null : Long.toUnsignedString(control.systemIdentifier()),
                     control == null ? null : control.walSegmentSize(),
                     new Layers(c.inMemory(), c.frozen(), c.delta(), c.image()),

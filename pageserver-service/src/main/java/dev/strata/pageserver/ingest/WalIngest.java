@@ -102,6 +102,11 @@ public final class WalIngest {
         position.recordIngested(record.endLsn(), record.startLsn()); // the pair a flush persists
     }
 
+    /** The timeline this ingest fills (its store's). */
+    public dev.strata.pgcore.id.TimelineId timelineId() {
+        return store.timelineId();
+    }
+
     /** The timeline's ingest position (the store's), which this ingest advances. */
     public IngestPosition position() {
         return position;

@@ -1,6 +1,7 @@
 package dev.strata.pageserver.ingest;
 
 import dev.strata.pageserver.timeline.IngestPosition;
+import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.replication.IdentifySystem;
 import dev.strata.pgcore.replication.ReplicationClient;
@@ -41,7 +42,8 @@ public final class WalReceiver implements AutoCloseable {
     private static final int DEFAULT_SEGMENT_SIZE = 16 << 20;
     private static final long STATUS_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-    private final String timeline;
+    /** The timeline of the store {@link #ingest} fills. */
+    private final TimelineId timeline;
     private final WalIngest ingest;
     private final java.util.List<ReplicationClient.Options> sources;
     private final EventLoopGroup group;
@@ -55,7 +57,7 @@ public final class WalReceiver implements AutoCloseable {
     private final Thread thread;
 
     private volatile Lsn sourceWalEnd = Lsn.INVALID;
-    private volatile String state = "starting";
+    private volatile Status status = new Status(Phase.STARTING, "");
     private volatile boolean closed;
     private volatile RuntimeException failure;
     private volatile ReplicationClient client;
@@ -66,12 +68,12 @@ public final class WalReceiver implements AutoCloseable {
      * @param timelineStart where the timeline's WAL starts: a segment start, used while
      *                      nothing has been ingested yet
      */
-    public WalReceiver(String timeline, WalIngest ingest, Lsn timelineStart, ReplicationClient.Options options,
+    public WalReceiver(WalIngest ingest, Lsn timelineStart, ReplicationClient.Options options,
                        EventLoopGroup group) {
         if (timelineStart.segmentOffset(DEFAULT_SEGMENT_SIZE) != 0 && timelineStart.segmentOffset(1 << 20) != 0) {
             throw new IllegalArgumentException("timeline start " + timelineStart + " is not a segment start");
         }
-        this.timeline = timeline;
+        this.timeline = ingest.timelineId();
         this.ingest = ingest;
         this.sources = java.util.List.of(options);
         this.options = options;
@@ -94,15 +96,15 @@ public final class WalReceiver implements AutoCloseable {
      * @param startPrevRecordLsn that record's expected {@code xl_prev}, or {@link Lsn#INVALID} if unknown
      * @param sources            walsenders to stream from, tried in order; at least one
      */
-    public WalReceiver(String timeline, WalIngest ingest, Lsn startLsn, Lsn startPrevRecordLsn,
+    public WalReceiver(WalIngest ingest, Lsn startLsn, Lsn startPrevRecordLsn,
                        java.util.List<ReplicationClient.Options> sources, EventLoopGroup group) {
         if (sources == null || sources.isEmpty()) {
-            throw new IllegalArgumentException("timeline " + timeline + ": no WAL sources");
+            throw new IllegalArgumentException("timeline " + ingest.timelineId() + ": no WAL sources");
         }
         if (startLsn.value() % 8 != 0) {
             throw new IllegalArgumentException("start " + startLsn + " is not a record boundary (8-byte aligned)");
         }
-        this.timeline = timeline;
+        this.timeline = ingest.timelineId();
         this.ingest = ingest;
         this.sources = java.util.List.copyOf(sources);
         this.options = this.sources.get(0);
@@ -144,9 +146,60 @@ public final class WalReceiver implements AutoCloseable {
         return position.snapshot().lastRecordStart();
     }
 
-    /** "connecting", "streaming from ... at ...", "reconnecting: why", "stopped: why". */
+    /**
+     * Where the receiver is in its life. Moves STARTING, then CONNECTING, STREAMING and
+     * RECONNECTING round the loop, and ends in STOPPED (ingest failed for good) or CLOSED.
+     */
+    public enum Phase {
+        STARTING("starting", ""),
+        CONNECTING("connecting", " to "),
+        STREAMING("streaming", " from "),
+        RECONNECTING("reconnecting", ": "),
+        STOPPED("stopped", ": "),
+        CLOSED("closed", "");
+
+        private final String label;
+        private final String detailSeparator;
+
+        Phase(String label, String detailSeparator) {
+            this.label = label;
+            this.detailSeparator = detailSeparator;
+        }
+
+        /** The lowercase word the status text starts with. */
+        public String label() {
+            return label;
+        }
+    }
+
+    /**
+     * The phase and what it concerns (the source, or why), e.g. STREAMING with
+     * {@code "host:port at 0/1A2B3C"}; STARTING and CLOSED have none ("").
+     */
+    public record Status(Phase phase, String detail) {
+        public Status {
+            if (phase == null || detail == null) {
+                throw new IllegalArgumentException("a receiver status needs a phase and a detail (\"\" for none)");
+            }
+        }
+
+        /**
+         * The text the management API shows: "starting", "connecting to SOURCE", "streaming from
+         * SOURCE at LSN", "reconnecting: why", "stopped: why", "closed".
+         */
+        public String describe() {
+            return phase.detailSeparator.isEmpty() ? phase.label : phase.label + phase.detailSeparator + detail;
+        }
+    }
+
+    /** The phase and its detail now. */
+    public Status status() {
+        return status;
+    }
+
+    /** {@link Status#describe()} of the status now. */
     public String state() {
-        return state;
+        return status.describe();
     }
 
     /** The error that stopped ingest for good, or null. */
@@ -161,7 +214,7 @@ public final class WalReceiver implements AutoCloseable {
      */
     public void awaitLsn(Lsn lsn, Duration timeout) throws InterruptedException {
         if (!position.awaitLastRecord(lsn, timeout, () -> whyNot(lsn))) {
-            throw new WalWaitTimeoutException(timeline, lsn, position.lastRecordLsn(), timeout, state);
+            throw new WalWaitTimeoutException(timeline, lsn, position.lastRecordLsn(), timeout, state());
         }
     }
 
@@ -193,7 +246,7 @@ public final class WalReceiver implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             } catch (Exception e) {
-                state = "reconnecting: " + rootMessage(e);
+                status = new Status(Phase.RECONNECTING, rootMessage(e));
                 log.info("timeline={} stream from {} ended: {}", timeline, options, rootMessage(e));
                 if (sources.size() > 1) {
                     sourceIndex = (sourceIndex + 1) % sources.size();
@@ -223,7 +276,7 @@ public final class WalReceiver implements AutoCloseable {
 
     /** Connects and starts streaming; returns the LSN streaming starts at. */
     private Lsn streamOnce(WalChunks chunks) throws Exception {
-        state = "connecting to " + options;
+        status = new Status(Phase.CONNECTING, options.toString());
         Lsn last = position.lastRecordLsn();
         boolean fresh = !last.isAfter(timelineStart);
         Lsn start = fresh ? timelineStart : last;
@@ -255,7 +308,7 @@ public final class WalReceiver implements AutoCloseable {
                 c.resume();
             }
         });
-        state = "streaming from " + options + " at " + start;
+        status = new Status(Phase.STREAMING, options + " at " + start);
         log.info("timeline={} streaming from {} at {}", timeline, options, start);
         return start;
     }
@@ -312,7 +365,7 @@ public final class WalReceiver implements AutoCloseable {
     private void stop(RuntimeException e) {
         log.error("timeline={} ingest stopped: {}", timeline, e.getMessage());
         failure = e;
-        state = "stopped: " + e.getMessage();
+        status = new Status(Phase.STOPPED, String.valueOf(e.getMessage()));
         position.wakeWaiters(); // after the failure is set: waiters re-check it under the position's lock
     }
 
@@ -336,7 +389,7 @@ public final class WalReceiver implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        state = "closed";
+        status = new Status(Phase.CLOSED, "");
         position.wakeWaiters(); // waiting readers learn at once
         closeClient();
         thread.interrupt();

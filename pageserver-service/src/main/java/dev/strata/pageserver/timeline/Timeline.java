@@ -426,7 +426,7 @@ public final class Timeline implements AutoCloseable {
         synchronized (lifecycle) {
             if (state != TimelineState.ACTIVE) {
                 throw new TimelineException(TimelineException.Kind.UNAVAILABLE, "timeline " + id() + " is "
-                        + state().name().toLowerCase() + (reason().isEmpty() ? "" : ": " + reason())
+                        + state().label() + (reason().isEmpty() ? "" : ": " + reason())
                         + "; its WAL sources cannot change");
             }
             TimelineConfig next = config.withWalSources(sources);
@@ -458,11 +458,11 @@ public final class Timeline implements AutoCloseable {
         if (config.base() == TimelineBase.IMPORTED || config.isBranch()) {
             // Starts right after initdb's checkpoint record (mid-segment), whose start is the
             // first record's xl_prev; fails over between the sources.
-            receiver = new WalReceiver(id().toString(), ingest, config.startLsn(), ingest.prevRecordLsn(), all, group)
+            receiver = new WalReceiver(ingest, config.startLsn(), ingest.prevRecordLsn(), all, group)
                     .start();
         } else {
             // A WAL-only timeline (tests) starts at a segment start, from its first source.
-            receiver = new WalReceiver(id().toString(), ingest, config.startLsn().segmentStart(16 << 20), all.get(0),
+            receiver = new WalReceiver(ingest, config.startLsn().segmentStart(16 << 20), all.get(0),
                     group).start();
         }
     }
@@ -545,7 +545,7 @@ public final class Timeline implements AutoCloseable {
         TimelineState s = state;
         if (!s.servesReads()) {
             throw new TimelineException(TimelineException.Kind.UNAVAILABLE, "timeline " + id() + " is "
-                    + s.name().toLowerCase() + (reason.isEmpty() ? "" : ": " + reason));
+                    + s.label() + (reason.isEmpty() ? "" : ": " + reason));
         }
         if (lsn.isBefore(config.startLsn())) {
             throw new TimelineException(TimelineException.Kind.LSN_OUT_OF_RANGE, "timeline " + id() + ": LSN " + lsn

@@ -193,7 +193,7 @@ class StandbyOracleTest {
                     primary.password(), "pageserver-oracle", Duration.ofSeconds(2));
             ReplicationClient.Options live = new ReplicationClient.Options(primary.host(), primary.port(), primary.user(),
                     primary.password(), "pageserver-oracle", Duration.ofSeconds(5));
-            try (WalReceiver rx = new WalReceiver("standby-oracle", ingest, start, checkpointLsn, List.of(dead, live),
+            try (WalReceiver rx = new WalReceiver(ingest, start, checkpointLsn, List.of(dead, live),
                     group).start()) {
                 receiver = rx;
                 try (Connection c = connect(primary, "postgres"); Statement s = c.createStatement()) {
