@@ -66,9 +66,9 @@ public final class LayerStore implements AutoCloseable {
     /**
      * The highest LSN put into the open layer: the order check of {@link #put}, not a position
      * readers see (a record's puts land here before {@link IngestPosition#recordIngested}).
-     * Guarded by {@link #mapLock}.
+     * Written under {@link #mapLock}.
      */
-    private Lsn lastPutLsn;
+    private volatile Lsn lastPutLsn;
     /** Set by {@link #requestFreeze}: the next put that starts a new record freezes first. */
     private volatile boolean freezeRequested;
     /** Ingest waits while this many frozen layers await their flush (0: never). */
