@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * {@link WalReceiver} that streams WAL from one of its {@link WalSource}s, and a flusher thread
  * that writes frozen in-memory layers to delta files and then compacts. Reads enter through
  * {@link #getValue} (any thread; waits, bounded, for WAL up to the LSN); WAL enters on the
- * receiver's thread. Nothing here runs on a Netty event loop.
+ * receiver's thread. Nothing here runs on a Netty event loop. Where ingest stands (last record,
+ * disk-consistent) is the store's {@link IngestPosition}, read here as one snapshot.
  *
  * <p>Flush policy: the open layer freezes by size in the store (checkpoint distance), or at the
  * next record boundary once it has held data for {@link Options#flushInterval()}; the flusher
