@@ -70,7 +70,7 @@ public final class Basebackup {
      */
     public static Result write(LayerStore store, Redo redo, Lsn lsn, Lsn prevRecordLsn, OutputStream out)
             throws IOException {
-        String tl = store.timelineId().toString();
+        dev.strata.pgcore.id.TimelineId tl = store.timelineId();
         if (lsn.value() % 8 != 0) {
             throw new IllegalArgumentException("timeline " + tl + ": basebackup LSN " + lsn
                     + " is not 8-byte aligned, so it is not a record end");

@@ -80,7 +80,7 @@ final class AuthFilter {
         }
         var response = HttpResponse.<Dto.Error>status(unauthenticated ? HttpStatus.UNAUTHORIZED : HttpStatus.FORBIDDEN)
                 .contentType(MediaType.APPLICATION_JSON_TYPE)
-                .body(new Dto.Error(e.reason().name().toLowerCase(), e.getMessage()));
+                .body(new Dto.Error(e.reason().name().toLowerCase(java.util.Locale.ROOT), e.getMessage()));
         if (unauthenticated) {
             response.header("WWW-Authenticate", "Bearer");
         }

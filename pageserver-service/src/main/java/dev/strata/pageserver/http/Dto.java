@@ -3,6 +3,7 @@ package dev.strata.pageserver.http;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.timeline.Retention;
+import dev.strata.pageserver.timeline.IngestPosition;
 import dev.strata.pageserver.timeline.Timeline;
 import dev.strata.pageserver.timeline.TimelineManager;
 import dev.strata.pageserver.timeline.WalSource;
@@ -218,7 +219,8 @@ public final class Dto {
                                  @Nullable String ancestorLsn, @Nullable String gcCutoffLsn, String pitr,
                                  long gcHorizonBytes, long layerBytes, @Nullable Long logicalSize) {
         public static TimelineStatus of(Timeline t) {
-            Timeline.LastRecord last = t.lastRecord();
+            IngestPosition.Snapshot at = t.position(); // every LSN below from one moment
+            Timeline.LastRecord last = new Timeline.LastRecord(at.lastRecordLsn(), at.lastRecordStart());
             Timeline.LayerCounts c = t.layerCounts();
             // Imported timelines know their cluster from initdb's pg_control (what safekeepers need).
             ControlFile control = null;
@@ -228,10 +230,10 @@ public final class Dto {
             } catch (RuntimeException e) {
                 // a WAL-only timeline, or a broken one: the status still answers
             }
-            return new TimelineStatus(t.id().toString(), t.state().name().toLowerCase(), t.reason(),
+            return new TimelineStatus(t.id().toString(), t.state().label(), t.reason(),
                     t.config().startLsn().toString(), last.lsn().toString(), last.prev().toString(),
-                    t.store().diskConsistentLsn().toString(), t.store().diskConsistentPrevRecordLsn().toString(),
-                    t.config().dataChecksums(), t.config().base().name().toLowerCase(),
+                    at.diskConsistentLsn().toString(), at.diskConsistentPrevRecordLsn().toString(),
+                    t.config().dataChecksums(), t.config().base().label(),
                     control == null ? null : Long.toUnsignedString(control.systemIdentifier()),
                     control == null ? null : control.walSegmentSize(),
                     new Layers(c.inMemory(), c.frozen(), c.delta(), c.image()),

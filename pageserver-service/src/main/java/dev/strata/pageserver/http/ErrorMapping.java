@@ -33,7 +33,7 @@ public final class ErrorMapping implements ExceptionHandler<RuntimeException, Ht
         int status;
         switch (e) {
             case TimelineException t -> {
-                kind = t.kind().name().toLowerCase();
+                kind = t.kind().name().toLowerCase(java.util.Locale.ROOT);
                 status = t.kind().httpStatus();
             }
             case IllegalArgumentException x -> {

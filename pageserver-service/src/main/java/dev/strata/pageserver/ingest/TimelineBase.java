@@ -17,5 +17,15 @@ public enum TimelineBase {
      * skipped and counted instead of stopping the timeline. Relations created after the
      * start are complete and still checked strictly.
      */
-    WAL_ONLY
+    WAL_ONLY;
+
+    /** The lowercase name the management API and the S3 index use: "imported", "wal_only". */
+    public String label() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The base a {@link #label()} (any case) names. */
+    public static TimelineBase fromLabel(String label) {
+        return valueOf(label.toUpperCase(java.util.Locale.ROOT));
+    }
 }

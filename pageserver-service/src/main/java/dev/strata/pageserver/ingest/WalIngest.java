@@ -1,13 +1,15 @@
 package dev.strata.pageserver.ingest;
 
 import dev.strata.pageserver.redo.RedoOracle;
+import dev.strata.pageserver.timeline.IngestPosition;
 import dev.strata.pageserver.timeline.LayerStore;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.wal.DecodedRecord;
 
 /**
  * Turns decoded WAL records, in order, into puts on one timeline's {@link LayerStore}: each
- * record's changes at its end LSN, then the store's last record LSN moves to that end.
+ * record's changes at its end LSN, then the timeline's {@link IngestPosition} moves to that
+ * record (its end and start), the only place the position is kept.
  * Single-threaded (the timeline's ingest thread). After an {@link IngestException} the
  * timeline is stopped: every later call throws the same error, so nothing is ingested past
  * a record we could not apply.
@@ -19,8 +21,7 @@ public final class WalIngest {
     private final RmgrRegistry registry;
     private final IngestContext context;
     private final RedoOracle oracle;
-    private Lsn lastRecordLsn;
-    private Lsn prevRecordLsn = Lsn.INVALID;
+    private final IngestPosition position;
     private IngestException stopped;
 
     /**
@@ -37,7 +38,8 @@ public final class WalIngest {
      *                      first record's expected {@code xl_prev}), e.g. initdb's checkpoint
      *                      record for an imported timeline; {@link Lsn#INVALID} if unknown. The
      *                      other constructor takes the store's ({@code LayerStore.prevRecordLsn()},
-     *                      persisted with the disk-consistent LSN)
+     *                      persisted with the disk-consistent LSN). A valid one is recorded in
+     *                      the position if it holds none yet
      */
     public WalIngest(LayerStore store, RmgrRegistry registry, boolean dataChecksums, TimelineBase base,
                      Lsn prevRecordLsn) {
@@ -54,8 +56,12 @@ public final class WalIngest {
         this.oracle = oracle;
         this.registry = registry;
         this.context = new IngestContext(store, base, dataChecksums);
-        this.lastRecordLsn = store.lastRecordLsn();
-        this.prevRecordLsn = prevRecordLsn == null ? Lsn.INVALID : prevRecordLsn;
+        this.position = store.position();
+        IngestPosition.Snapshot at = position.snapshot();
+        if (prevRecordLsn != null && prevRecordLsn.isValid() && !at.prevRecordLsn().isValid()
+                && prevRecordLsn.isBefore(at.lastRecordLsn())) {
+            position.recordIngested(at.lastRecordLsn(), prevRecordLsn);
+        }
     }
 
     /**
@@ -66,7 +72,7 @@ public final class WalIngest {
         if (stopped != null) {
             throw stopped;
         }
-        if (!record.endLsn().isAfter(lastRecordLsn)) {
+        if (!record.endLsn().isAfter(position.lastRecordLsn())) {
             return;
         }
         RmgrIngest handler = registry.forId(record.rmid());
@@ -92,14 +98,23 @@ public final class WalIngest {
             throw stopped;
         }
         context.commit();
-        store.advanceLastRecordLsn(record.endLsn(), record.startLsn()); // the pair a flush persists
-        prevRecordLsn = record.startLsn();
-        lastRecordLsn = record.endLsn();
+        // Only now, with every put of the record in the store: readers waiting for it wake.
+        position.recordIngested(record.endLsn(), record.startLsn()); // the pair a flush persists
+    }
+
+    /** The timeline this ingest fills (its store's). */
+    public dev.strata.pgcore.id.TimelineId timelineId() {
+        return store.timelineId();
+    }
+
+    /** The timeline's ingest position (the store's), which this ingest advances. */
+    public IngestPosition position() {
+        return position;
     }
 
     /** End LSN of the last ingested record: every value at or below it is complete. */
     public Lsn lastRecordLsn() {
-        return lastRecordLsn;
+        return position.lastRecordLsn();
     }
 
     /**
@@ -121,7 +136,7 @@ public final class WalIngest {
 
     /** Start LSN of the last ingested record: the {@code xl_prev} the next record must carry. */
     public Lsn prevRecordLsn() {
-        return prevRecordLsn;
+        return position.snapshot().lastRecordStart();
     }
 
     /** Changes skipped on forks older than a {@link TimelineBase#WAL_ONLY} start (see there). */

@@ -1,5 +1,7 @@
 package dev.strata.pageserver.ingest;
 
+import dev.strata.pageserver.timeline.IngestPosition;
+import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.replication.IdentifySystem;
 import dev.strata.pgcore.replication.ReplicationClient;
@@ -24,6 +26,10 @@ import java.util.concurrent.TimeUnit;
  * connection ends. An {@link IngestException} or a {@link WalDecodeException} stops the
  * receiver for good: reconnecting would only meet the same record again.
  *
+ * <p>The receiver keeps no ingest position of its own: where to resume, what to report and
+ * what readers wait for are the timeline's {@link IngestPosition}, which {@link WalIngest}
+ * advances after each record.
+ *
  * <p>The network listener runs on the event loop and only queues chunks ({@link WalChunks},
  * bounded; the socket pauses when it is full), so decoding and puts never block Netty.
  */
@@ -36,7 +42,8 @@ public final class WalReceiver implements AutoCloseable {
     private static final int DEFAULT_SEGMENT_SIZE = 16 << 20;
     private static final long STATUS_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-    private final String timeline;
+    /** The timeline of the store {@link #ingest} fills. */
+    private final TimelineId timeline;
     private final WalIngest ingest;
     private final java.util.List<ReplicationClient.Options> sources;
     private final EventLoopGroup group;
@@ -46,13 +53,11 @@ public final class WalReceiver implements AutoCloseable {
     private final Lsn startPrevRecordLsn;
     private int sourceIndex;
     private volatile ReplicationClient.Options options;
-    private final Object progress = new Object();
+    private final IngestPosition position;
     private final Thread thread;
 
-    private volatile Lsn lastRecordLsn;
-    private volatile Lsn prevRecordLsn;
     private volatile Lsn sourceWalEnd = Lsn.INVALID;
-    private volatile String state = "starting";
+    private volatile Status status = new Status(Phase.STARTING, "");
     private volatile boolean closed;
     private volatile RuntimeException failure;
     private volatile ReplicationClient client;
@@ -63,12 +68,12 @@ public final class WalReceiver implements AutoCloseable {
      * @param timelineStart where the timeline's WAL starts: a segment start, used while
      *                      nothing has been ingested yet
      */
-    public WalReceiver(String timeline, WalIngest ingest, Lsn timelineStart, ReplicationClient.Options options,
+    public WalReceiver(WalIngest ingest, Lsn timelineStart, ReplicationClient.Options options,
                        EventLoopGroup group) {
         if (timelineStart.segmentOffset(DEFAULT_SEGMENT_SIZE) != 0 && timelineStart.segmentOffset(1 << 20) != 0) {
             throw new IllegalArgumentException("timeline start " + timelineStart + " is not a segment start");
         }
-        this.timeline = timeline;
+        this.timeline = ingest.timelineId();
         this.ingest = ingest;
         this.sources = java.util.List.of(options);
         this.options = options;
@@ -76,8 +81,7 @@ public final class WalReceiver implements AutoCloseable {
         this.timelineStart = timelineStart;
         this.startsAtRecord = false;
         this.startPrevRecordLsn = Lsn.INVALID;
-        this.lastRecordLsn = ingest.lastRecordLsn();
-        this.prevRecordLsn = ingest.prevRecordLsn();
+        this.position = ingest.position();
         this.thread = Thread.ofPlatform().daemon().name("wal-receiver-" + timeline).unstarted(this::run);
     }
 
@@ -92,15 +96,15 @@ public final class WalReceiver implements AutoCloseable {
      * @param startPrevRecordLsn that record's expected {@code xl_prev}, or {@link Lsn#INVALID} if unknown
      * @param sources            walsenders to stream from, tried in order; at least one
      */
-    public WalReceiver(String timeline, WalIngest ingest, Lsn startLsn, Lsn startPrevRecordLsn,
+    public WalReceiver(WalIngest ingest, Lsn startLsn, Lsn startPrevRecordLsn,
                        java.util.List<ReplicationClient.Options> sources, EventLoopGroup group) {
         if (sources == null || sources.isEmpty()) {
-            throw new IllegalArgumentException("timeline " + timeline + ": no WAL sources");
+            throw new IllegalArgumentException("timeline " + ingest.timelineId() + ": no WAL sources");
         }
         if (startLsn.value() % 8 != 0) {
             throw new IllegalArgumentException("start " + startLsn + " is not a record boundary (8-byte aligned)");
         }
-        this.timeline = timeline;
+        this.timeline = ingest.timelineId();
         this.ingest = ingest;
         this.sources = java.util.List.copyOf(sources);
         this.options = this.sources.get(0);
@@ -108,8 +112,7 @@ public final class WalReceiver implements AutoCloseable {
         this.timelineStart = startLsn;
         this.startsAtRecord = true;
         this.startPrevRecordLsn = startPrevRecordLsn == null ? Lsn.INVALID : startPrevRecordLsn;
-        this.lastRecordLsn = ingest.lastRecordLsn();
-        this.prevRecordLsn = ingest.prevRecordLsn();
+        this.position = ingest.position();
         this.thread = Thread.ofPlatform().daemon().name("wal-receiver-" + timeline).unstarted(this::run);
     }
 
@@ -129,23 +132,74 @@ public final class WalReceiver implements AutoCloseable {
      */
     public long lagBytes() {
         Lsn end = sourceWalEnd;
-        Lsn have = lastRecordLsn;
+        Lsn have = position.lastRecordLsn();
         return end.isAfter(have) ? end.minus(have) : 0;
     }
 
-    /** End LSN of the last ingested record. */
+    /** End LSN of the last ingested record (the timeline's {@link IngestPosition}). */
     public Lsn lastRecordLsn() {
-        return lastRecordLsn;
+        return position.lastRecordLsn();
     }
 
-    /** Start LSN of the last ingested record (the next record's {@code xl_prev}). */
+    /** Start LSN of the last ingested record (the next record's {@code xl_prev}), if known. */
     public Lsn prevRecordLsn() {
-        return prevRecordLsn;
+        return position.snapshot().lastRecordStart();
     }
 
-    /** "connecting", "streaming from ... at ...", "reconnecting: why", "stopped: why". */
+    /**
+     * Where the receiver is in its life. Moves STARTING, then CONNECTING, STREAMING and
+     * RECONNECTING round the loop, and ends in STOPPED (ingest failed for good) or CLOSED.
+     */
+    public enum Phase {
+        STARTING("starting", ""),
+        CONNECTING("connecting", " to "),
+        STREAMING("streaming", " from "),
+        RECONNECTING("reconnecting", ": "),
+        STOPPED("stopped", ": "),
+        CLOSED("closed", "");
+
+        private final String label;
+        private final String detailSeparator;
+
+        Phase(String label, String detailSeparator) {
+            this.label = label;
+            this.detailSeparator = detailSeparator;
+        }
+
+        /** The lowercase word the status text starts with. */
+        public String label() {
+            return label;
+        }
+    }
+
+    /**
+     * The phase and what it concerns (the source, or why), e.g. STREAMING with
+     * {@code "host:port at 0/1A2B3C"}; STARTING and CLOSED have none ("").
+     */
+    public record Status(Phase phase, String detail) {
+        public Status {
+            if (phase == null || detail == null) {
+                throw new IllegalArgumentException("a receiver status needs a phase and a detail (\"\" for none)");
+            }
+        }
+
+        /**
+         * The text the management API shows: "starting", "connecting to SOURCE", "streaming from
+         * SOURCE at LSN", "reconnecting: why", "stopped: why", "closed".
+         */
+        public String describe() {
+            return phase.detailSeparator.isEmpty() ? phase.label : phase.label + phase.detailSeparator + detail;
+        }
+    }
+
+    /** The phase and its detail now. */
+    public Status status() {
+        return status;
+    }
+
+    /** {@link Status#describe()} of the status now. */
     public String state() {
-        return state;
+        return status.describe();
     }
 
     /** The error that stopped ingest for good, or null. */
@@ -159,25 +213,23 @@ public final class WalReceiver implements AutoCloseable {
      * ingest: a reader must never get a page from a timeline that cannot reach its LSN.
      */
     public void awaitLsn(Lsn lsn, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (progress) {
-            while (lastRecordLsn.compareTo(lsn) < 0) {
-                if (closed) {
-                    throw new IllegalStateException("timeline " + timeline + ": WAL receiver is closed at "
-                            + lastRecordLsn + ", WAL up to " + lsn + " will not come");
-                }
-                RuntimeException f = failure;
-                if (f != null) {
-                    throw new IllegalStateException("timeline " + timeline + ": WAL up to " + lsn
-                            + " cannot be ingested: " + f.getMessage(), f);
-                }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new WalWaitTimeoutException(timeline, lsn, lastRecordLsn, timeout, state);
-                }
-                TimeUnit.NANOSECONDS.timedWait(progress, left);
-            }
+        if (!position.awaitLastRecord(lsn, timeout, () -> whyNot(lsn))) {
+            throw new WalWaitTimeoutException(timeline, lsn, position.lastRecordLsn(), timeout, state());
         }
+    }
+
+    /** Why WAL up to {@code lsn} will not come from this receiver, or null while it may. */
+    private RuntimeException whyNot(Lsn lsn) {
+        if (closed) {
+            return new IllegalStateException("timeline " + timeline + ": WAL receiver is closed at "
+                    + position.lastRecordLsn() + ", WAL up to " + lsn + " will not come");
+        }
+        RuntimeException f = failure;
+        if (f != null) {
+            return new IllegalStateException("timeline " + timeline + ": WAL up to " + lsn
+                    + " cannot be ingested: " + f.getMessage(), f);
+        }
+        return null;
     }
 
     private void run() {
@@ -194,7 +246,7 @@ public final class WalReceiver implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             } catch (Exception e) {
-                state = "reconnecting: " + rootMessage(e);
+                status = new Status(Phase.RECONNECTING, rootMessage(e));
                 log.info("timeline={} stream from {} ended: {}", timeline, options, rootMessage(e));
                 if (sources.size() > 1) {
                     sourceIndex = (sourceIndex + 1) % sources.size();
@@ -224,9 +276,10 @@ public final class WalReceiver implements AutoCloseable {
 
     /** Connects and starts streaming; returns the LSN streaming starts at. */
     private Lsn streamOnce(WalChunks chunks) throws Exception {
-        state = "connecting to " + options;
-        boolean fresh = !lastRecordLsn.isAfter(timelineStart);
-        Lsn start = fresh ? timelineStart : lastRecordLsn;
+        status = new Status(Phase.CONNECTING, options.toString());
+        Lsn last = position.lastRecordLsn();
+        boolean fresh = !last.isAfter(timelineStart);
+        Lsn start = fresh ? timelineStart : last;
         ReplicationClient.Listener listener = new ReplicationClient.Listener() {
             @Override
             public boolean onWal(Lsn at, byte[] payload, Lsn serverWalEnd) {
@@ -255,14 +308,15 @@ public final class WalReceiver implements AutoCloseable {
                 c.resume();
             }
         });
-        state = "streaming from " + options + " at " + start;
+        status = new Status(Phase.STREAMING, options + " at " + start);
         log.info("timeline={} streaming from {} at {}", timeline, options, start);
         return start;
     }
 
     /** Decodes and ingests until the connection ends (returns) or ingest must stop (throws). */
     private void consume(WalChunks chunks, Lsn start) throws Exception {
-        boolean fresh = start.equals(timelineStart) && !lastRecordLsn.isAfter(timelineStart);
+        IngestPosition.Snapshot at = position.snapshot();
+        boolean fresh = start.equals(timelineStart) && !at.lastRecordLsn().isAfter(timelineStart);
         WalDecoder decoder;
         if (fresh && startsAtRecord) {
             decoder = WalDecoder.atRecord(start, startPrevRecordLsn.isValid() ? startPrevRecordLsn : null, pageSize,
@@ -270,7 +324,8 @@ public final class WalReceiver implements AutoCloseable {
         } else if (fresh) {
             decoder = WalDecoder.atSegmentStart(start);
         } else {
-            decoder = WalDecoder.atRecord(start, prevRecordLsn.isValid() ? prevRecordLsn : null, pageSize, segmentSize);
+            Lsn prev = at.lastRecordStart();
+            decoder = WalDecoder.atRecord(start, prev.isValid() ? prev : null, pageSize, segmentSize);
         }
         long lastStatus = System.nanoTime();
         while (!closed) {
@@ -288,8 +343,7 @@ public final class WalReceiver implements AutoCloseable {
                 decoder.feed(c.bytes());
                 DecodedRecord r;
                 while ((r = decoder.poll()) != null) {
-                    ingest.ingest(r);
-                    publish(ingest.lastRecordLsn(), ingest.prevRecordLsn());
+                    ingest.ingest(r); // advances the position, which wakes readers waiting for it
                 }
                 if (decoder.pageSize() != 0) {
                     pageSize = decoder.pageSize();
@@ -301,28 +355,18 @@ public final class WalReceiver implements AutoCloseable {
                 // a safekeeper may drop WAL below the flush position it hears from the pageserver.
                 ReplicationClient cl = client;
                 if (cl != null) {
-                    cl.sendStatus(decoder.streamEnd(), ingest.durableLsn(), lastRecordLsn);
+                    cl.sendStatus(decoder.streamEnd(), ingest.durableLsn(), position.lastRecordLsn());
                 }
                 lastStatus = System.nanoTime();
             }
         }
     }
 
-    private void publish(Lsn last, Lsn prev) {
-        synchronized (progress) {
-            prevRecordLsn = prev;
-            lastRecordLsn = last;
-            progress.notifyAll();
-        }
-    }
-
     private void stop(RuntimeException e) {
         log.error("timeline={} ingest stopped: {}", timeline, e.getMessage());
-        synchronized (progress) {
-            failure = e;
-            state = "stopped: " + e.getMessage();
-            progress.notifyAll();
-        }
+        failure = e;
+        status = new Status(Phase.STOPPED, String.valueOf(e.getMessage()));
+        position.wakeWaiters(); // after the failure is set: waiters re-check it under the position's lock
     }
 
     private void closeClient() {
@@ -344,11 +388,9 @@ public final class WalReceiver implements AutoCloseable {
     /** Stops streaming and the thread; waits for it (bounded). */
     @Override
     public void close() {
-        synchronized (progress) {
-            closed = true;
-            state = "closed";
-            progress.notifyAll(); // waiting readers learn at once
-        }
+        closed = true;
+        status = new Status(Phase.CLOSED, "");
+        position.wakeWaiters(); // waiting readers learn at once
         closeClient();
         thread.interrupt();
         try {

@@ -1,5 +1,6 @@
 package dev.strata.pageserver.ingest;
 
+import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 
 import java.time.Duration;
@@ -10,7 +11,7 @@ public final class WalWaitTimeoutException extends RuntimeException {
     private final Lsn requested;
     private final Lsn lastRecordLsn;
 
-    public WalWaitTimeoutException(String timeline, Lsn requested, Lsn lastRecordLsn, Duration waited, String state) {
+    public WalWaitTimeoutException(TimelineId timeline, Lsn requested, Lsn lastRecordLsn, Duration waited, String state) {
         super("timeline " + timeline + ": WAL up to " + requested + " not ingested after " + waited.toMillis()
                 + " ms; last record LSN " + lastRecordLsn + " (receiver: " + state + ")");
         this.requested = requested;

@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * the shutdown checkpoint that {@code pg_control} points at.
  *
  * <p>Enters: a data directory on local disk. Leaves: puts into a {@link LayerStore} at
- * {@link Inspected#endLsn()}, then {@code advanceLastRecordLsn(endLsn)}; WAL ingest continues
+ * {@link Inspected#endLsn()}, then {@code position().walIngested(endLsn)}; WAL ingest continues
  * from there with {@code xl_prev} = {@link Inspected#checkpointLsn()}.
  *
  * <table>
@@ -180,7 +180,7 @@ public final class InitdbImport {
 
         puts.put(Key.checkpoint(), control.checkPointCopy().encode());
         puts.put(Key.controlFile(), controlBytes);
-        store.advanceLastRecordLsn(what.endLsn());
+        store.position().walIngested(what.endLsn());
         LOG.info("imported initdb directory={} end_lsn={} databases={} relation_forks={} blocks={} bytes={}",
                 pgdata, what.endLsn(), dbs.entries().size(), puts.forks, puts.blocks, puts.bytes);
     }

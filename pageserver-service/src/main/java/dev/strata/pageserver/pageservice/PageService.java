@@ -5,6 +5,7 @@ import dev.strata.pageserver.datadir.BlockCount;
 import dev.strata.pageserver.datadir.DbDirectory;
 import dev.strata.pageserver.datadir.RelDirectory;
 import dev.strata.pageserver.key.Key;
+import dev.strata.pageserver.timeline.IngestPosition;
 import dev.strata.pageserver.timeline.Timeline;
 import dev.strata.pageserver.timeline.TimelineException;
 import dev.strata.pageserver.timeline.TimelineManager;
@@ -126,11 +127,12 @@ public final class PageService {
         } else {
             t.awaitLsn(b.lsn(), Duration.ofMillis(b.waitMillis()));
             lsn = b.lsn();
-            Timeline.LastRecord last = t.lastRecord();
+            IngestPosition.Snapshot at = t.position(); // last record and disk-consistent, one moment
+            Timeline.LastRecord last = new Timeline.LastRecord(at.lastRecordLsn(), at.lastRecordStart());
             if (last.lsn().equals(lsn)) {
                 prev = last.prev();
-            } else if (t.store().diskConsistentLsn().equals(lsn)) {
-                prev = t.store().diskConsistentPrevRecordLsn();
+            } else if (at.diskConsistentLsn().equals(lsn)) {
+                prev = at.diskConsistentPrevRecordLsn();
             } else {
                 Lsn known = t.prevRecordAt(lsn);
                 if (known == null) {

@@ -14,7 +14,6 @@ import dev.strata.remote.Generation;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.Locale;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -60,7 +59,7 @@ public final class IndexPartCodec {
             g.writeStringField("disk_consistent_lsn", p.diskConsistentLsn().toString());
             g.writeStringField("prev_record_lsn", p.prevRecordLsn().toString());
             g.writeStringField("start_lsn", p.startLsn().toString());
-            g.writeStringField("base", p.base().name().toLowerCase(Locale.ROOT));
+            g.writeStringField("base", p.base().label());
             g.writeBooleanField("data_checksums", p.dataChecksums());
             if (p.ancestorTimelineId() == null) {
                 g.writeNullField("ancestor_timeline_id");
@@ -117,7 +116,7 @@ public final class IndexPartCodec {
                     case "disk_consistent_lsn" -> dcl = Lsn.parse(text(p, t, field));
                     case "prev_record_lsn" -> prev = Lsn.parse(text(p, t, field));
                     case "start_lsn" -> start = Lsn.parse(text(p, t, field));
-                    case "base" -> base = TimelineBase.valueOf(text(p, t, field).toUpperCase(Locale.ROOT));
+                    case "base" -> base = TimelineBase.fromLabel(text(p, t, field));
                     case "data_checksums" -> {
                         expect(t == JsonToken.VALUE_TRUE || t == JsonToken.VALUE_FALSE, "data_checksums is not a boolean");
                         checksums = t == JsonToken.VALUE_TRUE;

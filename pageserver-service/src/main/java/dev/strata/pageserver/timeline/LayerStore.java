@@ -58,17 +58,17 @@ public final class LayerStore implements AutoCloseable {
     private volatile FsyncFailedException fsyncFailure;
     /** Serialises flush and compaction, the two writers of files and metadata. */
     private final ReentrantLock fileLock = new ReentrantLock();
-    /** Guards swaps of {@link #map} and the ingest position. */
+    /** Guards swaps of {@link #map} and {@link #lastPutLsn}. */
     private final Object mapLock = new Object();
     private volatile LayerMap map;
-    private volatile Lsn diskConsistentLsn;
-    /** Start of the record that ends at {@link #diskConsistentLsn} (persisted with it), or INVALID. */
-    private volatile Lsn diskConsistentPrevLsn;
-    private volatile Lsn lastRecordLsn;
-    /** Start of the record that ends at {@link #lastRecordLsn}, when ingest told us (else INVALID). */
-    private volatile Lsn prevRecordLsn;
-    /** Ingest's own prev record LSN, asked on the ingest thread when ingest reports only end LSNs. */
-    private volatile Supplier<Lsn> prevRecordLsnSource;
+    /** The ingest position (last record, disk-consistent); its one owner. */
+    private final IngestPosition position;
+    /**
+     * The highest LSN put into the open layer: the order check of {@link #put}, not a position
+     * readers see (a record's puts land here before {@link IngestPosition#recordIngested}).
+     * Written under {@link #mapLock}.
+     */
+    private volatile Lsn lastPutLsn;
     /** Set by {@link #requestFreeze}: the next put that starts a new record freezes first. */
     private volatile boolean freezeRequested;
     /** Ingest waits while this many frozen layers await their flush (0: never). */
@@ -96,10 +96,8 @@ public final class LayerStore implements AutoCloseable {
         this.timelineId = timelineId;
         this.config = config;
         this.map = map.withOpen(new InMemoryLayer(diskConsistentLsn.plus(1)));
-        this.diskConsistentLsn = diskConsistentLsn;
-        this.diskConsistentPrevLsn = diskConsistentPrevLsn;
-        this.lastRecordLsn = diskConsistentLsn;
-        this.prevRecordLsn = diskConsistentPrevLsn;
+        this.position = new IngestPosition(diskConsistentLsn, diskConsistentPrevLsn);
+        this.lastPutLsn = diskConsistentLsn;
         this.durable = new TimelineMetadata(timelineId, diskConsistentLsn, diskConsistentPrevLsn, map.persistentNames());
     }
 
@@ -274,9 +272,14 @@ public final class LayerStore implements AutoCloseable {
         return dir;
     }
 
-    /** Every put at or below this LSN is in a durable layer file. */
+    /** The timeline's ingest position, whose one owner this store is. */
+    public IngestPosition position() {
+        return position;
+    }
+
+    /** Every put at or below this LSN is in a durable layer file ({@link IngestPosition}). */
     public Lsn diskConsistentLsn() {
-        return diskConsistentLsn;
+        return position.diskConsistentLsn();
     }
 
     /**
@@ -297,31 +300,20 @@ public final class LayerStore implements AutoCloseable {
 
     /** The prev record LSN persisted with the disk-consistent LSN (INVALID if unknown). */
     public Lsn diskConsistentPrevRecordLsn() {
-        return diskConsistentPrevLsn;
+        return position.diskConsistentPrevRecordLsn();
     }
 
-    /** The highest LSN ingest has reported through {@link #put} or {@link #advanceLastRecordLsn}. */
+    /**
+     * End of the last record ingest reported complete ({@link IngestPosition#recordIngested},
+     * {@link IngestPosition#walIngested}): every value at or below it is complete.
+     */
     public Lsn lastRecordLsn() {
-        return lastRecordLsn;
+        return position.lastRecordLsn();
     }
 
-    /**
-     * Start LSN of the record that ends at {@link #lastRecordLsn()}, if ingest reported it with
-     * {@link #advanceLastRecordLsn(Lsn, Lsn)}; INVALID otherwise.
-     */
+    /** Start LSN of the record that ends at {@link #lastRecordLsn()}, if known; INVALID otherwise. */
     public Lsn prevRecordLsn() {
-        return prevRecordLsn;
-    }
-
-    /**
-     * Where the store learns the prev record LSN when ingest reports only end LSNs
-     * ({@link #advanceLastRecordLsn(Lsn)}): {@code source} is asked when a layer is frozen and
-     * must then answer the start of the record ending at {@link #lastRecordLsn()}. That holds
-     * on the ingest thread inside a put (the new record has not been committed yet) and once
-     * ingest has stopped; freezes from other threads therefore go through {@link #requestFreeze}.
-     */
-    public void prevRecordLsnSource(Supplier<Lsn> source) {
-        this.prevRecordLsnSource = source;
+        return position.prevRecordLsn();
     }
 
     /** The current layer map snapshot (for inspection and tests). */
@@ -335,56 +327,38 @@ public final class LayerStore implements AutoCloseable {
      * full and this put starts a new LSN, so one record never straddles two layers.
      */
     public void put(Key key, Lsn lsn, Value value) {
-        if (maxFrozenLayers > 0 && lsn.isAfter(lastRecordLsn)) {
+        if (maxFrozenLayers > 0 && lsn.isAfter(writeEdge())) {
             awaitFlushCapacity();
         }
         synchronized (mapLock) {
-            if (lsn.compareTo(lastRecordLsn) < 0 || !lsn.isAfter(diskConsistentLsn)) {
+            Lsn edge = writeEdge();
+            Lsn dcl = position.diskConsistentLsn();
+            if (lsn.compareTo(edge) < 0 || !lsn.isAfter(dcl)) {
                 throw new IllegalArgumentException("timeline " + timelineId + ": put of " + key.describe() + " at " + lsn
-                        + " is not after last record LSN " + lastRecordLsn + " / disk-consistent LSN " + diskConsistentLsn);
+                        + " is not after last record LSN " + edge + " / disk-consistent LSN " + dcl);
             }
             InMemoryLayer open = map.open();
-            if (lsn.isAfter(lastRecordLsn) && (open.size() >= config.checkpointDistanceBytes() || freezeRequested)) {
+            if (lsn.isAfter(edge) && (open.size() >= config.checkpointDistanceBytes() || freezeRequested)) {
                 freezeRequested = false;
                 freezeLocked();
                 open = map.open();
             }
             open.put(key, lsn, value);
             if (RelSizeCache.caches(key)) {
-                sizes.onPut(key, lsn.value(), value); // before the last record LSN can move past it
+                sizes.onPut(key, lsn.value(), value); // before the write edge can move past it
             }
-            if (lsn.isAfter(lastRecordLsn)) {
-                prevRecordLsn = Lsn.INVALID; // a new record: its start is reported when it is complete
-            }
-            lastRecordLsn = lsn;
-        }
-    }
-
-    /** Records that WAL up to {@code lsn} is ingested even though it produced no puts. */
-    public void advanceLastRecordLsn(Lsn lsn) {
-        synchronized (mapLock) {
-            if (lsn.isAfter(lastRecordLsn)) {
-                lastRecordLsn = lsn;
-                prevRecordLsn = Lsn.INVALID;
-            }
+            lastPutLsn = lsn;
         }
     }
 
     /**
-     * Records that the record [{@code prevRecordLsn}, {@code lsn}) is completely ingested: the
-     * pair is what a flush persists, so that a restart resumes with the right {@code xl_prev}.
+     * The highest LSN written or reported: the last put, or the last record LSN if ingest
+     * reported WAL above it without puts. Puts never go below it; a layer freezes at it.
      */
-    public void advanceLastRecordLsn(Lsn lsn, Lsn prevRecordLsn) {
-        if (!prevRecordLsn.isBefore(lsn)) {
-            throw new IllegalArgumentException("timeline " + timelineId + ": prev record LSN " + prevRecordLsn
-                    + " must be below the record end " + lsn);
-        }
-        synchronized (mapLock) {
-            if (lsn.compareTo(lastRecordLsn) >= 0) {
-                lastRecordLsn = lsn;
-                this.prevRecordLsn = prevRecordLsn;
-            }
-        }
+    private Lsn writeEdge() {
+        Lsn last = position.lastRecordLsn();
+        Lsn put = lastPutLsn;
+        return put.isAfter(last) ? put : last;
     }
 
     /**
@@ -457,11 +431,11 @@ public final class LayerStore implements AutoCloseable {
         }
         long stamp;
         Lsn last;
-        // Together: a put counts in the stamp before it moves the last record LSN, so read apart
+        // Together: a put counts in the stamp before it moves the write edge, so read apart
         // the stamp could include a put above the LSN searched, and the fill would hide it.
         synchronized (mapLock) {
             stamp = sizes.readStamp();
-            last = lastRecordLsn;
+            last = writeEdge();
         }
         ReconstructState state = STATE.get();
         if (lsn.compareTo(last) <= 0) {
@@ -562,8 +536,7 @@ public final class LayerStore implements AutoCloseable {
                     map = map.withFlushed(layer, written);
                     prevAtFreeze.remove(layer);
                 }
-                diskConsistentPrevLsn = meta.prevRecordLsn();
-                diskConsistentLsn = meta.diskConsistentLsn();
+                position.diskConsistent(meta.diskConsistentLsn(), meta.prevRecordLsn());
                 durable = meta;
                 durableListener.run();
                 synchronized (flushed) {
@@ -572,7 +545,7 @@ public final class LayerStore implements AutoCloseable {
                 LOG.debug("flushed timeline={} layer={} disk_consistent_lsn={}", timelineId,
                         written == null ? "(empty)" : written.name(), meta.diskConsistentLsn());
             }
-            return diskConsistentLsn;
+            return position.diskConsistentLsn();
         } finally {
             fileLock.unlock();
         }
@@ -593,7 +566,7 @@ public final class LayerStore implements AutoCloseable {
                 // Branches are not image-compacted yet (issue 16, item 5).
                 return List.of();
             }
-            Lsn at = diskConsistentLsn;
+            Lsn at = position.diskConsistentLsn();
             List<ImageLayer> created = guarded(() -> new ImageCompactor(dir, timelineId, config, map, at, redo, fsync, cache, false).run(),
                     "write image layers");
             if (!created.isEmpty()) {
@@ -614,12 +587,14 @@ public final class LayerStore implements AutoCloseable {
      */
     private void installImages(List<ImageLayer> created) {
         TimelineMetadata meta;
+        IngestPosition.Snapshot at = position.snapshot();
         synchronized (mapLock) {
             LayerMap next = map;
             for (ImageLayer image : created) {
                 next = next.withImage(image);
             }
-            meta = new TimelineMetadata(timelineId, diskConsistentLsn, diskConsistentPrevLsn, next.persistentNames());
+            meta = new TimelineMetadata(timelineId, at.diskConsistentLsn(), at.diskConsistentPrevRecordLsn(),
+                    next.persistentNames());
         }
         try {
             guarded(() -> {
@@ -660,7 +635,7 @@ public final class LayerStore implements AutoCloseable {
         try {
             checkWritable();
             List<LayerName> createdNames = new java.util.ArrayList<>();
-            if (ancestor == null && cutoff.isValid() && cutoff.compareTo(diskConsistentLsn) <= 0) {
+            if (ancestor == null && cutoff.isValid() && cutoff.compareTo(position.diskConsistentLsn()) <= 0) {
                 List<ImageLayer> created = guarded(() -> new ImageCompactor(dir, timelineId, config, map, cutoff, redo, fsync,
                         cache, true).run(), "write image layers at the GC cutoff");
                 if (!created.isEmpty()) {
@@ -674,8 +649,9 @@ public final class LayerStore implements AutoCloseable {
                 return new GcOutcome(createdNames, List.of(), 0);
             }
             TimelineMetadata meta;
+            IngestPosition.Snapshot at = position.snapshot();
             synchronized (mapLock) {
-                meta = new TimelineMetadata(timelineId, diskConsistentLsn, diskConsistentPrevLsn,
+                meta = new TimelineMetadata(timelineId, at.diskConsistentLsn(), at.diskConsistentPrevRecordLsn(),
                         map.without(removable).persistentNames());
             }
             guarded(() -> {
@@ -742,16 +718,18 @@ public final class LayerStore implements AutoCloseable {
 
     private void freezeLocked() {
         InMemoryLayer open = map.open();
+        IngestPosition.Snapshot at = position.snapshot();
+        Lsn edge = writeEdge();
         // Nothing ingested since this layer started: there is nothing to freeze.
-        if (Long.compareUnsigned(lastRecordLsn.value(), open.lsnStart()) < 0) {
+        if (Long.compareUnsigned(edge.value(), open.lsnStart()) < 0) {
             return;
         }
-        Lsn end = lastRecordLsn.plus(1);
-        Lsn prev = prevRecordLsn;
-        Supplier<Lsn> source = prevRecordLsnSource;
-        if (!prev.isValid() && source != null) {
-            Lsn p = source.get();
-            prev = p != null && p.isValid() && p.isBefore(lastRecordLsn) ? p : Lsn.INVALID;
+        Lsn end = edge.plus(1);
+        // The start of the record ending at the edge is known only once ingest reported it
+        // complete: true on the ingest thread at a record's first put, and once ingest stopped.
+        Lsn prev = at.lastRecordLsn().equals(edge) ? at.lastRecordStart() : Lsn.INVALID;
+        if (!prev.isBefore(edge)) {
+            prev = Lsn.INVALID;
         }
         open.freeze(end);
         prevAtFreeze.put(open, prev);
@@ -763,7 +741,7 @@ public final class LayerStore implements AutoCloseable {
         if (f != null) {
             throw new StorageException(StorageException.Category.FSYNC_FAILED, "timeline " + timelineId
                     + ": storage stopped since a failed fsync (" + f.getMessage() + "); disk-consistent LSN stays "
-                    + diskConsistentLsn + "; restart the pageserver to recover from the layers on disk", f);
+                    + position.diskConsistentLsn() + "; restart the pageserver to recover from the layers on disk", f);
         }
     }
 
@@ -780,13 +758,13 @@ public final class LayerStore implements AutoCloseable {
                 if (fsyncFailure == null) {
                     fsyncFailure = f;
                     LOG.error("timeline={} storage stopped: {}; disk_consistent_lsn stays {} until a restart", timelineId,
-                            f.getMessage(), diskConsistentLsn);
+                            f.getMessage(), position.diskConsistentLsn());
                 }
                 throw new StorageException(StorageException.Category.FSYNC_FAILED, "timeline " + timelineId + ": could not "
-                        + what + ": " + f.getMessage() + "; disk-consistent LSN stays " + diskConsistentLsn, f);
+                        + what + ": " + f.getMessage() + "; disk-consistent LSN stays " + position.diskConsistentLsn(), f);
             }
             throw new StorageException(StorageException.Category.WRITE_FAILED, "timeline " + timelineId + ": could not "
-                    + what + " in " + dir + ": " + rootMessage(e) + "; disk-consistent LSN stays " + diskConsistentLsn
+                    + what + " in " + dir + ": " + rootMessage(e) + "; disk-consistent LSN stays " + position.diskConsistentLsn()
                     + ", the data stays in memory and is written again", e);
         }
     }

@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * {@link WalReceiver} that streams WAL from one of its {@link WalSource}s, and a flusher thread
  * that writes frozen in-memory layers to delta files and then compacts. Reads enter through
  * {@link #getValue} (any thread; waits, bounded, for WAL up to the LSN); WAL enters on the
- * receiver's thread. Nothing here runs on a Netty event loop.
+ * receiver's thread. Nothing here runs on a Netty event loop. Where ingest stands (last record,
+ * disk-consistent) is the store's {@link IngestPosition}, read here as one snapshot.
  *
  * <p>Flush policy: the open layer freezes by size in the store (checkpoint distance), or at the
  * next record boundary once it has held data for {@link Options#flushInterval()}; the flusher
@@ -102,7 +103,6 @@ public final class Timeline implements AutoCloseable {
         this.options = options;
         // WalIngest resumes from the store's last record and its persisted prev record LSN.
         this.ingest = new WalIngest(store, RmgrRegistry.defaults(), config.dataChecksums(), config.base());
-        store.prevRecordLsnSource(ingest::prevRecordLsn);
         store.limitFrozenLayers(options.maxFrozenLayers());
         this.flusher = Thread.ofPlatform().daemon().name("flush-" + config.id()).unstarted(this::flushLoop);
         this.gcCutoff = config.gcCutoffLsn();
@@ -242,12 +242,13 @@ public final class Timeline implements AutoCloseable {
      */
     public RecordEnd recordEndAtOrBelow(Lsn lsn) {
         RecordEnd best = null;
-        LastRecord last = lastRecord();
-        if (last.lsn().equals(lsn) && last.prev().isValid()) {
-            return new RecordEnd(lsn, last.prev());
+        IngestPosition.Snapshot at = store.position().snapshot();
+        Lsn lastPrev = at.lastRecordStart();
+        if (at.lastRecordLsn().equals(lsn) && lastPrev.isValid()) {
+            return new RecordEnd(lsn, lastPrev);
         }
-        Lsn dcl = store.diskConsistentLsn();
-        Lsn dclPrev = store.diskConsistentPrevRecordLsn();
+        Lsn dcl = at.diskConsistentLsn();
+        Lsn dclPrev = at.diskConsistentPrevRecordLsn();
         if (dclPrev.isValid() && dcl.compareTo(lsn) <= 0 && !dcl.isBefore(config.startLsn())) {
             best = new RecordEnd(dcl, dclPrev);
         }
@@ -437,7 +438,7 @@ public final class Timeline implements AutoCloseable {
         synchronized (lifecycle) {
             if (state != TimelineState.ACTIVE) {
                 throw new TimelineException(TimelineException.Kind.UNAVAILABLE, "timeline " + id() + " is "
-                        + state().name().toLowerCase() + (reason().isEmpty() ? "" : ": " + reason())
+                        + state().label() + (reason().isEmpty() ? "" : ": " + reason())
                         + "; its WAL sources cannot change");
             }
             TimelineConfig next = config.withWalSources(sources);
@@ -469,11 +470,11 @@ public final class Timeline implements AutoCloseable {
         if (config.base() == TimelineBase.IMPORTED || config.isBranch()) {
             // Starts right after initdb's checkpoint record (mid-segment), whose start is the
             // first record's xl_prev; fails over between the sources.
-            receiver = new WalReceiver(id().toString(), ingest, config.startLsn(), ingest.prevRecordLsn(), all, group)
+            receiver = new WalReceiver(ingest, config.startLsn(), ingest.prevRecordLsn(), all, group)
                     .start();
         } else {
             // A WAL-only timeline (tests) starts at a segment start, from its first source.
-            receiver = new WalReceiver(id().toString(), ingest, config.startLsn().segmentStart(16 << 20), all.get(0),
+            receiver = new WalReceiver(ingest, config.startLsn().segmentStart(16 << 20), all.get(0),
                     group).start();
         }
     }
@@ -488,34 +489,20 @@ public final class Timeline implements AutoCloseable {
         return store.lastRecordLsn();
     }
 
+    /** The ingest position (last record, disk-consistent), read at one moment. */
+    public IngestPosition.Snapshot position() {
+        return store.position().snapshot();
+    }
+
     /**
-     * The last record LSN and the start of that record, consistent with each other. Before the
-     * first record after a restart the prev is the one persisted with the disk-consistent LSN.
+     * The last record LSN and the start of that record, consistent with each other (one read of
+     * the {@link IngestPosition}). Before the first record after a restart the prev is the one
+     * persisted with the disk-consistent LSN; INVALID where no start is known (WAL reported
+     * without its records).
      */
     public LastRecord lastRecord() {
-        for (int i = 0; i < 10_000; i++) {
-            Lsn last = store.lastRecordLsn();
-            if (last.equals(store.diskConsistentLsn())) {
-                return new LastRecord(last, store.diskConsistentPrevRecordLsn());
-            }
-            Lsn reported = store.prevRecordLsn();
-            if (reported.isValid() && store.lastRecordLsn().equals(last)) {
-                return new LastRecord(last, reported);
-            }
-            WalReceiver r = receiver;
-            if (r != null) {
-                Lsn l1 = r.lastRecordLsn();
-                Lsn p = r.prevRecordLsn();
-                Lsn l2 = r.lastRecordLsn();
-                // p was read between two equal reads of the last LSN, and a later record never
-                // starts below it: so p is the start of the record that ends there.
-                if (l1.equals(l2) && l1.equals(last) && p.isValid() && p.isBefore(l1)) {
-                    return new LastRecord(last, p);
-                }
-            }
-            Thread.onSpinWait();
-        }
-        return new LastRecord(store.lastRecordLsn(), Lsn.INVALID);
+        IngestPosition.Snapshot at = store.position().snapshot();
+        return new LastRecord(at.lastRecordLsn(), at.lastRecordStart());
     }
 
     /**
@@ -539,7 +526,10 @@ public final class Timeline implements AutoCloseable {
             }
             try {
                 if (r == null) {
-                    Thread.sleep(Math.min(TimeUnit.NANOSECONDS.toMillis(left) + 1, 50));
+                    // No receiver (no sources, or a swap in progress): wake on an advance, and
+                    // at least every 50 ms to look for a receiver and the state again.
+                    store.position().awaitLastRecord(lsn, Duration.ofNanos(Math.min(left,
+                            TimeUnit.MILLISECONDS.toNanos(50))), null);
                 } else {
                     r.awaitLsn(lsn, Duration.ofNanos(left));
                 }
@@ -567,7 +557,7 @@ public final class Timeline implements AutoCloseable {
         TimelineState s = state;
         if (!s.servesReads()) {
             throw new TimelineException(TimelineException.Kind.UNAVAILABLE, "timeline " + id() + " is "
-                    + s.name().toLowerCase() + (reason.isEmpty() ? "" : ": " + reason));
+                    + s.label() + (reason.isEmpty() ? "" : ": " + reason));
         }
         if (lsn.isBefore(config.startLsn())) {
             throw new TimelineException(TimelineException.Kind.LSN_OUT_OF_RANGE, "timeline " + id() + ": LSN " + lsn

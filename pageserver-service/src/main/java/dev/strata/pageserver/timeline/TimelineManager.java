@@ -221,7 +221,7 @@ public final class TimelineManager implements AutoCloseable {
                 store = LayerStore.create(staging.resolve(LAYERS), id, what.checkpointLsn(), storage);
                 try {
                     InitdbImport.importInto(pgdata, what, store);
-                    store.advanceLastRecordLsn(what.endLsn(), what.checkpointLsn());
+                    store.position().recordIngested(what.endLsn(), what.checkpointLsn());
                     store.freezeAndFlush();
                 } catch (RuntimeException e) {
                     store.close();
@@ -681,7 +681,7 @@ public final class TimelineManager implements AutoCloseable {
         synchronized (t.gcLock) {
             if (t.state() != TimelineState.ACTIVE) {
                 throw new TimelineException(TimelineException.Kind.UNAVAILABLE, "timeline " + id + " is "
-                        + t.state().name().toLowerCase() + "; GC runs on active timelines");
+                        + t.state().label() + "; GC runs on active timelines");
             }
             Lsn allowed = t.retentionCutoff(now);
             List<Lsn> retained = new ArrayList<>();

@@ -30,6 +30,14 @@ public enum TimelineState {
         return servesReads && this != CREATING;
     }
 
+    /**
+     * The lowercase name the management API, the cli and messages use ("active", "broken", ...);
+     * locale-independent.
+     */
+    public String label() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
     public boolean canMoveTo(TimelineState next) {
         return switch (this) {
             case CREATING -> next == ACTIVE || next == BROKEN || next == STOPPED;

@@ -142,7 +142,7 @@ class BasebackupFromInitdbTest {
         Lsn segmentBoundary = inspected.endLsn().segmentStart(seg).plus(seg);
         try (LayerStore store = importInitdb(src, tmp.resolve("timeline"), inspected)) {
             for (Lsn e : List.of(pageBoundary, segmentBoundary)) {
-                store.advanceLastRecordLsn(e);
+                store.position().walIngested(e);
                 Path tar = tmp.resolve("at-" + e.value() + ".tar");
                 Basebackup.Result result = basebackup(store, e, inspected.checkpointLsn(), tar);
                 Lsn expected = e.plus(e.equals(segmentBoundary) ? 40 : 24);

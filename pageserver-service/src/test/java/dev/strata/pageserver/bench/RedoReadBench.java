@@ -66,7 +66,7 @@ public final class RedoReadBench {
             ReplicationClient.Options source = new ReplicationClient.Options(pg.host(), pg.port(), pg.user(),
                     pg.password(), "redo-read-bench", Duration.ofSeconds(5));
             Lsn end;
-            try (WalReceiver rx = new WalReceiver("redo-read-bench", ingest, inspected.endLsn(),
+            try (WalReceiver rx = new WalReceiver(ingest, inspected.endLsn(),
                     inspected.checkpointLsn(), List.of(source), group).start()) {
                 exec(List.of(pgbench, "-i", "-q", "-s", scale, pg.connectionUri("postgres")));
                 exec(List.of(pgbench, "-n", "-c", "4", "-j", "2", "-t", Integer.toString(transactions / 4),

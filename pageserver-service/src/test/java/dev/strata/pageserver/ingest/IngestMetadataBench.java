@@ -35,6 +35,7 @@ public final class IngestMetadataBench {
         try (LayerStore store = LayerStore.create(dir, TimelineId.random(), start, StorageConfig.DEFAULTS)) {
             CheckPoint cp = new CheckPoint(start, 1, 1, true, 1, 100, 16384, 1, 1, 3, 1, 1, 1, 0, 0, 0, 0);
             store.put(Key.checkpoint(), start.plus(8), new Value.Image(cp.encode()));
+            store.position().walIngested(start.plus(8));
             WalIngest ingest = new WalIngest(store, RmgrRegistry.defaults(), false, TimelineBase.IMPORTED, start);
             SyntheticRecords wal = new SyntheticRecords(start);
             List<DecodedRecord> recs = new ArrayList<>();

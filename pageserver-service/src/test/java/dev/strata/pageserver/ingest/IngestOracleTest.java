@@ -90,7 +90,7 @@ class IngestOracleTest {
                     StorageConfig.DEFAULTS)) {
                 WalIngest ingest = new WalIngest(store, RmgrRegistry.defaults(), checksums, TimelineBase.WAL_ONLY);
                 ReplicationClient.Options options = WalOracle.replication(pg, "pageserver-oracle");
-                try (WalReceiver receiver = new WalReceiver("oracle", ingest, start, options, group).start()) {
+                try (WalReceiver receiver = new WalReceiver(ingest, start, options, group).start()) {
                     try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"));
                          Statement s = c.createStatement()) {
                         firstHalf(s);

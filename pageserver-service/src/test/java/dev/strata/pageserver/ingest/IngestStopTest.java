@@ -57,7 +57,7 @@ class IngestStopTest {
             WalIngest ingest = new WalIngest(store, withoutSpgistRedo(), false, TimelineBase.WAL_ONLY);
             ReplicationClient.Options options = new ReplicationClient.Options(pg.host(), pg.port(), pg.user(),
                     pg.password(), "pageserver-stop", Duration.ofSeconds(5));
-            try (WalReceiver receiver = new WalReceiver("stop", ingest, start, options, group).start()) {
+            try (WalReceiver receiver = new WalReceiver(ingest, start, options, group).start()) {
                 long t0 = System.nanoTime();
                 assertThatThrownBy(() -> receiver.awaitLsn(start.plus(1L << 30), Duration.ofMillis(300)))
                         .isInstanceOf(WalWaitTimeoutException.class)
@@ -118,7 +118,7 @@ class IngestStopTest {
             WalIngest ingest = new WalIngest(store, registry, false, TimelineBase.WAL_ONLY);
             ReplicationClient.Options options = new ReplicationClient.Options(pg.host(), pg.port(), pg.user(),
                     pg.password(), "pageserver-halfway", Duration.ofSeconds(5));
-            try (WalReceiver receiver = new WalReceiver("halfway", ingest, start, options, group).start()) {
+            try (WalReceiver receiver = new WalReceiver(ingest, start, options, group).start()) {
                 s.execute("CREATE TABLE t (id int)");
                 Lsn end = Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()"));
                 assertThatThrownBy(() -> receiver.awaitLsn(end, Duration.ofSeconds(60)))
@@ -130,7 +130,7 @@ class IngestStopTest {
                 assertThat(store.lastRecordLsn()).isEqualTo(receiver.lastRecordLsn());
                 assertThatThrownBy(() -> ingest.ingest(null)).isSameAs(stop);
             }
-            try (WalReceiver closed = new WalReceiver("closed", new WalIngest(store, RmgrRegistry.defaults(), false,
+            try (WalReceiver closed = new WalReceiver(new WalIngest(store, RmgrRegistry.defaults(), false,
                     TimelineBase.WAL_ONLY), start, options, group)) {
                 closed.close();
                 assertThatThrownBy(() -> closed.awaitLsn(start.plus(1L << 30), Duration.ofSeconds(30)))

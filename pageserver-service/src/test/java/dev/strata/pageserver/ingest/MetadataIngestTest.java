@@ -268,8 +268,10 @@ class MetadataIngestTest {
         byte[] page = new byte[8192];
         page[100] = 7;
         WalIngest sameStore = ingest;
-        store.put(Key.relationBlock(SPC, DB, 16390, 0, 0), store.lastRecordLsn().plus(8), new Value.Image(page));
-        store.put(Key.relationSize(SPC, DB, 16390, 0), store.lastRecordLsn(), new Value.Image(BlockCount.encode(1)));
+        Lsn copied = store.lastRecordLsn().plus(8);
+        store.put(Key.relationBlock(SPC, DB, 16390, 0, 0), copied, new Value.Image(page));
+        store.put(Key.relationSize(SPC, DB, 16390, 0), copied, new Value.Image(BlockCount.encode(1)));
+        store.position().walIngested(copied);
         ingest = new WalIngest(store, RmgrRegistry.defaults(), false, TimelineBase.IMPORTED, sameStore.prevRecordLsn());
         ingest.ingest(wal.record(RmgrId.DATABASE.id(), DatabaseIngest.CREATE_FILE_COPY, 0,
                 SyntheticRecords.le(16).putInt(6).putInt(SPC).putInt(DB).putInt(SPC).array()));
@@ -300,6 +302,7 @@ class MetadataIngestTest {
         LayerStore s1 = LayerStore.create(tl, TimelineId.random(), START, new StorageConfig(256L << 20, 1, 16384));
         CheckPoint cp = new CheckPoint(START, 1, 1, true, 1, 100, 16384, 1, 1, 3, 1, 1, 1, 0, 0, 0, 0);
         s1.put(Key.checkpoint(), START.plus(8), new Value.Image(cp.encode()));
+        s1.position().walIngested(START.plus(8));
         WalIngest first = new WalIngest(s1, RmgrRegistry.defaults(), false, TimelineBase.IMPORTED, START);
         first.ingest(wal.record(RmgrId.CLOG.id(), 0x00, 0, int64(0)));
         first.ingest(wal.record(XACT, XactIngest.COMMIT, 110, SyntheticRecords.le(8).putLong(1).array()));

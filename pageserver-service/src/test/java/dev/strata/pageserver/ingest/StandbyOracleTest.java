@@ -183,6 +183,7 @@ class StandbyOracleTest {
             store = LayerStore.create(dir.resolve("timeline"), TimelineId.random(), checkpointLsn, StorageConfig.DEFAULTS);
             // What an import would leave: the checkpoint's values at its end LSN.
             store.put(Key.checkpoint(), start, new Value.Image(CheckPoint.decode(cpRecord.mainData()).encode()));
+            store.position().walIngested(start);
             ingest = new WalIngest(store, RmgrRegistry.defaults(), false, TimelineBase.WAL_ONLY, checkpointLsn);
         }
         log.info("standby oracle ({}): timeline starts at {} after the checkpoint record at {}",
@@ -192,7 +193,7 @@ class StandbyOracleTest {
                     primary.password(), "pageserver-oracle", Duration.ofSeconds(2));
             ReplicationClient.Options live = new ReplicationClient.Options(primary.host(), primary.port(), primary.user(),
                     primary.password(), "pageserver-oracle", Duration.ofSeconds(5));
-            try (WalReceiver rx = new WalReceiver("standby-oracle", ingest, start, checkpointLsn, List.of(dead, live),
+            try (WalReceiver rx = new WalReceiver(ingest, start, checkpointLsn, List.of(dead, live),
                     group).start()) {
                 receiver = rx;
                 try (Connection c = connect(primary, "postgres"); Statement s = c.createStatement()) {

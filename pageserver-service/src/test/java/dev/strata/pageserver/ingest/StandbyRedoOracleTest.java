@@ -119,7 +119,7 @@ class StandbyRedoOracleTest {
                 ReplicationClient.Options source = new ReplicationClient.Options(primary.host(), primary.port(),
                         primary.user(), primary.password(), "pageserver-redo-oracle", Duration.ofSeconds(5));
                 Lsn last;
-                try (WalReceiver rx = new WalReceiver("redo-oracle", ingest, inspected.endLsn(),
+                try (WalReceiver rx = new WalReceiver(ingest, inspected.endLsn(),
                         inspected.checkpointLsn(), List.of(source), group).start();
                      Connection c = connect(primary, "postgres")) {
                     setup(c);

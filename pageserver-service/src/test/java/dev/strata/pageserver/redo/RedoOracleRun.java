@@ -121,9 +121,9 @@ final class RedoOracleRun {
                         Lsn.INVALID, oracle);
                 WalIngest ingest2 = new WalIngest(store2, RmgrRegistry.defaults(), false, TimelineBase.WAL_ONLY,
                         Lsn.INVALID, faulty);
-                try (WalReceiver receiver = new WalReceiver(name + "-good", ingest, start,
+                try (WalReceiver receiver = new WalReceiver(ingest, start,
                         WalOracle.replication(pg, name + "-good"), group).start();
-                     WalReceiver receiver2 = new WalReceiver(name + "-faulty", ingest2, start,
+                     WalReceiver receiver2 = new WalReceiver(ingest2, start,
                              WalOracle.replication(pg, name + "-faulty"), group).start()) {
                     Lsn end = workload.run(pg);
                     receiver.awaitLsn(end, Duration.ofSeconds(300));

@@ -67,6 +67,7 @@ class LayerStoreConcurrencyTest {
             int k = (s - 1) % KEYS;
             Value v = s <= KEYS ? new Value.Image(new byte[] {1}) : new Value.WalRecord(new byte[] {2}, false);
             store.put(key(k), Lsn.of(s), v);
+            store.position().walIngested(Lsn.of(s)); // the record is complete: readers may read at it
             if (s % 5000 == 0) {
                 store.freezeAndFlush();
             }

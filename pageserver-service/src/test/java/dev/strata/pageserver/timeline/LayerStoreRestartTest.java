@@ -153,7 +153,7 @@ class LayerStoreRestartTest {
             assertThat(store.layerMap().frozen().get(0).lsnRange()).isEqualTo(new LsnRange(Lsn.of(1), Lsn.of(0x11)));
             assertThat(store.flush()).isEqualTo(Lsn.of(0x10));
             assertThat(store.layerMap().deltas()).hasSize(1);
-            store.advanceLastRecordLsn(Lsn.of(0x40));
+            store.position().walIngested(Lsn.of(0x40));
             assertThat(store.freezeAndFlush()).isEqualTo(Lsn.of(0x40));
             assertThat(s(store.getValue(PAGE, Lsn.of(0x40), REDO))).isEqualTo("P+");
         }
