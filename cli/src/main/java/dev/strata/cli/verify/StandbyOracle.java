@@ -112,12 +112,23 @@ public final class StandbyOracle implements AutoCloseable {
     private final PostgresServer standby;
     private final Lsn consistentLsn;
     private final BooleanSupplier cancelled;
+    /** {@link #fromHistory}'s recovery target, null for a standby copied from the compute. */
+    private final Lsn stopAt;
+    /** {@link #fromHistory}'s stopAt is the end of the WAL: no recovery target is set. */
+    private final boolean toEnd;
 
     private StandbyOracle(VerifyTarget target, PostgresServer standby, Lsn consistentLsn, BooleanSupplier cancelled) {
+        this(target, standby, consistentLsn, cancelled, null, false);
+    }
+
+    private StandbyOracle(VerifyTarget target, PostgresServer standby, Lsn consistentLsn, BooleanSupplier cancelled,
+                          Lsn stopAt, boolean toEnd) {
+        this.toEnd = toEnd;
         this.target = target;
         this.standby = standby;
         this.consistentLsn = consistentLsn;
         this.cancelled = cancelled;
+        this.stopAt = stopAt;
     }
 
     private static void check(BooleanSupplier cancelled) {
@@ -220,6 +231,18 @@ public final class StandbyOracle implements AutoCloseable {
      */
     public static StandbyOracle fromHistory(VerifyTarget t, Lsn base, Lsn stopAt, Path dir, BooleanSupplier cancelled)
             throws IOException {
+        return fromHistory(t, base, stopAt, false, dir, cancelled);
+    }
+
+    /**
+     * As {@link #fromHistory(VerifyTarget, Lsn, Lsn, Path, BooleanSupplier)}; {@code toEnd}: {@code
+     * stopAt} is the end of the WAL there is (the committed head), where no record starts that a
+     * recovery target could stop before, so none is set: the standby replays what it receives and
+     * is promoted once it has replayed {@code stopAt} (a little more if more WAL came meanwhile;
+     * what it replayed is what is compared).
+     */
+    public static StandbyOracle fromHistory(VerifyTarget t, Lsn base, Lsn stopAt, boolean toEnd, Path dir,
+                                            BooleanSupplier cancelled) throws IOException {
         if (stopAt.isBefore(base)) {
             throw new IllegalArgumentException("the standby cannot stop at " + stopAt + ", before its base " + base);
         }
@@ -247,15 +270,19 @@ public final class StandbyOracle implements AutoCloseable {
         settings.put("max_standby_streaming_delay", "-1");
         settings.put("wal_receiver_timeout", "10s");
         settings.put("wal_retrieve_retry_interval", "1s");
-        settings.put("recovery_target_lsn", stopAt.toString());
-        settings.put("recovery_target_inclusive", "off");
-        settings.put("recovery_target_action", "promote");
+        if (!toEnd) {
+            // Paused before the first record at or after stopAt; resuming then ends recovery there
+            // (promoting with a target not reached would be FATAL).
+            settings.put("recovery_target_lsn", stopAt.toString());
+            settings.put("recovery_target_inclusive", "off");
+            settings.put("recovery_target_action", "pause");
+        }
         settings.put("primary_conninfo", primaryConninfo(t));
         log.info("standby oracle: basebackup of timeline {} at {} from the pageserver in {}; replaying to {}",
                 t.timeline(), base, data, stopAt);
         PostgresServer sb = PostgresServer.builder().dataDir(data).user(t.user()).password(t.password())
                 .settings(settings).startTimeout(Duration.ofSeconds(120)).start();
-        return new StandbyOracle(t, sb, base, cancelled);
+        return new StandbyOracle(t, sb, base, cancelled, stopAt, toEnd);
     }
 
     private static String primaryConninfo(VerifyTarget t) {
@@ -284,29 +311,57 @@ public final class StandbyOracle implements AutoCloseable {
      */
     public Result compareRecovered(Set<Long> relations, Duration timeout, Replay replay, Progress progress,
                                    UnaryOperator<Lsn> pageserverLsn) throws Exception {
+        try {
+            return recoverAndCompare(relations, timeout, replay, progress, pageserverLsn);
+        } catch (SQLException e) {
+            throw new SQLException(e.getMessage() + "; the standby's log:\n" + standby.logTail(30), e.getSQLState(), e);
+        }
+    }
+
+    private Result recoverAndCompare(Set<Long> relations, Duration timeout, Replay replay, Progress progress,
+                                     UnaryOperator<Lsn> pageserverLsn) throws Exception {
+        if (stopAt == null) {
+            throw new IllegalStateException("not a standby from the pageserver's history");
+        }
         long deadline = System.nanoTime() + timeout.toNanos();
         long nextReport = 0;
+        boolean promoted = false;
         Lsn at;
         try (Connection sc = connect("postgres"); Statement s = sc.createStatement()) {
+            long stuckSince = 0;
             while ("t".equals(scalar(s, "SELECT pg_is_in_recovery()"))) {
                 check(cancelled);
-                String state = scalar(s, "SELECT pg_get_wal_replay_pause_state()");
-                if (!"not paused".equals(state)) {
-                    // not the recovery target (that promotes): PostgreSQL paused for a setting lower than the primary's
-                    throw new IllegalStateException("the standby's recovery paused (" + state + "); its log:\n"
-                            + standby.logTail(30));
-                }
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("the standby did not finish replaying within " + timeout.toSeconds()
                             + " s (at " + scalar(s, "SELECT pg_last_wal_replay_lsn()") + "); its log:\n"
                             + standby.logTail(30));
                 }
+                String replayedText = scalar(s, "SELECT pg_last_wal_replay_lsn()");
+                Lsn replayed = replayedText == null ? Lsn.INVALID : Lsn.parse(replayedText);
                 if (System.nanoTime() > nextReport) {
-                    String l = scalar(s, "SELECT pg_last_wal_replay_lsn()");
-                    if (l != null) {
-                        replay.replayed(Lsn.parse(l));
+                    if (replayed.isValid()) {
+                        replay.replayed(replayed);
                     }
                     nextReport = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                }
+                if (!promoted && toEnd && !replayed.isBefore(stopAt)) {
+                    s.execute("SELECT pg_promote(false)");
+                    promoted = true;
+                } else if (!promoted && !toEnd) {
+                    if ("paused".equals(scalar(s, "SELECT pg_get_wal_replay_pause_state()"))) {
+                        s.execute("SELECT pg_wal_replay_resume()"); // at the target: recovery ends here
+                        promoted = true;
+                    } else if (!replayed.isBefore(stopAt)) {
+                        // Everything below the target replayed, and no record at or after it yet:
+                        // the target lies inside the last record or at the end of the WAL.
+                        if (stuckSince == 0) {
+                            stuckSince = System.nanoTime();
+                        } else if (System.nanoTime() - stuckSince > TimeUnit.SECONDS.toNanos(30)) {
+                            throw new IllegalArgumentException("no WAL record starts at or after " + stopAt
+                                    + " yet (the standby replayed to " + replayed + "): use --at now, or an LSN "
+                                    + "below the last record");
+                        }
+                    }
                 }
                 Thread.sleep(100);
             }

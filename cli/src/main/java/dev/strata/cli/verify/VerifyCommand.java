@@ -33,16 +33,15 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * {@code strata verify [--branch NAME] [--at LSN|now] [--from latest|earliest|LSN] [--relation OID...] [--json]
- * [--data-dir DIR]}: the stock-standby oracle ({@link StandbyOracle#fromHistory}) on a branch of the
+ * {@code strata verify [--branch NAME] [--at LSN|now] [--relation OID...] [--json] [--data-dir DIR]}: the stock-standby oracle ({@link StandbyOracle#fromHistory}) on a branch of the
  * running local cluster. It asks the cluster for the branch's timeline, safekeepers and page
  * service (admin port, operator token; no compute is started), starts a stock PostgreSQL 17
  * standby in a private directory under {@code run/} from the pageserver's basebackup at a compute
- * start (the base: {@code --from}, default the latest at or before the LSN), lets PostgreSQL's own
- * redo replay the branch's WAL from the safekeepers up to the chosen LSN ({@code --at}, default
- * the committed head), and compares every block (or those of the chosen relations) with the page
- * the pageserver serves at that LSN. {@code --from earliest} re-derives the whole history of the
- * branch's timeline. It prints progress (to stderr), what it checked and every mismatch; the
+ * start (the base: the branch's first, so the whole history of its timeline is re-derived), lets
+ * PostgreSQL's own redo replay the
+ * branch's WAL from the safekeepers up to the chosen LSN ({@code --at}, default the committed
+ * head), and compares every block (or those of the chosen relations) with the page the
+ * pageserver serves at that LSN. It prints progress (to stderr), what it checked and every mismatch; the
  * standby and its directory are removed on every way out, Ctrl-C included.
  *
  * <p>Exit codes: 0 no mismatch, 1 mismatches found, 2 could not verify (bad LSN, unknown
@@ -50,8 +49,8 @@ import java.util.stream.Stream;
  */
 public final class VerifyCommand {
 
-    public static final String USAGE = "strata verify [--branch NAME] [--at LSN|now] [--from latest|earliest|LSN] "
-            + "[--relation OID...] [--json] [--data-dir DIR]";
+    public static final String USAGE = "strata verify [--branch NAME] [--at LSN|now] [--relation OID...] [--json] "
+            + "[--data-dir DIR]";
     static final int MISMATCHES = 1;
     static final int FAILED = 2;
     static final int NOT_RUNNING = 3;
@@ -63,15 +62,9 @@ public final class VerifyCommand {
     private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
     private static final String LOG_FILE_PROPERTY = "org.slf4j.simpleLogger.logFile";
 
-    /**
-     * Parsed arguments; {@code at} null means now (the committed head when verify starts);
-     * {@code from} null means the latest compute start at or before it, {@link #EARLIEST} the first.
-     */
-    record Args(Path dataDir, String branch, Lsn at, Lsn from, Set<Long> relations, boolean json) {
+    /** Parsed arguments; {@code at} null means now (the committed head when verify starts). */
+    record Args(Path dataDir, String branch, Lsn at, Set<Long> relations, boolean json) {
     }
-
-    /** {@code --from earliest}: the branch's first compute start. */
-    static final Lsn EARLIEST = Lsn.INVALID;
 
     private final PrintStream out;
     private final PrintStream err;
@@ -92,7 +85,6 @@ public final class VerifyCommand {
         Path dataDir = Path.of(env.getOrDefault("STRATA_DATA_DIR", ".strata"));
         String branch = LocalCluster.BRANCH;
         Lsn at = null;
-        Lsn from = null;
         Set<Long> relations = new LinkedHashSet<>();
         boolean json = false;
         for (int i = 1; i < args.length; i++) {
@@ -109,24 +101,6 @@ public final class VerifyCommand {
                             at = Lsn.parse(v);
                         } catch (IllegalArgumentException e) {
                             throw new UsageException("--at takes an LSN such as 0/16B3748, or now; got '" + v + "'");
-                        }
-                    }
-                }
-                case "--from" -> {
-                    String v = value(args, ++i, "--from");
-                    if (v.equals("latest")) {
-                        from = null;
-                    } else if (v.equals("earliest")) {
-                        from = EARLIEST;
-                    } else {
-                        try {
-                            from = Lsn.parse(v);
-                        } catch (IllegalArgumentException e) {
-                            throw new UsageException("--from takes latest, earliest or the LSN of a compute start; got '"
-                                    + v + "'");
-                        }
-                        if (!from.isValid()) {
-                            throw new UsageException("--from 0/0 is no compute start");
                         }
                     }
                 }
@@ -151,7 +125,7 @@ public final class VerifyCommand {
                 default -> throw new UsageException("unknown option '" + args[i] + "' for verify");
             }
         }
-        return new Args(dataDir, branch, at, from, relations, json);
+        return new Args(dataDir, branch, at, relations, json);
     }
 
     private static String value(String[] args, int i, String option) {
@@ -227,7 +201,7 @@ public final class VerifyCommand {
         }
         Lsn base;
         try {
-            base = base(target, stopAt, a.from());
+            base = base(target, stopAt);
         } catch (IllegalArgumentException e) {
             err.println("strata verify: " + e.getMessage());
             return FAILED;
@@ -262,9 +236,9 @@ public final class VerifyCommand {
         Runtime.getRuntime().addShutdownHook(cleanup);
         try {
             progress(a, "branch '" + target.branch() + "' (timeline " + target.timeline() + "): a stock PostgreSQL 17 "
-                    + "standby from the pageserver's basebackup at " + base + " (a compute start), replaying the WAL "
+                    + "standby from the pageserver's basebackup at " + base + " (its first compute start), replaying the WAL "
                     + "to " + stopAt + " (" + mib(stopAt.value() - base.value()) + ") in " + dir);
-            oracle.set(StandbyOracle.fromHistory(target, base, stopAt, dir, cancelled::get));
+            oracle.set(StandbyOracle.fromHistory(target, base, stopAt, stopAt.equals(head), dir, cancelled::get));
             if (cancelled.get()) {
                 return FAILED;
             }
@@ -306,35 +280,27 @@ public final class VerifyCommand {
     }
 
     /**
-     * The standby's base: a compute start at or before {@code stopAt} (the safekeepers' WAL has
-     * the checkpoint record its basebackup carries there). {@code from} null: the latest such;
-     * {@link #EARLIEST}: the first; else it must be one of them.
+     * The standby's base: the branch's first compute start (the first entry of its timeline's term
+     * history). A compute's first start is always from the pageserver's basebackup, whose
+     * synthesized shutdown checkpoint the safekeepers' WAL holds there; a later start may have
+     * reused the compute's own directory after a clean stop, and then the WAL holds another record
+     * at the term's start, where no standby can begin. From the first start the whole of the
+     * timeline's own history is re-derived.
      *
-     * @throws IllegalArgumentException naming the compute starts there are
+     * @throws IllegalArgumentException if no compute started yet, or {@code stopAt} is before that
      */
-    static Lsn base(VerifyTarget target, Lsn stopAt, Lsn from) {
+    static Lsn base(VerifyTarget target, Lsn stopAt) {
         List<Lsn> starts = target.termStarts().stream().filter(Lsn::isValid).sorted().toList();
         if (starts.isEmpty()) {
             throw new IllegalArgumentException("no compute has started on branch '" + target.branch()
                     + "' yet: it has no WAL of its own to verify");
         }
-        List<Lsn> usable = starts.stream().filter(l -> !l.isAfter(stopAt)).toList();
-        if (usable.isEmpty()) {
+        if (stopAt.isBefore(starts.getFirst())) {
             throw new IllegalArgumentException("LSN " + stopAt + " is before the first compute start of branch '"
                     + target.branch() + "' (" + starts.getFirst() + "); history below it is the parent branch's: "
                     + "verify the parent at that LSN");
         }
-        if (from == null) {
-            return usable.getLast();
-        }
-        if (from.equals(EARLIEST)) {
-            return usable.getFirst();
-        }
-        if (!usable.contains(from)) {
-            throw new IllegalArgumentException("--from " + from + " is not a compute start of branch '" + target.branch()
-                    + "' at or before " + stopAt + "; those are " + usable);
-        }
-        return from;
+        return starts.getFirst();
     }
 
     private static String mib(long bytes) {
