@@ -372,10 +372,29 @@ final class ApiCommands {
             }
         }
         if (state.equals("FAILED")) {
-            err.println("strata: operation " + id + " failed: " + op.path("error").asText("(no error recorded)"));
+            err.println("strata: operation " + id + " failed: " + readableError(op.path("error").asText("(no error recorded)")));
             return new Followed(1, op);
         }
         return new Followed(0, op);
+    }
+
+    /**
+     * An operation's error as a person reads it: a step's failure is recorded as the task's error
+     * document ({@code SomeException: {"errorMessage": ..., "errorType": ...}}); its message is shown.
+     */
+    static String readableError(String error) {
+        int brace = error.indexOf('{');
+        if (brace >= 0) {
+            try {
+                JsonNode doc = JSON.readTree(error.substring(brace));
+                if (doc != null && doc.hasNonNull("errorMessage")) {
+                    return doc.get("errorMessage").asText();
+                }
+            } catch (IOException notJson) {
+                // shown as recorded
+            }
+        }
+        return error;
     }
 
     private void printOperation(JsonNode op) {

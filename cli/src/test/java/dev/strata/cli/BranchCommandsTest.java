@@ -39,6 +39,15 @@ class BranchCommandsTest {
     }
 
     @Test
+    void aFailedStepShowsItsMessageNotTheTaskErrorDocument() {
+        assertThat(ApiCommands.readableError("dev.strata.control.StepFailedException: {\"errorMessage\":\"branch 'main' "
+                + "cannot be restored\",\"errorType\":\"dev.strata.control.StepFailedException\"}"))
+                .isEqualTo("branch 'main' cannot be restored");
+        assertThat(ApiCommands.readableError("the wake.asl.json workflow could not be started: {oops"))
+                .isEqualTo("the wake.asl.json workflow could not be started: {oops");
+    }
+
+    @Test
     void connectNamesTheBranchEndpointInUpsConnectionString() {
         String main = "postgresql://postgres:pw%2Fx@127.0.0.1:55432/postgres?options=endpoint%3Dmain";
         assertThat(BranchCommands.forEndpoint(main, "ep-abc234")).contains(
