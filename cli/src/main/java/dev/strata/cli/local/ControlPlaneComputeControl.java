@@ -187,6 +187,7 @@ final class ControlPlaneComputeControl implements ComputeControl, AutoCloseable 
         java.util.List<EndpointId> left = new java.util.ArrayList<>();
         while (true) {
             left.clear();
+            java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
             java.util.List<CompletableFuture<Void>> waits = new java.util.ArrayList<>();
             for (dev.strata.control.model.Project p : controlPlane.store().listProjects()) {
                 for (Endpoint e : controlPlane.store().listEndpoints(p.id())) {
@@ -202,6 +203,7 @@ final class ControlPlaneComputeControl implements ComputeControl, AutoCloseable 
                             }
                             suspendNow(e.id(), deadline);
                         } catch (RuntimeException ex) {
+                            failed.incrementAndGet();
                             log.warn("endpoint={} not suspended at stop: {}", e.id(), ex.getMessage());
                         }
                     }, executor));
@@ -221,7 +223,9 @@ final class ControlPlaneComputeControl implements ComputeControl, AutoCloseable 
                     return java.util.List.copyOf(left);
                 }
             }
-            if (System.nanoTime() >= deadline) {
+            if (System.nanoTime() >= deadline || failed.get() == waits.size()) {
+                // out of time, or every attempt failed (e.g. the engine is gone: Ctrl-C reached
+                // its process too); the next start suspends what is left
                 left.removeIf(id -> controlPlane.store().getEndpoint(id)
                         .map(e -> e.state() == dev.strata.control.model.EndpointState.SUSPENDED).orElse(true));
                 return java.util.List.copyOf(left);
