@@ -155,7 +155,13 @@ final class BranchCommands {
             out.println(rows.toString());
             return 0;
         }
-        api.printTable(rows, List.of("name", "state", "parentName", "branchLsn", "timeline", "endpoint",
+        ArrayNode shown = JSON.createArrayNode();
+        for (JsonNode r : rows) { // the tree: a child indented under its parent
+            ObjectNode row = (ObjectNode) r.deepCopy();
+            row.put("name", "  ".repeat(r.path("depth").asInt()) + r.path("name").asText());
+            shown.add(row);
+        }
+        api.printTable(shown, List.of("name", "state", "parentName", "branchLsn", "timeline", "endpoint",
                 "endpointState"));
         return 0;
     }
