@@ -2,6 +2,8 @@ package dev.strata.pageserver.bench;
 
 import dev.strata.pageserver.client.PageserverClient;
 import dev.strata.pageserver.http.PageserverServer;
+import dev.strata.pageserver.ingest.TimelineBase;
+import dev.strata.pageserver.initdb.InitdbImport;
 import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.layer.ImageLayer;
 import dev.strata.pageserver.layer.Redo;
@@ -11,7 +13,7 @@ import dev.strata.pageserver.testing.TestPageservers;
 import dev.strata.pageserver.timeline.LayerStore;
 import dev.strata.pageserver.timeline.StorageConfig;
 import dev.strata.pageserver.timeline.Timeline;
-import dev.strata.pageserver.timeline.TimelineManager;
+import dev.strata.pageserver.timeline.TimelineConfig;
 import dev.strata.pageserver.timeline.WalSource;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
@@ -41,8 +43,9 @@ import java.util.concurrent.TimeUnit;
  * <li>A PG 17 primary with the compute's WAL settings ({@code wal_level=replica},
  * {@code full_page_writes=on}, {@code fsync=off}, {@code wal_consistency_checking} from
  * {@code ComputeSettings}, i.e. empty: every record is replayed in Java; checkpoints, autovacuum
- * and max_wal_size at PostgreSQL's defaults, as on a compute) streams to a WAL-only timeline of
- * an in-process pageserver with its default storage config (the real ingest path: chain cap,
+ * and max_wal_size at PostgreSQL's defaults, as on a compute; no data checksums, as
+ * {@code strata up}) streams to a timeline imported from its initdb, loaded by an in-process
+ * pageserver with its default storage config (the real ingest path: chain cap,
  * flushes, image compaction as the pageserver runs them) while it runs {@code pgbench -i -s
  * SCALE} then {@code pgbench -T DURATION} tpcb-like. The primary is then stopped, so the last
  * LSN is fixed.</li>
@@ -116,21 +119,35 @@ public final class GetPageRedoBench {
         // Only so the walsender never loses WAL the timeline has not streamed yet; it changes no record.
         settings.put("wal_keep_size", "16GB");
         try (PostgresServer pg = PostgresServer.builder().settings(settings).start()) {
-            Lsn start;
-            try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres")); Statement s = c.createStatement()) {
-                Lsn switched = Lsn.parse(scalar(s, "SELECT pg_switch_wal()"));
-                start = Lsn.ofSegment(Lsn.of(switched.value() - 1).segmentNumber(16 << 20) + 1, 16 << 20);
-            }
+            // The timeline is imported from the primary's initdb, as a Strata timeline created
+            // with initdb is (TimelineManager.create does these steps; here the data directory is
+            // the primary's own, so the primary needs no basebackup), and written into the
+            // pageserver's data directory before it starts, which loads it and streams from the
+            // primary. A WAL-only timeline would lack the pages older than its start (the CLOG
+            // page every transaction writes), and its image compaction would fail on them.
+            pg.stop();
+            InitdbImport.Inspected inspected = InitdbImport.inspect(pg.dataDir());
             TimelineId tl = TimelineId.random();
             Path psDir = dir.resolve("pageserver");
+            Path tlDir = psDir.resolve("timelines").resolve(tl.toString());
+            try (LayerStore store = LayerStore.create(tlDir.resolve("layers"), tl, inspected.checkpointLsn(),
+                    StorageConfig.DEFAULTS)) {
+                InitdbImport.importInto(pg.dataDir(), inspected, store);
+                store.advanceLastRecordLsn(inspected.endLsn(), inspected.checkpointLsn());
+                store.freezeAndFlush();
+            }
+            pg.start();
+            new TimelineConfig(tl, inspected.endLsn(), TimelineBase.IMPORTED, inspected.dataChecksums(),
+                    List.of(new WalSource(pg.host(), pg.port(), pg.user(), pg.password())), null, Lsn.INVALID,
+                    inspected.checkpointLsn()).write(tlDir);
+            Lsn start = inspected.endLsn();
             PageserverServer ps = PageserverServer.start(TestPageservers.config(psDir));
             Lsn at;
             Relations rels;
             int dbOid;
             Path storeDir;
             try {
-                Timeline t = ps.node().timelines().create(new TimelineManager.CreateRequest(tl, start, false, false,
-                        List.of(new WalSource(pg.host(), pg.port(), pg.user(), pg.password()))));
+                Timeline t = ps.node().timelines().get(tl);
                 long w0 = System.nanoTime();
                 exec(List.of(pgbench, "-i", "-q", "-s", opt.get("scale"), pg.connectionUri("postgres")));
                 System.out.printf("pgbench -i -s %s: %.0f s%n", opt.get("scale"), (System.nanoTime() - w0) / 1e9);
