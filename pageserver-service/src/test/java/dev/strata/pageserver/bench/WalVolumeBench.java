@@ -56,7 +56,7 @@ public final class WalVolumeBench {
         String compute = Bench.walConsistencyChecking(opt.get("wal-consistency-checking"));
         Map<String, String> setups = new LinkedHashMap<>();
         setups.put("stock (no wcc)", null);
-        setups.put("wcc=all (today)", "all");
+        setups.put("wcc=all (before Java redo)", "all");
         setups.put("compute's wcc='" + compute + "'", compute);
         Map<String, List<Pass>> results = new LinkedHashMap<>();
         for (Map.Entry<String, String> setup : setups.entrySet()) {
