@@ -111,6 +111,7 @@ public final class RedoReadBench {
                 store.close();
             }
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            dev.strata.pgcore.fs.FileTrees.deleteRecursively(dir);
         }
     }
 
