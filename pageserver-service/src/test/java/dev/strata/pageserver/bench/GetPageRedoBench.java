@@ -133,7 +133,7 @@ public final class GetPageRedoBench {
             try (LayerStore store = LayerStore.create(tlDir.resolve("layers"), tl, inspected.checkpointLsn(),
                     StorageConfig.DEFAULTS)) {
                 InitdbImport.importInto(pg.dataDir(), inspected, store);
-                store.advanceLastRecordLsn(inspected.endLsn(), inspected.checkpointLsn());
+                store.position().recordIngested(inspected.endLsn(), inspected.checkpointLsn());
                 store.freezeAndFlush();
             }
             pg.start();
