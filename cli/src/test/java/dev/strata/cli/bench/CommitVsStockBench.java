@@ -1,0 +1,332 @@
+package dev.strata.cli.bench;
+
+import dev.strata.cli.local.ClusterLayout;
+import dev.strata.cli.local.LocalCluster;
+import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.pgcore.postgres.PostgresServer;
+import dev.strata.pgcore.testing.Bench;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Issue 14's two "Done when" figures against stock PostgreSQL, in one run (bench/commit-vs-stock.sh):
+ * pgbench TPS through the safekeepers against a stock single-node PG 17 with local fsync, and
+ * WAL bytes per pgbench transaction against that same stock server.
+ *
+ * <ul>
+ *   <li>A, the baseline: one stock PG 17 server, the same binary, {@code fsync=on},
+ *       {@code synchronous_commit=on}, no standby, its own data directory on the same disk; every
+ *       other setting copied from the running compute (its {@code pg_settings} from the
+ *       configuration file), initdb with data checksums if the compute has them.</li>
+ *   <li>B, Strata: the local cluster {@code strata up} runs (three safekeepers, the pageserver
+ *       ingesting their WAL, S3Proxy), with the compute started by the compute agent, so its
+ *       settings are {@code ComputeSettings.forCompute}: {@code fsync=off},
+ *       {@code synchronous_standby_names = ANY 2 of the 3 safekeepers},
+ *       {@code wal_consistency_checking} empty. By default the safekeepers and the pageserver run
+ *       as their own JVMs ({@code --cluster-jvms separate}, as CommitBench runs the safekeepers);
+ *       {@code --cluster-jvms one} runs them in this JVM as plain {@code strata up} does.
+ *       pgbench connects to the compute directly (the proxy only relays bytes and is not the
+ *       commit path).</li>
+ * </ul>
+ * After {@code pgbench -i} on both (and the pageserver caught up), an unmeasured warm-up of each,
+ * then rounds alternating A, B; each after a CHECKPOINT on its server, with
+ * {@code pg_current_wal_lsn()} before and after. Prints per-round TPS, mean latency and WAL bytes
+ * per transaction, the medians, and the medians of the per-round ratios B/A.
+ */
+public final class CommitVsStockBench {
+
+    private static final Pattern TPS = Pattern.compile("^tps = ([0-9.]+)", Pattern.MULTILINE);
+    private static final Pattern LATENCY = Pattern.compile("^latency average = ([0-9.]+) ms", Pattern.MULTILINE);
+    private static final Pattern TXNS = Pattern.compile("^number of transactions actually processed: (\\d+)",
+            Pattern.MULTILINE);
+    /** Set by PostgresServer itself (address, port, socket) or deliberately different on A. */
+    private static final Set<String> NOT_COPIED = Set.of("listen_addresses", "port", "unix_socket_directories",
+            "fsync", "synchronous_commit", "synchronous_standby_names");
+    private static final String TPS_GOAL = "tps >= 0.9x";
+    private static final String WAL_GOAL = "WAL/txn <= 1.3x";
+
+    private record Result(String setup, int round, double tps, double latencyMs, long transactions, long walBytes) {
+        double walPerTxn() {
+            return transactions == 0 ? Double.NaN : (double) walBytes / transactions;
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> defaults = new LinkedHashMap<>();
+        defaults.put("duration", "30");
+        defaults.put("clients", "8");
+        defaults.put("threads", "2");
+        defaults.put("scale", "10");
+        defaults.put("rounds", "3");
+        defaults.put("warmup", "15");
+        defaults.put("builtin", "tpcb-like");
+        defaults.put("cluster-jvms", "separate");
+        defaults.put("pgbench", "/usr/bin/pgbench");
+        defaults.put("dir", "bench/out/commit-vs-stock");
+        Map<String, String> opt = Bench.options("bench/commit-vs-stock.sh", defaults, args);
+        if (!Set.of("separate", "one").contains(opt.get("cluster-jvms"))) {
+            throw new IllegalArgumentException("--cluster-jvms is separate or one, got " + opt.get("cluster-jvms"));
+        }
+        int rounds = Integer.parseInt(opt.get("rounds"));
+        Path root = Bench.freshDirectory(opt.get("dir"));
+        String loadBefore = loadAverage();
+        long t0 = System.nanoTime();
+        List<Result> results = new ArrayList<>();
+        Map<String, String[]> settingsTable = new TreeMap<>();
+        String catchUp;
+        boolean separate = opt.get("cluster-jvms").equals("separate");
+        LocalCluster.Options options = new LocalCluster.Options(0, separate, Duration.ofDays(1));
+        try (LocalCluster cluster = LocalCluster.start(new ClusterLayout(root.resolve("cluster")), options,
+                s -> System.err.println("  " + s))) {
+            String computeUri = cluster.compute().connectionUri("postgres");
+            String computeJdbc = jdbc(computeUri);
+            Map<String, String> computeSettings = configured(computeJdbc);
+            boolean checksums = "on".equals(show(computeJdbc, "data_checksums"));
+            Map<String, String> stockSettings = new LinkedHashMap<>();
+            computeSettings.forEach((k, v) -> {
+                if (!NOT_COPIED.contains(k)) {
+                    stockSettings.put(k, v);
+                }
+            });
+            stockSettings.put("fsync", "on");
+            stockSettings.put("synchronous_commit", "on");
+            stockSettings.put("synchronous_standby_names", "");
+            PostgresServer.Builder builder = PostgresServer.builder().dataDir(root.resolve("stock").resolve("data"))
+                    .settings(stockSettings);
+            if (checksums) {
+                builder.initdbOption("--data-checksums");
+            }
+            try (PostgresServer stock = builder.start()) {
+                String stockUri = stock.connectionUri("postgres");
+                String stockJdbc = stock.jdbcUrl("postgres");
+                for (String name : new java.util.TreeSet<>(union(computeSettings.keySet(), stockSettings.keySet()))) {
+                    settingsTable.put(name, new String[] {show(stockJdbc, name), show(computeJdbc, name)});
+                }
+                for (String name : List.of("data_checksums", "wal_segment_size", "block_size", "server_version")) {
+                    settingsTable.put(name, new String[] {show(stockJdbc, name), show(computeJdbc, name)});
+                }
+
+                pgbenchInit(opt, stockUri, stockJdbc);
+                pgbenchInit(opt, computeUri, computeJdbc);
+                Lsn end = currentLsn(computeJdbc);
+                long t = System.nanoTime();
+                cluster.pageserver().access(cluster.auth().computeToken(cluster.timeline(), "bench"))
+                        .awaitLsn(cluster.timeline(), end, Duration.ofMinutes(20));
+                System.err.printf("set-up done in %.0f s (pageserver caught up with pgbench -i in %.1f s)%n",
+                        (System.nanoTime() - t0) / 1e9, (System.nanoTime() - t) / 1e9);
+
+                if (Integer.parseInt(opt.get("warmup")) > 0) {
+                    Map<String, String> warm = new LinkedHashMap<>(opt);
+                    warm.put("duration", opt.get("warmup"));
+                    run(warm, "A stock", 0, stockUri, stockJdbc);
+                    run(warm, "B strata", 0, computeUri, computeJdbc);
+                }
+                for (int r = 1; r <= rounds; r++) {
+                    results.add(run(opt, "A stock", r, stockUri, stockJdbc));
+                    results.add(run(opt, "B strata", r, computeUri, computeJdbc));
+                }
+                end = currentLsn(computeJdbc);
+                t = System.nanoTime();
+                cluster.pageserver().access(cluster.auth().computeToken(cluster.timeline(), "bench"))
+                        .awaitLsn(cluster.timeline(), end, Duration.ofMinutes(20));
+                catchUp = String.format("the pageserver had ingested up to the compute's last LSN %.1f s after the last round",
+                        (System.nanoTime() - t) / 1e9);
+            }
+        }
+        report(opt, settingsTable, results, (System.nanoTime() - t0) / 1e9, loadBefore, loadAverage(), catchUp);
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> u = new java.util.HashSet<>(a);
+        u.addAll(b);
+        return u;
+    }
+
+    /**
+     * The settings the compute's configuration files set (PostgreSQL's own names only: the
+     * agent's {@code strata.*} placeholders mean nothing to a stock server).
+     */
+    private static Map<String, String> configured(String jdbc) throws Exception {
+        Map<String, String> m = new TreeMap<>();
+        try (Connection c = DriverManager.getConnection(jdbc);
+             Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT name, current_setting(name) FROM pg_settings"
+                     + " WHERE source = 'configuration file' AND name NOT LIKE '%.%'")) {
+            while (rs.next()) {
+                m.put(rs.getString(1), rs.getString(2));
+            }
+        }
+        return m;
+    }
+
+    private static String show(String jdbc, String name) throws Exception {
+        try (Connection c = DriverManager.getConnection(jdbc);
+             Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT current_setting('" + name.replace("'", "''") + "', true)")) {
+            rs.next();
+            String v = rs.getString(1);
+            return v == null ? "(unset)" : v;
+        }
+    }
+
+    private static Lsn currentLsn(String jdbc) throws Exception {
+        try (Connection c = DriverManager.getConnection(jdbc);
+             Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn()")) {
+            rs.next();
+            return Lsn.parse(rs.getString(1));
+        }
+    }
+
+    private static void query(String jdbc, String sql) throws Exception {
+        try (Connection c = DriverManager.getConnection(jdbc); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    /** A JDBC URL for a libpq URI {@code postgresql://user:password@host:port/db}. */
+    static String jdbc(String libpqUri) {
+        Matcher m = Pattern.compile("^postgres(?:ql)?://([^:]+):([^@]*)@([^/]+)/([^?]+)").matcher(libpqUri);
+        if (!m.find()) {
+            throw new IllegalArgumentException("not a libpq URI with user and password: "
+                    + libpqUri.replaceAll(":[^:@/]*@", ":***@"));
+        }
+        return "jdbc:postgresql://" + m.group(3) + "/" + m.group(4) + "?user=" + m.group(1) + "&password=" + m.group(2)
+                + "&sslmode=disable";
+    }
+
+    private static void pgbenchInit(Map<String, String> opt, String uri, String jdbc) throws Exception {
+        exec(List.of(opt.get("pgbench"), "-i", "-q", "-s", opt.get("scale"), uri), 1200);
+        query(jdbc, "CHECKPOINT");
+    }
+
+    private static Result run(Map<String, String> opt, String setup, int round, String uri, String jdbc)
+            throws Exception {
+        query(jdbc, "CHECKPOINT");
+        Lsn before = currentLsn(jdbc);
+        String out = exec(List.of(opt.get("pgbench"), "-b", opt.get("builtin"), "-c", opt.get("clients"), "-j",
+                opt.get("threads"), "-T", opt.get("duration"), "-n", uri), Integer.parseInt(opt.get("duration")) + 120);
+        Lsn after = currentLsn(jdbc);
+        Matcher tps = TPS.matcher(out);
+        Matcher lat = LATENCY.matcher(out);
+        Matcher txns = TXNS.matcher(out);
+        if (!tps.find() || !lat.find() || !txns.find()) {
+            throw new IllegalStateException("cannot parse pgbench output:\n" + out);
+        }
+        Result r = new Result(setup, round, Double.parseDouble(tps.group(1)), Double.parseDouble(lat.group(1)),
+                Long.parseLong(txns.group(1)), after.minus(before));
+        System.err.printf("round %d %-9s tps %8.1f  latency %7.3f ms  %8d txns  %7.0f WAL bytes/txn  load %s%n", round,
+                setup, r.tps, r.latencyMs, r.transactions, r.walPerTxn(), loadAverage());
+        return r;
+    }
+
+    private static void report(Map<String, String> opt, Map<String, String[]> settings, List<Result> results,
+                               double seconds, String loadBefore, String loadAfter, String catchUp) {
+        Predicate<Result> a = r -> r.setup.startsWith("A");
+        Predicate<Result> b = r -> r.setup.startsWith("B");
+        StringBuilder s = new StringBuilder();
+        s.append("== commit path and WAL per transaction against stock PostgreSQL (issue 14) ==\n");
+        s.append(String.format("%s; pgbench -b %s -c %s -j %s -T %s -n, scale %s; %s s unmeasured warm-up each, then %s "
+                        + "rounds alternating A,B, a CHECKPOINT before each; total %.0f s%n", Instant.now(),
+                opt.get("builtin"), opt.get("clients"), opt.get("threads"), opt.get("duration"), opt.get("scale"),
+                opt.get("warmup"), opt.get("rounds"), seconds));
+        s.append("load average (1, 5, 15 min) before: ").append(loadBefore).append("; after: ").append(loadAfter)
+                .append("; cores: ").append(Runtime.getRuntime().availableProcessors()).append('\n');
+        s.append("A: stock PG17, one node, fsync=on, synchronous_commit=on, no standby: a commit is durable on this one\n"
+                + "   disk only (losing that disk loses committed data; no replica to fail over to)\n");
+        s.append("B: Strata compute (ComputeSettings.forCompute: fsync=off, ANY 2 of 3 safekeepers, "
+                + "wal_consistency_checking='') over 3 safekeepers ")
+                .append(opt.get("cluster-jvms").equals("separate") ? "(each its own JVM)" : "(in one JVM)")
+                .append(" and a pageserver ingesting ")
+                .append(opt.get("cluster-jvms").equals("separate") ? "(its own JVM)" : "(same JVM)")
+                .append(", as `strata up` runs them:\n   a commit is on 2 of 3 safekeeper disks before it returns "
+                        + "(here all on one machine and one disk, so the\n   disk-loss guarantee is the deployment's, "
+                        + "not this run's); costs a loopback round trip and 3 more WAL writers for the same cores\n");
+        s.append("\nsettings (A stock | B compute), from current_setting() on each running server:\n");
+        settings.forEach((k, v) -> s.append(String.format("  %-32s %-28s %s%s%n", k, v[0], v[1],
+                v[0].equals(v[1]) ? "" : "   <- differs")));
+        s.append(String.format("%n%-5s %-9s %10s %12s %10s %14s%n", "round", "setup", "tps", "latency ms", "txns",
+                "WAL bytes/txn"));
+        for (Result r : results) {
+            s.append(String.format("%-5d %-9s %10.1f %12.3f %10d %14.0f%n", r.round, r.setup, r.tps, r.latencyMs,
+                    r.transactions, r.walPerTxn()));
+        }
+        s.append(String.format("%nmedian A stock   %10.1f tps %8.3f ms %8.0f WAL bytes/txn%n",
+                Bench.median(results, a, Result::tps), Bench.median(results, a, Result::latencyMs),
+                Bench.median(results, a, Result::walPerTxn)));
+        s.append(String.format("median B strata  %10.1f tps %8.3f ms %8.0f WAL bytes/txn%n",
+                Bench.median(results, b, Result::tps), Bench.median(results, b, Result::latencyMs),
+                Bench.median(results, b, Result::walPerTxn)));
+        s.append("median of per-round ratios B/A: tps ")
+                .append(Bench.ratioSummary(Bench.perRoundRatios(results, Result::round, a, b, Result::tps)))
+                .append(" (goal: ").append(TPS_GOAL).append(")\n");
+        s.append("                                latency ")
+                .append(Bench.ratioSummary(Bench.perRoundRatios(results, Result::round, a, b, Result::latencyMs)))
+                .append('\n');
+        s.append("                                WAL bytes/txn ")
+                .append(Bench.ratioSummary(Bench.perRoundRatios(results, Result::round, a, b, Result::walPerTxn)))
+                .append(" (goal: ").append(WAL_GOAL).append(")\n");
+        s.append(catchUp).append('\n');
+        System.out.print(s);
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private static String exec(List<String> cmd, int timeoutSeconds) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try {
+            StringBuilder out = new StringBuilder();
+            Thread reader = Thread.ofPlatform().start(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                    String line;
+                    while ((line = r.readLine()) != null) {
+                        synchronized (out) {
+                            out.append(line).append('\n');
+                        }
+                    }
+                } catch (IOException ignored) {
+                    // process gone
+                }
+            });
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                throw new IllegalStateException(cmd.getFirst() + " did not finish within " + timeoutSeconds + " s");
+            }
+            reader.join(5_000);
+            synchronized (out) {
+                if (p.exitValue() != 0) {
+                    throw new IllegalStateException(cmd.getFirst() + " exited with " + p.exitValue() + ":\n" + out);
+                }
+                return out.toString();
+            }
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+}
