@@ -65,9 +65,35 @@ public final class CommitVsStockBench {
     private static final String TPS_GOAL = "tps >= 0.9x";
     private static final String WAL_GOAL = "WAL/txn <= 1.3x";
 
-    private record Result(String setup, int round, double tps, double latencyMs, long transactions, long walBytes) {
+    /** Settings shown beside the configured ones: defaults on both, but they shape commits and WAL. */
+    private static final List<String> SHOWN = List.of("shared_buffers", "checkpoint_timeout", "max_wal_size",
+            "min_wal_size", "wal_buffers", "wal_compression", "wal_log_hints", "wal_sync_method", "wal_writer_delay",
+            "wal_writer_flush_after", "commit_delay", "commit_siblings", "max_connections", "autovacuum",
+            "data_checksums", "wal_segment_size", "block_size", "server_version");
+    private static final String STOCK_DIR = "/stock/data";
+    private static final String COMPUTE_DIR = "/computes/";
+
+    /**
+     * One pgbench run: {@code kind} "tps" (fixed duration) or "wal" (fixed transactions per client,
+     * so that both sides run the same transactions after the same CHECKPOINT and write the same
+     * full-page images: WAL per transaction after a checkpoint falls with the number of
+     * transactions, so a fixed duration would charge the slower side more images per transaction).
+     */
+    private record Result(String setup, String kind, int round, double tps, double latencyMs, long transactions,
+                          long walBytes, double seconds, ProcessCpu.Snapshot cpu) {
         double walPerTxn() {
             return transactions == 0 ? Double.NaN : (double) walBytes / transactions;
+        }
+
+        /** Cores used by a component over the run. */
+        double cores(String component) {
+            return cpu.byComponent().getOrDefault(component, 0.0) / seconds;
+        }
+
+        /** CPU milliseconds per transaction of a set of components. */
+        double cpuMsPerTxn(Predicate<String> components) {
+            return cpu.byComponent().entrySet().stream().filter(e -> components.test(e.getKey()))
+                    .mapToDouble(Map.Entry::getValue).sum() * 1000 / transactions;
         }
     }
 
@@ -79,10 +105,12 @@ public final class CommitVsStockBench {
         defaults.put("scale", "10");
         defaults.put("rounds", "3");
         defaults.put("warmup", "15");
+        defaults.put("wal-transactions", "500");
         defaults.put("builtin", "tpcb-like");
         defaults.put("cluster-jvms", "separate");
         defaults.put("pgbench", "/usr/bin/pgbench");
         defaults.put("dir", "bench/out/commit-vs-stock");
+        defaults.put("profile", "false");
         Map<String, String> opt = Bench.options("bench/commit-vs-stock.sh", defaults, args);
         if (!Set.of("separate", "one").contains(opt.get("cluster-jvms"))) {
             throw new IllegalArgumentException("--cluster-jvms is separate or one, got " + opt.get("cluster-jvms"));
@@ -122,7 +150,7 @@ public final class CommitVsStockBench {
                 for (String name : new java.util.TreeSet<>(union(computeSettings.keySet(), stockSettings.keySet()))) {
                     settingsTable.put(name, new String[] {show(stockJdbc, name), show(computeJdbc, name)});
                 }
-                for (String name : List.of("data_checksums", "wal_segment_size", "block_size", "server_version")) {
+                for (String name : SHOWN) {
                     settingsTable.put(name, new String[] {show(stockJdbc, name), show(computeJdbc, name)});
                 }
 
@@ -138,12 +166,16 @@ public final class CommitVsStockBench {
                 if (Integer.parseInt(opt.get("warmup")) > 0) {
                     Map<String, String> warm = new LinkedHashMap<>(opt);
                     warm.put("duration", opt.get("warmup"));
-                    run(warm, "A stock", 0, stockUri, stockJdbc);
-                    run(warm, "B strata", 0, computeUri, computeJdbc);
+                    run(warm, "A stock", "tps", 0, stockUri, stockJdbc);
+                    run(warm, "B strata", "tps", 0, computeUri, computeJdbc);
                 }
                 for (int r = 1; r <= rounds; r++) {
-                    results.add(run(opt, "A stock", r, stockUri, stockJdbc));
-                    results.add(run(opt, "B strata", r, computeUri, computeJdbc));
+                    results.add(run(opt, "A stock", "tps", r, stockUri, stockJdbc));
+                    results.add(run(opt, "B strata", "tps", r, computeUri, computeJdbc));
+                }
+                for (int r = 1; r <= rounds; r++) {
+                    results.add(run(opt, "A stock", "wal", r, stockUri, stockJdbc));
+                    results.add(run(opt, "B strata", "wal", r, computeUri, computeJdbc));
                 }
                 end = currentLsn(computeJdbc);
                 t = System.nanoTime();
@@ -220,12 +252,23 @@ public final class CommitVsStockBench {
         query(jdbc, "CHECKPOINT");
     }
 
-    private static Result run(Map<String, String> opt, String setup, int round, String uri, String jdbc)
+    private static Result run(Map<String, String> opt, String setup, String kind, int round, String uri, String jdbc)
             throws Exception {
         query(jdbc, "CHECKPOINT");
         Lsn before = currentLsn(jdbc);
-        String out = exec(List.of(opt.get("pgbench"), "-b", opt.get("builtin"), "-c", opt.get("clients"), "-j",
-                opt.get("threads"), "-T", opt.get("duration"), "-n", uri), Integer.parseInt(opt.get("duration")) + 120);
+        List<String> cmd = new ArrayList<>(List.of(opt.get("pgbench"), "-b", opt.get("builtin"), "-c", opt.get("clients"),
+                "-j", opt.get("threads"), "-n"));
+        if (kind.equals("tps")) {
+            cmd.addAll(List.of("-T", opt.get("duration")));
+        } else {
+            cmd.addAll(List.of("-t", opt.get("wal-transactions")));
+        }
+        cmd.add(uri);
+        ProcessCpu.Snapshot cpu0 = ProcessCpu.snapshot(STOCK_DIR, COMPUTE_DIR);
+        long t0 = System.nanoTime();
+        String out = exec(cmd, Integer.parseInt(opt.get("duration")) + 1800);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        ProcessCpu.Snapshot cpu = ProcessCpu.snapshot(STOCK_DIR, COMPUTE_DIR).minus(cpu0);
         Lsn after = currentLsn(jdbc);
         Matcher tps = TPS.matcher(out);
         Matcher lat = LATENCY.matcher(out);
@@ -233,59 +276,99 @@ public final class CommitVsStockBench {
         if (!tps.find() || !lat.find() || !txns.find()) {
             throw new IllegalStateException("cannot parse pgbench output:\n" + out);
         }
-        Result r = new Result(setup, round, Double.parseDouble(tps.group(1)), Double.parseDouble(lat.group(1)),
-                Long.parseLong(txns.group(1)), after.minus(before));
-        System.err.printf("round %d %-9s tps %8.1f  latency %7.3f ms  %8d txns  %7.0f WAL bytes/txn  load %s%n", round,
-                setup, r.tps, r.latencyMs, r.transactions, r.walPerTxn(), loadAverage());
+        Result r = new Result(setup, kind, round, Double.parseDouble(tps.group(1)), Double.parseDouble(lat.group(1)),
+                Long.parseLong(txns.group(1)), after.minus(before), seconds, cpu);
+        System.err.printf("%s round %d %-9s tps %8.1f  latency %7.3f ms  %8d txns  %7.0f WAL bytes/txn  load %s%n", kind,
+                round, setup, r.tps, r.latencyMs, r.transactions, r.walPerTxn(), loadAverage());
         return r;
     }
 
     private static void report(Map<String, String> opt, Map<String, String[]> settings, List<Result> results,
                                double seconds, String loadBefore, String loadAfter, String catchUp) {
-        Predicate<Result> a = r -> r.setup.startsWith("A");
-        Predicate<Result> b = r -> r.setup.startsWith("B");
         StringBuilder s = new StringBuilder();
         s.append("== commit path and WAL per transaction against stock PostgreSQL (issue 14) ==\n");
-        s.append(String.format("%s; pgbench -b %s -c %s -j %s -T %s -n, scale %s; %s s unmeasured warm-up each, then %s "
-                        + "rounds alternating A,B, a CHECKPOINT before each; total %.0f s%n", Instant.now(),
-                opt.get("builtin"), opt.get("clients"), opt.get("threads"), opt.get("duration"), opt.get("scale"),
-                opt.get("warmup"), opt.get("rounds"), seconds));
+        s.append(String.format("%s; pgbench -b %s -c %s -j %s -n, scale %s; %s s unmeasured warm-up each; then %s TPS rounds "
+                        + "(-T %s) and %s WAL rounds (-t %s per client), each alternating A,B after a CHECKPOINT; total %.0f s%n",
+                Instant.now(), opt.get("builtin"), opt.get("clients"), opt.get("threads"), opt.get("scale"),
+                opt.get("warmup"), opt.get("rounds"), opt.get("duration"), opt.get("rounds"), opt.get("wal-transactions"),
+                seconds));
         s.append("load average (1, 5, 15 min) before: ").append(loadBefore).append("; after: ").append(loadAfter)
                 .append("; cores: ").append(Runtime.getRuntime().availableProcessors()).append('\n');
+        boolean separate = opt.get("cluster-jvms").equals("separate");
         s.append("A: stock PG17, one node, fsync=on, synchronous_commit=on, no standby: a commit is durable on this one\n"
                 + "   disk only (losing that disk loses committed data; no replica to fail over to)\n");
         s.append("B: Strata compute (ComputeSettings.forCompute: fsync=off, ANY 2 of 3 safekeepers, "
-                + "wal_consistency_checking='') over 3 safekeepers ")
-                .append(opt.get("cluster-jvms").equals("separate") ? "(each its own JVM)" : "(in one JVM)")
+                + "wal_consistency_checking='')\n   over 3 safekeepers ")
+                .append(separate ? "(each its own JVM)" : "(in one JVM)")
                 .append(" and a pageserver ingesting ")
-                .append(opt.get("cluster-jvms").equals("separate") ? "(its own JVM)" : "(same JVM)")
-                .append(", as `strata up` runs them:\n   a commit is on 2 of 3 safekeeper disks before it returns "
-                        + "(here all on one machine and one disk, so the\n   disk-loss guarantee is the deployment's, "
-                        + "not this run's); costs a loopback round trip and 3 more WAL writers for the same cores\n");
-        s.append("\nsettings (A stock | B compute), from current_setting() on each running server:\n");
-        settings.forEach((k, v) -> s.append(String.format("  %-32s %-28s %s%s%n", k, v[0], v[1],
+                .append(separate ? "(its own JVM)" : "(same JVM)")
+                .append(", as `strata up` runs them: a commit is on 2 of 3\n   safekeeper disks before it returns "
+                        + "(here all on one machine and disk, so the disk-loss guarantee is the\n   deployment's, "
+                        + "not this run's); it costs loopback round trips and 4 more JVMs on the same cores\n");
+        s.append("\nsettings (A stock | B compute), current_setting() on each running server:\n");
+        settings.forEach((k, v) -> s.append(String.format("  %-28s %-24s %s%s%n", k, v[0], v[1],
                 v[0].equals(v[1]) ? "" : "   <- differs")));
-        s.append(String.format("%n%-5s %-9s %10s %12s %10s %14s%n", "round", "setup", "tps", "latency ms", "txns",
-                "WAL bytes/txn"));
-        for (Result r : results) {
-            s.append(String.format("%-5d %-9s %10.1f %12.3f %10d %14.0f%n", r.round, r.setup, r.tps, r.latencyMs,
-                    r.transactions, r.walPerTxn()));
+        for (String kind : List.of("tps", "wal")) {
+            List<Result> rs = results.stream().filter(r -> r.kind.equals(kind)).toList();
+            Predicate<Result> a = r -> r.setup.startsWith("A");
+            Predicate<Result> b = r -> r.setup.startsWith("B");
+            s.append(kind.equals("tps") ? String.format("%nTPS rounds (-T %s):%n", opt.get("duration"))
+                    : String.format("%nWAL rounds (-t %s per client, the same transactions on both sides):%n",
+                            opt.get("wal-transactions")));
+            s.append(String.format("%-5s %-9s %9s %11s %8s %14s %12s%n", "round", "setup", "tps", "latency ms", "txns",
+                    "WAL bytes/txn", "CPU ms/txn"));
+            for (Result r : rs) {
+                s.append(String.format("%-5d %-9s %9.1f %11.3f %8d %14.0f %12.2f%n", r.round, r.setup, r.tps, r.latencyMs,
+                        r.transactions, r.walPerTxn(), r.cpuMsPerTxn(c -> true)));
+            }
+            s.append(String.format("median A stock  %9.1f tps %8.3f ms %8.0f WAL bytes/txn%n",
+                    Bench.median(rs, a, Result::tps), Bench.median(rs, a, Result::latencyMs),
+                    Bench.median(rs, a, Result::walPerTxn)));
+            s.append(String.format("median B strata %9.1f tps %8.3f ms %8.0f WAL bytes/txn%n",
+                    Bench.median(rs, b, Result::tps), Bench.median(rs, b, Result::latencyMs),
+                    Bench.median(rs, b, Result::walPerTxn)));
+            s.append("median of per-round ratios B/A: tps ")
+                    .append(Bench.ratioSummary(Bench.perRoundRatios(rs, Result::round, a, b, Result::tps)));
+            s.append(kind.equals("tps") ? " (goal: " + TPS_GOAL + ")\n" : "\n");
+            s.append("                                latency ")
+                    .append(Bench.ratioSummary(Bench.perRoundRatios(rs, Result::round, a, b, Result::latencyMs)))
+                    .append('\n');
+            s.append("                                WAL bytes/txn ")
+                    .append(Bench.ratioSummary(Bench.perRoundRatios(rs, Result::round, a, b, Result::walPerTxn)));
+            s.append(kind.equals("wal") ? " (goal: " + WAL_GOAL + ")\n" : " (not comparable: see the WAL rounds)\n");
         }
-        s.append(String.format("%nmedian A stock   %10.1f tps %8.3f ms %8.0f WAL bytes/txn%n",
-                Bench.median(results, a, Result::tps), Bench.median(results, a, Result::latencyMs),
-                Bench.median(results, a, Result::walPerTxn)));
-        s.append(String.format("median B strata  %10.1f tps %8.3f ms %8.0f WAL bytes/txn%n",
-                Bench.median(results, b, Result::tps), Bench.median(results, b, Result::latencyMs),
-                Bench.median(results, b, Result::walPerTxn)));
-        s.append("median of per-round ratios B/A: tps ")
-                .append(Bench.ratioSummary(Bench.perRoundRatios(results, Result::round, a, b, Result::tps)))
-                .append(" (goal: ").append(TPS_GOAL).append(")\n");
-        s.append("                                latency ")
-                .append(Bench.ratioSummary(Bench.perRoundRatios(results, Result::round, a, b, Result::latencyMs)))
-                .append('\n');
-        s.append("                                WAL bytes/txn ")
-                .append(Bench.ratioSummary(Bench.perRoundRatios(results, Result::round, a, b, Result::walPerTxn)))
-                .append(" (goal: ").append(WAL_GOAL).append(")\n");
+        // Where the CPU went in the TPS rounds: cores per component (1.0 = one core busy).
+        List<Result> tps = results.stream().filter(r -> r.kind.equals("tps")).toList();
+        java.util.Set<String> components = new java.util.TreeSet<>();
+        tps.forEach(r -> r.cpu.byComponent().forEach((k, v) -> {
+            if (v / r.seconds >= 0.005) {
+                components.add(k);
+            }
+        }));
+        s.append("\nCPU in the TPS rounds, cores used per component (this JVM's children only; "
+                + Runtime.getRuntime().availableProcessors() + " cores shared with everything else on the machine):\n");
+        s.append(String.format("%-22s", "component"));
+        tps.forEach(r -> s.append(String.format(" %7s", r.round + r.setup.substring(0, 1))));
+        s.append('\n');
+        for (String c : components) {
+            s.append(String.format("%-22s", c));
+            tps.forEach(r -> s.append(String.format(" %7.2f", r.cores(c))));
+            s.append('\n');
+        }
+        s.append(String.format("%-22s", "CPU ms per txn"));
+        tps.forEach(r -> s.append(String.format(" %7.2f", r.cpuMsPerTxn(c -> true))));
+        s.append('\n');
+        if (Boolean.parseBoolean(opt.get("profile"))) {
+            s.append("\nthreads of the JVMs in B's TPS rounds, CPU ms per transaction (summed over rounds):\n");
+            List<Result> bs = tps.stream().filter(r -> r.setup.startsWith("B")).toList();
+            long txns = bs.stream().mapToLong(Result::transactions).sum();
+            Map<String, Double> byThread = new TreeMap<>();
+            bs.forEach(r -> r.cpu.byThread().forEach((comp, m) -> m.forEach((t, v) ->
+                    byThread.merge(comp + " / " + t, v, Double::sum))));
+            byThread.entrySet().stream().filter(e -> e.getValue() * 1000 / txns >= 0.01)
+                    .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
+                    .forEach(e -> s.append(String.format("  %-50s %7.3f%n", e.getKey(), e.getValue() * 1000 / txns)));
+        }
         s.append(catchUp).append('\n');
         System.out.print(s);
     }
