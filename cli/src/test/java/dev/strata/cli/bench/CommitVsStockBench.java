@@ -80,7 +80,7 @@ public final class CommitVsStockBench {
      * transactions, so a fixed duration would charge the slower side more images per transaction).
      */
     private record Result(String setup, String kind, int round, double tps, double latencyMs, long transactions,
-                          long walBytes, double seconds, ProcessCpu.Snapshot cpu) {
+                          long walBytes, double seconds, ProcessCpu.Snapshot cpu, Map<String, long[]> rmgr) {
         double walPerTxn() {
             return transactions == 0 ? Double.NaN : (double) walBytes / transactions;
         }
@@ -249,7 +249,22 @@ public final class CommitVsStockBench {
 
     private static void pgbenchInit(Map<String, String> opt, String uri, String jdbc) throws Exception {
         exec(List.of(opt.get("pgbench"), "-i", "-q", "-s", opt.get("scale"), uri), 1200);
+        query(jdbc, "CREATE EXTENSION IF NOT EXISTS pg_walinspect");
         query(jdbc, "CHECKPOINT");
+    }
+
+    /** Records, bytes (headers and data plus images) and image bytes per resource manager between two LSNs. */
+    private static Map<String, long[]> walStats(String jdbc, Lsn from, Lsn to) throws Exception {
+        Map<String, long[]> m = new TreeMap<>();
+        try (Connection c = DriverManager.getConnection(jdbc);
+             Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT resource_manager, count, combined_size, fpi_size FROM pg_get_wal_stats('"
+                     + from + "', '" + to + "', false) WHERE count > 0")) {
+            while (rs.next()) {
+                m.put(rs.getString(1), new long[] {rs.getLong(2), rs.getLong(3), rs.getLong(4)});
+            }
+        }
+        return m;
     }
 
     private static Result run(Map<String, String> opt, String setup, String kind, int round, String uri, String jdbc)
@@ -276,8 +291,10 @@ public final class CommitVsStockBench {
         if (!tps.find() || !lat.find() || !txns.find()) {
             throw new IllegalStateException("cannot parse pgbench output:\n" + out);
         }
+        // Per resource manager (pg_walinspect), read before the next CHECKPOINT may recycle the segments.
+        Map<String, long[]> rmgr = kind.equals("wal") ? walStats(jdbc, before, after) : Map.of();
         Result r = new Result(setup, kind, round, Double.parseDouble(tps.group(1)), Double.parseDouble(lat.group(1)),
-                Long.parseLong(txns.group(1)), after.minus(before), seconds, cpu);
+                Long.parseLong(txns.group(1)), after.minus(before), seconds, cpu, rmgr);
         System.err.printf("%s round %d %-9s tps %8.1f  latency %7.3f ms  %8d txns  %7.0f WAL bytes/txn  load %s%n", kind,
                 round, setup, r.tps, r.latencyMs, r.transactions, r.walPerTxn(), loadAverage());
         return r;
@@ -337,6 +354,30 @@ public final class CommitVsStockBench {
                     .append(Bench.ratioSummary(Bench.perRoundRatios(rs, Result::round, a, b, Result::walPerTxn)));
             s.append(kind.equals("wal") ? " (goal: " + WAL_GOAL + ")\n" : " (not comparable: see the WAL rounds)\n");
         }
+        // What the WAL rounds' bytes are, per resource manager, summed over the rounds.
+        s.append("\nWAL rounds per resource manager (pg_get_wal_stats), per transaction: records, bytes, of which images\n");
+        s.append(String.format("%-14s %10s %10s %10s   %10s %10s %10s%n", "rmgr", "A records", "A bytes", "A images",
+                "B records", "B bytes", "B images"));
+        Map<String, long[][]> byRmgr = new TreeMap<>();
+        long[] txnsBy = new long[2];
+        for (Result r : results) {
+            if (!r.kind.equals("wal")) {
+                continue;
+            }
+            int side = r.setup.startsWith("A") ? 0 : 1;
+            txnsBy[side] += r.transactions;
+            r.rmgr.forEach((k, v) -> {
+                long[][] acc = byRmgr.computeIfAbsent(k, x -> new long[2][3]);
+                for (int i = 0; i < 3; i++) {
+                    acc[side][i] += v[i];
+                }
+            });
+        }
+        byRmgr.forEach((k, v) -> s.append(String.format("%-14s %10.2f %10.0f %10.0f   %10.2f %10.0f %10.0f%n", k,
+                (double) v[0][0] / txnsBy[0], (double) v[0][1] / txnsBy[0], (double) v[0][2] / txnsBy[0],
+                (double) v[1][0] / Math.max(1, txnsBy[1]), (double) v[1][1] / Math.max(1, txnsBy[1]),
+                (double) v[1][2] / Math.max(1, txnsBy[1]))));
+
         // Where the CPU went in the TPS rounds: cores per component (1.0 = one core busy).
         List<Result> tps = results.stream().filter(r -> r.kind.equals("tps")).toList();
         java.util.Set<String> components = new java.util.TreeSet<>();

@@ -100,8 +100,16 @@ final class ProcessCpu {
                 component = first.substring(first.lastIndexOf('/') + 1);
             }
             Map<String, Double> threads = ticks(p.pid());
-            double sum = threads.values().stream().mapToDouble(Double::doubleValue).sum();
-            byComponent.merge(component, sum, Double::sum);
+            double[] own = processTicks(p.pid());
+            byComponent.merge(component, own[0], Double::sum);
+            // Processes that started and ended between two snapshots (pgbench, the servers'
+            // per-connection backends) are counted where their parent reaped them.
+            if (own[1] > 0 && server.containsKey(p.pid()) && cmd.contains("bin/postgres")
+                    && !cmd.startsWith("runuser") && !cmd.startsWith("su ")) {
+                byComponent.merge(server.get(p.pid()) + " backends (ended)", own[1], Double::sum);
+            } else if (own[1] > 0 && p.pid() == ProcessHandle.current().pid()) {
+                byComponent.merge("pgbench (ended children)", own[1], Double::sum);
+            }
             if (jvm) {
                 Map<String, Double> m = byThread.computeIfAbsent(component, k -> new TreeMap<>());
                 threads.forEach((k, v) -> m.merge(k, v, Double::sum));
@@ -116,6 +124,18 @@ final class ProcessCpu {
                     StandardCharsets.UTF_8).replace('\0', ' ').trim();
         } catch (IOException gone) {
             return "";
+        }
+    }
+
+    /** Seconds of CPU of the process itself (all its threads, ended ones too), and of its reaped children. */
+    private static double[] processTicks(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return new double[] {(Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0,
+                    (Long.parseLong(f[13]) + Long.parseLong(f[14])) / 100.0};
+        } catch (IOException | RuntimeException gone) {
+            return new double[] {0, 0};
         }
     }
 
