@@ -6,12 +6,15 @@
 # path as `strata up` runs it: a compute with ComputeSettings.forCompute (fsync=off, ANY 2 of 3
 # safekeepers, wal_consistency_checking empty) over 3 safekeepers and a pageserver ingesting, each
 # its own JVM by default (--cluster-jvms one: all in one JVM, like plain `strata up`). Warm-up,
-# then rounds alternating A,B; prints the settings of both, per-round figures, medians and the
-# median of the per-round ratios B/A (goals: tps >= 0.9x, WAL/txn <= 1.3x). Not part of CI.
-# About 6 minutes with defaults (2 cores). Data under bench/out/commit-vs-stock (deleted at start).
+# then TPS rounds (-T) alternating A,B, then WAL rounds (-t per client: the same transactions on
+# both sides after a CHECKPOINT, since WAL/txn after a checkpoint falls with the number of
+# transactions) alternating A,B, split by resource manager (pg_walinspect). Prints the settings of
+# both, per-round figures, medians, the median of the per-round ratios B/A (goals: tps >= 0.9x,
+# WAL/txn <= 1.3x) and the CPU per component (--profile true: per JVM thread). Not part of CI.
+# About 12 minutes with defaults on 2 busy cores. Data under bench/out/commit-vs-stock (deleted at start).
 #   bench/commit-vs-stock.sh [--duration 30] [--clients 8] [--threads 2] [--scale 10] [--rounds 3]
-#                            [--warmup 15] [--builtin tpcb-like|simple-update]
-#                            [--cluster-jvms separate|one] [--pgbench /usr/bin/pgbench]
+#                            [--warmup 15] [--wal-transactions 500] [--builtin tpcb-like|simple-update]
+#                            [--cluster-jvms separate|one] [--profile false] [--pgbench /usr/bin/pgbench]
 # Needs pgbench (Debian's pgbench 15 works against PG17).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -49,9 +49,11 @@ import java.util.regex.Pattern;
  *       commit path).</li>
  * </ul>
  * After {@code pgbench -i} on both (and the pageserver caught up), an unmeasured warm-up of each,
- * then rounds alternating A, B; each after a CHECKPOINT on its server, with
- * {@code pg_current_wal_lsn()} before and after. Prints per-round TPS, mean latency and WAL bytes
- * per transaction, the medians, and the medians of the per-round ratios B/A.
+ * then TPS rounds ({@code -T}) alternating A, B, then WAL rounds ({@code -t} per client, the same
+ * transactions on both sides) alternating A, B; each after a CHECKPOINT on its server, with
+ * {@code pg_current_wal_lsn()} before and after (and the WAL rounds split by resource manager with
+ * pg_walinspect). Prints per-round TPS, mean latency, WAL bytes and CPU per transaction, the
+ * medians, the medians of the per-round ratios B/A, and the CPU per component ({@link ProcessCpu}).
  */
 public final class CommitVsStockBench {
 
