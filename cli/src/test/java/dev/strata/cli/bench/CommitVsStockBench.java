@@ -124,6 +124,7 @@ public final class CommitVsStockBench {
         List<Result> results = new ArrayList<>();
         Map<String, String[]> settingsTable = new TreeMap<>();
         String catchUp;
+        String hot;
         boolean separate = opt.get("cluster-jvms").equals("separate");
         LocalCluster.Options options = new LocalCluster.Options(0, separate, Duration.ofDays(1));
         try (LocalCluster cluster = LocalCluster.start(new ClusterLayout(root.resolve("cluster")), options,
@@ -179,6 +180,8 @@ public final class CommitVsStockBench {
                     results.add(run(opt, "A stock", "wal", r, stockUri, stockJdbc));
                     results.add(run(opt, "B strata", "wal", r, computeUri, computeJdbc));
                 }
+                hot = "updates, of which HOT (pg_stat_user_tables, whole run): A " + hotUpdates(stockJdbc) + "; B "
+                        + hotUpdates(computeJdbc);
                 end = currentLsn(computeJdbc);
                 t = System.nanoTime();
                 cluster.pageserver().access(cluster.auth().computeToken(cluster.timeline(), "bench"))
@@ -187,7 +190,22 @@ public final class CommitVsStockBench {
                         (System.nanoTime() - t) / 1e9);
             }
         }
-        report(opt, settingsTable, results, (System.nanoTime() - t0) / 1e9, loadBefore, loadAverage(), catchUp);
+        report(opt, settingsTable, results, (System.nanoTime() - t0) / 1e9, loadBefore, loadAverage(), catchUp + "\n" + hot);
+    }
+
+    /** Updates and HOT updates per pgbench table since the server started. */
+    private static String hotUpdates(String jdbc) throws Exception {
+        StringBuilder sb = new StringBuilder();
+        try (Connection c = DriverManager.getConnection(jdbc);
+             Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables"
+                     + " WHERE relname IN ('pgbench_accounts', 'pgbench_tellers', 'pgbench_branches') ORDER BY relname")) {
+            while (rs.next()) {
+                sb.append(sb.isEmpty() ? "" : ", ").append(rs.getString(1).replace("pgbench_", "")).append(' ')
+                        .append(rs.getLong(2)).append('/').append(rs.getLong(3)).append(" HOT");
+            }
+        }
+        return sb.toString();
     }
 
     private static Set<String> union(Set<String> a, Set<String> b) {
