@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # WAL per resource manager (issue 14: which manager's Java redo comes next): PostgreSQL 17.6's
 # regression suite (pg_regress, parallel_schedule) on one stock PG 17 server with the compute's
-# wal_consistency_checking ('hash,gin,gist,spgist,brin,generic' unless --wcc says otherwise),
+# wal_consistency_checking (the compute's current default, ComputeSettings.WAL_CONSISTENCY_CHECKING read
+# from its source: '' today; until decision 0025 it was 'hash,gin,gist,spgist,brin,generic'; --wcc LIST
+# measures another list),
 # then pg_walinspect's pg_get_wal_stats over the suite's WAL: records, record bytes and
 # full-page-image bytes per resource manager (FPI bytes include the consistency-check images,
 # which is what leaving a manager in the list costs). A physical replication slot created before
@@ -12,7 +14,11 @@
 # (/var/cache/strata/postgres-*/bin or ~/.cache/strata/postgres-*/bin; $PG_BIN overrides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WCC="hash,gin,gist,spgist,brin,generic"
+# The compute's default, from the one place it is defined.
+grep -q 'String WAL_CONSISTENCY_CHECKING = "' compute-node/src/main/java/dev/strata/compute/config/ComputeSettings.java \
+    || { echo "no WAL_CONSISTENCY_CHECKING constant in ComputeSettings.java: pass --wcc" >&2; exit 1; }
+WCC=$(sed -n 's/.*String WAL_CONSISTENCY_CHECKING = "\([^"]*\)";.*/\1/p' \
+    compute-node/src/main/java/dev/strata/compute/config/ComputeSettings.java)
 TESTS=""
 TIMEOUT=3600
 while [ $# -gt 0 ]; do

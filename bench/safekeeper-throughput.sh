@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # WAL throughput of a quorum of receivers during one large transaction (issue 11 item 9):
-# a PG17 compute with Strata's compute settings (wal_consistency_checking=all by default: images-first WAL)
+# a PG17 compute with Strata's compute settings (wal_consistency_checking: the compute's current default,
+# ComputeSettings.WAL_CONSISTENCY_CHECKING, '' today; --wal-consistency-checking all for the images-first WAL
+# of the figures in docs/safekeeper.md)
 # and synchronous_standby_names = 'ANY 2 ("sk-1", "sk-2", "sk-3")' over (A) three stock
 # `pg_receivewal --synchronous` and (B) three Strata safekeepers, both on this machine, in the
 # same run. Each round runs one INSERT ... SELECT on each side (order alternating) and prints
 # MB/s = WAL bytes / time until the commit returned; the result is the median of the per-round
 # ratios B/A. About 3-4 minutes with defaults. Not run in CI.
 #   bench/safekeeper-throughput.sh [--rounds 3] [--rows 200000] [--pad 200] [--warmup-rows 50000]
-#                                  [--only AB] [--profile] [--wal-consistency-checking all]
+#                                  [--only AB] [--profile] [--wal-consistency-checking compute]
 # --profile: a JFR recording per safekeeper (bench/out/safekeeper-throughput/sk-N.jfr) and the
 # top sampled frames of its stream thread printed at the end.
 #

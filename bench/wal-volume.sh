@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # WAL bytes per pgbench transaction (issue 14): a stock PG17, wal_consistency_checking=all (every
-# Strata compute before Java redo) and wcc without heap, heap2, btree and sequence, one after the
-# other on this machine; prints bytes/transaction and the ratios to stock. About 2 minutes with defaults.
+# Strata compute before Java redo) and the compute's current list (ComputeSettings.WAL_CONSISTENCY_CHECKING,
+# read by the bench; '' today, so it matches stock; --wal-consistency-checking LIST to try another), one
+# after the other on this machine; prints bytes/transaction and the ratios to stock. About 2 minutes with defaults.
 #   bench/wal-volume.sh [--scale 10] [--transactions 20000] [--clients 4] [--builtin tpcb-like]
+#                       [--wal-consistency-checking compute]
 # Needs pgbench (Debian's pgbench 15 works against PG17).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -221,8 +221,19 @@ final class ApiCommands {
 
     /** The API client, or null (after saying why) when no URL is known. */
     private Client client(Args a) throws IOException {
-        String url = a.api() != null ? a.api() : env.get(URL_ENV);
-        Path urlFile = a.dataDir().resolve(URL_FILE);
+        return client(a.api(), a.dataDir());
+    }
+
+    /** Whether an API is known for these options without asking it (--api, the environment, or the file `up` writes). */
+    static boolean apiKnown(String api, Path dataDir, Map<String, String> env) {
+        return api != null || (env.get(URL_ENV) != null && !env.get(URL_ENV).isBlank())
+                || Files.isRegularFile(dataDir.resolve(URL_FILE));
+    }
+
+    /** The API client, or null (after saying why) when no URL is known. */
+    Client client(String api, Path dataDir) throws IOException {
+        String url = api != null ? api : env.get(URL_ENV);
+        Path urlFile = dataDir.resolve(URL_FILE);
         if (url == null && Files.isRegularFile(urlFile)) {
             url = Files.readString(urlFile).trim();
         }
@@ -241,14 +252,14 @@ final class ApiCommands {
             throw new UsageException("--api: not an http(s) URL: '" + url + "'");
         }
         String token = env.get(TOKEN_ENV);
-        Path tokenFile = a.dataDir().resolve("auth").resolve(TOKEN_FILE);
+        Path tokenFile = dataDir.resolve("auth").resolve(TOKEN_FILE);
         if ((token == null || token.isBlank()) && Files.isRegularFile(tokenFile)) {
             token = Files.readString(tokenFile).trim();
         }
         return new Client(base, token == null ? "" : token.trim());
     }
 
-    private record Client(URI base, String token) {
+    record Client(URI base, String token) {
         private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
         HttpResponse<String> send(String method, String path, String body) throws IOException, InterruptedException {
@@ -275,6 +286,12 @@ final class ApiCommands {
             out.println(rows.toString());
             return 0;
         }
+        printTable(rows, columns);
+        return 0;
+    }
+
+    /** The rows as a table with the columns' names upper-cased as its header; "-" for a missing value. */
+    void printTable(JsonNode rows, List<String> columns) {
         List<List<String>> table = new ArrayList<>();
         table.add(columns.stream().map(s -> s.toUpperCase(java.util.Locale.ROOT)).toList());
         for (JsonNode row : rows) {
@@ -293,7 +310,6 @@ final class ApiCommands {
             }
             out.println(line.toString().stripTrailing());
         }
-        return 0;
     }
 
     /** Sends a mutation (202 + operation) and, unless --no-wait, follows the operation to its end. */
@@ -302,45 +318,83 @@ final class ApiCommands {
         if (r.statusCode() != 202) {
             return refused(r);
         }
-        JsonNode op = JSON.readTree(r.body());
+        Followed f = follow(c, JSON.readTree(r.body()), a.json(), a.follow(), a.timeout());
+        if (a.json() && f.op() != null) {
+            out.println(f.op().toString());
+        }
+        return f.exit();
+    }
+
+    /**
+     * How following an operation ended: its exit code (0 succeeded or not waited for; 1 failed, timed
+     * out or the poll was refused) and the operation as last read (null if a poll was refused).
+     */
+    record Followed(int exit, JsonNode op) {
+        boolean succeeded() {
+            return exit == 0 && op != null && op.path("state").asText().equals("SUCCEEDED");
+        }
+    }
+
+    /**
+     * Prints the operation's state (to stderr with {@code json}, else stdout) and, if {@code wait},
+     * polls it every {@link #POLL} until it ends or {@code timeout} passes, printing each new state.
+     * A failed operation's error goes to stderr.
+     */
+    Followed follow(Client c, JsonNode op, boolean json, boolean wait, Duration timeout)
+            throws IOException, InterruptedException {
         String id = op.path("id").asText();
-        PrintStream progress = a.json() ? err : out;
+        PrintStream progress = json ? err : out;
         progress.println(now() + "  operation " + id + " " + op.path("kind").asText() + ": " + op.path("state").asText());
-        if (!a.follow()) {
-            if (a.json()) {
-                out.println(op.toString());
-            }
-            return 0;
+        progress.flush();
+        if (!wait) {
+            return new Followed(0, op);
         }
         String state = op.path("state").asText();
-        long deadline = System.nanoTime() + a.timeout().toNanos();
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (!state.equals("SUCCEEDED") && !state.equals("FAILED")) {
             if (System.nanoTime() > deadline) {
-                err.println("strata: operation " + id + " is still " + state + " after " + a.timeout().toSeconds()
+                err.println("strata: operation " + id + " is still " + state + " after " + timeout.toSeconds()
                         + " s; follow it with `strata operation show " + id + "`");
-                return 1;
+                return new Followed(1, op);
             }
             Thread.sleep(POLL.toMillis());
             HttpResponse<String> p = c.send("GET", "/v1/operations/" + q(id), null);
             if (p.statusCode() != 200) {
-                return refused(p);
+                return new Followed(refused(p), null);
             }
             op = JSON.readTree(p.body());
             String next = op.path("state").asText();
             if (!next.equals(state)) {
                 progress.println(now() + "  operation " + id + ": " + next
                         + (op.hasNonNull("executionArn") && state.equals("SCHEDULED") ? " (" + op.get("executionArn").asText() + ")" : ""));
+                progress.flush();
                 state = next;
             }
         }
-        if (a.json()) {
-            out.println(op.toString());
-        }
         if (state.equals("FAILED")) {
-            err.println("strata: operation " + id + " failed: " + op.path("error").asText("(no error recorded)"));
-            return 1;
+            err.println("strata: operation " + id + " failed: " + readableError(op.path("error").asText("(no error recorded)")));
+            return new Followed(1, op);
         }
-        return 0;
+        return new Followed(0, op);
+    }
+
+    /**
+     * An operation's error as a person reads it: a step's failure is recorded as the task's error
+     * document ({@code SomeException: {"errorMessage": ..., "errorType": ...}}); its message is shown.
+     */
+    static String readableError(String error) {
+        int brace = error.indexOf('{');
+        if (brace >= 0) {
+            try {
+                JsonNode doc = JSON.readTree(error.substring(brace));
+                if (doc != null && doc.hasNonNull("errorMessage")) {
+                    return doc.get("errorMessage").asText();
+                }
+            } catch (IOException notJson) {
+                // shown as recorded
+            }
+        }
+        return error;
     }
 
     private void printOperation(JsonNode op) {
@@ -352,7 +406,7 @@ final class ApiCommands {
         }
     }
 
-    private int refused(HttpResponse<String> r) {
+    int refused(HttpResponse<String> r) {
         String message = r.body();
         try {
             JsonNode e = JSON.readTree(r.body());
@@ -374,7 +428,7 @@ final class ApiCommands {
         return s.replaceAll("[\\r\\n\\t]+", " ");
     }
 
-    private static String q(String s) {
+    static String q(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
     }
 }

@@ -37,12 +37,13 @@ import java.util.concurrent.CountDownLatch;
  * strata up [--data-dir DIR] [--detach] [--proxy-port N] [--child-processes]
  * strata status [--data-dir DIR]
  * strata down [--data-dir DIR]
- * strata branch create NAME [--parent P] [--at LSN|TIME] [--data-dir DIR]
- * strata branch list [--json] [--data-dir DIR]
- * strata branch delete NAME [--data-dir DIR]
- * strata restore BRANCH --to LSN|TIME [--from SOURCE] [--data-dir DIR]
- * strata restore BRANCH --from SOURCE [--to LSN|TIME] [--data-dir DIR]
- * strata connect BRANCH [--data-dir DIR]
+ * strata branch create NAME [--parent P] [--at LSN|TIME]                 (the control-plane API when
+ * strata branch list                                                       `up` runs it, {@link BranchCommands};
+ * strata branch delete NAME                                                else, or with --no-control-plane,
+ * strata restore BRANCH --to LSN|TIME [--from SOURCE]                      the cluster's admin port)
+ * strata restore BRANCH --from SOURCE [--to LSN|TIME]
+ * strata connect BRANCH
+ *   common: [--json] [--data-dir DIR] [--api URL] [--no-wait] [--timeout SECONDS] [--no-control-plane]
  * strata verify [--branch NAME] [--at LSN|now] [--relation OID...] [--json] [--data-dir DIR]   ({@link VerifyCommand})
  * strata project list | create NAME [--id ID] | delete ID              (the control-plane API:
  * strata endpoint list --project ID | start ID | suspend ID              {@link ApiCommands})
@@ -56,6 +57,8 @@ public final class StrataCli {
     private static final String LOG_FILE_PROPERTY = "org.slf4j.simpleLogger.logFile";
     private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
     private static final Duration STATUS_TIMEOUT = Duration.ofSeconds(20);
+    /** How long `down` waits for the cluster's process to exit. */
+    private static final Duration DOWN_WAIT = Duration.ofSeconds(180);
     private final PrintStream out;
     private final PrintStream err;
     private final Duration statusTimeout;
@@ -100,13 +103,25 @@ public final class StrataCli {
      * @param parent create: the branch to make it from (null: main)
      * @param point  create: where (null: the parent's head); restore: the point (null: the source's head)
      * @param source restore: the branch whose history to restore from (null: the branch itself)
+     * @param controlPlane false with {@code --no-control-plane}: the cluster's admin port, not the API
+     * @param api     {@code --api URL} (null: {@code STRATA_API_URL} or the file {@code up} writes)
+     * @param follow  false with {@code --no-wait}: print the operation, do not wait for it
+     * @param timeout how long to wait for the operation
      */
     record BranchArgs(String action, Path dataDir, String name, String parent, BranchTarget point, String source,
-                      boolean json) {
+                      boolean json, boolean controlPlane, String api, boolean follow, Duration timeout) {
+        BranchArgs(String action, Path dataDir, String name, String parent, BranchTarget point, String source,
+                   boolean json) {
+            this(action, dataDir, name, parent, point, source, json, true, null, true, ApiCommands.DEFAULT_TIMEOUT);
+        }
     }
 
-    private static final String BRANCH_USAGE = "strata branch create NAME [--parent P] [--at LSN|TIME] | branch list [--json] | "
-            + "branch delete NAME | restore BRANCH --to LSN|TIME [--from SOURCE] | connect BRANCH   [--data-dir DIR]";
+    static final String BRANCH_USAGE = "strata branch create NAME [--parent P] [--at LSN|TIME] | branch list | "
+            + "branch delete NAME | restore BRANCH --to LSN|TIME [--from SOURCE] | connect BRANCH   [--json] "
+            + "[--data-dir DIR] [--api URL] [--no-wait] [--timeout SECONDS] [--no-control-plane]\n"
+            + "       (through the control-plane API that `strata up` runs; with --no-control-plane, or when the "
+            + "cluster runs without it (`up --no-control-plane`), through the cluster's admin port, where --json is "
+            + "for branch list only and --api, --no-wait, --timeout do not apply)";
 
     static BranchArgs parseBranch(String[] args, Clock clock) {
         String command = args[0];
@@ -130,11 +145,27 @@ public final class StrataCli {
         BranchTarget point = null;
         String source = null;
         boolean json = false;
+        boolean controlPlane = true;
+        String api = null;
+        boolean follow = true;
+        Duration timeout = ApiCommands.DEFAULT_TIMEOUT;
         for (; i < args.length; i++) {
             switch (args[i]) {
-                case "--json" -> {
-                    onlyFor(action, "list", "--json", "");
-                    json = true;
+                case "--json" -> json = true;
+                case "--no-control-plane" -> controlPlane = false;
+                case "--api" -> api = value(args, ++i, "--api");
+                case "--no-wait" -> follow = false;
+                case "--timeout" -> {
+                    String v = value(args, ++i, "--timeout");
+                    try {
+                        long sec = Long.parseLong(v);
+                        if (sec < 1 || sec > 86_400) {
+                            throw new NumberFormatException();
+                        }
+                        timeout = Duration.ofSeconds(sec);
+                    } catch (NumberFormatException e) {
+                        throw new UsageException("--timeout takes 1 to 86400 seconds, got '" + v + "'");
+                    }
                 }
                 case "--data-dir" -> dataDir = Path.of(value(args, ++i, "--data-dir"));
                 case "--parent" -> parent = onlyFor(action, "create", "--parent", value(args, ++i, "--parent"));
@@ -158,7 +189,10 @@ public final class StrataCli {
         if (action.equals("restore") && point == null && source == null) {
             throw new UsageException("restore needs --to LSN|TIME (or --from SOURCE to restore another branch's state)");
         }
-        return new BranchArgs(action, dataDir, name, parent, point, source, json);
+        if (!controlPlane && api != null) {
+            throw new UsageException("--api and --no-control-plane exclude each other");
+        }
+        return new BranchArgs(action, dataDir, name, parent, point, source, json, controlPlane, api, follow, timeout);
     }
 
     private static String onlyFor(String action, String allowed, String option, String value) {
@@ -282,6 +316,14 @@ public final class StrataCli {
         } catch (UsageException e) {
             err.println("strata: " + e.getMessage());
             err.println("usage: " + BRANCH_USAGE);
+            return 64;
+        }
+        if (a.controlPlane() && ApiCommands.apiKnown(a.api(), a.dataDir(), System.getenv())) {
+            return new BranchCommands(out, err, System.getenv(), Clock.systemDefaultZone()).run(a);
+        }
+        if (a.json() && !a.action().equals("list")) {
+            err.println("strata: --json is for branch list only on the cluster's admin port (no control-plane API: "
+                    + a.dataDir().resolve(ApiCommands.URL_FILE) + " is absent)");
             return 64;
         }
         ClusterLayout layout = new ClusterLayout(a.dataDir());
@@ -526,12 +568,13 @@ public final class StrataCli {
         step("stopping the cluster in " + layout.root());
         if (pid != null) {
             ProcessHandle h = ProcessHandle.of(pid).orElse(null);
-            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+            // the cluster first suspends its running endpoints through the workflows (at most 60 s)
+            long deadline = System.nanoTime() + DOWN_WAIT.toNanos();
             while (h != null && h.isAlive() && System.nanoTime() < deadline) {
                 Thread.sleep(100);
             }
             if (h != null && h.isAlive()) {
-                err.println("strata down: pid " + pid + " still running after 90 s");
+                err.println("strata down: pid " + pid + " still running after " + DOWN_WAIT.toSeconds() + " s");
                 return 1;
             }
         }

@@ -128,6 +128,51 @@ class StrataCliArgsTest {
         assertThat(undo.point()).isNull();
         assertThat(undo.source()).isEqualTo("main_old_2026-12-06T10:00:00Z");
         assertThat(StrataCli.parseBranch(new String[] {"connect", "dev"}, utc).name()).isEqualTo("dev");
+        // the control-plane path's options; --json on every command (the API path prints JSON for each)
+        StrataCli.BranchArgs api = StrataCli.parseBranch(new String[] {"branch", "create", "x", "--json", "--api",
+                "http://127.0.0.1:9/", "--no-wait", "--timeout", "30"}, utc);
+        assertThat(api.json()).isTrue();
+        assertThat(api.api()).isEqualTo("http://127.0.0.1:9/");
+        assertThat(api.follow()).isFalse();
+        assertThat(api.timeout()).isEqualTo(java.time.Duration.ofSeconds(30));
+        assertThat(api.controlPlane()).isTrue();
+        StrataCli.BranchArgs admin = StrataCli.parseBranch(new String[] {"branch", "delete", "x", "--no-control-plane"}, utc);
+        assertThat(admin.controlPlane()).isFalse();
+        assertThat(admin.follow()).isTrue();
+        assertThat(admin.timeout()).isEqualTo(ApiCommands.DEFAULT_TIMEOUT);
+    }
+
+    @Test
+    void aBranchCommandGoesToTheApiWhenOneIsKnownAndToTheAdminPortOtherwise() throws Exception {
+        Path dir = tmp.resolve("cp");
+        java.nio.file.Files.createDirectories(dir);
+        // no control-api.url: the admin port, and --json is refused there for anything but list
+        Run noApi = runCli("branch", "create", "x", "--json", "--data-dir", dir.toString());
+        assertThat(noApi.code()).isEqualTo(64);
+        assertThat(noApi.err()).contains("--json is for branch list only on the cluster's admin port");
+        Run adminList = runCli("branch", "list", "--data-dir", dir.toString());
+        assertThat(adminList.code()).isEqualTo(3);
+        assertThat(adminList.err()).contains("no cluster is running");
+        // control-api.url names an API that does not answer: the API path, which says so (exit 3)
+        java.nio.file.Files.writeString(dir.resolve("control-api.url"), "http://127.0.0.1:9\n");
+        Run viaApi = runCli("branch", "list", "--data-dir", dir.toString());
+        assertThat(viaApi.code()).isEqualTo(3);
+        assertThat(viaApi.err()).contains("the control-plane API did not answer");
+        // --no-control-plane: the admin port even so
+        Run forced = runCli("branch", "list", "--no-control-plane", "--data-dir", dir.toString());
+        assertThat(forced.code()).isEqualTo(3);
+        assertThat(forced.err()).contains("no cluster is running");
+    }
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run runCli(String... argv) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = new StrataCli(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8)).run(argv);
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
     @Test
@@ -144,8 +189,12 @@ class StrataCliArgsTest {
                 .hasMessageContaining("--at is an option of create");
         assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch", "create", "x", "--at", "soon"}, utc))
                 .hasMessageContaining("'soon' is neither");
-        assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch", "create", "x", "--json"}, utc))
-                .hasMessageContaining("--json is an option of list");
+        assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch", "create", "x", "--timeout", "0"}, utc))
+                .hasMessageContaining("--timeout takes 1 to 86400 seconds");
+        assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch", "list", "--api"}, utc))
+                .hasMessageContaining("--api needs a value");
+        assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"connect", "dev", "--api", "http://x",
+                "--no-control-plane"}, utc)).hasMessageContaining("exclude each other");
         assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch", "list", "x"}, utc))
                 .hasMessageContaining("unexpected argument 'x'");
     }

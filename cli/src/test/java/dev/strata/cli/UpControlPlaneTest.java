@@ -112,7 +112,7 @@ class UpControlPlaneTest {
         }
 
         // a restart on the same directory: the metadata and its operations are kept, the endpoint
-        // left RUNNING by the closed cluster is suspended at start, and the next connection wakes it
+        // suspended by the clean stop (the suspend workflow) is woken by the next connection
         List<String> before;
         try (LocalCluster c = LocalCluster.start(layout, options, s -> { })) {
             ClusterControlPlane cp = c.controlPlane().orElseThrow();

@@ -170,19 +170,23 @@ public final class ControlApi {
                 Optional.empty(), in);
     }
 
-    /** Schedules delete-branch (refused by its first step while the branch has children). */
+    /** Schedules delete-branch (refused by its first step while the branch has children); its endpoint, if running, is stopped. */
     public Operation deleteBranch(ProjectId project, String ref) {
         project(project);
         Branch b = branch(project, ref);
         if (b.state() == BranchState.CREATING) {
             throw ApiException.conflict("branch '" + b.name() + "' is still being created");
         }
+        // The branch's endpoint is the operation's, so that BeginBranchDelete stops it if it runs
+        // (the workflow refuses a running endpoint it was not given; one endpoint per branch).
+        Optional<EndpointId> endpoint = store.listEndpoints(project).stream().filter(e -> e.branch().equals(b.id()))
+                .map(Endpoint::id).findFirst();
         OperationId op = OperationId.random();
         Map<String, Object> in = input(op);
         in.put("projectId", project.toString());
         in.put("branchId", b.id().toString());
         return scheduleAndLaunch(Workflow.DELETE_BRANCH, op, project, OperationKind.DELETE_BRANCH, Optional.of(b.id()),
-                Optional.empty(), in);
+                endpoint, in);
     }
 
     /** Schedules restore: {@code ref} to {@code source}'s (default: its own) state at {@code target}. */

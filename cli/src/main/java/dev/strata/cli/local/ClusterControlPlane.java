@@ -160,6 +160,7 @@ public final class ClusterControlPlane implements AutoCloseable {
         try {
             cp.assemble(dynamo, MetadataTable.DEFAULT_NAME, CLUSTER_AGENTS, p -> p);
             cp.adopt(cluster.timeline(), idleTimeout);
+            cp.streamMetadataTimelines();
             cp.launcher = new LocalWorkflowLauncher(cp.engine, cp.functions, cp.store(), Clock.systemUTC(), RUN_OPTIONS);
             cp.resources.add(cp.launcher);
             cp.api = new ControlApi(cp.store(), cp.launcher, Clock.systemUTC());
@@ -280,6 +281,13 @@ public final class ClusterControlPlane implements AutoCloseable {
             }
         }
         Branch main = store.getBranch(PROJECT, MAIN_BRANCH).orElse(null);
+        if (main != null && !main.timeline().equals(timeline) && main.state() == BranchState.READY
+                && restoredThroughTheApi(main, timeline)) {
+            // The API's restore moved main (the cluster's timeline is its backup branch now): the
+            // cluster follows the metadata, not the other way round.
+            cluster.followMain(main.timeline());
+            timeline = main.timeline();
+        }
         if (main == null) {
             main = store.createBranch(Branch.root(PROJECT, MAIN_BRANCH, LocalCluster.BRANCH, timeline)
                     .withState(BranchState.READY));
@@ -295,6 +303,40 @@ public final class ClusterControlPlane implements AutoCloseable {
         }
         log.info("control plane: project {}, branch {} on timeline {}, endpoint {}", PROJECT, main.id(), timeline,
                 MAIN_ENDPOINT);
+    }
+
+    /**
+     * Whether the metadata's main moved away from the cluster's {@code clusterTimeline} by a restore
+     * through the API: the cluster's timeline is another branch of the metadata (the restore's
+     * backup) and main's is on the pageserver. A restore on the admin port
+     * ({@code --no-control-plane}) makes a timeline the metadata does not know: then the metadata
+     * follows the cluster.
+     */
+    private boolean restoredThroughTheApi(Branch main, TimelineId clusterTimeline) {
+        boolean clusterTimelineIsABranch = store().listBranches(PROJECT).stream()
+                .anyMatch(b -> !b.id().equals(main.id()) && b.timeline().equals(clusterTimeline));
+        return clusterTimelineIsABranch && cluster.pageserver().hasTimeline(main.timeline());
+    }
+
+    /**
+     * The pageserver learns where to stream each timeline's WAL from at every start; the cluster
+     * does it for its own branches, this for the branches the workflows made (their timelines are
+     * the metadata's only).
+     */
+    private void streamMetadataTimelines() {
+        for (Project p : store().listProjects()) {
+            for (Branch b : store().listBranches(p.id())) {
+                if (b.state() == BranchState.DELETING || !cluster.pageserver().hasTimeline(b.timeline())) {
+                    continue;
+                }
+                try {
+                    cluster.pageserver().setWalSources(b.timeline(), cluster.walSources());
+                } catch (RuntimeException e) {
+                    log.warn("branch {} ({}): cannot give the pageserver its WAL sources: {}", b.name(), b.timeline(),
+                            e.getMessage());
+                }
+            }
+        }
     }
 
     /**

@@ -147,6 +147,8 @@ public final class LocalCluster implements AutoCloseable {
     private LocalDynamo dynamo;
     private ProxyServer proxy;
     private LocalComputeControl control;
+    /** How long a clean stop waits for the running endpoints' suspends ({@link #close}). */
+    static final Duration SUSPEND_AT_STOP = Duration.ofSeconds(60);
     /** The control plane (decision 0029), when {@link Options#controlPlane}; null otherwise. */
     private volatile ClusterControlPlane controlPlane;
     private volatile ControlPlaneComputeControl controlPlaneCompute;
@@ -702,6 +704,31 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * The control plane restored {@code main} (the API's restore workflow moved its branch to
+     * {@code timeline}, the old one kept as a backup branch in the metadata): the cluster's own
+     * record of main follows, so that {@code --no-control-plane}, {@code verify} and {@code status}
+     * see the restored timeline. Main is recorded as a root here: its backup is a branch of the
+     * metadata, not of {@code cluster.properties}.
+     */
+    void followMain(TimelineId timeline) {
+        synchronized (branchLock) {
+            LocalBranch b = branch(BRANCH);
+            if (b.timeline().equals(timeline)) {
+                return;
+            }
+            LocalBranch moved = b.withTimeline(timeline, Optional.empty(), Optional.empty());
+            branches.apply(List.of(moved), List.of());
+            LocalEndpoint e = endpoints.get(BRANCH);
+            if (e != null) {
+                e.repoint(moved);
+            }
+            pageserver.setWalSources(timeline, walSources);
+            log.info("branch={} follows the control plane's restore: timeline {} (was {})", BRANCH, timeline,
+                    b.timeline());
+        }
+    }
+
     /** {@code <name>_old_<UTC time of the restore>}, as Neon names its backups; unique. */
     private String backupName(String name, Instant when) {
         String base = name + "_old_" + when;
@@ -1184,6 +1211,23 @@ public final class LocalCluster implements AutoCloseable {
         if (proxy != null) {
             progress.accept("stopping the proxy");
             proxy.close();
+        }
+        if (controlPlaneCompute != null && controlPlane != null) {
+            // No endpoint is left RUNNING in the metadata on a compute that stops with this JVM:
+            // each is suspended through the suspend workflow, bounded; what is left, the next
+            // start suspends (ClusterControlPlane.suspendOrphans).
+            progress.accept("suspending the running endpoints through the suspend workflow");
+            try {
+                List<EndpointId> left = controlPlaneCompute.suspendAll(SUSPEND_AT_STOP);
+                if (!left.isEmpty()) {
+                    log.warn("endpoints {} were not suspended within {} s at stop; the next start suspends them",
+                            left, SUSPEND_AT_STOP.toSeconds());
+                    progress.accept("endpoint(s) " + left + " not suspended within " + SUSPEND_AT_STOP.toSeconds()
+                            + " s; the next `up` suspends them");
+                }
+            } catch (RuntimeException e) {
+                log.warn("suspending the endpoints at stop failed: {}; the next start suspends them", e.toString());
+            }
         }
         if (controlPlaneCompute != null) {
             controlPlaneCompute.close();

@@ -16,6 +16,7 @@ import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
 import dev.strata.pgcore.replication.ReplicationClient;
+import dev.strata.pgcore.testing.Bench;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -26,13 +27,16 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Reads with Java redo after pgbench: a PG 17 server with the compute's
- * {@code wal_consistency_checking} (heap, heap2, btree and sequence out) runs {@code pgbench -i}
+ * Reads with Java redo after pgbench: a PG 17 server with the compute's current
+ * {@code wal_consistency_checking} ({@code ComputeSettings.WAL_CONSISTENCY_CHECKING} through
+ * {@link Bench#computeWalConsistencyChecking()}, empty since decision 0030; or the list given with
+ * {@code --wal-consistency-checking}) runs {@code pgbench -i}
  * and a fixed number of tpcb-like transactions; its WAL is ingested into a timeline imported
  * from its initdb (records stored for redo, chains cut at the ingest cap). Then every page of
  * every relation of the database is read at the last LSN, in one thread, twice (the second
@@ -40,18 +44,29 @@ import java.util.concurrent.TimeUnit;
  * time spent in redo. Prints pages/s, records/s and the mean chain. Figures on a shared machine,
  * not a benchmark of record. Run it through {@code bench/redo-read.sh}.
  *
- * <pre>RedoReadBench [scale 5] [transactions 20000] [pgbench /usr/bin/pgbench]</pre>
+ * <pre>RedoReadBench [--scale 5] [--transactions 20000] [--pgbench /usr/bin/pgbench] [--wal-consistency-checking compute]</pre>
+ *
+ * <p>For GetPage over the page service with realistic chains (pgbench for 10 minutes), next to
+ * the image-only figure, see {@link GetPageRedoBench}.
  */
 public final class RedoReadBench {
 
     public static void main(String[] args) throws Exception {
-        String scale = args.length > 0 ? args[0] : "5";
-        int transactions = args.length > 1 ? Integer.parseInt(args[1]) : 20000;
-        String pgbench = args.length > 2 ? args[2] : "/usr/bin/pgbench";
+        Map<String, String> defaults = new LinkedHashMap<>();
+        defaults.put("scale", "5");
+        defaults.put("transactions", "20000");
+        defaults.put("pgbench", "/usr/bin/pgbench");
+        defaults.put("wal-consistency-checking", "compute");
+        Map<String, String> opt = Bench.options("RedoReadBench", defaults, args);
+        String scale = opt.get("scale");
+        int transactions = Integer.parseInt(opt.get("transactions"));
+        String pgbench = opt.get("pgbench");
+        String wcc = Bench.walConsistencyChecking(opt.get("wal-consistency-checking"));
+        System.out.printf("RedoReadBench %s; wal_consistency_checking = '%s'%n", opt, wcc);
         Path dir = Files.createTempDirectory("redo-read-bench");
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         Map<String, String> settings = Map.of("wal_level", "replica", "full_page_writes", "on", "fsync", "off",
-                "wal_consistency_checking", "hash,gin,gist,spgist,brin,generic", "max_wal_size", "8GB",
+                "wal_consistency_checking", wcc, "max_wal_size", "8GB",
                 "checkpoint_timeout", "1h", "autovacuum", "off", "wal_keep_size", "4GB");
         LayerStore store = null;
         try (PostgresServer pg = PostgresServer.builder().settings(settings).start()) {
@@ -96,6 +111,7 @@ public final class RedoReadBench {
                 store.close();
             }
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            dev.strata.pgcore.fs.FileTrees.deleteRecursively(dir);
         }
     }
 

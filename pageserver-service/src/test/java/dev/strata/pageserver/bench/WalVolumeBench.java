@@ -2,6 +2,7 @@ package dev.strata.pageserver.bench;
 
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
+import dev.strata.pgcore.testing.Bench;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -17,8 +18,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * Issue 14's WAL volume: bytes of WAL per pgbench transaction written by a PG 17 server with
  * (A) no {@code wal_consistency_checking} (stock), (B) {@code wal_consistency_checking=all}
- * (every Strata compute until Java redo), and (C) every manager with an {@code rm_mask} but
- * heap, heap2, btree and sequence (which the pageserver now replays in Java). Same settings
+ * (every Strata compute until Java redo), and (C) the compute's current list,
+ * {@code ComputeSettings.WAL_CONSISTENCY_CHECKING} through {@link Bench#computeWalConsistencyChecking()}
+ * (empty since decision 0030, so C writes what A writes; until decision 0021 it was every manager
+ * with an {@code rm_mask} but heap, heap2, btree and sequence), or the list given with
+ * {@code --wal-consistency-checking}. Same settings
  * otherwise (the compute's WAL settings: replica, full_page_writes on, fsync off); each server
  * runs {@code pgbench -i -s SCALE}, a CHECKPOINT, then two passes of a fixed number of
  * transactions: the first right after the checkpoint (every first touch of a page is a full-page
@@ -28,6 +32,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  * WalVolumeBench [--scale 10] [--transactions 20000] [--clients 4] [--builtin tpcb-like] [--pgbench /usr/bin/pgbench]
+ *                [--wal-consistency-checking compute]
  * </pre>
  */
 public final class WalVolumeBench {
@@ -45,19 +50,14 @@ public final class WalVolumeBench {
         opt.put("clients", "4");
         opt.put("builtin", "tpcb-like");
         opt.put("pgbench", "/usr/bin/pgbench");
-        for (int i = 0; i < args.length; i++) {
-            String k = args[i].replaceFirst("^--", "");
-            if (!opt.containsKey(k) || i + 1 >= args.length) {
-                System.err.println("usage: WalVolumeBench " + opt.keySet().stream()
-                        .map(o -> "[--" + o + " " + opt.get(o) + "]").toList());
-                System.exit(2);
-            }
-            opt.put(k, args[++i]);
-        }
+        opt.put("wal-consistency-checking", "compute");
+        Map<String, String> parsed = Bench.options("WalVolumeBench", opt, args);
+        opt.putAll(parsed);
+        String compute = Bench.walConsistencyChecking(opt.get("wal-consistency-checking"));
         Map<String, String> setups = new LinkedHashMap<>();
         setups.put("stock (no wcc)", null);
-        setups.put("wcc=all (today)", "all");
-        setups.put("wcc without heap,heap2,btree,sequence", "hash,gin,gist,spgist,brin,generic");
+        setups.put("wcc=all (before Java redo)", "all");
+        setups.put("compute's wcc='" + compute + "'", compute);
         Map<String, List<Pass>> results = new LinkedHashMap<>();
         for (Map.Entry<String, String> setup : setups.entrySet()) {
             results.put(setup.getKey(), run(opt, setup.getValue()));

@@ -43,6 +43,44 @@ public final class Bench {
         return opt;
     }
 
+    /** Where the compute's default {@code wal_consistency_checking} is defined. */
+    public static final String COMPUTE_SETTINGS_CLASS = "dev.strata.compute.config.ComputeSettings";
+    private static final Path COMPUTE_SETTINGS_SOURCE =
+            Path.of("compute-node/src/main/java/dev/strata/compute/config/ComputeSettings.java");
+
+    /**
+     * The compute's current default {@code wal_consistency_checking}
+     * ({@code ComputeSettings.WAL_CONSISTENCY_CHECKING}), so a benchmark measures the WAL a
+     * Strata compute writes today rather than a list copied when it was written. The bench
+     * modules cannot depend on compute-node (it depends on them): the constant is read from the
+     * class when it is on the classpath, else from its source file (the bench scripts run from
+     * the repository root), else this fails and the caller must pass the list explicitly.
+     */
+    public static String computeWalConsistencyChecking() {
+        try {
+            return (String) Class.forName(COMPUTE_SETTINGS_CLASS).getField("WAL_CONSISTENCY_CHECKING").get(null);
+        } catch (ReflectiveOperationException e) {
+            // not on the classpath: read the source below
+        }
+        try {
+            java.util.regex.Matcher m = java.util.regex.Pattern
+                    .compile("String WAL_CONSISTENCY_CHECKING = \"([^\"]*)\";")
+                    .matcher(Files.readString(COMPUTE_SETTINGS_SOURCE));
+            if (m.find()) {
+                return m.group(1);
+            }
+            throw new IllegalStateException("no WAL_CONSISTENCY_CHECKING constant in " + COMPUTE_SETTINGS_SOURCE.toAbsolutePath());
+        } catch (IOException e) {
+            throw new IllegalStateException("neither " + COMPUTE_SETTINGS_CLASS + " on the classpath nor "
+                    + COMPUTE_SETTINGS_SOURCE.toAbsolutePath() + " readable: pass --wal-consistency-checking", e);
+        }
+    }
+
+    /** An option's value of {@code wal_consistency_checking}: {@code compute} means {@link #computeWalConsistencyChecking()}. */
+    public static String walConsistencyChecking(String option) {
+        return "compute".equals(option) ? computeWalConsistencyChecking() : option;
+    }
+
     /** {@code dir} as an absolute path, emptied of an earlier run's output and created. */
     public static Path freshDirectory(String dir) throws IOException {
         Path root = Path.of(dir).toAbsolutePath();

@@ -25,7 +25,10 @@ import java.util.stream.Stream;
  * Issue 11 item 9's benchmark: the WAL rate a quorum of receivers sustains during one large
  * transaction. Two PG17 computes with the settings Strata computes run ({@code full_page_writes=on},
  * {@code fsync=off}; {@code wal_consistency_checking} from {@code --wal-consistency-checking},
- * default {@code all}: images-first WAL, the computes' setting before decision 0021) and
+ * default {@code compute}: the compute's current list, {@code ComputeSettings.WAL_CONSISTENCY_CHECKING}
+ * through {@link Bench#computeWalConsistencyChecking()}, empty since decision 0030; {@code all}
+ * gives the images-first WAL of the figures in docs/safekeeper.md, the computes' setting before
+ * decision 0021) and
  * {@code synchronous_standby_names = ANY 2 ("sk-1", "sk-2", "sk-3")}:
  * (A) three stock {@code pg_receivewal --synchronous} (fsync per read batch, flush feedback
  * after each) and (B) three Strata safekeepers (separate JVMs), all on this machine.
@@ -43,7 +46,7 @@ import java.util.stream.Stream;
  * <pre>
  * ThroughputBench [--rounds 3] [--rows 200000] [--pad 200] [--warmup-rows 50000]
  *                 [--receivewal /usr/lib/postgresql/15/bin/pg_receivewal] [--preload ""]
- *                 [--dir bench/out/safekeeper-throughput] [--only AB] [--wal-consistency-checking all]
+ *                 [--dir bench/out/safekeeper-throughput] [--only AB] [--wal-consistency-checking compute]
  * </pre>
  */
 public final class ThroughputBench {
@@ -70,10 +73,10 @@ public final class ThroughputBench {
         defaults.put("preload", "");
         defaults.put("dir", "bench/out/safekeeper-throughput");
         defaults.put("only", "ABC");
-        // "all": every record carries the pages it touches (the compute's setting until decision
-        // 0021, and the figures in docs/safekeeper.md); the compute's setting since then is
-        // "hash,gin,gist,spgist,brin,generic" (ComputeSettings.WAL_CONSISTENCY_CHECKING).
-        defaults.put("wal-consistency-checking", "all");
+        // "compute": ComputeSettings.WAL_CONSISTENCY_CHECKING, what a compute writes today; "all":
+        // every record carries the pages it touches (the compute's setting until decision 0021,
+        // and the figures in docs/safekeeper.md).
+        defaults.put("wal-consistency-checking", "compute");
         Map<String, String> opt = Bench.options("ThroughputBench", defaults, args);
         int rounds = Integer.parseInt(opt.get("rounds"));
         Path root = Bench.freshDirectory(opt.get("dir"));
@@ -84,7 +87,7 @@ public final class ThroughputBench {
         List<Process> receivers = new ArrayList<>();
         try (SafekeeperCluster sks = SafekeeperCluster.start(root.resolve("sk"), 3)) {
             settings.putAll(sks.computeSettings());
-            settings.put("wal_consistency_checking", opt.get("wal-consistency-checking"));
+            settings.put("wal_consistency_checking", Bench.walConsistencyChecking(opt.get("wal-consistency-checking")));
             settings.put("full_page_writes", "on");
             // No checkpoint in the middle of a measured statement; both sides alike.
             settings.put("max_wal_size", "8GB");
