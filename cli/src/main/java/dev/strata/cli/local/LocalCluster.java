@@ -3,6 +3,7 @@ package dev.strata.cli.local;
 import dev.strata.control.storage.BranchTarget;
 
 import dev.strata.compute.node.ComputeNode;
+import dev.strata.control.model.Branch;
 import dev.strata.compute.node.ComputeSpec;
 import dev.strata.compute.node.ComputeState;
 import dev.strata.compute.node.StartedCompute;
@@ -961,12 +962,15 @@ public final class LocalCluster implements AutoCloseable {
      */
     public dev.strata.cli.verify.VerifyTarget verifyTarget(String branch) {
         LocalEndpoint e = endpoints.get(branch);
+        // With the control plane its metadata is where branches are (and where an API restore
+        // moved main); branches of the admin port (--no-control-plane) are the cluster's own.
+        Optional<TimelineId> inMetadata = controlPlane == null ? Optional.empty()
+                : controlPlane.store().getBranchByName(ClusterControlPlane.PROJECT, branch).map(Branch::timeline);
         TimelineId timeline;
-        if (e != null) {
+        if (inMetadata.isPresent()) {
+            timeline = inMetadata.get();
+        } else if (e != null) {
             timeline = e.branch().timeline();
-        } else if (controlPlane != null) {
-            timeline = controlPlane.store().getBranchByName(ClusterControlPlane.PROJECT, branch)
-                    .orElseThrow(() -> noBranch(branch)).timeline();
         } else {
             throw noBranch(branch);
         }
