@@ -26,6 +26,12 @@
 #                       [--regress-timeout S] [--isolation-timeout S] [--proxy-port N]
 #                       [--keep] [--data-dir DIR]
 #   bench/pg-regress.sh --checks-only --data-dir DIR   (storage checks on a cluster left by --keep)
+# --wcc LIST: wal_consistency_checking for the suites' sessions on both servers (ALTER ROLE postgres
+# SET, so every session the suites open as postgres writes the images; the compute's own setting is
+# empty). With LIST = all, every record Strata replays in Java carries PostgreSQL's image, and the
+# pageserver's redo oracle compares each one (its table: `grep -A80 'redo oracle (' DIR/strata.log`
+# after `./strata down --data-dir DIR`). The regression suite's tests that list role settings
+# (rolenames) then see the extra row: use it with --suites isolation, or expect that diff.
 # --stock-sync: the stock server waits for synchronous replication as the compute does: three
 # `pg_receivewal --synchronous` (application_name sk-1..3, fsync per read batch, flush feedback
 # after it) and synchronous_standby_names = 'ANY 2 ("sk-1","sk-2","sk-3")', so the ratio shows
@@ -61,10 +67,11 @@ STOCK_SYNC=0
 REGRESS_TIMEOUT=3600
 ISOLATION_TIMEOUT=2400
 PROXY_PORT=""
+WCC=""
 usage() {
     echo "usage: $0 [--suites regress|isolation|regress,isolation] [--no-stock] [--stock-sync] [--schedule parallel|serial]" >&2
     echo "          [--tests \"t1 t2\"] [--isolation-tests \"s1 s2\"] [--regress-timeout S] [--isolation-timeout S]" >&2
-    echo "          [--proxy-port N] [--keep] [--data-dir DIR] | --checks-only --data-dir DIR" >&2
+    echo "          [--proxy-port N] [--wcc LIST] [--keep] [--data-dir DIR] | --checks-only --data-dir DIR" >&2
     exit 64
 }
 while [ $# -gt 0 ]; do
@@ -79,6 +86,7 @@ while [ $# -gt 0 ]; do
         --regress-timeout) REGRESS_TIMEOUT=$2; shift 2 ;;
         --isolation-timeout) ISOLATION_TIMEOUT=$2; shift 2 ;;
         --proxy-port) PROXY_PORT=$2; shift 2 ;;
+        --wcc) WCC=$2; shift 2 ;;
         --data-dir) DATA_DIR=$2; shift 2 ;;
         --checks-only) CHECKS_ONLY=1; KEEP=1; shift ;;
         *) usage ;;
@@ -93,6 +101,7 @@ case "$SCHEDULE" in parallel|serial) ;; *) usage ;; esac
 for n in "$REGRESS_TIMEOUT" "$ISOLATION_TIMEOUT" ${PROXY_PORT:+"$PROXY_PORT"}; do
     [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ] || usage
 done
+[[ "$WCC" =~ ^[a-z0-9,]*$ ]] || { echo "--wcc takes a comma-separated list of resource managers (or all)" >&2; exit 64; }
 has_suite() { [[ " ${SUITE_LIST[*]} " == *" $1 "* ]]; }
 
 log() { echo "$(date +%H:%M:%S)  $*"; }
@@ -196,6 +205,13 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 q() { "$PSQL" -X -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+
+# set_wcc TARGET: --wcc for the postgres role's new sessions on the server PG* point at.
+set_wcc() {
+    [ -n "$WCC" ] || return 0
+    q postgres "ALTER ROLE postgres SET wal_consistency_checking = '$WCC'" >/dev/null
+    log "$1: wal_consistency_checking = '$(q postgres "SHOW wal_consistency_checking")' for the suites' sessions"
+}
 
 # run_suite TARGET SUITE: runs one suite against the server that PG* point at; writes
 # "$OUT/TARGET.SUITE.result" = rc wall_ms wal_bytes tests ok failed ignored failed-names...
@@ -328,6 +344,7 @@ if [ "$CHECKS_ONLY" = 0 ] && [ "$STOCK" = 1 ]; then
         STOCK_BASELINE="three $("$RW" --version | awk '{print $1, $3}') --synchronous, ANY 2 (as the compute's safekeepers)"
         log "stock baseline: $STOCK_BASELINE"
     fi
+    set_wcc stock
     for s in "${SUITE_LIST[@]}"; do run_suite stock "$s"; done
     stop_stock
     rm -rf "$STOCK_DIR"/receivewal-*/  # their WAL (GBs) is not needed after the stock run
@@ -338,6 +355,7 @@ fi
 T2=$(date +%s)
 if [ "$CHECKS_ONLY" = 0 ]; then
     rss_sampler "$(cat "$DATA_DIR/run/pid")" "$OUT/cluster-rss.kb" & RSS_PID=$!
+    set_wcc strata
     for s in "${SUITE_LIST[@]}"; do run_suite strata "$s"; done
     kill "$RSS_PID" 2>/dev/null || true; RSS_PID=""
 fi

@@ -19,7 +19,7 @@ import java.util.Map;
  * DELETE /branches/N                            delete
  * POST   /branches/N/restore?to=X[&amp;from=S]       restore N to X on S (default: N itself)
  * GET    /branches/N/connection                 the connection string of N's endpoint
- * GET    /branches/N/verify-target              what `strata verify` needs of N (starts its compute)
+ * GET    /branches/N/verify-target              what `strata verify` needs of N (starts nothing)
  * </pre>
  *
  * A request the cluster refuses (an unknown branch, a name taken, a point outside history) is a

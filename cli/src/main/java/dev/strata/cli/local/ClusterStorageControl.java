@@ -10,6 +10,7 @@ import dev.strata.pgcore.auth.Scope;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
+import dev.strata.safekeeper.client.SafekeeperApiException;
 import dev.strata.safekeeper.election.ElectionFailedException;
 import dev.strata.safekeeper.election.Proposer;
 import java.io.UncheckedIOException;
@@ -62,7 +63,10 @@ final class ClusterStorageControl implements StorageControl {
         transientIfUnreachable(() -> {
             LocalPageserver ps = cluster.pageserver();
             if (ps.hasTimeline(timeline)) {
-                if (cluster.safekeepers().stream().allMatch(sk -> holds(sk, timeline))) {
+                // hasTimeline throws if a safekeeper does not answer: the step is retried then,
+                // rather than a timeline that one unreachable safekeeper did not confirm being
+                // taken for partly created and dropped from the others.
+                if (cluster.safekeepers().stream().allMatch(sk -> sk.hasTimeline(timeline))) {
                     return null; // a retry after a lost answer: done already
                 }
                 // Made on the pageserver, not on every safekeeper: nothing was ever committed on a
@@ -161,21 +165,20 @@ final class ClusterStorageControl implements StorageControl {
         cluster.pageserver().deleteTimeline(timeline);
     }
 
-    private static boolean holds(LocalSafekeeper sk, TimelineId timeline) {
-        try {
-            sk.positions(timeline);
-            return true;
-        } catch (RuntimeException e) {
-            return false;
-        }
-    }
-
-    /** Runs {@code step}; an I/O failure (a component that did not answer) becomes transient. */
+    /**
+     * Runs {@code step}; a component that did not answer (an I/O failure in process, or a child
+     * safekeeper's API unreachable or unavailable) makes the step transient, so the engine retries.
+     */
     private static <T> T transientIfUnreachable(Supplier<T> step) {
         try {
             return step.get();
         } catch (UncheckedIOException e) {
             throw new TransientStepException("a storage service did not answer: " + e.getMessage(), e);
+        } catch (SafekeeperApiException e) {
+            if (e.status() == 0 || e.status() == 503) {
+                throw new TransientStepException("a storage service did not answer: " + e.getMessage(), e);
+            }
+            throw e;
         }
     }
 

@@ -3,6 +3,7 @@ package dev.strata.cli.local;
 import dev.strata.control.storage.BranchTarget;
 
 import dev.strata.compute.node.ComputeNode;
+import dev.strata.control.model.Branch;
 import dev.strata.compute.node.ComputeSpec;
 import dev.strata.compute.node.ComputeState;
 import dev.strata.compute.node.StartedCompute;
@@ -952,18 +953,51 @@ public final class LocalCluster implements AutoCloseable {
     }
 
     /**
-     * What {@code strata verify} needs of a branch (its compute, started if it is not running,
-     * the safekeepers, the page service and a compute token for the branch's timeline).
+     * What {@code strata verify} needs of a branch: its timeline's committed head and the LSNs its
+     * computes started at (from a safekeeper that answers), the safekeepers, the page service and
+     * a compute token for the timeline; and the branch's compute if the cluster runs it itself and
+     * it is running. Starts no compute: a verify must not elect one beside the endpoint's own. A
+     * branch is looked up in the control plane's metadata when the cluster's own branches do not
+     * have it.
      */
     public dev.strata.cli.verify.VerifyTarget verifyTarget(String branch) {
-        LocalEndpoint e = endpoint(branch);
-        e.start();
-        ComputeNode compute = e.compute();
-        java.net.URI uri = java.net.URI.create(compute.connectionUri("postgres"));
-        return new dev.strata.cli.verify.VerifyTarget(branch, e.branch().timeline(), compute.spec().dataDir(),
-                uri.getHost(), uri.getPort(), compute.spec().user(), compute.spec().password(), walSources,
-                "127.0.0.1", pageserver.pageServicePort(),
-                auth.computeToken(e.branch().timeline(), "verify-" + e.id()));
+        LocalEndpoint e = endpoints.get(branch);
+        // With the control plane its metadata is where branches are (and where an API restore
+        // moved main); branches of the admin port (--no-control-plane) are the cluster's own.
+        Optional<TimelineId> inMetadata = controlPlane == null ? Optional.empty()
+                : controlPlane.store().getBranchByName(ClusterControlPlane.PROJECT, branch).map(Branch::timeline);
+        TimelineId timeline;
+        if (inMetadata.isPresent()) {
+            timeline = inMetadata.get();
+        } else if (e != null) {
+            timeline = e.branch().timeline();
+        } else {
+            throw noBranch(branch);
+        }
+        Lsn committed = committedHead(timeline);
+        if (committed == null) {
+            throw new IllegalStateException("timeline " + timeline + ": fewer than a quorum of safekeepers answered; "
+                    + "see `strata status`");
+        }
+        List<Lsn> termStarts = null;
+        for (LocalSafekeeper sk : safekeepers) {
+            try {
+                termStarts = sk.termStarts(timeline);
+                break;
+            } catch (RuntimeException ex) {
+                log.info("timeline={} safekeeper {} did not give its term history: {}", timeline, sk.id(), ex.getMessage());
+            }
+        }
+        if (termStarts == null) {
+            throw new IllegalStateException("timeline " + timeline + ": no safekeeper gave its term history");
+        }
+        ComputeNode compute = e == null || controlPlane != null ? null : e.compute();
+        StartedCompute started = compute == null ? null : compute.started();
+        java.net.URI uri = started == null ? null : java.net.URI.create(compute.connectionUri("postgres"));
+        return new dev.strata.cli.verify.VerifyTarget(branch, timeline, started == null ? null : compute.spec().dataDir(),
+                uri == null ? null : uri.getHost(), uri == null ? 0 : uri.getPort(), DB_USER, dbPassword, walSources,
+                "127.0.0.1", pageserver.pageServicePort(), auth.computeToken(timeline, "verify"),
+                committed, termStarts);
     }
 
     /** Branch main's timeline. */

@@ -4,6 +4,7 @@ import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import java.net.URI;
+import java.util.List;
 
 /** A safekeeper of the local cluster: in this JVM, or a child process that can be killed. */
 public interface LocalSafekeeper extends AutoCloseable {
@@ -30,6 +31,13 @@ public interface LocalSafekeeper extends AutoCloseable {
 
     /** The timeline's positions here (throws if the safekeeper or the timeline cannot answer). */
     Positions positions(TimelineId id);
+
+    /**
+     * Where each term's WAL begins on this safekeeper's copy of the timeline, oldest first: the
+     * LSNs at which computes started (each with the shutdown checkpoint record its basebackup
+     * carried). Throws if the safekeeper or the timeline cannot answer.
+     */
+    List<Lsn> termStarts(TimelineId id);
 
     /** One line: term, flush and commit LSN of the timeline, or why not. */
     String status(TimelineId id);

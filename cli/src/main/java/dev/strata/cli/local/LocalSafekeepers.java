@@ -99,6 +99,12 @@ final class LocalSafekeepers {
         }
 
         @Override
+        public List<Lsn> termStarts(TimelineId id) {
+            return server.node().requireTimeline(id).status().termHistory().entries().stream()
+                    .map(e -> e.lsn()).toList();
+        }
+
+        @Override
         public String status(TimelineId id) {
             return server.node().timeline(id).map(t -> line(Dto.Status.of(t))).orElse("no timeline " + id);
         }
@@ -232,6 +238,12 @@ final class LocalSafekeepers {
         public Positions positions(TimelineId id) {
             Dto.Status st = new SafekeeperClient(url(), cliToken).status(id);
             return new Positions(Lsn.parse(st.flushLsn()), Lsn.parse(st.commitLsn()));
+        }
+
+        @Override
+        public List<Lsn> termStarts(TimelineId id) {
+            List<Dto.TermLsnJson> h = new SafekeeperClient(url(), cliToken).status(id).termHistory();
+            return h == null ? List.of() : h.stream().map(e -> Lsn.parse(e.lsn())).toList();
         }
 
         @Override

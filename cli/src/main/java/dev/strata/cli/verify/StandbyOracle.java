@@ -29,6 +29,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
@@ -111,12 +112,23 @@ public final class StandbyOracle implements AutoCloseable {
     private final PostgresServer standby;
     private final Lsn consistentLsn;
     private final BooleanSupplier cancelled;
+    /** {@link #fromHistory}'s recovery target, null for a standby copied from the compute. */
+    private final Lsn stopAt;
+    /** {@link #fromHistory}'s stopAt is the end of the WAL: no recovery target is set. */
+    private final boolean toEnd;
 
     private StandbyOracle(VerifyTarget target, PostgresServer standby, Lsn consistentLsn, BooleanSupplier cancelled) {
+        this(target, standby, consistentLsn, cancelled, null, false);
+    }
+
+    private StandbyOracle(VerifyTarget target, PostgresServer standby, Lsn consistentLsn, BooleanSupplier cancelled,
+                          Lsn stopAt, boolean toEnd) {
+        this.toEnd = toEnd;
         this.target = target;
         this.standby = standby;
         this.consistentLsn = consistentLsn;
         this.cancelled = cancelled;
+        this.stopAt = stopAt;
     }
 
     private static void check(BooleanSupplier cancelled) {
@@ -183,6 +195,97 @@ public final class StandbyOracle implements AutoCloseable {
                     start, stop, data);
         }
         Files.writeString(data.resolve("standby.signal"), "");
+        settings.put("hot_standby", "on");
+        settings.put("max_standby_streaming_delay", "-1");
+        settings.put("wal_receiver_timeout", "10s");
+        settings.put("wal_retrieve_retry_interval", "1s");
+        settings.put("primary_conninfo", primaryConninfo(t));
+        PostgresServer sb = PostgresServer.builder().dataDir(data).user(t.user()).password(t.password())
+                .settings(settings).startTimeout(Duration.ofSeconds(120)).start();
+        return new StandbyOracle(t, sb, stop, cancelled);
+    }
+
+    /**
+     * Hot standby settings that must be at least the primary's (PostgreSQL pauses recovery if
+     * they are not): the cluster's computes run with PostgreSQL's defaults except
+     * max_prepared_transactions 10 and max_wal_senders 10 (compute-node ComputeSettings); these
+     * leave room for operator settings up to them without a large lock table.
+     */
+    private static final Map<String, String> HISTORY_STANDBY = Map.of("max_connections", "300",
+            "max_worker_processes", "64", "max_wal_senders", "64", "max_prepared_transactions", "100",
+            "max_locks_per_transaction", "128");
+    /** Largest basebackup accepted from the pageserver (as the compute agent's bound). */
+    private static final long MAX_BASEBACKUP_BYTES = 1L << 40;
+
+    /**
+     * A standby that re-derives the timeline from {@code base} to {@code stopAt} with PostgreSQL's
+     * own redo: the pageserver's basebackup at {@code base}, which must be an LSN where a compute
+     * of the timeline started (a term start: the safekeepers' WAL holds the shutdown checkpoint
+     * record that basebackup carries), then the timeline's WAL streamed from the safekeepers
+     * (object storage behind them) up to the last record that starts before {@code stopAt}, where
+     * recovery ends and the standby is promoted, a private copy that never streams anywhere (so
+     * pageinspect can be installed in it). It reads nothing from the compute. Pages the WAL
+     * between the two LSNs does not touch are compared with the pageserver's own basebackup at
+     * {@code base}; the further back {@code base}, the more of the history is checked
+     * independently. Wait for it with {@link #compareRecovered}.
+     */
+    public static StandbyOracle fromHistory(VerifyTarget t, Lsn base, Lsn stopAt, Path dir, BooleanSupplier cancelled)
+            throws IOException {
+        return fromHistory(t, base, stopAt, false, dir, cancelled);
+    }
+
+    /**
+     * As {@link #fromHistory(VerifyTarget, Lsn, Lsn, Path, BooleanSupplier)}; {@code toEnd}: {@code
+     * stopAt} is the end of the WAL there is (the committed head), where no record starts that a
+     * recovery target could stop before, so none is set: the standby replays what it receives and
+     * is promoted once it has replayed {@code stopAt} (a little more if more WAL came meanwhile;
+     * what it replayed is what is compared).
+     */
+    public static StandbyOracle fromHistory(VerifyTarget t, Lsn base, Lsn stopAt, boolean toEnd, Path dir,
+                                            BooleanSupplier cancelled) throws IOException {
+        if (stopAt.isBefore(base)) {
+            throw new IllegalArgumentException("the standby cannot stop at " + stopAt + ", before its base " + base);
+        }
+        Path data = dir.resolve("standby");
+        Path tar = dir.resolve("basebackup.tar");
+        try (PageserverClient ps = new PageserverClient(t.pageserverHost(), t.pageServicePort(), t.pageserverToken())
+                .withWait(Duration.ofMinutes(2));
+             java.io.OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tar))) {
+            ps.basebackup(t.timeline(), base, out);
+        }
+        check(cancelled);
+        try (java.io.InputStream in = new java.io.BufferedInputStream(Files.newInputStream(tar))) {
+            new dev.strata.compute.basebackup.TarUnpacker(MAX_BASEBACKUP_BYTES).unpack(in, data, (f, b) -> { });
+        }
+        Files.delete(tar);
+        Files.writeString(data.resolve("postgresql.conf"), "# strata verify's standby\ninclude_if_exists = 'strata.conf'\n");
+        Files.writeString(data.resolve("pg_hba.conf"), "host all all 127.0.0.1/32 scram-sha-256\n");
+        for (String d : List.of("pg_wal/archive_status", "pg_wal/summaries", "pg_replslot")) {
+            Files.createDirectories(data.resolve(d));
+        }
+        Files.writeString(data.resolve("standby.signal"), "");
+        Map<String, String> settings = new HashMap<>(HISTORY_STANDBY);
+        settings.put("hot_standby", "on");
+        settings.put("autovacuum", "off"); // once promoted, nothing may change a page before the comparison
+        settings.put("max_standby_streaming_delay", "-1");
+        settings.put("wal_receiver_timeout", "10s");
+        settings.put("wal_retrieve_retry_interval", "1s");
+        if (!toEnd) {
+            // Paused before the first record at or after stopAt; resuming then ends recovery there
+            // (promoting with a target not reached would be FATAL).
+            settings.put("recovery_target_lsn", stopAt.toString());
+            settings.put("recovery_target_inclusive", "off");
+            settings.put("recovery_target_action", "pause");
+        }
+        settings.put("primary_conninfo", primaryConninfo(t));
+        log.info("standby oracle: basebackup of timeline {} at {} from the pageserver in {}; replaying to {}",
+                t.timeline(), base, data, stopAt);
+        PostgresServer sb = PostgresServer.builder().dataDir(data).user(t.user()).password(t.password())
+                .settings(settings).startTimeout(Duration.ofSeconds(120)).start();
+        return new StandbyOracle(t, sb, base, cancelled, stopAt, toEnd);
+    }
+
+    private static String primaryConninfo(VerifyTarget t) {
         StringBuilder hosts = new StringBuilder();
         StringBuilder ports = new StringBuilder();
         for (WalSource w : t.walSources()) {
@@ -190,16 +293,95 @@ public final class StandbyOracle implements AutoCloseable {
             ports.append(ports.isEmpty() ? "" : ",").append(w.port());
         }
         WalSource any = t.walSources().getFirst();
-        settings.put("hot_standby", "on");
-        settings.put("max_standby_streaming_delay", "-1");
-        settings.put("wal_receiver_timeout", "10s");
-        settings.put("wal_retrieve_retry_interval", "1s");
-        settings.put("primary_conninfo", "host=" + hosts + " port=" + ports + " user=" + any.user() + " password="
-                + any.password() + " options='-c timeline_id=" + t.timeline() + "' application_name=strata_verify "
-                + "sslmode=disable");
-        PostgresServer sb = PostgresServer.builder().dataDir(data).user(t.user()).password(t.password())
-                .settings(settings).startTimeout(Duration.ofSeconds(120)).start();
-        return new StandbyOracle(t, sb, stop, cancelled);
+        return "host=" + hosts + " port=" + ports + " user=" + any.user() + " password=" + any.password()
+                + " options='-c timeline_id=" + t.timeline() + "' application_name=strata_verify sslmode=disable";
+    }
+
+    /** Told how far a standby's replay is, while {@link #compareRecovered} waits for it. */
+    @FunctionalInterface
+    public interface Replay {
+        void replayed(Lsn lsn);
+    }
+
+    /**
+     * For a standby from {@link #fromHistory}: waits until recovery reached its stop LSN and the
+     * standby was promoted (telling {@code replay} where it is every couple of seconds), installs
+     * pageinspect in every database of the copy, and compares every block of {@code relations}
+     * (empty: all) with the pageserver at the LSN the standby replayed to.
+     */
+    public Result compareRecovered(Set<Long> relations, Duration timeout, Replay replay, Progress progress,
+                                   UnaryOperator<Lsn> pageserverLsn) throws Exception {
+        try {
+            return recoverAndCompare(relations, timeout, replay, progress, pageserverLsn);
+        } catch (SQLException e) {
+            throw new SQLException(e.getMessage() + "; the standby's log:\n" + standby.logTail(30), e.getSQLState(), e);
+        }
+    }
+
+    private Result recoverAndCompare(Set<Long> relations, Duration timeout, Replay replay, Progress progress,
+                                     UnaryOperator<Lsn> pageserverLsn) throws Exception {
+        if (stopAt == null) {
+            throw new IllegalStateException("not a standby from the pageserver's history");
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long nextReport = 0;
+        boolean promoted = false;
+        Lsn at;
+        try (Connection sc = connect("postgres"); Statement s = sc.createStatement()) {
+            long stuckSince = 0;
+            while ("t".equals(scalar(s, "SELECT pg_is_in_recovery()"))) {
+                check(cancelled);
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("the standby did not finish replaying within " + timeout.toSeconds()
+                            + " s (at " + scalar(s, "SELECT pg_last_wal_replay_lsn()") + "); its log:\n"
+                            + standby.logTail(30));
+                }
+                String replayedText = scalar(s, "SELECT pg_last_wal_replay_lsn()");
+                Lsn replayed = replayedText == null ? Lsn.INVALID : Lsn.parse(replayedText);
+                if (System.nanoTime() > nextReport) {
+                    if (replayed.isValid()) {
+                        replay.replayed(replayed);
+                    }
+                    nextReport = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                }
+                if (!promoted && toEnd && !replayed.isBefore(stopAt)) {
+                    s.execute("SELECT pg_promote(false)");
+                    promoted = true;
+                } else if (!promoted && !toEnd) {
+                    if ("paused".equals(scalar(s, "SELECT pg_get_wal_replay_pause_state()"))) {
+                        s.execute("SELECT pg_wal_replay_resume()"); // at the target: recovery ends here
+                        promoted = true;
+                    } else if (!replayed.isBefore(stopAt)) {
+                        // Everything below the target replayed, and no record at or after it yet:
+                        // the target lies inside the last record or at the end of the WAL.
+                        if (stuckSince == 0) {
+                            stuckSince = System.nanoTime();
+                        } else if (System.nanoTime() - stuckSince > TimeUnit.SECONDS.toNanos(30)) {
+                            throw new IllegalArgumentException("no WAL record starts at or after " + stopAt
+                                    + " yet (the standby replayed to " + replayed + "): use --at now, or an LSN "
+                                    + "below the last record");
+                        }
+                    }
+                }
+                Thread.sleep(100);
+            }
+            // After recovery ends this stays the end of the last record replayed (recovery_target_lsn).
+            at = lsn(s, "SELECT pg_last_wal_replay_lsn()");
+        }
+        List<String> databases = new ArrayList<>();
+        try (Connection sc = connect("postgres"); Statement s = sc.createStatement();
+             ResultSet rs = s.executeQuery("SELECT datname FROM pg_database WHERE datallowconn ORDER BY oid")) {
+            while (rs.next()) {
+                databases.add(rs.getString(1));
+            }
+        }
+        for (String db : databases) {
+            try (Connection c = connect(db); Statement s = c.createStatement()) {
+                s.execute("CREATE EXTENSION IF NOT EXISTS pageinspect"); // catalogs only: OIDs below the compared ones
+            }
+        }
+        return compareAt(at, pageserverLsn.apply(at), relations,
+                Duration.ofNanos(Math.max(deadline - System.nanoTime(), Duration.ofSeconds(30).toNanos())), progress);
     }
 
     /** The earliest LSN the standby can pause at: the end of its base backup. */

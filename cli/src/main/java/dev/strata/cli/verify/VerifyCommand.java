@@ -16,18 +16,13 @@ import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Comparator;
+import java.util.List;
 import java.util.LinkedHashSet;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -38,14 +33,16 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * {@code strata verify [--branch NAME] [--at LSN|now] [--relation OID...] [--json] [--data-dir DIR]}:
- * the stock-standby oracle ({@link StandbyOracle}) on a branch of the running local cluster.
- * It asks the cluster for the branch's compute, safekeepers and page service (admin port,
- * operator token), starts a stock PostgreSQL 17 hot standby from a copy of the compute in a
- * private directory under {@code run/}, pauses it at the chosen LSN and compares every block
- * (or those of the chosen relations) with the page the pageserver serves at that LSN. It prints
- * progress (to stderr), what it checked and every mismatch; the standby and its directory are
- * removed on every way out, Ctrl-C included.
+ * {@code strata verify [--branch NAME] [--at LSN|now] [--relation OID...] [--json] [--data-dir DIR]}: the stock-standby oracle ({@link StandbyOracle#fromHistory}) on a branch of the
+ * running local cluster. It asks the cluster for the branch's timeline, safekeepers and page
+ * service (admin port, operator token; no compute is started), starts a stock PostgreSQL 17
+ * standby in a private directory under {@code run/} from the pageserver's basebackup at a compute
+ * start (the base: the branch's first, so the whole history of its timeline is re-derived), lets
+ * PostgreSQL's own redo replay the
+ * branch's WAL from the safekeepers up to the chosen LSN ({@code --at}, default the committed
+ * head), and compares every block (or those of the chosen relations) with the page the
+ * pageserver serves at that LSN. It prints progress (to stderr), what it checked and every mismatch; the
+ * standby and its directory are removed on every way out, Ctrl-C included.
  *
  * <p>Exit codes: 0 no mismatch, 1 mismatches found, 2 could not verify (bad LSN, unknown
  * branch or relation, a component failed), 3 no cluster running, 64 usage.
@@ -59,12 +56,13 @@ public final class VerifyCommand {
     static final int NOT_RUNNING = 3;
     static final int USAGE_ERROR = 64;
     private static final Duration TARGET_TIMEOUT = Duration.ofMinutes(3);
-    private static final Duration COMPARE_TIMEOUT = Duration.ofMinutes(10);
+    /** Replay of the history from the base, then the comparison. */
+    private static final Duration COMPARE_TIMEOUT = Duration.ofMinutes(60);
     private static final long PROGRESS_EVERY_NANOS = TimeUnit.SECONDS.toNanos(2);
     private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
     private static final String LOG_FILE_PROPERTY = "org.slf4j.simpleLogger.logFile";
 
-    /** Parsed arguments; {@code at} null means now (the compute's flush LSN when verify starts). */
+    /** Parsed arguments; {@code at} null means now (the committed head when verify starts). */
     record Args(Path dataDir, String branch, Lsn at, Set<Long> relations, boolean json) {
     }
 
@@ -194,22 +192,18 @@ public final class VerifyCommand {
     }
 
     private int verify(ClusterLayout layout, VerifyTarget target, Args a) {
-        Lsn flush;
+        Lsn head = target.committed();
+        Lsn stopAt = a.at() != null ? a.at() : head;
+        if (stopAt.isAfter(head)) {
+            err.println("strata verify: LSN " + stopAt + " is in the future: branch '" + target.branch()
+                    + "' has committed WAL up to " + head);
+            return FAILED;
+        }
+        Lsn base;
         try {
-            flush = flushLsn(target);
-        } catch (SQLException e) {
-            err.println("strata verify: cannot reach the compute of branch '" + target.branch() + "': "
-                    + e.getMessage());
-            return FAILED;
-        }
-        if (a.at() != null && a.at().isAfter(flush)) {
-            err.println("strata verify: LSN " + a.at() + " is in the future: branch '" + target.branch()
-                    + "' has WAL up to " + flush);
-            return FAILED;
-        }
-        if (a.at() != null) {
-            // The standby's copy is taken after this point (pg_backup_stop writes WAL): it cannot stop here.
-            err.println(beforeEarliest(a.at(), "after " + flush));
+            base = base(target, stopAt);
+        } catch (IllegalArgumentException e) {
+            err.println("strata verify: " + e.getMessage());
             return FAILED;
         }
         Path dir;
@@ -224,7 +218,7 @@ public final class VerifyCommand {
         AtomicReference<StandbyOracle> oracle = new AtomicReference<>();
         AtomicBoolean cancelled = new AtomicBoolean();
         CountDownLatch finished = new CountDownLatch(1);
-        // Ctrl-C: the copy or comparison stops at its next step, a standby still starting is
+        // Ctrl-C: the download or comparison stops at its next step, a standby still starting is
         // stopped through its pid file, and this thread's own clean-up below runs; the hook
         // waits for it (the JVM halts once its hooks end), then cleans up itself in case.
         Thread cleanup = new Thread(() -> {
@@ -241,21 +235,20 @@ public final class VerifyCommand {
         }, "strata-verify-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         try {
-            progress(a, "starting a stock PostgreSQL 17 standby of branch '" + target.branch() + "' (timeline "
-                    + target.timeline() + ") in " + dir);
-            oracle.set(StandbyOracle.start(target, dir, cancelled::get));
+            progress(a, "branch '" + target.branch() + "' (timeline " + target.timeline() + "): a stock PostgreSQL 17 "
+                    + "standby from the pageserver's basebackup at " + base + " (its first compute start), replaying the WAL "
+                    + "to " + stopAt + " (" + mib(stopAt.value() - base.value()) + ") in " + dir);
+            oracle.set(StandbyOracle.fromHistory(target, base, stopAt, stopAt.equals(head), dir, cancelled::get));
             if (cancelled.get()) {
                 return FAILED;
             }
-            Lsn earliest = oracle.get().consistentLsn();
-            if (a.at() != null && a.at().isBefore(earliest)) {
-                err.println(beforeEarliest(a.at(), earliest.toString()));
-                return FAILED;
-            }
-            Lsn atLeast = a.at() != null ? a.at() : (flush.isAfter(earliest) ? flush : earliest);
-            progress(a, "standby running; pausing its replay once it has replayed " + atLeast);
+            progress(a, "standby running; replaying from the safekeepers with PostgreSQL's redo");
             long[] last = {0, -1}; // when, and how many blocks, progress was last printed
-            StandbyOracle.Result r = oracle.get().compare(atLeast, a.relations(), COMPARE_TIMEOUT, (done, total) -> {
+            StandbyOracle.Result r = oracle.get().compareRecovered(a.relations(), COMPARE_TIMEOUT, lsn -> {
+                long span = Math.max(1, stopAt.value() - base.value());
+                long done = Math.max(0, Math.min(span, lsn.value() - base.value()));
+                progress(a, "replayed up to " + lsn + " (" + (100 * done / span) + " %)");
+            }, (done, total) -> {
                 long now = System.nanoTime();
                 if (done != last[1] && (done == total || now - last[0] >= PROGRESS_EVERY_NANOS)) {
                     last[0] = now;
@@ -263,7 +256,7 @@ public final class VerifyCommand {
                     progress(a, "compared " + done + " / " + total + " blocks");
                 }
             }, pageserverLsn);
-            print(a, target, r);
+            print(a, target, base, r);
             return r.mismatches().isEmpty() ? 0 : MISMATCHES;
         } catch (IllegalArgumentException e) {
             err.println("strata verify: " + e.getMessage());
@@ -286,11 +279,32 @@ public final class VerifyCommand {
         }
     }
 
-    private static String beforeEarliest(Lsn at, String earliest) {
-        return "strata verify: LSN " + at + " is before the earliest LSN a stock standby copied from the running "
-                + "compute can stop at (" + earliest + ", where the copy taken now ends); history below that, the GC "
-                + "cutoff included, needs a base backup of its time, which the local cluster does not keep: "
-                + "use --at now";
+    /**
+     * The standby's base: the branch's first compute start (the first entry of its timeline's term
+     * history). A compute's first start is always from the pageserver's basebackup, whose
+     * synthesized shutdown checkpoint the safekeepers' WAL holds there; a later start may have
+     * reused the compute's own directory after a clean stop, and then the WAL holds another record
+     * at the term's start, where no standby can begin. From the first start the whole of the
+     * timeline's own history is re-derived.
+     *
+     * @throws IllegalArgumentException if no compute started yet, or {@code stopAt} is before that
+     */
+    static Lsn base(VerifyTarget target, Lsn stopAt) {
+        List<Lsn> starts = target.termStarts().stream().filter(Lsn::isValid).sorted().toList();
+        if (starts.isEmpty()) {
+            throw new IllegalArgumentException("no compute has started on branch '" + target.branch()
+                    + "' yet: it has no WAL of its own to verify");
+        }
+        if (stopAt.isBefore(starts.getFirst())) {
+            throw new IllegalArgumentException("LSN " + stopAt + " is before the first compute start of branch '"
+                    + target.branch() + "' (" + starts.getFirst() + "); history below it is the parent branch's: "
+                    + "verify the parent at that LSN");
+        }
+        return starts.getFirst();
+    }
+
+    private static String mib(long bytes) {
+        return String.format("%.1f MiB of WAL", bytes / (1024.0 * 1024.0));
     }
 
     private void progress(Args a, String message) {
@@ -298,12 +312,13 @@ public final class VerifyCommand {
         err.flush();
     }
 
-    private void print(Args a, VerifyTarget target, StandbyOracle.Result r) {
+    private void print(Args a, VerifyTarget target, Lsn base, StandbyOracle.Result r) {
         if (a.json()) {
             StringBuilder j = new StringBuilder("{");
             j.append("\"branch\": ").append(q(target.branch()))
                     .append(", \"timeline\": ").append(q(target.timeline().toString()))
                     .append(", \"lsn\": ").append(q(r.lsn().toString()))
+                    .append(", \"base\": ").append(q(base.toString()))
                     .append(", \"databases\": [").append(r.databases().stream().map(VerifyCommand::q)
                             .collect(Collectors.joining(", "))).append(']')
                     .append(", \"relations\": ").append(r.relations())
@@ -325,8 +340,8 @@ public final class VerifyCommand {
             j.append(r.mismatches().isEmpty() ? "]}" : "\n]}");
             out.println(j);
         } else {
-            out.printf("verified branch '%s' (timeline %s) at %s: %d relations in %s, %d blocks %s%n",
-                    target.branch(), target.timeline(), r.lsn(), r.relations(), r.databases(), r.blocks(),
+            out.printf("verified branch '%s' (timeline %s) at %s, re-derived from %s: %d relations in %s, %d blocks %s%n",
+                    target.branch(), target.timeline(), r.lsn(), base, r.relations(), r.databases(), r.blocks(),
                     r.blocksByKind());
             for (StandbyOracle.Mismatch m : r.mismatches()) {
                 out.println("mismatch: " + m);
@@ -382,21 +397,6 @@ public final class VerifyCommand {
             // best effort; a later verify uses a new directory
         }
     }
-
-    private static Lsn flushLsn(VerifyTarget t) throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", t.user());
-        p.setProperty("password", t.password());
-        p.setProperty("connectTimeout", "60");
-        try (Connection c = DriverManager.getConnection("jdbc:" + t.computeUri("postgres"), p);
-             Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT pg_current_wal_flush_lsn()")) {
-            rs.next();
-            return Lsn.parse(rs.getString(1));
-        }
-    }
-
-
 
     private static String q(String s) {
         StringBuilder b = new StringBuilder("\"");

@@ -37,11 +37,13 @@ import org.junit.jupiter.api.io.TempDir;
  * token, the branch's verify target): after a workload on a table with btree, hash, GiST and
  * BRIN indexes, spread over several flushed delta layers until compaction wrote image layers,
  * and after a kill -9 and restart of the pageserver (so the pages come from layer files), the
- * stock standby finds 0 mismatches, and the blocks compared are exactly the relations' sizes.
+ * stock standby finds 0 mismatches, and the blocks compared are exactly the relations' sizes; so
+ * does one stopped in the past, before a second compute started (both re-derive the timeline from
+ * its first compute's start).
  * A fault only a test can inject (the pageserver read at an earlier LSN than the standby's) is
  * reported block by block with exit code 1; bad input gets a clear error and no standby.
  */
-@Timeout(value = 8, unit = TimeUnit.MINUTES)
+@Timeout(value = 12, unit = TimeUnit.MINUTES)
 class VerifyCommandTest {
 
     private static final Pattern LAYERS = Pattern.compile("layers: (\\d+) delta, (\\d+) image");
@@ -98,6 +100,9 @@ class VerifyCommandTest {
                 // A change that keeps every size (a few rows, same length, into space VACUUM freed).
                 s.execute("UPDATE items SET body = upper(body) WHERE id IN (40, 41, 42)");
             }
+            // A new compute (a new term): its start is a second base a standby can begin at.
+            c.stopCompute();
+            c.startCompute();
             // The pageserver dies and comes back: what it serves now comes from its layer files.
             c.restartPageserver();
             waitFor(() -> c.pageserver().status(c.timeline()).getFirst().startsWith("active"), Duration.ofSeconds(60),
@@ -140,6 +145,30 @@ class VerifyCommandTest {
                             + "standby [0-9a-f]+, pageserver [0-9a-f]+");
             assertNoStandbyLeft(layout);
 
+            // In the past, before the last UPDATE and the second compute's start: the standby
+            // begins at the first compute's start and stops there; the pageserver agrees, and
+            // read at the head instead (the fault) it does not.
+            Lsn head;
+            try (Connection conn = connect(c); Statement s = conn.createStatement()) {
+                head = Lsn.parse(scalar(s, "SELECT pg_current_wal_flush_lsn()"));
+            }
+            Run past = verify(layout, UnaryOperator.identity(), "--at", beforeLastUpdate.toString(), "--relation",
+                    Long.toString(oid));
+            System.out.printf("in the past:%n%s%s", past.err(), past.out());
+            assertThat(past.code()).as("%s", past).isZero();
+            Lsn pastAt = Lsn.parse(matched(past.out(), "at ([0-9A-F]+/[0-9A-F]+), re-derived from"));
+            Lsn pastBase = Lsn.parse(matched(past.out(), "re-derived from ([0-9A-F]+/[0-9A-F]+)"));
+            assertThat(pastAt).as("the standby stopped at the last record before %s", beforeLastUpdate)
+                    .isLessThanOrEqualTo(beforeLastUpdate).isGreaterThan(pastBase);
+            assertThat(past.out()).contains("0 mismatches", "blocks {");
+            Run pastWrong = verify(layout, lsn -> head, "--at", beforeLastUpdate.toString(), "--relation",
+                    Long.toString(oid));
+            assertThat(pastWrong.code()).as("%s", pastWrong).isEqualTo(1);
+            assertThat(pastWrong.out()).contains("mismatch: postgres.items (oid " + oid + ") main blk");
+            // Now, too, the standby began at the first compute's start, not the second's.
+            assertThat(matched(all.out(), "re-derived from ([0-9A-F]+/[0-9A-F]+)")).isEqualTo(pastBase.toString());
+            assertNoStandbyLeft(layout);
+
             // Bad input.
             Run noBranch = verify(layout, UnaryOperator.identity(), "--branch", "nope");
             assertThat(noBranch.code()).isEqualTo(2);
@@ -147,10 +176,10 @@ class VerifyCommandTest {
             Run future = verify(layout, UnaryOperator.identity(), "--at", "FF/0");
             assertThat(future.code()).isEqualTo(2);
             assertThat(future.err()).contains("LSN FF/0 is in the future");
-            Run past = verify(layout, UnaryOperator.identity(), "--at", beforeLastUpdate.toString());
-            assertThat(past.code()).isEqualTo(2);
-            assertThat(past.err()).contains("LSN " + beforeLastUpdate + " is before the earliest LSN a stock standby",
-                    "use --at now").doesNotContain("starting a stock");
+            Run beforeFirst = verify(layout, UnaryOperator.identity(), "--at", "0/100");
+            assertThat(beforeFirst.code()).isEqualTo(2);
+            assertThat(beforeFirst.err()).contains("LSN 0/100 is before the first compute start of branch 'main'")
+                    .doesNotContain("a stock PostgreSQL 17 standby");
             Run noRelation = verify(layout, UnaryOperator.identity(), "--relation", "999999");
             assertThat(noRelation.code()).isEqualTo(2);
             assertThat(noRelation.err()).contains("no relation with OID [999999]");
@@ -204,6 +233,12 @@ class VerifyCommandTest {
         int code = new VerifyCommand(new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8), fault).run(argv);
         return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static String matched(String out, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(out);
+        assertThat(m.find()).as("%s in %s", regex, out).isTrue();
+        return m.group(1);
     }
 
     private static long blocks(String out) {

@@ -568,6 +568,16 @@ public final class IngestContext {
         putDecoded(Key.xactEnds(), next, next.encode());
     }
 
+    /**
+     * Records that this record is a shutdown checkpoint: the start of the record before it
+     * ({@code xl_prev}) under {@link Key#shutdownCheckpoint}, 8 bytes little-endian.
+     */
+    void shutdownCheckpoint() {
+        byte[] prev = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .putLong(record.prevLsn().value()).array();
+        put(Key.shutdownCheckpoint(record.startLsn()), new Value.Image(prev));
+    }
+
     // ---------------------------------------------------------------- checkpoint values
 
     /**

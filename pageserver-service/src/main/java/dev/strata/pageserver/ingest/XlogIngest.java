@@ -39,6 +39,9 @@ final class XlogIngest implements RmgrIngest {
                 }
                 CheckPoint rec = CheckPoint.decode(m);
                 ctx.updateCheckpoint(cp -> merge(cp, rec));
+                if (info == CHECKPOINT_SHUTDOWN && r.prevLsn().isValid()) {
+                    ctx.shutdownCheckpoint(); // a compute's start (or a clean stop): a basebackup can be made here
+                }
             }
             case NEXTOID -> {
                 if (m.remaining() != 4) {

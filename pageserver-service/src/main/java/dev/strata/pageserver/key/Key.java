@@ -27,6 +27,8 @@ import java.util.HexFormat;
  *   two-phase file     02 0 0 0 0 xid
  *   two-phase dir      02 1 0 0 0 0
  *   database directory 03 0 0 0 0 0;  checkpoint 03 0 0 0 0 1;  control file 03 0 0 0 0 2
+ *   tablespace dir     03 0 0 0 0 3;  transaction ends 03 0 0 0 0 4
+ *   shutdown checkpoint 03 1 lsnHigh lsnLow 0 0  (the record at that LSN: the start of the one before)
  * </pre>
  * All blocks of one relation fork are therefore contiguous and sorted by block number, and
  * everything of one database (blocks, sizes, relmapper, directory) is one contiguous range.
@@ -124,6 +126,16 @@ public record Key(int field1, int field2, int field3, int field4, int field5, in
      */
     public static Key xactEnds() {
         return new Key(NS_CLUSTER, 0, 0, 0, 0, 4);
+    }
+
+    /**
+     * A shutdown checkpoint record starts at {@code start} (every compute's first record is one,
+     * and a clean shutdown's last): its value is the start of the record before it
+     * ({@code xl_prev}), so that a basebackup at {@code start} can be made later, when the
+     * timeline has moved on (strata verify's standbys begin there, decision 0032).
+     */
+    public static Key shutdownCheckpoint(dev.strata.pgcore.lsn.Lsn start) {
+        return new Key(NS_CLUSTER, 1, (int) (start.value() >>> 32), (int) start.value(), 0, 0);
     }
 
     public boolean isRelationBlock() {

@@ -61,6 +61,10 @@ final class KeyDescriber {
     }
 
     private static String cluster(Key k) {
+        if (k.field2() == 1 && k.field5() == 0 && k.field6() == 0) {
+            return "shutdown checkpoint at " + new dev.strata.pgcore.lsn.Lsn(
+                    (Integer.toUnsignedLong(k.field3()) << 32) | Integer.toUnsignedLong(k.field4()));
+        }
         if (k.field2() != 0 || k.field3() != 0 || k.field4() != 0 || k.field5() != 0) {
             return null;
         }

@@ -140,7 +140,8 @@ public final class PageService {
                     throw new TimelineException(TimelineException.Kind.BAD_REQUEST, "timeline " + t.id()
                             + ": basebackup at " + lsn + " needs the start of the record ending there; known for the"
                             + " last record LSN " + last.lsn() + ", the disk-consistent LSN "
-                            + t.store().diskConsistentLsn() + ", the start and every transaction end"
+                            + t.store().diskConsistentLsn() + ", the start, every transaction end and every"
+                            + " shutdown checkpoint (a compute's start)"
                             + (below == null ? "" : " (the newest at or below it: " + below.lsn() + ")"));
                 }
                 prev = known;

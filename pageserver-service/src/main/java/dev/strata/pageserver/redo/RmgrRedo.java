@@ -49,4 +49,22 @@ public interface RmgrRedo {
      * ({@code verifyBackupPageConsistency}), in place.
      */
     void mask(byte[] page, long blockNumber);
+
+    /**
+     * The error a routine throws where PostgreSQL's redo would PANIC because the record lacks the
+     * block the routine needs ({@code XLogRecGetBlockTag} failing): names the routine, the record
+     * type and the block id.
+     *
+     * @param routine PostgreSQL's name for the manager's redo, e.g. {@code "gin_redo"}
+     */
+    static IllegalStateException noBlock(String routine, DecodedRecord record, BlockReference block) {
+        return new IllegalStateException(routine + ": " + record.recordTypeName() + " has no block " + block.id());
+    }
+
+    /** Throws {@link #noBlock} unless {@code block} is the record's block {@code id}. */
+    static void requireBlock(String routine, DecodedRecord record, BlockReference block, int id) {
+        if (block.id() != id) {
+            throw noBlock(routine, record, block);
+        }
+    }
 }

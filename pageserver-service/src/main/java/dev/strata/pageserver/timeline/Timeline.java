@@ -216,12 +216,23 @@ public final class Timeline implements AutoCloseable {
 
     /**
      * The start of the record that ends at {@code lsn}, if the pageserver knows it: the last record
-     * LSN, the disk-consistent LSN, the timeline's start, or the end of a transaction (commit,
-     * abort, prepare: kept in history by ingest, {@code XactEnds}). Null otherwise.
+     * LSN, the disk-consistent LSN, the timeline's start, the end of a transaction (commit,
+     * abort, prepare: kept in history by ingest, {@code XactEnds}), or the start of a shutdown
+     * checkpoint record ingested since (a compute's start: {@link Key#shutdownCheckpoint}). Null
+     * otherwise.
      */
     public Lsn prevRecordAt(Lsn lsn) {
         RecordEnd e = recordEndAtOrBelow(lsn);
-        return e != null && e.lsn().equals(lsn) ? e.prev() : null;
+        if (e != null && e.lsn().equals(lsn)) {
+            return e.prev();
+        }
+        Lsn last = lastRecord().lsn();
+        if (!lsn.isBefore(last) || lsn.isBefore(config.startLsn())) {
+            return null;
+        }
+        byte[] prev = readNow(Key.shutdownCheckpoint(lsn), last);
+        return prev == null || prev.length != 8 ? null
+                : new Lsn(java.nio.ByteBuffer.wrap(prev).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong());
     }
 
     /**

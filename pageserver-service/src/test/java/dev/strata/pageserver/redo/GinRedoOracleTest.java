@@ -124,30 +124,30 @@ class GinRedoOracleTest {
                 int flags = Page.u16(main, 0);
                 boolean leaf = (flags & GinRedo.GIN_INSERT_ISLEAF) != 0;
                 if ((flags & GinRedo.GIN_INSERT_ISDATA) != 0) {
-                    count(variants, leaf ? "INSERT data leaf" : "INSERT data internal");
+                    RedoOracleRun.countVariant(variants, leaf ? "INSERT data leaf" : "INSERT data internal");
                     if (leaf) {
                         countActions(b.data(), variants);
                     }
                 } else {
-                    count(variants, leaf ? "INSERT entry leaf" : "INSERT entry internal");
+                    RedoOracleRun.countVariant(variants, leaf ? "INSERT entry leaf" : "INSERT entry internal");
                     if (b.data()[2] != 0) {
-                        count(variants, "INSERT entry leaf replacing its tuple");
+                        RedoOracleRun.countVariant(variants, "INSERT entry leaf replacing its tuple");
                     }
                 }
             }
             case GinRedo.XLOG_GIN_VACUUM_DATA_LEAF_PAGE -> countActions(b.data(), variants);
-            case GinRedo.XLOG_GIN_SPLIT -> count(variants, "SPLIT internal");
+            case GinRedo.XLOG_GIN_SPLIT -> RedoOracleRun.countVariant(variants, "SPLIT internal");
             case GinRedo.XLOG_GIN_UPDATE_META_PAGE -> {
                 if (b.id() == 1) {
-                    count(variants, Page.u32(main, 80) > 0 ? "UPDATE_META_PAGE tail tuples"
+                    RedoOracleRun.countVariant(variants, Page.u32(main, 80) > 0 ? "UPDATE_META_PAGE tail tuples"
                             : "UPDATE_META_PAGE new sublist");
                 } else if (r.block(1) == null) {
-                    count(variants, "UPDATE_META_PAGE first sublist");
+                    RedoOracleRun.countVariant(variants, "UPDATE_META_PAGE first sublist");
                 }
             }
             case GinRedo.XLOG_GIN_INSERT_LISTPAGE -> {
                 if (Page.u32(main, 0) != -1) {
-                    count(variants, "INSERT_LISTPAGE not the tail");
+                    RedoOracleRun.countVariant(variants, "INSERT_LISTPAGE not the tail");
                 }
             }
             default -> {
@@ -163,22 +163,18 @@ class GinRedoOracleTest {
             int action = data[at + 1] & 0xFF;
             at += 2;
             switch (action) {
-                case 1 -> count(variants, "segment DELETE");
+                case 1 -> RedoOracleRun.countVariant(variants, "segment DELETE");
                 case 2, 3 -> {
-                    count(variants, action == 2 ? "segment INSERT" : "segment REPLACE");
+                    RedoOracleRun.countVariant(variants, action == 2 ? "segment INSERT" : "segment REPLACE");
                     at += 8 + ((Page.u16(data, at + 6) + 1) & ~1);
                 }
                 case 4 -> {
-                    count(variants, "segment ADDITEMS");
+                    RedoOracleRun.countVariant(variants, "segment ADDITEMS");
                     at += 2 + 6 * Page.u16(data, at);
                 }
                 default -> throw new IllegalStateException("unknown GIN segment action " + action);
             }
         }
-    }
-
-    private static void count(Map<String, LongAdder> variants, String name) {
-        variants.computeIfAbsent(name, k -> new LongAdder()).increment();
     }
 
     /**

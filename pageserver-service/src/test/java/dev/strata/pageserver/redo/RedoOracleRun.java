@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 
 /**
@@ -166,5 +167,10 @@ final class RedoOracleRun {
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres")); Statement s = c.createStatement()) {
             return WalOracle.endOfWork(s);
         }
+    }
+
+    /** Counts one occurrence of a variant (a path through a routine) that a workload reached. */
+    static void countVariant(Map<String, LongAdder> variants, String name) {
+        variants.computeIfAbsent(name, k -> new LongAdder()).increment();
     }
 }

@@ -96,39 +96,35 @@ class SpgistRedoOracleTest {
         switch (r.info() & 0xF0) {
             case SpgistRedo.XLOG_SPGIST_ADD_LEAF -> {
                 if (b.id() == 0) {
-                    count(variants, main[0] != 0 ? "ADD_LEAF new page" : "ADD_LEAF");
+                    RedoOracleRun.countVariant(variants, main[0] != 0 ? "ADD_LEAF new page" : "ADD_LEAF");
                     if (Page.u16(main, 2) == Page.u16(main, 4)) {
-                        count(variants, "ADD_LEAF replacing a dead tuple");
+                        RedoOracleRun.countVariant(variants, "ADD_LEAF replacing a dead tuple");
                     }
                 } else {
-                    count(variants, "ADD_LEAF parent link");
+                    RedoOracleRun.countVariant(variants, "ADD_LEAF parent link");
                 }
             }
-            case SpgistRedo.XLOG_SPGIST_MOVE_LEAFS -> count(variants, "MOVE_LEAFS block " + b.id());
-            case SpgistRedo.XLOG_SPGIST_ADD_NODE -> count(variants, r.block(1) == null ? "ADD_NODE in place"
+            case SpgistRedo.XLOG_SPGIST_MOVE_LEAFS -> RedoOracleRun.countVariant(variants, "MOVE_LEAFS block " + b.id());
+            case SpgistRedo.XLOG_SPGIST_ADD_NODE -> RedoOracleRun.countVariant(variants, r.block(1) == null ? "ADD_NODE in place"
                     : "ADD_NODE moved, block " + b.id() + ", parent on " + main[5]);
-            case SpgistRedo.XLOG_SPGIST_SPLIT_TUPLE -> count(variants, main[5] != 0 ? "SPLIT_TUPLE same page"
+            case SpgistRedo.XLOG_SPGIST_SPLIT_TUPLE -> RedoOracleRun.countVariant(variants, main[5] != 0 ? "SPLIT_TUPLE same page"
                     : "SPLIT_TUPLE block " + b.id());
-            case SpgistRedo.XLOG_SPGIST_PICKSPLIT -> count(variants, (main[0] != 0 ? "PICKSPLIT root" : "PICKSPLIT")
+            case SpgistRedo.XLOG_SPGIST_PICKSPLIT -> RedoOracleRun.countVariant(variants, (main[0] != 0 ? "PICKSPLIT root" : "PICKSPLIT")
                     + " block " + b.id());
             case SpgistRedo.XLOG_SPGIST_VACUUM_LEAF -> {
-                count(variants, "VACUUM_LEAF");
+                RedoOracleRun.countVariant(variants, "VACUUM_LEAF");
                 if (Page.u16(main, 4) > 0) {
-                    count(variants, "VACUUM_LEAF moving tuples");
+                    RedoOracleRun.countVariant(variants, "VACUUM_LEAF moving tuples");
                 }
                 if (Page.u16(main, 6) > 0) {
-                    count(variants, "VACUUM_LEAF re-chaining");
+                    RedoOracleRun.countVariant(variants, "VACUUM_LEAF re-chaining");
                 }
             }
-            case SpgistRedo.XLOG_SPGIST_VACUUM_REDIRECT -> count(variants, Page.u16(main, 2) != 0
+            case SpgistRedo.XLOG_SPGIST_VACUUM_REDIRECT -> RedoOracleRun.countVariant(variants, Page.u16(main, 2) != 0
                     ? "VACUUM_REDIRECT removing placeholders" : "VACUUM_REDIRECT");
             default -> {
             }
         }
-    }
-
-    private static void count(Map<String, LongAdder> variants, String name) {
-        variants.computeIfAbsent(name, k -> new LongAdder()).increment();
     }
 
     /**

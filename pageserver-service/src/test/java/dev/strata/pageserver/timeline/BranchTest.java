@@ -41,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the parent nor a sibling; a branch of a branch of a branch reads correctly; all of it again
  * after a restart of the pageserver and after attaching root and branch from S3 alone.
  */
-@Timeout(value = 90, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@Timeout(value = 5, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class BranchTest {
 
     private static final String PASSWORD = "branch-test-pw";

@@ -193,6 +193,16 @@ final class WalSenderHandler extends SimpleChannelInboundHandler<FrontendMessage
         Lsn begin = timeline.wal().startLsn();
         Lsn retained = timeline.readableStart(); // below the local WAL when it was offloaded
         Lsn end = timeline.servableEnd();
+        if (from.isBefore(begin) && from.equals(begin.segmentStart(timeline.wal().segmentSize()))) {
+            // A stock standby always asks for the whole segment that holds the WAL it needs
+            // (RequestXLogStreaming rounds down), also for the timeline's first segment, whose bytes
+            // before the start no safekeeper has: a standby started from a basebackup at or after
+            // the start has them in its own copy of the segment, which stays as it is where nothing
+            // is sent. So the stream begins at the start (strata verify's standbys, decision 0032).
+            log.info("timeline={} a standby asked for {}, the start of the timeline's first segment: streaming from "
+                    + "the timeline's start {}", timeline.id(), from, begin);
+            from = begin;
+        }
         if (from.isBefore(begin)) {
             error(ctx, "58P01", "requested starting point " + from + " is before the WAL held for timeline "
                     + timeline.id() + ", which starts at " + begin);

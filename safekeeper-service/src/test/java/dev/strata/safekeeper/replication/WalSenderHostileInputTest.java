@@ -246,6 +246,27 @@ class WalSenderHostileInputTest {
         }
     }
 
+    /**
+     * A stock standby asks for the whole segment holding the WAL it needs; in a timeline's first
+     * segment that is below the timeline's start, which is then where the stream begins (decision
+     * 0032). Any other start below the timeline's start is still refused.
+     */
+    @Test
+    void startOfTheFirstSegmentStreamsFromTheTimelinesStart() {
+        TimelineId midSegment = TimelineId.random();
+        Lsn start = Lsn.parse("0/14D94B8");
+        sk.node().createTimeline(midSegment, SYSTEM_ID, 16 << 20, start);
+        try (PgTestClient c = client()) {
+            c.login(replicationLogin("strata_replicator", midSegment.toString()), PASSWORD);
+            BackendMessage.ErrorResponse below = (BackendMessage.ErrorResponse) c.query(
+                    "START_REPLICATION PHYSICAL 0/14D9000").getFirst();
+            assertThat(below.code()).isEqualTo("58P01");
+            assertThat(below.message()).contains("before the WAL held").contains(start.toString());
+            c.sendUnchecked(new FrontendMessage.Query("START_REPLICATION PHYSICAL 0/1000000"));
+            c.expect(BackendMessage.CopyBothResponse.class);
+        }
+    }
+
     @Test
     void startReplicationBeyondTheServableEndIsRefused() {
         try (PgTestClient c = loggedIn()) {

@@ -28,6 +28,9 @@ import dev.strata.pgcore.wal.DecodedRecord;
  */
 public final class BrinRedo implements RmgrRedo {
 
+    /** PostgreSQL's name for this redo, in errors. */
+    private static final String ROUTINE = "brin_redo";
+
     public static final int XLOG_BRIN_CREATE_INDEX = 0x00;
     public static final int XLOG_BRIN_INSERT = 0x10;
     public static final int XLOG_BRIN_UPDATE = 0x20;
@@ -64,7 +67,7 @@ public final class BrinRedo implements RmgrRedo {
         byte[] main = r.mainData();
         switch (info & XLOG_BRIN_OPMASK) {
             case XLOG_BRIN_CREATE_INDEX -> {
-                need(b, 0, r);
+                RmgrRedo.requireBlock(ROUTINE, r, b, 0);
                 metapageInit(page, Page.u32(main, 0) & INVALID_BLOCK, Page.u16(main, 4));
             }
             case XLOG_BRIN_INSERT -> insertUpdate(r, b, page, info, main, 0);
@@ -77,7 +80,7 @@ public final class BrinRedo implements RmgrRedo {
                 }
             }
             case XLOG_BRIN_SAMEPAGE_UPDATE -> {
-                need(b, 0, r);
+                RmgrRedo.requireBlock(ROUTINE, r, b, 0);
                 byte[] tuple = b.data();
                 Page.indexTupleOverwrite(page, Page.u16(main, 0), tuple, tuple.length);
             }
@@ -87,7 +90,7 @@ public final class BrinRedo implements RmgrRedo {
                     Page.putU32(page, CONTENTS + 12, (int) target);
                     Page.setLower(page, CONTENTS + META_SIZE);
                 } else {
-                    need(b, 1, r);
+                    RmgrRedo.requireBlock(ROUTINE, r, b, 1);
                     pageInit(page, PAGETYPE_REVMAP);
                 }
             }
@@ -97,7 +100,7 @@ public final class BrinRedo implements RmgrRedo {
                     setRevmapItem(page, Page.u32(main, 0) & INVALID_BLOCK, Page.u32(main, 4) & INVALID_BLOCK,
                             INVALID_BLOCK, 0);
                 } else {
-                    need(b, 1, r);
+                    RmgrRedo.requireBlock(ROUTINE, r, b, 1);
                     deleteNoCompact(page, Page.u16(main, 8));
                 }
             }
@@ -123,17 +126,12 @@ public final class BrinRedo implements RmgrRedo {
             byte[] tuple = b.data();
             Page.addItemOverwrite(page, tuple, 0, tuple.length, offnum, false);
         } else {
-            need(b, 1, r);
+            RmgrRedo.requireBlock(ROUTINE, r, b, 1);
             long regpgno = r.block(0).blockNumber();
             setRevmapItem(page, pagesPerRange, heapBlk, regpgno, offnum);
         }
     }
 
-    private static void need(BlockReference b, int id, DecodedRecord r) {
-        if (b.id() != id) {
-            throw new IllegalStateException("brin_redo: " + r.recordTypeName() + " has no block " + b.id());
-        }
-    }
 
     /** {@code brin_page_init}: PageInit with the 8-byte special space, then the page type. */
     static void pageInit(byte[] page, int type) {

@@ -39,6 +39,9 @@ import java.util.Arrays;
  */
 public final class GinRedo implements RmgrRedo {
 
+    /** PostgreSQL's name for this redo, in errors. */
+    private static final String ROUTINE = "gin_redo";
+
     public static final int XLOG_GIN_CREATE_PTREE = 0x10;
     public static final int XLOG_GIN_INSERT = 0x20;
     public static final int XLOG_GIN_SPLIT = 0x30;
@@ -75,7 +78,7 @@ public final class GinRedo implements RmgrRedo {
         int id = b.id();
         switch (info) {
             case XLOG_GIN_CREATE_PTREE -> {
-                need(r, b, 0);
+                RmgrRedo.requireBlock(ROUTINE, r, b, 0);
                 int size = Page.u32(main, 0);
                 if (size < 0 || 4 + size > main.length) {
                     throw new IllegalStateException("GIN CREATE_PTREE: posting list of " + size + " bytes in "
@@ -97,7 +100,7 @@ public final class GinRedo implements RmgrRedo {
             case XLOG_GIN_VACUUM_PAGE -> throw new IllegalStateException(
                     "replay of gin entry tree page vacuum did not restore the page");
             case XLOG_GIN_VACUUM_DATA_LEAF_PAGE -> {
-                need(r, b, 0);
+                RmgrRedo.requireBlock(ROUTINE, r, b, 0);
                 GinPage.recompress(page, b.data(), 0);
             }
             case XLOG_GIN_DELETE_PAGE -> {
@@ -116,12 +119,12 @@ public final class GinRedo implements RmgrRedo {
                         requireData(page, "DELETE_PAGE");
                         GinPage.setRightlink(page, Page.u32(main, 4));
                     }
-                    default -> throw noBlock(r, b);
+                    default -> throw RmgrRedo.noBlock(ROUTINE, r, b);
                 }
             }
             case XLOG_GIN_UPDATE_META_PAGE -> updateMetapage(r, b, page, main);
             case XLOG_GIN_INSERT_LISTPAGE -> {
-                need(r, b, 0);
+                RmgrRedo.requireBlock(ROUTINE, r, b, 0);
                 // ginxlogInsertListPage: rightlink (uint32), ntuples (int32)
                 int rightlink = Page.u32(main, 0);
                 GinPage.init(page, GinPage.GIN_LIST);
@@ -141,7 +144,7 @@ public final class GinRedo implements RmgrRedo {
                 } else {
                     int ndeleted = Page.u32(main, GinPage.META_SIZE);
                     if (id > ndeleted) {
-                        throw noBlock(r, b);
+                        throw RmgrRedo.noBlock(ROUTINE, r, b);
                     }
                     GinPage.init(page, GinPage.GIN_DELETED);
                 }
@@ -162,7 +165,7 @@ public final class GinRedo implements RmgrRedo {
             clearIncompleteSplit(page);
             return;
         }
-        need(r, b, 0);
+        RmgrRedo.requireBlock(ROUTINE, r, b, 0);
         byte[] data = b.data();
         boolean isData = (flags & GIN_INSERT_ISDATA) != 0;
         int pageFlags = GinPage.flags(page);
@@ -224,7 +227,7 @@ public final class GinRedo implements RmgrRedo {
             GinPage.initMeta(page, main, UPDATE_META_METADATA);
             return;
         }
-        need(r, b, 1);
+        RmgrRedo.requireBlock(ROUTINE, r, b, 1);
         int ntuples = Page.u32(main, UPDATE_META_NTUPLES);
         if (ntuples > 0) {
             int off = Page.lower(page) <= Page.HEADER_SIZE ? 1 : Page.maxOffset(page) + 1;
@@ -233,7 +236,7 @@ public final class GinRedo implements RmgrRedo {
         } else if (Page.u32(main, UPDATE_META_PREV_TAIL) != GinPage.INVALID_BLOCK) {
             GinPage.setRightlink(page, Page.u32(main, UPDATE_META_NEW_RIGHTLINK));
         } else {
-            throw noBlock(r, b);
+            throw RmgrRedo.noBlock(ROUTINE, r, b);
         }
     }
 
@@ -272,15 +275,7 @@ public final class GinRedo implements RmgrRedo {
         }
     }
 
-    private static void need(DecodedRecord r, BlockReference b, int id) {
-        if (b.id() != id) {
-            throw noBlock(r, b);
-        }
-    }
 
-    private static IllegalStateException noBlock(DecodedRecord r, BlockReference b) {
-        return new IllegalStateException("gin_redo: " + r.recordTypeName() + " has no block " + b.id());
-    }
 
     /**
      * {@code gin_mask}: pd_lsn, the checksum, the hint bits (pd_prune_xid, so a deleted page's

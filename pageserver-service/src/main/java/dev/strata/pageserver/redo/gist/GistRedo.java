@@ -32,6 +32,9 @@ import java.util.Arrays;
  */
 public final class GistRedo implements RmgrRedo {
 
+    /** PostgreSQL's name for this redo, in errors. */
+    private static final String ROUTINE = "gist_redo";
+
     public static final int XLOG_GIST_PAGE_UPDATE = 0x00;
     public static final int XLOG_GIST_DELETE = 0x10;
     public static final int XLOG_GIST_PAGE_REUSE = 0x20;
@@ -80,12 +83,12 @@ public final class GistRedo implements RmgrRedo {
                 if (b.id() == 1) {
                     clearFollowRight(r, page);
                 } else {
-                    need(r, b, 0);
+                    RmgrRedo.requireBlock(ROUTINE, r, b, 0);
                     pageUpdate(r, b, page);
                 }
             }
             case XLOG_GIST_DELETE -> {
-                need(r, b, 0);
+                RmgrRedo.requireBlock(ROUTINE, r, b, 0);
                 // gistxlogDelete: snapshotConflictHorizon, ntodelete (uint16), isCatalogRel, offsets from byte 8
                 byte[] main = r.mainData();
                 int n = Page.u16(main, 4);
@@ -111,7 +114,7 @@ public final class GistRedo implements RmgrRedo {
                     Page.setLower(page, Page.HEADER_SIZE + 8);
                     System.arraycopy(main, 0, page, Page.HEADER_SIZE, 8);
                 } else {
-                    need(r, b, 1);
+                    RmgrRedo.requireBlock(ROUTINE, r, b, 1);
                     Page.indexTupleDelete(page, Page.u16(main, 8));
                 }
             }
@@ -268,11 +271,6 @@ public final class GistRedo implements RmgrRedo {
         return (Page.u32(b, off) & 0xFFFFFFFFL) | (long) Page.u32(b, off + 4) << 32;
     }
 
-    private static void need(DecodedRecord r, BlockReference b, int id) {
-        if (b.id() != id) {
-            throw new IllegalStateException("gist_redo: " + r.recordTypeName() + " has no block " + b.id());
-        }
-    }
 
     /**
      * {@code gist_mask}: pd_lsn, checksum, hint bits, unused space; the NSN; F_FOLLOW_RIGHT set

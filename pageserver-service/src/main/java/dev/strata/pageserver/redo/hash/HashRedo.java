@@ -43,6 +43,9 @@ import java.util.Arrays;
  */
 public final class HashRedo implements RmgrRedo {
 
+    /** PostgreSQL's name for this redo, in errors. */
+    private static final String ROUTINE = "hash_redo";
+
     public static final int XLOG_HASH_INIT_META_PAGE = 0x00;
     public static final int XLOG_HASH_INIT_BITMAP_PAGE = 0x10;
     public static final int XLOG_HASH_INSERT = 0x20;
@@ -143,7 +146,7 @@ public final class HashRedo implements RmgrRedo {
         int id = b.id();
         switch (info) {
             case XLOG_HASH_INIT_META_PAGE -> {
-                need(r, b, 0);
+                RmgrRedo.requireBlock(ROUTINE, r, b, 0);
                 // xl_hash_init_meta_page: double num_tuples, RegProcedure procid, uint16 ffactor
                 initMetaPage(page, Double.longBitsToDouble(u64(main, 0)), Page.u32(main, 8), Page.u16(main, 12));
             }
@@ -151,7 +154,7 @@ public final class HashRedo implements RmgrRedo {
                 if (id == 0) {
                     initBitmapPage(page, Page.u16(main, 0));
                 } else {
-                    need(r, b, 1);
+                    RmgrRedo.requireBlock(ROUTINE, r, b, 1);
                     int nmaps = Page.u32(page, META_NMAPS);
                     checkMapIndex(nmaps);
                     Page.putU32(page, META_MAPP + 4 * nmaps, Page.u32(page, META_MAXBUCKET) + 1 + 1);
@@ -163,7 +166,7 @@ public final class HashRedo implements RmgrRedo {
                     byte[] tuple = b.data();
                     Page.addItem(page, tuple, 0, tuple.length, Page.u16(main, 0));
                 } else {
-                    need(r, b, 1);
+                    RmgrRedo.requireBlock(ROUTINE, r, b, 1);
                     addNtuples(page, 1);
                 }
             }
@@ -176,7 +179,7 @@ public final class HashRedo implements RmgrRedo {
                 if (id == 0) {
                     setFlag(page, Page.u16(main, 0));
                 } else {
-                    need(r, b, 1);
+                    RmgrRedo.requireBlock(ROUTINE, r, b, 1);
                     setFlag(page, Page.u16(main, 2));
                 }
             }
@@ -187,7 +190,7 @@ public final class HashRedo implements RmgrRedo {
                 } else if (id == 2) {
                     deleteOffsets(b.data(), page);
                 } else {
-                    need(r, b, 0); // the bucket page, for its cleanup lock
+                    RmgrRedo.requireBlock(ROUTINE, r, b, 0); // the bucket page, for its cleanup lock
                 }
             }
             case XLOG_HASH_SQUEEZE_PAGE -> squeezePage(r, b, page, main);
@@ -199,15 +202,15 @@ public final class HashRedo implements RmgrRedo {
                         setFlag(page, flag(page) & ~LH_PAGE_HAS_DEAD_TUPLES);
                     }
                 } else {
-                    need(r, b, 0);
+                    RmgrRedo.requireBlock(ROUTINE, r, b, 0);
                 }
             }
             case XLOG_HASH_SPLIT_CLEANUP -> {
-                need(r, b, 0);
+                RmgrRedo.requireBlock(ROUTINE, r, b, 0);
                 setFlag(page, flag(page) & ~LH_BUCKET_NEEDS_SPLIT_CLEANUP);
             }
             case XLOG_HASH_UPDATE_META_PAGE -> {
-                need(r, b, 0);
+                RmgrRedo.requireBlock(ROUTINE, r, b, 0);
                 putU64(page, META_NTUPLES, u64(main, 0));
             }
             case XLOG_HASH_VACUUM_ONE_PAGE -> {
@@ -221,7 +224,7 @@ public final class HashRedo implements RmgrRedo {
                     Page.indexMultiDelete(page, offsets, ntuples);
                     setFlag(page, flag(page) & ~LH_PAGE_HAS_DEAD_TUPLES);
                 } else {
-                    need(r, b, 1);
+                    RmgrRedo.requireBlock(ROUTINE, r, b, 1);
                     addNtuples(page, -ntuples);
                 }
             }
@@ -258,7 +261,7 @@ public final class HashRedo implements RmgrRedo {
                     }
                 }
             }
-            default -> throw noBlock(r, b);
+            default -> throw RmgrRedo.noBlock(ROUTINE, r, b);
         }
     }
 
@@ -290,7 +293,7 @@ public final class HashRedo implements RmgrRedo {
                     Page.putU32(page, META_OVFLPOINT, ovflpoint);
                 }
             }
-            default -> throw noBlock(r, b);
+            default -> throw RmgrRedo.noBlock(ROUTINE, r, b);
         }
     }
 
@@ -338,7 +341,7 @@ public final class HashRedo implements RmgrRedo {
                 Page.putU32(page, at, Page.u32(page, at) & ~(1 << (bit & 31)));
             }
             case 6 -> Page.putU32(page, META_FIRSTFREE, Page.u32(b.data(), 0));
-            default -> throw noBlock(r, b);
+            default -> throw RmgrRedo.noBlock(ROUTINE, r, b);
         }
     }
 
@@ -525,15 +528,7 @@ public final class HashRedo implements RmgrRedo {
         return b;
     }
 
-    private static void need(DecodedRecord r, BlockReference b, int id) {
-        if (b.id() != id) {
-            throw noBlock(r, b);
-        }
-    }
 
-    private static IllegalStateException noBlock(DecodedRecord r, BlockReference b) {
-        return new IllegalStateException("hash_redo: " + r.recordTypeName() + " has no block " + b.id());
-    }
 
     static long u64(byte[] b, int off) {
         return (Page.u32(b, off) & 0xFFFFFFFFL) | (long) Page.u32(b, off + 4) << 32;

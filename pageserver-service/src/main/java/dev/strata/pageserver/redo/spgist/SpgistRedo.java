@@ -35,6 +35,9 @@ import dev.strata.pgcore.wal.DecodedRecord;
  */
 public final class SpgistRedo implements RmgrRedo {
 
+    /** PostgreSQL's name for this redo, in errors. */
+    private static final String ROUTINE = "spg_redo";
+
     public static final int XLOG_SPGIST_ADD_LEAF = 0x10;
     public static final int XLOG_SPGIST_MOVE_LEAFS = 0x20;
     public static final int XLOG_SPGIST_ADD_NODE = 0x30;
@@ -84,7 +87,7 @@ public final class SpgistRedo implements RmgrRedo {
             case XLOG_SPGIST_PICKSPLIT -> pickSplit(r, b, page, main);
             case XLOG_SPGIST_VACUUM_LEAF -> vacuumLeaf(r, b, page, main);
             case XLOG_SPGIST_VACUUM_ROOT -> {
-                need(r, b, 0);
+                RmgrRedo.requireBlock(ROUTINE, r, b, 0);
                 int n = Page.u16(main, 0);
                 Page.indexMultiDelete(page, offsets(main, VACUUM_ROOT_OFFSETS, n), n);
             }
@@ -117,7 +120,7 @@ public final class SpgistRedo implements RmgrRedo {
         } else if (b.id() == 1 && offnumParent != 0) {
             SpgistPage.updateNodeLink(page, offnumParent, nodeI, blockNumber(r, 0), offnumLeaf);
         } else {
-            throw noBlock(r, b);
+            throw RmgrRedo.noBlock(ROUTINE, r, b);
         }
     }
 
@@ -149,7 +152,7 @@ public final class SpgistRedo implements RmgrRedo {
             }
             case 2 -> SpgistPage.updateNodeLink(page, Page.u16(main, 6), Page.u16(main, 8), blknoDst,
                     toInsert[nInsert - 1]);
-            default -> throw noBlock(r, b);
+            default -> throw RmgrRedo.noBlock(ROUTINE, r, b);
         }
     }
 
@@ -165,7 +168,7 @@ public final class SpgistRedo implements RmgrRedo {
         boolean isBuild = main[16] != 0;
         int size = SpgistPage.innerSize(main, ADD_NODE_TUPLE);
         if (r.block(1) == null) {
-            need(r, b, 0); // updated in place
+            RmgrRedo.requireBlock(ROUTINE, r, b, 0); // updated in place
             SpgistPage.replace(page, main, ADD_NODE_TUPLE, size, offnum);
             return;
         }
@@ -195,11 +198,11 @@ public final class SpgistRedo implements RmgrRedo {
             }
             case 2 -> {
                 if (parentBlk != 2) {
-                    throw noBlock(r, b);
+                    throw RmgrRedo.noBlock(ROUTINE, r, b);
                 }
                 SpgistPage.updateNodeLink(page, offnumParent, nodeI, blknoNew, offnumNew);
             }
-            default -> throw noBlock(r, b);
+            default -> throw RmgrRedo.noBlock(ROUTINE, r, b);
         }
     }
 
@@ -223,7 +226,7 @@ public final class SpgistRedo implements RmgrRedo {
                 SpgistPage.addOrReplace(page, main, postfixAt, postfixSize, offnumPostfix);
             }
         } else {
-            throw noBlock(r, b);
+            throw RmgrRedo.noBlock(ROUTINE, r, b);
         }
     }
 
@@ -253,7 +256,7 @@ public final class SpgistRedo implements RmgrRedo {
             case 0, 1 -> {
                 boolean src = b.id() == 0;
                 if (src && isRootSplit) {
-                    throw noBlock(r, b);
+                    throw RmgrRedo.noBlock(ROUTINE, r, b);
                 }
                 if (src ? initSrc : initDest) {
                     SpgistPage.init(page, leafFlags);
@@ -286,13 +289,13 @@ public final class SpgistRedo implements RmgrRedo {
                 }
             }
             case 3 -> SpgistPage.updateNodeLink(page, offnumParent, nodeI, blknoInner, offnumInner);
-            default -> throw noBlock(r, b);
+            default -> throw RmgrRedo.noBlock(ROUTINE, r, b);
         }
     }
 
     /** {@code spgRedoVacuumLeaf}. */
     private static void vacuumLeaf(DecodedRecord r, BlockReference b, byte[] page, byte[] main) {
-        need(r, b, 0);
+        RmgrRedo.requireBlock(ROUTINE, r, b, 0);
         int nDead = Page.u16(main, 0);
         int nPlaceholder = Page.u16(main, 2);
         int nMove = Page.u16(main, 4);
@@ -329,7 +332,7 @@ public final class SpgistRedo implements RmgrRedo {
 
     /** {@code spgRedoVacuumRedirect}. */
     private static void vacuumRedirect(DecodedRecord r, BlockReference b, byte[] page, byte[] main) {
-        need(r, b, 0);
+        RmgrRedo.requireBlock(ROUTINE, r, b, 0);
         int n = Page.u16(main, 0);
         int firstPlaceholder = Page.u16(main, 2);
         int[] items = offsets(main, VACUUM_REDIRECT_OFFSETS, n);
@@ -375,15 +378,7 @@ public final class SpgistRedo implements RmgrRedo {
         return (int) ref.blockNumber();
     }
 
-    private static void need(DecodedRecord r, BlockReference b, int id) {
-        if (b.id() != id) {
-            throw noBlock(r, b);
-        }
-    }
 
-    private static IllegalStateException noBlock(DecodedRecord r, BlockReference b) {
-        return new IllegalStateException("spg_redo: " + r.recordTypeName() + " has no block " + b.id());
-    }
 
     /**
      * {@code spg_mask}: pd_lsn, the checksum, the hint bits, and the unused space when pd_lower
