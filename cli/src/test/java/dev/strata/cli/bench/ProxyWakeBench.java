@@ -43,6 +43,15 @@ public final class ProxyWakeBench {
             }
         }
         Path dir = Files.createTempDirectory("strata-proxy-wake-bench-");
+        try {
+            run(dir, sizeMb, rounds);
+        } finally {
+            // the cluster's data (a gigabyte or more per run) goes with the run
+            dev.strata.pgcore.fs.FileTrees.deleteRecursively(dir);
+        }
+    }
+
+    private static void run(Path dir, long sizeMb, int rounds) throws Exception {
         try (LocalCluster c = LocalCluster.start(new ClusterLayout(dir.resolve("cluster")),
                 new LocalCluster.Options(0, false, Duration.ofSeconds(2)).withControlPlane(true), s -> { })) {
             ClusterControlPlane cp = c.controlPlane().orElseThrow();

@@ -53,6 +53,15 @@ public final class WorkflowWakeBench {
             }
         }
         Path dir = Files.createTempDirectory("strata-wake-bench-");
+        try {
+            run(dir, sizeMb, rounds);
+        } finally {
+            // the cluster's data (a gigabyte or more per run) goes with the run
+            dev.strata.pgcore.fs.FileTrees.deleteRecursively(dir);
+        }
+    }
+
+    private static void run(Path dir, long sizeMb, int rounds) throws Exception {
         AtomicLong lastStartNanos = new AtomicLong();
         try (LocalCluster c = LocalCluster.start(new ClusterLayout(dir.resolve("cluster")),
                 new LocalCluster.Options(0, false, Duration.ofHours(1)), s -> { });
