@@ -195,11 +195,7 @@ public final class StandbyOracle implements AutoCloseable {
                     start, stop, data);
         }
         Files.writeString(data.resolve("standby.signal"), "");
-        settings.put("hot_standby", "on");
-        settings.put("max_standby_streaming_delay", "-1");
-        settings.put("wal_receiver_timeout", "10s");
-        settings.put("wal_retrieve_retry_interval", "1s");
-        settings.put("primary_conninfo", primaryConninfo(t));
+        settings.putAll(streamingStandby(t));
         PostgresServer sb = PostgresServer.builder().dataDir(data).user(t.user()).password(t.password())
                 .settings(settings).startTimeout(Duration.ofSeconds(120)).start();
         return new StandbyOracle(t, sb, stop, cancelled);
@@ -228,18 +224,12 @@ public final class StandbyOracle implements AutoCloseable {
      * between the two LSNs does not touch are compared with the pageserver's own basebackup at
      * {@code base}; the further back {@code base}, the more of the history is checked
      * independently. Wait for it with {@link #compareRecovered}.
-     */
-    public static StandbyOracle fromHistory(VerifyTarget t, Lsn base, Lsn stopAt, Path dir, BooleanSupplier cancelled)
-            throws IOException {
-        return fromHistory(t, base, stopAt, false, dir, cancelled);
-    }
-
-    /**
-     * As {@link #fromHistory(VerifyTarget, Lsn, Lsn, Path, BooleanSupplier)}; {@code toEnd}: {@code
-     * stopAt} is the end of the WAL there is (the committed head), where no record starts that a
-     * recovery target could stop before, so none is set: the standby replays what it receives and
-     * is promoted once it has replayed {@code stopAt} (a little more if more WAL came meanwhile;
-     * what it replayed is what is compared).
+     *
+     * @param toEnd {@code stopAt} is the end of the WAL there is (the committed head), where no
+     *              record starts that a recovery target could stop before, so none is set: the
+     *              standby replays what it receives and is promoted once it has replayed
+     *              {@code stopAt} (a little more if more WAL came meanwhile; what it replayed is what
+     *              is compared)
      */
     public static StandbyOracle fromHistory(VerifyTarget t, Lsn base, Lsn stopAt, boolean toEnd, Path dir,
                                             BooleanSupplier cancelled) throws IOException {
@@ -265,11 +255,8 @@ public final class StandbyOracle implements AutoCloseable {
         }
         Files.writeString(data.resolve("standby.signal"), "");
         Map<String, String> settings = new HashMap<>(HISTORY_STANDBY);
-        settings.put("hot_standby", "on");
+        settings.putAll(streamingStandby(t));
         settings.put("autovacuum", "off"); // once promoted, nothing may change a page before the comparison
-        settings.put("max_standby_streaming_delay", "-1");
-        settings.put("wal_receiver_timeout", "10s");
-        settings.put("wal_retrieve_retry_interval", "1s");
         if (!toEnd) {
             // Paused before the first record at or after stopAt; resuming then ends recovery there
             // (promoting with a target not reached would be FATAL).
@@ -277,12 +264,20 @@ public final class StandbyOracle implements AutoCloseable {
             settings.put("recovery_target_inclusive", "off");
             settings.put("recovery_target_action", "pause");
         }
-        settings.put("primary_conninfo", primaryConninfo(t));
         log.info("standby oracle: basebackup of timeline {} at {} from the pageserver in {}; replaying to {}",
                 t.timeline(), base, data, stopAt);
         PostgresServer sb = PostgresServer.builder().dataDir(data).user(t.user()).password(t.password())
                 .settings(settings).startTimeout(Duration.ofSeconds(120)).start();
         return new StandbyOracle(t, sb, base, cancelled, stopAt, toEnd);
+    }
+
+    /**
+     * What both kinds of standby run with: hot, never cancelling a comparison's queries for
+     * replay, streaming the branch's timeline from any of its safekeepers (libpq's host list).
+     */
+    private static Map<String, String> streamingStandby(VerifyTarget t) {
+        return Map.of("hot_standby", "on", "max_standby_streaming_delay", "-1", "wal_receiver_timeout", "10s",
+                "wal_retrieve_retry_interval", "1s", "primary_conninfo", primaryConninfo(t));
     }
 
     private static String primaryConninfo(VerifyTarget t) {
