@@ -1,5 +1,6 @@
 package dev.strata.pageserver.timeline;
 
+import dev.strata.pageserver.datadir.ShutdownCheckpoint;
 import dev.strata.pageserver.datadir.XactEnds;
 import dev.strata.pageserver.ingest.RmgrRegistry;
 import dev.strata.pageserver.ingest.TimelineBase;
@@ -230,9 +231,8 @@ public final class Timeline implements AutoCloseable {
         if (!lsn.isBefore(last) || lsn.isBefore(config.startLsn())) {
             return null;
         }
-        byte[] prev = readNow(Key.shutdownCheckpoint(lsn), last);
-        return prev == null || prev.length != 8 ? null
-                : new Lsn(java.nio.ByteBuffer.wrap(prev).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong());
+        ShutdownCheckpoint checkpoint = ShutdownCheckpoint.decode(readNow(Key.shutdownCheckpoint(lsn), last));
+        return checkpoint == null ? null : checkpoint.prev();
     }
 
     /**
