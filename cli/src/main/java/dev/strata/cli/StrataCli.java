@@ -398,6 +398,21 @@ public final class StrataCli {
         out.flush();
     }
 
+    /**
+     * Moves the last run's log to {@code strata.log.1} before this run's components open
+     * {@code strata.log} (they truncate it): after a crash, the restart must not erase the log of
+     * what crashed. Called with the cluster's lock held, so no running cluster writes to it, and
+     * before the first logger exists. One generation is kept; an empty log is left alone.
+     */
+    static void keepPreviousLog(ClusterLayout layout) throws IOException {
+        Path log = layout.logFile();
+        if (Files.exists(log) && Files.size(log) > 0) {
+            Files.move(log, layout.previousLogFile(), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            PrivateFiles.createEmptyPrivateFile(log);
+        }
+    }
+
     /** Runs the cluster in this process until Ctrl-C or `strata down`. */
     private int up(ClusterLayout layout, Args args) throws IOException, InterruptedException {
         PrivateFiles.createRoot(layout.root());
@@ -412,6 +427,7 @@ public final class StrataCli {
                 return 1;
             }
             Files.deleteIfExists(layout.readyFile());
+            keepPreviousLog(layout);
             PrivateFiles.writeSecret(layout.pidFile(), Long.toString(ProcessHandle.current().pid()));
             step("starting the local cluster in " + layout.root() + " (logs: " + layout.logFile() + ")");
             CountDownLatch stopped = new CountDownLatch(1);
