@@ -214,6 +214,13 @@ class BranchApiOnClusterTest {
             Run noProject = cli("branch", "list", "--project", "p-none", "--data-dir", dir);
             assertThat(noProject.code()).as(noProject.toString()).isEqualTo(1);
             assertThat(noProject.err()).contains("p-none");
+            // one list of branches: the admin port refuses to make one beside the metadata's
+            dev.strata.cli.local.BranchAdmin admin = new dev.strata.cli.local.BranchAdmin(c);
+            var refusedHere = admin.handle("POST", List.of("branches"), Map.of("name", "beside"));
+            assertThat(refusedHere.status()).isEqualTo(409);
+            assertThat(refusedHere.body()).contains("runs the control plane");
+            assertThat(admin.handle("DELETE", List.of("branches", "late"), Map.of()).status()).isEqualTo(409);
+            assertThat(admin.handle("GET", List.of("branches"), Map.of()).status()).isEqualTo(200);
             Run notThere = cli("connect", "late", "--project", "p-shop", "--data-dir", dir);
             assertThat(notThere.code()).isEqualTo(1);
             assertThat(notThere.err()).contains("no branch 'late' in project p-shop (branches: ");
