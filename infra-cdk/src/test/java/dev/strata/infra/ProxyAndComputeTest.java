@@ -89,36 +89,34 @@ class ProxyAndComputeTest {
 
     @Test
     void proxyRunsTheControlPlaneWakeWithTheTableAndBothStateMachines() {
-        t.hasResourceProperties("AWS::ECS::TaskDefinition", Match.objectLike(Map.of(
-                "Family", "strata-test-proxy",
-                "ContainerDefinitions", List.of(Match.objectLike(Map.of(
-                        "Command", Match.arrayWith(List.of("proxy-aws", "--listen", "0.0.0.0")),
-                        "Environment", Match.arrayWith(List.of(
-                                Match.objectLike(Map.of("Name", "STRATA_METADATA_TABLE")),
-                                Match.objectLike(Map.of("Name", "STRATA_SFN_SUSPEND")),
-                                Match.objectLike(Map.of("Name", "STRATA_SFN_WAKE")))))))))));
+        // each on its own: the order of a container's environment is the CDK's, not ours
+        for (String name : List.of("STRATA_METADATA_TABLE", "STRATA_SFN_WAKE", "STRATA_SFN_SUSPEND")) {
+            var container = Match.objectLike(Map.of(
+                    "Command", Match.arrayWith(List.of("proxy-aws", "--listen", "0.0.0.0")),
+                    "Environment", Match.arrayWith(List.of(Match.objectLike(Map.of("Name", name))))));
+            t.hasResourceProperties("AWS::ECS::TaskDefinition", Match.objectLike(Map.of(
+                    "Family", "strata-test-proxy", "ContainerDefinitions", List.of(container))));
+        }
     }
 
     @Test
     void proxyMayStartTheWakeAndSuspendExecutionsAndNeverDescribesThem() {
-        String policies = Synthesized.get().template.toJSON().toString();
         // the proxy's task role policy: StartExecution, no DescribeExecution (it polls the operation item)
         var proxyPolicies = t.findResources("AWS::IAM::Policy", Match.objectLike(Map.of(
-                "Properties", Match.objectLike(Map.of("PolicyName", Match.stringLikeRegexp("ProxyTaskTaskRole.*")))))); 
+                "Properties", Match.objectLike(Map.of("PolicyName", Match.stringLikeRegexp("ProxyTaskTaskRole.*"))))));
         assertTrue(!proxyPolicies.isEmpty(), "the proxy's task role has a policy");
         String proxy = proxyPolicies.toString();
         assertTrue(proxy.contains("states:StartExecution"), proxy);
         assertTrue(!proxy.contains("states:DescribeExecution"), proxy);
         assertTrue(proxy.contains("dynamodb:PutItem"), "the proxy records the operations it schedules: " + proxy);
-        assertTrue(policies.contains("proxy-aws"));
     }
 
     @Test
     void computeAgentsJoinTheWarmPoolInTheMetadataTable() {
+        var container = Match.objectLike(Map.of("Environment", Match.arrayWith(List.of(
+                Match.objectLike(Map.of("Name", "STRATA_METADATA_TABLE"))))));
         t.hasResourceProperties("AWS::ECS::TaskDefinition", Match.objectLike(Map.of(
-                "Family", "strata-test-compute",
-                "ContainerDefinitions", List.of(Match.objectLike(Map.of("Environment", Match.arrayWith(List.of(
-                        Match.objectLike(Map.of("Name", "STRATA_METADATA_TABLE")))))))))));
+                "Family", "strata-test-compute", "ContainerDefinitions", List.of(container))));
         var computePolicies = t.findResources("AWS::IAM::Policy", Match.objectLike(Map.of(
                 "Properties", Match.objectLike(Map.of("PolicyName", Match.stringLikeRegexp("ComputePoolTaskTaskRole.*"))))));
         String compute = computePolicies.toString();
