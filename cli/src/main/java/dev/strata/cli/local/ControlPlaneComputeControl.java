@@ -60,7 +60,7 @@ final class ControlPlaneComputeControl implements ComputeControl, AutoCloseable 
     @Override
     public CompletableFuture<ComputeAddress> wake(EndpointId id) {
         return CompletableFuture.supplyAsync(() -> wake.known(id), wake.executor()).thenCompose(inMetadata -> inMetadata
-                ? wake.wake(id)
+                ? wake.wake(id).exceptionallyCompose(ControlPlaneComputeControl::retryable)
                 : fallback.wake(id));
     }
 
@@ -69,6 +69,19 @@ final class ControlPlaneComputeControl implements ComputeControl, AutoCloseable 
         return CompletableFuture.supplyAsync(() -> wake.known(id), wake.executor()).thenCompose(inMetadata -> inMetadata
                 ? wake.suspend(id)
                 : fallback.suspend(id));
+    }
+
+    /**
+     * Locally a failed wake operation stays retryable by the proxy, as before decision 0034: the
+     * workflows run in this JVM on a loaded laptop, where a wake that failed (an election that lost a
+     * race with a restart) usually succeeds on the next try, and a retry costs no AWS execution.
+     */
+    private static CompletableFuture<ComputeAddress> retryable(Throwable t) {
+        Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+        if (cause instanceof dev.strata.proxy.wake.WakeRefusedException refused) {
+            return CompletableFuture.failedFuture(new IllegalStateException(refused.getMessage(), refused));
+        }
+        return CompletableFuture.failedFuture(t);
     }
 
     /** Blocks until the endpoint's compute runs (waking it through the workflow if needed); its address. */
