@@ -7,6 +7,7 @@ import dev.strata.pgcore.id.EndpointId;
 import dev.strata.proxy.wake.ComputeAddress;
 import dev.strata.proxy.wake.ComputeControl;
 import dev.strata.proxy.wake.StaticComputeControl;
+import dev.strata.proxy.wake.WakePolicy;
 
 import dev.strata.pgcore.metrics.MetricsOptions;
 import dev.strata.pgcore.metrics.MetricsReporter;
@@ -27,6 +28,7 @@ import java.util.concurrent.CountDownLatch;
  * <pre>ProxyMain [--listen 127.0.0.1] [--port 55432] [--tls-dir DIR [--require-tls]]
  *           [--status-port PORT --auth-public-keys FILE]
  *           [--max-connections 1000] [--max-startup-pending 100] [--max-authenticating 200]
+ *           [--wake-timeout-seconds 30]
  *           [--metrics-environment NAME [--metrics-interval 60]]
  *           --endpoint ID=HOST:PORT ...</pre>
  *
@@ -208,6 +210,15 @@ public final class ProxyMain {
                     i--; // a flag without a value
                 }
                 case "--max-connections" -> config = config.withMaxConnections(integer(value, option));
+                case "--wake-timeout-seconds" -> {
+                    int seconds = integer(value, option);
+                    if (seconds < 1 || seconds > 600) {
+                        throw new IllegalArgumentException("--wake-timeout-seconds must be 1..600, got " + seconds);
+                    }
+                    WakePolicy w = config.wake();
+                    config = config.withWake(new WakePolicy(Duration.ofSeconds(seconds), w.baseDelay(), w.factor(),
+                            w.maxDelay()));
+                }
                 case "--max-startup-pending" -> limits = new ClientLimits(integer(value, option),
                         limits.maxAuthenticating());
                 case "--max-authenticating" -> limits = new ClientLimits(limits.maxStartupPending(),
@@ -275,7 +286,7 @@ public final class ProxyMain {
     private static void usage(String problem) {
         System.err.println("strata proxy: " + problem);
         System.err.println("usage: ProxyMain [--listen 127.0.0.1] [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT --auth-public-keys FILE]"
-                + " [--max-connections 1000] [--max-startup-pending 100] [--max-authenticating 200] [--metrics-environment NAME [--metrics-interval S]] --endpoint ID=HOST:PORT ...");
+                + " [--max-connections 1000] [--max-startup-pending 100] [--max-authenticating 200] [--wake-timeout-seconds 30] [--metrics-environment NAME [--metrics-interval S]] --endpoint ID=HOST:PORT ...");
         System.exit(2);
     }
 }

@@ -49,14 +49,15 @@ import software.amazon.awssdk.services.sfn.model.ExecutionListItem;
  * client. moto records executions but runs none (its Lambda tasks need Docker), so the test plays
  * the wake workflow's part: it drives the same step services the workflow's Task states call
  * ({@link ComputeSteps}: ClaimAgent, Elect, MarkRunning; on the failure path the Catch's ReleaseAgent,
- * MarkEndpointSuspended and RecordOperationFailure), in the workflow's order, with the execution ARN
- * moto gave. StartPostgres is the test's PostgreSQL, whose address MarkRunning records.
+ * MarkEndpointSuspended and RecordOperationFailure; for a suspend CheckActivity, MarkSuspending,
+ * StopPostgres, ReturnAgent, MarkSuspended), in the workflow's order, with the execution ARN moto
+ * gave. StartPostgres is the test's PostgreSQL, whose address MarkRunning records.
  */
 class AwsProxyWakeTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path PSQL = Path.of("/usr/bin/psql");
-    private static final Duration WAIT = Duration.ofSeconds(90);
+    private static final Duration WAIT = Duration.ofSeconds(180);
 
     @TempDir
     static Path dir;
@@ -67,6 +68,7 @@ class AwsProxyWakeTest {
     static ControlPlaneHarness h;
     static AwsProxyMain.Started proxy;
     static String wakeArn;
+    static String suspendArn;
     static final java.util.concurrent.atomic.AtomicInteger AGENTS = new java.util.concurrent.atomic.AtomicInteger();
 
     @BeforeAll
@@ -79,7 +81,7 @@ class AwsProxyWakeTest {
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
                 .httpClient(UrlConnectionHttpClient.create()).build();
         wakeArn = stateMachine("strata-test-wake", Workflow.WAKE);
-        String suspendArn = stateMachine("strata-test-suspend", Workflow.SUSPEND);
+        suspendArn = stateMachine("strata-test-suspend", Workflow.SUSPEND);
         compute = PostgresServer.builder().setting("fsync", "off").start();
         h = ControlPlaneHarness.on(dynamo);
 
@@ -90,7 +92,9 @@ class AwsProxyWakeTest {
         env.put(StepFunctionsLauncher.arnVariable(Workflow.WAKE), wakeArn);
         env.put(StepFunctionsLauncher.arnVariable(Workflow.SUSPEND), suspendArn);
         env.put("AWS_REGION", "us-east-1");
-        proxy = AwsProxyMain.start(new String[]{"--listen", "127.0.0.1", "--port", "0"}, env);
+        // a loaded 2-core machine may take longer than the default 30 s to play the workflow's part
+        proxy = AwsProxyMain.start(new String[]{"--listen", "127.0.0.1", "--port", "0", "--wake-timeout-seconds", "120"},
+                env);
     }
 
     private static String stateMachine(String name, Workflow w) {
@@ -214,10 +218,56 @@ class AwsProxyWakeTest {
         assertThat(ok.stdout()).contains("still serving");
     }
 
+    @Test
+    void aRunningEndpointWhoseComputeIsGoneIsSuspendedThenWokenAgain() throws Exception {
+        Endpoint ep = suspendedEndpoint();
+        int deadPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            deadPort = s.getLocalPort(); // closed below: nothing listens there any more
+        }
+        // an earlier wake (through the same API) left it RUNNING on a compute that is gone
+        OperationId first = proxy.api().startEndpoint(ep.id()).id();
+        ExecutionListItem firstExecution = awaitExecutions(wakeArn, ep.id(), 1).getFirst();
+        ComputeSteps steps = h.controlPlane.computeSteps();
+        NodeId agent = steps.claimAgent(first, ep.id(), ep.project(), ep.branch(), firstExecution.executionArn(),
+                Optional.empty());
+        steps.elect(first, ep.id(), ep.branch(), agent);
+        steps.markRunning(first, ep.id(), agent, "127.0.0.1:" + deadPort);
+
+        Process client = psql(ep.id().toString(), "select 'on a new compute'");
+
+        // the proxy finds the compute dead and runs the suspend workflow: its steps, in order
+        ExecutionListItem suspend = awaitExecutions(suspendArn, ep.id(), 1).getFirst();
+        OperationId suspendOp = OperationId.of(suspend.name());
+        assertThat(steps.checkActivity(suspendOp, ep.id(), agent, suspend.executionArn(), Optional.empty())).isZero();
+        steps.markSuspending(suspendOp, ep.id(), agent);
+        steps.stopPostgres(suspendOp, ep.id(), agent);
+        steps.releaseAgent(suspendOp, ep.id(), agent);
+        steps.markSuspended(suspendOp, ep.id());
+        assertThat(h.operation(suspendOp).state()).isEqualTo(OperationState.SUCCEEDED);
+
+        // then wakes it again
+        ExecutionListItem wake = awaitExecutions(wakeArn, ep.id(), 2).stream()
+                .filter(x -> !x.name().equals(first.toString())).findFirst().orElseThrow();
+        OperationId again = OperationId.of(wake.name());
+        NodeId next = steps.claimAgent(again, ep.id(), ep.project(), ep.branch(), wake.executionArn(), Optional.empty());
+        steps.elect(again, ep.id(), ep.branch(), next);
+        steps.markRunning(again, ep.id(), next, "127.0.0.1:" + compute.port());
+
+        Result r = finish(client);
+        assertThat(r.exit()).as(r.stderr()).isZero();
+        assertThat(r.stdout()).contains("on a new compute");
+        assertThat(h.endpoint(ep.id()).address()).contains("127.0.0.1:" + compute.port());
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private static List<ExecutionListItem> executionsOf(EndpointId endpoint) {
-        return sfn.listExecutions(b -> b.stateMachineArn(wakeArn)).executions().stream().filter(x -> {
+        return executionsOf(wakeArn, endpoint);
+    }
+
+    private static List<ExecutionListItem> executionsOf(String machine, EndpointId endpoint) {
+        return sfn.listExecutions(b -> b.stateMachineArn(machine)).executions().stream().filter(x -> {
             try {
                 String in = sfn.describeExecution(b -> b.executionArn(x.executionArn())).input();
                 return endpoint.toString().equals(JSON.readTree(in).path("endpointId").asText());
@@ -240,12 +290,27 @@ class AwsProxyWakeTest {
         throw new AssertionError("no execution of the wake state machine for " + endpoint + " within " + WAIT);
     }
 
+    /** Waits until {@code machine} has {@code n} executions for the endpoint; them. */
+    private static List<ExecutionListItem> awaitExecutions(String machine, EndpointId endpoint, int n)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            List<ExecutionListItem> found = executionsOf(machine, endpoint);
+            if (found.size() >= n) {
+                assertThat(found).hasSize(n);
+                return found;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError(n + " executions of " + machine + " for " + endpoint + " not seen within " + WAIT);
+    }
+
     private static Process psql(String endpoint, String sql) throws IOException {
         String conninfo = "host=127.0.0.1 port=" + proxy.running().proxy().port() + " user=" + compute.user()
-                + " dbname=postgres sslmode=disable connect_timeout=60 options=endpoint=" + endpoint.replace(" ", "\\ ");
+                + " dbname=postgres sslmode=disable connect_timeout=150 options=endpoint=" + endpoint.replace(" ", "\\ ");
         ProcessBuilder pb = new ProcessBuilder(PSQL.toString(), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql, conninfo);
         pb.environment().put("PGPASSWORD", compute.password());
-        pb.environment().put("PGCONNECT_TIMEOUT", "60");
+        pb.environment().put("PGCONNECT_TIMEOUT", "150");
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         return pb.start();
     }
