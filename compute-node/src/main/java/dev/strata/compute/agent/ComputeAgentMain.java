@@ -189,49 +189,79 @@ public final class ComputeAgentMain {
         } catch (IllegalArgumentException | IOException e) {
             usage(e.getMessage());
         }
-        ComputeAgent agent = new ComputeAgent(parsed.config(), PostgresBinaries.resolve());
+        Running running;
+        try {
+            running = start(parsed, verifier, PostgresBinaries.resolve(), System.getenv());
+        } catch (IllegalStateException e) {
+            usage(e.getMessage());
+            return;
+        }
+        CountDownLatch stop = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            running.close();
+            stop.countDown();
+        }));
+        System.out.println("READY http=" + running.server().port());
+        System.out.flush();
+        stop.await();
+    }
+
+    /**
+     * A started agent: its API, and its item in the warm pool if a metadata table was given
+     * ({@code pool} and {@code dynamo} null otherwise). {@link #close} leaves the pool first (no wake
+     * claims a stopping agent), then stops the API and Postgres (fast shutdown: every acknowledged
+     * commit is on the safekeepers).
+     */
+    record Running(ComputeAgent agent, AgentServer server, PoolRegistration pool, DynamoDbClient dynamo)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            if (pool != null) {
+                pool.deregister();
+                dynamo.close();
+            }
+            server.close();
+            agent.close();
+        }
+    }
+
+    /**
+     * Starts the agent's API and, with a metadata table, joins the warm pool (DynamoDB at
+     * {@code STRATA_DYNAMODB_ENDPOINT} from {@code env}, else in {@code AWS_REGION} with the default
+     * credentials).
+     *
+     * @throws IllegalStateException if the API cannot listen or the pool cannot be joined (nothing
+     *                               is left running)
+     */
+    static Running start(Parsed parsed, TokenVerifier verifier, PostgresBinaries binaries, Map<String, String> env) {
+        ComputeAgent agent = new ComputeAgent(parsed.config(), binaries);
         AgentServer server;
         try {
             server = AgentServer.start(agent, verifier, parsed.listen(), parsed.port());
         } catch (IOException e) {
-            usage("cannot listen on " + parsed.listen() + ":" + parsed.port() + ": " + e.getMessage());
-            return;
+            agent.close();
+            throw new IllegalStateException("cannot listen on " + parsed.listen() + ":" + parsed.port() + ": "
+                    + e.getMessage(), e);
         }
-        PoolRegistration pool = null;
-        DynamoDbClient dynamo = null;
-        if (parsed.metadataTable() != null) {
-            Map<String, String> env = System.getenv();
-            String endpoint = env.get(ControlPlane.DYNAMODB_ENDPOINT_ENV);
-            dynamo = endpoint == null || endpoint.isBlank()
-                    ? DynamoClients.aws(Region.of(env.getOrDefault("AWS_REGION", "us-east-1")))
-                    : DynamoClients.local(URI.create(endpoint));
-            pool = new PoolRegistration(new MetadataStore(dynamo, parsed.metadataTable()), parsed.agentId(),
-                    parsed.apiAddress(server.port()));
-            try {
-                pool.register();
-            } catch (RuntimeException e) {
-                server.close();
-                agent.close();
-                dynamo.close();
-                usage("cannot join the warm pool in table " + parsed.metadataTable() + ": " + e.getMessage());
-                return;
-            }
+        if (parsed.metadataTable() == null) {
+            return new Running(agent, server, null, null);
         }
-        PoolRegistration registered = pool;
-        DynamoDbClient dynamoClient = dynamo;
-        CountDownLatch stop = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            if (registered != null) {
-                registered.deregister(); // before the API stops: no wake claims a stopping agent
-                dynamoClient.close();
-            }
+        String endpoint = env.get(ControlPlane.DYNAMODB_ENDPOINT_ENV);
+        DynamoDbClient dynamo = endpoint == null || endpoint.isBlank()
+                ? DynamoClients.aws(Region.of(env.getOrDefault("AWS_REGION", "us-east-1")))
+                : DynamoClients.local(URI.create(endpoint));
+        try {
+            PoolRegistration pool = new PoolRegistration(new MetadataStore(dynamo, parsed.metadataTable()),
+                    parsed.agentId(), parsed.apiAddress(server.port()));
+            pool.register();
+            return new Running(agent, server, pool, dynamo);
+        } catch (RuntimeException e) {
             server.close();
-            agent.close(); // fast shutdown of Postgres: every acknowledged commit is on the safekeepers
-            stop.countDown();
-        }));
-        System.out.println("READY http=" + server.port());
-        System.out.flush();
-        stop.await();
+            agent.close();
+            dynamo.close();
+            throw new IllegalStateException("cannot join the warm pool in table " + parsed.metadataTable() + ": "
+                    + e.getMessage(), e);
+        }
     }
 
     private static void usage(String problem) {

@@ -146,4 +146,24 @@ class PoolRegistrationTest {
         assertThat(errors).isEmpty();
         assertThat(h.store.listAgents(AgentState.IDLE)).extracting(ComputeAgent::id).containsExactly(id);
     }
+
+    @Test
+    void theAgentMainJoinsThePoolOnceItsApiListensAndLeavesItAtAStop() {
+        java.util.Map<String, String> env = java.util.Map.of(ComputeAgentMain.PASSWORD_ENV, "pw",
+                ComputeAgentMain.TABLE_ENV, h.controlPlane.table(),
+                "STRATA_DYNAMODB_ENDPOINT", dynamo.endpoint().toString());
+        ComputeAgentMain.Parsed parsed = ComputeAgentMain.parse(new String[]{"--data-dir", dir.resolve("agent").toString(),
+                "--auth-public-keys", dir.resolve("unused.jwks").toString(), "--pageserver", "127.0.0.1:1",
+                "--safekeeper", "sk-1=http://127.0.0.1:1", "--port", "0", "--agent-id", "agent-main"}, env);
+        var verifier = new dev.strata.pgcore.auth.TokenVerifier(List.of(
+                dev.strata.pgcore.auth.AuthKeys.generate().toPublicJWK()));
+        NodeId id = NodeId.of("agent-main");
+        try (ComputeAgentMain.Running running = ComputeAgentMain.start(parsed, verifier,
+                dev.strata.pgcore.postgres.PostgresBinaries.resolve(), env)) {
+            ComputeAgent item = h.agent(id);
+            assertThat(item.state()).isEqualTo(AgentState.IDLE);
+            assertThat(item.address()).isEqualTo("127.0.0.1:" + running.server().port());
+        }
+        assertThat(h.store.getAgent(id)).as("a clean stop leaves the pool").isEmpty();
+    }
 }
