@@ -1,5 +1,6 @@
 package dev.strata.controlapi.wake;
 
+import dev.strata.control.EndpointBusyException;
 import dev.strata.control.metadata.MetadataException;
 import dev.strata.control.model.Endpoint;
 import dev.strata.control.model.Operation;
@@ -255,6 +256,13 @@ public final class ControlPlaneWake implements ComputeControl, AutoCloseable {
                 }
                 case SUSPENDED -> {
                     Operation op = await(schedule(() -> api.startEndpoint(id)), deadline);
+                    if (op != null && op.state() == OperationState.FAILED && heldByAnother(op)) {
+                        // another operation (a restore, a suspend) took the endpoint between the read
+                        // above and this wake's first step: not a refusal; read it again and wait for that one
+                        log.info("endpoint={} wake operation {} found the endpoint held by another operation; waiting "
+                                + "for that one", id, op.id());
+                        continue;
+                    }
                     if (op != null && op.state() == OperationState.FAILED) {
                         log.warn("endpoint={} wake operation {} failed: {}", id, op.id(), op.error().orElse("?"));
                         throw new WakeRefusedException("endpoint " + id + ": wake operation " + op.id() + " failed: "
@@ -265,6 +273,14 @@ public final class ControlPlaneWake implements ComputeControl, AutoCloseable {
             }
         }
         throw new IllegalStateException("endpoint " + id + " did not come up within " + settings.deadline());
+    }
+
+    /**
+     * Whether a failed operation failed only because another operation held its endpoint
+     * ({@link EndpointBusyException}, recorded by the workflow as the error's type name).
+     */
+    static boolean heldByAnother(Operation op) {
+        return op.error().map(e -> e.startsWith(EndpointBusyException.class.getName())).orElse(false);
     }
 
     /** Suspends the endpoint through the suspend workflow if it is RUNNING; waits for the operation. */
