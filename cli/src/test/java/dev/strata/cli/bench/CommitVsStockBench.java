@@ -113,9 +113,20 @@ public final class CommitVsStockBench {
         defaults.put("pgbench", "/usr/bin/pgbench");
         defaults.put("dir", "bench/out/commit-vs-stock");
         defaults.put("profile", "false");
+        defaults.put("pageserver", "running");
         Map<String, String> opt = Bench.options("bench/commit-vs-stock.sh", defaults, args);
         if (!Set.of("separate", "one").contains(opt.get("cluster-jvms"))) {
             throw new IllegalArgumentException("--cluster-jvms is separate or one, got " + opt.get("cluster-jvms"));
+        }
+        if (!Set.of("running", "killed").contains(opt.get("pageserver"))) {
+            throw new IllegalArgumentException("--pageserver is running or killed, got " + opt.get("pageserver"));
+        }
+        // killed: the pageserver JVM is killed once it has ingested pgbench -i, so B's rounds run
+        // without its ingest, flushes and uploads (an experiment separating its cost: the compute
+        // keeps its own data files and does not need it until its next start).
+        boolean killPageserver = opt.get("pageserver").equals("killed");
+        if (killPageserver && opt.get("cluster-jvms").equals("one")) {
+            throw new IllegalArgumentException("--pageserver killed needs --cluster-jvms separate (its own JVM to kill)");
         }
         int rounds = Integer.parseInt(opt.get("rounds"));
         Path root = Bench.freshDirectory(opt.get("dir"));
@@ -165,6 +176,10 @@ public final class CommitVsStockBench {
                         .awaitLsn(cluster.timeline(), end, Duration.ofMinutes(20));
                 System.err.printf("set-up done in %.0f s (pageserver caught up with pgbench -i in %.1f s)%n",
                         (System.nanoTime() - t0) / 1e9, (System.nanoTime() - t) / 1e9);
+                if (killPageserver) {
+                    cluster.pageserver().kill();
+                    System.err.println("pageserver killed: B's rounds run without it");
+                }
 
                 if (Integer.parseInt(opt.get("warmup")) > 0) {
                     Map<String, String> warm = new LinkedHashMap<>(opt);
@@ -182,12 +197,16 @@ public final class CommitVsStockBench {
                 }
                 hot = "updates, of which HOT (pg_stat_user_tables, whole run): A " + hotUpdates(stockJdbc) + "; B "
                         + hotUpdates(computeJdbc);
-                end = currentLsn(computeJdbc);
-                t = System.nanoTime();
-                cluster.pageserver().access(cluster.auth().computeToken(cluster.timeline(), "bench"))
-                        .awaitLsn(cluster.timeline(), end, Duration.ofMinutes(20));
-                catchUp = String.format("the pageserver had ingested up to the compute's last LSN %.1f s after the last round",
-                        (System.nanoTime() - t) / 1e9);
+                if (killPageserver) {
+                    catchUp = "the pageserver was killed after set-up (--pageserver killed): B ran without it";
+                } else {
+                    end = currentLsn(computeJdbc);
+                    t = System.nanoTime();
+                    cluster.pageserver().access(cluster.auth().computeToken(cluster.timeline(), "bench"))
+                            .awaitLsn(cluster.timeline(), end, Duration.ofMinutes(20));
+                    catchUp = String.format("the pageserver had ingested up to the compute's last LSN %.1f s after the last"
+                            + " round", (System.nanoTime() - t) / 1e9);
+                }
             }
         }
         report(opt, settingsTable, results, (System.nanoTime() - t0) / 1e9, loadBefore, loadAverage(), catchUp + "\n" + hot);
