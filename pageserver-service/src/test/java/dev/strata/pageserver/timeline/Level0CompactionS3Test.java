@@ -208,6 +208,20 @@ class Level0CompactionS3Test {
             assertThat(firstReadLayers).as("one L1 layer, plus the L0 layers left under the threshold")
                     .isBetween(1, CONFIG.compactionThreshold());
 
+            // The status and the gauges report it.
+            var status = dev.strata.pageserver.http.Dto.TimelineStatus.of(t1).compaction();
+            assertThat(status.level0Compactions()).isPositive();
+            assertThat(status.level1Layers()).isEqualTo(l1.size());
+            assertThat(status.level0Layers()).isEqualTo(store.layerMap().level0Deltas().size());
+            assertThat(status.pageReads()).isGreaterThanOrEqualTo(2 * 40L * lsns.size());
+            assertThat(status.layersVisitedPerRead()).isPositive();
+            assertThat(status.recordsReplayedPerRead()).isPositive();
+            var gauges = dev.strata.pageserver.metrics.PageserverGauges.read(one);
+            assertThat(gauges).anySatisfy(g -> {
+                assertThat(g.name()).isEqualTo(dev.strata.pageserver.metrics.PageserverGauges.LAYERS_VISITED_PER_GETPAGE);
+                assertThat(g.value()).isPositive();
+            });
+
             // Another pageserver attaches from S3 alone: one L1 layer for the first read, same values.
             TimelineManager two = fx.manager(tmp.resolve("ps-2"), 2, CONFIG, fx.storage());
             Timeline t2 = two.attach(id, List.of());
