@@ -442,7 +442,9 @@ public final class LayerStore implements AutoCloseable {
         state.reset();
         searchHistory(key, lsn.value(), state);
         byte[] value = reconstruct(timelineId, key, lsn, state, redo);
-        readAmplification.record(state.layersVisited(), state.recordCount());
+        if (key.isRelationBlock()) { // GetPage; not the status's or basebackup's metadata reads
+            readAmplification.record(state.layersVisited(), state.recordCount());
+        }
         return value;
     }
 
@@ -620,10 +622,19 @@ public final class LayerStore implements AutoCloseable {
      * deleted. Returns the L1 layers written (empty: nothing to do).
      */
     public List<DeltaLayer> compactLevel0() {
+        return compactLevel0(List.of());
+    }
+
+    /**
+     * As {@link #compactLevel0()}, with no run spanning one of {@code boundaries} (the GC cutoff
+     * and the children's branch points: {@link Level0Compactor#plan}), so an L1 layer never mixes
+     * layers GC may remove with layers a branch point or the cutoff keeps.
+     */
+    public List<DeltaLayer> compactLevel0(List<Lsn> boundaries) {
         fileLock.lock();
         try {
             checkWritable();
-            Level0Compactor.Plan plan = Level0Compactor.plan(map, config.compactionThreshold());
+            Level0Compactor.Plan plan = Level0Compactor.plan(map, config.compactionThreshold(), boundaries);
             if (plan == null) {
                 return List.of();
             }

@@ -58,16 +58,33 @@ final class Level0Compactor {
      * Null too if another delta reaches into the run's LSN range (never written so: L1 layers come
      * only from older L0 runs), because a read must never find two deltas holding one key over
      * overlapping LSN ranges.
+     *
+     * <p>A run never crosses a {@code boundary} (the GC cutoff, a child's branch point P): its L0
+     * layers all end below P or all reach P. GC keeps a layer that reaches P (a read at P or above
+     * needs it) and may remove one below P once images cover it; an L1 mixing the two would keep
+     * both while P is kept (decision 0024 caps the cutoff at every branch point, so everything
+     * above P is kept anyway). Image layers cut runs the same way, just above their LSN: GC removes
+     * the deltas an image covers, and an L1 layer reaching above the image would keep them. So an
+     * L1 layer is removable exactly when each L0 layer it replaced would have been (for the images,
+     * branch points and cutoff known at compaction).
      */
     static Plan plan(LayerMap map, int threshold) {
+        return plan(map, threshold, List.of());
+    }
+
+    static Plan plan(LayerMap map, int threshold, List<Lsn> boundaries) {
         List<DeltaLayer> level0 = map.level0Deltas();
         if (level0.size() < threshold) {
             return null;
         }
+        // An image at X lets GC remove the deltas ending at or below X (once X is at or below the
+        // cutoff and each read point); the deltas above it stay: X + 1 is a boundary like P.
+        List<Lsn> cuts = new ArrayList<>(boundaries);
+        map.images().forEach(i -> cuts.add(new Lsn(i.lsnStart() + 1)));
         List<DeltaLayer> run = new ArrayList<>();
         run.add(level0.getFirst());
         for (int i = 1; i < level0.size() && run.size() < MAX_LEVEL0_PER_PASS; i++) {
-            if (level0.get(i).lsnStart() != run.getLast().lsnEnd()) {
+            if (level0.get(i).lsnStart() != run.getLast().lsnEnd() || crosses(run.getLast(), level0.get(i), cuts)) {
                 break;
             }
             run.add(level0.get(i));
@@ -80,6 +97,16 @@ final class Level0Compactor {
             }
         }
         return new Plan(List.copyOf(run), lsns);
+    }
+
+    /** Whether some boundary P lies above {@code a}'s last LSN and at or below {@code b}'s. */
+    private static boolean crosses(DeltaLayer a, DeltaLayer b, List<Lsn> boundaries) {
+        for (Lsn p : boundaries) {
+            if (Long.compareUnsigned(a.lsnEnd() - 1, p.value()) < 0 && Long.compareUnsigned(p.value(), b.lsnEnd() - 1) <= 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -3,9 +3,9 @@ package dev.strata.pageserver.timeline;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * What GetPage costs a timeline in layers (docs/pageserver.md, "Compaction"): for every page read
- * through {@link LayerStore#getValue} (relation-size keys, answered by the size cache, are not
- * counted), the layers whose versions of the key it looked up (its own and its ancestors') and
+ * What GetPage costs a timeline in layers (docs/pageserver.md, "Compaction"): for every relation
+ * block read through {@link LayerStore#getValue} (not other keys: sizes come from the size cache,
+ * and the status's and basebackup's metadata reads would make a status call change the figures), the layers whose versions of the key it looked up (its own and its ancestors') and
  * the WAL records redo replayed on top of the base. Totals since start, for the status, and a
  * window drained by the metrics reporter, for the gauges. Lock-free: readers only add.
  */

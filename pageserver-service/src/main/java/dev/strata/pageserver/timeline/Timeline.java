@@ -75,6 +75,8 @@ public final class Timeline implements AutoCloseable {
     private final Object lifecycle = new Object();
     private final Object flushWake = new Object();
     private final Thread flusher;
+    /** The children's branch points (decision 0033: an L0 run never spans one); none until the manager says. */
+    private volatile java.util.function.Supplier<List<Lsn>> branchPoints = List::of;
     private volatile TimelineConfig config;
     private volatile WalReceiver receiver;
     private volatile TimelineState state = TimelineState.CREATING;
@@ -675,10 +677,20 @@ public final class Timeline implements AutoCloseable {
      */
     private void compactLevel0() {
         try {
-            store.compactLevel0();
+            List<Lsn> boundaries = new java.util.ArrayList<>(branchPoints.get());
+            Lsn cutoff = gcCutoffLsn();
+            if (cutoff.isValid()) {
+                boundaries.add(cutoff);
+            }
+            store.compactLevel0(boundaries);
         } catch (dev.strata.pageserver.layer.LayerDownloadException e) {
             log.warn("timeline={} L0 compaction postponed: {}", id(), e.getMessage());
         }
+    }
+
+    /** Where this timeline's children branched, for L0 compaction's run cuts (set by the manager). */
+    void branchPointsSource(java.util.function.Supplier<List<Lsn>> source) {
+        this.branchPoints = source;
     }
 
     private void move(TimelineState next, String why) {

@@ -176,19 +176,29 @@ class Level0CompactionTest {
             before = readAll(store, h, 0x100);
             visitsBefore = store.readAmplification().totals().layersVisited() - v0;
 
-            assertThat(compactAll(store)).isEqualTo(1);
+            // Runs end at each image LSN (images after layers 5 and 10): two runs of 5 L0 layers; the
+            // last 3 stay, under the threshold of 4.
+            assertThat(compactAll(store)).isEqualTo(2);
             LayerMap map = store.layerMap();
-            assertThat(map.level0Deltas()).as("the one run of 13 contiguous L0 layers is merged").isEmpty();
-            List<DeltaLayer> l1 = map.deltas();
-            assertThat(l1).as("cut at 2 KB").hasSizeGreaterThan(2);
-            assertThat(l1).allSatisfy(d -> {
+            assertThat(map.level0Deltas()).hasSize(3);
+            List<DeltaLayer> l1 = map.deltas().stream().filter(d -> !d.isLevel0()).toList();
+            assertThat(l1).as("cut at 2 KB").hasSizeGreaterThan(3);
+            java.util.Map<Long, List<DeltaLayer>> runs = new java.util.TreeMap<>();
+            for (DeltaLayer d : l1) {
                 assertThat(d.isLevel0()).isFalse();
-                assertThat(d.lsnStart()).isEqualTo(0x101);
-                assertThat(d.lsnEnd()).isEqualTo(h.last() + 1);
-            });
-            for (int i = 1; i < l1.size(); i++) { // disjoint key ranges, in key order
-                List<DeltaLayer> byKey = l1.stream().sorted((a, b) -> a.keyRange().start().compareTo(b.keyRange().start())).toList();
-                assertThat(byKey.get(i - 1).keyRange().end()).isLessThanOrEqualTo(byKey.get(i).keyRange().start());
+                runs.computeIfAbsent(d.lsnStart(), x -> new ArrayList<>()).add(d);
+            }
+            assertThat(runs).hasSize(2);
+            assertThat(runs.keySet()).first().isEqualTo(0x101L);
+            for (List<DeltaLayer> run : runs.values()) { // one LSN range, disjoint key ranges
+                assertThat(run).extracting(DeltaLayer::lsnEnd).containsOnly(run.getFirst().lsnEnd());
+                List<DeltaLayer> byKey = run.stream().sorted((a, b) -> a.keyRange().start().compareTo(b.keyRange().start())).toList();
+                for (int i = 1; i < byKey.size(); i++) {
+                    assertThat(byKey.get(i - 1).keyRange().end()).isLessThanOrEqualTo(byKey.get(i).keyRange().start());
+                }
+            }
+            for (var img : map.images()) { // no L1 layer reaches across an image's LSN
+                assertThat(l1).noneMatch(d -> d.lsnStart() <= img.lsnStart() && img.lsnStart() < d.lsnEnd() - 1);
             }
             assertThat(store.durableMetadata().layers()).isEqualTo(map.persistentNames());
             assertThat(layerFiles(dir)).as("the L0 files are gone").isEqualTo(new TreeSet<>(map.persistentNames()));
@@ -206,7 +216,7 @@ class Level0CompactionTest {
             assertSameReads(before, readAll(reopened, h, 0x100), "after a restart");
             // More history on top: new L0 layers above the L1 layers, compacted again.
             History more = load(reopened, 8, 9, h.last(), model, true);
-            assertThat(compactAll(reopened)).isEqualTo(1);
+            assertThat(compactAll(reopened)).isPositive();
             assertThat(reopened.layerMap().level0Deltas()).isEmpty();
             assertMatchesModel(reopened, model, h);
             assertMatchesModel(reopened, model, more);
@@ -234,7 +244,7 @@ class Level0CompactionTest {
     }
 
     @Test
-    void fewerL0LayersThanTheThresholdAreLeftAndAGapEndsARun() {
+    void fewerL0LayersThanTheThresholdAreLeftAndAGapOrABranchPointEndsARun() {
         ReferenceModel model = new ReferenceModel();
         try (LayerStore store = LayerStore.create(dir, TL, Lsn.of(0x100), CONFIG)) {
             load(store, 3, 3, 0x100, model, false);
@@ -249,6 +259,15 @@ class Level0CompactionTest {
             assertThat(plan.level0()).containsExactly(l0.getFirst());
             Level0Compactor.Plan all = Level0Compactor.plan(store.layerMap(), 4);
             assertThat(all.level0()).isEqualTo(l0);
+            // A branch point (or the GC cutoff) inside the third layer: the run ends below it; the
+            // layer that reaches it starts the next run.
+            Lsn point = Lsn.of(l0.get(2).lsnStart() + 1);
+            assertThat(Level0Compactor.plan(store.layerMap(), 4, List.of(point)).level0()).isEqualTo(l0.subList(0, 2));
+            // One at the last LSN of the second layer: that layer reaches it, so it ends the run before it.
+            Lsn atEnd = Lsn.of(l0.get(1).lsnEnd() - 1);
+            assertThat(Level0Compactor.plan(store.layerMap(), 4, List.of(atEnd)).level0()).isEqualTo(l0.subList(0, 1));
+            store.compactLevel0(List.of(point));
+            assertThat(store.layerMap().level0Deltas()).isEqualTo(l0.subList(2, l0.size()));
         }
     }
 
@@ -437,11 +456,15 @@ class Level0CompactionTest {
         History h;
         Map<String, byte[]> before;
         Set<LayerName> level0;
+        Set<LayerName> firstRunNames;
         try (LayerStore store = LayerStore.create(template, TL, Lsn.of(0x100), CONFIG)) {
             h = load(store, 31, 6, 0x100, model, true);
             before = readAll(store, h, 0x100);
             level0 = new TreeSet<>(store.durableMetadata().layers());
+            firstRunNames = new TreeSet<>();
+            Level0Compactor.plan(store.layerMap(), CONFIG.compactionThreshold()).level0().forEach(d -> firstRunNames.add(d.name()));
         }
+        assertThat(firstRunNames).as("the run before the image after the fifth layer").hasSize(5);
         int crashes = 0;
         boolean sawOld = false;
         boolean sawNew = false;
@@ -462,7 +485,7 @@ class Level0CompactionTest {
             if (!fsync.crashed) {
                 // Every force passed: the compaction completed; the live directory is the result.
                 try (LayerStore done = LayerStore.open(live, CONFIG)) {
-                    assertThat(done.layerMap().level0Deltas()).isEmpty();
+                    assertThat(done.layerMap().level0Deltas()).hasSize(1); // the sixth, above the image
                     assertSameReads(before, readAll(done, h, 0x100), "completed compaction");
                 }
                 break;
@@ -471,7 +494,11 @@ class Level0CompactionTest {
             try (LayerStore reopened = LayerStore.open(after, CONFIG)) {
                 Set<LayerName> listed = new TreeSet<>(reopened.durableMetadata().layers());
                 boolean old = listed.equals(level0);
-                boolean compacted = reopened.layerMap().level0Deltas().isEmpty();
+                Set<LayerName> firstRun = new TreeSet<>(level0);
+                firstRun.removeAll(listed);
+                // compacted: the first run's L0 layers all replaced, by L1 layers
+                boolean compacted = firstRun.equals(firstRunNames) && listed.stream().anyMatch(n -> !n.keyRange()
+                        .equals(dev.strata.pageserver.key.KeyRange.ALL));
                 assertThat(old || compacted).as("crash at force %d: the L0 layers or the L1 layers, not a mix: %s", crashAt, listed)
                         .isTrue();
                 sawOld |= old;
@@ -482,7 +509,7 @@ class Level0CompactionTest {
                 }
                 assertSameReads(before, readAll(reopened, h, 0x100), "crash at force " + crashAt);
                 compactAll(reopened);
-                assertThat(reopened.layerMap().level0Deltas()).isEmpty();
+                assertThat(reopened.layerMap().level0Deltas()).hasSizeLessThanOrEqualTo(1);
                 assertSameReads(before, readAll(reopened, h, 0x100), "compacted after the crash at force " + crashAt);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
