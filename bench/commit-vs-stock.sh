@@ -15,6 +15,9 @@
 #   bench/commit-vs-stock.sh [--duration 30] [--clients 8] [--threads 2] [--scale 10] [--rounds 3]
 #                            [--warmup 15] [--wal-transactions 500] [--builtin tpcb-like|simple-update]
 #                            [--cluster-jvms separate|one] [--profile false] [--pgbench /usr/bin/pgbench]
+#                            [--pageserver running|killed]   (killed: after set-up, to take its cost out of B)
+#                            [--dir bench/out/commit-vs-stock]
+# bench/support/commit-syscalls.sh DIR OUT beside it counts B's system calls per process.
 # Needs pgbench (Debian's pgbench 15 works against PG17).
 set -euo pipefail
 cd "$(dirname "$0")/.."

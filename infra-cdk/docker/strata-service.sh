@@ -1,7 +1,7 @@
 #!/bin/sh
 # Entry point of every Strata service image: turns the secrets ECS injects as environment variables
 # into files readable only by the service (nothing secret on a command line), then runs the
-# service's main class. Usage: strata-service <safekeeper|pageserver|proxy|compute-agent> [options]
+# service's main class. Usage: strata-service <safekeeper|pageserver|proxy|proxy-aws|compute-agent> [options]
 set -eu
 svc=${1:?usage: strata-service SERVICE [options]}
 shift
@@ -27,8 +27,9 @@ case "$svc" in
     if [ -n "${STRATA_PAGESERVER_REMOTE_STORAGE_BUCKET:-}" ]; then
       set -- "$@" --generation "$(date +%s)"
     fi ;;
-  proxy)
-    main=dev.strata.proxy.ProxyMain
+  proxy|proxy-aws)
+    # proxy: fixed --endpoint ID=HOST:PORT; proxy-aws: the control plane's wake (decision 0034).
+    if [ "$svc" = proxy-aws ]; then main=dev.strata.controlapi.wake.AwsProxyMain; else main=dev.strata.proxy.ProxyMain; fi
     mkdir -p "$run/tls"
     printf '%s\n' "${STRATA_TLS_CERTIFICATE:?the proxy needs its certificate}" > "$run/tls/server.crt"
     printf '%s\n' "${STRATA_TLS_PRIVATE_KEY:?the proxy needs its private key}" > "$run/tls/server.key"

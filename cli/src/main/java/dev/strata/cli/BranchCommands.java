@@ -1,5 +1,6 @@
 package dev.strata.cli;
 
+import dev.strata.pgcore.id.ProjectId;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -27,8 +28,9 @@ import java.util.regex.Pattern;
 /**
  * {@code strata branch create|list|delete}, {@code strata restore} and {@code strata connect}
  * through the control-plane API (issue 15: the cli talks only to it), on the cluster's project
- * {@value #PROJECT}. Branches are addressed by name: each command reads the project's branches
- * ({@code GET /v1/projects/default/branches}) and acts on the id of the one named, so an unknown
+ * {@value #PROJECT} or the one {@code --project} names. Branches are addressed by name: each
+ * command reads the project's branches ({@code GET /v1/projects/<project>/branches}) and acts on
+ * the id of the one named, so an unknown
  * name is refused before anything is scheduled, with the names that exist. A mutation answers
  * with an operation, followed as {@link ApiCommands} follows one (each state printed; with
  * {@code --json} the progress goes to stderr and the result to stdout). Exit codes as
@@ -102,16 +104,16 @@ final class BranchCommands {
         return JSON.readTree(r.body());
     }
 
-    private JsonNode branches(Client c) throws IOException, InterruptedException, Refused {
-        return get(c, "/v1/projects/" + PROJECT + "/branches");
+    private JsonNode branches(Client c, ProjectId project) throws IOException, InterruptedException, Refused {
+        return get(c, "/v1/projects/" + project + "/branches");
     }
 
-    private JsonNode endpoints(Client c) throws IOException, InterruptedException, Refused {
-        return get(c, "/v1/projects/" + PROJECT + "/endpoints");
+    private JsonNode endpoints(Client c, ProjectId project) throws IOException, InterruptedException, Refused {
+        return get(c, "/v1/projects/" + project + "/endpoints");
     }
 
     /** The branch named {@code name}, or a refusal naming the branches there are. */
-    private JsonNode byName(JsonNode branches, String name) throws Refused {
+    private JsonNode byName(JsonNode branches, String name, ProjectId project) throws Refused {
         for (JsonNode b : branches) {
             if (b.path("name").asText().equals(name)) {
                 return b;
@@ -119,7 +121,7 @@ final class BranchCommands {
         }
         List<String> names = new ArrayList<>();
         branches.forEach(b -> names.add(b.path("name").asText()));
-        err.println("strata: no branch '" + name + "' in project " + PROJECT + " (branches: " + String.join(", ", names)
+        err.println("strata: no branch '" + name + "' in project " + project + " (branches: " + String.join(", ", names)
                 + ")");
         throw new Refused(1);
     }
@@ -150,7 +152,7 @@ final class BranchCommands {
      * each with its parent's name and its endpoint's id and state.
      */
     private int list(Client c, BranchArgs a) throws IOException, InterruptedException, Refused {
-        ArrayNode rows = annotated(branches(c), endpoints(c));
+        ArrayNode rows = annotated(branches(c, a.project()), endpoints(c, a.project()));
         if (a.json()) {
             out.println(rows.toString());
             return 0;
@@ -211,15 +213,15 @@ final class BranchCommands {
     // ------------------------------------------------------------------ create, delete
 
     private int create(Client c, BranchArgs a) throws IOException, InterruptedException, Refused {
-        JsonNode all = branches(c);
+        JsonNode all = branches(c, a.project());
         for (JsonNode b : all) {
             if (b.path("name").asText().equals(a.name())) {
-                err.println("strata: project " + PROJECT + " already has a branch named '" + a.name() + "' ("
+                err.println("strata: project " + a.project() + " already has a branch named '" + a.name() + "' ("
                         + b.path("id").asText() + ", " + b.path("state").asText() + ")");
                 return 1;
             }
         }
-        JsonNode parent = byName(all, a.parent() == null ? "main" : a.parent());
+        JsonNode parent = byName(all, a.parent() == null ? "main" : a.parent(), a.project());
         ObjectNode body = JSON.createObjectNode().put("name", a.name()).put("parent", parent.path("id").asText())
                 .put("endpoint", true);
         if (a.point() != null) {
@@ -229,11 +231,11 @@ final class BranchCommands {
             out.println("creating branch '" + a.name() + "' from '" + parent.path("name").asText() + "' at "
                     + (a.point() == null ? "its newest commit" : a.point()));
         }
-        ApiCommands.Followed f = mutate(c, a, "POST", "/v1/projects/" + PROJECT + "/branches", body);
+        ApiCommands.Followed f = mutate(c, a, "POST", "/v1/projects/" + a.project() + "/branches", body);
         if (!f.succeeded()) {
             return noWaitResult(a, f);
         }
-        JsonNode made = byName(annotated(branches(c), endpoints(c)), a.name());
+        JsonNode made = byName(annotated(branches(c, a.project()), endpoints(c, a.project())), a.name(), a.project());
         if (a.json()) {
             ObjectNode result = ((ObjectNode) made.deepCopy());
             result.put("operation", f.op().path("id").asText());
@@ -265,8 +267,8 @@ final class BranchCommands {
     }
 
     private int delete(Client c, BranchArgs a) throws IOException, InterruptedException, Refused {
-        JsonNode b = byName(branches(c), a.name());
-        ApiCommands.Followed f = mutate(c, a, "DELETE", "/v1/projects/" + PROJECT + "/branches/"
+        JsonNode b = byName(branches(c, a.project()), a.name(), a.project());
+        ApiCommands.Followed f = mutate(c, a, "DELETE", "/v1/projects/" + a.project() + "/branches/"
                 + ApiCommands.q(b.path("id").asText()), null);
         if (!f.succeeded()) {
             return noWaitResult(a, f);
@@ -283,9 +285,9 @@ final class BranchCommands {
     // ------------------------------------------------------------------ restore
 
     private int restore(Client c, BranchArgs a) throws IOException, InterruptedException, Refused {
-        JsonNode all = branches(c);
-        JsonNode b = byName(all, a.name());
-        JsonNode source = a.source() == null ? b : byName(all, a.source());
+        JsonNode all = branches(c, a.project());
+        JsonNode b = byName(all, a.name(), a.project());
+        JsonNode source = a.source() == null ? b : byName(all, a.source(), a.project());
         BranchTarget to = a.point() == null ? BranchTarget.HEAD : a.point();
         if (source == b && to instanceof BranchTarget.Head) {
             throw new StrataCli.UsageException("restoring branch '" + a.name() + "' to its own newest state changes "
@@ -297,13 +299,13 @@ final class BranchCommands {
             out.println("restoring branch '" + a.name() + "' to " + (source == b ? "" : "'" + source.path("name").asText()
                     + "' at ") + (to instanceof BranchTarget.Head ? "its newest commit" : to));
         }
-        ApiCommands.Followed f = mutate(c, a, "POST", "/v1/projects/" + PROJECT + "/branches/"
+        ApiCommands.Followed f = mutate(c, a, "POST", "/v1/projects/" + a.project() + "/branches/"
                 + ApiCommands.q(b.path("id").asText()) + "/restore", body);
         if (!f.succeeded()) {
             return noWaitResult(a, f);
         }
-        JsonNode now = annotated(branches(c), endpoints(c));
-        JsonNode restored = byName(now, a.name());
+        JsonNode now = annotated(branches(c, a.project()), endpoints(c, a.project()));
+        JsonNode restored = byName(now, a.name(), a.project());
         String backupId = StepIds.backupBranch(OperationId.of(f.op().path("id").asText())).toString();
         String backup = null;
         for (JsonNode x : now) {
@@ -331,13 +333,13 @@ final class BranchCommands {
      * first connection); a branch without an endpoint gets one ({@code POST /endpoints}, suspended).
      */
     private int connect(Client c, BranchArgs a) throws IOException, InterruptedException, Refused {
-        JsonNode b = byName(branches(c), a.name());
-        Optional<JsonNode> e = endpointOf(endpoints(c), b.path("id").asText());
+        JsonNode b = byName(branches(c, a.project()), a.name(), a.project());
+        Optional<JsonNode> e = endpointOf(endpoints(c, a.project()), b.path("id").asText());
         String endpoint;
         if (e.isPresent()) {
             endpoint = e.get().path("id").asText();
         } else {
-            HttpResponse<String> r = c.send("POST", "/v1/projects/" + PROJECT + "/endpoints",
+            HttpResponse<String> r = c.send("POST", "/v1/projects/" + a.project() + "/endpoints",
                     JSON.createObjectNode().put("branch", b.path("id").asText()).toString());
             if (r.statusCode() != 201) {
                 return api.refused(r);

@@ -1,5 +1,6 @@
 package dev.strata.cli;
 
+import dev.strata.pgcore.id.ProjectId;
 import dev.strata.cli.local.AdminServer;
 import dev.strata.cli.local.BranchAdmin;
 import dev.strata.control.storage.BranchTarget;
@@ -107,18 +108,22 @@ public final class StrataCli {
      * @param api     {@code --api URL} (null: {@code STRATA_API_URL} or the file {@code up} writes)
      * @param follow  false with {@code --no-wait}: print the operation, do not wait for it
      * @param timeout how long to wait for the operation
+     * @param project {@code --project ID}: the project whose branches these are (default: the
+     *                cluster's own, {@value BranchCommands#PROJECT}; another only through the API)
      */
     record BranchArgs(String action, Path dataDir, String name, String parent, BranchTarget point, String source,
-                      boolean json, boolean controlPlane, String api, boolean follow, Duration timeout) {
+                      boolean json, boolean controlPlane, String api, boolean follow, Duration timeout,
+                      ProjectId project) {
         BranchArgs(String action, Path dataDir, String name, String parent, BranchTarget point, String source,
                    boolean json) {
-            this(action, dataDir, name, parent, point, source, json, true, null, true, ApiCommands.DEFAULT_TIMEOUT);
+            this(action, dataDir, name, parent, point, source, json, true, null, true, ApiCommands.DEFAULT_TIMEOUT,
+                    ProjectId.of(BranchCommands.PROJECT));
         }
     }
 
     static final String BRANCH_USAGE = "strata branch create NAME [--parent P] [--at LSN|TIME] | branch list | "
             + "branch delete NAME | restore BRANCH --to LSN|TIME [--from SOURCE] | connect BRANCH   [--json] "
-            + "[--data-dir DIR] [--api URL] [--no-wait] [--timeout SECONDS] [--no-control-plane]\n"
+            + "[--project ID] [--data-dir DIR] [--api URL] [--no-wait] [--timeout SECONDS] [--no-control-plane]\n"
             + "       (through the control-plane API that `strata up` runs; with --no-control-plane, or when the "
             + "cluster runs without it (`up --no-control-plane`), through the cluster's admin port, where --json is "
             + "for branch list only and --api, --no-wait, --timeout do not apply)";
@@ -149,9 +154,18 @@ public final class StrataCli {
         String api = null;
         boolean follow = true;
         Duration timeout = ApiCommands.DEFAULT_TIMEOUT;
+        ProjectId project = null;
         for (; i < args.length; i++) {
             switch (args[i]) {
                 case "--json" -> json = true;
+                case "--project" -> {
+                    String v = value(args, ++i, "--project");
+                    try {
+                        project = ProjectId.of(v);
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageException("--project: " + e.getMessage());
+                    }
+                }
                 case "--no-control-plane" -> controlPlane = false;
                 case "--api" -> api = value(args, ++i, "--api");
                 case "--no-wait" -> follow = false;
@@ -192,7 +206,12 @@ public final class StrataCli {
         if (!controlPlane && api != null) {
             throw new UsageException("--api and --no-control-plane exclude each other");
         }
-        return new BranchArgs(action, dataDir, name, parent, point, source, json, controlPlane, api, follow, timeout);
+        if (!controlPlane && project != null) {
+            throw new UsageException("--project needs the control-plane API; the cluster's admin port "
+                    + "(--no-control-plane) serves its own project only");
+        }
+        return new BranchArgs(action, dataDir, name, parent, point, source, json, controlPlane, api, follow, timeout,
+                project == null ? ProjectId.of(BranchCommands.PROJECT) : project);
     }
 
     private static String onlyFor(String action, String allowed, String option, String value) {
@@ -398,6 +417,21 @@ public final class StrataCli {
         out.flush();
     }
 
+    /**
+     * Moves the last run's log to {@code strata.log.1} before this run's components open
+     * {@code strata.log} (they truncate it): after a crash, the restart must not erase the log of
+     * what crashed. Called with the cluster's lock held, so no running cluster writes to it, and
+     * before the first logger exists. One generation is kept; an empty log is left alone.
+     */
+    static void keepPreviousLog(ClusterLayout layout) throws IOException {
+        Path log = layout.logFile();
+        if (Files.exists(log) && Files.size(log) > 0) {
+            Files.move(log, layout.previousLogFile(), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            PrivateFiles.createEmptyPrivateFile(log);
+        }
+    }
+
     /** Runs the cluster in this process until Ctrl-C or `strata down`. */
     private int up(ClusterLayout layout, Args args) throws IOException, InterruptedException {
         PrivateFiles.createRoot(layout.root());
@@ -412,6 +446,7 @@ public final class StrataCli {
                 return 1;
             }
             Files.deleteIfExists(layout.readyFile());
+            keepPreviousLog(layout);
             PrivateFiles.writeSecret(layout.pidFile(), Long.toString(ProcessHandle.current().pid()));
             step("starting the local cluster in " + layout.root() + " (logs: " + layout.logFile() + ")");
             CountDownLatch stopped = new CountDownLatch(1);

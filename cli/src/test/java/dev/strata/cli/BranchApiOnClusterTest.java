@@ -195,6 +195,35 @@ class BranchApiOnClusterTest {
             assertThat(operations(layout)).doesNotContain("RUNNING").doesNotContain("SCHEDULED");
             assertThat(cp.store().listEndpoints(ClusterControlPlane.PROJECT)).extracting(Endpoint::state)
                     .containsOnly(EndpointState.RUNNING); // main and late, for the stop below
+
+            // another project: the same commands with --project, its branches apart from the cluster's
+            Run shop = cli("project", "create", "shop", "--id", "p-shop", "--data-dir", dir);
+            assertThat(shop.code()).as(shop.toString()).isZero();
+            Run shopDev = cli("branch", "create", "dev", "--project", "p-shop", "--json", "--data-dir", dir);
+            assertThat(shopDev.code()).as(shopDev.toString()).isZero();
+            assertThat(JSON.readTree(shopDev.out()).get("parentName").asText()).isEqualTo("main");
+            try (Connection conn = connectWaking(cli("connect", "dev", "--project", "p-shop", "--data-dir", dir)
+                    .out().trim()); Statement s = conn.createStatement()) {
+                assertThat(one(s, "SELECT count(*) FROM pg_class WHERE relname = 't'")).as("p-shop has no table t")
+                        .isEqualTo("0");
+                s.execute("CREATE TABLE shop (v int)");
+            }
+            assertThat(cli("branch", "list", "--project", "p-shop", "--data-dir", dir).out()).contains("dev")
+                    .contains("main");
+            assertThat(cli("branch", "list", "--data-dir", dir).out()).doesNotContain("dev");
+            Run noProject = cli("branch", "list", "--project", "p-none", "--data-dir", dir);
+            assertThat(noProject.code()).as(noProject.toString()).isEqualTo(1);
+            assertThat(noProject.err()).contains("p-none");
+            // one list of branches: the admin port refuses to make one beside the metadata's
+            dev.strata.cli.local.BranchAdmin admin = new dev.strata.cli.local.BranchAdmin(c);
+            var refusedHere = admin.handle("POST", List.of("branches"), Map.of("name", "beside"));
+            assertThat(refusedHere.status()).isEqualTo(409);
+            assertThat(refusedHere.body()).contains("runs the control plane");
+            assertThat(admin.handle("DELETE", List.of("branches", "late"), Map.of()).status()).isEqualTo(409);
+            assertThat(admin.handle("GET", List.of("branches"), Map.of()).status()).isEqualTo(200);
+            Run notThere = cli("connect", "late", "--project", "p-shop", "--data-dir", dir);
+            assertThat(notThere.code()).isEqualTo(1);
+            assertThat(notThere.err()).contains("no branch 'late' in project p-shop (branches: ");
         }
 
         // a clean stop suspended every endpoint through the suspend workflow

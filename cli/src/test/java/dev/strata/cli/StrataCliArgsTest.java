@@ -140,6 +140,10 @@ class StrataCliArgsTest {
         assertThat(admin.controlPlane()).isFalse();
         assertThat(admin.follow()).isTrue();
         assertThat(admin.timeout()).isEqualTo(ApiCommands.DEFAULT_TIMEOUT);
+        // the project: the cluster's own unless --project names another (ids are lower-cased)
+        assertThat(admin.project().value()).isEqualTo("default");
+        assertThat(StrataCli.parseBranch(new String[] {"branch", "list", "--project", "P-Shop"}, utc).project().value())
+                .isEqualTo("p-shop");
     }
 
     @Test
@@ -197,6 +201,10 @@ class StrataCliArgsTest {
                 "--no-control-plane"}, utc)).hasMessageContaining("exclude each other");
         assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch", "list", "x"}, utc))
                 .hasMessageContaining("unexpected argument 'x'");
+        assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch", "list", "--project", "no/such"}, utc))
+                .hasMessageStartingWith("--project: ");
+        assertThatThrownBy(() -> StrataCli.parseBranch(new String[] {"branch", "list", "--project", "p-shop",
+                "--no-control-plane"}, utc)).hasMessageContaining("--project needs the control-plane API");
     }
 
     @Test

@@ -5,7 +5,9 @@ import dev.strata.pgcore.auth.TokenVerifier;
 import dev.strata.proxy.http.StatusHttpServer;
 import dev.strata.pgcore.id.EndpointId;
 import dev.strata.proxy.wake.ComputeAddress;
+import dev.strata.proxy.wake.ComputeControl;
 import dev.strata.proxy.wake.StaticComputeControl;
+import dev.strata.proxy.wake.WakePolicy;
 
 import dev.strata.pgcore.metrics.MetricsOptions;
 import dev.strata.pgcore.metrics.MetricsReporter;
@@ -26,6 +28,7 @@ import java.util.concurrent.CountDownLatch;
  * <pre>ProxyMain [--listen 127.0.0.1] [--port 55432] [--tls-dir DIR [--require-tls]]
  *           [--status-port PORT --auth-public-keys FILE]
  *           [--max-connections 1000] [--max-startup-pending 100] [--max-authenticating 200]
+ *           [--wake-timeout-seconds 30]
  *           [--metrics-environment NAME [--metrics-interval 60]]
  *           --endpoint ID=HOST:PORT ...</pre>
  *
@@ -57,7 +60,7 @@ public final class ProxyMain {
      * @param metricsEnvironment null: no metrics
      * @param metricsInterval null: no metrics
      */
-    record Options(ProxyConfig config, ClientLimits limits, Map<EndpointId, ComputeAddress> endpoints, int statusPort,
+    public record Options(ProxyConfig config, ClientLimits limits, Map<EndpointId, ComputeAddress> endpoints, int statusPort,
                    Path publicKeys, String metricsEnvironment, Duration metricsInterval) {
     }
 
@@ -69,23 +72,55 @@ public final class ProxyMain {
             usage(e.getMessage());
             return;
         }
-        ProxyConfig config = options.config();
-        TokenVerifier verifier = null;
-        if (options.statusPort() >= 0) {
-            try {
-                verifier = new TokenVerifier(AuthKeys.readPublicKeys(options.publicKeys()));
-            } catch (IOException e) {
-                usage("--auth-public-keys: " + e.getMessage());
+        Running running;
+        try {
+            running = start(options, new StaticComputeControl(options.endpoints()));
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+            return;
+        }
+        for (EndpointId id : options.endpoints().keySet()) {
+            System.out.println("psql \"host=" + options.config().host() + " port=" + running.proxy().port()
+                    + " options=endpoint=" + id + "\"");
+            if (running.proxy().certificates() != null) {
+                System.out.println("psql \"host=" + id + ".localhost hostaddr=" + options.config().host() + " port="
+                        + running.proxy().port() + " sslmode=verify-full sslrootcert="
+                        + running.proxy().certificates().caCertificate() + "\"");
             }
         }
-        ProxyServer proxy = ProxyServer.start(config, new StaticComputeControl(options.endpoints()), options.limits());
-        StatusHttpServer status = options.statusPort() >= 0
-                ? StatusHttpServer.start(proxy, STATUS_HOST, options.statusPort(), verifier) : null;
-        MetricsReporter metrics = options.metricsInterval() == null ? null
-                : MetricsReporter.start(options.metricsEnvironment(), options.metricsInterval(), proxy::metrics,
-                        System.out, Clock.systemUTC());
-        CountDownLatch stop = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        running.awaitShutdown();
+    }
+
+    /**
+     * A started proxy with its optional status port and metrics reporter; {@link #close} stops all
+     * three (metrics first, the proxy last).
+     */
+    public record Running(ProxyServer proxy, StatusHttpServer status, MetricsReporter metrics) implements AutoCloseable {
+
+        /**
+         * Prints where the status port listens, stops everything on JVM shutdown (SIGTERM from ECS
+         * included; {@code onStop} runs after the proxy is closed, e.g. to close the control plane's
+         * clients) and blocks until then.
+         */
+        public void awaitShutdown(Runnable onStop) throws InterruptedException {
+            CountDownLatch stop = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                close();
+                onStop.run();
+                stop.countDown();
+            }, "strata-proxy-shutdown"));
+            if (status != null) {
+                System.out.println("status: http://" + STATUS_HOST + ":" + status.port() + "/status");
+            }
+            stop.await();
+        }
+
+        public void awaitShutdown() throws InterruptedException {
+            awaitShutdown(() -> { });
+        }
+
+        @Override
+        public void close() {
             if (metrics != null) {
                 metrics.close();
             }
@@ -93,19 +128,37 @@ public final class ProxyMain {
                 status.close();
             }
             proxy.close();
-            stop.countDown();
-        }, "strata-proxy-shutdown"));
-        for (EndpointId id : options.endpoints().keySet()) {
-            System.out.println("psql \"host=" + config.host() + " port=" + proxy.port() + " options=endpoint=" + id + "\"");
-            if (proxy.certificates() != null) {
-                System.out.println("psql \"host=" + id + ".localhost hostaddr=" + config.host() + " port=" + proxy.port()
-                        + " sslmode=verify-full sslrootcert=" + proxy.certificates().caCertificate() + "\"");
+        }
+    }
+
+    /**
+     * Starts the proxy the options describe in front of {@code control} (the static endpoints of
+     * {@link #main}, or the control plane's wake on AWS).
+     *
+     * @throws IllegalArgumentException if the status port's public keys cannot be read
+     */
+    public static Running start(Options options, ComputeControl control) {
+        TokenVerifier verifier = null;
+        if (options.statusPort() >= 0) {
+            try {
+                verifier = new TokenVerifier(AuthKeys.readPublicKeys(options.publicKeys()));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--auth-public-keys: " + e.getMessage(), e);
             }
         }
-        if (status != null) {
-            System.out.println("status: http://" + STATUS_HOST + ":" + status.port() + "/status");
+        ProxyServer proxy = ProxyServer.start(options.config(), control, options.limits());
+        StatusHttpServer status = null;
+        try {
+            status = options.statusPort() >= 0
+                    ? StatusHttpServer.start(proxy, STATUS_HOST, options.statusPort(), verifier) : null;
+        } catch (RuntimeException e) {
+            proxy.close();
+            throw e;
         }
-        stop.await();
+        MetricsReporter metrics = options.metricsInterval() == null ? null
+                : MetricsReporter.start(options.metricsEnvironment(), options.metricsInterval(), proxy::metrics,
+                        System.out, Clock.systemUTC());
+        return new Running(proxy, status, metrics);
     }
 
     /**
@@ -122,6 +175,14 @@ public final class ProxyMain {
      * {@code STRATA_PROXY_METRICS_INTERVAL} from {@code env} where the arguments do not say.
      */
     static Options parse(String[] args, Map<String, String> env) {
+        return parse(args, env, true);
+    }
+
+    /**
+     * As {@link #parse(String[], Map)}; {@code endpointsRequired} false for a proxy whose endpoints
+     * come from a control plane ({@code --endpoint} is then refused: one source of truth).
+     */
+    public static Options parse(String[] args, Map<String, String> env, boolean endpointsRequired) {
         String metricsEnvironment = nonEmpty(env.get("STRATA_PROXY_METRICS_ENVIRONMENT"));
         String metricsInterval = nonEmpty(env.get("STRATA_PROXY_METRICS_INTERVAL"));
         ProxyConfig config = ProxyConfig.defaults();
@@ -149,6 +210,15 @@ public final class ProxyMain {
                     i--; // a flag without a value
                 }
                 case "--max-connections" -> config = config.withMaxConnections(integer(value, option));
+                case "--wake-timeout-seconds" -> {
+                    int seconds = integer(value, option);
+                    if (seconds < 1 || seconds > 600) {
+                        throw new IllegalArgumentException("--wake-timeout-seconds must be 1..600, got " + seconds);
+                    }
+                    WakePolicy w = config.wake();
+                    config = config.withWake(new WakePolicy(Duration.ofSeconds(seconds), w.baseDelay(), w.factor(),
+                            w.maxDelay()));
+                }
                 case "--max-startup-pending" -> limits = new ClientLimits(integer(value, option),
                         limits.maxAuthenticating());
                 case "--max-authenticating" -> limits = new ClientLimits(limits.maxStartupPending(),
@@ -171,8 +241,12 @@ public final class ProxyMain {
             }
             i++;
         }
-        if (endpoints.isEmpty()) {
+        if (endpointsRequired && endpoints.isEmpty()) {
             throw new IllegalArgumentException("at least one --endpoint ID=HOST:PORT");
+        }
+        if (!endpointsRequired && !endpoints.isEmpty()) {
+            throw new IllegalArgumentException("--endpoint is for a proxy without a control plane: the control plane "
+                    + "says where each endpoint's compute runs");
         }
         if (requireTls) {
             if (config.tlsDirectory() == null) {
@@ -212,7 +286,7 @@ public final class ProxyMain {
     private static void usage(String problem) {
         System.err.println("strata proxy: " + problem);
         System.err.println("usage: ProxyMain [--listen 127.0.0.1] [--port 55432] [--tls-dir DIR [--require-tls]] [--status-port PORT --auth-public-keys FILE]"
-                + " [--max-connections 1000] [--max-startup-pending 100] [--max-authenticating 200] [--metrics-environment NAME [--metrics-interval S]] --endpoint ID=HOST:PORT ...");
+                + " [--max-connections 1000] [--max-startup-pending 100] [--max-authenticating 200] [--wake-timeout-seconds 30] [--metrics-environment NAME [--metrics-interval S]] --endpoint ID=HOST:PORT ...");
         System.exit(2);
     }
 }

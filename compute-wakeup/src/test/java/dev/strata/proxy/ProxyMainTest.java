@@ -97,4 +97,14 @@ class ProxyMainTest {
         assertThatThrownBy(() -> ProxyMain.parse(new String[]{"--endpoint", ENDPOINT, "--metrics-environment"}))
                 .hasMessage("--metrics-environment needs a value");
     }
+
+    @Test
+    void theWakeTimeoutIsAnOption() {
+        assertThat(ProxyMain.parse(new String[]{"--endpoint", ENDPOINT}).config().wake().timeout())
+                .isEqualTo(java.time.Duration.ofSeconds(30));
+        assertThat(ProxyMain.parse(new String[]{"--wake-timeout-seconds", "90", "--endpoint", ENDPOINT}).config().wake()
+                .timeout()).isEqualTo(java.time.Duration.ofSeconds(90));
+        assertThatThrownBy(() -> ProxyMain.parse(new String[]{"--wake-timeout-seconds", "0", "--endpoint", ENDPOINT}))
+                .hasMessageContaining("--wake-timeout-seconds must be 1..600");
+    }
 }

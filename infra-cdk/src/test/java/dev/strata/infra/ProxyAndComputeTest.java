@@ -86,4 +86,49 @@ class ProxyAndComputeTest {
         String source = "../compute-node/src/main/java/" + main.replace('.', '/') + ".java";
         assertTrue(Files.exists(Path.of(source)), main + " exists (" + source + ")");
     }
+
+    @Test
+    void proxyRunsTheControlPlaneWakeWithTheTableAndBothStateMachines() {
+        // each on its own: the order of a container's environment is the CDK's, not ours
+        for (String name : List.of("STRATA_METADATA_TABLE", "STRATA_SFN_WAKE", "STRATA_SFN_SUSPEND")) {
+            var container = Match.objectLike(Map.of(
+                    "Command", Match.arrayWith(List.of("proxy-aws", "--listen", "0.0.0.0")),
+                    "Environment", Match.arrayWith(List.of(Match.objectLike(Map.of("Name", name))))));
+            t.hasResourceProperties("AWS::ECS::TaskDefinition", Match.objectLike(Map.of(
+                    "Family", "strata-test-proxy", "ContainerDefinitions", List.of(container))));
+        }
+    }
+
+    @Test
+    void proxyMayStartTheWakeAndSuspendExecutionsAndNeverDescribesThem() {
+        // the proxy's task role policy: StartExecution, no DescribeExecution (it polls the operation item)
+        var proxyPolicies = t.findResources("AWS::IAM::Policy", Match.objectLike(Map.of(
+                "Properties", Match.objectLike(Map.of("PolicyName", Match.stringLikeRegexp("ProxyTaskTaskRole.*"))))));
+        assertTrue(!proxyPolicies.isEmpty(), "the proxy's task role has a policy");
+        String proxy = proxyPolicies.toString();
+        assertTrue(proxy.contains("states:StartExecution"), proxy);
+        assertTrue(!proxy.contains("states:DescribeExecution"), proxy);
+        assertTrue(proxy.contains("dynamodb:PutItem"), "the proxy records the operations it schedules: " + proxy);
+    }
+
+    @Test
+    void computeAgentsJoinTheWarmPoolInTheMetadataTable() {
+        var container = Match.objectLike(Map.of("Environment", Match.arrayWith(List.of(
+                Match.objectLike(Map.of("Name", "STRATA_METADATA_TABLE"))))));
+        t.hasResourceProperties("AWS::ECS::TaskDefinition", Match.objectLike(Map.of(
+                "Family", "strata-test-compute", "ContainerDefinitions", List.of(container))));
+        var computePolicies = t.findResources("AWS::IAM::Policy", Match.objectLike(Map.of(
+                "Properties", Match.objectLike(Map.of("PolicyName", Match.stringLikeRegexp("ComputePoolTaskTaskRole.*"))))));
+        String compute = computePolicies.toString();
+        assertTrue(compute.contains("dynamodb:PutItem") && compute.contains("dynamodb:DeleteItem"), compute);
+    }
+
+    @Test
+    void theEntryPointRunsTheAwsProxyMainClassThatExists() throws Exception {
+        String entry = Files.readString(Path.of("docker/strata-service.sh"));
+        Matcher m = Pattern.compile("main=(dev\\.strata\\.controlapi\\.[A-Za-z.]+)").matcher(entry);
+        assertTrue(m.find(), "strata-service.sh names the AWS proxy's main class");
+        String source = "../control-api/src/main/java/" + m.group(1).replace('.', '/') + ".java";
+        assertTrue(Files.exists(Path.of(source)), m.group(1) + " exists (" + source + ")");
+    }
 }

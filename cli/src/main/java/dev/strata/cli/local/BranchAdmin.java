@@ -24,6 +24,8 @@ import java.util.Map;
  *
  * A request the cluster refuses (an unknown branch, a name taken, a point outside history) is a
  * 400 with the reason; {@link AdminServer} turns an {@link IllegalArgumentException} into it.
+ * On a cluster that runs the control plane only the GET routes answer: a create, delete or
+ * restore is a 409 naming the API, so that there is one list of branches, the metadata's.
  */
 public final class BranchAdmin implements AdminServer.Routes {
 
@@ -35,6 +37,13 @@ public final class BranchAdmin implements AdminServer.Routes {
 
     @Override
     public Reply handle(String method, List<String> path, Map<String, String> query) {
+        if (!method.equals("GET") && cluster.controlPlane().isPresent()) {
+            // One list of branches: on a cluster that runs the control plane, the metadata's. A branch
+            // made here would be one the API, the proxy's wakes and `strata branch list` never see.
+            return new Reply(409, "this cluster runs the control plane: branches are made, deleted and restored "
+                    + "through its API (`strata branch|restore` without --no-control-plane); the admin port serves "
+                    + "them only on a cluster started with `strata up --no-control-plane`\n");
+        }
         if (path.size() == 1) {
             return switch (method) {
                 case "GET" -> new Reply(200, "json".equals(query.get("format")) ? json(cluster.branches())

@@ -7,7 +7,8 @@ import java.nio.file.Path;
  *
  * <pre>
  * cluster.properties      ids, ports and passwords chosen at the first `up` (mode 600)
- * strata.log              every component's log
+ * strata.log              every component's log, this run's
+ * strata.log.1            the run before's (a crash's log survives the restart after it)
  * safekeepers/sk-N/       each safekeeper's durable state (control files, WAL segments)
  * pageserver/             layer files and timeline metadata
  * computes/main/pgdata    the compute's data directory (a cache: replaced at each start)
@@ -28,6 +29,11 @@ public record ClusterLayout(Path root) {
 
     public Path logFile() {
         return root.resolve("strata.log");
+    }
+
+    /** The log of the run before this one: {@code up} moves {@link #logFile} here when it starts. */
+    public Path previousLogFile() {
+        return root.resolve("strata.log.1");
     }
 
     public Path safekeeperDir(String nodeId) {

@@ -237,17 +237,14 @@ public final class StandbyOracle implements AutoCloseable {
             throw new IllegalArgumentException("the standby cannot stop at " + stopAt + ", before its base " + base);
         }
         Path data = dir.resolve("standby");
-        Path tar = dir.resolve("basebackup.tar");
-        try (PageserverClient ps = new PageserverClient(t.pageserverHost(), t.pageServicePort(), t.pageserverToken())
-                .withWait(Duration.ofMinutes(2));
-             java.io.OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tar))) {
-            ps.basebackup(t.timeline(), base, out);
+        // Streamed straight into the data directory (read on a virtual thread through a pipe, as
+        // the compute agent does): the tar never lands on disk whole.
+        var pageserver = new dev.strata.compute.pageserver.PageServiceAccess(t.pageserverHost(), t.pageServicePort(),
+                t.pageserverToken());
+        pageserver.awaitLsn(t.timeline(), base, Duration.ofMinutes(2)); // base is a compute start: an epoch start
+        try (java.io.InputStream in = pageserver.basebackup(t.timeline(), base)) {
+            new dev.strata.compute.basebackup.TarUnpacker(MAX_BASEBACKUP_BYTES).unpack(in, data, (f, b) -> check(cancelled));
         }
-        check(cancelled);
-        try (java.io.InputStream in = new java.io.BufferedInputStream(Files.newInputStream(tar))) {
-            new dev.strata.compute.basebackup.TarUnpacker(MAX_BASEBACKUP_BYTES).unpack(in, data, (f, b) -> { });
-        }
-        Files.delete(tar);
         Files.writeString(data.resolve("postgresql.conf"), "# strata verify's standby\ninclude_if_exists = 'strata.conf'\n");
         Files.writeString(data.resolve("pg_hba.conf"), "host all all 127.0.0.1/32 scram-sha-256\n");
         for (String d : List.of("pg_wal/archive_status", "pg_wal/summaries", "pg_replslot")) {

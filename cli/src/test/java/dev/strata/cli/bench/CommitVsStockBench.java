@@ -113,9 +113,20 @@ public final class CommitVsStockBench {
         defaults.put("pgbench", "/usr/bin/pgbench");
         defaults.put("dir", "bench/out/commit-vs-stock");
         defaults.put("profile", "false");
+        defaults.put("pageserver", "running");
         Map<String, String> opt = Bench.options("bench/commit-vs-stock.sh", defaults, args);
         if (!Set.of("separate", "one").contains(opt.get("cluster-jvms"))) {
             throw new IllegalArgumentException("--cluster-jvms is separate or one, got " + opt.get("cluster-jvms"));
+        }
+        if (!Set.of("running", "killed").contains(opt.get("pageserver"))) {
+            throw new IllegalArgumentException("--pageserver is running or killed, got " + opt.get("pageserver"));
+        }
+        // killed: the pageserver JVM is killed once it has ingested pgbench -i, so B's rounds run
+        // without its ingest, flushes and uploads (an experiment separating its cost: the compute
+        // keeps its own data files and does not need it until its next start).
+        boolean killPageserver = opt.get("pageserver").equals("killed");
+        if (killPageserver && opt.get("cluster-jvms").equals("one")) {
+            throw new IllegalArgumentException("--pageserver killed needs --cluster-jvms separate (its own JVM to kill)");
         }
         int rounds = Integer.parseInt(opt.get("rounds"));
         Path root = Bench.freshDirectory(opt.get("dir"));
@@ -165,6 +176,10 @@ public final class CommitVsStockBench {
                         .awaitLsn(cluster.timeline(), end, Duration.ofMinutes(20));
                 System.err.printf("set-up done in %.0f s (pageserver caught up with pgbench -i in %.1f s)%n",
                         (System.nanoTime() - t0) / 1e9, (System.nanoTime() - t) / 1e9);
+                if (killPageserver) {
+                    cluster.pageserver().kill();
+                    System.err.println("pageserver killed: B's rounds run without it");
+                }
 
                 if (Integer.parseInt(opt.get("warmup")) > 0) {
                     Map<String, String> warm = new LinkedHashMap<>(opt);
@@ -182,12 +197,16 @@ public final class CommitVsStockBench {
                 }
                 hot = "updates, of which HOT (pg_stat_user_tables, whole run): A " + hotUpdates(stockJdbc) + "; B "
                         + hotUpdates(computeJdbc);
-                end = currentLsn(computeJdbc);
-                t = System.nanoTime();
-                cluster.pageserver().access(cluster.auth().computeToken(cluster.timeline(), "bench"))
-                        .awaitLsn(cluster.timeline(), end, Duration.ofMinutes(20));
-                catchUp = String.format("the pageserver had ingested up to the compute's last LSN %.1f s after the last round",
-                        (System.nanoTime() - t) / 1e9);
+                if (killPageserver) {
+                    catchUp = "the pageserver was killed after set-up (--pageserver killed): B ran without it";
+                } else {
+                    end = currentLsn(computeJdbc);
+                    t = System.nanoTime();
+                    cluster.pageserver().access(cluster.auth().computeToken(cluster.timeline(), "bench"))
+                            .awaitLsn(cluster.timeline(), end, Duration.ofMinutes(20));
+                    catchUp = String.format("the pageserver had ingested up to the compute's last LSN %.1f s after the last"
+                            + " round", (System.nanoTime() - t) / 1e9);
+                }
             }
         }
         report(opt, settingsTable, results, (System.nanoTime() - t0) / 1e9, loadBefore, loadAverage(), catchUp + "\n" + hot);
@@ -426,16 +445,46 @@ public final class CommitVsStockBench {
         s.append(String.format("%-22s", "CPU ms per txn"));
         tps.forEach(r -> s.append(String.format(" %7.2f", r.cpuMsPerTxn(c -> true))));
         s.append('\n');
+        // The same per transaction, summed over each side's TPS rounds, with the kernel's part
+        // (stime: system calls, fsync, loopback sockets, wake-ups), which no JVM profile shows.
+        s.append("\nCPU in the TPS rounds per transaction, summed over each side's rounds: ms, of which in the kernel\n");
+        s.append(String.format("%-26s %8s %8s   %8s %8s%n", "component", "A ms", "A kernel", "B ms", "B kernel"));
+        long[] sideTxns = new long[2];
+        Map<String, double[]> perSide = new TreeMap<>();
+        for (Result r : tps) {
+            int side = r.setup.startsWith("A") ? 0 : 1;
+            sideTxns[side] += r.transactions;
+            r.cpu.byComponent().forEach((k, v) -> perSide.computeIfAbsent(k, x -> new double[4])[side * 2] += v);
+            r.cpu.byComponentSys().forEach((k, v) -> perSide.computeIfAbsent(k, x -> new double[4])[side * 2 + 1] += v);
+        }
+        double[] total = new double[4];
+        perSide.forEach((k, v) -> {
+            for (int i = 0; i < 4; i++) {
+                total[i] += v[i];
+            }
+            if (v[0] * 1000 / Math.max(1, sideTxns[0]) >= 0.005 || v[2] * 1000 / Math.max(1, sideTxns[1]) >= 0.005) {
+                s.append(String.format("%-26s %8.3f %8.3f   %8.3f %8.3f%n", k, v[0] * 1000 / Math.max(1, sideTxns[0]),
+                        v[1] * 1000 / Math.max(1, sideTxns[0]), v[2] * 1000 / Math.max(1, sideTxns[1]),
+                        v[3] * 1000 / Math.max(1, sideTxns[1])));
+            }
+        });
+        s.append(String.format("%-26s %8.3f %8.3f   %8.3f %8.3f%n", "all", total[0] * 1000 / Math.max(1, sideTxns[0]),
+                total[1] * 1000 / Math.max(1, sideTxns[0]), total[2] * 1000 / Math.max(1, sideTxns[1]),
+                total[3] * 1000 / Math.max(1, sideTxns[1])));
         if (Boolean.parseBoolean(opt.get("profile"))) {
-            s.append("\nthreads of the JVMs in B's TPS rounds, CPU ms per transaction (summed over rounds):\n");
+            s.append("\nthreads of the JVMs in B's TPS rounds, CPU ms per transaction (summed over rounds), of which in the kernel:\n");
             List<Result> bs = tps.stream().filter(r -> r.setup.startsWith("B")).toList();
             long txns = bs.stream().mapToLong(Result::transactions).sum();
             Map<String, Double> byThread = new TreeMap<>();
+            Map<String, Double> byThreadSys = new TreeMap<>();
             bs.forEach(r -> r.cpu.byThread().forEach((comp, m) -> m.forEach((t, v) ->
                     byThread.merge(comp + " / " + t, v, Double::sum))));
+            bs.forEach(r -> r.cpu.byThreadSys().forEach((comp, m) -> m.forEach((t, v) ->
+                    byThreadSys.merge(comp + " / " + t, v, Double::sum))));
             byThread.entrySet().stream().filter(e -> e.getValue() * 1000 / txns >= 0.01)
                     .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
-                    .forEach(e -> s.append(String.format("  %-50s %7.3f%n", e.getKey(), e.getValue() * 1000 / txns)));
+                    .forEach(e -> s.append(String.format("  %-50s %7.3f %7.3f%n", e.getKey(), e.getValue() * 1000 / txns,
+                            byThreadSys.getOrDefault(e.getKey(), 0.0) * 1000 / txns)));
         }
         s.append(catchUp).append('\n');
         System.out.print(s);

@@ -26,19 +26,28 @@ import java.util.stream.Stream;
  */
 final class ProcessCpu {
 
-    /** Seconds of CPU per component, and per component and thread kind. */
-    record Snapshot(Map<String, Double> byComponent, Map<String, Map<String, Double>> byThread) {
+    /**
+     * Seconds of CPU per component, and per component and thread kind; the same again counting
+     * only the time in the kernel (stime: system calls, fsync, socket work, page faults).
+     */
+    record Snapshot(Map<String, Double> byComponent, Map<String, Map<String, Double>> byThread,
+                    Map<String, Double> byComponentSys, Map<String, Map<String, Double>> byThreadSys) {
         Snapshot minus(Snapshot before) {
+            return new Snapshot(minus(byComponent, before.byComponent), minusNested(byThread, before.byThread),
+                    minus(byComponentSys, before.byComponentSys), minusNested(byThreadSys, before.byThreadSys));
+        }
+
+        private static Map<String, Double> minus(Map<String, Double> now, Map<String, Double> before) {
             Map<String, Double> c = new TreeMap<>();
-            byComponent.forEach((k, v) -> c.put(k, v - before.byComponent.getOrDefault(k, 0.0)));
+            now.forEach((k, v) -> c.put(k, v - before.getOrDefault(k, 0.0)));
+            return c;
+        }
+
+        private static Map<String, Map<String, Double>> minusNested(Map<String, Map<String, Double>> now,
+                                                              Map<String, Map<String, Double>> before) {
             Map<String, Map<String, Double>> t = new TreeMap<>();
-            byThread.forEach((k, m) -> {
-                Map<String, Double> b = before.byThread.getOrDefault(k, Map.of());
-                Map<String, Double> d = new TreeMap<>();
-                m.forEach((tk, v) -> d.put(tk, v - b.getOrDefault(tk, 0.0)));
-                t.put(k, d);
-            });
-            return new Snapshot(c, t);
+            now.forEach((k, m) -> t.put(k, minus(m, before.getOrDefault(k, Map.of()))));
+            return t;
         }
     }
 
@@ -66,6 +75,8 @@ final class ProcessCpu {
         }
         Map<String, Double> byComponent = new TreeMap<>();
         Map<String, Map<String, Double>> byThread = new TreeMap<>();
+        Map<String, Double> byComponentSys = new TreeMap<>();
+        Map<String, Map<String, Double>> byThreadSys = new TreeMap<>();
         for (ProcessHandle p : all) {
             String cmd = cmdlines.get(p.pid());
             String component;
@@ -99,23 +110,29 @@ final class ProcessCpu {
                 String first = cmd.split(" ")[0];
                 component = first.substring(first.lastIndexOf('/') + 1);
             }
-            Map<String, Double> threads = ticks(p.pid());
+            Map<String, Double> threadsSys = new TreeMap<>();
+            Map<String, Double> threads = ticks(p.pid(), threadsSys);
             double[] own = processTicks(p.pid());
             byComponent.merge(component, own[0], Double::sum);
+            byComponentSys.merge(component, own[2], Double::sum);
             // Processes that started and ended between two snapshots (pgbench, the servers'
             // per-connection backends) are counted where their parent reaped them.
             if (own[1] > 0 && server.containsKey(p.pid()) && cmd.contains("bin/postgres")
                     && !cmd.startsWith("runuser") && !cmd.startsWith("su ")) {
                 byComponent.merge(server.get(p.pid()) + " backends (ended)", own[1], Double::sum);
+                byComponentSys.merge(server.get(p.pid()) + " backends (ended)", own[3], Double::sum);
             } else if (own[1] > 0 && p.pid() == ProcessHandle.current().pid()) {
                 byComponent.merge("pgbench (ended children)", own[1], Double::sum);
+                byComponentSys.merge("pgbench (ended children)", own[3], Double::sum);
             }
             if (jvm) {
                 Map<String, Double> m = byThread.computeIfAbsent(component, k -> new TreeMap<>());
                 threads.forEach((k, v) -> m.merge(k, v, Double::sum));
+                Map<String, Double> ms = byThreadSys.computeIfAbsent(component, k -> new TreeMap<>());
+                threadsSys.forEach((k, v) -> ms.merge(k, v, Double::sum));
             }
         }
-        return new Snapshot(byComponent, byThread);
+        return new Snapshot(byComponent, byThread, byComponentSys, byThreadSys);
     }
 
     private static String cmdline(long pid) {
@@ -127,20 +144,27 @@ final class ProcessCpu {
         }
     }
 
-    /** Seconds of CPU of the process itself (all its threads, ended ones too), and of its reaped children. */
+    /**
+     * Seconds of CPU of the process itself (all its threads, ended ones too), of its reaped
+     * children, and the kernel's part (stime) of each.
+     */
     private static double[] processTicks(long pid) {
         try {
             String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
             return new double[] {(Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0,
-                    (Long.parseLong(f[13]) + Long.parseLong(f[14])) / 100.0};
+                    (Long.parseLong(f[13]) + Long.parseLong(f[14])) / 100.0,
+                    Long.parseLong(f[12]) / 100.0, Long.parseLong(f[14]) / 100.0};
         } catch (IOException | RuntimeException gone) {
-            return new double[] {0, 0};
+            return new double[] {0, 0, 0, 0};
         }
     }
 
-    /** Seconds of CPU per thread kind (the name with digits as {@code #}) of one process. */
-    private static Map<String, Double> ticks(long pid) {
+    /**
+     * Seconds of CPU per thread kind (the name with digits as {@code #}) of one process; the
+     * kernel's part of each goes to {@code sys}.
+     */
+    private static Map<String, Double> ticks(long pid, Map<String, Double> sys) {
         Map<String, Double> byKind = new TreeMap<>();
         try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
             for (Path t : tasks.toList()) {
@@ -156,6 +180,7 @@ final class ProcessCpu {
                 String[] f = stat.substring(close + 2).split(" ");
                 double seconds = (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
                 byKind.merge(kind(comm), seconds, Double::sum);
+                sys.merge(kind(comm), Long.parseLong(f[12]) / 100.0, Double::sum);
             }
         } catch (IOException gone) {
             // the process ended

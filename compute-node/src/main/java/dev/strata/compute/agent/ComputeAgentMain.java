@@ -1,5 +1,11 @@
 package dev.strata.compute.agent;
 
+import dev.strata.control.metadata.DynamoClients;
+import dev.strata.control.metadata.MetadataStore;
+import dev.strata.control.runtime.ControlPlane;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+
 import dev.strata.compute.config.ComputeNetwork;
 import dev.strata.pgcore.auth.AuthKeys;
 import dev.strata.pgcore.auth.TokenVerifier;
@@ -25,6 +31,7 @@ import java.util.concurrent.CountDownLatch;
  *   --data-dir DIR --auth-public-keys FILE --pageserver HOST:PORT --safekeeper ID=URL [--safekeeper ID=URL ...]
  *   [--listen 127.0.0.1] [--port 3080] [--compute-port 0] [--user postgres]
  *   [--compute-listen 127.0.0.1] [--advertise-host HOST] [--client-network CIDR] [--start-timeout-seconds 60]
+ *   [--metadata-table NAME [--agent-id ID]]
  * </pre>
  *
  * {@code --listen}/{@code --port}: the agent API. {@code --auth-public-keys}: the JWK Set whose
@@ -33,21 +40,40 @@ import java.util.concurrent.CountDownLatch;
  * superuser's password comes from {@code STRATA_COMPUTE_PASSWORD} (never the command line, which
  * other users can read). {@code --compute-listen 0.0.0.0 --advertise-host <task address>
  * --client-network <VPC CIDR>} make the compute reachable by the proxy and the safekeepers over
- * the VPC ({@link ComputeNetwork}). Once the API listens it prints {@code READY http=<port>}.
+ * the VPC ({@link ComputeNetwork}). {@code --metadata-table} (or {@code STRATA_METADATA_TABLE}): once
+ * the API listens, the agent joins the warm pool in that table as an IDLE agent at its API address
+ * ({@link PoolRegistration}; id {@code --agent-id}, by default from the advertised host), so the
+ * wake workflow's ClaimAgent finds it, and leaves it at a clean stop; DynamoDB is reached with the
+ * task role in {@code AWS_REGION}, or at {@code STRATA_DYNAMODB_ENDPOINT} (local runs). Once the API
+ * listens (and the agent is in the pool) it prints {@code READY http=<port>}.
  */
 public final class ComputeAgentMain {
 
     /** The superuser's password, from the environment only. */
     public static final String PASSWORD_ENV = "STRATA_COMPUTE_PASSWORD";
+    /** The metadata table whose warm pool the agent joins ({@code --metadata-table} wins). */
+    public static final String TABLE_ENV = ControlPlane.TABLE_ENV;
 
     private static final Set<String> OPTIONS = Set.of("data-dir", "auth-public-keys", "pageserver", "listen", "port",
-            "compute-port", "user", "compute-listen", "advertise-host", "client-network", "start-timeout-seconds");
+            "compute-port", "user", "compute-listen", "advertise-host", "client-network", "start-timeout-seconds", "metadata-table", "agent-id");
 
     private ComputeAgentMain() {
     }
 
-    /** What the arguments and environment say; {@link IllegalArgumentException} with the problem otherwise. */
-    record Parsed(ComputeAgent.Config config, Path publicKeys, String listen, int port) {
+    /**
+     * What the arguments and environment say; {@link IllegalArgumentException} with the problem otherwise.
+     *
+     * @param metadataTable null: the agent does not join a warm pool in the metadata
+     * @param agentId       the id it registers under (null without a metadata table)
+     */
+    record Parsed(ComputeAgent.Config config, Path publicKeys, String listen, int port, String metadataTable,
+                  NodeId agentId) {
+
+        /** The agent API's address as the control plane reaches it: the advertised host where the API listens on all addresses. */
+        String apiAddress(int boundPort) {
+            String host = listen.equals("0.0.0.0") || listen.equals("::") ? config.network().advertisedHost() : listen;
+            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + boundPort;
+        }
     }
 
     static Parsed parse(String[] args, Map<String, String> env) {
@@ -117,8 +143,25 @@ public final class ComputeAgentMain {
                 pageserver.substring(0, colon), pageserverPort, safekeepers,
                 port("compute-port", opts.getOrDefault("compute-port", "0"), true),
                 opts.getOrDefault("user", "postgres"), password, network, Map.of(), Duration.ofSeconds(timeout));
+        String table = opts.getOrDefault("metadata-table", env.get(TABLE_ENV));
+        table = table == null || table.isBlank() ? null : table.trim();
+        NodeId agentId = null;
+        if (table != null) {
+            if (!table.matches("[a-zA-Z0-9_.-]{3,255}")) {
+                throw new IllegalArgumentException("--metadata-table / " + TABLE_ENV + ": '" + table
+                        + "' is not a DynamoDB table name");
+            }
+            try {
+                agentId = opts.containsKey("agent-id") ? NodeId.of(opts.get("agent-id"))
+                        : PoolRegistration.defaultId(advertise);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--agent-id: " + e.getMessage(), e);
+            }
+        } else if (opts.containsKey("agent-id")) {
+            throw new IllegalArgumentException("--agent-id names the agent in the warm pool: it needs --metadata-table");
+        }
         return new Parsed(config, Path.of(opts.get("auth-public-keys")), opts.getOrDefault("listen", "127.0.0.1"),
-                port("port", opts.getOrDefault("port", "3080"), true));
+                port("port", opts.getOrDefault("port", "3080"), true), table, agentId);
     }
 
     private static int port(String option, String value, boolean zeroAllowed) {
@@ -146,23 +189,79 @@ public final class ComputeAgentMain {
         } catch (IllegalArgumentException | IOException e) {
             usage(e.getMessage());
         }
-        ComputeAgent agent = new ComputeAgent(parsed.config(), PostgresBinaries.resolve());
-        AgentServer server;
+        Running running;
         try {
-            server = AgentServer.start(agent, verifier, parsed.listen(), parsed.port());
-        } catch (IOException e) {
-            usage("cannot listen on " + parsed.listen() + ":" + parsed.port() + ": " + e.getMessage());
+            running = start(parsed, verifier, PostgresBinaries.resolve(), System.getenv());
+        } catch (IllegalStateException e) {
+            usage(e.getMessage());
             return;
         }
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            agent.close(); // fast shutdown of Postgres: every acknowledged commit is on the safekeepers
+            running.close();
             stop.countDown();
         }));
-        System.out.println("READY http=" + server.port());
+        System.out.println("READY http=" + running.server().port());
         System.out.flush();
         stop.await();
+    }
+
+    /**
+     * A started agent: its API, and its item in the warm pool if a metadata table was given
+     * ({@code pool} and {@code dynamo} null otherwise). {@link #close} leaves the pool first (no wake
+     * claims a stopping agent), then stops the API and Postgres (fast shutdown: every acknowledged
+     * commit is on the safekeepers).
+     */
+    record Running(ComputeAgent agent, AgentServer server, PoolRegistration pool, DynamoDbClient dynamo)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            if (pool != null) {
+                pool.deregister();
+                dynamo.close();
+            }
+            server.close();
+            agent.close();
+        }
+    }
+
+    /**
+     * Starts the agent's API and, with a metadata table, joins the warm pool (DynamoDB at
+     * {@code STRATA_DYNAMODB_ENDPOINT} from {@code env}, else in {@code AWS_REGION} with the default
+     * credentials).
+     *
+     * @throws IllegalStateException if the API cannot listen or the pool cannot be joined (nothing
+     *                               is left running)
+     */
+    static Running start(Parsed parsed, TokenVerifier verifier, PostgresBinaries binaries, Map<String, String> env) {
+        ComputeAgent agent = new ComputeAgent(parsed.config(), binaries);
+        AgentServer server;
+        try {
+            server = AgentServer.start(agent, verifier, parsed.listen(), parsed.port());
+        } catch (IOException e) {
+            agent.close();
+            throw new IllegalStateException("cannot listen on " + parsed.listen() + ":" + parsed.port() + ": "
+                    + e.getMessage(), e);
+        }
+        if (parsed.metadataTable() == null) {
+            return new Running(agent, server, null, null);
+        }
+        String endpoint = env.get(ControlPlane.DYNAMODB_ENDPOINT_ENV);
+        DynamoDbClient dynamo = endpoint == null || endpoint.isBlank()
+                ? DynamoClients.aws(Region.of(env.getOrDefault("AWS_REGION", "us-east-1")))
+                : DynamoClients.local(URI.create(endpoint));
+        try {
+            PoolRegistration pool = new PoolRegistration(new MetadataStore(dynamo, parsed.metadataTable()),
+                    parsed.agentId(), parsed.apiAddress(server.port()));
+            pool.register();
+            return new Running(agent, server, pool, dynamo);
+        } catch (RuntimeException e) {
+            server.close();
+            agent.close();
+            dynamo.close();
+            throw new IllegalStateException("cannot join the warm pool in table " + parsed.metadataTable() + ": "
+                    + e.getMessage(), e);
+        }
     }
 
     private static void usage(String problem) {
@@ -170,6 +269,7 @@ public final class ComputeAgentMain {
         System.err.println("usage: --data-dir DIR --auth-public-keys FILE --pageserver HOST:PORT --safekeeper ID=URL..."
                 + " [--listen HOST] [--port N] [--compute-port N] [--user NAME] [--compute-listen ADDR]"
                 + " [--advertise-host HOST] [--client-network CIDR] [--start-timeout-seconds N]"
+                + " [--metadata-table NAME [--agent-id ID]]"
                 + " (password in " + PASSWORD_ENV + ")");
         System.exit(64);
     }

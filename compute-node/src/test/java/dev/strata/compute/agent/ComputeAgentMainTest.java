@@ -55,4 +55,28 @@ class ComputeAgentMainTest {
                 "--pageserver", "noport", "--safekeeper", "a=http://h:1"}, ENV)).hasMessageContaining("HOST:PORT");
         assertThatThrownBy(() -> parse(List.of("stray"), ENV)).hasMessageContaining("unexpected argument 'stray'");
     }
+
+    @Test
+    void withTheMetadataTableTheAgentJoinsThePoolAtItsAdvertisedAddress() {
+        Map<String, String> env = Map.of(ComputeAgentMain.PASSWORD_ENV, "pw", ComputeAgentMain.TABLE_ENV, "strata-prod-metadata");
+        ComputeAgentMain.Parsed p = parse(List.of("--listen", "0.0.0.0", "--compute-listen", "0.0.0.0",
+                "--advertise-host", "10.40.3.17"), env);
+        assertThat(p.metadataTable()).isEqualTo("strata-prod-metadata");
+        assertThat(p.agentId().toString()).isEqualTo("agent-10-40-3-17");
+        assertThat(p.apiAddress(3080)).isEqualTo("10.40.3.17:3080");
+
+        ComputeAgentMain.Parsed named = parse(List.of("--metadata-table", "other-table", "--agent-id", "agent-7"), ENV);
+        assertThat(named.metadataTable()).isEqualTo("other-table");
+        assertThat(named.agentId().toString()).isEqualTo("agent-7");
+        assertThat(named.apiAddress(41234)).as("the API on loopback: a local agent").isEqualTo("127.0.0.1:41234");
+
+        ComputeAgentMain.Parsed none = parse(List.of(), ENV);
+        assertThat(none.metadataTable()).isNull();
+        assertThat(none.agentId()).isNull();
+
+        assertThatThrownBy(() -> parse(List.of("--agent-id", "agent-7"), ENV)).hasMessageContaining("needs --metadata-table");
+        assertThatThrownBy(() -> parse(List.of("--metadata-table", "x"), ENV)).hasMessageContaining("not a DynamoDB table name");
+        assertThatThrownBy(() -> parse(List.of("--metadata-table", "tbl", "--agent-id", "Bad_Id"), ENV))
+                .hasMessageContaining("--agent-id");
+    }
 }

@@ -23,7 +23,8 @@ public interface ComputeControl {
     /**
      * Makes sure the endpoint's compute runs and completes with its address once it accepts
      * connections. Must be idempotent: for a compute already running it just completes with
-     * the address. A failed future is retried until the proxy's wake timeout.
+     * the address. A failed future is retried until the proxy's wake timeout, unless it failed
+     * with {@link WakeRefusedException} (the control plane's definitive "this wake failed").
      */
     CompletableFuture<ComputeAddress> wake(EndpointId endpoint);
 

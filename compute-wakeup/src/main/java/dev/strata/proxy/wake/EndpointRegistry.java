@@ -218,7 +218,8 @@ public final class EndpointRegistry implements AutoCloseable {
                 return;
             }
             long delay = wakePolicy.delayAfter(n).toNanos();
-            if (System.nanoTime() + delay < deadline) {
+            boolean refused = unwrap(error) instanceof WakeRefusedException;
+            if (!refused && System.nanoTime() + delay < deadline) {
                 log.debug("endpoint={} wake attempt {} failed: {}; retrying", ep.id, n + 1, describe(error));
                 scheduler.schedule(() -> attempt(ep, result, n + 1, deadline, started), delay, TimeUnit.NANOSECONDS);
                 return;
@@ -228,6 +229,11 @@ public final class EndpointRegistry implements AutoCloseable {
                 ep.wake = null;
             }
             metrics.wakeFailed();
+            if (refused) {
+                log.warn("endpoint={} wake refused by the control plane: {}", ep.id, describe(error));
+                result.completeExceptionally(new ProxyException(ErrorKind.WAKE_FAILED, describe(error), unwrap(error)));
+                return;
+            }
             log.warn("endpoint={} did not wake within {} ({} attempts): {}", ep.id, wakePolicy.timeout(), n + 1,
                     describe(error));
             result.completeExceptionally(new ProxyException(ErrorKind.WAKE_FAILED, "endpoint " + ep.id

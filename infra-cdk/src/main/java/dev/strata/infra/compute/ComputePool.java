@@ -27,8 +27,8 @@ import software.constructs.Construct;
  * The warm compute pool (architecture 6): {@code poolSize} ECS tasks each running the compute agent
  * with PostgreSQL 17 ({@code dev.strata.compute.agent.ComputeAgentMain}), idle until a wake claims
  * one; ECS replaces a task that exits. Computes keep no durable state (WAL is on the safekeepers),
- * so their disk is the task's ephemeral storage. Not built yet: the agents' registration in the
- * metadata table's pool (docs/aws.md, "Not built yet").
+ * so their disk is the task's ephemeral storage. Each agent joins the warm pool in the metadata table
+ * at start (IDLE, at its task's private IP) and leaves it at a clean stop.
  */
 public final class ComputePool extends Construct {
 
@@ -55,6 +55,9 @@ public final class ComputePool extends Construct {
         td.addContainer("compute", ContainerDefinitionOptions.builder()
                 .image(images.of("compute"))
                 .command(agentCommand(network.vpc().getVpcCidrBlock()))
+                // The warm pool in the metadata: the agent registers itself IDLE at its task's private
+                // IP (PoolRegistration) so the wake workflow's ClaimAgent finds it.
+                .environment(Map.of("STRATA_METADATA_TABLE", data.table().getTableName()))
                 // The superuser the agent (slots, activity) and the safekeepers (replication) log in as;
                 // the image's entry point passes the JWK Set as a file (--auth-public-keys).
                 .secrets(Map.of("STRATA_AUTH_PUBLIC_KEYS", Secret.fromSecretsManager(data.jwtPublicKeys()),
@@ -64,6 +67,8 @@ public final class ComputePool extends Construct {
                 .logging(LogDrivers.awsLogs(AwsLogDriverProps.builder().logGroup(logs).streamPrefix("compute").build()))
                 .stopTimeout(Duration.seconds(60))
                 .build());
+        // Its own item in the pool: GetItem, PutItem and DeleteItem, conditional on its version.
+        data.table().grantReadWriteData(td.getTaskRole());
         service = FargateService.Builder.create(this, "Service")
                 .serviceName("strata-" + envName + "-compute-pool")
                 .cluster(storage.cluster())

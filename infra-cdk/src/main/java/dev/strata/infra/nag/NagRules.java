@@ -56,9 +56,6 @@ public final class NagRules {
                 ruleRegex("AwsSolutions-IAM5", "CDK's S3 grant action groups (s3:GetObject*, s3:List*, ...) on the"
                         + " component's prefix: read, write and delete of its own objects, nothing on other buckets.",
                         "/^Action::s3:(GetObject|GetBucket|List|DeleteObject|Abort)\\*$/"),
-                ruleRegex("AwsSolutions-IAM5", "The proxy reads the executions of the wake state machine it"
-                        + " started (DescribeExecution on that machine's executions only).",
-                        "/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.*$/"),
                 ruleRegex("AwsSolutions-IAM5", "Actions without resource-level permissions: X-Ray trace upload and"
                         + " CloudWatch Logs delivery for Step Functions, and ECR's GetAuthorizationToken for image pulls.",
                         "/^Resource::\\*$/")));

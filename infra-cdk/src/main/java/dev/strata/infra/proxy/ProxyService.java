@@ -73,13 +73,17 @@ public final class ProxyService extends Construct {
                 .build();
         td.addContainer("proxy", ContainerDefinitionOptions.builder()
                 .image(images.of("proxy"))
-                .command(List.of("proxy", "--listen", "0.0.0.0", "--port", Integer.toString(Ports.PROXY_CLIENT),
+                // proxy-aws: AwsProxyMain, the proxy over the control plane (decision 0034): endpoints and
+                // compute addresses from the metadata table, wakes and idle suspends as executions of the
+                // wake and suspend state machines.
+                .command(List.of("proxy-aws", "--listen", "0.0.0.0", "--port", Integer.toString(Ports.PROXY_CLIENT),
                         "--status-port", Integer.toString(Ports.PROXY_STATUS)))
                 .environment(Map.of(
                         "STRATA_DOMAIN", props.domainName(),
                         "STRATA_METADATA_TABLE", data.table().getTableName(),
-                        "STRATA_WAKE_STATE_MACHINE", workflows.machines().get("wake").getStateMachineArn(),
-                        "STRATA_SUSPEND_STATE_MACHINE", workflows.machines().get("suspend").getStateMachineArn(),
+                        // StepFunctionsLauncher.arnVariable(WAKE / SUSPEND)
+                        "STRATA_SFN_WAKE", workflows.machines().get("wake").getStateMachineArn(),
+                        "STRATA_SFN_SUSPEND", workflows.machines().get("suspend").getStateMachineArn(),
                         // Connections, refusals and wakes as embedded-metric-format lines (Monitoring).
                         "STRATA_PROXY_METRICS_ENVIRONMENT", envName))
                 .secrets(Map.of(
@@ -89,9 +93,11 @@ public final class ProxyService extends Construct {
                 .logging(LogDrivers.awsLogs(AwsLogDriverProps.builder().logGroup(logs).streamPrefix("proxy").build()))
                 .stopTimeout(Duration.seconds(30))
                 .build());
-        data.table().grantReadData(td.getTaskRole());
+        // The proxy schedules wakes and suspends through the control-plane API: it writes the operation
+        // item (SCHEDULED, or FAILED if the execution could not be started) and polls it until the
+        // workflow ends; it reads endpoints. It never calls DescribeExecution (the item is the truth).
+        data.table().grantReadWriteData(td.getTaskRole());
         workflows.machines().get("wake").grantStartExecution(td.getTaskRole());
-        workflows.machines().get("wake").grantExecution(td.getTaskRole(), "states:DescribeExecution");
         workflows.machines().get("suspend").grantStartExecution(td.getTaskRole());
 
         service = FargateService.Builder.create(this, "Service")

@@ -217,7 +217,8 @@ public final class Dto {
                                  @Nullable Integer walSegmentSize, Layers layers, WalReceiver walReceiver,
                                  @Nullable Remote remote, @Nullable String ancestorTimelineId,
                                  @Nullable String ancestorLsn, @Nullable String gcCutoffLsn, String pitr,
-                                 long gcHorizonBytes, long layerBytes, @Nullable Long logicalSize) {
+                                 long gcHorizonBytes, long layerBytes, @Nullable Long logicalSize,
+                                 @Nullable Compaction compaction) {
         public static TimelineStatus of(Timeline t) {
             IngestPosition.Snapshot at = t.position(); // every LSN below from one moment
             Timeline.LastRecord last = new Timeline.LastRecord(at.lastRecordLsn(), at.lastRecordStart());
@@ -242,7 +243,23 @@ public final class Dto {
                     t.ancestor().map(a -> a.lsn().toString()).orElse(null),
                     t.gcCutoffLsn().isValid() ? t.gcCutoffLsn().toString() : null,
                     t.config().retention().pitr().toString(), t.config().retention().horizonBytes(),
-                    t.store().layerBytes(), t.logicalSize());
+                    t.store().layerBytes(), t.logicalSize(), Compaction.of(t));
+        }
+    }
+
+    /**
+     * L0 -> L1 compaction and what reads cost (docs/pageserver.md, "Compaction"): L0 and L1 delta
+     * layers now, compaction passes and the L0 layers they replaced, and per page read since the
+     * timeline opened the layers visited and WAL records replayed (means).
+     */
+    @Serdeable
+    public record Compaction(int level0Layers, int level1Layers, long level0Compactions, long level0LayersCompacted,
+                             long pageReads, double layersVisitedPerRead, double recordsReplayedPerRead) {
+        static Compaction of(Timeline t) {
+            Timeline.LayerCounts c = t.layerCounts();
+            var r = t.store().readAmplification().totals();
+            return new Compaction(c.level0(), c.delta() - c.level0(), t.store().level0Compactions(),
+                    t.store().level0LayersCompacted(), r.reads(), r.layersPerRead(), r.recordsPerRead());
         }
     }
 

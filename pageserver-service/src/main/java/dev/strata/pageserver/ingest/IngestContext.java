@@ -4,6 +4,7 @@ import dev.strata.pageserver.datadir.BlockCount;
 import dev.strata.pageserver.datadir.DbDirectory;
 import dev.strata.pageserver.datadir.NumberSet;
 import dev.strata.pageserver.datadir.RelDirectory;
+import dev.strata.pageserver.datadir.ShutdownCheckpoint;
 import dev.strata.pageserver.datadir.XactEnds;
 import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.key.SlruKind;
@@ -570,12 +571,11 @@ public final class IngestContext {
 
     /**
      * Records that this record is a shutdown checkpoint: the start of the record before it
-     * ({@code xl_prev}) under {@link Key#shutdownCheckpoint}, 8 bytes little-endian.
+     * ({@code xl_prev}) under {@link Key#shutdownCheckpoint}, a {@code ShutdownCheckpoint} value.
      */
     void shutdownCheckpoint() {
-        byte[] prev = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN)
-                .putLong(record.prevLsn().value()).array();
-        put(Key.shutdownCheckpoint(record.startLsn()), new Value.Image(prev));
+        put(Key.shutdownCheckpoint(record.startLsn()),
+                new Value.Image(new ShutdownCheckpoint(record.prevLsn()).encode()));
     }
 
     // ---------------------------------------------------------------- checkpoint values

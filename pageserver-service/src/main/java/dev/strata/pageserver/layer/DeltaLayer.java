@@ -129,6 +129,61 @@ public final class DeltaLayer implements Layer, AutoCloseable {
         }
     }
 
+    /**
+     * Whether this is an L0 delta layer: written from an in-memory layer, so it covers every key
+     * (docs/pageserver.md, "Compaction"). L1 layers, written by L0 compaction, cover a narrower range.
+     */
+    public boolean isLevel0() {
+        return keyRange().equals(KeyRange.ALL);
+    }
+
+    /** Reads the entries in (key, LSN) order one at a time; the file stays pinned until the cursor is closed. */
+    public Cursor cursor() {
+        return new Cursor(handle.acquire());
+    }
+
+    /** A pull-based walk over a delta layer's entries (compaction merges several at once). */
+    public final class Cursor implements AutoCloseable {
+        private final LayerFile file;
+        private final long count;
+        private long at = -1;
+        private boolean closed;
+
+        private Cursor(LayerFile file) {
+            this.file = file;
+            this.count = file.entryCount();
+        }
+
+        /** Moves to the next entry; false past the last. */
+        public boolean advance() {
+            if (at < count) {
+                at++;
+            }
+            return at < count;
+        }
+
+        public Key key() {
+            return file.key(at);
+        }
+
+        public long lsn() {
+            return file.lsn(at);
+        }
+
+        /** The current entry's value, read and checked (CRC) now. */
+        public Value value() {
+            return file.value(at);
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                handle.release();
+            }
+        }
+    }
+
     @Override
     public void close() {
         handle.close();

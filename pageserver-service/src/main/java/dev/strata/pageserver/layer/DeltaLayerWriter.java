@@ -40,6 +40,25 @@ public final class DeltaLayerWriter implements AutoCloseable {
         return DeltaLayer.open(writer.finish(), timeline, cache);
     }
 
+    /**
+     * As {@link #finish(LayerCache)}, with the key range narrowed to {@code keys} (inside the one
+     * given at construction, holding every key added): an L1 layer learns its end key when the
+     * next one starts.
+     */
+    public DeltaLayer finish(KeyRange keys, LayerCache cache) {
+        writer.narrowKeyRange(keys);
+        return finish(cache);
+    }
+
+    public long entryCount() {
+        return writer.entryCount();
+    }
+
+    /** Bytes written so far, without the index (where compaction cuts L1 layers). */
+    public long bytesWritten() {
+        return writer.bytesWritten();
+    }
+
     @Override
     public void close() {
         writer.close();

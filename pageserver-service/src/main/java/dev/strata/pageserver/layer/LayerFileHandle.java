@@ -55,6 +55,8 @@ public final class LayerFileHandle {
     private int pins;
     private CompletableFuture<Void> loading;
     private boolean closed;
+    /** Closed by {@link #retire}: a read that still finds the layer in an old snapshot searches again. */
+    private boolean retired;
     /** Bytes this handle counts in the cache now (its file's size while it is local). */
     private long counted;
     private volatile Download remote;
@@ -125,12 +127,21 @@ public final class LayerFileHandle {
      * reader that pinned it before keeps its mapping (the file's blocks go when that is collected).
      */
     public void retire() {
+        synchronized (this) {
+            retired = true;
+        }
         close();
         try {
             Files.deleteIfExists(path);
         } catch (IOException e) {
             LOG.warn("could not delete retired layer file {}: {} (a restart removes it)", path, e.toString());
         }
+    }
+
+    private RuntimeException closedError() {
+        String what = "layer " + name + " of timeline " + timelineId;
+        return retired ? new LayerRetiredException(what + " was removed by compaction or GC")
+                : new IllegalStateException(what + " is closed");
     }
 
     /** Whether object storage holds this layer under a durable index (so it may be evicted). */
@@ -160,7 +171,7 @@ public final class LayerFileHandle {
             boolean mine = false;
             synchronized (this) {
                 if (closed) {
-                    throw new IllegalStateException("layer " + name + " of timeline " + timelineId + " is closed");
+                    throw closedError();
                 }
                 lastUse = CLOCK.incrementAndGet();
                 if (file != null) {
@@ -239,7 +250,7 @@ public final class LayerFileHandle {
                 if (closed) {
                     opened.close();
                     opened = null;
-                    failure = new IllegalStateException("layer " + name + " of timeline " + timelineId + " is closed");
+                    failure = closedError();
                 } else {
                     file = opened;
                     pins++;

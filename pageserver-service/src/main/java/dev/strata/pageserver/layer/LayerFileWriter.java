@@ -31,7 +31,9 @@ final class LayerFileWriter implements AutoCloseable {
     private static final int BUFFER = 256 * 1024;
 
     private final Path dir;
-    private final LayerName name;
+    /** The name it gets; a delta's key range may still be narrowed before {@link #finish()} ({@link #narrowKeyRange}). */
+    private LayerName name;
+    private Key firstKey;
     private final TimelineId timelineId;
     private final Path temp;
     private final Fsync fsync;
@@ -108,6 +110,9 @@ final class LayerFileWriter implements AutoCloseable {
         key.writeTo(index);
         index.putLong(lsn.value()).putLong(valueOffset).putInt(blockLength)
                 .put((byte) (value.willInit() ? LayerFormat.FLAG_WILL_INIT : 0));
+        if (firstKey == null) {
+            firstKey = key;
+        }
         lastKey = key;
         lastLsn = lsn.value();
         count++;
@@ -115,6 +120,27 @@ final class LayerFileWriter implements AutoCloseable {
 
     long entryCount() {
         return count;
+    }
+
+    /** Bytes written so far (values; the index and fences come at {@link #finish()}). */
+    long bytesWritten() {
+        return position;
+    }
+
+    /**
+     * Gives the file a narrower key range than it was opened with, before {@link #finish()}
+     * (compaction knows where an L1 layer ends only when the next one starts): it must lie inside
+     * the first one and hold every key written. The summary and the final name use it.
+     */
+    void narrowKeyRange(dev.strata.pageserver.key.KeyRange keys) {
+        if (finished || name.image() || !name.keyRange().covers(keys)) {
+            throw new IllegalArgumentException("layer " + name + ": cannot narrow its key range to " + keys);
+        }
+        if (firstKey != null && (!keys.contains(firstKey) || !keys.contains(lastKey))) {
+            throw new IllegalArgumentException("layer " + name + ": key range " + keys + " does not hold the keys written, "
+                    + firstKey.describe() + " to " + lastKey.describe());
+        }
+        name = LayerName.delta(keys, name.lsnRange());
     }
 
     /** Writes index, fences and summary, forces the file, renames it into place; returns its final path. */

@@ -27,9 +27,14 @@ public final class LayerMap {
      * first, as the linear scan chose). A step of {@link #search} binary searches the first layer
      * starting below its ceiling and scans on only past layers that do not cover the key, instead
      * of looking at every layer of the timeline.
+     *
+     * <p>Delta-like layers that start at the same LSN form one {@link Run}. The L1 layers one L0
+     * compaction wrote share their LSN range and have disjoint key ranges: such a run is searched
+     * by key (binary search over the key range starts), so a step looks at the one L1 layer whose
+     * key range holds the key, not at each of the run.
      */
-    private final Layer[] deltaIndex;
-    private final long[] deltaStarts;
+    private final Run[] runs;
+    private final long[] runStarts;
     private final ImageLayer[] imageIndex;
     private final long[] imageStarts;
 
@@ -49,8 +54,20 @@ public final class LayerMap {
             d.add(this.deltas.get(i));
         }
         d.sort((a, b) -> Long.compareUnsigned(b.lsnStart(), a.lsnStart())); // stable: ties keep the order above
-        this.deltaIndex = d.toArray(new Layer[0]);
-        this.deltaStarts = starts(deltaIndex);
+        List<Run> r = new ArrayList<>();
+        for (int from = 0; from < d.size(); ) {
+            int to = from + 1;
+            while (to < d.size() && d.get(to).lsnStart() == d.get(from).lsnStart()) {
+                to++;
+            }
+            r.add(Run.of(d.subList(from, to)));
+            from = to;
+        }
+        this.runs = r.toArray(new Run[0]);
+        this.runStarts = new long[runs.length];
+        for (int i = 0; i < runs.length; i++) {
+            runStarts[i] = runs[i].start();
+        }
         List<ImageLayer> im = new ArrayList<>(this.images);
         Collections.reverse(im);
         im.sort((a, b) -> Long.compareUnsigned(b.lsnStart(), a.lsnStart()));
@@ -111,6 +128,34 @@ public final class LayerMap {
         return new LayerMap(open, frozen.subList(1, frozen.size()), d, images);
     }
 
+    /**
+     * Without the delta files named in {@code removed} and with {@code added} (L0 compaction:
+     * the L1 layers written from those L0 layers); deltas stay in start-LSN order.
+     */
+    public LayerMap withCompacted(java.util.Set<LayerName> removed, List<DeltaLayer> added) {
+        List<DeltaLayer> d = new ArrayList<>();
+        for (DeltaLayer l : deltas) {
+            if (!removed.contains(l.name())) {
+                d.add(l);
+            }
+        }
+        d.addAll(added);
+        d.sort((a, b) -> Long.compareUnsigned(a.lsnStart(), b.lsnStart())); // stable
+        return new LayerMap(open, frozen, d, images);
+    }
+
+    /** The L0 delta files (covering every key, written from memory), oldest first. */
+    public List<DeltaLayer> level0Deltas() {
+        List<DeltaLayer> out = new ArrayList<>();
+        for (DeltaLayer l : deltas) {
+            if (l.isLevel0()) {
+                out.add(l);
+            }
+        }
+        out.sort((a, b) -> Long.compareUnsigned(a.lsnStart(), b.lsnStart()));
+        return out;
+    }
+
     public LayerMap withImage(ImageLayer image) {
         List<ImageLayer> i = new ArrayList<>(images);
         i.add(image);
@@ -162,6 +207,7 @@ public final class LayerMap {
             }
             if (image != null && (delta == null
                     || Long.compareUnsigned(image.lsnStart(), minUnsigned(delta.lsnEnd(), ceiling) - 1) >= 0)) {
+                state.visited();
                 image.collect(key, image.lsnStart(), ceiling, state);
                 return;
             }
@@ -169,6 +215,7 @@ public final class LayerMap {
             if (image != null && Long.compareUnsigned(image.lsnStart() + 1, floor) > 0) {
                 floor = image.lsnStart() + 1;
             }
+            state.visited();
             if (delta.collect(key, floor, ceiling, state)) {
                 return;
             }
@@ -178,13 +225,69 @@ public final class LayerMap {
 
     /** Among in-memory and delta layers covering key and starting below ceiling, the one starting last. */
     private Layer newestDeltaBelow(Key key, long ceiling) {
-        for (int i = firstBelow(deltaStarts, ceiling); i < deltaIndex.length; i++) {
-            Layer l = deltaIndex[i];
-            if (l instanceof InMemoryLayer || l.keyRange().contains(key)) {
+        for (int i = firstBelow(runStarts, ceiling); i < runs.length; i++) {
+            Layer l = runs[i].find(key);
+            if (l != null) {
                 return l;
             }
         }
         return null;
+    }
+
+    /**
+     * The delta-like layers starting at one LSN, in search order. When they are delta files with
+     * pairwise disjoint key ranges (the L1 layers of one compaction), {@code keyStarts} holds
+     * their key range starts in order and {@link #find} binary searches it; otherwise (an L0, an
+     * in-memory layer: usually alone at its LSN) it scans them.
+     */
+    private record Run(long start, Layer[] layers, Key[] keyStarts) {
+
+        static Run of(List<Layer> same) {
+            Layer[] layers = same.toArray(new Layer[0]);
+            long start = layers[0].lsnStart();
+            if (layers.length < 2) {
+                return new Run(start, layers, null);
+            }
+            Layer[] byKey = layers.clone();
+            java.util.Arrays.sort(byKey, (a, b) -> a.keyRange().start().compareTo(b.keyRange().start()));
+            for (int i = 0; i < byKey.length; i++) {
+                if (!(byKey[i] instanceof DeltaLayer)
+                        || i > 0 && byKey[i - 1].keyRange().end().compareTo(byKey[i].keyRange().start()) > 0) {
+                    return new Run(start, layers, null); // overlapping key ranges: keep the scan order
+                }
+            }
+            Key[] keyStarts = new Key[byKey.length];
+            for (int i = 0; i < byKey.length; i++) {
+                keyStarts[i] = byKey[i].keyRange().start();
+            }
+            return new Run(start, byKey, keyStarts);
+        }
+
+        Layer find(Key key) {
+            if (keyStarts == null) {
+                for (Layer l : layers) {
+                    if (l instanceof InMemoryLayer || l.keyRange().contains(key)) {
+                        return l;
+                    }
+                }
+                return null;
+            }
+            int lo = 0;
+            int hi = keyStarts.length; // the last start <= key is at lo - 1
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (keyStarts[mid].compareTo(key) <= 0) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            if (lo == 0) {
+                return null;
+            }
+            Layer l = layers[lo - 1];
+            return l.keyRange().contains(key) ? l : null;
+        }
     }
 
     private ImageLayer newestImageBelow(Key key, long ceiling) {

@@ -15,12 +15,32 @@ public final class ReconstructState {
     private byte[] base;
     private boolean complete;
     private long newestLsn;
+    private int layersVisited;
 
     public void reset() {
         newestFirst.clear();
         base = null;
         complete = false;
         newestLsn = 0;
+        layersVisited = 0;
+    }
+
+    /** Counts one layer searched for the key (its {@code collect} called). */
+    void visited() {
+        layersVisited++;
+    }
+
+    /**
+     * Layers searched since {@link #reset()}: every layer (in memory, delta, image; of this
+     * timeline and its ancestors) whose versions of the key were looked up. Read amplification.
+     */
+    public int layersVisited() {
+        return layersVisited;
+    }
+
+    /** Records collected: what redo replays on top of the base. */
+    public int recordCount() {
+        return newestFirst.size();
     }
 
     /**

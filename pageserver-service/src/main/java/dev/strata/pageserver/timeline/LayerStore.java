@@ -9,6 +9,7 @@ import dev.strata.pageserver.layer.LayerCache;
 import dev.strata.pageserver.layer.LayerFileHandle;
 import dev.strata.pageserver.layer.LayerMap;
 import dev.strata.pageserver.layer.LayerName;
+import dev.strata.pageserver.layer.LayerRetiredException;
 import dev.strata.pageserver.layer.ReconstructState;
 import dev.strata.pageserver.layer.Redo;
 import dev.strata.pageserver.layer.Value;
@@ -88,6 +89,11 @@ public final class LayerStore implements AutoCloseable {
     private volatile Ancestor ancestor;
     /** Where new layer files are counted (docs/pageserver.md, "Layer cache"); null: not counted, never evicted. */
     private volatile LayerCache cache;
+    /** Layers visited and records replayed per page read (docs/pageserver.md, "Compaction"). */
+    private final ReadAmplification readAmplification = new ReadAmplification();
+    /** L0 compaction passes that wrote L1 layers, and the L0 layers they replaced. */
+    private volatile long level0Compactions;
+    private volatile long level0Compacted;
 
     LayerStore(Path dir, TimelineId timelineId, StorageConfig config, LayerMap map, Lsn diskConsistentLsn,
                Lsn diskConsistentPrevLsn, Fsync fsync) {
@@ -135,6 +141,25 @@ public final class LayerStore implements AutoCloseable {
      * while that is incomplete, from each ancestor's at min(L, ancestor LSN).
      */
     void searchHistory(Key key, long lsn, ReconstructState state) {
+        // A layer retired (by L0 compaction or GC) after this read took its snapshot: search again
+        // on the current one. Each retry sees a newer map; the bound only guards against a bug.
+        for (int attempt = 1; ; attempt++) {
+            try {
+                searchHistoryOnce(key, lsn, state);
+                return;
+            } catch (LayerRetiredException e) {
+                if (attempt >= MAX_SEARCH_ATTEMPTS) {
+                    throw e;
+                }
+                state.reset();
+            }
+        }
+    }
+
+    /** Searches for a read that met a retired layer; compaction retires a layer only after it swapped the map. */
+    private static final int MAX_SEARCH_ATTEMPTS = 16;
+
+    private void searchHistoryOnce(Key key, long lsn, ReconstructState state) {
         LayerStore s = this;
         long at = lsn;
         while (true) {
@@ -416,7 +441,16 @@ public final class LayerStore implements AutoCloseable {
         ReconstructState state = STATE.get();
         state.reset();
         searchHistory(key, lsn.value(), state);
-        return reconstruct(timelineId, key, lsn, state, redo);
+        byte[] value = reconstruct(timelineId, key, lsn, state, redo);
+        if (key.isRelationBlock()) { // GetPage; not the status's or basebackup's metadata reads
+            readAmplification.record(state.layersVisited(), state.recordCount());
+        }
+        return value;
+    }
+
+    /** Layers visited and records replayed by page reads of this store (not its children). */
+    public ReadAmplification readAmplification() {
+        return readAmplification;
     }
 
     /**
@@ -577,6 +611,87 @@ public final class LayerStore implements AutoCloseable {
         } finally {
             fileLock.unlock();
         }
+    }
+
+    /**
+     * L0 -> L1 compaction ({@link Level0Compactor}; decision 0033): once
+     * {@link StorageConfig#compactionThreshold()} L0 delta layers stack, merges the oldest run of
+     * them into L1 delta layers cut by key range. The new files are durable and the metadata
+     * listing them instead of the L0 layers is durable before the layer map swaps (readers keep
+     * their snapshot; one that meets a retired L0 searches again) and before the L0 files are
+     * deleted. Returns the L1 layers written (empty: nothing to do).
+     */
+    public List<DeltaLayer> compactLevel0() {
+        return compactLevel0(List.of());
+    }
+
+    /**
+     * As {@link #compactLevel0()}, with no run spanning one of {@code boundaries} (the GC cutoff
+     * and the children's branch points: {@link Level0Compactor#plan}), so an L1 layer never mixes
+     * layers GC may remove with layers a branch point or the cutoff keeps.
+     */
+    public List<DeltaLayer> compactLevel0(List<Lsn> boundaries) {
+        fileLock.lock();
+        try {
+            checkWritable();
+            Level0Compactor.Plan plan = Level0Compactor.plan(map, config.compactionThreshold(), boundaries);
+            if (plan == null) {
+                return List.of();
+            }
+            long started = System.nanoTime();
+            List<DeltaLayer> written = guarded(() -> new Level0Compactor(dir, timelineId, config, fsync, cache).write(plan),
+                    "write L1 delta layers");
+            java.util.Set<LayerName> replaced = new java.util.HashSet<>();
+            plan.level0().forEach(d -> replaced.add(d.name()));
+            TimelineMetadata meta;
+            IngestPosition.Snapshot at = position.snapshot();
+            synchronized (mapLock) {
+                meta = new TimelineMetadata(timelineId, at.diskConsistentLsn(), at.diskConsistentPrevRecordLsn(),
+                        map.withCompacted(replaced, written).persistentNames());
+            }
+            try {
+                guarded(() -> {
+                    TimelineMetadataFile.write(fsync, dir, meta);
+                    return null;
+                }, "write the timeline metadata");
+            } catch (StorageException e) {
+                // A failed write left the old metadata: the L1 files are listed nowhere. A failed
+                // force may have left either on disk: keep the files, the store stops writing, and
+                // a restart keeps what the metadata on disk lists and removes the rest.
+                if (e.category() != StorageException.Category.FSYNC_FAILED) {
+                    written.forEach(LayerStore::discard);
+                }
+                throw e;
+            }
+            synchronized (mapLock) {
+                map = map.withCompacted(replaced, written);
+            }
+            durable = meta;
+            level0Compactions++;
+            level0Compacted += plan.level0().size();
+            durableListener.run();
+            long bytes = 0;
+            for (DeltaLayer d : plan.level0()) {
+                bytes += d.handle().sizeBytes();
+                d.handle().retire(); // a reader holding the old snapshot searches again (LayerRetiredException)
+            }
+            LOG.info("compacted timeline={} level0_layers={} into level1_layers={} lsn_range={} level0_bytes={} in {} ms",
+                    timelineId, plan.level0().size(), written.size(), plan.lsns(), bytes,
+                    (System.nanoTime() - started) / 1_000_000);
+            return written;
+        } finally {
+            fileLock.unlock();
+        }
+    }
+
+    /** L0 compaction passes that wrote L1 layers since the store opened. */
+    public long level0Compactions() {
+        return level0Compactions;
+    }
+
+    /** L0 layers those passes replaced. */
+    public long level0LayersCompacted() {
+        return level0Compacted;
     }
 
     /**

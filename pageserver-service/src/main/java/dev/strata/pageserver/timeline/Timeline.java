@@ -1,5 +1,6 @@
 package dev.strata.pageserver.timeline;
 
+import dev.strata.pageserver.datadir.ShutdownCheckpoint;
 import dev.strata.pageserver.datadir.XactEnds;
 import dev.strata.pageserver.ingest.RmgrRegistry;
 import dev.strata.pageserver.ingest.TimelineBase;
@@ -75,6 +76,8 @@ public final class Timeline implements AutoCloseable {
     private final Object lifecycle = new Object();
     private final Object flushWake = new Object();
     private final Thread flusher;
+    /** The children's branch points (decision 0033: an L0 run never spans one); none until the manager says. */
+    private volatile java.util.function.Supplier<List<Lsn>> branchPoints = List::of;
     private volatile TimelineConfig config;
     private volatile WalReceiver receiver;
     private volatile TimelineState state = TimelineState.CREATING;
@@ -230,9 +233,8 @@ public final class Timeline implements AutoCloseable {
         if (!lsn.isBefore(last) || lsn.isBefore(config.startLsn())) {
             return null;
         }
-        byte[] prev = readNow(Key.shutdownCheckpoint(lsn), last);
-        return prev == null || prev.length != 8 ? null
-                : new Lsn(java.nio.ByteBuffer.wrap(prev).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong());
+        ShutdownCheckpoint checkpoint = ShutdownCheckpoint.decode(readNow(Key.shutdownCheckpoint(lsn), last));
+        return checkpoint == null ? null : checkpoint.prev();
     }
 
     /**
@@ -579,13 +581,14 @@ public final class Timeline implements AutoCloseable {
         return store.getValue(key, lsn, redo);
     }
 
-    /** Layer counts by kind: open/frozen in-memory, delta and image files. */
-    public record LayerCounts(int inMemory, int frozen, int delta, int image) {
+    /** Layer counts by kind: open/frozen in-memory, delta (of which L0) and image files. */
+    public record LayerCounts(int inMemory, int frozen, int delta, int image, int level0) {
     }
 
     public LayerCounts layerCounts() {
         LayerMap m = store.layerMap();
-        return new LayerCounts(m.open() == null ? 0 : 1, m.frozen().size(), m.deltas().size(), m.images().size());
+        return new LayerCounts(m.open() == null ? 0 : 1, m.frozen().size(), m.deltas().size(), m.images().size(),
+                m.level0Deltas().size());
     }
 
     /** Freezes and flushes now (tests, shutdown with ingest stopped). */
@@ -646,6 +649,7 @@ public final class Timeline implements AutoCloseable {
     private void flushOnce() {
         if (store.frozenLayerCount() > 0) {
             store.flush();
+            compactLevel0();
             List<ImageLayer> images = store.compact(redo);
             if (!images.isEmpty()) {
                 log.info("timeline={} compaction wrote {} image layers", id(), images.size());
@@ -664,6 +668,29 @@ public final class Timeline implements AutoCloseable {
             store.requestFreeze(); // taken by the ingest thread at the next record
             openSinceNanos = System.nanoTime();
         }
+    }
+
+    /**
+     * L0 -> L1 compaction after a flush, before image compaction (which then sees the narrower
+     * key ranges). A layer it must download and cannot (S3 unavailable) is not a reason to stop
+     * the timeline: the next flush tries again; write and fsync failures go the flush's way.
+     */
+    private void compactLevel0() {
+        try {
+            List<Lsn> boundaries = new java.util.ArrayList<>(branchPoints.get());
+            Lsn cutoff = gcCutoffLsn();
+            if (cutoff.isValid()) {
+                boundaries.add(cutoff);
+            }
+            store.compactLevel0(boundaries);
+        } catch (dev.strata.pageserver.layer.LayerDownloadException e) {
+            log.warn("timeline={} L0 compaction postponed: {}", id(), e.getMessage());
+        }
+    }
+
+    /** Where this timeline's children branched, for L0 compaction's run cuts (set by the manager). */
+    void branchPointsSource(java.util.function.Supplier<List<Lsn>> source) {
+        this.branchPoints = source;
     }
 
     private void move(TimelineState next, String why) {

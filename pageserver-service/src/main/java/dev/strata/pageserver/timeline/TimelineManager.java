@@ -189,6 +189,7 @@ public final class TimelineManager implements AutoCloseable {
                 Timeline t = new Timeline(d, config, store, group, options);
                 withUploader(t, null);
                 timelines.put(id, t);
+                t.branchPointsSource(() -> branchPointsOf(id));
                 t.activate();
             }
         }
@@ -242,6 +243,7 @@ public final class TimelineManager implements AutoCloseable {
                     options);
             withUploader(t, null);
             timelines.put(id, t);
+            t.branchPointsSource(() -> branchPointsOf(id));
             t.activate();
             log.info("created timeline={} start_lsn={} base={}", id, config.startLsn(), config.base());
             return t;
@@ -343,6 +345,7 @@ public final class TimelineManager implements AutoCloseable {
                             + " (GC ran while the branch was created)");
                 }
                 timelines.put(child, t);
+                t.branchPointsSource(() -> branchPointsOf(child));
             }
             t.activate();
             log.info("branched timeline={} from parent={} at lsn={} (requested {}) prev={} in {} ms", child, parent,
@@ -408,6 +411,17 @@ public final class TimelineManager implements AutoCloseable {
     }
 
     /** Timelines that are branches of {@code id}, sorted. */
+    /** The LSNs where the children of {@code id} branched (L0 compaction keeps its runs on one side of each). */
+    private List<Lsn> branchPointsOf(TimelineId id) {
+        List<Lsn> points = new ArrayList<>();
+        for (Timeline c : timelines.values()) {
+            if (id.equals(c.config().ancestorId())) {
+                points.add(c.config().ancestorLsn());
+            }
+        }
+        return points;
+    }
+
     public List<TimelineId> childrenOf(TimelineId id) {
         List<TimelineId> out = new ArrayList<>();
         for (Timeline t : timelines.values()) {
@@ -526,6 +540,7 @@ public final class TimelineManager implements AutoCloseable {
             Timeline t = new Timeline(target, config, store, group, options);
             withUploader(t, index);
             timelines.put(id, t);
+            t.branchPointsSource(() -> branchPointsOf(id));
             t.activate();
             log.info("attached timeline={} from generation={} (ours {}) layers={} remote_consistent_lsn={} in {} ms "
                     + "(layers are downloaded when read)", id, index.generation(), remote.generation(),

@@ -19,7 +19,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Random puts, freezes, flushes, compactions and restarts against {@link ReferenceModel}:
+ * Random puts, freezes, flushes, image and L0 compactions and restarts against {@link ReferenceModel}:
  * every value at every sampled LSN must match, before and after reopening from disk.
  */
 class LayerStoreModelTest {
@@ -54,13 +54,15 @@ class LayerStoreModelTest {
     @ValueSource(longs = {1L, 2L, 3L})
     void everyValueMatchesTheReferenceModelAcrossFlushCompactionAndRestart(long seed) {
         Random r = new Random(seed);
-        StorageConfig config = StorageConfig.DEFAULTS.withCheckpointDistanceBytes(3000).withImageLayerKeys(16);
+        StorageConfig config = StorageConfig.DEFAULTS.withCheckpointDistanceBytes(3000).withImageLayerKeys(16)
+                .withCompactionThreshold(3).withCompactionTargetBytes(1500);
         List<Key> keys = keys();
         ReferenceModel model = new ReferenceModel();
         LayerStore store = LayerStore.create(dir, TL, Lsn.of(0x100), config);
         long lsn = 0x100;
         int restarts = 0;
         int images = 0;
+        int l1 = 0;
         for (int step = 0; step < STEPS; step++) {
             lsn += 1 + r.nextInt(64);
             Set<Key> touched = new HashSet<>();
@@ -82,6 +84,9 @@ class LayerStoreModelTest {
                 store.freezeAndFlush();
                 images += store.compact(REDO).size();
             } else if (action < 13) {
+                store.freezeAndFlush();
+                l1 += store.compactLevel0().size();
+            } else if (action < 15) {
                 store.close();
                 store = LayerStore.open(dir, config);
                 restarts++;
@@ -111,6 +116,7 @@ class LayerStoreModelTest {
         }
         assertThat(restarts).as("restarts exercised").isPositive();
         assertThat(images).as("image layers created").isPositive();
+        assertThat(l1).as("L1 layers written by L0 compaction").isPositive();
         assertThat(store.layerMap().images()).isNotEmpty();
         store.close();
     }
