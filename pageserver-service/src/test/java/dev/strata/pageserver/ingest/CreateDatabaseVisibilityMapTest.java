@@ -10,6 +10,7 @@ import dev.strata.pageserver.initdb.InitdbImport;
 import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.redo.PageserverRedo;
 import dev.strata.pageserver.redo.page.PageMask;
+import dev.strata.pageserver.testing.WalOracle;
 import dev.strata.pageserver.timeline.LayerStore;
 import dev.strata.pageserver.timeline.StorageConfig;
 import dev.strata.pgcore.id.TimelineId;
@@ -136,11 +137,16 @@ class CreateDatabaseVisibilityMapTest {
         }
     }
 
-    /** Waits until the standby replayed the primary's WAL so far, pauses it there; the LSN it stopped at. */
+    /**
+     * Waits until the standby replayed the primary's WAL so far, pauses it there; the LSN it
+     * stopped at. The target is the insert LSN, not the flush LSN: VACUUM assigns no xid, so
+     * nothing flushes its VISIBLE record but the WAL writer a moment later, and a standby paused
+     * at the flush LSN could stop just before it (that made this test fail on a fast machine).
+     */
     private static Lsn pauseStandbyAtPrimarysInsertLsn(PostgresServer primary, PostgresServer standby) throws Exception {
         Lsn target;
         try (Connection c = connect(primary, "postgres"); Statement s = c.createStatement()) {
-            target = Lsn.parse(scalar(s, "SELECT pg_current_wal_flush_lsn()"));
+            target = WalOracle.endOfWork(s);
         }
         try (Connection c = connect(standby, "postgres"); Statement s = c.createStatement()) {
             return pauseReplayAt(s, target, Duration.ofSeconds(60));

@@ -18,6 +18,7 @@ import dev.strata.pageserver.layer.Value;
 import dev.strata.pageserver.redo.PageserverRedo;
 import dev.strata.pageserver.timeline.LayerStore;
 import dev.strata.pageserver.timeline.StorageConfig;
+import dev.strata.pageserver.testing.WalOracle;
 import dev.strata.pgcore.control.CheckPoint;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
@@ -349,7 +350,7 @@ class StandbyOracleTest {
      */
     private void compareWithACheckpoint(Statement s) throws Exception {
         s.execute("CHECKPOINT");
-        Lsn end = recordBoundary(Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()")));
+        Lsn end = WalOracle.endOfWork(s);
         receiver.awaitLsn(end, Duration.ofSeconds(60));
         CheckPoint ours = CheckPoint.decode(ours(Key.checkpoint(), receiver.lastRecordLsn()));
         try (ResultSet rs = s.executeQuery("SELECT redo_lsn, next_xid, next_oid, next_multixact_id, "
@@ -378,7 +379,7 @@ class StandbyOracleTest {
     private void pauseAndCompare(String point, Connection primaryConn) throws Exception {
         Lsn target;
         try (Statement s = primaryConn.createStatement()) {
-            target = recordBoundary(Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()")));
+            target = WalOracle.endOfWork(s);
         }
         Lsn at;
         try (Connection sc = connect(standby, "postgres"); Statement s = sc.createStatement()) {
@@ -734,12 +735,4 @@ class StandbyOracleTest {
         }
     }
 
-    /** The insert LSN right after a page header is a record end at the page boundary. */
-    private static Lsn recordBoundary(Lsn insert) {
-        int inPage = insert.pageOffset(8192);
-        if (inPage == 24 || (inPage == 40 && insert.segmentOffset(SEGMENT) == 40)) {
-            return insert.pageStart(8192);
-        }
-        return insert;
-    }
 }

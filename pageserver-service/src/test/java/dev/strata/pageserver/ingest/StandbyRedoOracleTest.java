@@ -14,6 +14,7 @@ import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.redo.PageserverRedo;
 import dev.strata.pageserver.timeline.LayerStore;
 import dev.strata.pageserver.timeline.StorageConfig;
+import dev.strata.pageserver.testing.WalOracle;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
@@ -305,7 +306,7 @@ class StandbyRedoOracleTest {
             throws Exception {
         Lsn target;
         try (Statement s = primaryConn.createStatement()) {
-            target = recordBoundary(Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()")));
+            target = WalOracle.endOfWork(s);
         }
         try (Connection sc = connect(standby, "postgres"); Statement s = sc.createStatement()) {
             Lsn at = pauseReplayAt(s, target, Duration.ofSeconds(40));
@@ -441,13 +442,5 @@ class StandbyRedoOracleTest {
         return true;
     }
 
-    /** The insert LSN right after a page header is a record end at the page boundary. */
-    private static Lsn recordBoundary(Lsn insert) {
-        int inPage = insert.pageOffset(8192);
-        if (inPage == 24 || (inPage == 40 && insert.segmentOffset(16 << 20) == 40)) {
-            return insert.pageStart(8192);
-        }
-        return insert;
-    }
 
 }
