@@ -554,7 +554,8 @@ public final class LayerStore implements AutoCloseable {
                     meta = new TimelineMetadata(timelineId, last, prev, map.withFlushed(layer, written).persistentNames());
                 }
                 // Listed (durably) before it is used: if the metadata write fails, the layer stays
-                // frozen in memory, its file is removed, and the next flush writes it again.
+                // frozen in memory, its file is removed (kept after a failed force: see
+                // discardUnlisted), and the next flush writes it again.
                 try {
                     guarded(() -> {
                         TimelineMetadataFile.write(fsync, dir, meta);
@@ -562,7 +563,7 @@ public final class LayerStore implements AutoCloseable {
                     }, "write the timeline metadata");
                 } catch (RuntimeException e) {
                     if (written != null) {
-                        discard(written);
+                        discardUnlisted(List.of(written), e);
                     }
                     throw e;
                 }
@@ -654,13 +655,8 @@ public final class LayerStore implements AutoCloseable {
                     TimelineMetadataFile.write(fsync, dir, meta);
                     return null;
                 }, "write the timeline metadata");
-            } catch (StorageException e) {
-                // A failed write left the old metadata: the L1 files are listed nowhere. A failed
-                // force may have left either on disk: keep the files, the store stops writing, and
-                // a restart keeps what the metadata on disk lists and removes the rest.
-                if (e.category() != StorageException.Category.FSYNC_FAILED) {
-                    written.forEach(LayerStore::discard);
-                }
+            } catch (RuntimeException e) {
+                discardUnlisted(written, e);
                 throw e;
             }
             synchronized (mapLock) {
@@ -717,7 +713,7 @@ public final class LayerStore implements AutoCloseable {
                 return null;
             }, "write the timeline metadata");
         } catch (RuntimeException e) {
-            created.forEach(LayerStore::discard);
+            discardUnlisted(created, e);
             throw e;
         }
         synchronized (mapLock) {
@@ -899,6 +895,22 @@ public final class LayerStore implements AutoCloseable {
             t = t.getCause();
         }
         return t.getMessage();
+    }
+
+    /**
+     * After a failed metadata write: the files written for it are listed nowhere, so they are
+     * removed; unless a force failed. The metadata is renamed into place before the directory is
+     * forced, so after a failed force the metadata on disk may list them: they are kept, the
+     * store stops writing (decision 0010), and the next open keeps what the metadata on disk
+     * lists and removes the rest.
+     */
+    private static void discardUnlisted(List<? extends Layer> written, RuntimeException failure) {
+        if (failure instanceof StorageException e && e.category() == StorageException.Category.FSYNC_FAILED) {
+            LOG.warn("a force failed while listing {} new layer file(s); they stay until the next open decides",
+                    written.size());
+            return;
+        }
+        written.forEach(LayerStore::discard);
     }
 
     /** Closes and deletes a layer file that was written but will never be listed. */

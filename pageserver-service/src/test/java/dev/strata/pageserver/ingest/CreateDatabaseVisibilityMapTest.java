@@ -1,11 +1,16 @@
 package dev.strata.pageserver.ingest;
 
+import static dev.strata.pageserver.ingest.StockStandby.connect;
+import static dev.strata.pageserver.ingest.StockStandby.copyDataDir;
+import static dev.strata.pageserver.ingest.StockStandby.pauseReplayAt;
+import static dev.strata.pageserver.ingest.StockStandby.scalar;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.pageserver.initdb.InitdbImport;
 import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.redo.PageserverRedo;
 import dev.strata.pageserver.redo.page.PageMask;
+import dev.strata.pageserver.testing.WalOracle;
 import dev.strata.pageserver.timeline.LayerStore;
 import dev.strata.pageserver.timeline.StorageConfig;
 import dev.strata.pgcore.id.TimelineId;
@@ -15,18 +20,15 @@ import dev.strata.pgcore.replication.ReplicationClient;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,7 +68,7 @@ class CreateDatabaseVisibilityMapTest {
             }
             primary.stop();
             Path standbyData = dir.resolve("standby");
-            copyTree(primary.dataDir(), standbyData);
+            copyDataDir(primary.dataDir(), standbyData);
             Files.writeString(standbyData.resolve("standby.signal"), "");
             InitdbImport.Inspected inspected = InitdbImport.inspect(primary.dataDir());
             store = LayerStore.create(dir.resolve("timeline"), TimelineId.random(), inspected.checkpointLsn(),
@@ -135,24 +137,19 @@ class CreateDatabaseVisibilityMapTest {
         }
     }
 
-    /** Waits until the standby replayed the primary's WAL so far, pauses it there; the LSN it stopped at. */
+    /**
+     * Waits until the standby replayed the primary's WAL so far, pauses it there; the LSN it
+     * stopped at. The target is the insert LSN, not the flush LSN: VACUUM assigns no xid, so
+     * nothing flushes its VISIBLE record but the WAL writer a moment later, and a standby paused
+     * at the flush LSN could stop just before it (that made this test fail on a fast machine).
+     */
     private static Lsn pauseStandbyAtPrimarysInsertLsn(PostgresServer primary, PostgresServer standby) throws Exception {
         Lsn target;
         try (Connection c = connect(primary, "postgres"); Statement s = c.createStatement()) {
-            target = Lsn.parse(scalar(s, "SELECT pg_current_wal_flush_lsn()"));
+            target = WalOracle.endOfWork(s);
         }
         try (Connection c = connect(standby, "postgres"); Statement s = c.createStatement()) {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (Lsn.parse(scalar(s, "SELECT pg_last_wal_replay_lsn()")).isBefore(target)) {
-                assertThat(System.nanoTime()).as("standby replay reaching " + target).isLessThan(deadline);
-                Thread.sleep(20);
-            }
-            s.execute("SELECT pg_wal_replay_pause()");
-            while (!"paused".equals(scalar(s, "SELECT pg_get_wal_replay_pause_state()"))) {
-                assertThat(System.nanoTime()).as("standby pausing").isLessThan(deadline);
-                Thread.sleep(20);
-            }
-            return Lsn.parse(scalar(s, "SELECT pg_last_wal_replay_lsn()"));
+            return pauseReplayAt(s, target, Duration.ofSeconds(60));
         }
     }
 
@@ -176,27 +173,4 @@ class CreateDatabaseVisibilityMapTest {
         return n;
     }
 
-    private static Connection connect(PostgresServer pg, String db) throws Exception {
-        return DriverManager.getConnection(pg.jdbcUrl(db));
-    }
-
-    private static String scalar(Statement s, String sql) throws Exception {
-        try (ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
-
-    private static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> paths = Files.walk(from)) {
-            for (Path p : paths.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target);
-                }
-            }
-        }
-    }
 }

@@ -1,6 +1,10 @@
 package dev.strata.pageserver.ingest;
 
 import dev.strata.pageserver.redo.page.PageMask;
+import static dev.strata.pageserver.ingest.StockStandby.connect;
+import static dev.strata.pageserver.ingest.StockStandby.copyDataDir;
+import static dev.strata.pageserver.ingest.StockStandby.pauseReplayAt;
+import static dev.strata.pageserver.ingest.StockStandby.scalar;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.pageserver.datadir.BlockCount;
@@ -14,6 +18,7 @@ import dev.strata.pageserver.layer.Value;
 import dev.strata.pageserver.redo.PageserverRedo;
 import dev.strata.pageserver.timeline.LayerStore;
 import dev.strata.pageserver.timeline.StorageConfig;
+import dev.strata.pageserver.testing.WalOracle;
 import dev.strata.pgcore.control.CheckPoint;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
@@ -32,7 +37,6 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -45,7 +49,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -138,7 +141,7 @@ class StandbyOracleTest {
             // The standby: a copy of the cleanly stopped primary, streaming from it.
             primary.stop();
             Path standbyData = dir.resolve("standby");
-            copyTree(primary.dataDir(), standbyData);
+            copyDataDir(primary.dataDir(), standbyData);
             Files.writeString(standbyData.resolve("standby.signal"), "");
             if (imported) {
                 importedAs = InitdbImport.inspect(primary.dataDir());
@@ -347,7 +350,7 @@ class StandbyOracleTest {
      */
     private void compareWithACheckpoint(Statement s) throws Exception {
         s.execute("CHECKPOINT");
-        Lsn end = recordBoundary(Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()")));
+        Lsn end = WalOracle.endOfWork(s);
         receiver.awaitLsn(end, Duration.ofSeconds(60));
         CheckPoint ours = CheckPoint.decode(ours(Key.checkpoint(), receiver.lastRecordLsn()));
         try (ResultSet rs = s.executeQuery("SELECT redo_lsn, next_xid, next_oid, next_multixact_id, "
@@ -376,21 +379,11 @@ class StandbyOracleTest {
     private void pauseAndCompare(String point, Connection primaryConn) throws Exception {
         Lsn target;
         try (Statement s = primaryConn.createStatement()) {
-            target = recordBoundary(Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()")));
+            target = WalOracle.endOfWork(s);
         }
         Lsn at;
         try (Connection sc = connect(standby, "postgres"); Statement s = sc.createStatement()) {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-            while (Lsn.parse(scalar(s, "SELECT pg_last_wal_replay_lsn()")).isBefore(target)) {
-                assertThat(System.nanoTime()).as("standby replay reaching " + target).isLessThan(deadline);
-                Thread.sleep(50);
-            }
-            s.execute("SELECT pg_wal_replay_pause()");
-            while (!"paused".equals(scalar(s, "SELECT pg_get_wal_replay_pause_state()"))) {
-                assertThat(System.nanoTime()).as("standby pausing").isLessThan(deadline);
-                Thread.sleep(20);
-            }
-            at = Lsn.parse(scalar(s, "SELECT pg_last_wal_replay_lsn()"));
+            at = pauseReplayAt(s, target, Duration.ofSeconds(90));
             receiver.awaitLsn(at, Duration.ofSeconds(90));
             List<String> mismatches = new ArrayList<>();
             Map<String, Integer> before = new HashMap<>(counts);
@@ -714,21 +707,10 @@ class StandbyOracleTest {
 
     // ------------------------------------------------------------------ helpers
 
-    private static Connection connect(PostgresServer pg, String db) throws Exception {
-        return DriverManager.getConnection(pg.jdbcUrl(db));
-    }
-
     private static byte[] bytes(Connection c, String sql) throws Exception {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getBytes(1);
-        }
-    }
-
-    private static String scalar(Statement s, String sql) throws Exception {
-        try (ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
         }
     }
 
@@ -753,25 +735,4 @@ class StandbyOracleTest {
         }
     }
 
-    private static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> paths = Files.walk(from)) {
-            for (Path p : paths.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target);
-                }
-            }
-        }
-    }
-
-    /** The insert LSN right after a page header is a record end at the page boundary. */
-    private static Lsn recordBoundary(Lsn insert) {
-        int inPage = insert.pageOffset(8192);
-        if (inPage == 24 || (inPage == 40 && insert.segmentOffset(SEGMENT) == 40)) {
-            return insert.pageStart(8192);
-        }
-        return insert;
-    }
 }

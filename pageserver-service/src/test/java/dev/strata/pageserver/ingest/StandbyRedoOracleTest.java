@@ -1,6 +1,10 @@
 package dev.strata.pageserver.ingest;
 
 import dev.strata.pageserver.redo.page.PageMask;
+import static dev.strata.pageserver.ingest.StockStandby.connect;
+import static dev.strata.pageserver.ingest.StockStandby.copyDataDir;
+import static dev.strata.pageserver.ingest.StockStandby.pauseReplayAt;
+import static dev.strata.pageserver.ingest.StockStandby.scalar;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.pageserver.datadir.BlockCount;
@@ -10,6 +14,7 @@ import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.redo.PageserverRedo;
 import dev.strata.pageserver.timeline.LayerStore;
 import dev.strata.pageserver.timeline.StorageConfig;
+import dev.strata.pageserver.testing.WalOracle;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
@@ -17,12 +22,10 @@ import dev.strata.pgcore.replication.ReplicationClient;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
-import java.io.IOException;
 import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -34,7 +37,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -97,7 +99,7 @@ class StandbyRedoOracleTest {
             }
             primary.stop();
             Path standbyData = dir.resolve("standby");
-            copyTree(primary.dataDir(), standbyData);
+            copyDataDir(primary.dataDir(), standbyData);
             Files.writeString(standbyData.resolve("standby.signal"), "");
             InitdbImport.Inspected inspected = InitdbImport.inspect(primary.dataDir());
             assertThat(inspected.dataChecksums()).isTrue();
@@ -304,20 +306,10 @@ class StandbyRedoOracleTest {
             throws Exception {
         Lsn target;
         try (Statement s = primaryConn.createStatement()) {
-            target = recordBoundary(Lsn.parse(scalar(s, "SELECT pg_current_wal_insert_lsn()")));
+            target = WalOracle.endOfWork(s);
         }
         try (Connection sc = connect(standby, "postgres"); Statement s = sc.createStatement()) {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
-            while (Lsn.parse(scalar(s, "SELECT pg_last_wal_replay_lsn()")).isBefore(target)) {
-                assertThat(System.nanoTime()).as("standby replay reaching " + target).isLessThan(deadline);
-                Thread.sleep(20);
-            }
-            s.execute("SELECT pg_wal_replay_pause()");
-            while (!"paused".equals(scalar(s, "SELECT pg_get_wal_replay_pause_state()"))) {
-                assertThat(System.nanoTime()).as("standby pausing").isLessThan(deadline);
-                Thread.sleep(20);
-            }
-            Lsn at = Lsn.parse(scalar(s, "SELECT pg_last_wal_replay_lsn()"));
+            Lsn at = pauseReplayAt(s, target, Duration.ofSeconds(40));
             rx.awaitLsn(at, Duration.ofSeconds(40));
             compareAll(point, at);
             if (!stayPaused) {
@@ -450,36 +442,5 @@ class StandbyRedoOracleTest {
         return true;
     }
 
-    private static Connection connect(PostgresServer pg, String db) throws Exception {
-        return DriverManager.getConnection(pg.jdbcUrl(db));
-    }
 
-    private static String scalar(Statement s, String sql) throws Exception {
-        try (ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
-
-    /** The insert LSN right after a page header is a record end at the page boundary. */
-    private static Lsn recordBoundary(Lsn insert) {
-        int inPage = insert.pageOffset(8192);
-        if (inPage == 24 || (inPage == 40 && insert.segmentOffset(16 << 20) == 40)) {
-            return insert.pageStart(8192);
-        }
-        return insert;
-    }
-
-    private static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> paths = Files.walk(from)) {
-            for (Path p : paths.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target);
-                }
-            }
-        }
-    }
 }
