@@ -1,6 +1,7 @@
 package dev.strata.controlapi.wake;
 
 import dev.strata.control.EndpointBusyException;
+import dev.strata.control.TransientStepException;
 import dev.strata.control.metadata.MetadataException;
 import dev.strata.control.model.Endpoint;
 import dev.strata.control.model.Operation;
@@ -239,6 +240,7 @@ public final class ControlPlaneWake implements ComputeControl, AutoCloseable {
     /** Blocks until the endpoint's compute runs (waking it through the workflow if needed); its address. */
     public ComputeAddress wakeNow(EndpointId id) {
         long deadline = System.nanoTime() + settings.deadline().toNanos();
+        boolean retriedTransient = false;
         while (System.nanoTime() < deadline) {
             Endpoint e = endpoint(id);
             switch (e.state()) {
@@ -263,6 +265,15 @@ public final class ControlPlaneWake implements ComputeControl, AutoCloseable {
                                 + "for that one", id, op.id());
                         continue;
                     }
+                    if (op != null && op.state() == OperationState.FAILED && transientFailure(op) && !retriedTransient) {
+                        // e.g. its agent did not answer (a task that died): the compensation retired
+                        // that agent, so a second wake takes another one. Once: a failure that
+                        // persists (the pageserver is down) goes to the client.
+                        retriedTransient = true;
+                        log.warn("endpoint={} wake operation {} failed on something that may pass ({}); waking again",
+                                id, op.id(), op.error().orElse("?"));
+                        continue;
+                    }
                     if (op != null && op.state() == OperationState.FAILED) {
                         log.warn("endpoint={} wake operation {} failed: {}", id, op.id(), op.error().orElse("?"));
                         throw new WakeRefusedException("endpoint " + id + ": wake operation " + op.id() + " failed: "
@@ -281,6 +292,14 @@ public final class ControlPlaneWake implements ComputeControl, AutoCloseable {
      */
     static boolean heldByAnother(Operation op) {
         return op.error().map(e -> e.startsWith(EndpointBusyException.class.getName())).orElse(false);
+    }
+
+    /**
+     * Whether a failed operation failed on a {@link TransientStepException} that outlasted the
+     * workflow's retries (recorded as the error's type name), e.g. an agent that did not answer.
+     */
+    static boolean transientFailure(Operation op) {
+        return op.error().map(e -> e.startsWith(TransientStepException.class.getName())).orElse(false);
     }
 
     /** Suspends the endpoint through the suspend workflow if it is RUNNING; waits for the operation. */
