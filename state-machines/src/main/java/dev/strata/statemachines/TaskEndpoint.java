@@ -152,6 +152,7 @@ final class TaskEndpoint implements AutoCloseable {
         long timeoutMs = req.path("timeoutSeconds").asLong(60) * 1000;
         LocalLambdaContext ctx = new LocalLambdaContext(function, resource, timeoutMs);
         Object output;
+        long started = System.nanoTime();
         try {
             output = call(target, req.get("payload"), ctx);
         } catch (InputMismatch e) {
@@ -164,6 +165,9 @@ final class TaskEndpoint implements AutoCloseable {
             refuse(ex, 500, e.getClass().getName(), String.valueOf(e.getMessage()));
             return;
         }
+        // What Lambda's REPORT line says on AWS: which function, for which state, how long.
+        log.info("local lambda {} (execution {}, state {}) answered in {} ms", function, executionId,
+                req.path("state").asText(), (System.nanoTime() - started) / 1_000_000);
         ObjectNode answer = json.createObjectNode();
         answer.set("payload", json.valueToTree(output));
         reply(ex, 200, answer);

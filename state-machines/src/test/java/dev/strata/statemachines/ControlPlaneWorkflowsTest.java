@@ -254,6 +254,27 @@ class ControlPlaneWorkflowsTest {
     }
 
     @Test
+    void anAgentThatDoesNotAnswerIsRetiredNotGivenBackToThePool() {
+        // its task died: the start (first try and three retries) and the compensation's stop find
+        // nobody at its address
+        h.compute.faults().failNext("startPostgres", 4, () -> new TransientStepException("agent did not answer"));
+        h.compute.faults().failNext("stopPostgres", 1, () -> new TransientStepException("agent did not answer"));
+        OperationId op = newOperation(OperationKind.START_COMPUTE);
+        ExecutionResult r = wake(op);
+
+        assertThat(r.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(r.statesVisited()).containsExactly("ClaimAgent", "Elect", "StartPostgres", "ReleaseAgent",
+                "MarkEndpointSuspended", "RecordFailure", "WakeFailed");
+        assertThat(r.retries("ReleaseAgent")).as("no retries of a stop nobody answers").isZero();
+        NodeId dead = h.compute.retired().stream().findFirst().orElseThrow();
+        assertThat(h.agent(dead).state()).isEqualTo(AgentState.RETIRED);
+        assertThat(h.endpoint(ENDPOINT).state()).isEqualTo(EndpointState.SUSPENDED);
+        recorded(op, OperationState.FAILED, r);
+        // the next wake takes the other agent and succeeds
+        assertThat(wokenAgent()).isNotEqualTo(dead);
+    }
+
+    @Test
     void aFailedClaimIsCompensated() {
         // an empty pool, and launching an agent fails
         h.store.updateAgent(h.agent(AGENT_A), h.agent(AGENT_A).retired());

@@ -74,10 +74,8 @@ final class LocalEndpoint {
             return s;
         }
         s = compute.start();
-        progress.accept(String.format("compute of branch '%s' running: term %s, WAL from %s, started in %d ms "
-                        + "(election %d, pageserver %d, basebackup %d, postgres %d)", branch.name(), s.term(),
-                s.epochStart(), s.total().toMillis(), s.election().toMillis(), s.pageserverWait().toMillis(),
-                s.basebackup().toMillis(), s.postgresStart().toMillis()));
+        progress.accept(String.format("compute of branch '%s' running: term %s, WAL from %s, started in %d ms (%s)",
+                branch.name(), s.term(), s.epochStart(), s.total().toMillis(), s.breakdown()));
         return s;
     }
 

@@ -26,7 +26,8 @@ import java.util.List;
  * of a query. Each wake is split into the START_COMPUTE operation (the wake workflow on the local
  * ASL engine, from the API's scheduling to MarkRunning, the agent's start of PostgreSQL included)
  * and the rest (the proxy, the scheduling call, the polling for the operation's end, the
- * connection and the query). Two agents: a wake may land on either, so the directory is reused
+ * connection and the query). The rounds start once the machine is quiet after the load
+ * ({@link #settle}). Two agents: a wake may land on either, so the directory is reused
  * from the second round on each.
  * Arguments: {@code --size-mb N} (default 1024), {@code --rounds N} (10).
  */
@@ -65,6 +66,7 @@ public final class ProxyWakeBench {
                 s.execute("CHECKPOINT");
             }
             System.out.printf("loaded %d MB through the proxy in %.1f s%n", sizeMb, (System.nanoTime() - t) / 1e9);
+            settle();
             List<Double> wakes = new ArrayList<>();
             List<Double> workflows = new ArrayList<>();
             List<Double> rests = new ArrayList<>();
@@ -100,6 +102,26 @@ public final class ProxyWakeBench {
                     100 * ComputeStartBench.pct(workflows, 50) / ComputeStartBench.pct(wakes, 50),
                     ComputeStartBench.pct(rests, 50));
         }
+    }
+
+    /**
+     * Waits until the machine is quiet after the load: the pageserver's flushes, compactions and
+     * uploads of a gigabyte (and the kernel's write-back) otherwise share the two cores and the
+     * disk with the first wakes, which a deployment does not do (the pageserver has its own
+     * machine there). Quiet: under 15 % of the machine's CPU for three seconds in a row; at
+     * most five minutes, then the rounds run anyway and say so.
+     */
+    private static void settle() throws InterruptedException {
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        long t = System.nanoTime();
+        long deadline = t + Duration.ofMinutes(5).toNanos();
+        int quiet = 0;
+        while (quiet < 3 && System.nanoTime() < deadline) {
+            Thread.sleep(1000);
+            quiet = os.getCpuLoad() < 0.15 ? quiet + 1 : 0;
+        }
+        System.out.printf("%s after %.0f s%n", quiet >= 3 ? "the machine was quiet (CPU under 15 % for 3 s)"
+                : "the machine was still busy (the rounds run anyway)", (System.nanoTime() - t) / 1e9);
     }
 
     private static EndpointState state(ClusterControlPlane cp) {

@@ -161,8 +161,8 @@ public final class ComputeAgent implements AutoCloseable {
             Running running = new Running(order.endpoint(), order, s.host(), s.port(), s.term(), s.epochStart());
             slot = new Slot(order, node, running);
             lastFailure = null;
-            log.info("endpoint={} timeline={} term={} running on {}:{} (started in {} ms)", order.endpoint(),
-                    order.timeline(), s.term(), s.host(), s.port(), s.total().toMillis());
+            log.info("endpoint={} timeline={} term={} running on {}:{} (started in {} ms: {})", order.endpoint(),
+                    order.timeline(), s.term(), s.host(), s.port(), s.total().toMillis(), s.breakdown());
             return running;
         } catch (RuntimeException e) {
             lastFailure = "start of endpoint " + order.endpoint() + " failed: " + e.getMessage();

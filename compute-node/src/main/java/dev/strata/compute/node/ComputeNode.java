@@ -304,11 +304,13 @@ public final class ComputeNode implements AutoCloseable {
         // Ready once PostgreSQL accepts connections and a majority of safekeepers accepted to
         // stream: reads work at once, and a commit waits (as synchronous replication does) until
         // the safekeepers have connected and flushed it.
+        long t5 = System.nanoTime();
         StartedCompute s = new StartedCompute(elected.term(), elected.epochStart(), host, postgres.port(),
                 streaming.stream().map(NodeId::toString).toList(), Duration.ofNanos(t1 - t0),
-                Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2), unpacked.bytes(), Duration.ofNanos(t4 - t3));
-        log.info("timeline={} term={} epochStart={} port={} compute started in {} ms", spec.timeline(),
-                elected.term(), elected.epochStart(), postgres.port(), s.total().toMillis());
+                Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2), unpacked.bytes(), Duration.ofNanos(t4 - t3),
+                Duration.ofNanos(t5 - t4));
+        log.info("timeline={} term={} epochStart={} port={} compute started in {} ms ({})", spec.timeline(),
+                elected.term(), elected.epochStart(), postgres.port(), s.total().toMillis(), s.breakdown());
         return s;
     }
 

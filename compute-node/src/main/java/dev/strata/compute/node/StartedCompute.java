@@ -9,6 +9,9 @@ import java.util.List;
  * A compute that started: its term, where its WAL begins, its address and what each step cost.
  *
  * @param streaming the safekeepers that accepted to stream from it (at least a majority)
+ * @param postgresStart PostgreSQL's start until it accepts connections, with the safekeepers'
+ *     replication slots created on it
+ * @param streamingAnnounce telling the safekeepers where to stream from, until a majority accepted
  */
 public record StartedCompute(
         Term term,
@@ -20,9 +23,17 @@ public record StartedCompute(
         Duration pageserverWait,
         Duration basebackup,
         long basebackupBytes,
-        Duration postgresStart) {
+        Duration postgresStart,
+        Duration streamingAnnounce) {
 
     public Duration total() {
-        return election.plus(pageserverWait).plus(basebackup).plus(postgresStart);
+        return election.plus(pageserverWait).plus(basebackup).plus(postgresStart).plus(streamingAnnounce);
+    }
+
+    /** The steps' times in milliseconds, for a log line: "term 12, pageserver 0, ...". */
+    public String breakdown() {
+        return "term " + election.toMillis() + ", pageserver " + pageserverWait.toMillis() + ", basebackup "
+                + basebackup.toMillis() + ", postgres " + postgresStart.toMillis() + ", streaming "
+                + streamingAnnounce.toMillis();
     }
 }

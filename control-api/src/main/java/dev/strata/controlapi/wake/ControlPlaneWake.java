@@ -1,6 +1,7 @@
 package dev.strata.controlapi.wake;
 
 import dev.strata.control.EndpointBusyException;
+import dev.strata.control.TransientStepException;
 import dev.strata.control.metadata.MetadataException;
 import dev.strata.control.model.Endpoint;
 import dev.strata.control.model.Operation;
@@ -239,6 +240,7 @@ public final class ControlPlaneWake implements ComputeControl, AutoCloseable {
     /** Blocks until the endpoint's compute runs (waking it through the workflow if needed); its address. */
     public ComputeAddress wakeNow(EndpointId id) {
         long deadline = System.nanoTime() + settings.deadline().toNanos();
+        boolean retriedTransient = false;
         while (System.nanoTime() < deadline) {
             Endpoint e = endpoint(id);
             switch (e.state()) {
@@ -248,19 +250,28 @@ public final class ControlPlaneWake implements ComputeControl, AutoCloseable {
                     }
                     log.info("endpoint={} is RUNNING in the metadata but its compute at {} does not run; suspending "
                             + "it before the wake", id, e.address().orElse("(no address)"));
-                    Operation op = await(schedule(() -> api.suspendEndpoint(id)), deadline);
+                    Operation op = awaitScheduled(schedule(() -> api.suspendEndpoint(id)), deadline);
                     if (op != null && op.state() == OperationState.FAILED) {
                         throw new IllegalStateException("endpoint " + id + ": its compute does not run, and the suspend "
                                 + "operation " + op.id() + " before a new wake failed: " + op.error().orElse("(no error recorded)"));
                     }
                 }
                 case SUSPENDED -> {
-                    Operation op = await(schedule(() -> api.startEndpoint(id)), deadline);
+                    Operation op = awaitScheduled(schedule(() -> api.startEndpoint(id)), deadline);
                     if (op != null && op.state() == OperationState.FAILED && heldByAnother(op)) {
                         // another operation (a restore, a suspend) took the endpoint between the read
                         // above and this wake's first step: not a refusal; read it again and wait for that one
                         log.info("endpoint={} wake operation {} found the endpoint held by another operation; waiting "
                                 + "for that one", id, op.id());
+                        continue;
+                    }
+                    if (op != null && op.state() == OperationState.FAILED && transientFailure(op) && !retriedTransient) {
+                        // e.g. its agent did not answer (a task that died): the compensation retired
+                        // that agent, so a second wake takes another one. Once: a failure that
+                        // persists (the pageserver is down) goes to the client.
+                        retriedTransient = true;
+                        log.warn("endpoint={} wake operation {} failed on something that may pass ({}); waking again",
+                                id, op.id(), op.error().orElse("?"));
                         continue;
                     }
                     if (op != null && op.state() == OperationState.FAILED) {
@@ -283,6 +294,14 @@ public final class ControlPlaneWake implements ComputeControl, AutoCloseable {
         return op.error().map(e -> e.startsWith(EndpointBusyException.class.getName())).orElse(false);
     }
 
+    /**
+     * Whether a failed operation failed on a {@link TransientStepException} that outlasted the
+     * workflow's retries (recorded as the error's type name), e.g. an agent that did not answer.
+     */
+    static boolean transientFailure(Operation op) {
+        return op.error().map(e -> e.startsWith(TransientStepException.class.getName())).orElse(false);
+    }
+
     /** Suspends the endpoint through the suspend workflow if it is RUNNING; waits for the operation. */
     public void suspendNow(EndpointId id) {
         suspendNow(id, System.nanoTime() + settings.deadline().toNanos());
@@ -293,7 +312,7 @@ public final class ControlPlaneWake implements ComputeControl, AutoCloseable {
         Endpoint e = endpoint(id);
         switch (e.state()) {
             case RUNNING -> {
-                Operation op = await(schedule(() -> api.suspendEndpoint(id)), deadline);
+                Operation op = awaitScheduled(schedule(() -> api.suspendEndpoint(id)), deadline);
                 if (op != null && op.state() == OperationState.FAILED) {
                     log.warn("endpoint={} suspend operation {} failed: {}", id, op.id(), op.error().orElse("?"));
                 }
@@ -335,6 +354,19 @@ public final class ControlPlaneWake implements ComputeControl, AutoCloseable {
      * @throws IllegalStateException if it did not end by {@code deadline}
      */
     public Operation await(Optional<OperationId> id, long deadline) {
+        return await(id, deadline, false);
+    }
+
+    /**
+     * {@link #await(Optional, long)} for an operation this caller has just scheduled: it cannot
+     * have ended yet, so the first read waits for the signal (or the first poll) instead of costing
+     * a metadata read on the wake path.
+     */
+    private Operation awaitScheduled(Optional<OperationId> id, long deadline) {
+        return await(id, deadline, true);
+    }
+
+    private Operation await(Optional<OperationId> id, long deadline, boolean justScheduled) {
         if (id.isEmpty()) {
             pause(CONFLICT_PAUSE);
             return null;
@@ -342,6 +374,9 @@ public final class ControlPlaneWake implements ComputeControl, AutoCloseable {
         CompletableFuture<Void> ended = signal.ended(id.get());
         long pollNanos = settings.firstPoll().toNanos();
         try {
+            if (justScheduled) {
+                waitFor(ended, Math.min(pollNanos, Math.max(0, deadline - System.nanoTime())), id.get());
+            }
             while (true) {
                 Operation op;
                 try {
@@ -358,20 +393,25 @@ public final class ControlPlaneWake implements ComputeControl, AutoCloseable {
                     throw new IllegalStateException("operation " + id.get() + " (" + op.kind() + ") is still "
                             + op.state() + " after " + settings.deadline());
                 }
-                try {
-                    ended.get(Math.min(pollNanos, left), TimeUnit.NANOSECONDS);
-                } catch (TimeoutException notYet) {
-                    // read it again: the launcher may not be the one running it
-                } catch (ExecutionException e) {
-                    throw new IllegalStateException("waiting for operation " + id.get(), e);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted", e);
-                }
+                waitFor(ended, Math.min(pollNanos, left), id.get());
                 pollNanos = Math.min(pollNanos * 2, settings.maxPoll().toNanos());
             }
         } finally {
             signal.stopWaiting(id.get(), ended);
+        }
+    }
+
+    /** Waits for the end signal at most {@code nanos}; a timeout just means "read it again". */
+    private static void waitFor(CompletableFuture<Void> ended, long nanos, OperationId id) {
+        try {
+            ended.get(nanos, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException notYet) {
+            // read it again: the launcher may not be the one running it
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("waiting for operation " + id, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
         }
     }
 

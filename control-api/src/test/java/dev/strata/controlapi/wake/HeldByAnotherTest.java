@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 /**
  * A wake that failed only because another operation held the endpoint (seen killing `strata up`
  * during restores: the proxy's wake raced the restore's recovery) is waited out, not passed to
- * the client as a refusal; any other failure is a refusal.
+ * the client as a refusal; one that failed on something that may pass (an agent that did not
+ * answer, retired by the compensation) is woken once more; any other failure is a refusal.
  */
 class HeldByAnotherTest {
 
@@ -31,6 +32,14 @@ class HeldByAnotherTest {
     void aBusyEndpointIsHeldByAnotherOperation() {
         assertThat(ControlPlaneWake.heldByAnother(failed("dev.strata.control.EndpointBusyException: {\"errorMessage\":"
                 + "\"endpoint main is WAKING (held by operation op-2eewg77gajvqp6jc)\"}"))).isTrue();
+    }
+
+    @Test
+    void aFailureOnSomethingThatMayPassIsWokenAgainOnce() {
+        assertThat(ControlPlaneWake.transientFailure(failed("dev.strata.control.TransientStepException: agent agent-3 "
+                + "at 10.0.3.7:3080 did not answer (start Postgres for endpoint main)"))).isTrue();
+        assertThat(ControlPlaneWake.transientFailure(failed("dev.strata.control.StepFailedException: no agent"))).isFalse();
+        assertThat(ControlPlaneWake.transientFailure(failed(null))).isFalse();
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.strata.control.service;
 
 import dev.strata.control.EndpointBusyException;
 import dev.strata.control.StepFailedException;
+import dev.strata.control.TransientStepException;
 import dev.strata.control.compute.ComputeProvisioner;
 import dev.strata.control.metadata.MetadataException;
 import dev.strata.control.metadata.MetadataStore;
@@ -24,6 +25,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The steps of the wake (StartCompute) and suspend (SuspendCompute) workflows and their
@@ -37,6 +40,8 @@ import java.util.function.Supplier;
  * and its compensations leave the endpoint alone.
  */
 public final class ComputeSteps {
+
+    private static final Logger log = LoggerFactory.getLogger(ComputeSteps.class);
 
     private static final Set<OperationKind> WAKE_OR_SUSPEND = Set.of(OperationKind.START_COMPUTE,
             OperationKind.SUSPEND_COMPUTE, OperationKind.RESTORE_BRANCH, OperationKind.DELETE_BRANCH);
@@ -208,11 +213,32 @@ public final class ComputeSteps {
         if (expected == EndpointState.WAKING) {
             ComputeAgent a = agent(agentId);
             if (a.claimedBy().equals(Optional.of(endpointId))) {
-                compute.get().stopPostgres(a, endpointId);
+                try {
+                    compute.get().stopPostgres(a, endpointId);
+                } catch (TransientStepException noAnswer) {
+                    return quarantine(a, endpointId, noAnswer);
+                }
+            } else if (a.state() == AgentState.RETIRED) {
+                compute.get().retireAgent(a); // a replay after the quarantine below: retire is idempotent
             }
         }
         releaseIfClaimedBy(agentId, endpointId);
         return agent(agentId);
+    }
+
+    /**
+     * A wake's agent that does not answer even the compensation's stop (its task or process died,
+     * or it hangs) is taken out of the pool (CLAIMED -> RETIRED, then the provisioner discards it),
+     * not given back: an IDLE item at a dead address would be claimed by every later wake, and
+     * each would fail the same way. The compensation goes on; the next wake takes another agent
+     * (or launches one).
+     */
+    private ComputeAgent quarantine(ComputeAgent a, EndpointId endpointId, TransientStepException noAnswer) {
+        log.warn("agent {} at {} did not answer the stop of endpoint {} after a failed wake; retiring it: {}",
+                a.id(), a.address(), endpointId, noAnswer.getMessage());
+        ComputeAgent retired = store.updateAgent(a, a.retired());
+        compute.get().retireAgent(retired);
+        return retired;
     }
 
     /**

@@ -39,6 +39,8 @@ public final class PostgresServer implements AutoCloseable {
     private static final String INCLUDE_LINE = "include_if_exists = 'strata.conf'";
     private static final Logger log = LoggerFactory.getLogger(PostgresServer.class);
     private static final Set<PostgresServer> running = ConcurrentHashMap.newKeySet();
+    /** How often a start looks at postmaster.pid for "ready": a wake waits for this poll. */
+    private static final long READY_POLL_MILLIS = 5;
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> running.forEach(PostgresServer::kill),
@@ -214,8 +216,10 @@ public final class PostgresServer implements AutoCloseable {
 
     /** A pgjdbc URL for {@code database}, carrying user and password. */
     public String jdbcUrl(String database) {
+        // Loopback to a server that Strata starts without SSL: no SSLRequest round trip first
+        // (the compute agent's own connections are on the wake path).
         return "jdbc:postgresql://" + HOST + ":" + port + "/" + database
-                + "?user=" + urlEncode(user) + "&password=" + urlEncode(password);
+                + "?user=" + urlEncode(user) + "&password=" + urlEncode(password) + "&sslmode=disable";
     }
 
     /** A libpq connection URI for {@code database} (what {@code psql} takes). */
@@ -332,7 +336,7 @@ public final class PostgresServer implements AutoCloseable {
             } catch (IOException | NumberFormatException e) {
                 // not written yet, or half written: look again
             }
-            sleep(20);
+            sleep(READY_POLL_MILLIS);
         }
         kill();
         throw new IllegalStateException("PostgreSQL on " + dataDir + " was not ready within " + startTimeout

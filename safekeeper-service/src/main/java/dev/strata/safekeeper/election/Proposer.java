@@ -13,6 +13,7 @@ import dev.strata.safekeeper.receive.ComputeAddress;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -117,27 +118,26 @@ public final class Proposer {
         log.info("timeline={} elected term {} with voters {} donor {} epochStart {}", timeline, term,
                 granted.keySet().stream().map(Member::id).toList(), donor.getKey().id(), epochStart);
         List<NodeId> ready = new ArrayList<>();
-        for (Member m : granted.keySet()) {
+        // To the voters at once, as the votes went: each persists the term history (a force),
+        // and on the wake path one after another cost a force each.
+        callAll(granted.keySet(), m -> {
             try {
                 client(m).elected(elected);
             } catch (SafekeeperApiException e) {
                 log.warn("timeline={} {} refused the elected message: {}", timeline, m.id(), e.getMessage());
             }
-        }
+            return Boolean.TRUE;
+        });
         // Wait until a majority holds WAL of this term up to the epoch start.
         while (true) {
             ready.clear();
-            for (Member m : granted.keySet()) {
-                try {
-                    Dto.Status s = client(m).status(timeline);
-                    if (s.promisedTerm() == term.value() && s.lastLogTerm() == term.value()
-                            && !s.flush().isBefore(epochStart)) {
-                        ready.add(m.id());
-                    }
-                } catch (SafekeeperApiException e) {
-                    // unreachable now: not ready
+            // an unreachable voter answers null: not ready
+            callAll(granted.keySet(), m -> client(m).status(timeline)).forEach((m, s) -> {
+                if (s != null && s.promisedTerm() == term.value() && s.lastLogTerm() == term.value()
+                        && !s.flush().isBefore(epochStart)) {
+                    ready.add(m.id());
                 }
-            }
+            });
             if (ready.size() >= quorum()) {
                 return new Result(term, epochStart, history, donor.getKey().id(), donor.getKey().url().toString(),
                         List.copyOf(ready));
@@ -249,10 +249,15 @@ public final class Proposer {
     }
 
     private <T> Map<Member, T> callAll(java.util.function.Function<Member, T> call) {
+        return callAll(members, call);
+    }
+
+    /** Calls each of {@code targets} on its own virtual thread; a member that failed maps to null. */
+    private <T> Map<Member, T> callAll(Collection<Member> targets, java.util.function.Function<Member, T> call) {
         Map<Member, T> out = new LinkedHashMap<>();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             Map<Member, CompletableFuture<T>> futures = new LinkedHashMap<>();
-            for (Member m : members) {
+            for (Member m : targets) {
                 futures.put(m, CompletableFuture.supplyAsync(() -> {
                     try {
                         return call.apply(m);
