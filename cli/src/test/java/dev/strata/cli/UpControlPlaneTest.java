@@ -72,6 +72,10 @@ class UpControlPlaneTest {
             }
             assertThat(endpoint(cp).state()).isEqualTo(EndpointState.RUNNING);
             assertThat(operations(env)).contains("START_COMPUTE SUCCEEDED");
+            // the agent's compute shows its commit path in the status, as a compute the cluster
+            // runs itself does (backpressure, wedges, each safekeeper's position)
+            assertThat(c.statusReport()).contains("compute (endpoint main): running on agent agent-1")
+                    .contains("commit path: insert").contains("sk-1");
 
             // idle (3 s without a connection): the proxy suspends it through the suspend workflow
             await("the endpoint suspended when idle", () -> endpoint(cp).state() == EndpointState.SUSPENDED);

@@ -1144,6 +1144,11 @@ public final class LocalCluster implements AutoCloseable {
                     .append(e.agent().map(a -> " on agent " + a).orElse(""))
                     .append(e.address().map(a -> " at " + a).orElse(""))
                     .append(e.operation().map(o -> ", last operation " + o).orElse("")).append('\n');
+            // the agent's compute, as for a compute the cluster runs itself: backpressure and wedges
+            e.agent().map(controlPlane::agent)
+                    .flatMap(a -> a.compute(e.id()))
+                    .filter(n -> n.state() != ComputeState.STOPPED)
+                    .ifPresent(n -> appendCommitPath(out, n));
         } catch (RuntimeException ex) {
             out.append("compute (endpoint ").append(ClusterControlPlane.MAIN_ENDPOINT).append("): metadata unavailable (")
                     .append(ex.getMessage()).append(")\n");
@@ -1167,6 +1172,10 @@ public final class LocalCluster implements AutoCloseable {
             out.append(": ").append(compute.failure().lines().findFirst().orElse(""));
         }
         out.append('\n');
+        appendCommitPath(out, compute);
+    }
+
+    private static void appendCommitPath(StringBuilder out, ComputeNode compute) {
         out.append("commit path: ").append(compute.commitPath().line());
         if (compute.wedgeCount() > 0) {
             out.append(", compute replaced ").append(compute.wedgeCount()).append(" time(s) for a wedged commit path");

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -197,6 +198,16 @@ public final class ComputeAgent implements AutoCloseable {
             throw new NoSuchElementException("endpoint " + endpoint + " does not run on this agent");
         }
         return current.node().activity().openConnections();
+    }
+
+    /**
+     * The compute this agent runs (or last failed to run) for {@code endpoint}, for the cluster's
+     * status report (commit path, wedges). Never waits for a start in progress.
+     */
+    public Optional<ComputeNode> compute(EndpointId endpoint) {
+        Slot current = slot;
+        return current != null && current.order().endpoint().equals(endpoint)
+                ? Optional.of(current.node()) : Optional.empty();
     }
 
     /** Never waits for a start in progress. */
