@@ -291,7 +291,7 @@ public final class ControlPlaneWake implements ComputeControl, AutoCloseable {
      * ({@link EndpointBusyException}, recorded by the workflow as the error's type name).
      */
     static boolean heldByAnother(Operation op) {
-        return op.error().map(e -> e.startsWith(EndpointBusyException.class.getName())).orElse(false);
+        return failedWith(op, EndpointBusyException.class);
     }
 
     /**
@@ -299,7 +299,12 @@ public final class ControlPlaneWake implements ComputeControl, AutoCloseable {
      * workflow's retries (recorded as the error's type name), e.g. an agent that did not answer.
      */
     static boolean transientFailure(Operation op) {
-        return op.error().map(e -> e.startsWith(TransientStepException.class.getName())).orElse(false);
+        return failedWith(op, TransientStepException.class);
+    }
+
+    /** Whether the operation's recorded error ({@code <type name>: <cause>}) is of {@code type}. */
+    private static boolean failedWith(Operation op, Class<? extends Exception> type) {
+        return op.error().map(e -> e.startsWith(type.getName())).orElse(false);
     }
 
     /** Suspends the endpoint through the suspend workflow if it is RUNNING; waits for the operation. */

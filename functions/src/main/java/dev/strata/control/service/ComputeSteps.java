@@ -216,29 +216,20 @@ public final class ComputeSteps {
                 try {
                     compute.get().stopPostgres(a, endpointId);
                 } catch (TransientStepException noAnswer) {
-                    return quarantine(a, endpointId, noAnswer);
+                    // Its task or process died, or it hangs: taken out of the pool, not given
+                    // back, since an IDLE item at a dead address would be claimed by every later
+                    // wake and each would fail the same way. The compensation goes on; the next
+                    // wake takes another agent (or launches one).
+                    log.warn("agent {} at {} did not answer the stop of endpoint {} after a failed wake; "
+                            + "retiring it: {}", a.id(), a.address(), endpointId, noAnswer.getMessage());
+                    return retire(a, endpointId);
                 }
             } else if (a.state() == AgentState.RETIRED) {
-                compute.get().retireAgent(a); // a replay after the quarantine below: retire is idempotent
+                return retire(a, endpointId); // a replay after the retirement above
             }
         }
         releaseIfClaimedBy(agentId, endpointId);
         return agent(agentId);
-    }
-
-    /**
-     * A wake's agent that does not answer even the compensation's stop (its task or process died,
-     * or it hangs) is taken out of the pool (CLAIMED -> RETIRED, then the provisioner discards it),
-     * not given back: an IDLE item at a dead address would be claimed by every later wake, and
-     * each would fail the same way. The compensation goes on; the next wake takes another agent
-     * (or launches one).
-     */
-    private ComputeAgent quarantine(ComputeAgent a, EndpointId endpointId, TransientStepException noAnswer) {
-        log.warn("agent {} at {} did not answer the stop of endpoint {} after a failed wake; retiring it: {}",
-                a.id(), a.address(), endpointId, noAnswer.getMessage());
-        ComputeAgent retired = store.updateAgent(a, a.retired());
-        compute.get().retireAgent(retired);
-        return retired;
     }
 
     /**
@@ -331,14 +322,23 @@ public final class ComputeSteps {
             return ep;
         }
         requireHeld(ep, opId, EndpointState.SUSPENDING, agentId);
-        ComputeAgent a = agent(agentId);
+        retire(agent(agentId), endpointId);
+        return store.updateEndpoint(ep, ep.suspended());
+    }
+
+    /**
+     * Quarantines an agent: CLAIMED by {@code endpointId} -> RETIRED, then the provisioner discards
+     * it. A RETIRED agent is discarded again (a replay: the provisioner's retire is idempotent).
+     * Returns the agent as it is afterwards.
+     */
+    private ComputeAgent retire(ComputeAgent a, EndpointId endpointId) {
         if (a.claimedBy().equals(Optional.of(endpointId))) {
             a = store.updateAgent(a, a.retired());
         }
         if (a.state() == AgentState.RETIRED) {
-            compute.get().retireAgent(a); // again on a replay: the provisioner's retire is idempotent
+            compute.get().retireAgent(a);
         }
-        return store.updateEndpoint(ep, ep.suspended());
+        return a;
     }
 
     // ---------------------------------------------------------------- helpers

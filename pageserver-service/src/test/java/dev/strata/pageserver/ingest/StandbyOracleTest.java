@@ -16,9 +16,9 @@ import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.key.SlruKind;
 import dev.strata.pageserver.layer.Value;
 import dev.strata.pageserver.redo.PageserverRedo;
+import dev.strata.pageserver.testing.WalOracle;
 import dev.strata.pageserver.timeline.LayerStore;
 import dev.strata.pageserver.timeline.StorageConfig;
-import dev.strata.pageserver.testing.WalOracle;
 import dev.strata.pgcore.control.CheckPoint;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
@@ -734,5 +734,4 @@ class StandbyOracleTest {
             return s.getLocalPort();
         }
     }
-
 }

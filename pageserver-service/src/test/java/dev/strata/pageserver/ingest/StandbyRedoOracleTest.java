@@ -12,9 +12,9 @@ import dev.strata.pageserver.datadir.RelDirectory;
 import dev.strata.pageserver.initdb.InitdbImport;
 import dev.strata.pageserver.key.Key;
 import dev.strata.pageserver.redo.PageserverRedo;
+import dev.strata.pageserver.testing.WalOracle;
 import dev.strata.pageserver.timeline.LayerStore;
 import dev.strata.pageserver.timeline.StorageConfig;
-import dev.strata.pageserver.testing.WalOracle;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
@@ -441,6 +441,4 @@ class StandbyRedoOracleTest {
         }
         return true;
     }
-
-
 }
