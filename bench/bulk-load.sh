@@ -41,7 +41,8 @@ sample_max() {
     local dir=$1 out=$2 max=0 cur
     echo 0 >"$out"
     while true; do
-        cur=$(find "$dir" -maxdepth 1 -type f -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {printf "%.0f\n", s}')
+        # find fails when PostgreSQL removes a segment while it lists them: not the sampler's end
+        cur=$({ find "$dir" -maxdepth 1 -type f -printf '%s\n' 2>/dev/null || true; } | awk '{s+=$1} END {printf "%.0f\n", s}')
         if [ "$cur" -gt "$max" ]; then max=$cur; echo "$max" >"$out"; fi
         sleep 0.2
     done
@@ -69,7 +70,7 @@ export PGCONNECT_TIMEOUT=60
 sample_max "$DIR/strata/computes/main/pgdata/pg_wal" "$DIR/strata.walmax" & SAMPLER=$!
 log "pgbench -i -s $SCALE through the proxy"
 read -r S_MS S_WAL < <(run_load strata)
-kill "$SAMPLER"; SAMPLER=""
+kill "$SAMPLER" 2>/dev/null || true; SAMPLER=""
 S_MAX=$(cat "$DIR/strata.walmax")
 S_STATUS=$(./strata status --data-dir "$DIR/strata" 2>&1 | grep -A4 '^commit path' || true)
 ./strata down --data-dir "$DIR/strata" >/dev/null 2>&1 || true
@@ -97,7 +98,7 @@ export PGPORT=$STOCK_PORT PGOPTIONS="" PGPASSWORD=""
 sample_max "$STOCK_PGDATA/pg_wal" "$DIR/stock.walmax" & SAMPLER=$!
 log "pgbench -i -s $SCALE on stock"
 read -r P_MS P_WAL < <(run_load stock)
-kill "$SAMPLER"; SAMPLER=""
+kill "$SAMPLER" 2>/dev/null || true; SAMPLER=""
 P_MAX=$(cat "$DIR/stock.walmax")
 
 echo
