@@ -30,11 +30,20 @@ final class RecordParser {
 
     /** Checks the CRC of {@code raw[0, totalLength)}: body after the header first, then header up to xl_crc. */
     static void checkCrc(Lsn start, byte[] raw, int totalLength) {
+        checkCrc(start, raw, 0, totalLength);
+    }
+
+    /** As {@link #checkCrc(Lsn, byte[], int)} for a record at {@code raw[off]}. */
+    static void checkCrc(Lsn start, byte[] raw, int off, int totalLength) {
         CRC32C crc = new CRC32C();
-        crc.update(raw, RecordHeader.SIZE, totalLength - RecordHeader.SIZE);
-        crc.update(raw, 0, RecordHeader.CRC_OFFSET);
-        int expected = LittleEndian.i32(raw, RecordHeader.CRC_OFFSET);
-        int actual = (int) crc.getValue();
+        crc.update(raw, off + RecordHeader.SIZE, totalLength - RecordHeader.SIZE);
+        crc.update(raw, off, RecordHeader.CRC_OFFSET);
+        compareCrc(start, (int) crc.getValue(), raw, off);
+    }
+
+    /** Compares a computed CRC-32C with the xl_crc of the record header at {@code header[off]}. */
+    static void compareCrc(Lsn start, int actual, byte[] header, int off) {
+        int expected = LittleEndian.i32(header, off + RecordHeader.CRC_OFFSET);
         if (actual != expected) {
             throw new WalDecodeException(start, String.format(java.util.Locale.ROOT,
                     "incorrect resource manager data checksum: computed %08X, record has %08X", actual, expected));

@@ -15,6 +15,11 @@ import java.util.Arrays;
  * page header or a page left over from an older use of a recycled segment is the end of
  * WAL: {@link #poll()} returns null and {@link #isEndOfWal()} becomes true. Memory use is
  * one page of input plus the record being assembled; lengths are bounded before allocating.
+ *
+ * <p>A decoder made {@link #checkOnly()} checks the same things but does not decode records'
+ * contents: {@link #pollChecked()} yields each record's boundaries without assembling it (its
+ * CRC is computed over the bytes as they pass). That is all a safekeeper needs to store WAL up
+ * to record boundaries, at a fraction of the cost (no copy of the record, no block references).
  */
 public final class WalDecoder {
 
@@ -25,6 +30,10 @@ public final class WalDecoder {
     private static final int ALIGN = 8;
 
     private enum State { AT_RECORD, IN_RECORD, SKIP_CONTINUATION, END_OF_WAL, FAILED }
+
+    /** A record whose header, prev-link and CRC were checked and whose contents were not decoded. */
+    public record CheckedRecord(Lsn start, Lsn end, boolean isSwitch) {
+    }
 
     private int pageSize;
     private int segmentSize;
@@ -51,6 +60,14 @@ public final class WalDecoder {
     private RecordHeader recHeader;
     private long contRemaining;
     private long abortedRecords;
+    /** {@link #checkOnly()}: records are checked, not decoded, and not assembled. */
+    private boolean checkOnly;
+    /** Check-only mode: the record header as it arrives, and the CRC of the bytes after it. */
+    private final byte[] recHeaderBytes = new byte[RecordHeader.SIZE];
+    private final java.util.zip.CRC32C recCrc = new java.util.zip.CRC32C();
+    /** The record the last {@link #decodeNext()} completed: decoded, or only checked. */
+    private DecodedRecord decoded;
+    private CheckedRecord checked;
 
     private WalDecoder(long start, long prev, int pageSize, int segmentSize, boolean skipLeadingContinuation) {
         this.pos = start;
@@ -185,6 +202,49 @@ public final class WalDecoder {
      * After an exception the decoder is unusable and rethrows it.
      */
     public DecodedRecord poll() {
+        if (checkOnly) {
+            throw new IllegalStateException("a check-only decoder yields records with pollChecked()");
+        }
+        if (!next()) {
+            return null;
+        }
+        DecodedRecord r = decoded;
+        decoded = null;
+        return r;
+    }
+
+    /**
+     * Makes this decoder check records without decoding them (see the class comment); call it
+     * before the first {@link #feed}. Returns this decoder.
+     */
+    public WalDecoder checkOnly() {
+        if (pos != nextRecord || tail != 0 || state != State.AT_RECORD) {
+            throw new IllegalStateException("checkOnly() after bytes were fed");
+        }
+        checkOnly = true;
+        return this;
+    }
+
+    /**
+     * The next complete record's boundaries, or null if more bytes are needed or WAL has ended.
+     * On a check-only decoder nothing of the record is decoded; on a decoding one this is
+     * {@link #poll()} reduced to the boundaries. After an exception the decoder is unusable and
+     * rethrows it.
+     */
+    public CheckedRecord pollChecked() {
+        if (!checkOnly) {
+            DecodedRecord r = poll();
+            return r == null ? null : new CheckedRecord(r.startLsn(), r.endLsn(), r.isSwitch());
+        }
+        if (!next()) {
+            return null;
+        }
+        CheckedRecord r = checked;
+        checked = null;
+        return r;
+    }
+
+    private boolean next() {
         if (state == State.FAILED) {
             throw failure;
         }
@@ -201,15 +261,16 @@ public final class WalDecoder {
         return e;
     }
 
-    private DecodedRecord decodeNext() {
+    /** Consumes bytes until a record completes (true: it is in {@link #decoded} or {@link #checked}) or more are needed. */
+    private boolean decodeNext() {
         while (true) {
             if (state == State.END_OF_WAL) {
-                return null;
+                return false;
             }
             int avail = tail - head;
             if (state == State.AT_RECORD && Long.compareUnsigned(pos, nextRecord) < 0) {
                 if (avail == 0) {
-                    return null;
+                    return false;
                 }
                 // Alignment padding, or the rest of a segment after XLOG_SWITCH: not parsed.
                 int n = (int) Math.min(avail, nextRecord - pos);
@@ -218,23 +279,23 @@ public final class WalDecoder {
             }
             if (pageSize == 0 || pageOffset(pos) == 0) {
                 if (!readPageHeader()) {
-                    return null;
+                    return false;
                 }
                 continue;
             }
             if (avail == 0) {
-                return null;
+                return false;
             }
             int pageLeft = pageSize - pageOffset(pos);
             switch (state) {
                 case AT_RECORD -> {
                     if (avail < 4) {
-                        return null; // xl_tot_len never crosses a page: records start 8-aligned
+                        return false; // xl_tot_len never crosses a page: records start 8-aligned
                     }
                     long total = LittleEndian.u32(in, head);
                     if (total == 0) {
                         state = State.END_OF_WAL;
-                        return null;
+                        return false;
                     }
                     if (total < RecordHeader.SIZE || total > MAX_RECORD_LENGTH) {
                         throw new WalDecodeException(new Lsn(pos), "invalid record length: " + total + " (must be "
@@ -245,16 +306,43 @@ public final class WalDecoder {
                     recHeader = null;
                     if (total <= pageLeft && total <= avail) {
                         // Fast path: the whole record is on this page and already here.
+                        if (checkOnly) {
+                            RecordHeader h = checkHeader(in, head);
+                            RecordParser.checkCrc(new Lsn(recStart), in, head, (int) total);
+                            consume((int) total);
+                            return check(h);
+                        }
                         byte[] raw = Arrays.copyOfRange(in, head, head + (int) total);
                         consume((int) total);
                         return complete(raw);
                     }
-                    recBuf = new byte[(int) Math.min(total, INITIAL_RECORD_CAPACITY)];
+                    recBuf = checkOnly ? null : new byte[(int) Math.min(total, INITIAL_RECORD_CAPACITY)];
+                    recCrc.reset();
                     recFill = 0;
                     state = State.IN_RECORD;
                 }
                 case IN_RECORD -> {
                     int n = (int) Math.min(Math.min(avail, pageLeft), recTotal - recFill);
+                    if (checkOnly) {
+                        // The header is kept (its CRC comes last); the rest only feeds the CRC.
+                        int headerPart = recFill >= RecordHeader.SIZE ? 0 : Math.min(n, RecordHeader.SIZE - recFill);
+                        if (headerPart > 0) {
+                            System.arraycopy(in, head, recHeaderBytes, recFill, headerPart);
+                        }
+                        recCrc.update(in, head + headerPart, n - headerPart);
+                        consume(n);
+                        recFill += n;
+                        if (recHeader == null && recFill >= RecordHeader.SIZE) {
+                            recHeader = checkHeader(recHeaderBytes, 0);
+                        }
+                        if (recFill == recTotal) {
+                            state = State.AT_RECORD;
+                            recCrc.update(recHeaderBytes, 0, RecordHeader.CRC_OFFSET);
+                            RecordParser.compareCrc(new Lsn(recStart), (int) recCrc.getValue(), recHeaderBytes, 0);
+                            return check(recHeader);
+                        }
+                        continue;
+                    }
                     if (recBuf.length < recFill + n) {
                         recBuf = Arrays.copyOf(recBuf, (int) Math.min(recTotal, Math.max(recBuf.length * 2L, recFill + n)));
                     }
@@ -262,7 +350,7 @@ public final class WalDecoder {
                     consume(n);
                     recFill += n;
                     if (recHeader == null && recFill >= RecordHeader.SIZE) {
-                        recHeader = checkHeader(recBuf);
+                        recHeader = checkHeader(recBuf, 0);
                     }
                     if (recFill == recTotal) {
                         state = State.AT_RECORD;
@@ -285,22 +373,36 @@ public final class WalDecoder {
         }
     }
 
-    private DecodedRecord complete(byte[] raw) {
-        RecordHeader header = recHeader != null ? recHeader : checkHeader(raw);
-        long end = alignUp(pos);
+    private boolean complete(byte[] raw) {
+        RecordHeader header = recHeader != null ? recHeader : checkHeader(raw, 0);
+        long end = recordEnd(header);
+        decoded = RecordParser.parse(new Lsn(recStart), new Lsn(end), header, raw);
+        nextRecord = end;
+        prevRecord = recStart;
+        return true;
+    }
+
+    /** Check-only mode's {@link #complete}: header and CRC were checked as the bytes passed. */
+    private boolean check(RecordHeader header) {
+        long end = recordEnd(header);
+        checked = new CheckedRecord(new Lsn(recStart), new Lsn(end), DecodedRecord.isSwitch(header.rmid(), header.info()));
+        nextRecord = end;
+        prevRecord = recStart;
+        return true;
+    }
+
+    /** Where the record that ends at {@link #pos} is over: aligned, or past the segment for XLOG_SWITCH. */
+    private long recordEnd(RecordHeader header) {
         if (DecodedRecord.isSwitch(header.rmid(), header.info())) {
             // The rest of the segment is unused: the next record is on the next segment.
             long offset = pos % segmentSize;
-            end = offset == 0 ? pos : pos - offset + segmentSize;
+            return offset == 0 ? pos : pos - offset + segmentSize;
         }
-        DecodedRecord record = RecordParser.parse(new Lsn(recStart), new Lsn(end), header, raw);
-        nextRecord = end;
-        prevRecord = recStart;
-        return record;
+        return alignUp(pos);
     }
 
-    private RecordHeader checkHeader(byte[] raw) {
-        RecordHeader h = RecordHeader.parse(raw, 0);
+    private RecordHeader checkHeader(byte[] raw, int off) {
+        RecordHeader h = RecordHeader.parse(raw, off);
         Lsn at = new Lsn(recStart);
         if (!RmgrId.isValid(h.rmid())) {
             throw new WalDecodeException(at, "invalid resource manager ID " + h.rmid());

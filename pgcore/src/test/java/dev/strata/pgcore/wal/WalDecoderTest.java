@@ -286,6 +286,116 @@ class WalDecoderTest {
         }
     }
 
+    // ---------------------------------------------------------------- check-only mode (safekeepers)
+
+    private static List<WalDecoder.CheckedRecord> checkInChunks(WalDecoder d, byte[] wal, int chunk) {
+        List<WalDecoder.CheckedRecord> out = new ArrayList<>();
+        for (int off = 0; off < wal.length; off += chunk) {
+            d.feed(wal, off, Math.min(chunk, wal.length - off));
+            for (WalDecoder.CheckedRecord r = d.pollChecked(); r != null; r = d.pollChecked()) {
+                out.add(r);
+            }
+        }
+        d.finish();
+        return out;
+    }
+
+    @Test
+    void checkOnlyYieldsTheBoundariesDecodingYieldsWhateverTheChunking() {
+        List<Lsn> lsns = new ArrayList<>();
+        WalBuilder w = manyRecords(lsns);
+        w.switchSegment();
+        w.mainData(HEAP, 0, 5000, new byte[100]);
+        byte[] wal = w.bytes();
+        List<DecodedRecord> decoded = decodeInChunks(WalDecoder.atSegmentStart(new Lsn(w.start)), wal, wal.length);
+        for (int chunk : new int[] {1, 7, 8192, 100_003, wal.length}) {
+            List<WalDecoder.CheckedRecord> checked = checkInChunks(WalDecoder.atSegmentStart(new Lsn(w.start)).checkOnly(),
+                    wal, chunk);
+            assertThat(checked).as("chunk " + chunk).hasSameSizeAs(decoded);
+            for (int i = 0; i < decoded.size(); i++) {
+                DecodedRecord d = decoded.get(i);
+                assertThat(checked.get(i)).as("chunk %d, record %d", chunk, i)
+                        .isEqualTo(new WalDecoder.CheckedRecord(d.startLsn(), d.endLsn(), d.isSwitch()));
+            }
+            assertThat(checked).as("the switch record is flagged").filteredOn(WalDecoder.CheckedRecord::isSwitch).hasSize(1);
+        }
+    }
+
+    @Test
+    void checkOnlyFindsABadCrcInARecordOnOnePageAndInOneAcrossPages() {
+        List<Lsn> lsns = new ArrayList<>();
+        WalBuilder w = manyRecords(lsns);
+        byte[] good = w.bytes();
+        long base = 16L * 1024 * 1024;
+        // Record 10 is small enough for the one-page path in some chunkings; record 59 spans pages.
+        for (int victimIndex : new int[] {10, 59}) {
+            Lsn victim = lsns.get(victimIndex);
+            for (int where : new int[] {RecordHeader.SIZE + 3, 18, RecordHeader.CRC_OFFSET}) { // body, header padding, xl_crc
+                byte[] wal = good.clone();
+                wal[(int) victim.minus(new Lsn(base)) + where] ^= 0x40;
+                for (int chunk : new int[] {7, 10_000, wal.length}) {
+                    WalDecoder d = WalDecoder.atSegmentStart(new Lsn(base)).checkOnly();
+                    assertThatThrownBy(() -> checkInChunks(d, wal, chunk)).as("record %d, byte %d, chunk %d", victimIndex,
+                                    where, chunk)
+                            .isInstanceOf(WalDecodeException.class).hasMessageContaining("checksum")
+                            .extracting(e -> ((WalDecodeException) e).lsn()).isEqualTo(victim);
+                    assertThatThrownBy(d::pollChecked).as("stays failed").isInstanceOf(WalDecodeException.class);
+                }
+            }
+        }
+    }
+
+    @Test
+    void checkOnlyStillChecksHeadersAndIsChosenBeforeTheFirstByte() {
+        WalBuilder w = WalBuilder.small();
+        w.mainData(HEAP, 0, 1, new byte[10]);
+        byte[] huge = new byte[64];
+        LittleEndian.putI32(huge, 0, (int) (WalDecoder.MAX_RECORD_LENGTH + 1));
+        Lsn bad = w.raw(huge);
+        WalDecoder d = WalDecoder.atSegmentStart(new Lsn(w.start)).checkOnly();
+        assertThatThrownBy(() -> checkInChunks(d, w.bytes(), 5000)).isInstanceOf(WalDecodeException.class)
+                .hasMessageContaining("invalid record length").extracting(e -> ((WalDecodeException) e).lsn()).isEqualTo(bad);
+
+        WalDecoder fed = WalDecoder.atSegmentStart(new Lsn(w.start));
+        fed.feed(new byte[16]);
+        assertThatThrownBy(fed::checkOnly).isInstanceOf(IllegalStateException.class);
+        WalDecoder checking = WalDecoder.atSegmentStart(new Lsn(w.start)).checkOnly();
+        assertThatThrownBy(checking::poll).as("a check-only decoder has no decoded records to give")
+                .isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void bitFlipsStopCheckOnlyAtTheRecordWhereDecodingStops() {
+        List<Lsn> lsns = new ArrayList<>();
+        byte[] good = manyRecords(lsns).bytes();
+        long base = 16L << 20;
+        Random random = new Random(13);
+        for (int round = 0; round < 200; round++) {
+            byte[] wal = Arrays.copyOf(good, good.length + 8192);
+            int flips = 1 + random.nextInt(4);
+            for (int f = 0; f < flips; f++) {
+                wal[random.nextInt(wal.length)] ^= (byte) (1 << random.nextInt(8));
+            }
+            int chunk = 1 + random.nextInt(20_000);
+            List<Lsn> decoded = decodeExpectingOnlyWalErrors(WalDecoder.atSegmentStart(new Lsn(base)), wal, chunk).stream()
+                    .map(DecodedRecord::startLsn).toList();
+            List<Lsn> checked = new ArrayList<>();
+            WalDecoder d = WalDecoder.atSegmentStart(new Lsn(base)).checkOnly();
+            try {
+                for (int off = 0; off < wal.length; off += chunk) {
+                    d.feed(wal, off, Math.min(chunk, wal.length - off));
+                    for (WalDecoder.CheckedRecord r = d.pollChecked(); r != null; r = d.pollChecked()) {
+                        checked.add(r.start());
+                    }
+                }
+                d.finish();
+            } catch (WalDecodeException expected) {
+                assertThat(expected.lsn().value()).isGreaterThanOrEqualTo(base);
+            }
+            assertThat(checked).as("round %d", round).isEqualTo(decoded);
+        }
+    }
+
     private static List<DecodedRecord> decodeExpectingOnlyWalErrors(WalDecoder d, byte[] wal, int chunk) {
         List<DecodedRecord> out = new ArrayList<>();
         try {

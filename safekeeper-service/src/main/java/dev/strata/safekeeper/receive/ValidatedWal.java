@@ -1,7 +1,6 @@
 package dev.strata.safekeeper.receive;
 
 import dev.strata.pgcore.lsn.Lsn;
-import dev.strata.pgcore.wal.DecodedRecord;
 import dev.strata.pgcore.wal.WalDecodeException;
 import dev.strata.pgcore.wal.WalDecoder;
 import java.util.Arrays;
@@ -50,8 +49,8 @@ public final class ValidatedWal {
      */
     public ValidatedWal(Lsn start, int pageSize, int segmentSize, long expectedSystemId) {
         this.decoder = start.segmentOffset(segmentSize) == 0
-                ? WalDecoder.atSegmentStart(start)
-                : WalDecoder.atRecord(start, null, pageSize, segmentSize);
+                ? WalDecoder.atSegmentStart(start).checkOnly()
+                : WalDecoder.atRecord(start, null, pageSize, segmentSize).checkOnly();
         this.pendingStart = start;
         this.expectedSystemId = expectedSystemId;
     }
@@ -76,10 +75,10 @@ public final class ValidatedWal {
         hold(data, offset, length);
 
         Lsn validEnd = switchEnd;
-        DecodedRecord r;
-        while ((r = decoder.poll()) != null) {
-            validEnd = r.endLsn();
-            switchEnd = r.isSwitch() ? r.endLsn() : null;
+        WalDecoder.CheckedRecord r;
+        while ((r = decoder.pollChecked()) != null) {
+            validEnd = r.end();
+            switchEnd = r.isSwitch() ? r.end() : null;
         }
         if (decoder.systemId() != 0) {
             systemId = decoder.systemId();

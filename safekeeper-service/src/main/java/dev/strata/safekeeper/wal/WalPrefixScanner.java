@@ -1,7 +1,6 @@
 package dev.strata.safekeeper.wal;
 
 import dev.strata.pgcore.lsn.Lsn;
-import dev.strata.pgcore.wal.DecodedRecord;
 import dev.strata.pgcore.wal.WalDecodeException;
 import dev.strata.pgcore.wal.WalDecoder;
 import java.io.IOException;
@@ -52,8 +51,8 @@ public final class WalPrefixScanner {
         boolean fromStartRecord = timelineStart.segmentOffset(segmentSize) != 0
                 && segStart.equals(timelineStart.segmentStart(segmentSize));
         WalDecoder decoder = fromStartRecord
-                ? WalDecoder.atRecord(timelineStart, null, WAL_PAGE_SIZE, segmentSize)
-                : WalDecoder.atSegmentStart(segStart);
+                ? WalDecoder.atRecord(timelineStart, null, WAL_PAGE_SIZE, segmentSize).checkOnly()
+                : WalDecoder.atSegmentStart(segStart).checkOnly();
         long skip = fromStartRecord ? timelineStart.segmentOffset(segmentSize) : 0;
         // Nothing read yet: the WAL held is known to reach the start of the scan only.
         Lsn end = fromStartRecord ? timelineStart : segStart;
@@ -72,9 +71,9 @@ public final class WalPrefixScanner {
                     int n;
                     while ((n = in.readNBytes(buf, 0, CHUNK)) > 0) {
                         decoder.feed(buf, 0, n);
-                        DecodedRecord r;
-                        while ((r = decoder.poll()) != null) {
-                            end = Lsn.max(end, r.endLsn());
+                        WalDecoder.CheckedRecord r;
+                        while ((r = decoder.pollChecked()) != null) {
+                            end = Lsn.max(end, r.end());
                             decodedAny = true;
                         }
                         if (decoder.isEndOfWal()) {
