@@ -1,6 +1,6 @@
 package dev.strata.pageserver.timeline;
 
-import static dev.strata.pageserver.basebackup.BasebackupFixtures.untar;
+import static dev.strata.pageserver.timeline.PrimaryFixtures.computeAt;
 import static dev.strata.pageserver.timeline.PrimaryFixtures.execute;
 import static dev.strata.pageserver.timeline.PrimaryFixtures.insertLsn;
 import static dev.strata.pageserver.timeline.PrimaryFixtures.query;
@@ -9,13 +9,10 @@ import static dev.strata.pageserver.timeline.PrimaryFixtures.source;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.strata.pageserver.basebackup.Basebackup;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
 import dev.strata.remote.RemoteStorage;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -246,23 +243,7 @@ class BranchTest {
 
     /** A stock PG17 primary on the timeline's basebackup at {@code lsn} (a record end whose start is known). */
     private PostgresServer compute(Timeline t, Lsn lsn, String name) throws Exception {
-        Lsn prev = t.prevRecordAt(lsn);
-        assertThat(prev).as("start of the record ending at %s on %s", lsn, t.id()).isNotNull();
-        Path dir = tmp.resolve("compute-" + name + "-" + (computes++));
-        Path tar = tmp.resolve("base-" + computes + ".tar");
-        try (OutputStream out = Files.newOutputStream(tar)) {
-            Basebackup.write(t.store(), t.redo(), lsn, prev, out);
-        }
-        untar(tar, dir);
-        Files.delete(tar);
-        Files.writeString(dir.resolve("postgresql.conf"), "include_if_exists = 'strata.conf'\n");
-        Files.writeString(dir.resolve("pg_hba.conf"), """
-                host all all 127.0.0.1/32 scram-sha-256
-                host replication all 127.0.0.1/32 scram-sha-256
-                """);
-        return PostgresServer.builder().dataDir(dir).password(PASSWORD)
-                .setting("wal_level", "replica").setting("wal_consistency_checking", "all")
-                .setting("autovacuum", "off").setting("checkpoint_timeout", "1h").start();
+        return computeAt(t, lsn, tmp.resolve("compute-" + name + "-" + (computes++)), PASSWORD, "all");
     }
 
     private static Instant clock(PostgresServer pg) throws SQLException {

@@ -1,7 +1,14 @@
 package dev.strata.pageserver.timeline;
 
+import static dev.strata.pageserver.basebackup.BasebackupFixtures.untar;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.strata.pageserver.basebackup.Basebackup;
 import dev.strata.pgcore.lsn.Lsn;
 import dev.strata.pgcore.postgres.PostgresServer;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -41,5 +48,34 @@ final class PrimaryFixtures {
              ResultSet r = s.executeQuery(sql)) {
             return r.next() ? r.getString(1) : null;
         }
+    }
+
+    /**
+     * A stock PG17 primary in {@code dir}, started from the timeline's basebackup at {@code lsn} (a
+     * record end whose start the timeline knows), with the compute's default settings for WAL:
+     * no {@code wal_consistency_checking}, so what it writes is replayed by the pageserver's redo.
+     */
+    static PostgresServer computeAt(Timeline t, Lsn lsn, Path dir, String password) throws Exception {
+        return computeAt(t, lsn, dir, password, "");
+    }
+
+    /** As {@link #computeAt(Timeline, Lsn, Path, String)}, with {@code wal_consistency_checking} set to {@code wcc}. */
+    static PostgresServer computeAt(Timeline t, Lsn lsn, Path dir, String password, String wcc) throws Exception {
+        Lsn prev = t.prevRecordAt(lsn);
+        assertThat(prev).as("start of the record ending at %s on %s", lsn, t.id()).isNotNull();
+        Path tar = dir.resolveSibling(dir.getFileName() + ".tar");
+        try (OutputStream out = Files.newOutputStream(tar)) {
+            Basebackup.write(t.store(), t.redo(), lsn, prev, out);
+        }
+        untar(tar, dir);
+        Files.delete(tar);
+        Files.writeString(dir.resolve("postgresql.conf"), "include_if_exists = 'strata.conf'\n");
+        Files.writeString(dir.resolve("pg_hba.conf"), """
+                host all all 127.0.0.1/32 scram-sha-256
+                host replication all 127.0.0.1/32 scram-sha-256
+                """);
+        return PostgresServer.builder().dataDir(dir).password(password).setting("wal_level", "replica")
+                .setting("wal_consistency_checking", wcc).setting("autovacuum", "off").setting("checkpoint_timeout", "1h")
+                .start();
     }
 }
