@@ -83,11 +83,13 @@ if [ "$(id -u)" = 0 ]; then AS_PG="setpriv --reuid=postgres --regid=postgres --i
 STOCK_PORT=$(free_port)
 log "stock PostgreSQL 17 ($PGBIN) on port $STOCK_PORT, the compute's settings minus the safekeepers"
 $AS_PG "$PGBIN/initdb" -D "$STOCK_PGDATA" -U postgres -A trust >/dev/null
+# As the compute runs (ComputeSettings.forCompute: no wal_consistency_checking since decision 0030,
+# so both sides write the same WAL; before, this said `all` and stock wrote 4x Strata's WAL).
 cat >>"$STOCK_PGDATA/postgresql.conf" <<CONF
 port = $STOCK_PORT
 listen_addresses = '127.0.0.1'
 wal_level = replica
-wal_consistency_checking = all
+wal_consistency_checking = ''
 full_page_writes = on
 fsync = off
 max_slot_wal_keep_size = 2GB
