@@ -32,8 +32,11 @@ import dev.strata.pageserver.layer.LayerCache;
  * timeline uploader; then the pageserver's directory is deleted and the timeline attached from
  * S3 on an empty disk (the index only). Prints flush and upload rates, S3 requests per GB both
  * ways, attach time, the time to the first GetPage (one on-demand download), and the full
- * download rate (one GetPage per layer, each downloading its layer).
- *   RemoteStorageBench [MB=512] [LAYER_MB=64]
+ * download rate (one GetPage per 8 MiB of pages, each downloading its layer once). With {@code l1}, the L0
+ * layers are compacted into L1 layers (cut by key range, decision 0033) before the upload is
+ * awaited, as the flusher does once ten stack: the attach then lists L1 layers, and the first
+ * GetPage downloads the one that holds its key instead of every L0.
+ *   RemoteStorageBench [MB=512] [LAYER_MB=64] [l0|l1]
  */
 public final class RemoteStorageBench {
 
@@ -42,6 +45,10 @@ public final class RemoteStorageBench {
         int layerMb = args.length > 1 ? Integer.parseInt(args[1]) : 64;
         int pagesPerLayer = layerMb * 128;
         int layers = Math.max(1, mb / layerMb);
+        boolean level1 = args.length > 2 && args[2].equals("l1");
+        if (args.length > 2 && !level1 && !args[2].equals("l0")) {
+            throw new IllegalArgumentException("the third argument is l0 (the default) or l1, not " + args[2]);
+        }
         Path tmp = Files.createTempDirectory("strata-s3-bench");
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         try (EmbeddedS3 s3 = EmbeddedS3.start(tmp.resolve("s3"));
@@ -50,8 +57,10 @@ public final class RemoteStorageBench {
             TimelineId id = TimelineId.random();
             Lsn start = Lsn.ofSegment(1, 16 << 20);
             Path dataA = tmp.resolve("ps-a");
-            // Big open layers: each round is frozen and flushed by hand, one delta layer each.
-            StorageConfig storageConfig = new StorageConfig(4L << 30, 1_000_000, 16384);
+            // Big open layers: each round is frozen and flushed by hand, one delta layer each. l0: no
+            // L0 -> L1 compaction at all; l1: the flusher compacts every two L0 layers as they come.
+            StorageConfig storageConfig = new StorageConfig(4L << 30, 1_000_000, 16384)
+                    .withCompactionThreshold(level1 ? 2 : 1_000_000);
             Lsn last;
             long bytes;
             long puts;
@@ -71,14 +80,40 @@ public final class RemoteStorageBench {
                     t.store().freezeAndFlush();
                 }
                 long flushed = System.nanoTime();
+                if (level1) {
+                    for (int pass = 0; pass < 1000 && !t.store().compactLevel0().isEmpty(); pass++) {
+                        // what the flusher left (it compacts after its own flushes only)
+                    }
+                    System.out.printf("L0 -> L1 compaction: %d L0 layers compacted, now %d L1 and %d L0 layers; "
+                                    + "%.2f s after the last flush%n", t.store().level0LayersCompacted(),
+                            t.store().layerMap().deltas().size() - t.store().layerMap().level0Deltas().size(),
+                            t.store().layerMap().level0Deltas().size(), sec(System.nanoTime() - flushed));
+                }
                 if (!t.awaitRemoteConsistent(last, Duration.ofMinutes(30))) {
                     throw new IllegalStateException("upload did not finish: " + t.remoteStatus());
+                }
+                // With L1 layers: until the uploader has had nothing to do for 2 s, so the last index
+                // (listing the L1 layers) is in S3.
+                long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(30);
+                long idleSince = System.nanoTime();
+                long indexes = t.remoteStatus().indexesUploaded();
+                while (level1 && System.nanoTime() - idleSince < TimeUnit.SECONDS.toNanos(2)) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("the uploader never went idle: " + t.remoteStatus());
+                    }
+                    Timeline.RemoteStatus now = t.remoteStatus();
+                    if (now.pendingLayers() > 0 || now.indexesUploaded() != indexes) {
+                        idleSince = System.nanoTime();
+                        indexes = now.indexesUploaded();
+                    }
+                    Thread.sleep(50);
                 }
                 long uploaded = System.nanoTime();
                 Timeline.RemoteStatus r = t.remoteStatus();
                 bytes = r.bytesUploaded();
                 puts = r.layersUploaded() + r.indexesUploaded();
-                System.out.printf("data: %d layers, %.1f MB of layer files%n", r.layersUploaded(), bytes / 1e6);
+                System.out.printf("data: %d layers uploaded, %.1f MB of layer files; %d layers listed now%n",
+                        r.layersUploaded(), bytes / 1e6, t.store().layerMap().deltas().size());
                 System.out.printf("put+flush: %.2f s (%.1f MB/s); upload done %.2f s after the first put, %.2f s after "
                                 + "the last flush; upload rate over the whole run %.1f MB/s%n",
                         sec(flushed - t0), bytes / 1e6 / sec(flushed - t0), sec(uploaded - t0), sec(uploaded - flushed),
@@ -104,18 +139,19 @@ public final class RemoteStorageBench {
                         + "after the attach began, having downloaded %d layers on demand (a read walks every delta "
                         + "layer covering its key: L0 deltas cover all keys)%n", (attached - t0) / 1e6,
                         (first - t0) / 1e6, b.layerCache().downloads());
-                // Full download: one page of every other layer, each read downloading its layer.
+                // Full download: one page in every 8 MiB of the relation, each read downloading the layer
+                // that holds it if no earlier read did (L1 layers are cut by key, so every range is read).
                 long d0 = System.nanoTime();
-                for (int l = 1; l < layers; l++) {
-                    if (t.store().getValue(Key.relationBlock(1663, 5, 16384, 0, l * pagesPerLayer), last, t.redo()) == null) {
-                        throw new IllegalStateException("attached timeline has no page of layer " + l);
+                for (int block = 1024; block < layers * pagesPerLayer; block += 1024) {
+                    if (t.store().getValue(Key.relationBlock(1663, 5, 16384, 0, block), last, t.redo()) == null) {
+                        throw new IllegalStateException("attached timeline has no block " + block);
                     }
                 }
                 long d1 = System.nanoTime();
                 LayerCache cache = b.layerCache();
                 double downloadedMb = cache.downloadedBytes() / 1e6;
                 System.out.printf("full download on demand: %d layers, %.1f MB in %.2f s = %.1f MB/s (one GetPage per "
-                        + "layer, sequential)%n", cache.downloads(), downloadedMb,
+                        + "8 MiB, sequential)%n", cache.downloads(), downloadedMb,
                         sec(d1 - t0), downloadedMb / sec(d1 - t0));
                 System.out.printf("  of which after the first GetPage: %.2f s%n", sec(d1 - d0));
                 System.out.printf("S3 requests for attach + full download: %s = %.0f per GB downloaded%n", storage,
