@@ -4,7 +4,7 @@
 # by the timeline uploader; then the pageserver's directory is deleted and the timeline is
 # attached from S3 on an empty disk (index only). Prints put+flush and upload rates, attach time
 # and the time to the first GetPage (one layer downloaded on demand), the full download rate
-# (one GetPage per layer), and S3 requests per GB uploaded and downloaded. Not run by the tests.
+# (one GetPage per 8 MiB of pages), and S3 requests per GB uploaded and downloaded. Not run by the tests.
 #   bench/pageserver-s3.sh [MB=512] [LAYER_MB=64] [l0|l1]   (e.g. 10240 256 for a 10 GB timeline;
 #   l1: compact the L0 layers into L1 layers by key range before the attach, as the flusher does)
 set -euo pipefail

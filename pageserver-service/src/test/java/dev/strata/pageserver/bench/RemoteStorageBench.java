@@ -25,6 +25,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import dev.strata.pageserver.layer.LayerCache;
+import dev.strata.pageserver.layer.LayerMap;
 
 /**
  * History in S3 on loopback (bench/pageserver-s3.sh): a timeline of MB megabytes of random 8 KiB
@@ -32,10 +33,10 @@ import dev.strata.pageserver.layer.LayerCache;
  * timeline uploader; then the pageserver's directory is deleted and the timeline attached from
  * S3 on an empty disk (the index only). Prints flush and upload rates, S3 requests per GB both
  * ways, attach time, the time to the first GetPage (one on-demand download), and the full
- * download rate (one GetPage per 8 MiB of pages, each downloading its layer once). With {@code l1}, the L0
- * layers are compacted into L1 layers (cut by key range, decision 0033) before the upload is
- * awaited, as the flusher does once ten stack: the attach then lists L1 layers, and the first
- * GetPage downloads the one that holds its key instead of every L0.
+ * download rate (one GetPage per 8 MiB of pages, each downloading its layer once). With
+ * {@code l1}, the flusher compacts every two L0 layers into L1 layers (cut by key range, decision
+ * 0033) as they come and the bench waits until the index lists them: the attach then finds L1
+ * layers, and the first GetPage downloads the one that holds its key instead of every L0.
  *   RemoteStorageBench [MB=512] [LAYER_MB=64] [l0|l1]
  */
 public final class RemoteStorageBench {
@@ -84,29 +85,17 @@ public final class RemoteStorageBench {
                     for (int pass = 0; pass < 1000 && !t.store().compactLevel0().isEmpty(); pass++) {
                         // what the flusher left (it compacts after its own flushes only)
                     }
+                    LayerMap map = t.store().layerMap();
                     System.out.printf("L0 -> L1 compaction: %d L0 layers compacted, now %d L1 and %d L0 layers; "
                                     + "%.2f s after the last flush%n", t.store().level0LayersCompacted(),
-                            t.store().layerMap().deltas().size() - t.store().layerMap().level0Deltas().size(),
-                            t.store().layerMap().level0Deltas().size(), sec(System.nanoTime() - flushed));
+                            map.deltas().size() - map.level0Deltas().size(), map.level0Deltas().size(),
+                            sec(System.nanoTime() - flushed));
                 }
                 if (!t.awaitRemoteConsistent(last, Duration.ofMinutes(30))) {
                     throw new IllegalStateException("upload did not finish: " + t.remoteStatus());
                 }
-                // With L1 layers: until the uploader has had nothing to do for 2 s, so the last index
-                // (listing the L1 layers) is in S3.
-                long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(30);
-                long idleSince = System.nanoTime();
-                long indexes = t.remoteStatus().indexesUploaded();
-                while (level1 && System.nanoTime() - idleSince < TimeUnit.SECONDS.toNanos(2)) {
-                    if (System.nanoTime() > deadline) {
-                        throw new IllegalStateException("the uploader never went idle: " + t.remoteStatus());
-                    }
-                    Timeline.RemoteStatus now = t.remoteStatus();
-                    if (now.pendingLayers() > 0 || now.indexesUploaded() != indexes) {
-                        idleSince = System.nanoTime();
-                        indexes = now.indexesUploaded();
-                    }
-                    Thread.sleep(50);
+                if (level1) {
+                    awaitUploaderIdle(t); // the last index, listing the L1 layers, is in S3
                 }
                 long uploaded = System.nanoTime();
                 Timeline.RemoteStatus r = t.remoteStatus();
@@ -230,6 +219,24 @@ public final class RemoteStorageBench {
         @Override
         public String toString() {
             return total() + " (PUT " + puts + ", GET " + gets + ", LIST " + lists + ", DELETE " + deletes + ")";
+        }
+    }
+
+    /** Until the uploader has had nothing to do for 2 s (bounded by 30 minutes). */
+    private static void awaitUploaderIdle(Timeline t) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(30);
+        long idleSince = System.nanoTime();
+        long indexes = t.remoteStatus().indexesUploaded();
+        while (System.nanoTime() - idleSince < TimeUnit.SECONDS.toNanos(2)) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the uploader never went idle: " + t.remoteStatus());
+            }
+            Timeline.RemoteStatus now = t.remoteStatus();
+            if (now.pendingLayers() > 0 || now.indexesUploaded() != indexes) {
+                idleSince = System.nanoTime();
+                indexes = now.indexesUploaded();
+            }
+            Thread.sleep(50);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.strata.pageserver.timeline;
 
+import static dev.strata.pageserver.timeline.PrimaryFixtures.awaitDiskConsistent;
 import static dev.strata.pageserver.timeline.PrimaryFixtures.computeAt;
 import static dev.strata.pageserver.timeline.PrimaryFixtures.execute;
 import static dev.strata.pageserver.timeline.PrimaryFixtures.insertLsn;
@@ -110,7 +111,7 @@ class GcTest {
                 b2 = bb2;
                 end8 = insertLsn(primary);
                 rootTl.awaitLsn(end8, Duration.ofSeconds(30));
-                awaitDiskConsistent(rootTl, end8, primary);
+                awaitDiskConsistent(rootTl, end8, primary, Duration.ofSeconds(30));
                 phase("rounds 1-8 on disk");
                 Lsn p1 = b1.config().startLsn();
                 Lsn p2 = b2.config().startLsn();
@@ -222,7 +223,7 @@ class GcTest {
             TimelineManager.Deleted d2 = a.delete(b2.id());
             assertThat(d2.remoteIndexes()).isEqualTo(1);
             assertThat(keys(storage, RemoteLayout.timelinePrefix(b2.id()))).isEmpty();
-            awaitDiskConsistent(rootTl, end, null);
+            awaitDiskConsistent(rootTl, end, null, Duration.ofSeconds(30));
             TimelineManager.GcResult gc3 = a.gc(root, Instant.now());
             phase("gc 3: " + gc3);
             assertThat(gc3.cutoff()).isGreaterThanOrEqualTo(end).isEqualTo(rootTl.gcCutoffLsn());
@@ -280,26 +281,6 @@ class GcTest {
             checked++;
         }
         assertThat(checked).isGreaterThan(100);
-    }
-
-    /**
-     * Flushes until the disk-consistent LSN reaches {@code lsn}. A freeze is taken by ingest at its
-     * next record, so with a running {@code primary} a CHECKPOINT gives it one; without WAL
-     * sources (ingest stopped) the open layer is frozen directly.
-     */
-    private static void awaitDiskConsistent(Timeline t, Lsn lsn, PostgresServer primary) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (t.store().diskConsistentLsn().compareTo(lsn) < 0) {
-            assertThat(System.nanoTime()).as("disk-consistent LSN of %s reaches %s", t.id(), lsn).isLessThan(deadline);
-            if (primary == null) {
-                t.store().freeze();
-            }
-            t.flushNow();
-            if (primary != null) {
-                execute(primary, "CHECKPOINT");
-            }
-            Thread.sleep(100);
-        }
     }
 
     private final long started = System.nanoTime();

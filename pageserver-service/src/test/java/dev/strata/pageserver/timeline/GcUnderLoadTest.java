@@ -1,5 +1,6 @@
 package dev.strata.pageserver.timeline;
 
+import static dev.strata.pageserver.timeline.PrimaryFixtures.awaitDiskConsistent;
 import static dev.strata.pageserver.timeline.PrimaryFixtures.computeAt;
 import static dev.strata.pageserver.timeline.PrimaryFixtures.execute;
 import static dev.strata.pageserver.timeline.PrimaryFixtures.insertLsn;
@@ -144,14 +145,7 @@ class GcUnderLoadTest {
 
             // One more pass with everything on disk: the cutoff stops at the oldest branch point.
             Lsn oldest = points.get(0).lsn();
-            rootTl.flushNow();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (rootTl.store().diskConsistentLsn().compareTo(end) < 0) {
-                assertThat(System.nanoTime()).as("disk-consistent LSN reaches %s", end).isLessThan(deadline);
-                rootTl.store().freeze();
-                rootTl.flushNow();
-                Thread.sleep(100);
-            }
+            awaitDiskConsistent(rootTl, end, null, Duration.ofSeconds(60));
             passes.add(ps.gc(root, Instant.now()));
             TimelineManager.GcResult last = passes.get(passes.size() - 1);
             assertThat(last.cutoff()).isEqualTo(oldest);

@@ -14,6 +14,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 
 /** A stock PostgreSQL primary as the branch and GC tests drive it: SQL, its insert position, its walsender. */
 final class PrimaryFixtures {
@@ -77,5 +78,25 @@ final class PrimaryFixtures {
         return PostgresServer.builder().dataDir(dir).password(password).setting("wal_level", "replica")
                 .setting("wal_consistency_checking", wcc).setting("autovacuum", "off").setting("checkpoint_timeout", "1h")
                 .start();
+    }
+
+    /**
+     * Flushes until the disk-consistent LSN reaches {@code lsn}, failing after {@code timeout}. A
+     * freeze is taken by ingest at its next record, so with a running {@code primary} a CHECKPOINT
+     * gives it one; without WAL sources (ingest stopped) the open layer is frozen directly.
+     */
+    static void awaitDiskConsistent(Timeline t, Lsn lsn, PostgresServer primary, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (t.store().diskConsistentLsn().compareTo(lsn) < 0) {
+            assertThat(System.nanoTime()).as("disk-consistent LSN of %s reaches %s", t.id(), lsn).isLessThan(deadline);
+            if (primary == null) {
+                t.store().freeze();
+            }
+            t.flushNow();
+            if (primary != null) {
+                execute(primary, "CHECKPOINT");
+            }
+            Thread.sleep(100);
+        }
     }
 }

@@ -330,30 +330,24 @@ public final class WalDecoder {
                             System.arraycopy(in, head, recHeaderBytes, recFill, headerPart);
                         }
                         recCrc.update(in, head + headerPart, n - headerPart);
-                        consume(n);
-                        recFill += n;
-                        if (recHeader == null && recFill >= RecordHeader.SIZE) {
-                            recHeader = checkHeader(recHeaderBytes, 0);
+                    } else {
+                        if (recBuf.length < recFill + n) {
+                            recBuf = Arrays.copyOf(recBuf, (int) Math.min(recTotal, Math.max(recBuf.length * 2L, recFill + n)));
                         }
-                        if (recFill == recTotal) {
-                            state = State.AT_RECORD;
+                        System.arraycopy(in, head, recBuf, recFill, n);
+                    }
+                    consume(n);
+                    recFill += n;
+                    if (recHeader == null && recFill >= RecordHeader.SIZE) {
+                        recHeader = checkHeader(checkOnly ? recHeaderBytes : recBuf, 0);
+                    }
+                    if (recFill == recTotal) {
+                        state = State.AT_RECORD;
+                        if (checkOnly) {
                             recCrc.update(recHeaderBytes, 0, RecordHeader.CRC_OFFSET);
                             RecordParser.compareCrc(new Lsn(recStart), (int) recCrc.getValue(), recHeaderBytes, 0);
                             return check(recHeader);
                         }
-                        continue;
-                    }
-                    if (recBuf.length < recFill + n) {
-                        recBuf = Arrays.copyOf(recBuf, (int) Math.min(recTotal, Math.max(recBuf.length * 2L, recFill + n)));
-                    }
-                    System.arraycopy(in, head, recBuf, recFill, n);
-                    consume(n);
-                    recFill += n;
-                    if (recHeader == null && recFill >= RecordHeader.SIZE) {
-                        recHeader = checkHeader(recBuf, 0);
-                    }
-                    if (recFill == recTotal) {
-                        state = State.AT_RECORD;
                         byte[] raw = recBuf;
                         recBuf = null;
                         return complete(raw);

@@ -289,7 +289,12 @@ class WalDecoderTest {
     // ---------------------------------------------------------------- check-only mode (safekeepers)
 
     private static List<WalDecoder.CheckedRecord> checkInChunks(WalDecoder d, byte[] wal, int chunk) {
-        List<WalDecoder.CheckedRecord> out = new ArrayList<>();
+        return checkInChunks(d, wal, chunk, new ArrayList<>());
+    }
+
+    /** As {@link #checkInChunks(WalDecoder, byte[], int)}, into {@code out}: what came before a failure stays there. */
+    private static List<WalDecoder.CheckedRecord> checkInChunks(WalDecoder d, byte[] wal, int chunk,
+                                                                List<WalDecoder.CheckedRecord> out) {
         for (int off = 0; off < wal.length; off += chunk) {
             d.feed(wal, off, Math.min(chunk, wal.length - off));
             for (WalDecoder.CheckedRecord r = d.pollChecked(); r != null; r = d.pollChecked()) {
@@ -379,20 +384,13 @@ class WalDecoderTest {
             int chunk = 1 + random.nextInt(20_000);
             List<Lsn> decoded = decodeExpectingOnlyWalErrors(WalDecoder.atSegmentStart(new Lsn(base)), wal, chunk).stream()
                     .map(DecodedRecord::startLsn).toList();
-            List<Lsn> checked = new ArrayList<>();
-            WalDecoder d = WalDecoder.atSegmentStart(new Lsn(base)).checkOnly();
+            List<WalDecoder.CheckedRecord> checked = new ArrayList<>();
             try {
-                for (int off = 0; off < wal.length; off += chunk) {
-                    d.feed(wal, off, Math.min(chunk, wal.length - off));
-                    for (WalDecoder.CheckedRecord r = d.pollChecked(); r != null; r = d.pollChecked()) {
-                        checked.add(r.start());
-                    }
-                }
-                d.finish();
+                checkInChunks(WalDecoder.atSegmentStart(new Lsn(base)).checkOnly(), wal, chunk, checked);
             } catch (WalDecodeException expected) {
                 assertThat(expected.lsn().value()).isGreaterThanOrEqualTo(base);
             }
-            assertThat(checked).as("round %d", round).isEqualTo(decoded);
+            assertThat(checked).extracting(WalDecoder.CheckedRecord::start).as("round %d", round).isEqualTo(decoded);
         }
     }
 
