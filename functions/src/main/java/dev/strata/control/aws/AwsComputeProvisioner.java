@@ -21,7 +21,8 @@ import software.amazon.awssdk.services.ecs.EcsClientBuilder;
 /**
  * The control plane's {@link ComputeProvisioner} in a Lambda function: {@link AgentComputeProvisioner}
  * over the compute agents' API, signing each call's token with the key from Secrets Manager, and
- * the warm pool on ECS ({@link EcsPoolLauncher}). Found through {@link java.util.ServiceLoader}
+ * the warm pool on ECS ({@link EcsPoolLauncher}; launching and retiring need no token, so the steps
+ * that only retire agents are not given the key). Found through {@link java.util.ServiceLoader}
  * when a compute step first runs.
  */
 public final class AwsComputeProvisioner implements ComputeProvisioner {
@@ -68,7 +69,7 @@ public final class AwsComputeProvisioner implements ComputeProvisioner {
     }
 
     private ComputeProvisioner delegate() {
-        String key = secrets.get(settings.signingKeySecret(), AwsSettings.SIGNING_KEY_SECRET);
+        String key = secrets.get(settings.requireSigningKeySecret(), AwsSettings.SIGNING_KEY_SECRET);
         Built b = built;
         if (b == null || !b.signingKey().equals(key)) {
             b = new Built(key, new AgentComputeProvisioner(launcher, SigningKey.issuer(key, settings.signingKeySecret()),
@@ -80,7 +81,7 @@ public final class AwsComputeProvisioner implements ComputeProvisioner {
 
     @Override
     public String launchAgent(NodeId id) {
-        return delegate().launchAgent(id);
+        return launcher.launch(id); // the pool's business: no agent call, no token
     }
 
     @Override
@@ -100,7 +101,7 @@ public final class AwsComputeProvisioner implements ComputeProvisioner {
 
     @Override
     public void retireAgent(ComputeAgent agent) {
-        delegate().retireAgent(agent);
+        launcher.retire(agent); // stops its task: no agent call, no token
     }
 
     /** A function the stack gave no pool settings: only the steps that touch the pool refuse. */

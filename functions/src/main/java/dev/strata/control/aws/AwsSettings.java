@@ -47,10 +47,22 @@ public record AwsSettings(URI pageserver, List<Proposer.Member> safekeepers, int
                 required(env, REPLICATION_SECRET), required(env, SUPERUSER_SECRET), Optional.empty(), Optional.empty());
     }
 
-    /** The settings of the compute steps: the signing key, and the pool's cluster and service if set. */
+    /**
+     * The settings of the compute steps: the signing key (those that call an agent; empty for a step
+     * that only retires agents) and the pool's cluster and service (those that retire agents).
+     */
     public static AwsSettings compute(Map<String, String> env) {
-        return new AwsSettings(null, List.of(), 0, required(env, SIGNING_KEY_SECRET), "", "",
+        return new AwsSettings(null, List.of(), 0, optional(env, SIGNING_KEY_SECRET).orElse(""), "", "",
                 optional(env, ECS_CLUSTER), optional(env, POOL_SERVICE));
+    }
+
+    /** The signing key's secret; an error naming the variable if this function was given none. */
+    public String requireSigningKeySecret() {
+        if (signingKeySecret.isEmpty()) {
+            throw new IllegalStateException(SIGNING_KEY_SECRET + " is not set: this step does not call compute agents "
+                    + "(infra-cdk Handlers.callsStorage)");
+        }
+        return signingKeySecret;
     }
 
     private static String required(Map<String, String> env, String name) {

@@ -56,8 +56,13 @@ public final class NagRules {
                 ruleRegex("AwsSolutions-IAM5", "CDK's S3 grant action groups (s3:GetObject*, s3:List*, ...) on the"
                         + " component's prefix: read, write and delete of its own objects, nothing on other buckets.",
                         "/^Action::s3:(GetObject|GetBucket|List|DeleteObject|Abort)\\*$/"),
+                ruleRegex("AwsSolutions-IAM5", "ECS task ids are generated: retiring a compute agent describes and"
+                        + " stops tasks of the environment's own cluster only (the ARN names it, and an ecs:cluster"
+                        + " condition pins it).",
+                        "/^Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task\\/strata-[a-z0-9-]+\\/\\*$/"),
                 ruleRegex("AwsSolutions-IAM5", "Actions without resource-level permissions: X-Ray trace upload and"
-                        + " CloudWatch Logs delivery for Step Functions, and ECR's GetAuthorizationToken for image pulls.",
+                        + " CloudWatch Logs delivery for Step Functions, ECR's GetAuthorizationToken for image pulls,"
+                        + " and ECS ListTasks (its ecs:cluster condition pins the environment's cluster).",
                         "/^Resource::\\*$/")));
     }
 
