@@ -30,15 +30,16 @@ public final class NagRules {
                         + " negotiates TLS after an SSLRequest in clear, and the proxy routes on the SNI it then sees)."
                         + " VPC flow logs record the connections.")), true);
 
-        // Lambda functions.
-        NagSuppressions.addResourceSuppressions(stack.functions(), List.of(
+        // Lambda functions: the control plane's steps and the key issuer.
+        List<NagPackSuppression> lambdas = List.of(
                 rule("AwsSolutions-L1", "The handlers are built and tested for Java 21 (the project's release);"
                         + " a newer Java runtime follows when the build moves."),
                 ruleFor("AwsSolutions-IAM4", "AWS's minimal managed policies for a function's own log stream and its"
                                 + " VPC network interfaces; they grant nothing on Strata's data.",
                         "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")),
-                true);
+                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"));
+        NagSuppressions.addResourceSuppressions(stack.functions(), lambdas, true);
+        NagSuppressions.addResourceSuppressions(stack.serviceKeys(), lambdas, true);
 
         // Stack-wide, kept once in the stack's metadata (per-resource copies would add ~2 KB to each of
         // ~300 resources and push the template towards CloudFormation's 1 MB limit).
