@@ -8,15 +8,11 @@ import dev.strata.pgcore.id.EndpointId;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
-import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ecs.EcsClient;
-import software.amazon.awssdk.services.ecs.EcsClientBuilder;
 
 /**
  * The control plane's {@link ComputeProvisioner} in a Lambda function: {@link AgentComputeProvisioner}
@@ -59,13 +55,7 @@ public final class AwsComputeProvisioner implements ComputeProvisioner {
     }
 
     private static EcsClient ecs(Map<String, String> env) {
-        EcsClientBuilder b = EcsClient.builder().httpClient(UrlConnectionHttpClient.create())
-                .region(Region.of(env.getOrDefault("AWS_REGION", "us-east-1")));
-        String endpoint = env.get(ECS_ENDPOINT_ENV);
-        if (endpoint != null && !endpoint.isBlank()) {
-            b.endpointOverride(URI.create(endpoint));
-        }
-        return b.build();
+        return AwsClients.build(EcsClient.builder(), env, ECS_ENDPOINT_ENV);
     }
 
     private ComputeProvisioner delegate() {

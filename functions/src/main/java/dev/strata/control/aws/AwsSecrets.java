@@ -1,18 +1,14 @@
 package dev.strata.control.aws;
 
-import java.net.URI;
+import dev.strata.control.TransientStepException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
-import dev.strata.control.TransientStepException;
 import software.amazon.awssdk.core.exception.SdkClientException;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
-import software.amazon.awssdk.services.secretsmanager.SecretsManagerClientBuilder;
 import software.amazon.awssdk.services.secretsmanager.model.GetSecretValueRequest;
 import software.amazon.awssdk.services.secretsmanager.model.SecretsManagerException;
 
@@ -39,16 +35,14 @@ public final class AwsSecrets implements AutoCloseable {
         this.clock = Objects.requireNonNull(clock, "clock is null");
     }
 
-    /** A client for {@code AWS_REGION}, or for {@value #ENDPOINT_ENV} if set. */
+    /** Secrets of {@code AWS_REGION}, or of {@value #ENDPOINT_ENV} if set. */
     public static AwsSecrets fromEnvironment(Map<String, String> env) {
-        SecretsManagerClientBuilder b = SecretsManagerClient.builder()
-                .httpClient(UrlConnectionHttpClient.create())
-                .region(Region.of(env.getOrDefault("AWS_REGION", "us-east-1")));
-        String endpoint = env.get(ENDPOINT_ENV);
-        if (endpoint != null && !endpoint.isBlank()) {
-            b.endpointOverride(URI.create(endpoint));
-        }
-        return new AwsSecrets(b.build(), Clock.systemUTC());
+        return new AwsSecrets(client(env), Clock.systemUTC());
+    }
+
+    /** A Secrets Manager client of {@code AWS_REGION}, or of {@value #ENDPOINT_ENV} if set. */
+    public static SecretsManagerClient client(Map<String, String> env) {
+        return AwsClients.build(SecretsManagerClient.builder(), env, ENDPOINT_ENV);
     }
 
     /**

@@ -5,17 +5,13 @@ import com.amazonaws.services.lambda.runtime.RequestHandler;
 import dev.strata.control.aws.AwsSecrets;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
-import software.amazon.awssdk.services.secretsmanager.SecretsManagerClientBuilder;
 
 /**
  * The stack's {@code ServiceKeys} custom resource (infra-cdk {@code ServiceKeysResource}): on Create
@@ -39,23 +35,13 @@ public final class IssueKeysHandler implements RequestHandler<Map<String, Object
 
     /** Lambda's constructor: Secrets Manager of {@code AWS_REGION}. */
     public IssueKeysHandler() {
-        this(secretsManager(System.getenv()), HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        this(AwsSecrets.client(System.getenv()), HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10)).build());
     }
 
     IssueKeysHandler(SecretsManagerClient secrets, HttpClient http) {
         this.secrets = Objects.requireNonNull(secrets, "secrets is null");
         this.http = Objects.requireNonNull(http, "http is null");
-    }
-
-    private static SecretsManagerClient secretsManager(Map<String, String> env) {
-        SecretsManagerClientBuilder b = SecretsManagerClient.builder().httpClient(UrlConnectionHttpClient.create())
-                .region(Region.of(env.getOrDefault("AWS_REGION", "us-east-1")));
-        String endpoint = env.get(AwsSecrets.ENDPOINT_ENV);
-        if (endpoint != null && !endpoint.isBlank()) {
-            b.endpointOverride(URI.create(endpoint));
-        }
-        return b.build();
     }
 
     @Override

@@ -2,7 +2,6 @@ package dev.strata.control.aws;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.nimbusds.jose.jwk.OctetKeyPair;
 import dev.strata.control.BranchPointException;
@@ -69,10 +68,7 @@ class AwsStorageControlTest {
 
     @BeforeAll
     static void start() throws Exception {
-        assumeTrue(MotoServer.executable().isPresent(),
-                "moto_server is not on the PATH: the Secrets Manager side of the AWS storage control was not run "
-                        + "(pip install 'moto[server]' to run it here)");
-        moto = MotoServer.start(dir.resolve("moto.log"));
+        moto = MotoServer.startOrSkip(dir, "the Secrets Manager side of the AWS storage control");
         secretsClient = moto.client(SecretsManagerClient.builder(), Region.US_EAST_1);
         key = AuthKeys.generate();
         TokenVerifier verifier = new TokenVerifier(List.of(key.toPublicJWK()));

@@ -2,7 +2,6 @@ package dev.strata.control.keys;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -43,9 +42,7 @@ class IssueKeysHandlerTest {
 
     @BeforeAll
     static void start() throws Exception {
-        assumeTrue(MotoServer.executable().isPresent(),
-                "moto_server is not on the PATH: key issuance was not run (pip install 'moto[server]' to run it here)");
-        moto = MotoServer.start(dir.resolve("moto.log"));
+        moto = MotoServer.startOrSkip(dir, "key issuance");
         sm = moto.client(SecretsManagerClient.builder(), Region.US_EAST_1);
         responses = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         responses.createContext("/", x -> {

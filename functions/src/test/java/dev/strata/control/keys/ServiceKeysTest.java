@@ -1,7 +1,6 @@
 package dev.strata.control.keys;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.OctetKeyPair;
@@ -35,9 +34,7 @@ class ServiceKeysTest {
 
     @BeforeAll
     static void start() throws Exception {
-        assumeTrue(MotoServer.executable().isPresent(),
-                "moto_server is not on the PATH: key issuance was not run (pip install 'moto[server]' to run it here)");
-        moto = MotoServer.start(dir.resolve("moto.log"));
+        moto = MotoServer.startOrSkip(dir, "key issuance");
         sm = moto.client(SecretsManagerClient.builder(), Region.US_EAST_1);
     }
 
