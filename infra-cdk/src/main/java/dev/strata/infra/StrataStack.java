@@ -7,6 +7,7 @@ import dev.strata.infra.control.Workflows;
 import dev.strata.infra.monitoring.Monitoring;
 import dev.strata.infra.nag.NagRules;
 import dev.strata.infra.network.Network;
+import dev.strata.infra.control.ServiceKeysResource;
 import dev.strata.infra.proxy.ProxyService;
 import dev.strata.infra.storage.ServiceImages;
 import dev.strata.infra.storage.StorageServices;
@@ -29,6 +30,7 @@ public final class StrataStack extends Stack {
     private final Workflows workflows;
     private final ComputePool computePool;
     private final ProxyService proxy;
+    private final ServiceKeysResource serviceKeys;
     private final Monitoring monitoring;
 
     public StrataStack(Construct scope, String id, StackProps stackProps, StrataStackProps props) {
@@ -38,6 +40,7 @@ public final class StrataStack extends Stack {
         ServiceImages images = new ServiceImages(props.repoRoot());
         network = new Network(this, "Network", props.azCount());
         data = new ControlPlaneData(this, "Data", props.envName());
+        serviceKeys = new ServiceKeysResource(this, "ServiceKeys", props.lambdaBundle(), data, props.envName());
         storage = new StorageServices(this, "Storage", network, data, images, props.envName());
         functions = new ControlPlaneFunctions(this, "Functions", props.lambdaBundle(), network, data, props.envName());
         workflows = new Workflows(this, "Workflows", props.repoRoot(), functions, props.envName());
@@ -45,6 +48,12 @@ public final class StrataStack extends Stack {
                 props.envName());
         proxy = new ProxyService(this, "Proxy", props, network, storage, data, workflows, images);
         monitoring = new Monitoring(this, "Monitoring", props.envName(), storage, workflows, functions);
+        // Every service reads the key set (and the safekeepers their token) at start: none starts
+        // before the deploy has issued them.
+        storage.safekeepers().forEach(s -> s.getNode().addDependency(serviceKeys.resource()));
+        storage.pageserver().getNode().addDependency(serviceKeys.resource());
+        computePool.service().getNode().addDependency(serviceKeys.resource());
+        proxy.service().getNode().addDependency(serviceKeys.resource());
         NagRules.suppress(this);
     }
 
@@ -71,5 +80,6 @@ public final class StrataStack extends Stack {
     public Workflows workflows() { return workflows; }
     public ComputePool computePool() { return computePool; }
     public ProxyService proxy() { return proxy; }
+    public ServiceKeysResource serviceKeys() { return serviceKeys; }
     public Monitoring monitoring() { return monitoring; }
 }

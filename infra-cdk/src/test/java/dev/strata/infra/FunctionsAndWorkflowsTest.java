@@ -32,7 +32,8 @@ class FunctionsAndWorkflowsTest {
                     "FunctionName", h.functionName(), "Runtime", "java21", "Handler", h.handler(),
                     "SnapStart", Map.of("ApplyOn", "PublishedVersions"))));
         }
-        t.resourceCountIs("AWS::Lambda::Function", Handlers.ALL.size());
+        // one per handler, and the ServiceKeys custom resource's (ServiceKeysResourceTest)
+        t.resourceCountIs("AWS::Lambda::Function", Handlers.ALL.size() + 1);
     }
 
     @Test
@@ -149,6 +150,56 @@ class FunctionsAndWorkflowsTest {
 
             assertThat(invoked).as(d.name()).isEqualTo(Workflows.taskFunctions(Workflows.read(Synthesized.repoRoot(), d.file())));
         }
+    }
+
+    @Test
+    void storageStepsAreToldWhereTheStorageServicesAreAndMayReadTheirPasswords() {
+        for (Handlers h : Handlers.ALL) {
+            Map<String, Object> env = environment(h);
+            if (h.callsStorageServices()) {
+                assertThat(env).as(h.step()).containsEntry("STRATA_PAGESERVER_URL", "http://pageserver.strata.internal:9898")
+                        .containsEntry("STRATA_SAFEKEEPERS", "sk-1=http://sk-1.strata.internal:7676,"
+                                + "sk-2=http://sk-2.strata.internal:7676,sk-3=http://sk-3.strata.internal:7676")
+                        .containsEntry("STRATA_SAFEKEEPER_WALSENDER_PORT", "5454")
+                        .containsKeys("STRATA_JWT_SIGNING_KEY_SECRET", "STRATA_REPLICATION_PASSWORD_SECRET",
+                                "STRATA_COMPUTE_ADMIN_SECRET");
+            } else {
+                assertThat(env).as(h.step() + " does not call the storage services")
+                        .doesNotContainKeys("STRATA_PAGESERVER_URL", "STRATA_REPLICATION_PASSWORD_SECRET");
+            }
+        }
+    }
+
+    @Test
+    void stepsThatRetireAgentsMayStopTasksOfTheirOwnClusterOnly() {
+        for (Handlers h : Handlers.ALL) {
+            Map<String, Object> env = environment(h);
+            if (h.retiresAgents()) {
+                assertThat(env).as(h.step()).containsEntry("STRATA_ECS_CLUSTER", "strata-test")
+                        .containsEntry("STRATA_COMPUTE_POOL_SERVICE", "strata-test-compute-pool");
+            } else {
+                assertThat(env).as(h.step()).doesNotContainKey("STRATA_ECS_CLUSTER");
+            }
+        }
+        Map<String, Map<String, Object>> stoppers = t.findResources("AWS::IAM::Policy", Match.objectLike(Map.of(
+                "Properties", Match.objectLike(Map.of("PolicyDocument", Match.objectLike(Map.of("Statement",
+                        Match.arrayWith(List.of(Match.objectLike(Map.of(
+                                "Action", List.of("ecs:DescribeTasks", "ecs:StopTask"),
+                                "Condition", Match.objectLike(Map.of("ArnEquals", Match.objectLike(Map.of(
+                                        "ecs:cluster", Match.anyValue())))))))))))))));
+        assertThat(stoppers).as("one role policy per retiring step may stop tasks").hasSize(
+                (int) Handlers.ALL.stream().filter(Handlers::retiresAgents).count());
+        assertThat(JSON.valueToTree(stoppers).toString()).as("tasks of the environment's cluster only")
+                .contains(":task/strata-test/*").doesNotContain("\"Resource\":\"*\",\"Action\":\"ecs:StopTask");
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> environment(Handlers h) {
+        Map<String, Map<String, Object>> fns = t.findResources("AWS::Lambda::Function", Match.objectLike(Map.of(
+                "Properties", Match.objectLike(Map.of("FunctionName", h.functionName())))));
+        assertThat(fns).as(h.functionName()).hasSize(1);
+        Map<String, Object> props = properties(fns.values().iterator().next());
+        return (Map<String, Object>) ((Map<String, Object>) props.get("Environment")).get("Variables");
     }
 
     @Test

@@ -50,7 +50,7 @@ import org.slf4j.LoggerFactory;
  * the metadata in dynalite, the local ASL engine running the workflows with their Task states
  * routed to the real handlers in this JVM, a pool of compute agents in this JVM (each with its
  * HTTP API on a loopback port) driven by {@link AgentComputeProvisioner}, and the cluster's
- * {@link ClusterStorageControl}. {@code strata up} runs it with the control-plane API on loopback
+ * {@code ServiceStorageControl} ({@link LocalCluster#storageControl}). {@code strata up} runs it with the control-plane API on loopback
  * ({@link #forCluster}); tests and benches run it without the API ({@link #forTests}).
  *
  * <p>Every agent known to the metadata runs again in this JVM at start (same id, its port kept in

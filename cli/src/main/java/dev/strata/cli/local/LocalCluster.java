@@ -9,7 +9,9 @@ import dev.strata.compute.node.ComputeState;
 import dev.strata.compute.node.StartedCompute;
 import dev.strata.control.local.LocalDynamo;
 import dev.strata.control.metadata.MetadataTable;
+import dev.strata.control.storage.ServiceStorageControl;
 import dev.strata.control.storage.StorageControl;
+import dev.strata.pageserver.http.Dto;
 import dev.strata.remote.Generation;
 import dev.strata.remote.RemoteStorageConfig;
 import dev.strata.pgcore.auth.Scope;
@@ -753,14 +755,13 @@ public final class LocalCluster implements AutoCloseable {
     }
 
     /**
-     * The LSN a branch point names on {@code branch}'s timeline; null for its head (the
-     * pageserver takes its newest WAL). A time before the first commit, or on a timeline
-     * without commits, is refused: no branch point would mean it.
+     * Where {@code point} lies on the branch's timeline, by the control plane's rule
+     * ({@link BranchTarget}): the storage steps' own code. A time before the first commit, or on a
+     * timeline without commits, is refused: no branch point would mean it.
      */
-    /** Where {@code point} lies on the branch's timeline (the control plane's rule, {@link BranchTarget}). */
     private Lsn resolve(LocalBranch branch, BranchTarget point) {
         try {
-            return ClusterStorageControl.resolve(this, branch.timeline(), point);
+            return storageControl().resolveBranchPoint(branch.timeline(), point);
         } catch (dev.strata.control.BranchPointException e) {
             throw new IllegalArgumentException("branch '" + branch.name() + "': " + e.getMessage(), e);
         }
@@ -789,12 +790,7 @@ public final class LocalCluster implements AutoCloseable {
                 log.info("timeline={} safekeeper {} did not give its position: {}", timeline, sk.id(), e.getMessage());
             }
         }
-        int quorum = safekeepers.size() / 2 + 1;
-        if (flushed.size() < quorum) {
-            return null;
-        }
-        flushed.sort(java.util.Comparator.reverseOrder());
-        return Lsn.max(commit, flushed.get(quorum - 1)); // the highest LSN a quorum has flushed
+        return ServiceStorageControl.quorumHead(flushed, commit, safekeepers.size());
     }
 
     /** The timeline on the pageserver, then on every safekeeper; undone if a step fails. */
@@ -1069,7 +1065,10 @@ public final class LocalCluster implements AutoCloseable {
      * workflows' storage steps call when they run against this cluster.
      */
     public StorageControl storageControl() {
-        return new ClusterStorageControl(this);
+        List<Dto.Source> sources = walSources.stream()
+                .map(w -> new Dto.Source(w.host(), w.port(), w.user(), w.password())).toList();
+        return new ServiceStorageControl(new ServiceStorageControl.Nodes(pageserver.apiUrl(), members, sources),
+                scope -> auth.token(scope, "control-plane"), dbPassword, clock());
     }
 
     public ClusterAuth auth() {

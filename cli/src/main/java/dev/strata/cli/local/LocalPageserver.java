@@ -90,6 +90,9 @@ public interface LocalPageserver extends AutoCloseable {
     /** The page service's port on 127.0.0.1 (computes, and compute agents started by tests, read pages there). */
     int pageServicePort();
 
+    /** The management API's base URL on loopback ({@code pageserverapi} tokens), as the control plane calls it. */
+    java.net.URI apiUrl();
+
     /** Human-readable status lines for the timeline (state and LSNs). */
     List<String> status(TimelineId id);
 

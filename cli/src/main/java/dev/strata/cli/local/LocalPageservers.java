@@ -4,6 +4,9 @@ import dev.strata.compute.node.ComputeStartException;
 import dev.strata.compute.pageserver.PageServiceAccess;
 import dev.strata.compute.pageserver.PageserverAccess;
 import dev.strata.pageserver.PageserverMain;
+import dev.strata.pageserver.client.PageserverAdminClient;
+import dev.strata.pageserver.client.PageserverApiException;
+import dev.strata.pageserver.client.TimelineIdentity;
 import dev.strata.pageserver.http.Dto;
 import dev.strata.pageserver.http.PageserverConfig;
 import dev.strata.pageserver.http.PageserverServer;
@@ -13,19 +16,14 @@ import dev.strata.remote.S3Config;
 import dev.strata.pageserver.timeline.Timeline;
 import dev.strata.pageserver.timeline.TimelineException;
 import dev.strata.pageserver.timeline.TimelineManager;
-import dev.strata.pgcore.auth.BearerToken;
 import dev.strata.pgcore.auth.TokenVerifier;
 import dev.strata.pgcore.control.ControlFile;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
-import io.micronaut.serde.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -180,6 +178,11 @@ public final class LocalPageservers {
         }
 
         @Override
+        public URI apiUrl() {
+            return URI.create("http://" + PageserverConfig.DEFAULT_HOST + ":" + server.httpPort());
+        }
+
+        @Override
         public List<String> status(TimelineId id) {
             return statusLines(Dto.TimelineStatus.of(manager().get(id)));
         }
@@ -229,7 +232,6 @@ public final class LocalPageservers {
     }
 
     private static final class Child implements LocalPageserver {
-        private static final ObjectMapper JSON = ObjectMapper.getDefault();
         private final Path dataDir;
         private final int httpPort;
         private final int pageServicePort;
@@ -237,7 +239,6 @@ public final class LocalPageservers {
         private final Path publicKeysFile;
         private final String apiToken;
         private volatile RemoteStorageConfig remote;
-        private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         private volatile ChildProcess process;
 
         Child(Path dataDir, int httpPort, int pageServicePort, Path log, Path publicKeysFile, String apiToken,
@@ -292,96 +293,55 @@ public final class LocalPageservers {
             return process != null && process.isAlive();
         }
 
-        private String call(String method, String path, String body, Duration timeout) {
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + process.port("http") + path))
-                    .timeout(timeout).header("Content-Type", "application/json")
-                    .header(BearerToken.HEADER, BearerToken.headerValue(apiToken));
-            b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-            try {
-                HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() / 100 != 2) {
-                    throw new IllegalStateException("pageserver " + method + " " + path + ": HTTP " + r.statusCode() + " "
-                            + errorMessage(r.body()));
-                }
-                return r.body();
-            } catch (IOException e) {
-                throw new UncheckedIOException("pageserver " + method + " " + path + " failed", e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted", e);
-            }
+        /** The management API client of the running process (its port is known once it started). */
+        private PageserverAdminClient api() {
+            return new PageserverAdminClient(apiUrl(), () -> apiToken);
         }
 
-        /** The message of the pageserver's JSON error ({@code {"kind":..,"message":..}}), else the raw body. */
-        private static String errorMessage(String body) {
+        /**
+         * Runs a management API call, with the failures the cluster's callers expect: no answer is an
+         * {@link UncheckedIOException} (a step retries it), a refusal an {@link IllegalStateException}
+         * with the pageserver's message.
+         */
+        private static <T> T call(java.util.function.Supplier<T> call) {
             try {
-                Dto.Error e = JSON.readValue(body, Dto.Error.class);
-                return e != null && e.message() != null ? e.message() : body;
-            } catch (IOException | RuntimeException notJson) {
-                return body;
+                return call.get();
+            } catch (PageserverApiException e) {
+                if (e.status() == 0) {
+                    throw new UncheckedIOException(e.getMessage(), new IOException(e.getMessage(), e));
+                }
+                throw new IllegalStateException(e.getMessage(), e);
             }
         }
 
         private Dto.TimelineStatus timeline(TimelineId id) {
-            try {
-                return JSON.readValue(call("GET", "/v1/timelines/" + id, null, Duration.ofSeconds(10)),
-                        Dto.TimelineStatus.class);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            return call(() -> api().timeline(id)).orElseThrow(() -> new IllegalStateException("the pageserver has no "
+                    + "timeline " + id));
         }
 
         @Override
         public List<TimelineId> timelines() {
-            try {
-                Dto.TimelineStatus[] all = JSON.readValue(call("GET", "/v1/timelines", null, Duration.ofSeconds(10)),
-                        Dto.TimelineStatus[].class);
-                return java.util.Arrays.stream(all).map(t -> TimelineId.parse(t.timelineId())).toList();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            return call(() -> api().timelines()).stream().map(t -> TimelineId.parse(t.timelineId())).toList();
         }
 
         @Override
         public boolean hasTimeline(TimelineId id) {
-            try {
-                timeline(id);
-                return true;
-            } catch (IllegalStateException e) {
-                if (e.getMessage().contains("HTTP 404")) {
-                    return false;
-                }
-                throw e;
-            }
+            return call(() -> api().timeline(id)).isPresent();
         }
 
         @Override
         public CreatedTimeline createTimeline(TimelineId id, String user, String password) {
-            try {
-                String body = JSON.writeValueAsString(Map.of("timelineId", id.toString(), "initdb", true,
-                        "superuserPassword", password));
-                Dto.TimelineStatus t = JSON.readValue(call("POST", "/v1/timelines", body, Duration.ofMinutes(3)),
-                        Dto.TimelineStatus.class);
-                return new CreatedTimeline(Long.parseUnsignedLong(t.systemId()), t.walSegmentSize(),
-                        Lsn.parse(t.lastRecordLsn()));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+            if (!"postgres".equals(user)) {
+                throw new IllegalArgumentException("the imported superuser is 'postgres', not '" + user + "'");
             }
+            Dto.TimelineStatus t = call(() -> api().createFromInitdb(id, password));
+            return new CreatedTimeline(Long.parseUnsignedLong(t.systemId()), t.walSegmentSize(),
+                    Lsn.parse(t.lastRecordLsn()));
         }
 
         @Override
         public BranchedTimeline branchTimeline(TimelineId child, TimelineId parent, Lsn at, List<WalSource> sources) {
-            try {
-                Map<String, Object> body = new HashMap<>(Map.of("timelineId", child.toString(), "ancestorTimelineId",
-                        parent.toString(), "walSources", json(sources)));
-                if (at != null) {
-                    body.put("ancestorLsn", at.toString());
-                }
-                return branched(JSON.readValue(call("POST", "/v1/timelines", JSON.writeValueAsString(body),
-                        Duration.ofMinutes(1)), Dto.TimelineStatus.class));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            return branched(call(() -> api().branch(child, parent, at, json(sources))));
         }
 
         @Override
@@ -391,13 +351,8 @@ public final class LocalPageservers {
 
         @Override
         public LsnAtTime lsnForTimestamp(TimelineId id, Instant time) {
-            try {
-                Map<?, ?> r = JSON.readValue(call("GET", "/v1/timelines/" + id + "/lsn-by-timestamp?timestamp="
-                        + time, null, Duration.ofSeconds(30)), Map.class);
-                return new LsnAtTime(Lsn.parse(String.valueOf(r.get("lsn"))), String.valueOf(r.get("kind")));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            Dto.LsnByTimestamp r = call(() -> api().lsnByTimestamp(id, time));
+            return new LsnAtTime(Lsn.parse(r.lsn()), r.kind());
         }
 
         @Override
@@ -412,40 +367,29 @@ public final class LocalPageservers {
 
         @Override
         public void awaitIngest(TimelineId id, Lsn lsn, Duration timeout) {
-            call("GET", "/v1/timelines/" + id + "/wait?lsn=" + lsn + "&timeout=" + timeout.toMillis(), null,
-                    timeout.plusSeconds(10));
+            call(() -> api().awaitLsn(id, lsn, timeout));
         }
 
         @Override
         public void deleteTimeline(TimelineId id) {
-            if (hasTimeline(id)) {
-                call("DELETE", "/v1/timelines/" + id, null, Duration.ofMinutes(1));
-            }
+            call(() -> api().deleteTimeline(id));
         }
 
         @Override
         public void setWalSources(TimelineId id, List<WalSource> sources) {
-            try {
-                call("PUT", "/v1/timelines/" + id + "/wal-sources", JSON.writeValueAsString(Map.of("walSources",
-                        json(sources))), Duration.ofSeconds(30));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            call(() -> {
+                api().setWalSources(id, json(sources));
+                return null;
+            });
         }
 
         @Override
         public void attachTimeline(TimelineId id, List<WalSource> sources) {
-            try {
-                call("POST", "/v1/timelines/" + id + "/attach", JSON.writeValueAsString(Map.of("walSources",
-                        json(sources))), Duration.ofMinutes(2));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            call(() -> api().attach(id, json(sources)));
         }
 
-        private static List<Map<String, Object>> json(List<WalSource> sources) {
-            return sources.stream().map(s -> Map.<String, Object>of("host", s.host(), "port", s.port(), "user", s.user(),
-                    "password", s.password())).toList();
+        private static List<Dto.Source> json(List<WalSource> sources) {
+            return sources.stream().map(s -> new Dto.Source(s.host(), s.port(), s.user(), s.password())).toList();
         }
 
         @Override
@@ -456,6 +400,11 @@ public final class LocalPageservers {
         @Override
         public int pageServicePort() {
             return process.port("pageservice");
+        }
+
+        @Override
+        public URI apiUrl() {
+            return URI.create("http://127.0.0.1:" + process.port("http"));
         }
 
         @Override
@@ -483,13 +432,8 @@ public final class LocalPageservers {
 
     /** What the safekeepers need of a new branch timeline, from the pageserver's status of it. */
     static LocalPageserver.BranchedTimeline branched(Dto.TimelineStatus t) {
-        if (t.systemId() == null || t.walSegmentSize() == null) {
-            throw new IllegalStateException("the pageserver has timeline " + t.timelineId() + " but reports no "
-                    + "cluster identity for it");
-        }
-        // A branch's WAL starts at its branch point; a root timeline's where its import ended.
-        Lsn walStart = Lsn.parse(t.ancestorLsn() != null ? t.ancestorLsn() : t.startLsn());
-        return new LocalPageserver.BranchedTimeline(walStart, Long.parseUnsignedLong(t.systemId()), t.walSegmentSize());
+        TimelineIdentity id = TimelineIdentity.of(t);
+        return new LocalPageserver.BranchedTimeline(id.walStart(), id.systemId(), id.walSegmentSize());
     }
 
     /** The status lines of a timeline, the same for both kinds: from what the management API reports. */

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The control plane end to end on real parts ({@link LocalControlPlane}): the AWS deployment's own
  * workflow definitions on the local ASL engine, the real handlers over dynalite, and behind the two
  * seams the real implementations — {@code AgentComputeProvisioner} driving two compute agents over
- * their HTTP API, and the cluster's {@link ClusterStorageControl} over its three safekeepers and
+ * their HTTP API, and the cluster's {@code ServiceStorageControl} over its three safekeepers and
  * pageserver. A project is created, its endpoint woken, written, suspended and woken again with
  * every row there; a branch made by the create-branch workflow is woken on the second agent and
  * sees the parent's rows and only its own writes, then suspended and deleted with its timeline;

@@ -106,9 +106,32 @@ public final class ControlPlane implements Resource, AutoCloseable {
         return fromEnvironment;
     }
 
+    /**
+     * The {@code type} implementation on the class path, made on the first call and kept for the
+     * JVM's life (in the bundle: {@code dev.strata.control.aws}). Never made during SnapStart's init:
+     * {@link #prime()} does not reach it, so no secret it reads is in a snapshot.
+     */
     private static <T> Supplier<T> loaded(Class<T> type) {
-        return () -> ServiceLoader.load(type).findFirst().orElseThrow(() -> new IllegalStateException(
-                "no " + type.getName() + " on the class path (META-INF/services): the deployment provides it"));
+        return new Supplier<>() {
+            private T loaded; // guarded by this
+
+            @Override
+            public synchronized T get() {
+                if (loaded == null) {
+                    try {
+                        loaded = ServiceLoader.load(type).findFirst().orElseThrow(() -> new IllegalStateException(
+                                "no " + type.getName() + " on the class path (META-INF/services): the deployment "
+                                        + "provides it"));
+                    } catch (java.util.ServiceConfigurationError e) {
+                        // Its constructor refused the environment: say why, as an exception the step reports.
+                        Throwable why = e.getCause() != null ? e.getCause() : e;
+                        throw new IllegalStateException("cannot make the " + type.getSimpleName() + ": "
+                                + why.getMessage(), why);
+                    }
+                }
+                return loaded;
+            }
+        };
     }
 
     public String table() {

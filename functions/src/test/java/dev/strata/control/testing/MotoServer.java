@@ -62,6 +62,17 @@ public final class MotoServer implements AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * Starts a server logging to {@code dir/moto.log}, or skips the calling test class (an assumption,
+     * reported with the reason) where {@code moto_server} is not installed: {@code notRun} says what
+     * was then not run.
+     */
+    public static MotoServer startOrSkip(Path dir, String notRun) throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(executable().isPresent(), "moto_server is not on the PATH: "
+                + notRun + " was not run (pip install 'moto[server]' to run it here)");
+        return start(dir.resolve("moto.log"));
+    }
+
     public static MotoServer start(Path logFile) throws IOException {
         Path exe = executable().orElseThrow(() -> new IllegalStateException("moto_server is not on the PATH"));
         int port = LoopbackPorts.pickTcp();

@@ -70,7 +70,7 @@ public final class ComputePool extends Construct {
         // Its own item in the pool: GetItem, PutItem and DeleteItem, conditional on its version.
         data.table().grantReadWriteData(td.getTaskRole());
         service = FargateService.Builder.create(this, "Service")
-                .serviceName("strata-" + envName + "-compute-pool")
+                .serviceName(serviceName(envName))
                 .cluster(storage.cluster())
                 .taskDefinition(td)
                 .circuitBreaker(software.amazon.awscdk.services.ecs.DeploymentCircuitBreaker.builder().rollback(true).build())
@@ -101,6 +101,11 @@ public final class ComputePool extends Construct {
             command.add("sk-" + i + "=http://sk-" + i + "." + StorageServices.namespace() + ":" + Ports.SAFEKEEPER_HTTP);
         }
         return List.copyOf(command);
+    }
+
+    /** The pool's ECS service in an environment (the control plane stops retired agents' tasks in it). */
+    public static String serviceName(String envName) {
+        return "strata-" + envName + "-compute-pool";
     }
 
     public FargateService service() {

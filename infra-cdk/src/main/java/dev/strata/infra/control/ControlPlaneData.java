@@ -92,7 +92,7 @@ public final class ControlPlaneData extends Construct {
         jwtSigningKey = Secret.Builder.create(this, "JwtSigningKey")
                 .secretName(prefix + "jwt-signing-key")
                 .description("Strata: the Ed25519 private JWK that signs service tokens (decision 0015). Created"
-                        + " with a random placeholder; replace it with a JWK before the first project (docs/aws.md).")
+                        + " with a random placeholder, which the ServiceKeys custom resource replaces (decision 0035).")
                 .build();
         jwtPublicKeys = Secret.Builder.create(this, "JwtPublicKeys")
                 .secretName(prefix + "jwt-public-keys")
@@ -112,7 +112,7 @@ public final class ControlPlaneData extends Construct {
         safekeeperToken = Secret.Builder.create(this, "SafekeeperToken")
                 .secretName(prefix + "safekeeper-token")
                 .description("Strata: the safekeeperdata token the safekeepers present to their peers (decision 0015)."
-                        + " Created with a random placeholder; replace it with a token signed by the JWT key.")
+                        + " Created with a random placeholder, which the ServiceKeys custom resource replaces.")
                 .build();
     }
 

@@ -1,6 +1,9 @@
 package dev.strata.infra.control;
 
+import dev.strata.infra.Ports;
+import dev.strata.infra.compute.ComputePool;
 import dev.strata.infra.network.Network;
+import dev.strata.infra.storage.StorageServices;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -9,6 +12,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 import software.amazon.awscdk.Duration;
 import software.amazon.awscdk.RemovalPolicy;
+import software.amazon.awscdk.services.iam.PolicyStatement;
 import software.amazon.awscdk.services.lambda.Alias;
 import software.amazon.awscdk.services.lambda.Architecture;
 import software.amazon.awscdk.services.lambda.Code;
@@ -51,8 +55,20 @@ public final class ControlPlaneFunctions extends Construct {
             if (h.callsStorage()) {
                 env.put("STRATA_JWT_SIGNING_KEY_SECRET", data.jwtSigningKey().getSecretArn());
             }
-            if (h.readsComputes()) {
+            if (h.readsComputes() || h.callsStorageServices()) {
                 env.put("STRATA_COMPUTE_ADMIN_SECRET", data.computeAdminPassword().getSecretArn());
+            }
+            if (h.callsStorageServices()) {
+                // AwsStorageControl (functions, dev.strata.control.aws): the services by their Cloud Map
+                // names, the walsenders' password for the pageserver's WAL sources.
+                env.put("STRATA_PAGESERVER_URL", storageUrl("pageserver", Ports.PAGESERVER_HTTP));
+                env.put("STRATA_SAFEKEEPERS", safekeepers());
+                env.put("STRATA_SAFEKEEPER_WALSENDER_PORT", Integer.toString(Ports.SAFEKEEPER_WALSENDER));
+                env.put("STRATA_REPLICATION_PASSWORD_SECRET", data.replicationPassword().getSecretArn());
+            }
+            if (h.retiresAgents()) {
+                env.put("STRATA_ECS_CLUSTER", StorageServices.clusterName(envName));
+                env.put("STRATA_COMPUTE_POOL_SERVICE", ComputePool.serviceName(envName));
             }
             Function fn = Function.Builder.create(this, cid)
                     .functionName(h.functionName())
@@ -74,8 +90,14 @@ public final class ControlPlaneFunctions extends Construct {
             if (h.callsStorage()) {
                 data.jwtSigningKey().grantRead(fn);
             }
-            if (h.readsComputes()) {
+            if (h.readsComputes() || h.callsStorageServices()) {
                 data.computeAdminPassword().grantRead(fn);
+            }
+            if (h.callsStorageServices()) {
+                data.replicationPassword().grantRead(fn);
+            }
+            if (h.retiresAgents()) {
+                grantStopPoolTasks(fn, envName);
             }
             software.amazon.awscdk.Annotations.of(fn).acknowledgeWarning("@aws-cdk/aws-lambda:snapStartRequirePublish",
                     "every deploy publishes a version (currentVersion) and points the live alias at it");
@@ -83,6 +105,38 @@ public final class ControlPlaneFunctions extends Construct {
             functions.put(h.functionName(), fn);
             aliases.put(h.functionName(), alias);
         }
+    }
+
+    /** A storage service's API by its Cloud Map name ({@code http://<name>.strata.internal:<port>}). */
+    static String storageUrl(String name, int port) {
+        return "http://" + name + "." + StorageServices.namespace() + ":" + port;
+    }
+
+    /** {@code STRATA_SAFEKEEPERS}: {@code sk-1=http://sk-1.strata.internal:7676,...}. */
+    static String safekeepers() {
+        List<String> members = new java.util.ArrayList<>();
+        for (int i = 1; i <= StorageServices.SAFEKEEPERS; i++) {
+            String id = StorageServices.safekeeperNodeId(i);
+            members.add(id + "=" + storageUrl(id, Ports.SAFEKEEPER_HTTP));
+        }
+        return String.join(",", members);
+    }
+
+    /**
+     * Retiring an agent stops its pool task (the service replaces it): list the cluster's tasks
+     * (ListTasks has no resource of its own; the condition pins the cluster), describe them to find
+     * the agent's address, stop that one. Nothing outside the environment's cluster.
+     */
+    private void grantStopPoolTasks(Function fn, String envName) {
+        software.amazon.awscdk.Stack stack = software.amazon.awscdk.Stack.of(this);
+        String cluster = stack.formatArn(software.amazon.awscdk.ArnComponents.builder().service("ecs")
+                .resource("cluster").resourceName(StorageServices.clusterName(envName)).build());
+        String tasks = stack.formatArn(software.amazon.awscdk.ArnComponents.builder().service("ecs")
+                .resource("task").resourceName(StorageServices.clusterName(envName) + "/*").build());
+        fn.addToRolePolicy(PolicyStatement.Builder.create().actions(List.of("ecs:ListTasks")).resources(List.of("*"))
+                .conditions(Map.of("ArnEquals", Map.of("ecs:cluster", cluster))).build());
+        fn.addToRolePolicy(PolicyStatement.Builder.create().actions(List.of("ecs:DescribeTasks", "ecs:StopTask"))
+                .resources(List.of(tasks)).conditions(Map.of("ArnEquals", Map.of("ecs:cluster", cluster))).build());
     }
 
     /** The functions by name ({@code strata-<step>}). */

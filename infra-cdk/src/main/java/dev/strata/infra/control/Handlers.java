@@ -60,6 +60,26 @@ public record Handlers(String step, String simpleClassName, int timeoutSeconds, 
             new Handlers("plan-endpoint-restart", "PlanEndpointRestartHandler", 10, false, false),
             new Handlers("discard-restore", "DiscardRestoreHandler", 10, false, false));
 
+    /**
+     * The steps that call {@code StorageControl} (functions' {@code AwsStorageControl}): they get the
+     * storage services' addresses and read the replication and superuser passwords.
+     */
+    static final java.util.Set<String> STORAGE_STEPS = java.util.Set.of("elect", "create-timeline", "delete-timeline",
+            "create-branch-record", "create-branch-timeline", "delete-branch-timeline", "begin-restore");
+
+    /** The steps that may retire a compute agent (a failed suspend or wake): they stop its ECS task. */
+    static final java.util.Set<String> RETIRING_STEPS = java.util.Set.of("release-agent", "mark-endpoint-failed");
+
+    /** Calls the safekeepers and the pageserver through {@code StorageControl}. */
+    public boolean callsStorageServices() {
+        return STORAGE_STEPS.contains(step);
+    }
+
+    /** May retire a compute agent, which stops its pool task. */
+    public boolean retiresAgents() {
+        return RETIRING_STEPS.contains(step);
+    }
+
     /** The Lambda function name, as the state machines' task ARNs spell it. */
     public String functionName() {
         return "strata-" + step;

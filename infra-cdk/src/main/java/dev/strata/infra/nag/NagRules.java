@@ -30,15 +30,16 @@ public final class NagRules {
                         + " negotiates TLS after an SSLRequest in clear, and the proxy routes on the SNI it then sees)."
                         + " VPC flow logs record the connections.")), true);
 
-        // Lambda functions.
-        NagSuppressions.addResourceSuppressions(stack.functions(), List.of(
+        // Lambda functions: the control plane's steps and the key issuer.
+        List<NagPackSuppression> lambdas = List.of(
                 rule("AwsSolutions-L1", "The handlers are built and tested for Java 21 (the project's release);"
                         + " a newer Java runtime follows when the build moves."),
                 ruleFor("AwsSolutions-IAM4", "AWS's minimal managed policies for a function's own log stream and its"
                                 + " VPC network interfaces; they grant nothing on Strata's data.",
                         "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")),
-                true);
+                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"));
+        NagSuppressions.addResourceSuppressions(stack.functions(), lambdas, true);
+        NagSuppressions.addResourceSuppressions(stack.serviceKeys(), lambdas, true);
 
         // Stack-wide, kept once in the stack's metadata (per-resource copies would add ~2 KB to each of
         // ~300 resources and push the template towards CloudFormation's 1 MB limit).
@@ -56,8 +57,13 @@ public final class NagRules {
                 ruleRegex("AwsSolutions-IAM5", "CDK's S3 grant action groups (s3:GetObject*, s3:List*, ...) on the"
                         + " component's prefix: read, write and delete of its own objects, nothing on other buckets.",
                         "/^Action::s3:(GetObject|GetBucket|List|DeleteObject|Abort)\\*$/"),
+                ruleRegex("AwsSolutions-IAM5", "ECS task ids are generated: retiring a compute agent describes and"
+                        + " stops tasks of the environment's own cluster only (the ARN names it, and an ecs:cluster"
+                        + " condition pins it).",
+                        "/^Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task\\/strata-[a-z0-9-]+\\/\\*$/"),
                 ruleRegex("AwsSolutions-IAM5", "Actions without resource-level permissions: X-Ray trace upload and"
-                        + " CloudWatch Logs delivery for Step Functions, and ECR's GetAuthorizationToken for image pulls.",
+                        + " CloudWatch Logs delivery for Step Functions, ECR's GetAuthorizationToken for image pulls,"
+                        + " and ECS ListTasks (its ecs:cluster condition pins the environment's cluster).",
                         "/^Resource::\\*$/")));
     }
 

@@ -72,7 +72,7 @@ public final class StorageServices extends Construct {
         super(scope, id);
         cluster = Cluster.Builder.create(this, "Cluster")
                 .vpc(network.vpc())
-                .clusterName("strata-" + envName)
+                .clusterName(clusterName(envName))
                 .containerInsightsV2(software.amazon.awscdk.services.ecs.ContainerInsights.ENABLED)
                 .defaultCloudMapNamespace(software.amazon.awscdk.services.ecs.CloudMapNamespaceOptions.builder()
                         .name(namespace()).vpc(network.vpc()).build())
@@ -216,6 +216,11 @@ public final class StorageServices extends Construct {
                 .cloudMapOptions(CloudMapOptions.builder().name(name).dnsRecordType(DnsRecordType.A)
                         .dnsTtl(Duration.seconds(10)).build())
                 .build();
+    }
+
+    /** The ECS cluster of an environment (storage services and the compute pool). */
+    public static String clusterName(String envName) {
+        return "strata-" + envName;
     }
 
     /** The private DNS namespace the services register in. */

@@ -74,11 +74,16 @@ public final class AuthKeys {
 
     /** Writes the public halves of {@code keys} as a JWK Set (durably; public, but kept 0600 too). */
     public static void writePublicKeys(Path file, List<OctetKeyPair> keys) throws IOException {
+        CrashSafe.writeAtomically(file, publicKeySet(keys).getBytes(StandardCharsets.UTF_8), SECRET_FILE);
+    }
+
+    /** The public halves of {@code keys} as a JWK Set's JSON: what a listener's key file (or secret) holds. */
+    public static String publicKeySet(List<OctetKeyPair> keys) {
         List<JWK> pub = new ArrayList<>();
         for (OctetKeyPair k : keys) {
             pub.add(k.toPublicJWK());
         }
-        CrashSafe.writeAtomically(file, new JWKSet(pub).toString(true).getBytes(StandardCharsets.UTF_8), SECRET_FILE);
+        return new JWKSet(pub).toString(true);
     }
 
     /** Reads the Ed25519 public keys of a JWK Set; a set with none is an error. */

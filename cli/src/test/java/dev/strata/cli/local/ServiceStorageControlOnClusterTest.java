@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strata.control.TransientStepException;
+import dev.strata.control.storage.StorageControl;
 import dev.strata.pgcore.id.TimelineId;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,13 +14,14 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The create-project workflow's CreateTimeline step on the local cluster, retried while one
+ * The storage steps' {@code ServiceStorageControl} (what a control-plane Lambda runs) over the
+ * local cluster's services. The create-project workflow's CreateTimeline step, retried while one
  * safekeeper (a child process) is down: the step must fail as transient (the engine retries it)
  * and leave the timeline where it is. Taking "no answer" for "does not hold it" made the step
  * treat a complete timeline as partly created and delete it from the safekeepers that answered.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
-class ClusterStorageControlTest {
+class ServiceStorageControlOnClusterTest {
 
     @TempDir
     Path tmp;
@@ -29,7 +31,7 @@ class ClusterStorageControlTest {
         LocalCluster.Options options = new LocalCluster.Options(0, true, Duration.ofSeconds(300));
         try (LocalCluster c = LocalCluster.start(new ClusterLayout(tmp.resolve("cluster")), options, s -> { })) {
             TimelineId tl = c.timeline();
-            ClusterStorageControl control = new ClusterStorageControl(c);
+            StorageControl control = c.storageControl();
             control.createTimeline(tl, 17); // a retry after a lost answer: nothing to do
             LocalSafekeeper down = c.safekeepers().get(2);
             down.kill();
