@@ -168,6 +168,7 @@ public final class LocalCluster implements AutoCloseable {
     private volatile String faultPoint;
     /** The safekeepers' walsenders, as the pageserver is told at every start. */
     private List<LocalPageserver.WalSource> walSources = List.of();
+    private StorageControl storageControl; // guarded by this; made on first use
     private List<Proposer.Member> members = List.of();
     private String dbPassword;
     private volatile boolean closing;
@@ -1064,11 +1065,15 @@ public final class LocalCluster implements AutoCloseable {
      * The control plane's storage seam over this cluster's safekeepers and pageserver: what the
      * workflows' storage steps call when they run against this cluster.
      */
-    public StorageControl storageControl() {
-        List<Dto.Source> sources = walSources.stream()
-                .map(w -> new Dto.Source(w.host(), w.port(), w.user(), w.password())).toList();
-        return new ServiceStorageControl(new ServiceStorageControl.Nodes(pageserver.apiUrl(), members, sources),
-                scope -> auth.token(scope, "control-plane"), dbPassword, clock());
+    public synchronized StorageControl storageControl() {
+        // The services' addresses are fixed for the cluster's life (a restarted child keeps its ports).
+        if (storageControl == null) {
+            List<Dto.Source> sources = walSources.stream()
+                    .map(w -> new Dto.Source(w.host(), w.port(), w.user(), w.password())).toList();
+            storageControl = new ServiceStorageControl(new ServiceStorageControl.Nodes(pageserver.apiUrl(), members,
+                    sources), scope -> auth.token(scope, "control-plane"), dbPassword, clock());
+        }
+        return storageControl;
     }
 
     public ClusterAuth auth() {

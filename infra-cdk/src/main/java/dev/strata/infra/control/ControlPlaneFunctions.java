@@ -152,7 +152,7 @@ public final class ControlPlaneFunctions extends Construct {
      * The bundle must hold the functions jar: {@code functions} is built before this module in the
      * reactor, and the build copies it with its dependencies into {@code target/lambda/lib}.
      */
-    static Path checkBundle(Path bundle) {
+    public static Path checkBundle(Path bundle) {
         Path lib = bundle.resolve("lib");
         boolean hasFunctionsJar = false;
         if (Files.isDirectory(lib)) {
