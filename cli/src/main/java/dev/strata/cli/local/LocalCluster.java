@@ -1,5 +1,6 @@
 package dev.strata.cli.local;
 
+import dev.strata.control.storage.BranchPoints;
 import dev.strata.control.storage.BranchTarget;
 
 import dev.strata.compute.node.ComputeNode;
@@ -757,16 +758,40 @@ public final class LocalCluster implements AutoCloseable {
 
     /**
      * Where {@code point} lies on the branch's timeline, by the control plane's rule
-     * ({@link BranchTarget}): the storage steps' own code. A time before the first commit, or on a
-     * timeline without commits, is refused: no branch point would mean it.
+     * ({@link BranchPoints}), read from this cluster's services directly (an in-process pageserver
+     * and safekeepers answer without HTTP: a branch is made in tens of milliseconds). A time before
+     * the first commit, or on a timeline without commits, is refused: no branch point would mean it.
      */
     private Lsn resolve(LocalBranch branch, BranchTarget point) {
         try {
-            return storageControl().resolveBranchPoint(branch.timeline(), point);
+            return BranchPoints.resolve(branchPointSource, clock, branch.timeline(), point);
         } catch (dev.strata.control.BranchPointException e) {
             throw new IllegalArgumentException("branch '" + branch.name() + "': " + e.getMessage(), e);
         }
     }
+
+    private final BranchPoints.Source branchPointSource = new BranchPoints.Source() {
+        @Override
+        public Optional<Lsn> ingested(TimelineId timeline) {
+            return pageserver.hasTimeline(timeline) ? Optional.of(pageserver.lastRecordLsn(timeline)) : Optional.empty();
+        }
+
+        @Override
+        public Lsn committedHead(TimelineId timeline) {
+            return LocalCluster.this.committedHead(timeline);
+        }
+
+        @Override
+        public void awaitIngest(TimelineId timeline, Lsn lsn, Duration timeout) {
+            pageserver.awaitIngest(timeline, lsn, timeout);
+        }
+
+        @Override
+        public BranchPoints.Found lsnForTimestamp(TimelineId timeline, Instant time) {
+            LocalPageserver.LsnAtTime found = pageserver.lsnForTimestamp(timeline, time);
+            return new BranchPoints.Found(found.lsn(), found.kind());
+        }
+    };
 
     /**
      * The newest WAL a quorum of safekeepers holds of the timeline: every commit acknowledged to

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The warm pool's reaper on real dynalite, fed the event ECS sends when a pool task stops (a
- * recorded shape, {@code events/ecs/task-stopped.json}), with agents' API addresses on loopback:
+ * recorded shape, {@code ecs-events/task-stopped.json}), with agents' API addresses on loopback:
  * a live agent is a listening socket, a dead one a port nobody listens on.
  */
 class PoolReaperTest {
@@ -66,7 +66,7 @@ class PoolReaperTest {
 
     @SuppressWarnings("unchecked")
     private static Map<String, Object> stoppedTaskAt(String ip, String lastStatus) throws Exception {
-        try (InputStream in = PoolReaperTest.class.getResourceAsStream("/events/ecs/task-stopped.json")) {
+        try (InputStream in = PoolReaperTest.class.getResourceAsStream("/ecs-events/task-stopped.json")) {
             Map<String, Object> e = JSON.readValue(in, Map.class);
             Map<String, Object> detail = (Map<String, Object>) e.get("detail");
             detail.put("lastStatus", lastStatus);
@@ -84,7 +84,7 @@ class PoolReaperTest {
 
     @Test
     void theRecordedEventReadsAsAStoppedPoolTaskWithItsAddress() throws Exception {
-        try (InputStream in = PoolReaperTest.class.getResourceAsStream("/events/ecs/task-stopped.json")) {
+        try (InputStream in = PoolReaperTest.class.getResourceAsStream("/ecs-events/task-stopped.json")) {
             @SuppressWarnings("unchecked")
             TaskStoppedEvent e = TaskStoppedEvent.of(JSON.readValue(in, Map.class));
             assertThat(e.stopped()).isTrue();
