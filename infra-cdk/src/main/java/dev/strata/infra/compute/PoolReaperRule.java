@@ -8,16 +8,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import software.amazon.awscdk.Duration;
-import software.amazon.awscdk.RemovalPolicy;
 import software.amazon.awscdk.services.events.EventPattern;
 import software.amazon.awscdk.services.events.Rule;
 import software.amazon.awscdk.services.events.targets.LambdaFunction;
-import software.amazon.awscdk.services.lambda.Architecture;
-import software.amazon.awscdk.services.lambda.Code;
 import software.amazon.awscdk.services.lambda.Function;
-import software.amazon.awscdk.services.lambda.Runtime;
-import software.amazon.awscdk.services.logs.LogGroup;
-import software.amazon.awscdk.services.logs.RetentionDays;
 import software.constructs.Construct;
 
 /**
@@ -37,26 +31,13 @@ public final class PoolReaperRule extends Construct {
     public PoolReaperRule(Construct scope, String id, Path lambdaBundle, Network network, StorageServices storage,
             ControlPlaneData data, String envName) {
         super(scope, id);
-        String name = "strata-" + envName + "-pool-reaper";
-        LogGroup logs = LogGroup.Builder.create(this, "Logs")
-                .logGroupName("/strata/" + envName + "/lambda/" + name)
-                .retention(RetentionDays.ONE_MONTH)
-                .removalPolicy(RemovalPolicy.DESTROY)
-                .build();
-        function = Function.Builder.create(this, "Function")
-                .functionName(name)
-                .description("Strata: retires the warm pool's agents whose ECS task stopped")
-                .runtime(Runtime.JAVA_21)
-                .architecture(Architecture.X86_64)
-                .handler(HANDLER)
-                .code(Code.fromAsset(ControlPlaneFunctions.checkBundle(lambdaBundle).toString()))
-                .memorySize(512)
+        function = ControlPlaneFunctions.javaFunction(this, lambdaBundle, envName, "pool-reaper", HANDLER,
+                        "Strata: retires the warm pool's agents whose ECS task stopped")
                 .timeout(Duration.seconds(60))
                 .vpc(network.vpc())
                 .vpcSubnets(network.selection(Network.CONTROL))
                 .securityGroups(List.of(network.functions()))
                 .environment(Map.of("STRATA_METADATA_TABLE", data.table().getTableName()))
-                .logGroup(logs)
                 .build();
         data.table().grantReadWriteData(function);
         rule = Rule.Builder.create(this, "Rule")
