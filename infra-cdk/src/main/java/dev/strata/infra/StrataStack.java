@@ -1,6 +1,7 @@
 package dev.strata.infra;
 
 import dev.strata.infra.compute.ComputePool;
+import dev.strata.infra.compute.PoolReaperRule;
 import dev.strata.infra.control.ControlPlaneData;
 import dev.strata.infra.control.ControlPlaneFunctions;
 import dev.strata.infra.control.Workflows;
@@ -31,6 +32,7 @@ public final class StrataStack extends Stack {
     private final ComputePool computePool;
     private final ProxyService proxy;
     private final ServiceKeysResource serviceKeys;
+    private final PoolReaperRule poolReaper;
     private final Monitoring monitoring;
 
     public StrataStack(Construct scope, String id, StackProps stackProps, StrataStackProps props) {
@@ -45,6 +47,8 @@ public final class StrataStack extends Stack {
         functions = new ControlPlaneFunctions(this, "Functions", props.lambdaBundle(), network, data, props.envName());
         workflows = new Workflows(this, "Workflows", props.repoRoot(), functions, props.envName());
         computePool = new ComputePool(this, "ComputePool", props.computePoolSize(), network, storage, data, images,
+                props.envName());
+        poolReaper = new PoolReaperRule(this, "PoolReaper", props.lambdaBundle(), network, storage, data,
                 props.envName());
         proxy = new ProxyService(this, "Proxy", props, network, storage, data, workflows, images);
         monitoring = new Monitoring(this, "Monitoring", props.envName(), storage, workflows, functions);
@@ -81,5 +85,6 @@ public final class StrataStack extends Stack {
     public ComputePool computePool() { return computePool; }
     public ProxyService proxy() { return proxy; }
     public ServiceKeysResource serviceKeys() { return serviceKeys; }
+    public PoolReaperRule poolReaper() { return poolReaper; }
     public Monitoring monitoring() { return monitoring; }
 }

@@ -32,8 +32,9 @@ class FunctionsAndWorkflowsTest {
                     "FunctionName", h.functionName(), "Runtime", "java21", "Handler", h.handler(),
                     "SnapStart", Map.of("ApplyOn", "PublishedVersions"))));
         }
-        // one per handler, and the ServiceKeys custom resource's (ServiceKeysResourceTest)
-        t.resourceCountIs("AWS::Lambda::Function", Handlers.ALL.size() + 1);
+        // one per handler, the ServiceKeys custom resource's (ServiceKeysResourceTest) and the pool
+        // reaper's (ProxyAndComputeTest)
+        t.resourceCountIs("AWS::Lambda::Function", Handlers.ALL.size() + 2);
     }
 
     @Test

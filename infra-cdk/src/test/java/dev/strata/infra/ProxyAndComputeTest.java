@@ -124,6 +124,27 @@ class ProxyAndComputeTest {
     }
 
     @Test
+    void stoppedPoolTasksOfThisClusterGoToTheReaper() {
+        var rules = t.findResources("AWS::Events::Rule", Match.objectLike(Map.of("Properties", Match.objectLike(Map.of(
+                "EventPattern", Match.objectLike(Map.of(
+                        "source", List.of("aws.ecs"),
+                        "detail-type", List.of("ECS Task State Change"),
+                        "detail", Match.objectLike(Map.of(
+                                "group", List.of("service:strata-test-compute-pool"),
+                                "lastStatus", List.of("STOPPED"),
+                                "clusterArn", Match.anyValue())))))))));
+        assertEquals(1, rules.size(), rules.toString());
+        String rule = rules.toString();
+        assertTrue(rule.contains("PoolReaperFunction"), "targets the reaper: " + rule);
+        t.hasResourceProperties("AWS::Lambda::Function", Match.objectLike(Map.of(
+                "Handler", "dev.strata.control.pool.StoppedTaskHandler::handleRequest",
+                "VpcConfig", Match.anyValue(),
+                "Environment", Map.of("Variables", Match.objectLike(Map.of("STRATA_METADATA_TABLE", Match.anyValue()))))));
+        t.hasResourceProperties("AWS::Lambda::Permission", Match.objectLike(Map.of(
+                "Action", "lambda:InvokeFunction", "Principal", "events.amazonaws.com")));
+    }
+
+    @Test
     void theEntryPointRunsTheAwsProxyMainClassThatExists() throws Exception {
         String entry = Files.readString(Path.of("docker/strata-service.sh"));
         Matcher m = Pattern.compile("main=(dev\\.strata\\.controlapi\\.[A-Za-z.]+)").matcher(entry);

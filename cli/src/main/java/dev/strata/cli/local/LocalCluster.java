@@ -1,5 +1,6 @@
 package dev.strata.cli.local;
 
+import dev.strata.control.storage.BranchPoints;
 import dev.strata.control.storage.BranchTarget;
 
 import dev.strata.compute.node.ComputeNode;
@@ -168,6 +169,7 @@ public final class LocalCluster implements AutoCloseable {
     private volatile String faultPoint;
     /** The safekeepers' walsenders, as the pageserver is told at every start. */
     private List<LocalPageserver.WalSource> walSources = List.of();
+    private StorageControl storageControl; // guarded by this; made on first use
     private List<Proposer.Member> members = List.of();
     private String dbPassword;
     private volatile boolean closing;
@@ -756,16 +758,40 @@ public final class LocalCluster implements AutoCloseable {
 
     /**
      * Where {@code point} lies on the branch's timeline, by the control plane's rule
-     * ({@link BranchTarget}): the storage steps' own code. A time before the first commit, or on a
-     * timeline without commits, is refused: no branch point would mean it.
+     * ({@link BranchPoints}), read from this cluster's services directly (an in-process pageserver
+     * and safekeepers answer without HTTP: a branch is made in tens of milliseconds). A time before
+     * the first commit, or on a timeline without commits, is refused: no branch point would mean it.
      */
     private Lsn resolve(LocalBranch branch, BranchTarget point) {
         try {
-            return storageControl().resolveBranchPoint(branch.timeline(), point);
+            return BranchPoints.resolve(branchPointSource, clock, branch.timeline(), point);
         } catch (dev.strata.control.BranchPointException e) {
             throw new IllegalArgumentException("branch '" + branch.name() + "': " + e.getMessage(), e);
         }
     }
+
+    private final BranchPoints.Source branchPointSource = new BranchPoints.Source() {
+        @Override
+        public Optional<Lsn> ingested(TimelineId timeline) {
+            return pageserver.hasTimeline(timeline) ? Optional.of(pageserver.lastRecordLsn(timeline)) : Optional.empty();
+        }
+
+        @Override
+        public Lsn committedHead(TimelineId timeline) {
+            return LocalCluster.this.committedHead(timeline);
+        }
+
+        @Override
+        public void awaitIngest(TimelineId timeline, Lsn lsn, Duration timeout) {
+            pageserver.awaitIngest(timeline, lsn, timeout);
+        }
+
+        @Override
+        public BranchPoints.Found lsnForTimestamp(TimelineId timeline, Instant time) {
+            LocalPageserver.LsnAtTime found = pageserver.lsnForTimestamp(timeline, time);
+            return new BranchPoints.Found(found.lsn(), found.kind());
+        }
+    };
 
     /**
      * The newest WAL a quorum of safekeepers holds of the timeline: every commit acknowledged to
@@ -1064,11 +1090,15 @@ public final class LocalCluster implements AutoCloseable {
      * The control plane's storage seam over this cluster's safekeepers and pageserver: what the
      * workflows' storage steps call when they run against this cluster.
      */
-    public StorageControl storageControl() {
-        List<Dto.Source> sources = walSources.stream()
-                .map(w -> new Dto.Source(w.host(), w.port(), w.user(), w.password())).toList();
-        return new ServiceStorageControl(new ServiceStorageControl.Nodes(pageserver.apiUrl(), members, sources),
-                scope -> auth.token(scope, "control-plane"), dbPassword, clock());
+    public synchronized StorageControl storageControl() {
+        // The services' addresses are fixed for the cluster's life (a restarted child keeps its ports).
+        if (storageControl == null) {
+            List<Dto.Source> sources = walSources.stream()
+                    .map(w -> new Dto.Source(w.host(), w.port(), w.user(), w.password())).toList();
+            storageControl = new ServiceStorageControl(new ServiceStorageControl.Nodes(pageserver.apiUrl(), members,
+                    sources), scope -> auth.token(scope, "control-plane"), dbPassword, clock());
+        }
+        return storageControl;
     }
 
     public ClusterAuth auth() {

@@ -240,6 +240,7 @@ public final class LocalPageservers {
         private final String apiToken;
         private volatile RemoteStorageConfig remote;
         private volatile ChildProcess process;
+        private volatile PageserverAdminClient api;
 
         Child(Path dataDir, int httpPort, int pageServicePort, Path log, Path publicKeysFile, String apiToken,
               RemoteStorageConfig remote) {
@@ -293,9 +294,15 @@ public final class LocalPageservers {
             return process != null && process.isAlive();
         }
 
-        /** The management API client of the running process (its port is known once it started). */
+        /** The management API client of the running process (made again if a restart moved its port). */
         private PageserverAdminClient api() {
-            return new PageserverAdminClient(apiUrl(), () -> apiToken);
+            URI url = apiUrl();
+            PageserverAdminClient c = api;
+            if (c == null || !c.base().equals(url)) {
+                c = new PageserverAdminClient(url, () -> apiToken);
+                api = c;
+            }
+            return c;
         }
 
         /**

@@ -217,49 +217,62 @@ public final class CommitPathMonitor implements AutoCloseable {
                 sample.safekeepers().stream().map(SafekeeperPosition::toString).collect(Collectors.joining("; ")));
     }
 
+    /**
+     * One round trip: the insert position and this session's pid ({@code i}), each strata slot with
+     * its walsender ({@code s}), and the backends that may be throttled ({@code a}). On a starved
+     * machine every round trip is time the writers run unchecked, so the three are one query.
+     */
+    private static final String SAMPLE = "SELECT 'i', pg_current_wal_insert_lsn()::text, pg_backend_pid()::text, "
+            + "NULL, NULL, NULL, NULL "
+            + "UNION ALL SELECT 's', s.slot_name::text, s.restart_lsn::text, s.wal_status, r.state, r.write_lsn::text, "
+            + "r.flush_lsn::text FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid "
+            + "WHERE s.slot_type = 'physical' AND s.slot_name LIKE 'strata\\_%' "
+            + "UNION ALL SELECT 'a', pid::text, coalesce(wait_event = 'SyncRep', false)::text, NULL, NULL, NULL, NULL "
+            + "FROM pg_stat_activity WHERE backend_type IN ('client backend', 'autovacuum worker') "
+            + "AND pid <> pg_backend_pid() AND coalesce(application_name, '') <> ?";
+
     private CommitPathSample sample(Connection c) throws SQLException {
-        Lsn insert;
-        long self;
-        try (PreparedStatement q = c.prepareStatement("SELECT pg_current_wal_insert_lsn(), pg_backend_pid()");
-             ResultSet rs = q.executeQuery()) {
-            rs.next();
-            insert = Lsn.parse(rs.getString(1));
-            self = rs.getLong(2);
-        }
+        Lsn insert = null;
+        long self = -1;
         Map<ReplicationSlotName, SafekeeperPosition> found = new LinkedHashMap<>();
-        try (PreparedStatement q = c.prepareStatement("SELECT s.slot_name, s.restart_lsn, s.wal_status, r.state, "
-                + "r.write_lsn, r.flush_lsn FROM pg_replication_slots s LEFT JOIN pg_stat_replication r "
-                + "ON r.pid = s.active_pid WHERE s.slot_type = 'physical' AND s.slot_name LIKE 'strata\\_%'");
-             ResultSet rs = q.executeQuery()) {
-            while (rs.next()) {
-                ReplicationSlotName name = new ReplicationSlotName(rs.getString(1));
-                NodeId id = slots.get(name);
-                if (id != null) {
-                    found.put(name, new SafekeeperPosition(id, name, lsnOrNull(rs.getString(2)), rs.getString(3),
-                            rs.getString(4) == null ? "disconnected" : rs.getString(4), lsnOrNull(rs.getString(5)),
-                            lsnOrNull(rs.getString(6))));
-                }
-            }
-        }
-        List<SafekeeperPosition> positions = new ArrayList<>();
-        slots.forEach((name, id) -> positions.add(found.getOrDefault(name,
-                new SafekeeperPosition(id, name, null, "missing", "disconnected", null, null))));
         List<Long> writers = new ArrayList<>();
         int waiting = 0;
-        try (PreparedStatement q = c.prepareStatement("SELECT pid, coalesce(wait_event = 'SyncRep', false) "
-                + "FROM pg_stat_activity WHERE backend_type IN ('client backend', 'autovacuum worker') "
-                + "AND pid <> pg_backend_pid() AND coalesce(application_name, '') <> ?")) {
+        try (PreparedStatement q = c.prepareStatement(SAMPLE)) {
             q.setString(1, APPLICATION_NAME);
             try (ResultSet rs = q.executeQuery()) {
                 while (rs.next()) {
-                    if (rs.getBoolean(2)) {
-                        waiting++; // already waiting for the safekeepers: stopping it would gain nothing
-                    } else {
-                        writers.add(rs.getLong(1));
+                    switch (rs.getString(1)) {
+                        case "i" -> {
+                            insert = Lsn.parse(rs.getString(2));
+                            self = Long.parseLong(rs.getString(3));
+                        }
+                        case "s" -> {
+                            ReplicationSlotName name = new ReplicationSlotName(rs.getString(2));
+                            NodeId id = slots.get(name);
+                            if (id != null) {
+                                found.put(name, new SafekeeperPosition(id, name, lsnOrNull(rs.getString(3)),
+                                        rs.getString(4), rs.getString(5) == null ? "disconnected" : rs.getString(5),
+                                        lsnOrNull(rs.getString(6)), lsnOrNull(rs.getString(7))));
+                            }
+                        }
+                        case "a" -> {
+                            if (Boolean.parseBoolean(rs.getString(3))) {
+                                waiting++; // already waiting for the safekeepers: stopping it would gain nothing
+                            } else {
+                                writers.add(Long.parseLong(rs.getString(2)));
+                            }
+                        }
+                        default -> throw new IllegalStateException("unexpected sample row " + rs.getString(1));
                     }
                 }
             }
         }
+        if (insert == null) {
+            throw new SQLException("the commit-path sample returned no insert position");
+        }
+        List<SafekeeperPosition> positions = new ArrayList<>();
+        slots.forEach((name, id) -> positions.add(found.getOrDefault(name,
+                new SafekeeperPosition(id, name, null, "missing", "disconnected", null, null))));
         long postmaster = ProcessHandle.of(self).flatMap(ProcessHandle::parent).map(ProcessHandle::pid).orElse(-1L);
         return new CommitPathSample(insert, positions, writers, waiting, postmaster);
     }

@@ -19,7 +19,11 @@ import java.time.Duration;
  * more than {@code 1 - MAX_STOP} of the unthrottled write rate.
  *
  * <p>Never stopping fully is what rules out a deadlock (see {@link DutyCycle}); a backend is
- * never stopped for more than one period at a time.
+ * never stopped for more than {@value #MAX_STOP_PERIODS} periods at a time (one second by default).
+ * Until 2026-12-07 the stop was capped at one period: with 100 to 200 ms of sampling and
+ * signalling on a starved 2-core machine the writer then ran half of each cycle, the live
+ * safekeepers fell more than {@code max_slot_wal_keep_size} behind and lost their slots
+ * ({@code CommitPathTest}, in CI).
  */
 public final class ThrottlePolicy {
 
@@ -28,6 +32,12 @@ public final class ThrottlePolicy {
     static final double MAX_STOP = 0.95;
     /** The shortest run between two stops, whatever the overhead. */
     static final Duration MIN_RUN = Duration.ofMillis(5);
+    /**
+     * The longest stop, in periods. A cycle whose sampling and signalling take long (a starved
+     * machine: the agent's SQL and the writer compete for the same cores) lets the writers run
+     * all that time; the stop grows with it so the share holds, up to this many periods.
+     */
+    static final int MAX_STOP_PERIODS = 10;
 
     private final long bound;
     private final Duration period;
@@ -63,7 +73,8 @@ public final class ThrottlePolicy {
         // of the whole cycle, stop + run + overhead, within one period.
         long overheadNanos = overhead.toNanos();
         long runNanos = Math.max(MIN_RUN.toNanos(), Math.round(period.toNanos() * (1 - share)) - overheadNanos);
-        long stopNanos = Math.min(period.toNanos(), Math.round(share / (1 - share) * (runNanos + overheadNanos)));
+        long stopNanos = Math.min(MAX_STOP_PERIODS * period.toNanos(),
+                Math.round(share / (1 - share) * (runNanos + overheadNanos)));
         return new DutyCycle(Duration.ofNanos(stopNanos), Duration.ofNanos(runNanos));
     }
 

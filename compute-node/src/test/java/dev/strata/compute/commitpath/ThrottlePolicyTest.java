@@ -31,7 +31,7 @@ class ThrottlePolicyTest {
             assertThat(d.stopFraction()).as("lag %d", lag).isGreaterThanOrEqualTo(previous)
                     .isLessThanOrEqualTo(ThrottlePolicy.MAX_STOP + 0.001);
             assertThat(d.run()).as("a backend always runs again within the period").isPositive();
-            assertThat(d.stop()).as("never stopped longer than a period").isLessThanOrEqualTo(PERIOD);
+            assertThat(d.stop()).as("without overhead, never stopped longer than a period").isLessThanOrEqualTo(PERIOD);
             previous = d.stopFraction();
         }
         assertThat(policy.decide(48 * MB).stopFraction()).isCloseTo(ThrottlePolicy.MAX_STOP / 2, Offset.offset(0.01));
@@ -57,11 +57,25 @@ class ThrottlePolicyTest {
         DutyCycle d = policy.decide(48 * MB, 0, overhead); // half way: target share MAX_STOP / 2
         double share = (double) d.stop().toNanos() / (d.stop().plus(d.run()).plus(overhead)).toNanos();
         assertThat(share).isCloseTo(ThrottlePolicy.MAX_STOP / 2, Offset.offset(0.01));
-        // Overhead longer than the run a share allows: the run shrinks to the minimum, and the
-        // stop is still capped at one period.
-        DutyCycle max = policy.decide(100 * MB, 0, Duration.ofMillis(80));
+        // Overhead longer than the run a share allows: the run shrinks to the minimum, and the stop
+        // grows so the share still holds over the whole cycle.
+        Duration slow = Duration.ofMillis(40);
+        DutyCycle max = policy.decide(100 * MB, 0, slow);
         assertThat(max.run()).isEqualTo(ThrottlePolicy.MIN_RUN);
-        assertThat(max.stop()).isEqualTo(PERIOD);
+        double maxShare = (double) max.stop().toNanos() / (max.stop().plus(max.run()).plus(slow)).toNanos();
+        assertThat(maxShare).isCloseTo(ThrottlePolicy.MAX_STOP, Offset.offset(0.01));
+    }
+
+    @Test
+    void aStarvedCycleStopsTheWritersForAtMostTenPeriods() {
+        // 200 ms of sampling and signalling per cycle (a starved machine): a stop of one period would
+        // let the writers run 2/3 of the time; the stop grows up to ten periods instead.
+        Duration starved = Duration.ofMillis(200);
+        DutyCycle d = policy.decide(100 * MB, 0, starved);
+        assertThat(d.stop()).isEqualTo(PERIOD.multipliedBy(ThrottlePolicy.MAX_STOP_PERIODS));
+        double share = (double) d.stop().toNanos() / (d.stop().plus(d.run()).plus(starved)).toNanos();
+        assertThat(share).as("the writers run under a fifth of the cycle").isGreaterThan(0.8);
+        assertThat(d.run()).as("and always run again").isPositive();
     }
 
     @Test

@@ -71,7 +71,8 @@ public final class AgentComputeProvisioner implements ComputeProvisioner {
         this.issuer = Objects.requireNonNull(issuer, "issuer is null");
         this.clock = Objects.requireNonNull(clock, "clock is null");
         this.startTimeout = Objects.requireNonNull(startTimeout, "startTimeout is null");
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
+                .build();
     }
 
     @Override

@@ -1,6 +1,5 @@
 package dev.strata.control.storage;
 
-import dev.strata.control.BranchPointException;
 import dev.strata.control.StepFailedException;
 import dev.strata.control.TransientStepException;
 import dev.strata.pageserver.client.PageserverAdminClient;
@@ -48,8 +47,6 @@ public final class ServiceStorageControl implements StorageControl {
 
     private static final Logger log = LoggerFactory.getLogger(ServiceStorageControl.class);
     private static final Duration ELECTION_TIMEOUT = Duration.ofSeconds(30);
-    /** How long a branch "as of a time" waits for the pageserver to ingest up to the committed head. */
-    private static final Duration INGEST_WAIT = Duration.ofSeconds(30);
     /** How long a token this side issues for one call stays valid. */
     private static final Duration CALL_TOKEN_LIFETIME = Duration.ofMinutes(5);
 
@@ -137,51 +134,34 @@ public final class ServiceStorageControl implements StorageControl {
         });
     }
 
-    /**
-     * Where {@code target} lies on {@code parent}, by the rule {@link BranchTarget} states: the head
-     * is the newest WAL a quorum of safekeepers holds, so every acknowledged commit is in it; an LSN
-     * must not be above it; a time is resolved by the pageserver from the commit timestamps it keeps,
-     * once it has ingested up to the head (it ingests asynchronously: a commit before the time not
-     * yet ingested would be missed). A time after the last commit but not after now is the head;
-     * after now is refused.
-     */
+    /** Where {@code target} lies on {@code parent}: {@link BranchPoints}' rule, read over the services' APIs. */
     @Override
     public Lsn resolveBranchPoint(TimelineId parent, BranchTarget target) {
-        return transientIfUnavailable(() -> {
-            Dto.TimelineStatus status = pageserver.timeline(parent).orElseThrow(() -> new BranchPointException(
-                    "timeline " + parent + " does not exist on the pageserver"));
-            Lsn committed = committedHead(parent);
-            Lsn head = committed != null ? committed : Lsn.parse(status.lastRecordLsn());
-            return switch (target) {
-                case BranchTarget.Head h -> head;
-                case BranchTarget.AtLsn l -> {
-                    if (l.lsn().isAfter(head)) {
-                        throw new BranchPointException("timeline " + parent + " has no WAL at " + l.lsn()
-                                + " yet (its committed head is " + head + ")");
-                    }
-                    yield l.lsn();
-                }
-                case BranchTarget.AtTime t -> atTime(parent, t.time(), head);
-            };
-        });
+        return transientIfUnavailable(() -> BranchPoints.resolve(branchPointSource, clock, parent, target));
     }
 
-    private Lsn atTime(TimelineId parent, Instant time, Lsn head) {
-        Instant now = clock.instant();
-        if (time.isAfter(now)) {
-            throw new BranchPointException(time + " is in the future (it is " + now + " now)");
+    private final BranchPoints.Source branchPointSource = new BranchPoints.Source() {
+        @Override
+        public Optional<Lsn> ingested(TimelineId timeline) {
+            return pageserver.timeline(timeline).map(t -> Lsn.parse(t.lastRecordLsn()));
         }
-        pageserver.awaitLsn(parent, head, INGEST_WAIT);
-        Dto.LsnByTimestamp found = pageserver.lsnByTimestamp(parent, time);
-        return switch (found.kind()) {
-            case "present" -> Lsn.parse(found.lsn());
-            case "future" -> head; // after the last commit: nothing happened since
-            case "past" -> throw new BranchPointException(time + " is before the first commit of timeline " + parent
-                    + " (its history starts at " + found.lsn() + ")");
-            default -> throw new BranchPointException("timeline " + parent + " has no commit to find " + time
-                    + " by; give an LSN instead");
-        };
-    }
+
+        @Override
+        public Lsn committedHead(TimelineId timeline) {
+            return ServiceStorageControl.this.committedHead(timeline);
+        }
+
+        @Override
+        public void awaitIngest(TimelineId timeline, Lsn lsn, Duration timeout) {
+            pageserver.awaitLsn(timeline, lsn, timeout);
+        }
+
+        @Override
+        public BranchPoints.Found lsnForTimestamp(TimelineId timeline, Instant time) {
+            Dto.LsnByTimestamp found = pageserver.lsnByTimestamp(timeline, time);
+            return new BranchPoints.Found(Lsn.parse(found.lsn()), found.kind());
+        }
+    };
 
     /**
      * The newest WAL a quorum of safekeepers holds of the timeline (the highest LSN a quorum has

@@ -107,6 +107,30 @@ public final class ControlPlaneFunctions extends Construct {
         }
     }
 
+    /**
+     * A Java 21 function of the bundle that is not a workflow step (the key issuer, the pool
+     * reaper): named {@code strata-<env>-<what>}, with its own log group kept a month, 512 MiB. The
+     * caller adds what differs (network, environment, timeout) and builds it.
+     */
+    public static Function.Builder javaFunction(Construct scope, Path lambdaBundle, String envName, String what,
+            String handler, String description) {
+        String name = "strata-" + envName + "-" + what;
+        LogGroup logs = LogGroup.Builder.create(scope, "Logs")
+                .logGroupName("/strata/" + envName + "/lambda/" + name)
+                .retention(RetentionDays.ONE_MONTH)
+                .removalPolicy(RemovalPolicy.DESTROY)
+                .build();
+        return Function.Builder.create(scope, "Function")
+                .functionName(name)
+                .description(description)
+                .runtime(Runtime.JAVA_21)
+                .architecture(Architecture.X86_64)
+                .handler(handler)
+                .code(Code.fromAsset(checkBundle(lambdaBundle).toString()))
+                .memorySize(512)
+                .logGroup(logs);
+    }
+
     /** A storage service's API by its Cloud Map name ({@code http://<name>.strata.internal:<port>}). */
     static String storageUrl(String name, int port) {
         return "http://" + name + "." + StorageServices.namespace() + ":" + port;
@@ -152,7 +176,7 @@ public final class ControlPlaneFunctions extends Construct {
      * The bundle must hold the functions jar: {@code functions} is built before this module in the
      * reactor, and the build copies it with its dependencies into {@code target/lambda/lib}.
      */
-    static Path checkBundle(Path bundle) {
+    public static Path checkBundle(Path bundle) {
         Path lib = bundle.resolve("lib");
         boolean hasFunctionsJar = false;
         if (Files.isDirectory(lib)) {

@@ -4,13 +4,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import software.amazon.awscdk.CustomResource;
 import software.amazon.awscdk.Duration;
-import software.amazon.awscdk.RemovalPolicy;
-import software.amazon.awscdk.services.lambda.Architecture;
-import software.amazon.awscdk.services.lambda.Code;
 import software.amazon.awscdk.services.lambda.Function;
-import software.amazon.awscdk.services.lambda.Runtime;
-import software.amazon.awscdk.services.logs.LogGroup;
-import software.amazon.awscdk.services.logs.RetentionDays;
 import software.amazon.awscdk.services.secretsmanager.Secret;
 import software.constructs.Construct;
 
@@ -32,22 +26,9 @@ public final class ServiceKeysResource extends Construct {
 
     public ServiceKeysResource(Construct scope, String id, Path lambdaBundle, ControlPlaneData data, String envName) {
         super(scope, id);
-        String name = "strata-" + envName + "-service-keys";
-        LogGroup logs = LogGroup.Builder.create(this, "Logs")
-                .logGroupName("/strata/" + envName + "/lambda/" + name)
-                .retention(RetentionDays.ONE_MONTH)
-                .removalPolicy(RemovalPolicy.DESTROY)
-                .build();
-        function = Function.Builder.create(this, "Function")
-                .functionName(name)
-                .description("Strata: issues the service keys into their secrets at deploy (custom resource)")
-                .runtime(Runtime.JAVA_21)
-                .architecture(Architecture.X86_64)
-                .handler(HANDLER)
-                .code(Code.fromAsset(ControlPlaneFunctions.checkBundle(lambdaBundle).toString()))
-                .memorySize(512)
+        function = ControlPlaneFunctions.javaFunction(this, lambdaBundle, envName, "service-keys", HANDLER,
+                        "Strata: issues the service keys into their secrets at deploy (custom resource)")
                 .timeout(Duration.minutes(2))
-                .logGroup(logs)
                 .build();
         for (Secret s : new Secret[] {data.jwtSigningKey(), data.jwtPublicKeys(), data.safekeeperToken()}) {
             s.grantRead(function);

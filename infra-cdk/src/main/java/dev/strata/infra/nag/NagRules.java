@@ -40,6 +40,7 @@ public final class NagRules {
                         "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"));
         NagSuppressions.addResourceSuppressions(stack.functions(), lambdas, true);
         NagSuppressions.addResourceSuppressions(stack.serviceKeys(), lambdas, true);
+        NagSuppressions.addResourceSuppressions(stack.poolReaper(), lambdas, true);
 
         // Stack-wide, kept once in the stack's metadata (per-resource copies would add ~2 KB to each of
         // ~300 resources and push the template towards CloudFormation's 1 MB limit).

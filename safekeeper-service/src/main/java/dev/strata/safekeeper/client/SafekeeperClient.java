@@ -33,7 +33,9 @@ import java.time.Duration;
 public final class SafekeeperClient {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    // HTTP/1.1: the default HTTP/2 asks every plain request for an h2c upgrade the server never grants.
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2)).build();
     private static final ObjectMapper JSON = ObjectMapper.getDefault();
 
     private final URI base;
