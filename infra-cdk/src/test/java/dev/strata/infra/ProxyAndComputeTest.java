@@ -124,6 +124,14 @@ class ProxyAndComputeTest {
     }
 
     @Test
+    void computeAgentsPublishTheirMetricsUnderTheEnvironment() {
+        var container = Match.objectLike(Map.of("Environment", Match.arrayWith(List.of(
+                Match.objectLike(Map.of("Name", "STRATA_COMPUTE_METRICS_ENVIRONMENT", "Value", "test"))))));
+        t.hasResourceProperties("AWS::ECS::TaskDefinition", Match.objectLike(Map.of(
+                "Family", "strata-test-compute", "ContainerDefinitions", List.of(container))));
+    }
+
+    @Test
     void stoppedPoolTasksOfThisClusterGoToTheReaper() {
         var rules = t.findResources("AWS::Events::Rule", Match.objectLike(Map.of("Properties", Match.objectLike(Map.of(
                 "EventPattern", Match.objectLike(Map.of(

@@ -5,7 +5,10 @@ import dev.strata.control.storage.BranchTarget;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.strata.compute.agent.AgentGauges;
 import dev.strata.compute.agent.AgentServer;
+import dev.strata.pgcore.metrics.MetricNames;
+import dev.strata.pgcore.metrics.Sample;
 import dev.strata.compute.agent.ComputeAgent;
 import dev.strata.compute.config.ComputeNetwork;
 import dev.strata.control.StepFailedException;
@@ -86,6 +89,10 @@ class ComputeAgentTest {
                     s.execute("INSERT INTO t SELECT generate_series(501, 525)"); // acknowledged by a quorum
                     assertThat(compute.sessions(pooled, ep)).as("this JDBC session, the agent's own excluded").isEqualTo(1);
                 }
+                // What the agent reports to CloudWatch while it serves: running, and its commit path.
+                assertThat(gauges(agent)).containsEntry(MetricNames.COMPUTE_RUNNING, 1.0)
+                        .containsKeys(MetricNames.COMPUTE_FLUSH_LAG_BYTES, MetricNames.COMPUTE_COMMITS_WAITING,
+                                MetricNames.COMPUTE_WRITERS_THROTTLED);
 
                 assertThat(compute.startPostgres(pooled, ep, branchTimeline, first.term().value(), first.epochStart()))
                         .as("a retried start of the same term returns the running compute").isEqualTo(pg);
@@ -100,6 +107,8 @@ class ComputeAgentTest {
                 compute.stopPostgres(pooled, ep);
                 compute.stopPostgres(pooled, ep); // idempotent
                 assertThat(agent.status().state()).isEqualTo("idle");
+                assertThat(gauges(agent)).as("idle: running 0, no commit path").isEqualTo(
+                        java.util.Map.of(MetricNames.COMPUTE_RUNNING, 0.0));
 
                 Proposer.Result second = elect(c, branchTimeline, members);
                 assertThat(second.term()).isGreaterThan(first.term());
@@ -140,5 +149,13 @@ class ComputeAgentTest {
             r.next();
             return r.getLong(1);
         }
+    }
+
+    private static java.util.Map<String, Double> gauges(dev.strata.compute.agent.ComputeAgent agent) {
+        java.util.Map<String, Double> m = new java.util.HashMap<>();
+        for (Sample sample : AgentGauges.read(agent)) {
+            m.put(sample.name(), sample.value());
+        }
+        return m;
     }
 }

@@ -10,11 +10,15 @@ import dev.strata.compute.config.ComputeNetwork;
 import dev.strata.pgcore.auth.AuthKeys;
 import dev.strata.pgcore.auth.TokenVerifier;
 import dev.strata.pgcore.id.NodeId;
+import dev.strata.pgcore.metrics.MetricNames;
+import dev.strata.pgcore.metrics.MetricsOptions;
+import dev.strata.pgcore.metrics.MetricsReporter;
 import dev.strata.pgcore.postgres.PostgresBinaries;
 import dev.strata.safekeeper.election.Proposer;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,7 +35,7 @@ import java.util.concurrent.CountDownLatch;
  *   --data-dir DIR --auth-public-keys FILE --pageserver HOST:PORT --safekeeper ID=URL [--safekeeper ID=URL ...]
  *   [--listen 127.0.0.1] [--port 3080] [--compute-port 0] [--user postgres]
  *   [--compute-listen 127.0.0.1] [--advertise-host HOST] [--client-network CIDR] [--start-timeout-seconds 60]
- *   [--metadata-table NAME [--agent-id ID]]
+ *   [--metadata-table NAME [--agent-id ID]] [--metrics-environment NAME [--metrics-interval 60]]
  * </pre>
  *
  * {@code --listen}/{@code --port}: the agent API. {@code --auth-public-keys}: the JWK Set whose
@@ -46,6 +50,9 @@ import java.util.concurrent.CountDownLatch;
  * wake workflow's ClaimAgent finds it, and leaves it at a clean stop; DynamoDB is reached with the
  * task role in {@code AWS_REGION}, or at {@code STRATA_DYNAMODB_ENDPOINT} (local runs). Once the API
  * listens (and the agent is in the pool) it prints {@code READY http=<port>}.
+ * {@code --metrics-environment} (or {@code STRATA_COMPUTE_METRICS_ENVIRONMENT}; likewise the
+ * interval): its gauges ({@link AgentGauges}) as CloudWatch embedded-metric lines on standard
+ * output every interval, dimensions {@code Environment} and {@code Node} (the agent id).
  */
 public final class ComputeAgentMain {
 
@@ -53,9 +60,12 @@ public final class ComputeAgentMain {
     public static final String PASSWORD_ENV = "STRATA_COMPUTE_PASSWORD";
     /** The metadata table whose warm pool the agent joins ({@code --metadata-table} wins). */
     public static final String TABLE_ENV = ControlPlane.TABLE_ENV;
+    /** {@code STRATA_COMPUTE_METRICS_ENVIRONMENT}, {@code STRATA_COMPUTE_METRICS_INTERVAL}: the metrics options from the task. */
+    static final String METRICS_ENV_PREFIX = "STRATA_COMPUTE_";
 
     private static final Set<String> OPTIONS = Set.of("data-dir", "auth-public-keys", "pageserver", "listen", "port",
-            "compute-port", "user", "compute-listen", "advertise-host", "client-network", "start-timeout-seconds", "metadata-table", "agent-id");
+            "compute-port", "user", "compute-listen", "advertise-host", "client-network", "start-timeout-seconds", "metadata-table", "agent-id",
+            "metrics-environment", "metrics-interval");
 
     private ComputeAgentMain() {
     }
@@ -67,7 +77,7 @@ public final class ComputeAgentMain {
      * @param agentId       the id it registers under (null without a metadata table)
      */
     record Parsed(ComputeAgent.Config config, Path publicKeys, String listen, int port, String metadataTable,
-                  NodeId agentId) {
+                  NodeId agentId, String metricsEnvironment, Duration metricsInterval) {
 
         /** The agent API's address as the control plane reaches it: the advertised host where the API listens on all addresses. */
         String apiAddress(int boundPort) {
@@ -160,8 +170,16 @@ public final class ComputeAgentMain {
         } else if (opts.containsKey("agent-id")) {
             throw new IllegalArgumentException("--agent-id names the agent in the warm pool: it needs --metadata-table");
         }
+        for (String o : new String[] {"metrics-environment", "metrics-interval"}) {
+            String v = env.get(METRICS_ENV_PREFIX + o.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
+            if (v != null && !v.isEmpty()) {
+                opts.putIfAbsent(o, v);
+            }
+        }
+        Duration metricsInterval = MetricsOptions.interval(opts.get("metrics-environment"), opts.get("metrics-interval"));
         return new Parsed(config, Path.of(opts.get("auth-public-keys")), opts.getOrDefault("listen", "127.0.0.1"),
-                port("port", opts.getOrDefault("port", "3080"), true), table, agentId);
+                port("port", opts.getOrDefault("port", "3080"), true), table, agentId, opts.get("metrics-environment"),
+                metricsInterval);
     }
 
     private static int port(String option, String value, boolean zeroAllowed) {
@@ -212,17 +230,34 @@ public final class ComputeAgentMain {
      * claims a stopping agent), then stops the API and Postgres (fast shutdown: every acknowledged
      * commit is on the safekeepers).
      */
-    record Running(ComputeAgent agent, AgentServer server, PoolRegistration pool, DynamoDbClient dynamo)
-            implements AutoCloseable {
+    record Running(ComputeAgent agent, AgentServer server, PoolRegistration pool, DynamoDbClient dynamo,
+                   MetricsReporter metrics) implements AutoCloseable {
         @Override
         public void close() {
             if (pool != null) {
                 pool.deregister();
                 dynamo.close();
             }
+            if (metrics != null) {
+                metrics.close();
+            }
             server.close();
             agent.close();
         }
+    }
+
+    /**
+     * Its gauges ({@link AgentGauges}) as CloudWatch embedded-metric lines on standard output, under
+     * {@code Environment} and {@code Node} (the agent id, else its API address), when an environment
+     * was given; null otherwise.
+     */
+    private static MetricsReporter metrics(Parsed parsed, ComputeAgent agent, int boundPort) {
+        if (parsed.metricsInterval() == null) {
+            return null;
+        }
+        String node = parsed.agentId() != null ? parsed.agentId().toString() : parsed.apiAddress(boundPort);
+        return MetricsReporter.start(parsed.metricsEnvironment(), Map.of(MetricNames.NODE, node),
+                parsed.metricsInterval(), () -> AgentGauges.read(agent), System.out, Clock.systemUTC());
     }
 
     /**
@@ -244,7 +279,7 @@ public final class ComputeAgentMain {
                     + e.getMessage(), e);
         }
         if (parsed.metadataTable() == null) {
-            return new Running(agent, server, null, null);
+            return new Running(agent, server, null, null, metrics(parsed, agent, server.port()));
         }
         String endpoint = env.get(ControlPlane.DYNAMODB_ENDPOINT_ENV);
         DynamoDbClient dynamo = endpoint == null || endpoint.isBlank()
@@ -254,7 +289,7 @@ public final class ComputeAgentMain {
             PoolRegistration pool = new PoolRegistration(new MetadataStore(dynamo, parsed.metadataTable()),
                     parsed.agentId(), parsed.apiAddress(server.port()));
             pool.register();
-            return new Running(agent, server, pool, dynamo);
+            return new Running(agent, server, pool, dynamo, metrics(parsed, agent, server.port()));
         } catch (RuntimeException e) {
             server.close();
             agent.close();
@@ -269,7 +304,7 @@ public final class ComputeAgentMain {
         System.err.println("usage: --data-dir DIR --auth-public-keys FILE --pageserver HOST:PORT --safekeeper ID=URL..."
                 + " [--listen HOST] [--port N] [--compute-port N] [--user NAME] [--compute-listen ADDR]"
                 + " [--advertise-host HOST] [--client-network CIDR] [--start-timeout-seconds N]"
-                + " [--metadata-table NAME [--agent-id ID]]"
+                + " [--metadata-table NAME [--agent-id ID]] [--metrics-environment NAME [--metrics-interval S]]"
                 + " (password in " + PASSWORD_ENV + ")");
         System.exit(64);
     }

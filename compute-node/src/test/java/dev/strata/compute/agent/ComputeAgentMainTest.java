@@ -57,6 +57,23 @@ class ComputeAgentMainTest {
     }
 
     @Test
+    void metricsAreOnWithAnEnvironmentFromTheOptionOrTheTaskEnvironment() {
+        assertThat(parse(List.of(), ENV).metricsInterval()).as("off by default").isNull();
+        ComputeAgentMain.Parsed p = parse(List.of("--metrics-environment", "prod", "--metrics-interval", "15"), ENV);
+        assertThat(p.metricsEnvironment()).isEqualTo("prod");
+        assertThat(p.metricsInterval()).isEqualTo(java.time.Duration.ofSeconds(15));
+        Map<String, String> task = new java.util.HashMap<>(ENV);
+        task.put("STRATA_COMPUTE_METRICS_ENVIRONMENT", "test");
+        ComputeAgentMain.Parsed fromTask = parse(List.of(), task);
+        assertThat(fromTask.metricsEnvironment()).isEqualTo("test");
+        assertThat(fromTask.metricsInterval()).isEqualTo(java.time.Duration.ofSeconds(60));
+        assertThatThrownBy(() -> parse(List.of("--metrics-environment", "x", "--metrics-interval", "0"), ENV))
+                .hasMessageContaining("--metrics-interval");
+        assertThatThrownBy(() -> parse(List.of("--metrics-interval", "5"), ENV))
+                .hasMessageContaining("needs --metrics-environment");
+    }
+
+    @Test
     void withTheMetadataTableTheAgentJoinsThePoolAtItsAdvertisedAddress() {
         Map<String, String> env = Map.of(ComputeAgentMain.PASSWORD_ENV, "pw", ComputeAgentMain.TABLE_ENV, "strata-prod-metadata");
         ComputeAgentMain.Parsed p = parse(List.of("--listen", "0.0.0.0", "--compute-listen", "0.0.0.0",

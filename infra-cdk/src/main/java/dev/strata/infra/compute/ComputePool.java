@@ -57,7 +57,9 @@ public final class ComputePool extends Construct {
                 .command(agentCommand(network.vpc().getVpcCidrBlock()))
                 // The warm pool in the metadata: the agent registers itself IDLE at its task's private
                 // IP (PoolRegistration) so the wake workflow's ClaimAgent finds it.
-                .environment(Map.of("STRATA_METADATA_TABLE", data.table().getTableName()))
+                // and reports its gauges as embedded-metric lines in its log stream (AgentGauges).
+                .environment(Map.of("STRATA_METADATA_TABLE", data.table().getTableName(),
+                        "STRATA_COMPUTE_METRICS_ENVIRONMENT", envName))
                 // The superuser the agent (slots, activity) and the safekeepers (replication) log in as;
                 // the image's entry point passes the JWK Set as a file (--auth-public-keys).
                 .secrets(Map.of("STRATA_AUTH_PUBLIC_KEYS", Secret.fromSecretsManager(data.jwtPublicKeys()),

@@ -42,6 +42,18 @@ public final class MetricNames {
     /** A safekeeper: usable bytes left on the file system of its data directory. */
     public static final String SAFEKEEPER_DISK_FREE_BYTES = "SafekeeperDiskFreeBytes";
 
+    /**
+     * A compute agent (dimension {@link #NODE}: its agent id): 1 while it runs a Postgres that
+     * serves an endpoint, 0 while idle in the warm pool, starting or failed.
+     */
+    public static final String COMPUTE_RUNNING = "ComputeRunning";
+    /** A compute agent, while running: bytes the safekeepers' quorum has not flushed of its WAL. */
+    public static final String COMPUTE_FLUSH_LAG_BYTES = "ComputeFlushLagBytes";
+    /** A compute agent, while running: commits waiting for the safekeepers' quorum. */
+    public static final String COMPUTE_COMMITS_WAITING = "ComputeCommitsWaiting";
+    /** A compute agent, while running: 1 while its writers are throttled (decision 0008), else 0. */
+    public static final String COMPUTE_WRITERS_THROTTLED = "ComputeWritersThrottled";
+
     /** The proxy: client connections open now. */
     public static final String PROXY_CONNECTIONS_OPEN = "ProxyConnectionsOpen";
     /** The proxy: client connections its listener accepted during the interval. */
