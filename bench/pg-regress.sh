@@ -296,15 +296,18 @@ if [ "$CHECKS_ONLY" = 0 ] && [ "$STOCK" = 1 ]; then
     # that name its port, socket and safekeepers (synchronous_commit=on without standbys waits
     # for nothing, as a commit on stock does).
     read -r ENC COLL CTYPE < <(q postgres "SELECT pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datname = 'template1'" | tr '|' ' ')
+    # Data checksums as the compute's cluster has them (an initdb option, not a setting).
+    CHECKSUMS=""
+    [ "$(q postgres "SHOW data_checksums")" = on ] && CHECKSUMS="--data-checksums"
     SETTINGS=$(q postgres "SELECT name || ' = ' || quote_literal(current_setting(name)) FROM pg_settings
         WHERE source = 'configuration file' AND name NOT IN ('port', 'listen_addresses', 'unix_socket_directories',
         'synchronous_standby_names') ORDER BY name")
     rm -rf "$STOCK_DIR"; mkdir -p "$STOCK_DIR"
     (umask 077; echo "$PW" >"$STOCK_DIR/pwfile")
     [ -n "$AS_PG" ] && chown -R postgres "$STOCK_DIR"
-    log "stock PostgreSQL ($PGBIN/postgres, the compute's binary) on port $STOCK_PORT: initdb -E $ENC --lc-collate=$COLL --lc-ctype=$CTYPE"
+    log "stock PostgreSQL ($PGBIN/postgres, the compute's binary) on port $STOCK_PORT: initdb -E $ENC --lc-collate=$COLL --lc-ctype=$CTYPE $CHECKSUMS"
     $AS_PG "$PGBIN/initdb" -D "$STOCK_DIR/pgdata" -U postgres -A scram-sha-256 --pwfile="$STOCK_DIR/pwfile" \
-        -E "$ENC" --lc-collate="$COLL" --lc-ctype="$CTYPE" >"$STOCK_DIR/initdb.log" 2>&1 \
+        -E "$ENC" --lc-collate="$COLL" --lc-ctype="$CTYPE" $CHECKSUMS >"$STOCK_DIR/initdb.log" 2>&1 \
         || { cat "$STOCK_DIR/initdb.log"; exit 1; }
     { echo "# the compute's settings (pg_settings, source = configuration file)"; echo "$SETTINGS"
       echo "port = $STOCK_PORT"; echo "listen_addresses = '127.0.0.1'"; echo "unix_socket_directories = ''"; } \

@@ -87,7 +87,8 @@ public final class LocalPageservers {
             if (!"postgres".equals(user)) {
                 throw new IllegalArgumentException("the imported superuser is 'postgres', not '" + user + "'");
             }
-            Timeline t = manager().create(new TimelineManager.CreateRequest(id, null, true, false, List.of(),
+            // Data checksums on (decision 0036): they also make a restore's basebackup incremental.
+            Timeline t = manager().create(new TimelineManager.CreateRequest(id, null, true, true, List.of(),
                     password));
             Lsn start = t.lastRecordLsn();
             byte[] control = t.getValue(Key.controlFile(), start, Duration.ofSeconds(1));
@@ -165,9 +166,10 @@ public final class LocalPageservers {
                 }
 
                 @Override
-                public InputStream basebackup(TimelineId timeline, Lsn lsn) {
+                public InputStream basebackup(TimelineId timeline, Lsn lsn,
+                                              dev.strata.pageserver.basebackup.BasebackupBase base) {
                     return new PageServiceAccess("127.0.0.1", server.pageServicePort(), computeToken)
-                            .basebackup(timeline, lsn);
+                            .basebackup(timeline, lsn, base);
                 }
             };
         }

@@ -116,9 +116,11 @@ public final class BranchBench {
                 c.restore("main", new BranchTarget.AtTime(before), null);
                 firstRow(c, "main", rowsBefore);
                 results.add(new Result(r, "restore", ms(t0)));
+                var restarted = c.compute("main").started();
                 System.out.printf("round %d: branch %.0f ms, template copy %.0f ms, branch to first row %.0f ms, "
-                        + "restore %.0f ms%n", r, at(results, r, "branch"), at(results, r, "template-copy"),
-                        at(results, r, "branch-first-row"), at(results, r, "restore"));
+                        + "restore %.0f ms (its compute start: %s)%n", r, at(results, r, "branch"),
+                        at(results, r, "template-copy"), at(results, r, "branch-first-row"), at(results, r, "restore"),
+                        restarted == null ? "not running" : restarted.breakdown());
             }
         } finally {
             FileTrees.deleteRecursively(dir);

@@ -9,6 +9,7 @@ import dev.strata.compute.commitpath.CommitPathSettings;
 import dev.strata.compute.commitpath.CommitPathStatus;
 import dev.strata.compute.config.ComputeSettings;
 import dev.strata.compute.pageserver.PageserverAccess;
+import dev.strata.pageserver.basebackup.BasebackupBase;
 import dev.strata.pgcore.fs.FileTrees;
 import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.lsn.Lsn;
@@ -161,7 +162,8 @@ public final class ComputeNode implements AutoCloseable {
         stopStalePostmaster();
         // Whatever happens to this start, the directory is not reusable any more once Postgres
         // may have written to it: the mark goes first.
-        Lsn reusableAt = ReuseMark.take(reuseMarkFile(), spec.timeline());
+        BasebackupBase marked = ReuseMark.take(reuseMarkFile());
+        Lsn reusableAt = marked != null && marked.timeline().equals(spec.timeline()) ? marked.lsn() : null;
         Proposer proposer = new Proposer(spec.timeline(), spec.safekeepers(), spec.electionTimeout(), spec.authToken());
         Proposer.Result elected;
         if (term == null) {
@@ -177,7 +179,9 @@ public final class ComputeNode implements AutoCloseable {
         long t2;
         long t3;
         TarUnpacker.Unpacked unpacked;
-        if (elected.epochStart().equals(reusableAt) && Files.exists(dataDir.resolve("global").resolve("pg_control"))) {
+        StartedCompute.BasebackupKind kind;
+        boolean directoryThere = Files.exists(dataDir.resolve("global").resolve("pg_control"));
+        if (elected.epochStart().equals(reusableAt) && directoryThere) {
             // The timeline has not moved since this directory's clean shutdown: its shutdown
             // checkpoint is the timeline's last record, so it is exactly the state at E.
             progress.accept("term " + elected.term() + " elected; the timeline has not moved since the last clean "
@@ -185,18 +189,27 @@ public final class ComputeNode implements AutoCloseable {
             t2 = System.nanoTime();
             t3 = t2;
             unpacked = new TarUnpacker.Unpacked(0, 0);
+            kind = StartedCompute.BasebackupKind.REUSED;
         } else {
             progress.accept("term " + elected.term() + " elected; WAL starts at " + elected.epochStart()
                     + "; waiting for the pageserver to reach it");
             pageserver.awaitLsn(spec.timeline(), elected.epochStart(), spec.pageserverTimeout());
             t2 = System.nanoTime();
-            progress.accept("fetching the basebackup at " + elected.epochStart());
-            unpacked = fetchBasebackup(dataDir, elected);
+            unpacked = marked != null && directoryThere ? fetchOver(dataDir, elected, marked) : null;
+            if (unpacked == null) {
+                progress.accept("fetching the basebackup at " + elected.epochStart());
+                unpacked = fetchBasebackup(dataDir, elected);
+            }
             t3 = System.nanoTime();
-            progress.accept(String.format("basebackup unpacked: %d files, %.1f MB; starting PostgreSQL",
-                    unpacked.files(), unpacked.bytes() / 1e6));
+            kind = unpacked.incremental() ? StartedCompute.BasebackupKind.INCREMENTAL : StartedCompute.BasebackupKind.FULL;
+            progress.accept(unpacked.incremental()
+                    ? String.format("incremental basebackup applied: %d files taken over from the directory at %s, "
+                            + "%d of their pages rewritten, %.1f MB received; starting PostgreSQL",
+                            unpacked.reusedFiles(), marked, unpacked.patchedPages(), unpacked.bytes() / 1e6)
+                    : String.format("basebackup unpacked: %d files, %.1f MB; starting PostgreSQL",
+                            unpacked.files(), unpacked.bytes() / 1e6));
         }
-        return launch(proposer, elected, unpacked, t0, t1, t2, t3);
+        return launch(proposer, elected, unpacked, kind, t0, t1, t2, t3);
     }
 
     /**
@@ -218,20 +231,14 @@ public final class ComputeNode implements AutoCloseable {
     private TarUnpacker.Unpacked fetchBasebackup(Path dataDir, Proposer.Result elected) {
         TarUnpacker.Unpacked unpacked;
         try {
+            FileTrees.deleteRecursively(incomingDir());
             if (Files.exists(dataDir)) {
                 FileTrees.deleteRecursively(dataDir);
             }
             try (InputStream tar = pageserver.basebackup(spec.timeline(), elected.epochStart())) {
-                long[] nextReport = {PROGRESS_STEP_BYTES};
-                unpacked = new TarUnpacker(MAX_BASEBACKUP_BYTES).unpack(tar, dataDir, (files, bytes) -> {
-                    if (bytes >= nextReport[0]) {
-                        progress.accept(String.format("basebackup: %d MB received (%d files)", bytes >> 20, files));
-                        nextReport[0] = bytes + PROGRESS_STEP_BYTES;
-                    }
-                });
+                unpacked = new TarUnpacker(MAX_BASEBACKUP_BYTES).unpack(tar, dataDir, unpackProgress());
             }
-            Files.writeString(dataDir.resolve("postgresql.conf"),
-                    "# Written by the Strata compute agent.\ninclude_if_exists = 'strata.conf'\n");
+            writePostgresqlConf(dataDir);
         } catch (IOException e) {
             throw new ComputeStartException("timeline " + spec.timeline() + ": basebackup at " + elected.epochStart()
                     + " could not be unpacked into " + dataDir + ": " + e.getMessage(), e);
@@ -239,7 +246,58 @@ public final class ComputeNode implements AutoCloseable {
         return unpacked;
     }
 
+    /**
+     * The basebackup at E over the directory this compute shut down cleanly at {@code base}
+     * (another timeline, e.g. the one a restore replaced, or this one at an earlier LSN): the
+     * pageserver answers with an incremental basebackup when it can tell what differs, so a
+     * restore costs what changed, not the database's size. Unpacked beside the directory and
+     * swapped in; the base directory is consumed either way. Returns null, having logged why,
+     * when the attempt failed: the caller then fetches a full basebackup.
+     */
+    private TarUnpacker.Unpacked fetchOver(Path dataDir, Proposer.Result elected, BasebackupBase base) {
+        progress.accept("fetching the basebackup at " + elected.epochStart() + ", incremental over the directory at "
+                + base + " if the pageserver can");
+        Path incoming = incomingDir();
+        try {
+            FileTrees.deleteRecursively(incoming);
+            TarUnpacker.Unpacked unpacked;
+            try (InputStream tar = pageserver.basebackup(spec.timeline(), elected.epochStart(), base)) {
+                unpacked = new TarUnpacker(MAX_BASEBACKUP_BYTES).unpack(tar, incoming, dataDir, base, unpackProgress());
+            }
+            writePostgresqlConf(incoming);
+            FileTrees.deleteRecursively(dataDir);
+            Files.move(incoming, dataDir);
+            return unpacked;
+        } catch (IOException | RuntimeException e) {
+            log.warn("timeline={} basebackup at {} over the directory at {} failed, fetching a full one: {}",
+                    spec.timeline(), elected.epochStart(), base, e.getMessage());
+            progress.accept("the basebackup over the old directory failed (" + e.getMessage() + "); fetching a full one");
+            return null;
+        }
+    }
+
+    private TarUnpacker.Progress unpackProgress() {
+        long[] nextReport = {PROGRESS_STEP_BYTES};
+        return (files, bytes) -> {
+            if (bytes >= nextReport[0]) {
+                progress.accept(String.format("basebackup: %d MB received (%d files)", bytes >> 20, files));
+                nextReport[0] = bytes + PROGRESS_STEP_BYTES;
+            }
+        };
+    }
+
+    private static void writePostgresqlConf(Path dataDir) throws IOException {
+        Files.writeString(dataDir.resolve("postgresql.conf"),
+                "# Written by the Strata compute agent.\ninclude_if_exists = 'strata.conf'\n");
+    }
+
+    /** Where a basebackup over the old directory is unpacked before it replaces it. */
+    private Path incomingDir() {
+        return spec.dataDir().resolveSibling(spec.dataDir().getFileName() + ".incoming");
+    }
+
     private StartedCompute launch(Proposer proposer, Proposer.Result elected, TarUnpacker.Unpacked unpacked,
+                                  StartedCompute.BasebackupKind kind,
                                   long t0, long t1, long t2, long t3) {
         Path dataDir = spec.dataDir();
         CommitPathSettings commitPath;
@@ -307,7 +365,7 @@ public final class ComputeNode implements AutoCloseable {
         long t5 = System.nanoTime();
         StartedCompute s = new StartedCompute(elected.term(), elected.epochStart(), host, postgres.port(),
                 streaming.stream().map(NodeId::toString).toList(), Duration.ofNanos(t1 - t0),
-                Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2), unpacked.bytes(), Duration.ofNanos(t4 - t3),
+                Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2), unpacked.bytes(), kind, Duration.ofNanos(t4 - t3),
                 Duration.ofNanos(t5 - t4));
         log.info("timeline={} term={} epochStart={} port={} compute started in {} ms ({})", spec.timeline(),
                 elected.term(), elected.epochStart(), postgres.port(), s.total().toMillis(), s.breakdown());

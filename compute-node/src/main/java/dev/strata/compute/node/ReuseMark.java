@@ -1,5 +1,6 @@
 package dev.strata.compute.node;
 
+import dev.strata.pageserver.basebackup.BasebackupBase;
 import dev.strata.pgcore.control.ControlFile;
 import dev.strata.pgcore.fs.CrashSafe;
 import dev.strata.pgcore.id.TimelineId;
@@ -66,8 +67,13 @@ final class ReuseMark {
         }
     }
 
-    /** Reads and removes the mark: the LSN the directory is at, or null if there is no valid mark for this timeline. */
-    static Lsn take(Path mark, TimelineId timeline) {
+    /**
+     * Reads and removes the mark: the timeline and LSN the directory is exactly at, or null if
+     * there is no valid mark. The caller decides what it is good for: a start on the same
+     * timeline at the same LSN reuses the directory as it is; any other start may offer it to
+     * the pageserver as the base of an incremental basebackup.
+     */
+    static BasebackupBase take(Path mark) {
         try {
             if (!Files.exists(mark)) {
                 return null;
@@ -78,13 +84,10 @@ final class ReuseMark {
             }
             Files.delete(mark);
             CrashSafe.fsyncDirectory(mark.getParent());
-            if (!timeline.toString().equals(p.getProperty("timeline"))) {
-                return null;
-            }
-            return Lsn.parse(p.getProperty("lsn"));
+            return new BasebackupBase(TimelineId.parse(p.getProperty("timeline")), Lsn.parse(p.getProperty("lsn")));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read or remove " + mark, e);
-        } catch (IllegalArgumentException e) {
+        } catch (RuntimeException e) {
             return null; // a damaged mark means: not reusable
         }
     }

@@ -1,6 +1,7 @@
 package dev.strata.compute.pageserver;
 
 import dev.strata.compute.node.ComputeStartException;
+import dev.strata.pageserver.basebackup.BasebackupBase;
 import dev.strata.pageserver.client.PageserverClient;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
@@ -49,7 +50,7 @@ public final class PageServiceAccess implements PageserverAccess {
      * service surfaces as an {@link IOException} at the end of the stream, never as a short tar.
      */
     @Override
-    public InputStream basebackup(TimelineId timeline, Lsn lsn) {
+    public InputStream basebackup(TimelineId timeline, Lsn lsn, BasebackupBase base) {
         PipedInputStream in = new PipedInputStream(1 << 20);
         PipedOutputStream out;
         try {
@@ -64,7 +65,7 @@ public final class PageServiceAccess implements PageserverAccess {
             // runs, which once let a refused basebackup read as an empty tar).
             try (out) {
                 try (PageserverClient client = new PageserverClient(host, port, token)) {
-                    client.basebackup(timeline, lsn, out);
+                    client.basebackup(timeline, lsn, base, out);
                 } catch (Throwable t) {
                     failure.set(t);
                 }

@@ -1,5 +1,6 @@
 package dev.strata.compute.pageserver;
 
+import dev.strata.pageserver.basebackup.BasebackupBase;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import java.io.InputStream;
@@ -20,5 +21,14 @@ public interface PageserverAccess {
     void awaitLsn(TimelineId timeline, Lsn lsn, Duration timeout);
 
     /** A tar of the complete data directory at {@code lsn}; the caller closes it. */
-    InputStream basebackup(TimelineId timeline, Lsn lsn);
+    default InputStream basebackup(TimelineId timeline, Lsn lsn) {
+        return basebackup(timeline, lsn, null);
+    }
+
+    /**
+     * As above, over a directory the compute holds already: with a {@code base}, the pageserver
+     * may answer with an incremental basebackup against it ({@code IncrementalFormat}), or with a
+     * full one when it cannot tell what differs. Null: always full.
+     */
+    InputStream basebackup(TimelineId timeline, Lsn lsn, BasebackupBase base);
 }

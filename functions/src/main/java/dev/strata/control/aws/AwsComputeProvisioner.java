@@ -10,6 +10,7 @@ import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import software.amazon.awssdk.services.ecs.EcsClient;
@@ -35,10 +36,8 @@ public final class AwsComputeProvisioner implements ComputeProvisioner {
     private final AwsSecrets secrets;
     private final Clock clock;
     private final AgentComputeProvisioner.AgentLauncher launcher;
-    private volatile Built built;
-
-    private record Built(String signingKey, ComputeProvisioner provisioner) {
-    }
+    /** The provisioner of the signing key's current value. */
+    private final BuiltFromSecrets<ComputeProvisioner> built = new BuiltFromSecrets<>(v -> provisioner(v.get(0)));
 
     /** From the process environment (the ServiceLoader's constructor). */
     public AwsComputeProvisioner() {
@@ -59,14 +58,12 @@ public final class AwsComputeProvisioner implements ComputeProvisioner {
     }
 
     private ComputeProvisioner delegate() {
-        String key = secrets.get(settings.requireSigningKeySecret(), AwsSettings.SIGNING_KEY_SECRET);
-        Built b = built;
-        if (b == null || !b.signingKey().equals(key)) {
-            b = new Built(key, new AgentComputeProvisioner(launcher, SigningKey.issuer(key, settings.signingKeySecret()),
-                    clock, START_TIMEOUT));
-            built = b;
-        }
-        return b.provisioner();
+        return built.get(List.of(secrets.get(settings.requireSigningKeySecret(), AwsSettings.SIGNING_KEY_SECRET)));
+    }
+
+    private ComputeProvisioner provisioner(String signingKey) {
+        return new AgentComputeProvisioner(launcher, SigningKey.issuer(signingKey, settings.signingKeySecret()), clock,
+                START_TIMEOUT);
     }
 
     @Override

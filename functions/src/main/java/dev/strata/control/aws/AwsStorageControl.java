@@ -9,6 +9,7 @@ import dev.strata.pgcore.id.NodeId;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -25,11 +26,9 @@ public final class AwsStorageControl implements StorageControl {
     private final AwsSettings settings;
     private final AwsSecrets secrets;
     private final Clock clock;
-    private volatile Built built;
-
-    /** The storage control of the secrets' current values ({@link AwsSecrets} re-reads them every few minutes). */
-    private record Built(String signingKey, String replication, String superuser, StorageControl control) {
-    }
+    /** The storage control of the secrets' current values: signing key, replication and superuser passwords. */
+    private final BuiltFromSecrets<StorageControl> built = new BuiltFromSecrets<>(
+            v -> storageControl(v.get(0), v.get(1), v.get(2)));
 
     /** From the process environment (the ServiceLoader's constructor). */
     public AwsStorageControl() {
@@ -44,22 +43,19 @@ public final class AwsStorageControl implements StorageControl {
 
     /** The delegate for the secrets as they are now: built again only when one of them changed. */
     private StorageControl delegate() {
-        String key = secrets.get(settings.signingKeySecret(), AwsSettings.SIGNING_KEY_SECRET);
-        String replication = secrets.get(settings.replicationSecret(), AwsSettings.REPLICATION_SECRET);
-        String superuser = secrets.get(settings.superuserSecret(), AwsSettings.SUPERUSER_SECRET);
-        Built b = built;
-        if (b == null || !b.signingKey().equals(key) || !b.replication().equals(replication)
-                || !b.superuser().equals(superuser)) {
-            var tokens = ServiceStorageControl.issuing(SigningKey.issuer(key, settings.signingKeySecret()), clock);
-            // The walsenders listen on each safekeeper's host; the pageserver logs in as its default
-            // replication user (strata_replicator, as the safekeepers' --replication-user default).
-            var sources = settings.safekeepers().stream()
-                    .map(m -> new Dto.Source(m.url().getHost(), settings.walsenderPort(), null, replication)).toList();
-            b = new Built(key, replication, superuser, new ServiceStorageControl(new ServiceStorageControl.Nodes(
-                    settings.pageserver(), settings.safekeepers(), sources), tokens, superuser, clock));
-            built = b;
-        }
-        return b.control();
+        return built.get(List.of(secrets.get(settings.signingKeySecret(), AwsSettings.SIGNING_KEY_SECRET),
+                secrets.get(settings.replicationSecret(), AwsSettings.REPLICATION_SECRET),
+                secrets.get(settings.superuserSecret(), AwsSettings.SUPERUSER_SECRET)));
+    }
+
+    private StorageControl storageControl(String signingKey, String replication, String superuser) {
+        var tokens = ServiceStorageControl.issuing(SigningKey.issuer(signingKey, settings.signingKeySecret()), clock);
+        // The walsenders listen on each safekeeper's host; the pageserver logs in as its default
+        // replication user (strata_replicator, as the safekeepers' --replication-user default).
+        var sources = settings.safekeepers().stream()
+                .map(m -> new Dto.Source(m.url().getHost(), settings.walsenderPort(), null, replication)).toList();
+        return new ServiceStorageControl(new ServiceStorageControl.Nodes(settings.pageserver(), settings.safekeepers(),
+                sources), tokens, superuser, clock);
     }
 
     @Override

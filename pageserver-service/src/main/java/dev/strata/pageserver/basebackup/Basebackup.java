@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * as they are produced (memory: one page plus a few WAL pages). The compute adds
  * {@code postgresql.conf} and {@code pg_hba.conf}. See docs/pageserver.md "Basebackup" for
  * the layout; {@code pg_wal} and {@code global/pg_control} come last, so a truncated archive
- * has no control file and cannot start.
+ * has no control file and cannot start. Given an {@link Incremental} (from
+ * {@link IncrementalPlanner}), the archive is incremental over a directory the compute holds
+ * ({@link IncrementalFormat}; docs/basebackup.md, "Incremental basebackups").
  */
 public final class Basebackup {
 
@@ -51,8 +53,23 @@ public final class Basebackup {
             "pg_logical/mappings", "pg_logical/snapshots", "pg_notify", "pg_replslot", "pg_serial", "pg_snapshots",
             "pg_stat", "pg_stat_tmp", "pg_subtrans");
 
-    /** What was written, for logs, metrics and the benchmark. */
-    public record Result(Lsn checkpointLsn, Lsn walEnd, long tarBytes, long relationBlocks) {
+    /**
+     * What was written, for logs, metrics and the benchmark.
+     *
+     * @param relationBlocks     blocks of every relation fork in the directory: what a full basebackup sends
+     * @param relationBlocksSent blocks the archive carries: all of them in a full basebackup, in an
+     *                           incremental one those of the files it sends whole and the pages of its reuse entries
+     * @param incrementalBase    the base an incremental archive applies to; null for a full one
+     */
+    public record Result(Lsn checkpointLsn, Lsn walEnd, long tarBytes, long relationBlocks, long relationBlocksSent,
+                         BasebackupBase incrementalBase) {
+    }
+
+    /** Relation blocks a full basebackup has and blocks this archive sends. */
+    private static final class Counts {
+        long full;
+        long sent;
+        long reusedFiles;
     }
 
     private Basebackup() {
@@ -70,6 +87,16 @@ public final class Basebackup {
      */
     public static Result write(LayerStore store, Redo redo, Lsn lsn, Lsn prevRecordLsn, OutputStream out)
             throws IOException {
+        return write(store, redo, lsn, prevRecordLsn, null, out);
+    }
+
+    /**
+     * As {@link #write(LayerStore, Redo, Lsn, Lsn, OutputStream)}; with {@code incremental} not
+     * null the archive is incremental over its base ({@link IncrementalFormat}): the marker entry
+     * first, and a reuse entry instead of each segment file of a logged fork the base holds.
+     */
+    public static Result write(LayerStore store, Redo redo, Lsn lsn, Lsn prevRecordLsn, Incremental incremental,
+                               OutputStream out) throws IOException {
         dev.strata.pgcore.id.TimelineId tl = store.timelineId();
         if (lsn.value() % 8 != 0) {
             throw new IllegalArgumentException("timeline " + tl + ": basebackup LSN " + lsn
@@ -103,7 +130,10 @@ public final class Basebackup {
 
         BufferedOutputStream buffered = new BufferedOutputStream(out, 256 * 1024);
         TarWriter tar = new TarWriter(buffered, now);
-        long[] blocks = {0};
+        Counts counts = new Counts();
+        if (incremental != null) {
+            tar.file(IncrementalFormat.MARKER, incremental.base().encodeMarker());
+        }
         tar.file("PG_VERSION", PG_VERSION);
         tar.file("postgresql.auto.conf", new byte[0]);
         // No user name maps, but the file exists as initdb leaves it: pg_ident_file_mappings reads it.
@@ -145,7 +175,7 @@ public final class Basebackup {
             if (map != null) {
                 tar.file(dir + "/pg_filenode.map", map);
             }
-            blocks[0] += writeRelations(store, redo, lsn, db, dir, tar);
+            writeRelations(store, redo, lsn, db, dir, tar, incremental, counts);
         }
         for (SlruKind kind : SlruKind.values()) {
             writeSlru(store, redo, lsn, kind, tar);
@@ -165,10 +195,18 @@ public final class Basebackup {
         tar.file("global/pg_control", shutDown.encode());
         tar.finish();
         buffered.flush();
-        Result result = new Result(recordLsn, wal.endLsn(), tar.bytesWritten(), blocks[0]);
-        LOG.info("basebackup timeline={} lsn={} prev_record_lsn={} checkpoint_lsn={} wal_end={} tar_bytes={}"
-                        + " relation_blocks={}", tl, lsn, prevRecordLsn, recordLsn, wal.endLsn(), result.tarBytes(),
-                result.relationBlocks());
+        Result result = new Result(recordLsn, wal.endLsn(), tar.bytesWritten(), counts.full, counts.sent,
+                incremental == null ? null : incremental.base());
+        if (incremental == null) {
+            LOG.info("basebackup timeline={} lsn={} prev_record_lsn={} checkpoint_lsn={} wal_end={} tar_bytes={}"
+                            + " relation_blocks={}", tl, lsn, prevRecordLsn, recordLsn, wal.endLsn(), result.tarBytes(),
+                    result.relationBlocks());
+        } else {
+            LOG.info("basebackup timeline={} lsn={} prev_record_lsn={} checkpoint_lsn={} wal_end={} tar_bytes={}"
+                            + " incremental base={} relation_blocks_sent={} of relation_blocks={} reused_files={}", tl, lsn,
+                    prevRecordLsn, recordLsn, wal.endLsn(), result.tarBytes(), incremental.base(),
+                    result.relationBlocksSent(), result.relationBlocks(), counts.reusedFiles);
+        }
         return result;
     }
 
@@ -188,53 +226,111 @@ public final class Basebackup {
                 + Integer.toUnsignedString(db.dbOid());
     }
 
-    /** Every fork of the database's relations; an unlogged relation (it has an init fork) gets main = init, nothing else. */
-    private static long writeRelations(LayerStore store, Redo redo, Lsn lsn, DbDirectory.Db db, String dir,
-                                       TarWriter tar) throws IOException {
+    /**
+     * Every fork of the database's relations; an unlogged relation (it has an init fork) gets main
+     * = init, nothing else. Incremental: a logged fork whose file the base holds comes as reuse
+     * entries; everything else whole, as in a full basebackup.
+     */
+    private static void writeRelations(LayerStore store, Redo redo, Lsn lsn, DbDirectory.Db db, String dir,
+                                       TarWriter tar, Incremental incremental, Counts counts) throws IOException {
         RelDirectory rels = RelDirectory.decode(store.getValue(Key.relationDirectory(db.spcOid(), db.dbOid()), lsn, redo));
-        long written = 0;
         for (RelDirectory.RelFork rf : rels.entries()) {
             boolean unlogged = rels.contains(rf.relNumber(), 3);
             if (unlogged && rf.fork() != 3) {
                 continue; // PostgreSQL's reset after a crash does the same: only the init fork survives
             }
-            written += writeFork(store, redo, lsn, db, dir, rf.relNumber(), rf.fork(), rf.fork(), tar);
+            ChangedBlocks.Fork fork = new ChangedBlocks.Fork(db.spcOid(), db.dbOid(), rf.relNumber(), rf.fork());
+            long baseSize = incremental == null || unlogged ? -1 : incremental.baseSize(fork);
+            if (baseSize >= 0) {
+                writeReusedFork(store, redo, lsn, db, dir, fork, baseSize, incremental.changed(), tar, counts);
+            } else {
+                writeFork(store, redo, lsn, db, dir, rf.relNumber(), rf.fork(), rf.fork(), tar, counts);
+            }
             if (unlogged) {
-                written += writeFork(store, redo, lsn, db, dir, rf.relNumber(), 3, 0, tar);
+                writeFork(store, redo, lsn, db, dir, rf.relNumber(), 3, 0, tar, counts);
             }
         }
-        return written;
     }
 
-    private static long writeFork(LayerStore store, Redo redo, Lsn lsn, DbDirectory.Db db, String dir, int relNumber,
-                                  int sourceFork, int fileFork, TarWriter tar) throws IOException {
-        long size = BlockCount.decode(store.getValue(Key.relationSize(db.spcOid(), db.dbOid(), relNumber, sourceFork),
-                lsn, redo));
+    private static void writeFork(LayerStore store, Redo redo, Lsn lsn, DbDirectory.Db db, String dir, int relNumber,
+                                  int sourceFork, int fileFork, TarWriter tar, Counts counts) throws IOException {
+        long size = forkSize(store, redo, lsn, db, relNumber, sourceFork);
+        String base = forkPath(dir, relNumber, fileFork);
+        for (long seg = 0; seg < segments(size); seg++) {
+            long first = seg * RELSEG_BLOCKS;
+            long count = Math.min(RELSEG_BLOCKS, size - first);
+            tar.beginFile(segmentPath(base, seg), count * BLOCK_SIZE);
+            for (long b = first; b < first + count; b++) {
+                tar.write(page(store, redo, lsn, db, relNumber, sourceFork, b));
+            }
+            tar.endFile();
+        }
+        counts.full += size;
+        counts.sent += size;
+    }
+
+    /**
+     * A logged fork whose file the base holds: per segment at E a reuse entry with the segment's
+     * length in the base and at E and the pages that may differ ({@link ChangedBlocks#segment}),
+     * read at E as {@link #writeFork} reads them. Segments of the base past the last one at E are
+     * not mentioned: the archive does not have them, so the directory it makes does not either.
+     */
+    private static void writeReusedFork(LayerStore store, Redo redo, Lsn lsn, DbDirectory.Db db, String dir,
+                                        ChangedBlocks.Fork fork, long baseSize, ChangedBlocks changed, TarWriter tar,
+                                        Counts counts) throws IOException {
+        long size = forkSize(store, redo, lsn, db, fork.relNumber(), fork.fork());
+        String base = forkPath(dir, fork.relNumber(), fork.fork());
+        for (long seg = 0; seg < segments(size); seg++) {
+            ChangedBlocks.Segment s = changed.segment(fork, seg, baseSize, size);
+            tar.beginFile(IncrementalFormat.REUSE_PREFIX + segmentPath(base, seg),
+                    IncrementalFormat.entrySize(s.pages().length));
+            tar.write(IncrementalFormat.header(s.baseBlocks(), s.blocks()));
+            long first = seg * RELSEG_BLOCKS;
+            for (int b : s.pages()) {
+                tar.write(IncrementalFormat.blockNumber(b));
+                tar.write(page(store, redo, lsn, db, fork.relNumber(), fork.fork(), first + b));
+            }
+            tar.endFile();
+            counts.sent += s.pages().length;
+            counts.reusedFiles++;
+        }
+        counts.full += size;
+    }
+
+    private static long forkSize(LayerStore store, Redo redo, Lsn lsn, DbDirectory.Db db, int relNumber, int fork) {
+        long size = BlockCount.decode(store.getValue(Key.relationSize(db.spcOid(), db.dbOid(), relNumber, fork), lsn,
+                redo));
         if (size < 0) {
             throw new StorageException(StorageException.Category.CORRUPT, "relation " + db.spcOid() + "/" + db.dbOid()
-                    + "/" + Integer.toUnsignedString(relNumber) + " fork " + sourceFork
+                    + "/" + Integer.toUnsignedString(relNumber) + " fork " + fork
                     + " is in the relation directory at " + lsn + " but has no size");
         }
-        String base = dir + "/" + Integer.toUnsignedString(relNumber) + switch (fileFork) {
+        return size;
+    }
+
+    /** Segment 0 always exists (possibly empty); later segments only for blocks beyond 1 GB. */
+    private static long segments(long size) {
+        return Math.max(1, (size + RELSEG_BLOCKS - 1) / RELSEG_BLOCKS);
+    }
+
+    private static String forkPath(String dir, int relNumber, int fileFork) {
+        return dir + "/" + Integer.toUnsignedString(relNumber) + switch (fileFork) {
             case 0 -> "";
             case 1 -> "_fsm";
             case 2 -> "_vm";
             default -> "_init";
         };
-        // Segment 0 always exists (possibly empty); later segments only for blocks beyond 1 GB.
-        long segments = Math.max(1, (size + RELSEG_BLOCKS - 1) / RELSEG_BLOCKS);
-        for (long seg = 0; seg < segments; seg++) {
-            long first = seg * RELSEG_BLOCKS;
-            long count = Math.min(RELSEG_BLOCKS, size - first);
-            tar.beginFile(seg == 0 ? base : base + "." + seg, count * BLOCK_SIZE);
-            for (long b = first; b < first + count; b++) {
-                byte[] page = store.getValue(Key.relationBlock(db.spcOid(), db.dbOid(), relNumber, sourceFork, (int) b),
-                        lsn, redo);
-                tar.write(page != null ? checkPage(page, db, relNumber, sourceFork, b) : ZERO_PAGE);
-            }
-            tar.endFile();
-        }
-        return size;
+    }
+
+    private static String segmentPath(String forkPath, long seg) {
+        return seg == 0 ? forkPath : forkPath + "." + seg;
+    }
+
+    /** A block at E; one never written (below the size) is a zero page. */
+    private static byte[] page(LayerStore store, Redo redo, Lsn lsn, DbDirectory.Db db, int relNumber, int fork,
+                               long block) {
+        byte[] page = store.getValue(Key.relationBlock(db.spcOid(), db.dbOid(), relNumber, fork, (int) block), lsn, redo);
+        return page != null ? checkPage(page, db, relNumber, fork, block) : ZERO_PAGE;
     }
 
     private static byte[] checkPage(byte[] page, DbDirectory.Db db, int relNumber, int fork, long block) {

@@ -73,10 +73,13 @@ public final class PageserverAdminClient {
         }
     }
 
-    /** Runs initdb (superuser {@code postgres} with {@code superuserPassword}) and imports it as timeline {@code id}. */
+    /**
+     * Runs initdb (superuser {@code postgres} with {@code superuserPassword}, data checksums on:
+     * decision 0036) and imports it as timeline {@code id}.
+     */
     public Dto.TimelineStatus createFromInitdb(TimelineId id, String superuserPassword) {
         Objects.requireNonNull(superuserPassword, "superuserPassword is null");
-        return send("POST", "/v1/timelines", new Dto.CreateTimeline(id.toString(), null, true, null, null,
+        return send("POST", "/v1/timelines", new Dto.CreateTimeline(id.toString(), null, true, true, null,
                 superuserPassword, null, null, null, null), CREATE_TIMEOUT, Dto.TimelineStatus.class);
     }
 

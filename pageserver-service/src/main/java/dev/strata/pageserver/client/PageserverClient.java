@@ -1,5 +1,6 @@
 package dev.strata.pageserver.client;
 
+import dev.strata.pageserver.basebackup.BasebackupBase;
 import dev.strata.pageserver.datadir.DbDirectory;
 import dev.strata.pageserver.datadir.RelDirectory;
 import dev.strata.pageserver.pageservice.ClientFrame;
@@ -120,10 +121,21 @@ public final class PageserverClient implements AutoCloseable {
                 null))).lastRecordLsn();
     }
 
-    /** Streams the basebackup tar into {@code sink}; returns its LSN and prev record LSN. */
+    /** Streams the (full) basebackup tar into {@code sink}; returns its LSN and prev record LSN. */
     public PageResponse.BasebackupEnd basebackup(TimelineId tl, Lsn lsn, OutputStream sink) {
+        return basebackup(tl, lsn, null, sink);
+    }
+
+    /**
+     * Streams the basebackup tar into {@code sink}; returns its LSN and prev record LSN. With a
+     * {@code base} (a directory the caller holds, cleanly shut down at that timeline and LSN; null:
+     * none) the tar is incremental over it when the pageserver can tell what differs: its first
+     * entry is then {@link dev.strata.pageserver.basebackup.IncrementalFormat#MARKER}; otherwise
+     * it is a full basebackup (docs/basebackup.md, "Incremental basebackups").
+     */
+    public PageResponse.BasebackupEnd basebackup(TimelineId tl, Lsn lsn, BasebackupBase base, OutputStream sink) {
         return (PageResponse.BasebackupEnd) await(send(new PageRequest.Basebackup(ids.incrementAndGet(), tl, lsn,
-                waitMillis), sink));
+                waitMillis, base), sink));
     }
 
     private CompletableFuture<PageResponse> send(ClientFrame r, OutputStream sink) {

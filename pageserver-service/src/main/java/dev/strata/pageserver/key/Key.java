@@ -142,6 +142,11 @@ public record Key(int field1, int field2, int field3, int field4, int field5, in
         return field1 == NS_RELATION && field4 != 0 && field6 != SIZE_MARKER;
     }
 
+    /** A relation fork's size key ({@link #relationSize}): field2..field5 name the fork. */
+    public boolean isRelationSize() {
+        return field1 == NS_RELATION && field4 != 0 && field6 == SIZE_MARKER;
+    }
+
     /** The key right after this one (this key + 1 as a 144-bit number). */
     public Key next() {
         int f6 = field6 + 1;

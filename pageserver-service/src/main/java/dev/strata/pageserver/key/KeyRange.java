@@ -9,6 +9,9 @@ public record KeyRange(Key start, Key end) {
     /** Every key. */
     public static final KeyRange ALL = new KeyRange(Key.MIN, Key.MAX);
 
+    /** Every key of the relation namespace: blocks, sizes, relmapper files and relation directories. */
+    public static final KeyRange RELATIONS = new KeyRange(Key.MIN, new Key(Key.NS_SLRU, 0, 0, 0, 0, 0));
+
     public KeyRange {
         if (start == null || end == null) {
             throw new IllegalArgumentException("key range bounds must not be null");

@@ -117,6 +117,31 @@ public final class DeltaLayer implements Layer, AutoCloseable {
         }
     }
 
+    /**
+     * Calls {@code visitor} for every entry with a key in {@code keys} and an LSN in
+     * [{@code lsnFrom}, {@code lsnTo}), in (key, LSN) order. Reads the index only: an entry's
+     * key is decoded only when its LSN is in range, its value only when the visitor asks.
+     */
+    public void walkKeys(KeyRange keys, long lsnFrom, long lsnTo, KeyLsnVisitor visitor) {
+        if (!keys.overlaps(keyRange()) || Long.compareUnsigned(lsnFrom, lsnEnd()) >= 0
+                || Long.compareUnsigned(lsnTo, lsnStart()) <= 0) {
+            return;
+        }
+        LayerFile file = handle.acquire();
+        try {
+            long count = file.entryCount();
+            for (long i = file.lastBefore(keys.start(), 0) + 1; i < count && file.keyBelow(i, keys.end()); i++) {
+                long lsn = file.lsn(i);
+                if (Long.compareUnsigned(lsn, lsnFrom) >= 0 && Long.compareUnsigned(lsn, lsnTo) < 0) {
+                    long at = i;
+                    visitor.visit(file.key(i), lsn, () -> file.value(at));
+                }
+            }
+        } finally {
+            handle.release();
+        }
+    }
+
     /** Calls {@code action} for every entry in (key, LSN) order, reading and verifying each value. */
     public void forEachEntry(EntryConsumer action) {
         LayerFile file = handle.acquire();

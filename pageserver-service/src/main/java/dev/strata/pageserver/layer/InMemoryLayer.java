@@ -126,6 +126,27 @@ public final class InMemoryLayer implements Layer {
         return false;
     }
 
+    /**
+     * Calls {@code visitor} for every entry with a key in {@code range} and an LSN in
+     * [{@code lsnFrom}, {@code lsnTo}), in (key, LSN) order. Safe while the writer puts: each
+     * key's versions are those published when the walk reaches it.
+     */
+    public void walkKeys(KeyRange range, long lsnFrom, long lsnTo, KeyLsnVisitor visitor) {
+        if (Long.compareUnsigned(lsnTo, start) <= 0 || (end != -1L && Long.compareUnsigned(lsnFrom, end) >= 0)) {
+            return;
+        }
+        for (Map.Entry<Key, Versions> e : keys.subMap(range.start(), true, range.end(), false).entrySet()) {
+            Versions v = e.getValue();
+            for (int i = 0; i < v.count; i++) {
+                long l = v.lsns[i];
+                if (Long.compareUnsigned(l, lsnFrom) >= 0 && Long.compareUnsigned(l, lsnTo) < 0) {
+                    Value value = v.values[i];
+                    visitor.visit(e.getKey(), l, () -> value);
+                }
+            }
+        }
+    }
+
     /** Every entry in (key, LSN) order; for flushing a frozen layer. */
     public void forEachEntry(EntryConsumer action) {
         for (Map.Entry<Key, Versions> e : keys.entrySet()) {

@@ -206,6 +206,11 @@ final class LayerFile implements AutoCloseable {
         return key.compareToEncoded(blockOf(i), offsetOf(i)) == 0;
     }
 
+    /** True if entry {@code i}'s key is below {@code key} (no key is decoded). */
+    boolean keyBelow(long i, Key key) {
+        return key.compareToEncoded(blockOf(i), offsetOf(i)) > 0;
+    }
+
     Key key(long i) {
         return Key.readAt(blockOf(i), offsetOf(i));
     }

@@ -2,6 +2,7 @@ package dev.strata.pageserver.pageservice;
 
 import static dev.strata.pageserver.pageservice.PageProtocol.*;
 
+import dev.strata.pageserver.basebackup.BasebackupBase;
 import dev.strata.pageserver.datadir.DbDirectory;
 import dev.strata.pageserver.datadir.RelDirectory;
 import dev.strata.pgcore.auth.TokenVerifier;
@@ -57,7 +58,7 @@ public final class PageCodec {
             case PageRequest.RelSize s -> 13;
             case PageRequest.ListRelations l -> 8;
             case PageRequest.ListDatabases l -> 0;
-            case PageRequest.Basebackup b -> 0;
+            case PageRequest.Basebackup b -> b.base() == null ? 0 : BASEBACKUP_BASE_BYTES;
             case PageRequest.WaitLsn w -> 0;
         };
         int type = switch (r) {
@@ -79,6 +80,9 @@ public final class PageCodec {
             case PageRequest.ListDatabases l -> {
             }
             case PageRequest.Basebackup x -> {
+                if (x.base() != null) {
+                    b.put(x.base().timeline().toBytes()).putLong(x.base().lsn().value());
+                }
             }
             case PageRequest.WaitLsn w -> {
             }
@@ -125,10 +129,17 @@ public final class PageCodec {
             case GET_PAGE -> 17;
             case REL_SIZE -> 13;
             case LIST_RELATIONS -> 8;
-            case LIST_DATABASES, BASEBACKUP, WAIT_LSN -> 0;
+            case LIST_DATABASES, WAIT_LSN -> 0;
+            // Empty: a full basebackup (what clients before incremental basebackups send); else a base.
+            case BASEBACKUP -> frame.remaining() == BASEBACKUP_BASE_BYTES ? BASEBACKUP_BASE_BYTES : 0;
             default -> throw new ProtocolException(String.format("request %d: unknown request type 0x%02X", id, type));
         };
         if (frame.remaining() != expected) {
+            if (type == BASEBACKUP) {
+                throw new ProtocolException(String.format("request %d: type 0x%02X needs an empty or a %d-byte body"
+                        + " (base timeline, base LSN) after the header, got %d", id, type, BASEBACKUP_BASE_BYTES,
+                        frame.remaining()));
+            }
             throw new ProtocolException(String.format("request %d: type 0x%02X needs a %d-byte body after the header, got %d",
                     id, type, expected, frame.remaining()));
         }
@@ -139,9 +150,24 @@ public final class PageCodec {
                     frame.getInt(), fork(id, frame.get()));
             case LIST_RELATIONS -> new PageRequest.ListRelations(id, timeline, lsn, waitMillis, frame.getInt(), frame.getInt());
             case LIST_DATABASES -> new PageRequest.ListDatabases(id, timeline, lsn, waitMillis);
-            case BASEBACKUP -> new PageRequest.Basebackup(id, timeline, lsn, waitMillis);
+            case BASEBACKUP -> new PageRequest.Basebackup(id, timeline, lsn, waitMillis, base(id, frame));
             default -> new PageRequest.WaitLsn(id, timeline, lsn, waitMillis);
         };
+    }
+
+    /** The base of a basebackup request, if its body has one: a timeline id and a valid LSN. */
+    private static BasebackupBase base(int id, ByteBuffer frame) {
+        if (!frame.hasRemaining()) {
+            return null;
+        }
+        byte[] tl = new byte[16];
+        frame.get(tl);
+        Lsn lsn = new Lsn(frame.getLong());
+        if (!lsn.isValid()) {
+            throw new ProtocolException("request " + id + ": basebackup base " + TimelineId.of(tl) + " has LSN 0/0, not"
+                    + " a valid LSN");
+        }
+        return new BasebackupBase(TimelineId.of(tl), lsn);
     }
 
     private static int fork(int id, byte b) {

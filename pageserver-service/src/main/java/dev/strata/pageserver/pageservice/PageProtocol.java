@@ -60,6 +60,9 @@ public final class PageProtocol {
     /** Most entries in one list response. */
     public static final int MAX_LIST_ENTRIES = 100_000;
 
+    /** A {@link #BASEBACKUP} body naming a base: its timeline id (16 bytes) and LSN (u64, valid). */
+    public static final int BASEBACKUP_BASE_BYTES = 16 + 8;
+
     /** type + request id + timeline + lsn + wait. */
     static final int COMMON_REQUEST_BYTES = 1 + 4 + 16 + 8 + 4;
 

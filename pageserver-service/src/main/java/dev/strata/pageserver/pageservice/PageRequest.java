@@ -1,5 +1,6 @@
 package dev.strata.pageserver.pageservice;
 
+import dev.strata.pageserver.basebackup.BasebackupBase;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
 
@@ -32,8 +33,18 @@ public sealed interface PageRequest extends ClientFrame {
             implements PageRequest {
     }
 
-    /** A tar of the data directory at the LSN, streamed as chunks. */
-    record Basebackup(int requestId, TimelineId timeline, Lsn lsn, int waitMillis) implements PageRequest {
+    /**
+     * A tar of the data directory at the LSN, streamed as chunks. With a {@code base} (the
+     * directory the compute holds; null: none) the pageserver may answer with an incremental
+     * archive ({@code basebackup.IncrementalFormat}), else it sends a full one.
+     */
+    record Basebackup(int requestId, TimelineId timeline, Lsn lsn, int waitMillis, BasebackupBase base)
+            implements PageRequest {
+
+        /** A full basebackup. */
+        public Basebackup(int requestId, TimelineId timeline, Lsn lsn, int waitMillis) {
+            this(requestId, timeline, lsn, waitMillis, null);
+        }
     }
 
     /** Answers once WAL up to the LSN is ingested (with the last record LSN then). */

@@ -1,6 +1,9 @@
 package dev.strata.pageserver.pageservice;
 
 import dev.strata.pageserver.basebackup.Basebackup;
+import dev.strata.pageserver.basebackup.ChangedBlocks;
+import dev.strata.pageserver.basebackup.Incremental;
+import dev.strata.pageserver.basebackup.IncrementalPlanner;
 import dev.strata.pageserver.datadir.BlockCount;
 import dev.strata.pageserver.datadir.DbDirectory;
 import dev.strata.pageserver.datadir.RelDirectory;
@@ -14,6 +17,8 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What the page service answers, apart from the wire: resolves the timeline and the LSN (0 is
@@ -23,6 +28,7 @@ import java.util.List;
  */
 public final class PageService {
 
+    private static final Logger LOG = LoggerFactory.getLogger(PageService.class);
     private static final byte[] ZERO_PAGE = new byte[PageProtocol.PAGE_SIZE];
 
     private final TimelineManager timelines;
@@ -101,6 +107,34 @@ public final class PageService {
         return page == null ? ZERO_PAGE : page;
     }
 
+    /**
+     * The incremental basebackup of {@code t} at {@code lsn} over the request's base, or null
+     * (logged with the reason) when only a full one will do.
+     */
+    private Incremental incremental(Timeline t, Lsn lsn, PageRequest.Basebackup b) {
+        long started = System.nanoTime();
+        IncrementalPlanner.Plan plan;
+        try {
+            plan = IncrementalPlanner.plan(t, lsn, b.base(), timelines::get, Duration.ofMillis(b.waitMillis()));
+        } catch (RuntimeException e) {
+            // The base only saves work: history that cannot be read for it (damaged, not
+            // downloadable) is no reason to fail the basebackup, which reads other keys.
+            LOG.warn("incremental basebackup not possible timeline={} lsn={} base={}: planning failed; writing a full"
+                    + " one", t.id(), lsn, b.base(), e);
+            return null;
+        }
+        if (!plan.isIncremental()) {
+            LOG.info("incremental basebackup not possible timeline={} lsn={} base={}: {}; writing a full one", t.id(),
+                    lsn, b.base(), plan.whyFull());
+            return null;
+        }
+        ChangedBlocks changed = plan.incremental().changed();
+        LOG.info("incremental basebackup timeline={} lsn={} base={} ranges={} changed_blocks={} changed_forks={}"
+                        + " entries={} planned_in_ms={}", t.id(), lsn, b.base(), plan.ranges(), changed.blocks(),
+                changed.forks(), changed.entries(), (System.nanoTime() - started) / 1_000_000);
+        return plan.incremental();
+    }
+
     private static String rel(PageRequest.GetPage g) {
         return "rel " + Integer.toUnsignedString(g.spcOid()) + "/" + Integer.toUnsignedString(g.dbOid()) + "/"
                 + Integer.toUnsignedString(g.relNumber()) + "." + g.fork();
@@ -114,6 +148,8 @@ public final class PageService {
      * Writes the basebackup tar at the request's LSN to {@code out}; returns the LSN and prev
      * record LSN it is at. With LSN 0 it is the last record LSN, whose prev is known; an explicit
      * LSN must be the last record LSN or the disk-consistent LSN, the two whose prev is known.
+     * With a base in the request the tar is incremental over it when {@link IncrementalPlanner}
+     * finds that possible; otherwise (logged, with the reason) a full one.
      */
     public PageResponse.BasebackupEnd basebackup(PageRequest.Basebackup b, OutputStream out) throws IOException {
         Timeline t = timelines.get(b.timeline());
@@ -151,7 +187,8 @@ public final class PageService {
             throw new TimelineException(TimelineException.Kind.UNAVAILABLE, "timeline " + t.id() + ": the start of the"
                     + " record ending at " + lsn + " is not known yet (restarted without it); retry after the next record");
         }
-        Basebackup.write(t.store(), t.redo(), lsn, prev, out);
+        Incremental incremental = b.base() == null ? null : incremental(t, lsn, b);
+        Basebackup.write(t.store(), t.redo(), lsn, prev, incremental, out);
         return new PageResponse.BasebackupEnd(b.requestId(), lsn, prev);
     }
 }

@@ -25,6 +25,19 @@ class KeyTest {
             Key.controlFile());
 
     @Test
+    void relationBlockAndSizeKeysAreToldApartAndTheRelationRangeHoldsNothingElse() {
+        for (Key k : EVERY_KIND) {
+            boolean block = k.equals(Key.relationBlock(1663, 5, 16384, 0, 7));
+            boolean size = k.equals(Key.relationSize(1663, 5, 16384, 0));
+            assertThat(k.isRelationBlock()).as(k.describe()).isEqualTo(block);
+            assertThat(k.isRelationSize()).as(k.describe()).isEqualTo(size);
+            assertThat(KeyRange.RELATIONS.contains(k)).as(k.describe()).isEqualTo(k.field1() == 0);
+        }
+        assertThat(KeyRange.RELATIONS.contains(new Key(0, -1, -1, -1, 0xFF, -1))).isTrue();
+        assertThat(KeyRange.RELATIONS.contains(Key.slruPage(SlruKind.CLOG, 0, 0))).isFalse();
+    }
+
+    @Test
     void hexFormRoundTripsForEveryKind() {
         for (Key k : EVERY_KIND) {
             assertThat(k.toString()).hasSize(36).matches("[0-9a-f]+");

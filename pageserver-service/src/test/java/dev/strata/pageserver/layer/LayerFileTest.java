@@ -74,6 +74,48 @@ class LayerFileTest {
     }
 
     @Test
+    void keyWalkSeesTheEntriesOfAKeyAndLsnRangeAndReadsValuesOnlyWhenAsked() {
+        // Blocks 10..199 of the fork (from the middle of the first index block to the middle of
+        // the last), entries with LSN in [0x200, 0x300): one per key, the 0x200 record.
+        KeyRange keys = new KeyRange(block(10), block(200));
+        InMemoryLayer memory = new InMemoryLayer(Lsn.of(0x100));
+        for (int k = 0; k < 250; k++) { // the same entries as writeDelta(), put in LSN order
+            memory.put(block(k), Lsn.of(0x100), new Value.Image(bytes("img" + k)));
+        }
+        for (int k = 0; k < 250; k++) {
+            memory.put(block(k), Lsn.of(0x200), new Value.WalRecord(bytes("+a"), false));
+        }
+        for (int k = 0; k < 250; k++) {
+            memory.put(block(k), Lsn.of(0x300), new Value.WalRecord(bytes("+b"), false));
+        }
+        try (DeltaLayer d = writeDelta()) {
+            for (Layer layer : List.<Layer>of(d, memory)) {
+                List<String> seen = new ArrayList<>();
+                KeyLsnVisitor v = (key, lsn, value) -> seen.add(key.field6() + "@" + Long.toHexString(lsn)
+                        + (key.field6() % 50 == 0 ? "=" + new String(((Value.WalRecord) value.get()).payload(),
+                        java.nio.charset.StandardCharsets.US_ASCII) : ""));
+                if (layer instanceof DeltaLayer delta) {
+                    delta.walkKeys(keys, 0x200, 0x300, v);
+                } else {
+                    memory.walkKeys(keys, 0x200, 0x300, v);
+                }
+                assertThat(seen).as("%s", layer).hasSize(190).startsWith("10@200").endsWith("199@200")
+                        .contains("50@200=+a", "150@200=+a").doesNotContain("200@200");
+            }
+            // Nothing of a layer outside the LSN or key range is read.
+            List<Key> none = new ArrayList<>();
+            d.walkKeys(keys, 0x1000, 0x2000, (key, lsn, value) -> none.add(key));
+            d.walkKeys(new KeyRange(block(300), block(400)), 0, 0x2000, (key, lsn, value) -> none.add(key));
+            d.walkKeys(KeyRange.RELATIONS, 0x50, 0x100, (key, lsn, value) -> none.add(key));
+            memory.walkKeys(keys, 0x50, 0x100, (key, lsn, value) -> none.add(key));
+            assertThat(none).isEmpty();
+            List<Long> all = new ArrayList<>();
+            d.walkKeys(KeyRange.RELATIONS, 0, -1L, (key, lsn, value) -> all.add(lsn));
+            assertThat(all).hasSize(750);
+        }
+    }
+
+    @Test
     void imageLayerIsCompleteForItsRange() {
         try (ImageLayerWriter w = new ImageLayerWriter(dir, TL, KeyRange.relationBlocks(1663, 5, 16384, 0), Lsn.of(0x500))) {
             w.add(block(1), bytes("one"));

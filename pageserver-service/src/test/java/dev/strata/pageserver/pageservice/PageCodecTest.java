@@ -3,6 +3,7 @@ package dev.strata.pageserver.pageservice;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.strata.pageserver.basebackup.BasebackupBase;
 import dev.strata.pageserver.datadir.DbDirectory;
 import dev.strata.pgcore.id.TimelineId;
 import dev.strata.pgcore.lsn.Lsn;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
 class PageCodecTest {
 
     private static final TimelineId TL = TimelineId.parse("0123456789abcdef0123456789abcdef");
+    private static final TimelineId BASE = TimelineId.parse("fedcba9876543210fedcba9876543210");
 
     @Test
     void everyRequestRoundTrips() {
@@ -27,7 +29,8 @@ class PageCodecTest {
                 new PageRequest.ListDatabases(3, TL, Lsn.parse("0/10"), 30_000),
                 new PageRequest.ListRelations(4, TL, Lsn.parse("0/10"), 30_000, 1663, 5),
                 new PageRequest.Basebackup(5, TL, Lsn.INVALID, 100),
-                new PageRequest.WaitLsn(6, TL, Lsn.parse("0/3000000"), 600_000));
+                new PageRequest.WaitLsn(6, TL, Lsn.parse("0/3000000"), 600_000),
+                new PageRequest.Basebackup(7, TL, Lsn.parse("0/4000028"), 100, new BasebackupBase(BASE, Lsn.parse("1/8"))));
         EmbeddedChannel ch = new EmbeddedChannel(new PageRequestDecoder());
         ByteBuf all2 = Unpooled.buffer();
         for (PageRequest r : all) {
@@ -76,6 +79,47 @@ class PageCodecTest {
         ByteBuf other = Unpooled.buffer().writeInt(PageProtocol.MAX_REQUEST_FRAME + 1).writeByte(PageProtocol.GET_PAGE);
         assertThatThrownBy(() -> new EmbeddedChannel(new PageRequestDecoder()).writeInbound(other))
                 .isInstanceOf(ProtocolException.class).hasMessageContaining("only AUTHENTICATE");
+    }
+
+    @Test
+    void basebackupBodyIsEmptyForAFullOneAndTheBaseForAnIncrementalOne() {
+        PageRequest.Basebackup full = new PageRequest.Basebackup(1, TL, Lsn.parse("0/10"), 100);
+        PageRequest.Basebackup over = new PageRequest.Basebackup(2, TL, Lsn.parse("0/10"), 100,
+                new BasebackupBase(BASE, Lsn.parse("2/DEADBEE8")));
+        byte[] fullFrame = PageCodec.encodeRequest(full);
+        byte[] overFrame = PageCodec.encodeRequest(over);
+        // An old client's request (no body) is a full basebackup, as before.
+        assertThat(fullFrame).hasSize(4 + 33);
+        assertThat(full.base()).isNull();
+        assertThat(overFrame).hasSize(4 + 33 + PageProtocol.BASEBACKUP_BASE_BYTES);
+        ByteBuffer body = ByteBuffer.wrap(overFrame, 4 + 33, PageProtocol.BASEBACKUP_BASE_BYTES);
+        byte[] tl = new byte[16];
+        body.get(tl);
+        assertThat(TimelineId.of(tl)).isEqualTo(BASE);
+        assertThat(body.getLong()).isEqualTo(Lsn.parse("2/DEADBEE8").value());
+        assertThat(PageCodec.decodeRequest(ByteBuffer.wrap(fullFrame, 4, fullFrame.length - 4))).isEqualTo(full);
+        assertThat(PageCodec.decodeRequest(ByteBuffer.wrap(overFrame, 4, overFrame.length - 4))).isEqualTo(over);
+    }
+
+    @Test
+    void basebackupBaseWithLsnZeroOrABodyOfAnotherLengthIsRefused() {
+        byte[] over = PageCodec.encodeRequest(new PageRequest.Basebackup(3, TL, Lsn.INVALID, 100,
+                new BasebackupBase(BASE, Lsn.parse("0/8"))));
+        byte[] zeroLsn = over.clone();
+        ByteBuffer.wrap(zeroLsn).putLong(zeroLsn.length - 8, 0);
+        assertThatThrownBy(() -> new EmbeddedChannel(new PageRequestDecoder()).writeInbound(Unpooled.wrappedBuffer(zeroLsn)))
+                .isInstanceOf(ProtocolException.class).hasMessageContaining("request 3")
+                .hasMessageContaining("LSN 0/0");
+        for (int length : new int[] {1, 8, 16, 23, 25, 48}) {
+            byte[] full = PageCodec.encodeRequest(new PageRequest.Basebackup(4, TL, Lsn.INVALID, 100));
+            ByteBuffer frame = ByteBuffer.allocate(full.length + length).put(full).put(new byte[length]);
+            frame.putInt(0, full.length - 4 + length);
+            assertThatThrownBy(() -> new EmbeddedChannel(new PageRequestDecoder())
+                    .writeInbound(Unpooled.wrappedBuffer(frame.array())))
+                    .as("a body of %d bytes", length)
+                    .isInstanceOf(ProtocolException.class).hasMessageContaining("empty or a 24-byte body")
+                    .hasMessageContaining("got " + length);
+        }
     }
 
     @Test

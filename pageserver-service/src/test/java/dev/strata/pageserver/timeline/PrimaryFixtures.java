@@ -17,18 +17,18 @@ import java.sql.Statement;
 import java.time.Duration;
 
 /** A stock PostgreSQL primary as the branch and GC tests drive it: SQL, its insert position, its walsender. */
-final class PrimaryFixtures {
+public final class PrimaryFixtures {
 
     private PrimaryFixtures() {
     }
 
     /** The primary's walsender as a timeline's WAL source. */
-    static WalSource source(PostgresServer pg) {
+    public static WalSource source(PostgresServer pg) {
         return new WalSource(pg.host(), pg.port(), pg.user(), pg.password());
     }
 
     /** The end of the WAL inserted so far; on a page boundary the insert position is past the page header. */
-    static Lsn insertLsn(PostgresServer pg) throws SQLException {
+    public static Lsn insertLsn(PostgresServer pg) throws SQLException {
         Lsn insert = Lsn.parse(query(pg, "SELECT pg_current_wal_insert_lsn()"));
         int inPage = insert.pageOffset(8192);
         if (inPage == 24 || (inPage == 40 && insert.segmentOffset(16 << 20) == 40)) {
@@ -37,14 +37,14 @@ final class PrimaryFixtures {
         return insert;
     }
 
-    static void execute(PostgresServer pg, String sql) throws SQLException {
+    public static void execute(PostgresServer pg, String sql) throws SQLException {
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres")); Statement s = c.createStatement()) {
             s.execute(sql);
         }
     }
 
     /** The first column of the first row, or null without rows. */
-    static String query(PostgresServer pg, String sql) throws SQLException {
+    public static String query(PostgresServer pg, String sql) throws SQLException {
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres")); Statement s = c.createStatement();
              ResultSet r = s.executeQuery(sql)) {
             return r.next() ? r.getString(1) : null;
@@ -56,12 +56,12 @@ final class PrimaryFixtures {
      * record end whose start the timeline knows), with the compute's default settings for WAL:
      * no {@code wal_consistency_checking}, so what it writes is replayed by the pageserver's redo.
      */
-    static PostgresServer computeAt(Timeline t, Lsn lsn, Path dir, String password) throws Exception {
+    public static PostgresServer computeAt(Timeline t, Lsn lsn, Path dir, String password) throws Exception {
         return computeAt(t, lsn, dir, password, "");
     }
 
     /** As {@link #computeAt(Timeline, Lsn, Path, String)}, with {@code wal_consistency_checking} set to {@code wcc}. */
-    static PostgresServer computeAt(Timeline t, Lsn lsn, Path dir, String password, String wcc) throws Exception {
+    public static PostgresServer computeAt(Timeline t, Lsn lsn, Path dir, String password, String wcc) throws Exception {
         Lsn prev = t.prevRecordAt(lsn);
         assertThat(prev).as("start of the record ending at %s on %s", lsn, t.id()).isNotNull();
         Path tar = dir.resolveSibling(dir.getFileName() + ".tar");
@@ -85,7 +85,7 @@ final class PrimaryFixtures {
      * freeze is taken by ingest at its next record, so with a running {@code primary} a CHECKPOINT
      * gives it one; without WAL sources (ingest stopped) the open layer is frozen directly.
      */
-    static void awaitDiskConsistent(Timeline t, Lsn lsn, PostgresServer primary, Duration timeout) throws Exception {
+    public static void awaitDiskConsistent(Timeline t, Lsn lsn, PostgresServer primary, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (t.store().diskConsistentLsn().compareTo(lsn) < 0) {
             assertThat(System.nanoTime()).as("disk-consistent LSN of %s reaches %s", t.id(), lsn).isLessThan(deadline);
