@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * Decides whether the basebackup of timeline Y at E can be incremental over a base directory at
@@ -78,6 +79,40 @@ public final class IncrementalPlanner {
     }
 
     /**
+     * A history walked up its ancestry: the ranges of the timelines it left (each from its branch
+     * LSN, exclusive, to where the history leaves it), the timeline it stopped on and the LSN where
+     * the history leaves that one; or why it could not be walked.
+     */
+    private record Walk(List<Range> ranges, Timeline top, Lsn leaves, String whyFull) {
+    }
+
+    /** Walks from {@code from} at {@code at} up the ancestry until {@code stop} holds or a root is reached. */
+    private static Walk walkUp(Timeline from, Lsn at, Predicate<Timeline> stop,
+                               Function<TimelineId, Timeline> timelines) {
+        List<Range> ranges = new ArrayList<>();
+        Timeline t = from;
+        while (!stop.test(t)) {
+            Optional<TimelineAncestor> a = t.ancestor();
+            if (a.isEmpty()) {
+                break;
+            }
+            if (ranges.size() >= MAX_DEPTH) {
+                return new Walk(ranges, t, at, "the ancestry of " + from.id() + " is deeper than " + MAX_DEPTH
+                        + " timelines");
+            }
+            ranges.add(new Range(t, a.get().lsn(), at));
+            at = Lsn.min(at, a.get().lsn());
+            try {
+                t = timelines.apply(a.get().timelineId());
+            } catch (TimelineException e) {
+                return new Walk(ranges, t, at, "ancestor " + a.get().timelineId() + " of " + t.id() + " is not here: "
+                        + e.getMessage());
+            }
+        }
+        return new Walk(ranges, t, at, null);
+    }
+
+    /**
      * @param target    Y, already waited for up to {@code lsn}
      * @param lsn       E, the basebackup's LSN
      * @param timelines the timelines of this pageserver by id (NOT_FOUND for an unknown one)
@@ -92,57 +127,34 @@ public final class IncrementalPlanner {
         } catch (TimelineException e) {
             return Plan.full("the base's timeline " + base.timeline() + " is not here: " + e.getMessage());
         }
-        Map<TimelineId, Lsn> baseLeaves = new HashMap<>();
-        List<Range> basePath = new ArrayList<>();
-        Timeline b = x;
-        Lsn bAt = base.lsn();
-        while (true) {
-            baseLeaves.put(b.id(), bAt);
-            Optional<TimelineAncestor> a = b.ancestor();
-            if (a.isEmpty()) {
-                break;
-            }
-            if (basePath.size() >= MAX_DEPTH) {
-                return Plan.full("the ancestry of " + x.id() + " is deeper than " + MAX_DEPTH + " timelines");
-            }
-            basePath.add(new Range(b, a.get().lsn(), bAt));
-            bAt = Lsn.min(bAt, a.get().lsn());
-            try {
-                b = timelines.apply(a.get().timelineId());
-            } catch (TimelineException e) {
-                return Plan.full("ancestor " + a.get().timelineId() + " of " + b.id() + " is not here: " + e.getMessage());
-            }
+        Walk baseWalk = walkUp(x, base.lsn(), tl -> false, timelines);
+        if (baseWalk.whyFull() != null) {
+            return Plan.full(baseWalk.whyFull());
         }
+        Map<TimelineId, Lsn> baseLeaves = new HashMap<>();
+        for (Range r : baseWalk.ranges()) {
+            baseLeaves.put(r.timeline().id(), r.upTo());
+        }
+        baseLeaves.put(baseWalk.top().id(), baseWalk.leaves());
         // The target's history from Y@E up to the first timeline the base's history also runs
         // through: their common ancestor A (X itself when X is Y or an ancestor of Y; Y when the
         // base is on a descendant; A above both for a sibling, e.g. undoing a restore).
-        List<Range> path = new ArrayList<>();
-        Timeline t = target;
-        Lsn at = lsn;
-        while (!baseLeaves.containsKey(t.id())) {
-            Optional<TimelineAncestor> a = t.ancestor();
-            if (a.isEmpty()) {
-                return Plan.full("timeline " + base.timeline() + " shares no history with " + target.id());
-            }
-            if (path.size() >= MAX_DEPTH) {
-                return Plan.full("the ancestry of " + target.id() + " is deeper than " + MAX_DEPTH + " timelines");
-            }
-            path.add(new Range(t, a.get().lsn(), at));
-            at = Lsn.min(at, a.get().lsn());
-            try {
-                t = timelines.apply(a.get().timelineId());
-            } catch (TimelineException e) {
-                return Plan.full("ancestor " + a.get().timelineId() + " of " + t.id() + " is not here: " + e.getMessage());
-            }
+        Walk targetWalk = walkUp(target, lsn, tl -> baseLeaves.containsKey(tl.id()), timelines);
+        if (targetWalk.whyFull() != null) {
+            return Plan.full(targetWalk.whyFull());
         }
-        Timeline common = t;
-        Lsn split = at; // where Y's history leaves A
+        if (!baseLeaves.containsKey(targetWalk.top().id())) {
+            return Plan.full("timeline " + base.timeline() + " shares no history with " + target.id());
+        }
+        List<Range> path = new ArrayList<>(targetWalk.ranges());
+        Timeline common = targetWalk.top();
+        Lsn split = targetWalk.leaves(); // where Y's history leaves A
         Lsn baseSplit = baseLeaves.get(common.id()); // where the base's history leaves A (H when A is X)
         // The base's own timelines below A: what their computes wrote since their branch points.
         // Hint bits set there are covered by their own records: every compute of a timeline
         // starts at or above its branch point after a checkpoint there, so its first hint on a
         // page writes a page image (data checksums, checked below when it matters).
-        for (Range r : basePath) {
+        for (Range r : baseWalk.ranges()) {
             if (r.timeline().id().equals(common.id())) {
                 break;
             }
