@@ -21,11 +21,16 @@
 # pg_regress runs as installcheck does (no --use-existing: it drops and creates database
 # regression itself; pg_isolation_regress likewise isolation_regression).
 # Not part of CI. Usage:
-#   bench/pg-regress.sh [--suites regress|isolation|regress,isolation] [--no-stock]
+#   bench/pg-regress.sh [--suites regress|isolation|regress,isolation] [--no-stock] [--warmup]
 #                       [--schedule parallel|serial] [--tests "t1 t2"] [--isolation-tests "s1 s2"]
 #                       [--regress-timeout S] [--isolation-timeout S] [--proxy-port N]
 #                       [--keep] [--data-dir DIR]
 #   bench/pg-regress.sh --checks-only --data-dir DIR   (storage checks on a cluster left by --keep)
+# --warmup: each suite runs once untimed on each server before its timed run (a fresh cluster JVM
+# compiles its hot paths during the first pass: about 11 CPU-s of the regression suite's 80 s on
+# this 2-core machine went to the JIT compiler threads); the table then has the warm runs, and the
+# log the untimed ones. For Strata each run also logs the cluster JVM's CPU seconds (all the
+# storage services of `strata up` run in that one process).
 # --wcc LIST: wal_consistency_checking for the suites' sessions on both servers (ALTER ROLE postgres
 # SET, so every session the suites open as postgres writes the images; the compute's own setting is
 # empty). With LIST = all, every record Strata replays in Java carries PostgreSQL's image, and the
@@ -68,8 +73,9 @@ REGRESS_TIMEOUT=3600
 ISOLATION_TIMEOUT=2400
 PROXY_PORT=""
 WCC=""
+WARMUP=0
 usage() {
-    echo "usage: $0 [--suites regress|isolation|regress,isolation] [--no-stock] [--stock-sync] [--schedule parallel|serial]" >&2
+    echo "usage: $0 [--suites regress|isolation|regress,isolation] [--no-stock] [--stock-sync] [--warmup] [--schedule parallel|serial]" >&2
     echo "          [--tests \"t1 t2\"] [--isolation-tests \"s1 s2\"] [--regress-timeout S] [--isolation-timeout S]" >&2
     echo "          [--proxy-port N] [--wcc LIST] [--keep] [--data-dir DIR] | --checks-only --data-dir DIR" >&2
     exit 64
@@ -79,6 +85,7 @@ while [ $# -gt 0 ]; do
         --suites) SUITES=$2; shift 2 ;;
         --no-stock) STOCK=0; shift ;;
         --stock-sync) STOCK_SYNC=1; shift ;;
+        --warmup) WARMUP=1; shift ;;
         --schedule) SCHEDULE=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
         --tests) TESTS=$2; shift 2 ;;
@@ -213,10 +220,18 @@ set_wcc() {
     log "$1: wal_consistency_checking = '$(q postgres "SHOW wal_consistency_checking")' for the suites' sessions"
 }
 
-# run_suite TARGET SUITE: runs one suite against the server that PG* point at; writes
+# cluster_cpu_ticks: user + system CPU ticks of the cluster JVM so far (0 if it is not running)
+cluster_cpu_ticks() {
+    local st
+    st=$(cat "/proc/$(cat "$DATA_DIR/run/pid" 2>/dev/null)/stat" 2>/dev/null) || { echo 0; return; }
+    echo "${st#*) }" | awk '{print $12 + $13}'
+}
+
+# run_suite TARGET SUITE [warmup]: runs one suite against the server that PG* point at; writes
 # "$OUT/TARGET.SUITE.result" = rc wall_ms wal_bytes tests ok failed ignored failed-names...
+# (a warm-up run: "$OUT/TARGET.SUITE.warmup.result", output in SUITE-warmup/)
 run_suite() {
-    local target=$1 suite=$2 out=$OUT/$1/$2 bin to args
+    local target=$1 suite=$2 tag=${3:+.$3} out=$OUT/$1/$2${3:+-$3} bin to args
     mkdir -p "$out/results"; chmod 777 "$out" "$out/results"  # COPY TO / lo_export write here as postgres
     if [ "$suite" = regress ]; then
         bin=$REGRESS/pg_regress; to=$REGRESS_TIMEOUT
@@ -228,9 +243,10 @@ run_suite() {
         args=(--inputdir="$ISOLATION" --expecteddir="$ISOLATION" --max-connections=20)
         if [ -n "$ISO_TESTS" ]; then args+=($ISO_TESTS); else args+=(--schedule="$ISOLATION/isolation_schedule"); fi
     fi
-    local lsn0 lsn1 t0 t1 rc wal
+    local lsn0 lsn1 t0 t1 rc wal cpu0 cpu1 cpu=""
     lsn0=$(q postgres "SELECT pg_current_wal_insert_lsn()")
-    log "$suite suite on $target (timeout ${to}s; output $out)"
+    log "$suite suite on $target${3:+ ($3, untimed)} (timeout ${to}s; output $out)"
+    cpu0=$(cluster_cpu_ticks)
     t0=$(now_ms)
     # psql (root, as the script) and the server (the postgres OS user) write some results files
     # in turn (psql's \o, then COPY TO the same file): umask 000 lets either overwrite the other's.
@@ -241,6 +257,10 @@ run_suite() {
     set +e; wait "$SUITE_PID"; rc=$?; set -e
     SUITE_PID=""
     t1=$(now_ms)
+    cpu1=$(cluster_cpu_ticks)
+    if [ "$target" = strata ] && [ "$cpu1" != 0 ]; then
+        cpu=", cluster JVM $(( (cpu1 - cpu0) / $(getconf CLK_TCK) )) CPU-s"
+    fi
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then log "$suite on $target: TIMED OUT after ${to}s"; fi
     lsn1=$(q postgres "SELECT pg_current_wal_insert_lsn()")
     wal=$(q postgres "SELECT pg_wal_lsn_diff('$lsn1', '$lsn0')::bigint")
@@ -251,8 +271,8 @@ run_suite() {
     ok=$(( n - fail ))
     # (a pipeline whose grep finds nothing fails under pipefail: the || true keeps a clean run alive)
     failed=$( { grep -E '^not ok ' "$out/$suite.out" || true; } | sed -E 's/^not ok +[0-9]+ +[-+] +([^ ]+).*/\1/' | tr '\n' ' ' | sed 's/ $//')
-    echo "$rc $(( t1 - t0 )) $wal $n $ok $fail $ign $failed" >"$OUT/$target.$suite.result"
-    log "$suite on $target: $ok/$n ok, $fail failed${failed:+ ($failed)}, $(( (t1 - t0) / 1000 )) s, $(( wal >> 20 )) MB WAL"
+    echo "$rc $(( t1 - t0 )) $wal $n $ok $fail $ign $failed" >"$OUT/$target.$suite$tag.result"
+    log "$suite on $target${3:+ ($3)}: $ok/$n ok, $fail failed${failed:+ ($failed)}, $(( (t1 - t0) / 1000 )) s, $(( wal >> 20 )) MB WAL$cpu"
     tail -3 "$out/$suite.out" | sed 's/^/    /'
 }
 
@@ -348,7 +368,10 @@ if [ "$CHECKS_ONLY" = 0 ] && [ "$STOCK" = 1 ]; then
         log "stock baseline: $STOCK_BASELINE"
     fi
     set_wcc stock
-    for s in "${SUITE_LIST[@]}"; do run_suite stock "$s"; done
+    for s in "${SUITE_LIST[@]}"; do
+        if [ "$WARMUP" = 1 ]; then run_suite stock "$s" warmup; fi
+        run_suite stock "$s"
+    done
     stop_stock
     rm -rf "$STOCK_DIR"/receivewal-*/  # their WAL (GBs) is not needed after the stock run
     strata_env
@@ -359,7 +382,10 @@ T2=$(date +%s)
 if [ "$CHECKS_ONLY" = 0 ]; then
     rss_sampler "$(cat "$DATA_DIR/run/pid")" "$OUT/cluster-rss.kb" & RSS_PID=$!
     set_wcc strata
-    for s in "${SUITE_LIST[@]}"; do run_suite strata "$s"; done
+    for s in "${SUITE_LIST[@]}"; do
+        if [ "$WARMUP" = 1 ]; then run_suite strata "$s" warmup; fi
+        run_suite strata "$s"
+    done
     kill "$RSS_PID" 2>/dev/null || true; RSS_PID=""
 fi
 # How long writers were throttled (the commit path's backpressure, docs/commit-path.md).
@@ -464,12 +490,14 @@ suite_rows() {
     local s t rc ms wal n ok fail ign failed sms pms
     printf '%-10s %-7s %6s %6s %7s %9s %9s   %s\n' suite server tests ok failed "wall s" "WAL MB" "failed tests"
     for s in "${SUITE_LIST[@]}"; do
-        for t in stock strata; do
-            [ -f "$OUT/$t.$s.result" ] || continue
-            read -r rc ms wal n ok fail ign failed <"$OUT/$t.$s.result"
+        # the untimed warm-up runs first (--warmup; "stock*", "strata*"), then the timed ones
+        for t in stock.warmup strata.warmup stock strata; do
+            [ -f "$OUT/${t%.warmup}.$s${t#${t%.warmup}}.result" ] || continue
+            read -r rc ms wal n ok fail ign failed <"$OUT/${t%.warmup}.$s${t#${t%.warmup}}.result"
+            t=${t/.warmup/*}
             printf '%-10s %-7s %6d %6d %7d %9.1f %9d   %s\n' "$s" "$t" "$n" "$ok" "$fail" \
                 "$(echo "$ms/1000" | bc -l)" $(( wal >> 20 )) "${failed:-none}$([ "$ign" -gt 0 ] && echo " ($ign ignored)")"
-            if [ "$t" = strata ] && { [ "$fail" != 0 ] || [ "$n" = 0 ] || [ "$rc" != 0 ]; }; then echo "SUITE-FAIL"; fi
+            if [ "${t%\*}" = strata ] && { [ "$fail" != 0 ] || [ "$n" = 0 ] || [ "$rc" != 0 ]; }; then echo "SUITE-FAIL"; fi
         done
         if [ -f "$OUT/stock.$s.result" ] && [ -f "$OUT/strata.$s.result" ]; then
             pms=$(awk '{print $2}' "$OUT/stock.$s.result"); sms=$(awk '{print $2}' "$OUT/strata.$s.result")
@@ -486,6 +514,7 @@ cat <<EOF | tee "$OUT/summary.txt"
 ==== PostgreSQL 17.6 suites on Strata (through the proxy) and on stock PostgreSQL 17.6, same run ====
 $(echo "$ROWS" | grep -v SUITE-FAIL)
 stock baseline:    ${STOCK_BASELINE:-not run}
+$([ "$WARMUP" = 1 ] && echo "warm-up:           each suite ran once untimed on each server first (rows marked *); the ratio is of the timed runs")
 outputs:           $OUT/{strata,stock}/{regress,isolation}/ (regression.diffs, results/)
 cluster JVM:       largest resident set ${RSS_MB} MB while the suites ran on Strata
 ${COMMIT_PATH:-commit path: (no status)}

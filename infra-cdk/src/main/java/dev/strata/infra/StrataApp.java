@@ -46,6 +46,7 @@ public final class StrataApp {
                 required(app, "env"),
                 Integer.parseInt(optional(app, "azCount").orElse("3")),
                 Integer.parseInt(optional(app, "computePoolSize").orElse("2")),
+                Integer.parseInt(optional(app, "computeBurstMax").orElse("10")),
                 required(app, "certificateSecretArn"),
                 required(app, "domainName"),
                 optional(app, "hostedZoneId"),

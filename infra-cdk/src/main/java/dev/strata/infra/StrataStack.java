@@ -48,6 +48,7 @@ public final class StrataStack extends Stack {
         workflows = new Workflows(this, "Workflows", props.repoRoot(), functions, props.envName());
         computePool = new ComputePool(this, "ComputePool", props.computePoolSize(), network, storage, data, images,
                 props.envName());
+        computePool.letLaunchOnDemand(functions.functions().get("strata-claim-agent"), props.computeBurstMax());
         poolReaper = new PoolReaperRule(this, "PoolReaper", props.lambdaBundle(), network, storage, data,
                 props.envName());
         proxy = new ProxyService(this, "Proxy", props, network, storage, data, workflows, images);

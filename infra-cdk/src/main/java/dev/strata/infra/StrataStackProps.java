@@ -13,6 +13,8 @@ import java.util.regex.Pattern;
  * @param envName              a short DNS-label name (e.g. {@code prod}); prefixes resource names
  * @param azCount              availability zones the VPC spans; at least 3 (the safekeepers need three)
  * @param computePoolSize      warm compute agents kept running (ECS tasks), 1 to 100
+ * @param computeBurstMax      on-demand compute tasks a wake may start when the warm pool has no idle
+ *                             agent, at most this many at once, 0 to 100 (0: a wake waits for the pool)
  * @param certificateSecretArn the Secrets Manager secret holding the wildcard certificate for
  *                             {@code *.<domainName>} (JSON keys {@code certificate}, {@code privateKey}, PEM):
  *                             the proxy terminates TLS itself because it routes on SNI (docs/aws.md)
@@ -22,7 +24,8 @@ import java.util.regex.Pattern;
  * @param repoRoot             the repository checkout (Dockerfiles build from it, the ASL files are read from it)
  * @param lambdaBundle         the control plane's Lambda code: a directory with {@code lib/*.jar}
  */
-public record StrataStackProps(String envName, int azCount, int computePoolSize, String certificateSecretArn,
+public record StrataStackProps(String envName, int azCount, int computePoolSize, int computeBurstMax,
+        String certificateSecretArn,
         String domainName, Optional<String> hostedZoneId, Path repoRoot, Path lambdaBundle) {
 
     private static final Pattern LABEL = Pattern.compile("[a-z](?:[a-z0-9-]{0,14}[a-z0-9])?");
@@ -47,6 +50,10 @@ public record StrataStackProps(String envName, int azCount, int computePoolSize,
         }
         if (computePoolSize < 1 || computePoolSize > 100) {
             throw new IllegalArgumentException("computePoolSize must be 1 to 100 warm computes, got " + computePoolSize);
+        }
+        if (computeBurstMax < 0 || computeBurstMax > 100) {
+            throw new IllegalArgumentException("computeBurstMax must be 0 to 100 on-demand computes, got "
+                    + computeBurstMax);
         }
         if (!SECRET_ARN.matcher(certificateSecretArn).matches()) {
             throw new IllegalArgumentException("certificateSecretArn must be a Secrets Manager secret ARN"

@@ -175,7 +175,7 @@ class FunctionsAndWorkflowsTest {
     void stepsThatRetireAgentsMayStopTasksOfTheirOwnClusterOnly() {
         for (Handlers h : Handlers.ALL) {
             Map<String, Object> env = environment(h);
-            if (h.retiresAgents()) {
+            if (h.retiresAgents() || h.step().equals("claim-agent")) {
                 assertThat(env).as(h.step()).containsEntry("STRATA_ECS_CLUSTER", "strata-test")
                         .containsEntry("STRATA_COMPUTE_POOL_SERVICE", "strata-test-compute-pool");
             } else {
@@ -192,6 +192,22 @@ class FunctionsAndWorkflowsTest {
                 (int) Handlers.ALL.stream().filter(Handlers::retiresAgents).count());
         assertThat(JSON.valueToTree(stoppers).toString()).as("tasks of the environment's cluster only")
                 .contains(":task/strata-test/*").doesNotContain("\"Resource\":\"*\",\"Action\":\"ecs:StopTask");
+    }
+
+    @Test
+    void claimAgentMayStartOnDemandComputeTasksOfThePoolsFamily() {
+        Map<String, Object> env = environment(Handlers.byFunctionName("strata-claim-agent").orElseThrow());
+        assertThat(env).containsEntry("STRATA_COMPUTE_TASK_FAMILY", "strata-test-compute")
+                .containsEntry("STRATA_COMPUTE_BURST_MAX", Integer.toString(Synthesized.BURST_MAX))
+                .containsEntry("STRATA_COMPUTE_BURST_IDLE_MINUTES", "15")
+                .containsKeys("STRATA_COMPUTE_SUBNETS", "STRATA_COMPUTE_SECURITY_GROUPS");
+        Map<String, Map<String, Object>> runners = t.findResources("AWS::IAM::Policy", Match.objectLike(Map.of(
+                "Properties", Match.objectLike(Map.of("PolicyDocument", Match.objectLike(Map.of("Statement",
+                        Match.arrayWith(List.of(Match.objectLike(Map.of("Action", "ecs:RunTask")))))))))));
+        assertThat(runners).as("only ClaimAgent's role may run tasks").hasSize(1);
+        String policy = JSON.valueToTree(runners).toString();
+        assertThat(policy).contains(":task-definition/strata-test-compute:*").contains("ecs:cluster")
+                .contains("iam:PassRole").contains("ecs-tasks.amazonaws.com");
     }
 
     @SuppressWarnings("unchecked")

@@ -20,8 +20,9 @@ class MonitoringAndNagTest {
     private final Template t = s.template;
 
     @Test
-    void theFourAlarmsExist() {
-        for (String name : new String[] {"safekeeper-quorum-lost", "pageserver-lag", "s3-upload-backlog", "wake-failures"}) {
+    void theFiveAlarmsExist() {
+        for (String name : new String[] {"safekeeper-quorum-lost", "pageserver-lag", "s3-upload-backlog", "wake-failures",
+                "compute-throttled"}) {
             t.hasResourceProperties("AWS::CloudWatch::Alarm", Match.objectLike(Map.of("AlarmName", "strata-test-" + name)));
         }
     }
@@ -61,6 +62,25 @@ class MonitoringAndNagTest {
                 "Metrics", Match.arrayWith(List.of(Match.objectLike(Map.of("Id", "proxyFailed",
                         "MetricStat", Match.objectLike(Map.of("Stat", "Sum", "Metric", Match.objectLike(Map.of(
                                 "MetricName", MetricNames.PROXY_WAKES_FAILED)))))))))));
+    }
+
+    @Test
+    void computeThrottledWatchesTheAgentsRollUpForFifteenMinutesInARow() {
+        t.hasResourceProperties("AWS::CloudWatch::Alarm", Match.objectLike(Map.of(
+                "AlarmName", "strata-test-compute-throttled",
+                "MetricName", MetricNames.COMPUTE_WRITERS_THROTTLED, "Namespace", "Strata", "Statistic", "Maximum",
+                "Period", 60, "EvaluationPeriods", 15, "Threshold", 1,
+                "Dimensions", List.of(Map.of("Name", "Environment", "Value", "test")),
+                "TreatMissingData", "notBreaching")));
+    }
+
+    @Test
+    void dashboardGraphsTheComputeAgentsMetrics() {
+        String body = t.findResources("AWS::CloudWatch::Dashboard").toString();
+        for (String name : new String[] {MetricNames.COMPUTE_RUNNING, MetricNames.COMPUTE_FLUSH_LAG_BYTES,
+                MetricNames.COMPUTE_COMMITS_WAITING, MetricNames.COMPUTE_WRITERS_THROTTLED}) {
+            assertThat(body).as(name).contains("\"" + name + "\"");
+        }
     }
 
     @Test

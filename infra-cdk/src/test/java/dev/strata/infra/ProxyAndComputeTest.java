@@ -132,13 +132,13 @@ class ProxyAndComputeTest {
     }
 
     @Test
-    void stoppedPoolTasksOfThisClusterGoToTheReaper() {
+    void stoppedPoolAndOnDemandTasksOfThisClusterGoToTheReaper() {
         var rules = t.findResources("AWS::Events::Rule", Match.objectLike(Map.of("Properties", Match.objectLike(Map.of(
                 "EventPattern", Match.objectLike(Map.of(
                         "source", List.of("aws.ecs"),
                         "detail-type", List.of("ECS Task State Change"),
                         "detail", Match.objectLike(Map.of(
-                                "group", List.of("service:strata-test-compute-pool"),
+                                "group", List.of("service:strata-test-compute-pool", "strata-burst"),
                                 "lastStatus", List.of("STOPPED"),
                                 "clusterArn", Match.anyValue())))))))));
         assertEquals(1, rules.size(), rules.toString());

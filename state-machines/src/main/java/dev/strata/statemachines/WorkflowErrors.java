@@ -23,6 +23,12 @@ public final class WorkflowErrors {
             "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
             "Lambda.TooManyRequestsException", TRANSIENT);
 
+    /**
+     * ClaimAgent's "a compute task was launched for this wake and is still starting": retried
+     * longer than {@link #RETRIED}, by its own retrier (see {@code AgentStartingException}).
+     */
+    public static final String AGENT_STARTING = "dev.strata.control.AgentStartingException";
+
     /** A task that ran past its state's {@code TimeoutSeconds}: caught and compensated, never retried. */
     public static final String TIMEOUT = "States.Timeout";
 

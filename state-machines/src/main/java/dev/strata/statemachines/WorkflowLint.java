@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
  *     {@code Next}) names a state, every state is reachable, and a state that can go on says where;</li>
  * <li>every Task calls a {@code strata-} Lambda function by a placeholder ARN qualified by
  *     {@code ${Alias}} (an unqualified ARN runs {@code $LATEST}, without SnapStart), has a
- *     {@code TimeoutSeconds}, retries exactly {@link WorkflowErrors#RETRIED} with backoff, and catches
+ *     {@code TimeoutSeconds}, retries exactly {@link WorkflowErrors#RETRIED} with backoff (a ClaimAgent
+ *     task also {@link WorkflowErrors#AGENT_STARTING}, in a retrier of its own), and catches
  *     {@code States.ALL} last, keeping its input ({@code ResultPath} set) for the compensation;</li>
  * <li>a catcher leads to a compensation (a Task whose {@code Comment} starts "Compensation:") or a Fail
  *     state, and from there every path ends in a Fail state: a failed operation never reports success;</li>
@@ -139,12 +140,14 @@ public final class WorkflowLint {
         if (!retry.isArray() || retry.isEmpty()) {
             problems.add(name + ": a Task without Retry");
         }
+        boolean claimsAgent = s.path("Resource").asText().contains(":function:strata-claim-agent:");
         for (JsonNode r : retry) {
             Set<String> errors = new HashSet<>();
             r.path("ErrorEquals").forEach(e -> errors.add(e.asText()));
-            if (!errors.equals(Set.copyOf(WorkflowErrors.RETRIED))) {
-                problems.add(name + ": Retry must match exactly " + WorkflowErrors.RETRIED + " (transient errors), got "
-                        + errors);
+            boolean agentStarting = claimsAgent && errors.equals(Set.of(WorkflowErrors.AGENT_STARTING));
+            if (!errors.equals(Set.copyOf(WorkflowErrors.RETRIED)) && !agentStarting) {
+                problems.add(name + ": Retry must match exactly " + WorkflowErrors.RETRIED + " (transient errors)"
+                        + (claimsAgent ? " or [" + WorkflowErrors.AGENT_STARTING + "]" : "") + ", got " + errors);
             }
             if (r.path("IntervalSeconds").asInt(0) < 1 || r.path("BackoffRate").asDouble(0) <= 1.0
                     || r.path("MaxAttempts").asInt(0) < 2 || !r.has("MaxDelaySeconds")) {

@@ -189,6 +189,27 @@ class DefinitionsTest {
     }
 
     @Test
+    void lintLetsOnlyClaimAgentWaitForAStartingComputeTask() {
+        String starting = """
+                {"ErrorEquals": ["dev.strata.control.AgentStartingException"], "IntervalSeconds": 5,
+                 "BackoffRate": 1.5, "MaxAttempts": 12, "MaxDelaySeconds": 15},""";
+        String template = """
+                {"StartAt": "A", "TimeoutSeconds": 60, "States": {
+                  "A": {"Type": "Task", "Resource": "arn:aws:lambda:${Region}:${Account}:function:strata-%s:${Alias}",
+                        "TimeoutSeconds": 5,
+                        "Retry": [%s {"ErrorEquals": ["Lambda.ServiceException", "Lambda.AWSLambdaException",
+                            "Lambda.SdkClientException", "Lambda.TooManyRequestsException",
+                            "dev.strata.control.TransientStepException"],
+                          "IntervalSeconds": 1, "BackoffRate": 2.0, "MaxAttempts": 3, "MaxDelaySeconds": 8}],
+                        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}], "End": true},
+                  "Failed": {"Type": "Fail", "Error": "X"}}}""";
+
+        assertThat(WorkflowLint.check(template.formatted("claim-agent", starting))).isEmpty();
+        assertThat(WorkflowLint.check(template.formatted("elect", starting)))
+                .anyMatch(p -> p.startsWith("A: Retry must match exactly"));
+    }
+
+    @Test
     void lintAcceptsAMinimalCompliantDefinition() {
         String def = """
                 {"StartAt": "A", "TimeoutSeconds": 60, "States": {

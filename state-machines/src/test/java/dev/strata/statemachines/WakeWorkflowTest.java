@@ -2,6 +2,7 @@ package dev.strata.statemachines;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.strata.control.AgentStartingException;
 import dev.strata.control.TransientStepException;
 import org.junit.jupiter.api.Test;
 
@@ -43,6 +44,31 @@ class WakeWorkflowTest extends WorkflowTestBase {
         assertThat(standIns.get("elect").calls()).isEqualTo(3);
         assertThat(r.statesVisited()).containsExactly("ClaimAgent", "Elect", "StartPostgres", "MarkRunning", "Woken");
         assertThat(standIns.get("release-agent").calls()).isZero();
+    }
+
+    @Test
+    void aComputeTaskStillStartingIsWaitedForLongerThanATransientError() {
+        // more tries than a transient error gets (MaxAttempts 3): a launched task takes a minute or two
+        standIns.get("claim-agent").thenThrow(6, () -> new AgentStartingException("compute task t-1 is PENDING"));
+
+        ExecutionResult r = run(Workflow.WAKE, INPUT);
+
+        assertThat(r.status()).isEqualTo(ExecutionStatus.SUCCEEDED);
+        assertThat(r.retries("ClaimAgent")).isEqualTo(6);
+        assertThat(r.failures("ClaimAgent")).containsOnly(WorkflowErrors.AGENT_STARTING);
+        assertThat(r.statesVisited()).containsExactly("ClaimAgent", "Elect", "StartPostgres", "MarkRunning", "Woken");
+    }
+
+    @Test
+    void aComputeTaskThatNeverJoinsFailsTheWakeAfterItsOwnBound() {
+        standIns.get("claim-agent").thenThrow(100, () -> new AgentStartingException("compute task t-1 is PENDING"));
+
+        ExecutionResult r = run(Workflow.WAKE, INPUT);
+
+        assertThat(r.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(r.error()).isEqualTo(WorkflowErrors.AGENT_STARTING);
+        assertThat(standIns.get("claim-agent").calls()).isEqualTo(13); // the first try and MaxAttempts 12
+        assertThat(r.statesVisited()).endsWith("ClaimAgent", "MarkEndpointSuspended", "RecordFailure", "WakeFailed");
     }
 
     @Test

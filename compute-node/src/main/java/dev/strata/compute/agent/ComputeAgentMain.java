@@ -23,9 +23,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs a compute agent as a process (a task of the warm compute pool on AWS, or a child process).
@@ -35,7 +41,7 @@ import java.util.concurrent.CountDownLatch;
  *   --data-dir DIR --auth-public-keys FILE --pageserver HOST:PORT --safekeeper ID=URL [--safekeeper ID=URL ...]
  *   [--listen 127.0.0.1] [--port 3080] [--compute-port 0] [--user postgres]
  *   [--compute-listen 127.0.0.1] [--advertise-host HOST] [--client-network CIDR] [--start-timeout-seconds 60]
- *   [--metadata-table NAME [--agent-id ID]] [--metrics-environment NAME [--metrics-interval 60]]
+ *   [--metadata-table NAME [--agent-id ID] [--idle-exit-minutes N]] [--metrics-environment NAME [--metrics-interval 60]]
  * </pre>
  *
  * {@code --listen}/{@code --port}: the agent API. {@code --auth-public-keys}: the JWK Set whose
@@ -50,9 +56,17 @@ import java.util.concurrent.CountDownLatch;
  * wake workflow's ClaimAgent finds it, and leaves it at a clean stop; DynamoDB is reached with the
  * task role in {@code AWS_REGION}, or at {@code STRATA_DYNAMODB_ENDPOINT} (local runs). Once the API
  * listens (and the agent is in the pool) it prints {@code READY http=<port>}.
- * {@code --metrics-environment} (or {@code STRATA_COMPUTE_METRICS_ENVIRONMENT}; likewise the
- * interval): its gauges ({@link AgentGauges}) as CloudWatch embedded-metric lines on standard
- * output every interval, dimensions {@code Environment} and {@code Node} (the agent id).
+ * {@code --idle-exit-minutes N} (1..1440; needs the table): an on-demand task, started by a wake
+ * that found no IDLE agent, leaves the pool once its item has stayed IDLE, unchanged, for N minutes
+ * and the process exits with status 0 ({@link IdleExit}, checked every 30 s); without it the agent
+ * never leaves on its own (the pool's service tasks).
+ * {@code --metrics-environment}: its gauges ({@link AgentGauges}) as CloudWatch embedded-metric
+ * lines on standard output every interval, dimensions {@code Environment} and {@code Node} (the
+ * agent id). {@code --agent-id}, {@code --idle-exit-minutes}, {@code --metrics-environment} and
+ * {@code --metrics-interval} also come from the environment as {@code STRATA_COMPUTE_<OPTION>}
+ * (upper case, {@code -} as {@code _}: {@code STRATA_COMPUTE_AGENT_ID},
+ * {@code STRATA_COMPUTE_IDLE_EXIT_MINUTES}, ...), which is how a task's definition or a RunTask
+ * override sets them; the command line wins.
  */
 public final class ComputeAgentMain {
 
@@ -60,12 +74,20 @@ public final class ComputeAgentMain {
     public static final String PASSWORD_ENV = "STRATA_COMPUTE_PASSWORD";
     /** The metadata table whose warm pool the agent joins ({@code --metadata-table} wins). */
     public static final String TABLE_ENV = ControlPlane.TABLE_ENV;
-    /** {@code STRATA_COMPUTE_METRICS_ENVIRONMENT}, {@code STRATA_COMPUTE_METRICS_INTERVAL}: the metrics options from the task. */
-    static final String METRICS_ENV_PREFIX = "STRATA_COMPUTE_";
+    /** The prefix of the environment variables that stand for {@link #ENV_OPTIONS} ({@link #envName}). */
+    static final String ENV_PREFIX = "STRATA_COMPUTE_";
+    /** The options a task may set in its environment instead of its command line (the command line wins). */
+    private static final List<String> ENV_OPTIONS = List.of("agent-id", "idle-exit-minutes", "metrics-environment",
+            "metrics-interval");
+    /** How often an on-demand agent looks whether it has been idle long enough to leave. */
+    private static final Duration IDLE_CHECK_PERIOD = Duration.ofSeconds(30);
+    /** How long a stop waits for an idle check in flight. */
+    private static final Duration IDLE_CHECK_WAIT = Duration.ofSeconds(10);
 
+    private static final Logger log = LoggerFactory.getLogger(ComputeAgentMain.class);
     private static final Set<String> OPTIONS = Set.of("data-dir", "auth-public-keys", "pageserver", "listen", "port",
             "compute-port", "user", "compute-listen", "advertise-host", "client-network", "start-timeout-seconds", "metadata-table", "agent-id",
-            "metrics-environment", "metrics-interval");
+            "idle-exit-minutes", "metrics-environment", "metrics-interval");
 
     private ComputeAgentMain() {
     }
@@ -75,9 +97,11 @@ public final class ComputeAgentMain {
      *
      * @param metadataTable null: the agent does not join a warm pool in the metadata
      * @param agentId       the id it registers under (null without a metadata table)
+     * @param idleExit      how long the agent stays IDLE in the pool before it leaves and exits (an
+     *                      on-demand task); null: it never leaves on its own
      */
     record Parsed(ComputeAgent.Config config, Path publicKeys, String listen, int port, String metadataTable,
-                  NodeId agentId, String metricsEnvironment, Duration metricsInterval) {
+                  NodeId agentId, Duration idleExit, String metricsEnvironment, Duration metricsInterval) {
 
         /** The agent API's address as the control plane reaches it: the advertised host where the API listens on all addresses. */
         String apiAddress(int boundPort) {
@@ -153,9 +177,16 @@ public final class ComputeAgentMain {
                 pageserver.substring(0, colon), pageserverPort, safekeepers,
                 port("compute-port", opts.getOrDefault("compute-port", "0"), true),
                 opts.getOrDefault("user", "postgres"), password, network, Map.of(), Duration.ofSeconds(timeout));
+        for (String o : ENV_OPTIONS) {
+            String v = env.get(envName(o));
+            if (v != null && !v.isEmpty()) {
+                opts.putIfAbsent(o, v);
+            }
+        }
         String table = opts.getOrDefault("metadata-table", env.get(TABLE_ENV));
         table = table == null || table.isBlank() ? null : table.trim();
         NodeId agentId = null;
+        Duration idleExit = null;
         if (table != null) {
             if (!table.matches("[a-zA-Z0-9_.-]{3,255}")) {
                 throw new IllegalArgumentException("--metadata-table / " + TABLE_ENV + ": '" + table
@@ -165,21 +196,39 @@ public final class ComputeAgentMain {
                 agentId = opts.containsKey("agent-id") ? NodeId.of(opts.get("agent-id"))
                         : PoolRegistration.defaultId(advertise);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--agent-id: " + e.getMessage(), e);
+                throw new IllegalArgumentException(both("agent-id") + ": " + e.getMessage(), e);
             }
-        } else if (opts.containsKey("agent-id")) {
-            throw new IllegalArgumentException("--agent-id names the agent in the warm pool: it needs --metadata-table");
-        }
-        for (String o : new String[] {"metrics-environment", "metrics-interval"}) {
-            String v = env.get(METRICS_ENV_PREFIX + o.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
-            if (v != null && !v.isEmpty()) {
-                opts.putIfAbsent(o, v);
+            String minutes = opts.get("idle-exit-minutes");
+            if (minutes != null) {
+                int n = minutes.matches("[0-9]{1,4}") ? Integer.parseInt(minutes) : 0;
+                if (n < 1 || n > 1440) {
+                    throw new IllegalArgumentException(both("idle-exit-minutes") + " takes whole minutes 1..1440 "
+                            + "(a day), got '" + minutes + "'");
+                }
+                idleExit = Duration.ofMinutes(n);
+            }
+        } else {
+            for (String o : List.of("agent-id", "idle-exit-minutes")) {
+                if (opts.containsKey(o)) {
+                    throw new IllegalArgumentException(both(o) + " is about the agent in the warm pool: it needs "
+                            + "--metadata-table (or " + TABLE_ENV + ")");
+                }
             }
         }
         Duration metricsInterval = MetricsOptions.interval(opts.get("metrics-environment"), opts.get("metrics-interval"));
         return new Parsed(config, Path.of(opts.get("auth-public-keys")), opts.getOrDefault("listen", "127.0.0.1"),
-                port("port", opts.getOrDefault("port", "3080"), true), table, agentId, opts.get("metrics-environment"),
-                metricsInterval);
+                port("port", opts.getOrDefault("port", "3080"), true), table, agentId, idleExit,
+                opts.get("metrics-environment"), metricsInterval);
+    }
+
+    /** The environment variable that stands for {@code --option}: {@code STRATA_COMPUTE_AGENT_ID} for {@code agent-id}. */
+    static String envName(String option) {
+        return ENV_PREFIX + option.toUpperCase(Locale.ROOT).replace('-', '_');
+    }
+
+    /** {@code --option / ENV}, for an error about a value that may have come from either. */
+    private static String both(String option) {
+        return "--" + option + " / " + envName(option);
     }
 
     private static int port(String option, String value, boolean zeroAllowed) {
@@ -226,14 +275,24 @@ public final class ComputeAgentMain {
 
     /**
      * A started agent: its API, and its item in the warm pool if a metadata table was given
-     * ({@code pool} and {@code dynamo} null otherwise). {@link #close} leaves the pool first (no wake
-     * claims a stopping agent), then stops the API and Postgres (fast shutdown: every acknowledged
-     * commit is on the safekeepers).
+     * ({@code pool} and {@code dynamo} null otherwise), with the periodic {@link IdleExit} check of
+     * an on-demand agent ({@code idleWatch}, null otherwise). {@link #close} stops that check and
+     * leaves the pool first (no wake claims a stopping agent), then stops the API and Postgres
+     * (fast shutdown: every acknowledged commit is on the safekeepers).
      */
     record Running(ComputeAgent agent, AgentServer server, PoolRegistration pool, DynamoDbClient dynamo,
-                   MetricsReporter metrics) implements AutoCloseable {
+                   ScheduledExecutorService idleWatch, MetricsReporter metrics) implements AutoCloseable {
         @Override
         public void close() {
+            if (idleWatch != null) {
+                // let a check in flight finish before its DynamoDB client closes (its reads are short)
+                idleWatch.shutdown();
+                try {
+                    idleWatch.awaitTermination(IDLE_CHECK_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             if (pool != null) {
                 pool.deregister();
                 dynamo.close();
@@ -279,7 +338,7 @@ public final class ComputeAgentMain {
                     + e.getMessage(), e);
         }
         if (parsed.metadataTable() == null) {
-            return new Running(agent, server, null, null, metrics(parsed, agent, server.port()));
+            return new Running(agent, server, null, null, null, metrics(parsed, agent, server.port()));
         }
         String endpoint = env.get(ControlPlane.DYNAMODB_ENDPOINT_ENV);
         DynamoDbClient dynamo = endpoint == null || endpoint.isBlank()
@@ -289,7 +348,9 @@ public final class ComputeAgentMain {
             PoolRegistration pool = new PoolRegistration(new MetadataStore(dynamo, parsed.metadataTable()),
                     parsed.agentId(), parsed.apiAddress(server.port()));
             pool.register();
-            return new Running(agent, server, pool, dynamo, metrics(parsed, agent, server.port()));
+            ScheduledExecutorService idleWatch = parsed.idleExit() == null ? null
+                    : watchIdle(new IdleExit(pool, Clock.systemUTC(), parsed.idleExit()), pool.id());
+            return new Running(agent, server, pool, dynamo, idleWatch, metrics(parsed, agent, server.port()));
         } catch (RuntimeException e) {
             server.close();
             agent.close();
@@ -299,13 +360,35 @@ public final class ComputeAgentMain {
         }
     }
 
+    /**
+     * Runs {@code idleExit} now and every {@link #IDLE_CHECK_PERIOD} on a daemon thread; once the
+     * agent has left the pool the process exits with status 0 (the shutdown hook closes the rest),
+     * so its standalone task stops.
+     */
+    private static ScheduledExecutorService watchIdle(IdleExit idleExit, NodeId id) {
+        ScheduledExecutorService watch = Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().name("idle-check").daemon().unstarted(r));
+        watch.scheduleWithFixedDelay(() -> {
+            if (idleExit.check()) {
+                log.info("agent={} exits: an on-demand agent that stayed IDLE in the warm pool for {} min "
+                        + "(no wake claimed it) and has left the pool", id, idleExit.after().toMinutes());
+                watch.shutdown();
+                // not on this thread: the shutdown hook's Running.close() waits for this check to end
+                Thread.ofPlatform().name("idle-exit").start(() -> System.exit(0));
+            }
+        }, 0, IDLE_CHECK_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
+        return watch;
+    }
+
     private static void usage(String problem) {
         System.err.println("compute-agent: " + problem);
         System.err.println("usage: --data-dir DIR --auth-public-keys FILE --pageserver HOST:PORT --safekeeper ID=URL..."
                 + " [--listen HOST] [--port N] [--compute-port N] [--user NAME] [--compute-listen ADDR]"
                 + " [--advertise-host HOST] [--client-network CIDR] [--start-timeout-seconds N]"
-                + " [--metadata-table NAME [--agent-id ID]] [--metrics-environment NAME [--metrics-interval S]]"
-                + " (password in " + PASSWORD_ENV + ")");
+                + " [--metadata-table NAME [--agent-id ID] [--idle-exit-minutes N]]"
+                + " [--metrics-environment NAME [--metrics-interval S]]"
+                + " (password in " + PASSWORD_ENV + "; --agent-id, --idle-exit-minutes and --metrics-* also from "
+                + ENV_PREFIX + "<OPTION>)");
         System.exit(64);
     }
 }

@@ -99,19 +99,53 @@ public final class PoolRegistration {
     }
 
     /**
+     * The agent's item as stored now (a consistent read); empty if it is not in the pool.
+     *
+     * @throws dev.strata.control.metadata.MetadataException if DynamoDB cannot be read
+     */
+    public Optional<ComputeAgent> read() {
+        return store.getAgent(id);
+    }
+
+    /**
      * Takes the agent out of the pool at a clean stop if it is IDLE (a wake can no longer claim a
      * stopping agent); a CLAIMED item is left for the endpoint's suspend. Returns whether it was
      * removed; a failure is logged, not thrown (the process is stopping anyway).
      */
     public boolean deregister() {
+        Optional<ComputeAgent> read;
         try {
-            Optional<ComputeAgent> read = store.getAgent(id);
-            if (read.isPresent() && read.get().state() == AgentState.IDLE && read.get().address().equals(address)) {
-                store.deleteAgent(read.get());
-                log.info("agent={} left the warm pool", id);
-                return true;
-            }
-            read.ifPresent(a -> log.info("agent={} stops {} in the warm pool; left for the control plane", id, a.state()));
+            read = store.getAgent(id);
+        } catch (RuntimeException e) {
+            log.warn("agent={} could not leave the warm pool: {}", id, e.getMessage());
+            return false;
+        }
+        if (read.isPresent() && read.get().state() == AgentState.IDLE && read.get().address().equals(address)) {
+            return deregister(read.get());
+        }
+        read.ifPresent(a -> log.info("agent={} stops {} in the warm pool; left for the control plane", id, a.state()));
+        return false;
+    }
+
+    /**
+     * Takes the agent out of the pool only if its item is still exactly {@code seen}, an IDLE item
+     * at this agent's address: the delete is conditional on {@code seen}'s version, so a wake that
+     * claimed the agent since (or claimed and released it) makes it fail and the agent stays in the
+     * pool. Returns whether it was removed; a failure is logged, not thrown.
+     */
+    public boolean deregister(ComputeAgent seen) {
+        if (!seen.id().equals(id) || seen.state() != AgentState.IDLE || !seen.address().equals(address)) {
+            log.info("agent={} not taken out of the warm pool: its item {} at {} is not this agent's IDLE item",
+                    id, seen.state(), seen.address());
+            return false;
+        }
+        try {
+            store.deleteAgent(seen);
+            log.info("agent={} left the warm pool", id);
+            return true;
+        } catch (MetadataException.VersionConflict | MetadataException.NotFound changed) {
+            log.info("agent={} not taken out of the warm pool: its item changed since version {} ({})", id,
+                    seen.version(), changed.getMessage());
             return false;
         } catch (RuntimeException e) {
             log.warn("agent={} could not leave the warm pool: {}", id, e.getMessage());

@@ -96,4 +96,43 @@ class ComputeAgentMainTest {
         assertThatThrownBy(() -> parse(List.of("--metadata-table", "tbl", "--agent-id", "Bad_Id"), ENV))
                 .hasMessageContaining("--agent-id");
     }
+
+    @Test
+    void anOnDemandTaskTakesItsAgentIdAndIdleExitFromTheEnvironment() {
+        Map<String, String> task = new java.util.HashMap<>(Map.of(ComputeAgentMain.PASSWORD_ENV, "pw",
+                ComputeAgentMain.TABLE_ENV, "strata-prod-metadata", "STRATA_COMPUTE_AGENT_ID", "burst-3f2a",
+                "STRATA_COMPUTE_IDLE_EXIT_MINUTES", "15"));
+        ComputeAgentMain.Parsed burst = parse(List.of(), task);
+        assertThat(burst.agentId().toString()).isEqualTo("burst-3f2a");
+        assertThat(burst.idleExit()).isEqualTo(java.time.Duration.ofMinutes(15));
+        assertThat(ComputeAgentMain.envName("idle-exit-minutes")).isEqualTo("STRATA_COMPUTE_IDLE_EXIT_MINUTES");
+
+        ComputeAgentMain.Parsed overridden = parse(List.of("--agent-id", "agent-9", "--idle-exit-minutes", "1440"), task);
+        assertThat(overridden.agentId().toString()).as("the command line wins").isEqualTo("agent-9");
+        assertThat(overridden.idleExit()).isEqualTo(java.time.Duration.ofDays(1));
+        assertThat(parse(List.of("--idle-exit-minutes", "1"), task).idleExit()).isEqualTo(java.time.Duration.ofMinutes(1));
+
+        Map<String, String> service = Map.of(ComputeAgentMain.PASSWORD_ENV, "pw", ComputeAgentMain.TABLE_ENV, "strata-prod-metadata");
+        assertThat(parse(List.of(), service).idleExit()).as("a service task never leaves on its own").isNull();
+
+        for (String bad : List.of("0", "1441", "-5", "15m", "", " 15", "99999")) {
+            assertThatThrownBy(() -> parse(List.of("--idle-exit-minutes", bad), service))
+                    .hasMessageContaining("--idle-exit-minutes / STRATA_COMPUTE_IDLE_EXIT_MINUTES")
+                    .hasMessageContaining("1..1440");
+        }
+        task.put("STRATA_COMPUTE_IDLE_EXIT_MINUTES", "0");
+        assertThatThrownBy(() -> parse(List.of(), task)).hasMessageContaining("STRATA_COMPUTE_IDLE_EXIT_MINUTES")
+                .hasMessageContaining("got '0'");
+        task.put("STRATA_COMPUTE_IDLE_EXIT_MINUTES", "15");
+        task.put("STRATA_COMPUTE_AGENT_ID", "Not_An_Id");
+        assertThatThrownBy(() -> parse(List.of(), task)).hasMessageContaining("--agent-id / STRATA_COMPUTE_AGENT_ID");
+
+        assertThatThrownBy(() -> parse(List.of("--idle-exit-minutes", "15"), ENV))
+                .hasMessageContaining("--idle-exit-minutes").hasMessageContaining("needs --metadata-table");
+        Map<String, String> noTable = Map.of(ComputeAgentMain.PASSWORD_ENV, "pw", "STRATA_COMPUTE_IDLE_EXIT_MINUTES", "15");
+        assertThatThrownBy(() -> parse(List.of(), noTable)).hasMessageContaining("needs --metadata-table");
+        Map<String, String> idOnly = Map.of(ComputeAgentMain.PASSWORD_ENV, "pw", "STRATA_COMPUTE_AGENT_ID", "burst-1");
+        assertThatThrownBy(() -> parse(List.of(), idOnly)).hasMessageContaining("STRATA_COMPUTE_AGENT_ID")
+                .hasMessageContaining("needs --metadata-table");
+    }
 }

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * An agent joining the warm pool in the metadata (dynalite, a table per test): registering is
  * idempotent across restarts, follows a moved address, keeps a claim, replaces a retired item, and
- * the wake workflow's ClaimAgent step claims the registered agent.
+ * the wake workflow's ClaimAgent step claims the registered agent, and leaving the pool as last
+ * seen loses to a claim made since.
  */
 class PoolRegistrationTest {
 
@@ -123,6 +124,26 @@ class PoolRegistrationTest {
         assertThat(new PoolRegistration(h.store, id, "10.40.3.20:3080").deregister()).isTrue();
         assertThat(h.store.getAgent(id)).isEmpty();
         assertThat(h.store.listAgents(AgentState.IDLE)).isEmpty();
+    }
+
+    @Test
+    void leavingAsSeenLosesToAWakeThatClaimedTheAgentSince() {
+        NodeId id = NodeId.of("agent-e");
+        PoolRegistration pool = new PoolRegistration(h.store, id, "10.40.3.22:3080");
+        ComputeAgent seen = pool.register();
+        assertThat(pool.read()).contains(seen);
+
+        EndpointId endpoint = EndpointId.random();
+        ComputeAgent claimed = h.store.claimAgent(endpoint).orElseThrow();
+        assertThat(pool.deregister(seen)).as("claimed since it was seen").isFalse();
+        assertThat(h.agent(id).claimedBy()).contains(endpoint);
+
+        ComputeAgent released = h.store.updateAgent(claimed, claimed.released());
+        assertThat(pool.deregister(seen)).as("claimed and released since: IDLE, but not as seen").isFalse();
+        assertThat(h.agent(id)).isEqualTo(released);
+
+        assertThat(pool.deregister(released)).isTrue();
+        assertThat(pool.read()).isEmpty();
     }
 
     @Test

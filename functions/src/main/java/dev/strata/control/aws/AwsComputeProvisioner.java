@@ -18,7 +18,8 @@ import software.amazon.awssdk.services.ecs.EcsClient;
 /**
  * The control plane's {@link ComputeProvisioner} in a Lambda function: {@link AgentComputeProvisioner}
  * over the compute agents' API, signing each call's token with the key from Secrets Manager, and
- * the warm pool on ECS ({@link EcsPoolLauncher}; launching and retiring need no token, so the steps
+ * the warm pool on ECS ({@link EcsPoolLauncher}, with on-demand tasks where the stack configures
+ * them, {@link BurstSettings}; launching and retiring need no token, so the steps
  * that only retire agents are not given the key). Found through {@link java.util.ServiceLoader}
  * when a compute step first runs.
  */
@@ -49,7 +50,8 @@ public final class AwsComputeProvisioner implements ComputeProvisioner {
         this.secrets = Objects.requireNonNull(secrets, "secrets is null");
         this.clock = Objects.requireNonNull(clock, "clock is null");
         this.launcher = settings.cluster().isPresent() && settings.poolService().isPresent()
-                ? new EcsPoolLauncher(ecs(env), settings.cluster().get(), settings.poolService().get())
+                ? new EcsPoolLauncher(ecs(env), settings.cluster().get(), settings.poolService().get(),
+                        BurstSettings.fromEnvironment(env))
                 : new Unconfigured();
     }
 

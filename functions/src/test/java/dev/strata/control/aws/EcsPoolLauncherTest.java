@@ -39,7 +39,7 @@ class EcsPoolLauncherTest {
     @Test
     void anEmptyPoolIsTransientAndSaysWhatToDo() {
         try (EcsClient ecs = EcsClient.builder().region(Region.EU_WEST_1).build()) {
-            EcsPoolLauncher launcher = new EcsPoolLauncher(ecs, "strata-t", "strata-t-compute-pool");
+            EcsPoolLauncher launcher = new EcsPoolLauncher(ecs, "strata-t", "strata-t-compute-pool", java.util.Optional.empty());
             assertThatThrownBy(() -> launcher.launch(NodeId.of("a-1"))).isInstanceOf(TransientStepException.class)
                     .hasMessageContaining("strata-t-compute-pool").hasMessageContaining("poolSize");
         }

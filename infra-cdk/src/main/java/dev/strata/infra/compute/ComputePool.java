@@ -7,7 +7,9 @@ import dev.strata.infra.storage.ServiceImages;
 import dev.strata.infra.storage.StorageServices;
 import java.util.List;
 import java.util.Map;
+import software.amazon.awscdk.ArnComponents;
 import software.amazon.awscdk.Duration;
+import software.amazon.awscdk.Stack;
 import software.amazon.awscdk.RemovalPolicy;
 import software.amazon.awscdk.services.ecs.AwsLogDriverProps;
 import software.amazon.awscdk.services.ecs.ContainerDefinitionOptions;
@@ -19,6 +21,8 @@ import software.amazon.awscdk.services.ecs.OperatingSystemFamily;
 import software.amazon.awscdk.services.ecs.PortMapping;
 import software.amazon.awscdk.services.ecs.RuntimePlatform;
 import software.amazon.awscdk.services.ecs.Secret;
+import software.amazon.awscdk.services.iam.PolicyStatement;
+import software.amazon.awscdk.services.lambda.Function;
 import software.amazon.awscdk.services.logs.LogGroup;
 import software.amazon.awscdk.services.logs.RetentionDays;
 import software.constructs.Construct;
@@ -36,11 +40,24 @@ public final class ComputePool extends Construct {
     public static final int MEMORY_MIB = 4096;
     public static final int EPHEMERAL_GIB = 50;
 
+    /**
+     * Minutes an on-demand agent stays IDLE in the pool before it leaves and its task stops
+     * (compute-node {@code --idle-exit-minutes}): long enough to serve the same burst's next wakes.
+     */
+    public static final int BURST_IDLE_MINUTES = 15;
+    /** The ECS task group of on-demand tasks (functions {@code EcsPoolLauncher.BURST_GROUP}). */
+    public static final String BURST_GROUP = "strata-burst";
+
     private final FargateService service;
+    private final FargateTaskDefinition taskDefinition;
+    private final Network network;
+    private final String envName;
 
     public ComputePool(Construct scope, String id, int poolSize, Network network, StorageServices storage,
             ControlPlaneData data, ServiceImages images, String envName) {
         super(scope, id);
+        this.network = network;
+        this.envName = envName;
         FargateTaskDefinition td = FargateTaskDefinition.Builder.create(this, "Task")
                 .family("strata-" + envName + "-compute")
                 .cpu(CPU).memoryLimitMiB(MEMORY_MIB).ephemeralStorageGiB(EPHEMERAL_GIB)
@@ -71,6 +88,7 @@ public final class ComputePool extends Construct {
                 .build());
         // Its own item in the pool: GetItem, PutItem and DeleteItem, conditional on its version.
         data.table().grantReadWriteData(td.getTaskRole());
+        taskDefinition = td;
         service = FargateService.Builder.create(this, "Service")
                 .serviceName(serviceName(envName))
                 .cluster(storage.cluster())
@@ -103,6 +121,47 @@ public final class ComputePool extends Construct {
             command.add("sk-" + i + "=http://sk-" + i + "." + StorageServices.namespace() + ":" + Ports.SAFEKEEPER_HTTP);
         }
         return List.copyOf(command);
+    }
+
+    /**
+     * Lets {@code claimAgent} (the wake's ClaimAgent function) start on-demand tasks of this pool's
+     * task definition outside the service when the pool has no IDLE agent, at most {@code burstMax}
+     * at once (functions {@code EcsPoolLauncher}, {@code BurstSettings}): the settings in its
+     * environment; RunTask of this family in the environment's cluster only; PassRole of the task's
+     * two roles to ECS tasks only; ListTasks and DescribeTasks to find the task it started.
+     */
+    public void letLaunchOnDemand(Function claimAgent, int burstMax) {
+        String clusterName = StorageServices.clusterName(envName);
+        claimAgent.addEnvironment("STRATA_ECS_CLUSTER", clusterName);
+        claimAgent.addEnvironment("STRATA_COMPUTE_POOL_SERVICE", serviceName(envName));
+        claimAgent.addEnvironment("STRATA_COMPUTE_TASK_FAMILY", taskDefinition.getFamily());
+        claimAgent.addEnvironment("STRATA_COMPUTE_SUBNETS",
+                String.join(",", network.vpc().selectSubnets(network.selection(Network.COMPUTE)).getSubnetIds()));
+        claimAgent.addEnvironment("STRATA_COMPUTE_SECURITY_GROUPS", network.compute().getSecurityGroupId());
+        claimAgent.addEnvironment("STRATA_COMPUTE_BURST_MAX", Integer.toString(burstMax));
+        claimAgent.addEnvironment("STRATA_COMPUTE_BURST_IDLE_MINUTES", Integer.toString(BURST_IDLE_MINUTES));
+        if (burstMax == 0) {
+            return; // the function reads 0 as "off" and never calls RunTask: no grant
+        }
+        Stack stack = Stack.of(this);
+        String cluster = stack.formatArn(ArnComponents.builder().service("ecs").resource("cluster")
+                .resourceName(clusterName).build());
+        Map<String, Object> inCluster = Map.of("ArnEquals", Map.of("ecs:cluster", cluster));
+        String revisions = stack.formatArn(ArnComponents.builder().service("ecs").resource("task-definition")
+                .resourceName(taskDefinition.getFamily() + ":*").build());
+        claimAgent.addToRolePolicy(PolicyStatement.Builder.create().actions(List.of("ecs:RunTask"))
+                .resources(List.of(revisions)).conditions(inCluster).build());
+        claimAgent.addToRolePolicy(PolicyStatement.Builder.create().actions(List.of("ecs:ListTasks"))
+                .resources(List.of("*")).conditions(inCluster).build());
+        claimAgent.addToRolePolicy(PolicyStatement.Builder.create().actions(List.of("ecs:DescribeTasks"))
+                .resources(List.of(stack.formatArn(ArnComponents.builder().service("ecs").resource("task")
+                        .resourceName(clusterName + "/*").build())))
+                .conditions(inCluster).build());
+        claimAgent.addToRolePolicy(PolicyStatement.Builder.create().actions(List.of("iam:PassRole"))
+                .resources(List.of(taskDefinition.getTaskRole().getRoleArn(),
+                        taskDefinition.obtainExecutionRole().getRoleArn()))
+                .conditions(Map.of("StringEquals", Map.of("iam:PassedToService", "ecs-tasks.amazonaws.com")))
+                .build());
     }
 
     /** The pool's ECS service in an environment (the control plane stops retired agents' tasks in it). */

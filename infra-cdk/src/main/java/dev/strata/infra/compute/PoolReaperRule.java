@@ -47,7 +47,7 @@ public final class PoolReaperRule extends Construct {
                         .detailType(List.of("ECS Task State Change"))
                         .detail(Map.of(
                                 "clusterArn", List.of(storage.cluster().getClusterArn()),
-                                "group", List.of("service:" + ComputePool.serviceName(envName)),
+                                "group", List.of("service:" + ComputePool.serviceName(envName), ComputePool.BURST_GROUP),
                                 "lastStatus", List.of("STOPPED")))
                         .build())
                 .targets(List.of(LambdaFunction.Builder.create(function).retryAttempts(4).build()))

@@ -37,7 +37,11 @@ import software.constructs.Construct;
  *   <li>pageserver lag and S3 upload backlog: the pageserver's gauges; without data they stay OK
  *       ({@code notBreaching});</li>
  *   <li>wake failures: the proxies' {@code ProxyWakesFailed} plus the wake workflow's failed,
- *       timed-out and aborted executions (Step Functions' own metrics).</li>
+ *       timed-out and aborted executions (Step Functions' own metrics);</li>
+ *   <li>compute throttled: some compute's writers were held back (decision 0008) in every minute
+ *       of {@value #THROTTLED_MINUTES}: the safekeepers or the pageserver do not keep up with its
+ *       WAL. The agents report per {@code Node} (ids come and go with the pool's tasks), so the
+ *       alarm watches their roll-up to the environment (pgcore {@code MetricsReporter}).</li>
  * </ul>
  */
 public final class Monitoring extends Construct {
@@ -47,12 +51,18 @@ public final class Monitoring extends Construct {
     public static final double PAGESERVER_LAG_BYTES = 1024.0 * 1024 * 1024;
     /** Layer bytes waiting for upload to S3 above which an operator should look. */
     public static final double UPLOAD_BACKLOG_BYTES = 2.0 * 1024 * 1024 * 1024;
+    /**
+     * Minutes in a row with some compute's writers throttled before the alarm: a bulk load is
+     * throttled for seconds to minutes by design; this long means storage does not keep up.
+     */
+    public static final int THROTTLED_MINUTES = 15;
 
     private final Topic topic;
     private final Alarm quorumLost;
     private final Alarm pageserverLag;
     private final Alarm uploadBacklog;
     private final Alarm wakeFailures;
+    private final Alarm computeThrottled;
     private final Dashboard dashboard;
 
     public Monitoring(Construct scope, String id, String envName, StorageServices storage, Workflows workflows,
@@ -141,7 +151,19 @@ public final class Monitoring extends Construct {
                 .evaluationPeriods(1)
                 .treatMissingData(TreatMissingData.NOT_BREACHING)
                 .build();
-        for (Alarm a : List.of(quorumLost, pageserverLag, uploadBacklog, wakeFailures)) {
+        Metric throttled = computeMetric(MetricNames.COMPUTE_WRITERS_THROTTLED, envName, "Maximum");
+        computeThrottled = Alarm.Builder.create(this, "ComputeThrottled")
+                .alarmName("strata-" + envName + "-compute-throttled")
+                .alarmDescription("A compute's writers have been throttled in each of the last " + THROTTLED_MINUTES
+                        + " minutes (ComputeWritersThrottled): the safekeepers or the pageserver do not keep up with"
+                        + " its WAL, and its commits are slowed.")
+                .metric(throttled)
+                .threshold(1)
+                .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+                .evaluationPeriods(THROTTLED_MINUTES)
+                .treatMissingData(TreatMissingData.NOT_BREACHING)
+                .build();
+        for (Alarm a : List.of(quorumLost, pageserverLag, uploadBacklog, wakeFailures, computeThrottled)) {
             a.addAlarmAction(notify);
             a.addOkAction(notify);
         }
@@ -178,9 +200,20 @@ public final class Monitoring extends Construct {
                 GraphWidget.Builder.create().title("Endpoints running (per proxy task)")
                         .left(List.of(strataMetric(MetricNames.PROXY_ENDPOINTS_RUNNING, envName, "Maximum")))
                         .width(8).build());
+        List<IWidget> row5 = List.of(
+                GraphWidget.Builder.create().title("Computes serving (sum over agents) / agents reporting")
+                        .left(List.of(computeMetric(MetricNames.COMPUTE_RUNNING, envName, "Sum"),
+                                computeMetric(MetricNames.COMPUTE_RUNNING, envName, "SampleCount")))
+                        .width(8).build(),
+                graph("Compute WAL not yet flushed by the quorum (largest, bytes)",
+                        computeMetric(MetricNames.COMPUTE_FLUSH_LAG_BYTES, envName, "Maximum")),
+                GraphWidget.Builder.create().title("Commits waiting for the quorum / writers throttled (largest)")
+                        .left(List.of(computeMetric(MetricNames.COMPUTE_COMMITS_WAITING, envName, "Maximum")))
+                        .right(List.of(throttled))
+                        .width(8).build());
         dashboard = Dashboard.Builder.create(this, "Dashboard")
                 .dashboardName("strata-" + envName)
-                .widgets(List.of(row1, row2, row3, row4))
+                .widgets(List.of(row1, row2, row3, row4, row5))
                 .build();
     }
 
@@ -208,6 +241,16 @@ public final class Monitoring extends Construct {
                 .dimensionsMap(Map.of(MetricNames.ENVIRONMENT, envName)).statistic(statistic).period(Duration.minutes(5)).build();
     }
 
+    /**
+     * A compute agents' metric over the whole pool: the roll-up to {@code Environment} that each
+     * agent publishes beside its own {@code Node} series, per minute (the agents report every minute).
+     */
+    private static Metric computeMetric(String name, String envName, String statistic) {
+        return Metric.Builder.create().namespace(NAMESPACE).metricName(name)
+                .dimensionsMap(Map.of(MetricNames.ENVIRONMENT, envName)).statistic(statistic)
+                .period(Duration.minutes(1)).build();
+    }
+
     /** A safekeeper's metric: dimensions Environment and Node (its node id). */
     private static Metric safekeeperMetric(String name, String envName, String node, String statistic, Duration period) {
         return Metric.Builder.create().namespace(NAMESPACE).metricName(name)
@@ -228,5 +271,6 @@ public final class Monitoring extends Construct {
     public Alarm pageserverLag() { return pageserverLag; }
     public Alarm uploadBacklog() { return uploadBacklog; }
     public Alarm wakeFailures() { return wakeFailures; }
+    public Alarm computeThrottled() { return computeThrottled; }
     public Dashboard dashboard() { return dashboard; }
 }

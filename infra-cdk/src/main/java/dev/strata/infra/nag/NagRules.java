@@ -62,6 +62,10 @@ public final class NagRules {
                         + " stops tasks of the environment's own cluster only (the ARN names it, and an ecs:cluster"
                         + " condition pins it).",
                         "/^Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task\\/strata-[a-z0-9-]+\\/\\*$/"),
+                ruleRegex("AwsSolutions-IAM5", "ClaimAgent starts on-demand compute tasks of the pool's task"
+                        + " definition family, whichever revision the last deploy made active (RunTask names the"
+                        + " family), in the environment's cluster only (ecs:cluster condition).",
+                        "/^Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition\\/strata-[a-z0-9-]+-compute:\\*$/"),
                 ruleRegex("AwsSolutions-IAM5", "Actions without resource-level permissions: X-Ray trace upload and"
                         + " CloudWatch Logs delivery for Step Functions, ECR's GetAuthorizationToken for image pulls,"
                         + " and ECS ListTasks (its ecs:cluster condition pins the environment's cluster).",

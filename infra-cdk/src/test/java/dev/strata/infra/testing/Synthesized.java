@@ -17,6 +17,7 @@ public final class Synthesized {
 
     public static final String ENV = "test";
     public static final int POOL_SIZE = 4;
+    public static final int BURST_MAX = 6;
     public static final String CERTIFICATE =
             "arn:aws:secretsmanager:eu-west-1:123456789012:secret:strata/test/wildcard-AbCdEf";
     public static final String DOMAIN = "db.example.com";
@@ -47,7 +48,7 @@ public final class Synthesized {
     }
 
     public static StrataStackProps props() {
-        return new StrataStackProps(ENV, 3, POOL_SIZE, CERTIFICATE, DOMAIN, Optional.of(ZONE), repoRoot(),
+        return new StrataStackProps(ENV, 3, POOL_SIZE, BURST_MAX, CERTIFICATE, DOMAIN, Optional.of(ZONE), repoRoot(),
                 Path.of(System.getProperty("strata.lambdaBundle", "target/lambda")));
     }
 

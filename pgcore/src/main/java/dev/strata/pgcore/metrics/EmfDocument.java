@@ -1,7 +1,6 @@
 package dev.strata.pgcore.metrics;
 
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +28,17 @@ public final class EmfDocument {
      * set. Dimension names must not collide with metric names or {@code _aws}.
      */
     public static String encode(String namespace, Map<String, String> dimensions, List<Sample> samples, Instant at) {
+        return encode(namespace, dimensions, List.of(List.copyOf(dimensions.keySet())), samples, at);
+    }
+
+    /**
+     * As {@link #encode(String, Map, List, Instant)} with several dimension sets: CloudWatch makes
+     * each sample a metric under each set, e.g. {@code [Environment, Node]} to tell nodes apart and
+     * {@code [Environment]} for one series over all of them (an alarm cannot name nodes whose ids
+     * come and go). Every dimension a set names must be in {@code dimensions}.
+     */
+    public static String encode(String namespace, Map<String, String> dimensions, List<List<String>> dimensionSets,
+            List<Sample> samples, Instant at) {
         if (samples.isEmpty()) {
             throw new IllegalArgumentException("an EMF document needs at least one sample");
         }
@@ -46,15 +56,26 @@ public final class EmfDocument {
         StringBuilder b = new StringBuilder(256);
         b.append("{\"_aws\":{\"Timestamp\":").append(at.toEpochMilli()).append(",\"CloudWatchMetrics\":[{\"Namespace\":");
         string(b, namespace);
-        b.append(",\"Dimensions\":[[");
-        List<String> names = new ArrayList<>(dimensions.keySet());
-        for (int i = 0; i < names.size(); i++) {
-            if (i > 0) {
-                b.append(',');
-            }
-            string(b, names.get(i));
+        if (dimensionSets.isEmpty()) {
+            throw new IllegalArgumentException("an EMF document needs at least one dimension set");
         }
-        b.append("]],\"Metrics\":[");
+        b.append(",\"Dimensions\":[");
+        for (int i = 0; i < dimensionSets.size(); i++) {
+            List<String> set = dimensionSets.get(i);
+            b.append(i > 0 ? ",[" : "[");
+            for (int j = 0; j < set.size(); j++) {
+                if (!dimensions.containsKey(set.get(j))) {
+                    throw new IllegalArgumentException("dimension set " + set + " names '" + set.get(j)
+                            + "', which the document does not carry");
+                }
+                if (j > 0) {
+                    b.append(',');
+                }
+                string(b, set.get(j));
+            }
+            b.append(']');
+        }
+        b.append("],\"Metrics\":[");
         for (int i = 0; i < samples.size(); i++) {
             Sample s = samples.get(i);
             b.append(i > 0 ? "," : "").append("{\"Name\":");

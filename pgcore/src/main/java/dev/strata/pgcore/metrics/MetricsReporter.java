@@ -24,6 +24,7 @@ public final class MetricsReporter implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MetricsReporter.class);
 
     private final Map<String, String> dimensions;
+    private final List<List<String>> dimensionSets;
     private final Supplier<List<Sample>> gauges;
     private final PrintStream out;
     private final Clock clock;
@@ -34,6 +35,10 @@ public final class MetricsReporter implements AutoCloseable {
     private MetricsReporter(Map<String, String> dimensions, Duration interval, Supplier<List<Sample>> gauges,
             PrintStream out, Clock clock) {
         this.dimensions = dimensions;
+        List<String> all = List.copyOf(dimensions.keySet());
+        // More than the environment (a node): each sample also rolls up to the environment alone,
+        // one series over all nodes, which an alarm can watch although node ids come and go.
+        this.dimensionSets = all.size() == 1 ? List.of(all) : List.of(all, List.of(MetricNames.ENVIRONMENT));
         this.interval = interval;
         this.gauges = gauges;
         this.out = out;
@@ -54,7 +59,8 @@ public final class MetricsReporter implements AutoCloseable {
     /**
      * As {@link #start(String, Duration, Supplier, PrintStream, Clock)} with more dimensions after
      * {@code Environment} (the safekeeper's {@code Node}: an alarm that counts members must tell
-     * them apart).
+     * them apart). Each sample is then published twice: under every dimension, and under
+     * {@code Environment} alone (the rollup over all nodes, e.g. the largest lag of any compute).
      */
     public static MetricsReporter start(String environment, Map<String, String> more, Duration interval,
             Supplier<List<Sample>> gauges, PrintStream out, Clock clock) {
@@ -85,8 +91,7 @@ public final class MetricsReporter implements AutoCloseable {
             if (samples == null || samples.isEmpty()) {
                 return null;
             }
-            line = EmfDocument.encode(MetricNames.NAMESPACE, dimensions, samples,
-                    clock.instant());
+            line = EmfDocument.encode(MetricNames.NAMESPACE, dimensions, dimensionSets, samples, clock.instant());
         } catch (RuntimeException e) {
             log.warn("metrics: reading the gauges failed, skipping this round", e);
             return null;

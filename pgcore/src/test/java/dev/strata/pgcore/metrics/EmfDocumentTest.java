@@ -63,6 +63,23 @@ class EmfDocumentTest {
     }
 
     @Test
+    void aDimensionSetNamesOnlyDimensionsTheDocumentCarries() throws Exception {
+        Map<String, String> dims = new LinkedHashMap<>();
+        dims.put("Environment", "prod");
+        dims.put("Node", "agent-10-40-1-7");
+        List<Sample> one = List.of(new Sample("ComputeFlushLagBytes", Sample.Unit.BYTES, 42));
+        JsonNode doc = new ObjectMapper().readTree(EmfDocument.encode("Strata", dims,
+                List.of(List.of("Environment", "Node"), List.of("Environment")), one, AT));
+        assertThat(doc.get("_aws").get("CloudWatchMetrics").get(0).get("Dimensions").toString())
+                .isEqualTo("[[\"Environment\",\"Node\"],[\"Environment\"]]");
+        assertThat(doc.get("ComputeFlushLagBytes").asLong()).isEqualTo(42);
+        assertThatThrownBy(() -> EmfDocument.encode("Strata", dims, List.of(List.of("Environment", "Zone")), one, AT))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'Zone'");
+        assertThatThrownBy(() -> EmfDocument.encode("Strata", dims, List.of(), one, AT))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least one dimension set");
+    }
+
+    @Test
     void aSampleNeedsAPlainNameAndAFiniteValue() {
         assertThatThrownBy(() -> new Sample("bad name", Sample.Unit.COUNT, 1)).hasMessageContaining("metric name");
         assertThatThrownBy(() -> new Sample("", Sample.Unit.COUNT, 1)).isInstanceOf(IllegalArgumentException.class);

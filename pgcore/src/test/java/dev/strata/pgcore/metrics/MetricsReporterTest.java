@@ -51,7 +51,7 @@ class MetricsReporterTest {
     }
 
     @Test
-    void moreDimensionsFollowTheEnvironmentInTheOneDimensionSet() throws Exception {
+    void moreDimensionsFollowTheEnvironmentAndRollUpToTheEnvironmentAlone() throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
         try (MetricsReporter r = MetricsReporter.start("prod", java.util.Map.of(MetricNames.NODE, "sk-2"),
@@ -59,7 +59,7 @@ class MetricsReporterTest {
                 out, CLOCK)) {
             JsonNode doc = new ObjectMapper().readTree(r.reportOnce());
             assertThat(doc.get("_aws").get("CloudWatchMetrics").get(0).get("Dimensions").toString())
-                    .isEqualTo("[[\"Environment\",\"Node\"]]");
+                    .isEqualTo("[[\"Environment\",\"Node\"],[\"Environment\"]]");
             assertThat(doc.get("Environment").asText()).isEqualTo("prod");
             assertThat(doc.get("Node").asText()).isEqualTo("sk-2");
             assertThat(doc.get("SafekeeperInQuorum").asInt()).isEqualTo(1);
