@@ -386,7 +386,8 @@ public final class StrataCli {
             err.println("strata: no cluster is running in " + layout.root() + " (start it with `./strata up`)");
             return 3;
         }
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).build();
         HttpResponse<String> r;
         try {
             r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + call.path()))
@@ -584,7 +585,8 @@ public final class StrataCli {
             return 0;
         }
         Long pid = Files.exists(layout.pidFile()) ? Long.parseLong(Files.readString(layout.pidFile()).trim()) : null;
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).build();
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/down"))
                     .header(BearerToken.HEADER, BearerToken.headerValue(layout.adminToken()))
@@ -637,7 +639,8 @@ public final class StrataCli {
         if (port == null) {
             return null;
         }
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).build();
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                     .header(BearerToken.HEADER, BearerToken.headerValue(layout.adminToken()))

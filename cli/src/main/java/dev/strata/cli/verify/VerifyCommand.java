@@ -162,7 +162,8 @@ public final class VerifyCommand {
             }
             HttpResponse<String> r;
             try {
-                r = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build().send(HttpRequest.newBuilder(
+                r = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                        .connectTimeout(Duration.ofSeconds(5)).build().send(HttpRequest.newBuilder(
                         URI.create("http://127.0.0.1:" + port + "/branches/"
                                 + URLEncoder.encode(a.branch(), StandardCharsets.UTF_8) + "/verify-target"))
                         .header(BearerToken.HEADER, BearerToken.headerValue(layout.adminToken()))

@@ -89,28 +89,29 @@ final class EcsPoolLauncher implements AgentComputeProvisioner.AgentLauncher {
         }
         BurstSettings b = burst.get();
         try {
-            Optional<Task> mine = first(tasks(ListTasksRequest.builder().cluster(cluster).startedBy(id.toString())
-                    .desiredStatus(DesiredStatus.RUNNING).build()));
+            // ECS takes startedBy only as the one filter of a ListTasks: list the family's tasks by
+            // desired status and pick this wake's by startedBy here.
+            List<Task> running = tasks(ListTasksRequest.builder().cluster(cluster).family(b.family())
+                    .desiredStatus(DesiredStatus.RUNNING).build());
+            Optional<Task> mine = startedFor(running, id);
             if (mine.isPresent()) {
                 throw new AgentStartingException("no IDLE compute agent in the warm pool: on-demand compute task "
                         + mine.get().taskArn() + " started for this wake is " + mine.get().lastStatus()
                         + "; waiting for agent " + id + " to join the pool");
             }
-            Optional<Task> stopped = first(tasks(ListTasksRequest.builder().cluster(cluster).startedBy(id.toString())
-                    .desiredStatus(DesiredStatus.STOPPED).build()));
+            Optional<Task> stopped = startedFor(tasks(ListTasksRequest.builder().cluster(cluster).family(b.family())
+                    .desiredStatus(DesiredStatus.STOPPED).build()), id);
             if (stopped.isPresent()) {
                 throw new StepFailedException("the on-demand compute task " + stopped.get().taskArn() + " started for "
                         + "this wake stopped before its agent joined the pool: " + stopped.get().stoppedReason());
             }
-            long running = tasks(ListTasksRequest.builder().cluster(cluster).family(b.family())
-                    .desiredStatus(DesiredStatus.RUNNING).build()).stream()
-                    .filter(t -> BURST_GROUP.equals(t.group())).count();
-            if (running >= b.max()) {
+            long onDemand = running.stream().filter(t -> BURST_GROUP.equals(t.group())).count();
+            if (onDemand >= b.max()) {
                 throw new TransientStepException("no IDLE compute agent in the warm pool (ECS service " + service
-                        + ") and " + running + " on-demand compute tasks run already, the limit (computeBurstMax " + b.max()
-                        + "); the wake retries; raise poolSize or computeBurstMax (docs/aws.md)");
+                        + ") and " + onDemand + " on-demand compute tasks run already, the limit (computeBurstMax "
+                        + b.max() + "); the wake retries; raise poolSize or computeBurstMax (docs/aws.md)");
             }
-            RunTaskResponse run = ecs.runTask(runTask(id, b));
+            RunTaskResponse run = ecs.runTask(runTask(id, b, cluster));
             if (!run.failures().isEmpty() || run.tasks().isEmpty()) {
                 throw new TransientStepException("ECS could not start an on-demand compute task for agent " + id + ": "
                         + run.failures().stream().map(f -> f.reason() + (f.detail() == null ? "" : " (" + f.detail() + ")"))
@@ -118,9 +119,9 @@ final class EcsPoolLauncher implements AgentComputeProvisioner.AgentLauncher {
             }
             Task t = run.tasks().get(0);
             log.info("agent={} no IDLE agent in the pool: started on-demand task {} ({} of at most {})", id,
-                    t.taskArn(), running + 1, b.max());
+                    t.taskArn(), onDemand + 1, b.max());
             throw new AgentStartingException("no IDLE compute agent in the warm pool: started on-demand compute task "
-                    + t.taskArn() + " for this wake (" + (running + 1) + " of at most " + b.max() + "); its agent "
+                    + t.taskArn() + " for this wake (" + (onDemand + 1) + " of at most " + b.max() + "); its agent "
                     + id + " joins the pool in about a minute");
         } catch (SdkClientException e) {
             throw new TransientStepException("ECS did not answer while launching agent " + id + ": " + e.getMessage(), e);
@@ -133,7 +134,7 @@ final class EcsPoolLauncher implements AgentComputeProvisioner.AgentLauncher {
      * The {@code RunTask} of an on-demand agent: the pool's task definition and network, outside the
      * service, named by the agent id in {@code startedBy} (how a retry finds it) and its environment.
      */
-    static RunTaskRequest runTask(NodeId id, BurstSettings b, String cluster) {
+    private static RunTaskRequest runTask(NodeId id, BurstSettings b, String cluster) {
         return RunTaskRequest.builder()
                 .cluster(cluster)
                 .taskDefinition(b.family())
@@ -151,10 +152,6 @@ final class EcsPoolLauncher implements AgentComputeProvisioner.AgentLauncher {
                 .build();
     }
 
-    private RunTaskRequest runTask(NodeId id, BurstSettings b) {
-        return runTask(id, b, cluster);
-    }
-
     /** The tasks a listing names, described (DescribeTasks takes 100 at most). */
     private List<Task> tasks(ListTasksRequest list) {
         List<String> arns = new ArrayList<>();
@@ -167,8 +164,9 @@ final class EcsPoolLauncher implements AgentComputeProvisioner.AgentLauncher {
         return out;
     }
 
-    private static Optional<Task> first(List<Task> tasks) {
-        return tasks.isEmpty() ? Optional.empty() : Optional.of(tasks.get(0));
+    /** The task among {@code tasks} started for agent {@code id} (its {@code startedBy}). */
+    private static Optional<Task> startedFor(List<Task> tasks, NodeId id) {
+        return tasks.stream().filter(t -> id.toString().equals(t.startedBy())).findFirst();
     }
 
     private static RuntimeException transientIfRetryable(EcsException e, String what) {

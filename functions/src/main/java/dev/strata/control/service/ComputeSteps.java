@@ -52,6 +52,8 @@ public final class ComputeSteps {
             OperationKind.RESTORE_BRANCH, OperationKind.DELETE_BRANCH);
 
     private static final int RELEASE_ATTEMPTS = 5;
+    /** Agents one wake may launch, each after another wake claimed the one before (a race of empty pools). */
+    static final int LAUNCHES_PER_WAKE = 3;
 
     private final MetadataStore store;
     private final Operations operations;
@@ -137,22 +139,37 @@ public final class ComputeSteps {
         }
     }
 
+    /**
+     * The agent this wake launched, launching it if it has not: the launched agent joins the pool
+     * (on AWS it registers itself IDLE once its task runs, docs/aws.md "Compute pool"), so another
+     * wake whose pool was empty too may claim it first; then this wake launches its next one, at
+     * most {@link #LAUNCHES_PER_WAKE} in all.
+     */
     private ComputeAgent launchAgent(OperationId opId, EndpointId endpointId) {
-        NodeId id = StepIds.launchedAgent(opId);
-        Optional<ComputeAgent> existing = store.getAgent(id);
-        if (existing.isPresent()) {
+        for (int n = 1; n <= LAUNCHES_PER_WAKE; n++) {
+            NodeId id = StepIds.launchedAgent(opId, n);
+            Optional<ComputeAgent> existing = store.getAgent(id);
+            if (existing.isEmpty()) {
+                String address = compute.get().launchAgent(id);
+                return store.registerAgent(new ComputeAgent(id, address, AgentState.CLAIMED, Optional.of(endpointId),
+                        0));
+            }
             ComputeAgent a = existing.get();
             if (a.claimedBy().equals(Optional.of(endpointId))) {
                 return a;
             }
             if (a.state() == AgentState.IDLE) {
-                return store.updateAgent(a, a.claimedBy(endpointId));
+                try {
+                    return store.updateAgent(a, a.claimedBy(endpointId));
+                } catch (MetadataException.VersionConflict taken) {
+                    // claimed by another wake this very moment: launch the next one
+                }
             }
-            throw new StepFailedException("agent " + id + " launched for " + opId + " is " + a.state()
-                    + (a.claimedBy().map(e -> " by " + e).orElse("")));
+            log.info("agent {} launched for {} is {}{}; launching another", id, opId, a.state(),
+                    a.claimedBy().map(e -> " by " + e).orElse(""));
         }
-        String address = compute.get().launchAgent(id);
-        return store.registerAgent(new ComputeAgent(id, address, AgentState.CLAIMED, Optional.of(endpointId), 0));
+        throw new TransientStepException("the " + LAUNCHES_PER_WAKE + " agents launched for " + opId
+                + " were claimed by other wakes or retired; the wake retries the pool");
     }
 
     /** Elect: the safekeeper election for the endpoint's branch, on behalf of the claimed agent. */

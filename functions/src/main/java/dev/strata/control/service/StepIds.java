@@ -67,6 +67,17 @@ public final class StepIds {
         return NodeId.of("agent-" + name("agent", op));
     }
 
+    /**
+     * The {@code n}th agent a wake launches (from 1; the first is {@link #launchedAgent(OperationId)}):
+     * the next one is launched only when another wake claimed the previous one from the pool first.
+     */
+    public static NodeId launchedAgent(OperationId op, int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("launched agents count from 1, got " + n);
+        }
+        return n == 1 ? launchedAgent(op) : NodeId.of("agent-" + name("agent" + n, op));
+    }
+
     private static String name(String what, OperationId op) {
         byte[] d = digest(what, op);
         // 80 bits do not fit a long: the top 64, then the next 16

@@ -113,10 +113,11 @@ class EcsOnDemandTasksTest {
             launcher.launch(id);
         }
 
+        /** As ECS allows: startedBy is a ListTasks filter only on its own, so the family's, picked here. */
         List<Task> startedFor(NodeId id, DesiredStatus status) {
-            List<String> arns = ecs.listTasks(b -> b.cluster(cluster).startedBy(id.toString()).desiredStatus(status))
-                    .taskArns();
-            return arns.isEmpty() ? List.of() : ecs.describeTasks(b -> b.cluster(cluster).tasks(arns)).tasks();
+            List<String> arns = ecs.listTasks(b -> b.cluster(cluster).family(FAMILY).desiredStatus(status)).taskArns();
+            return arns.isEmpty() ? List.of() : ecs.describeTasks(b -> b.cluster(cluster).tasks(arns)).tasks().stream()
+                    .filter(t -> id.toString().equals(t.startedBy())).toList();
         }
 
         void stop(Task t, String reason) {

@@ -10,6 +10,7 @@ import dev.strata.control.TransientStepException;
 import dev.strata.control.local.LocalDynamo;
 import dev.strata.control.model.AgentState;
 import dev.strata.control.model.BranchState;
+import dev.strata.control.model.ComputeAgent;
 import dev.strata.control.model.Endpoint;
 import dev.strata.control.model.EndpointState;
 import dev.strata.control.model.Operation;
@@ -274,6 +275,44 @@ class StepHandlersTest {
         assertThat(claimed).isEqualTo(Map.of("agentId", launched.toString()));
         assertThat(h.compute.faults().count("launchAgent")).isEqualTo(1);
         assertThat(h.agent(launched).claimedBy()).contains(ENDPOINT);
+    }
+
+    @Test
+    void aLaunchedAgentThatAnotherWakeClaimedFirstIsFollowedByTheNext() {
+        h.project(PROJECT);
+        h.readyBranch(PROJECT, BRANCH, TIMELINE);
+        h.endpoint(PROJECT, BRANCH, ENDPOINT);
+        h.schedule(WAKE, OperationKind.START_COMPUTE, PROJECT, ENDPOINT);
+        // on AWS the launched agent joins the pool by itself: a wake whose pool was empty too took it
+        EndpointId other = EndpointId.of("ep-other");
+        NodeId first = StepIds.launchedAgent(WAKE, 1);
+        h.store.registerAgent(new ComputeAgent(first, "10.40.7.9:3080", AgentState.CLAIMED,
+                Optional.of(other), 0));
+
+        Map<String, Object> claimed = callTwice("strata-claim-agent");
+
+        NodeId second = StepIds.launchedAgent(WAKE, 2);
+        assertThat(claimed).isEqualTo(Map.of("agentId", second.toString()));
+        assertThat(h.compute.faults().count("launchAgent")).isEqualTo(1);
+        assertThat(h.agent(second).claimedBy()).contains(ENDPOINT);
+        assertThat(h.agent(first).claimedBy()).as("the other wake keeps its agent").contains(other);
+    }
+
+    @Test
+    void aWakeWhoseLaunchedAgentsAreAllTakenRetriesThePool() {
+        h.project(PROJECT);
+        h.readyBranch(PROJECT, BRANCH, TIMELINE);
+        h.endpoint(PROJECT, BRANCH, ENDPOINT);
+        h.schedule(WAKE, OperationKind.START_COMPUTE, PROJECT, ENDPOINT);
+        for (int n = 1; n <= 3; n++) {
+            h.store.registerAgent(new ComputeAgent(StepIds.launchedAgent(WAKE, n),
+                    "10.40.7." + n + ":3080", AgentState.CLAIMED, Optional.of(EndpointId.of("ep-other" + n)), 0));
+        }
+
+        assertThatThrownBy(() -> call("strata-claim-agent")).isInstanceOf(TransientStepException.class)
+                .hasMessageContaining("were claimed by other wakes");
+        assertThat(h.compute.faults().count("launchAgent")).isZero();
+        assertThat(h.endpoint(ENDPOINT).state()).isEqualTo(EndpointState.SUSPENDED);
     }
 
     @Test

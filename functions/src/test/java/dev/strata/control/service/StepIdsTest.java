@@ -32,5 +32,11 @@ class StepIdsTest {
         // 16 characters of a-z2-7 after the prefix: 80 bits
         assertThat(StepIds.defaultEndpoint(OperationId.of("op-a")).toString()).matches("ep-[a-z2-7]{16}");
         assertThat(StepIds.launchedAgent(OperationId.of("op-a")).toString()).matches("agent-[a-z2-7]{16}");
+        // a wake's next launched agents (another wake claimed the one before): the first is the same id
+        OperationId op = OperationId.of("op-a");
+        assertThat(StepIds.launchedAgent(op, 1)).isEqualTo(StepIds.launchedAgent(op));
+        assertThat(StepIds.launchedAgent(op, 2)).isNotEqualTo(StepIds.launchedAgent(op, 1))
+                .isNotEqualTo(StepIds.launchedAgent(op, 3));
+        assertThat(StepIds.launchedAgent(op, 2).toString()).matches("agent-[a-z2-7]{16}");
     }
 }
