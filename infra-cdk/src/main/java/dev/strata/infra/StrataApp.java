@@ -28,7 +28,7 @@ public final class StrataApp {
     /** Adds the environment's stack and the nag checks to {@code app}. */
     public static StrataStack build(App app, StrataStackProps props) {
         StackProps.Builder sp = StackProps.builder()
-                // The template is near CloudFormation's 1 MB limit with indentation (three ASL definitions, 18 functions).
+                // The template nears CloudFormation's 1 MB limit with indentation (six ASL definitions, 32 functions).
                 .suppressTemplateIndentation(true)
                 .description("Strata serverless PostgreSQL, environment " + props.envName() + " (infra-cdk)");
         String account = System.getenv("CDK_DEFAULT_ACCOUNT");
