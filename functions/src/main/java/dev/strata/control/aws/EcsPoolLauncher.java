@@ -123,10 +123,8 @@ final class EcsPoolLauncher implements AgentComputeProvisioner.AgentLauncher {
             throw new AgentStartingException("no IDLE compute agent in the warm pool: started on-demand compute task "
                     + t.taskArn() + " for this wake (" + (onDemand + 1) + " of at most " + b.max() + "); its agent "
                     + id + " joins the pool in about a minute");
-        } catch (SdkClientException e) {
-            throw new TransientStepException("ECS did not answer while launching agent " + id + ": " + e.getMessage(), e);
-        } catch (EcsException e) {
-            throw transientIfRetryable(e, "launching agent " + id);
+        } catch (SdkClientException | EcsException e) {
+            throw failure(e, "launching agent " + id);
         }
     }
 
@@ -169,8 +167,15 @@ final class EcsPoolLauncher implements AgentComputeProvisioner.AgentLauncher {
         return tasks.stream().filter(t -> id.toString().equals(t.startedBy())).findFirst();
     }
 
-    private static RuntimeException transientIfRetryable(EcsException e, String what) {
-        if (e.statusCode() >= 500 || e.statusCode() == 429) {
+    /**
+     * An ECS call that failed while doing {@code what}: transient if ECS did not answer, was
+     * unavailable or throttled us (the workflow retries), else the error as it is (permanent).
+     */
+    private static RuntimeException failure(RuntimeException e, String what) {
+        if (e instanceof SdkClientException) {
+            return new TransientStepException("ECS did not answer while " + what + ": " + e.getMessage(), e);
+        }
+        if (e instanceof EcsException ecs && (ecs.statusCode() >= 500 || ecs.statusCode() == 429)) {
             return new TransientStepException("ECS is unavailable while " + what + ": " + e.getMessage(), e);
         }
         return e;
@@ -180,13 +185,10 @@ final class EcsPoolLauncher implements AgentComputeProvisioner.AgentLauncher {
     public void retire(ComputeAgent agent) {
         String host = hostOf(agent.address());
         try {
-            // the service's tasks, and with on-demand tasks every task of the pool's family
-            List<Task> tasks = new ArrayList<>(tasks(ListTasksRequest.builder().cluster(cluster).serviceName(service)
-                    .build()));
-            if (burst.isPresent()) {
-                tasks.addAll(tasks(ListTasksRequest.builder().cluster(cluster).family(burst.get().family()).build()));
-            }
-            Optional<Task> task = taskAt(tasks, host);
+            // the service's tasks; with on-demand tasks, every task of the pool's family (the service's too)
+            ListTasksRequest.Builder list = ListTasksRequest.builder().cluster(cluster);
+            Optional<Task> task = taskAt(tasks((burst.isPresent() ? list.family(burst.get().family())
+                    : list.serviceName(service)).build()), host);
             if (task.isEmpty()) {
                 log.info("agent={} retired: no task of {} at {} (it stopped already)", agent.id(), service, host);
                 return;
@@ -194,11 +196,8 @@ final class EcsPoolLauncher implements AgentComputeProvisioner.AgentLauncher {
             ecs.stopTask(StopTaskRequest.builder().cluster(cluster).task(task.get().taskArn())
                     .reason("strata: agent " + agent.id() + " retired by the control plane").build());
             log.info("agent={} retired: stopped task {}", agent.id(), task.get().taskArn());
-        } catch (SdkClientException e) {
-            throw new TransientStepException("ECS did not answer while retiring agent " + agent.id() + ": "
-                    + e.getMessage(), e);
-        } catch (EcsException e) {
-            throw transientIfRetryable(e, "retiring agent " + agent.id());
+        } catch (SdkClientException | EcsException e) {
+            throw failure(e, "retiring agent " + agent.id());
         }
     }
 

@@ -125,10 +125,14 @@ class StepHandlersTest {
     }
 
     void seedEndpoint() {
+        seedEndpointWithoutAgents();
+        h.idleAgent(AGENT);
+    }
+
+    void seedEndpointWithoutAgents() {
         h.project(PROJECT);
         h.readyBranch(PROJECT, BRANCH, TIMELINE);
         h.endpoint(PROJECT, BRANCH, ENDPOINT);
-        h.idleAgent(AGENT);
     }
 
     void wake() {
@@ -266,9 +270,7 @@ class StepHandlersTest {
 
     @Test
     void anEmptyPoolLaunchesAnAgentOnce() {
-        h.project(PROJECT);
-        h.readyBranch(PROJECT, BRANCH, TIMELINE);
-        h.endpoint(PROJECT, BRANCH, ENDPOINT);
+        seedEndpointWithoutAgents();
         h.schedule(WAKE, OperationKind.START_COMPUTE, PROJECT, ENDPOINT);
         Map<String, Object> claimed = callTwice("strata-claim-agent");
         NodeId launched = StepIds.launchedAgent(WAKE);
@@ -279,9 +281,7 @@ class StepHandlersTest {
 
     @Test
     void aLaunchedAgentThatAnotherWakeClaimedFirstIsFollowedByTheNext() {
-        h.project(PROJECT);
-        h.readyBranch(PROJECT, BRANCH, TIMELINE);
-        h.endpoint(PROJECT, BRANCH, ENDPOINT);
+        seedEndpointWithoutAgents();
         h.schedule(WAKE, OperationKind.START_COMPUTE, PROJECT, ENDPOINT);
         // on AWS the launched agent joins the pool by itself: a wake whose pool was empty too took it
         EndpointId other = EndpointId.of("ep-other");
@@ -300,9 +300,7 @@ class StepHandlersTest {
 
     @Test
     void aWakeWhoseLaunchedAgentsAreAllTakenRetriesThePool() {
-        h.project(PROJECT);
-        h.readyBranch(PROJECT, BRANCH, TIMELINE);
-        h.endpoint(PROJECT, BRANCH, ENDPOINT);
+        seedEndpointWithoutAgents();
         h.schedule(WAKE, OperationKind.START_COMPUTE, PROJECT, ENDPOINT);
         for (int n = 1; n <= 3; n++) {
             h.store.registerAgent(new ComputeAgent(StepIds.launchedAgent(WAKE, n),

@@ -131,8 +131,7 @@ public final class ComputePool extends Construct {
      * two roles to ECS tasks only; ListTasks and DescribeTasks to find the task it started.
      */
     public void letLaunchOnDemand(Function claimAgent, int burstMax) {
-        String clusterName = StorageServices.clusterName(envName);
-        claimAgent.addEnvironment("STRATA_ECS_CLUSTER", clusterName);
+        claimAgent.addEnvironment("STRATA_ECS_CLUSTER", StorageServices.clusterName(envName));
         claimAgent.addEnvironment("STRATA_COMPUTE_POOL_SERVICE", serviceName(envName));
         claimAgent.addEnvironment("STRATA_COMPUTE_TASK_FAMILY", taskDefinition.getFamily());
         claimAgent.addEnvironment("STRATA_COMPUTE_SUBNETS",
@@ -143,20 +142,12 @@ public final class ComputePool extends Construct {
         if (burstMax == 0) {
             return; // the function reads 0 as "off" and never calls RunTask: no grant
         }
-        Stack stack = Stack.of(this);
-        String cluster = stack.formatArn(ArnComponents.builder().service("ecs").resource("cluster")
-                .resourceName(clusterName).build());
-        Map<String, Object> inCluster = Map.of("ArnEquals", Map.of("ecs:cluster", cluster));
-        String revisions = stack.formatArn(ArnComponents.builder().service("ecs").resource("task-definition")
+        Map<String, Object> inCluster = StorageServices.grantClusterTasks(claimAgent, envName,
+                List.of("ecs:DescribeTasks"));
+        String revisions = Stack.of(this).formatArn(ArnComponents.builder().service("ecs").resource("task-definition")
                 .resourceName(taskDefinition.getFamily() + ":*").build());
         claimAgent.addToRolePolicy(PolicyStatement.Builder.create().actions(List.of("ecs:RunTask"))
                 .resources(List.of(revisions)).conditions(inCluster).build());
-        claimAgent.addToRolePolicy(PolicyStatement.Builder.create().actions(List.of("ecs:ListTasks"))
-                .resources(List.of("*")).conditions(inCluster).build());
-        claimAgent.addToRolePolicy(PolicyStatement.Builder.create().actions(List.of("ecs:DescribeTasks"))
-                .resources(List.of(stack.formatArn(ArnComponents.builder().service("ecs").resource("task")
-                        .resourceName(clusterName + "/*").build())))
-                .conditions(inCluster).build());
         claimAgent.addToRolePolicy(PolicyStatement.Builder.create().actions(List.of("iam:PassRole"))
                 .resources(List.of(taskDefinition.getTaskRole().getRoleArn(),
                         taskDefinition.obtainExecutionRole().getRoleArn()))

@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.stream.Stream;
 import software.amazon.awscdk.Duration;
 import software.amazon.awscdk.RemovalPolicy;
-import software.amazon.awscdk.services.iam.PolicyStatement;
 import software.amazon.awscdk.services.lambda.Alias;
 import software.amazon.awscdk.services.lambda.Architecture;
 import software.amazon.awscdk.services.lambda.Code;
@@ -152,15 +151,7 @@ public final class ControlPlaneFunctions extends Construct {
      * the agent's address, stop that one. Nothing outside the environment's cluster.
      */
     private void grantStopPoolTasks(Function fn, String envName) {
-        software.amazon.awscdk.Stack stack = software.amazon.awscdk.Stack.of(this);
-        String cluster = stack.formatArn(software.amazon.awscdk.ArnComponents.builder().service("ecs")
-                .resource("cluster").resourceName(StorageServices.clusterName(envName)).build());
-        String tasks = stack.formatArn(software.amazon.awscdk.ArnComponents.builder().service("ecs")
-                .resource("task").resourceName(StorageServices.clusterName(envName) + "/*").build());
-        fn.addToRolePolicy(PolicyStatement.Builder.create().actions(List.of("ecs:ListTasks")).resources(List.of("*"))
-                .conditions(Map.of("ArnEquals", Map.of("ecs:cluster", cluster))).build());
-        fn.addToRolePolicy(PolicyStatement.Builder.create().actions(List.of("ecs:DescribeTasks", "ecs:StopTask"))
-                .resources(List.of(tasks)).conditions(Map.of("ArnEquals", Map.of("ecs:cluster", cluster))).build());
+        StorageServices.grantClusterTasks(fn, envName, List.of("ecs:DescribeTasks", "ecs:StopTask"));
     }
 
     /** The functions by name ({@code strata-<step>}). */

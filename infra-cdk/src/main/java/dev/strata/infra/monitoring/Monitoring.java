@@ -237,8 +237,13 @@ public final class Monitoring extends Construct {
     }
 
     private static Metric strataMetric(String name, String envName, String statistic) {
+        return strataMetric(name, envName, statistic, Duration.minutes(5));
+    }
+
+    /** A metric of the environment as a whole (dimension {@code Environment} only). */
+    private static Metric strataMetric(String name, String envName, String statistic, Duration period) {
         return Metric.Builder.create().namespace(NAMESPACE).metricName(name)
-                .dimensionsMap(Map.of(MetricNames.ENVIRONMENT, envName)).statistic(statistic).period(Duration.minutes(5)).build();
+                .dimensionsMap(Map.of(MetricNames.ENVIRONMENT, envName)).statistic(statistic).period(period).build();
     }
 
     /**
@@ -246,9 +251,7 @@ public final class Monitoring extends Construct {
      * agent publishes beside its own {@code Node} series, per minute (the agents report every minute).
      */
     private static Metric computeMetric(String name, String envName, String statistic) {
-        return Metric.Builder.create().namespace(NAMESPACE).metricName(name)
-                .dimensionsMap(Map.of(MetricNames.ENVIRONMENT, envName)).statistic(statistic)
-                .period(Duration.minutes(1)).build();
+        return strataMetric(name, envName, statistic, Duration.minutes(1));
     }
 
     /** A safekeeper's metric: dimensions Environment and Node (its node id). */

@@ -7,8 +7,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import software.amazon.awscdk.ArnComponents;
 import software.amazon.awscdk.Duration;
 import software.amazon.awscdk.RemovalPolicy;
+import software.amazon.awscdk.Stack;
 import software.amazon.awscdk.services.ec2.ISubnet;
 import software.amazon.awscdk.services.ec2.SubnetSelection;
 import software.amazon.awscdk.services.ecs.AuthorizationConfig;
@@ -38,6 +40,8 @@ import software.amazon.awscdk.services.efs.IFileSystem;
 import software.amazon.awscdk.services.efs.PerformanceMode;
 import software.amazon.awscdk.services.efs.PosixUser;
 import software.amazon.awscdk.services.efs.ThroughputMode;
+import software.amazon.awscdk.services.iam.PolicyStatement;
+import software.amazon.awscdk.services.lambda.IFunction;
 import software.amazon.awscdk.services.logs.LogGroup;
 import software.amazon.awscdk.services.logs.RetentionDays;
 import software.amazon.awscdk.services.servicediscovery.DnsRecordType;
@@ -221,6 +225,26 @@ public final class StorageServices extends Construct {
     /** The ECS cluster of an environment (storage services and the compute pool). */
     public static String clusterName(String envName) {
         return "strata-" + envName;
+    }
+
+    /**
+     * Lets {@code fn} find tasks of an environment's cluster and act on them: {@code ecs:ListTasks}
+     * (it has no resource of its own; the condition pins the cluster) and {@code taskActions} on the
+     * cluster's tasks (their ids are generated: every task of this cluster, none outside it). Returns
+     * the condition, for the caller's statements on other ECS resources used in the cluster.
+     */
+    public static Map<String, Object> grantClusterTasks(IFunction fn, String envName, List<String> taskActions) {
+        Stack stack = Stack.of(fn);
+        String cluster = stack.formatArn(ArnComponents.builder().service("ecs").resource("cluster")
+                .resourceName(clusterName(envName)).build());
+        String tasks = stack.formatArn(ArnComponents.builder().service("ecs").resource("task")
+                .resourceName(clusterName(envName) + "/*").build());
+        Map<String, Object> inCluster = Map.of("ArnEquals", Map.of("ecs:cluster", cluster));
+        fn.addToRolePolicy(PolicyStatement.Builder.create().actions(List.of("ecs:ListTasks")).resources(List.of("*"))
+                .conditions(inCluster).build());
+        fn.addToRolePolicy(PolicyStatement.Builder.create().actions(taskActions).resources(List.of(tasks))
+                .conditions(inCluster).build());
+        return inCluster;
     }
 
     /** The private DNS namespace the services register in. */
